@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { dicomJsonSchema, dicomUidSchema } from './dicom-json';
+import { envelopeSchema } from './envelope';
+
+/**
+ * A study went quiet: no new instance for the node's quiet period. The event is a snapshot of
+ * everything the node holds of the study, not a delta, so that a late series produces a new,
+ * complete snapshot and a consumer can apply snapshots again or out of order without harm.
+ * Key: StudyInstanceUID. Carries patient data: consumers must not log `study`.
+ */
+export const STUDY_COMPLETED_V1 = {
+  topic: 'imaging.study-completed.v1',
+  type: 'org.imagingfacade.imaging.study-completed.v1',
+} as const;
+
+export const studyInstanceSchema = z.object({
+  sopInstanceUid: dicomUidSchema,
+  sopClassUid: dicomUidSchema,
+  transferSyntaxUid: dicomUidSchema,
+  /** INSTANCE_LEVEL_TAGS of the instance. */
+  attributes: dicomJsonSchema,
+});
+
+export const studySeriesSchema = z.object({
+  seriesInstanceUid: dicomUidSchema,
+  /** SERIES_LEVEL_TAGS, from the series' most recently received instance. */
+  attributes: dicomJsonSchema,
+  instances: z.array(studyInstanceSchema).min(1),
+});
+
+export const studyCompletedV1DataSchema = z.object({
+  studyInstanceUid: dicomUidSchema,
+  /** STUDY_LEVEL_TAGS (patient and study), from the study's most recently received instance. */
+  study: dicomJsonSchema,
+  series: z.array(studySeriesSchema).min(1),
+  firstReceivedAt: z.iso.datetime({ offset: true }),
+  lastReceivedAt: z.iso.datetime({ offset: true }),
+});
+
+export type StudyInstance = z.infer<typeof studyInstanceSchema>;
+export type StudySeries = z.infer<typeof studySeriesSchema>;
+export type StudyCompletedV1Data = z.infer<typeof studyCompletedV1DataSchema>;
+
+export const studyCompletedV1Schema = envelopeSchema(STUDY_COMPLETED_V1.type, studyCompletedV1DataSchema);
+export type StudyCompletedV1 = z.infer<typeof studyCompletedV1Schema>;

@@ -1,0 +1,7 @@
+export * from './config';
+export * as env from './env';
+export * from './lifecycle';
+export * from './logger';
+export * from './metrics';
+export * from './ops-server';
+export * from './readiness';
