@@ -4,7 +4,7 @@
  * The real dependencies are started once by the global setup, only when they are not answering.
  */
 const moduleNameMapper = { '^@imaging-facade/([^/]+)$': '<rootDir>/libs/$1/src' };
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.base.json' }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.base.json' }] };
 
 module.exports = {
   projects: [
@@ -25,7 +25,7 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', '/dist/'],
       globalSetup: '<rootDir>/test/support/global-setup.js',
       globalTeardown: '<rootDir>/test/support/global-teardown.js',
-      testTimeout: 180000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-timeout.js'],
       moduleNameMapper,
       transform,
     },

@@ -18,8 +18,8 @@ const PATIENT_FIELDS = [
 ];
 
 /** Structured JSON logs on stdout, one line per event, with the service name on every line. */
-export function createLogger(service: string, level: string = 'info'): Logger {
-  return pino({
+export function createLogger(service: string, level: string = 'info', destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -28,5 +28,6 @@ export function createLogger(service: string, level: string = 'info'): Logger {
       paths: [...PATIENT_FIELDS, ...PATIENT_FIELDS.map((field) => `*.${field}`)],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -1,0 +1,45 @@
+import { makeEvent } from './envelope';
+import { STUDY_COMPLETED_V1, studyCompletedV1Schema, type StudyCompletedV1Data } from './study-completed.v1';
+
+const snapshot: StudyCompletedV1Data = {
+  studyInstanceUid: '1.2.840.113619.2.1',
+  study: { '0020000D': { vr: 'UI', Value: ['1.2.840.113619.2.1'] }, '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Doe^Jane' }] } },
+  series: [
+    {
+      seriesInstanceUid: '1.2.840.113619.2.1.1',
+      attributes: { '00080060': { vr: 'CS', Value: ['CT'] } },
+      instances: [
+        { sopInstanceUid: '1.2.840.113619.2.1.1.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUid: '1.2.840.10008.1.2.1', attributes: {} },
+      ],
+    },
+  ],
+  firstReceivedAt: '2026-11-23T10:00:00.000Z',
+  lastReceivedAt: '2026-11-23T10:00:05.000Z',
+};
+
+const event = (data: unknown) => makeEvent(STUDY_COMPLETED_V1.type, 'urn:test', '1.2.840.113619.2.1', data);
+
+describe('study-completed.v1', () => {
+  test('a well-formed snapshot in its envelope is accepted', () => {
+    expect(studyCompletedV1Schema.safeParse(event(snapshot)).success).toBe(true);
+  });
+
+  test.each([
+    ['a Study Instance UID that is not a UID', { ...snapshot, studyInstanceUid: 'not-a-uid' }, 'data.studyInstanceUid'],
+    ['a UID longer than 64 characters', { ...snapshot, studyInstanceUid: `1.${'2'.repeat(64)}` }, 'data.studyInstanceUid'],
+    ['a study without series', { ...snapshot, series: [] }, 'data.series'],
+    ['a series without instances', { ...snapshot, series: [{ ...snapshot.series[0], instances: [] }] }, 'data.series.0.instances'],
+    ['a DICOM JSON key that is not a tag', { ...snapshot, study: { PatientName: { vr: 'PN' } } }, 'data.study.PatientName'],
+    ['a VR that is not two letters', { ...snapshot, study: { '00100010': { vr: 'pn' } } }, 'data.study.00100010.vr'],
+    ['a time without offset', { ...snapshot, lastReceivedAt: '2026-11-23 10:00' }, 'data.lastReceivedAt'],
+  ])('rejects %s, saying where', (_situation, data, path) => {
+    const result = studyCompletedV1Schema.safeParse(event(data));
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toContain(path);
+  });
+
+  test('rejects an event of another type', () => {
+    const other = { ...event(snapshot), type: 'org.imagingfacade.imaging.instance-stored.v1' };
+    expect(studyCompletedV1Schema.safeParse(other).success).toBe(false);
+  });
+});

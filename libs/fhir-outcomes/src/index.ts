@@ -1,0 +1,2 @@
+export * from './express-handlers';
+export * from './outcomes';
