@@ -1,0 +1,119 @@
+// "Install what is missing": each installer has a cheap `needed()` check and an `install()`.
+// Components list the installers they need; the stack runs each needed one once, in table order.
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT, DEPLOY_LOCAL } from './env.mjs';
+import { run, runOrThrow } from './exec.mjs';
+import { KAFKA_DIR, KAFKA_MARKER_JAR, KAFKA_VERSION } from './kafka.mjs';
+
+export const PNPM_FALLBACK_VERSION = '10.34.8';
+export const HAPI_DIR = path.join(DEPLOY_LOCAL, 'hapi');
+export const HAPI_JAR = path.join(HAPI_DIR, 'target', 'facade-hapi.jar');
+
+const mtime = (p) => { try { return fs.statSync(p).mtimeMs; } catch { return -1; } };
+
+/** Newest mtime of the files under `dir`, skipping build output and dependencies. */
+function newestUnder(dir) {
+  let newest = -1;
+  let entries;
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return newest; }
+  for (const e of entries) {
+    if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestUnder(p) : mtime(p));
+  }
+  return newest;
+}
+
+const workspaceDirs = (group) => {
+  const base = path.join(REPO_ROOT, group);
+  try {
+    return fs.readdirSync(base, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && fs.existsSync(path.join(base, e.name, 'package.json')))
+      .map((e) => path.join(base, e.name));
+  } catch { return []; }
+};
+
+// ---------------------------------------------------------------- pnpm
+let pnpmRunner = null; // [cmd, prefixArgs] that worked last
+
+async function pnpm(args, env) {
+  const envP = { ...env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0' };
+  const runners = pnpmRunner ? [pnpmRunner]
+    : [['corepack', ['pnpm']], ['npx', ['--yes', `pnpm@${PNPM_FALLBACK_VERSION}`]]];
+  let lastErr;
+  for (const [cmd, pre] of runners) {
+    try {
+      const { code } = await run(cmd, [...pre, ...args], { cwd: REPO_ROOT, env: envP });
+      if (code === 0) { pnpmRunner = [cmd, pre]; return; }
+      lastErr = new Error(`"${cmd} ${[...pre, ...args].join(' ')}" exited with ${code}`);
+    } catch (err) { lastErr = err; }
+    if (runners.length > 1 && cmd === 'corepack') process.stdout.write(`[stack] corepack pnpm failed (${lastErr.message}); trying npx pnpm@${PNPM_FALLBACK_VERSION}…\n`);
+  }
+  throw lastErr;
+}
+
+const MODULES_YAML = path.join(REPO_ROOT, 'node_modules', '.modules.yaml');
+const INSTALL_STAMP = path.join(REPO_ROOT, 'node_modules', '.facade-install-stamp');
+const LOCKFILE = path.join(REPO_ROOT, 'pnpm-lock.yaml');
+
+export const installers = {
+  'node-modules': {
+    label: 'installing node modules (pnpm install --frozen-lockfile)…',
+    // .modules.yaml is written by pnpm; our stamp also covers a workspace without dependencies.
+    needed() {
+      const installed = Math.max(mtime(MODULES_YAML), mtime(INSTALL_STAMP));
+      return installed < 0 || mtime(LOCKFILE) > installed;
+    },
+    async install(env) {
+      if (mtime(LOCKFILE) < 0) throw new Error(`no pnpm-lock.yaml in ${REPO_ROOT}: run "pnpm install" once to create it`);
+      await pnpm(['install', '--frozen-lockfile'], env);
+      fs.writeFileSync(INSTALL_STAMP, `${new Date().toISOString()}\n`);
+    },
+  },
+
+  'node-build': {
+    label: 'building TypeScript (pnpm -r build)…',
+    needed() {
+      const services = workspaceDirs('services');
+      if (services.length === 0) return false; // nothing to build yet
+      const sources = Math.max(
+        ...[...services, ...workspaceDirs('packages'), ...workspaceDirs('libs')].map(newestUnder),
+        ...['tsconfig.json', 'tsconfig.base.json', 'pnpm-lock.yaml'].map((f) => mtime(path.join(REPO_ROOT, f))),
+      );
+      const oldestMain = Math.min(...services.map((s) => mtime(path.join(s, 'dist', 'main.js'))));
+      return oldestMain < 0 || oldestMain < sources;
+    },
+    install: (env) => pnpm(['-r', 'build'], env),
+  },
+
+  'kafka-jars': {
+    label: `fetching Kafka ${KAFKA_VERSION} from Maven Central (first run only)…`,
+    needed: () => !fs.existsSync(KAFKA_MARKER_JAR),
+    install: (env) => runOrThrow('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(KAFKA_DIR, 'pom.xml'), 'package'], { cwd: REPO_ROOT, env }),
+  },
+
+  'hapi-jar': {
+    label: 'building the HAPI FHIR server jar with Maven (first run only, takes a few minutes)…',
+    needed: () => !fs.existsSync(HAPI_JAR),
+    async install(env) {
+      const pom = path.join(HAPI_DIR, 'pom.xml');
+      if (!fs.existsSync(pom)) throw new Error(`${path.relative(REPO_ROOT, pom)} does not exist yet`);
+      await runOrThrow('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', pom, '-DskipTests', 'package'], { cwd: REPO_ROOT, env });
+      if (!fs.existsSync(HAPI_JAR)) throw new Error(`Maven finished but ${path.relative(REPO_ROOT, HAPI_JAR)} was not produced`);
+    },
+  },
+};
+
+/** Runs every needed installer among `names` (deduplicated, in order). */
+export async function installMissing(names, env, log) {
+  for (const name of [...new Set(names)]) {
+    const inst = installers[name];
+    if (!inst) throw new Error(`unknown installer "${name}"`);
+    if (!inst.needed()) continue;
+    log(inst.label);
+    const t0 = Date.now();
+    await inst.install(env);
+    log(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
