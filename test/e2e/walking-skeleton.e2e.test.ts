@@ -1,4 +1,4 @@
-import type { ImagingStudy, Patient } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { ImagingStudy, Patient } from '@medplum/fhirtypes';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { runDcmtk, storescu } from '../support/dcmtk';
 import { read, studiesByUid, validationErrors } from '../support/fhir';

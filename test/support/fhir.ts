@@ -1,4 +1,4 @@
-import type { Bundle, ImagingStudy, Patient, Resource } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { Bundle, ImagingStudy, Patient, Resource } from '@medplum/fhirtypes';
 
 export const FHIR_BASE_URL = (): string => process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
 

@@ -48,7 +48,7 @@ describe('HTTP errors are FHIR OperationOutcomes', () => {
     });
     expect(response.status).toBe(status);
     expect(response.headers.get('content-type')).toMatch(/application\/fhir\+json/);
-    const outcome = await response.json();
+    const outcome = (await response.json()) as { resourceType: string; issue: Array<{ code: string; diagnostics: string }> };
     expect(outcome.resourceType).toBe('OperationOutcome');
     expect(outcome.issue[0].code).toBe(code);
     expect(outcome.issue[0].diagnostics).toMatch(diagnostics);

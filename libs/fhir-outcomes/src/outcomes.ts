@@ -1,4 +1,4 @@
-import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 
 /**
  * OperationOutcomes with the HTTP status they are answered with. Every HTTP error of our services

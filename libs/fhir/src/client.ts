@@ -1,0 +1,105 @@
+import Client from 'fhir-kit-client';
+import type { Bundle, CapabilityStatement, ExtractResource, OperationOutcome, ResourceType } from '@medplum/fhirtypes';
+import { FhirError, isNetworkError, outcomeDiagnostics } from './errors';
+
+export interface FhirClientSettings {
+  /** The server's base URL, e.g. http://localhost:8080/fhir (no trailing slash needed). */
+  baseUrl: string;
+  /** A request that takes longer is aborted and fails as retryable. */
+  timeoutMs: number;
+}
+
+/** The FHIR interactions the services use, over fhir-kit-client; HTTP and network failures are FhirErrors. */
+export interface FhirClient {
+  readonly baseUrl: string;
+  /** The first page of a type search, bypassing the server's search cache (reads must be fresh). */
+  search<K extends ResourceType>(resourceType: K, params: Record<string, string>): Promise<ExtractResource<K>[]>;
+  /** Submits a `transaction` Bundle; resolves with the `transaction-response`. */
+  transaction(bundle: Bundle): Promise<Bundle>;
+  /** `GET [base]/metadata`, asked anew on every call. */
+  metadata(): Promise<CapabilityStatement>;
+}
+
+export function createFhirClient(settings: FhirClientSettings): FhirClient {
+  const baseUrl = settings.baseUrl.replace(/\/+$/, '');
+  const client = new Client({ baseUrl });
+  const options = () => ({ signal: AbortSignal.timeout(settings.timeoutMs) });
+
+  return {
+    baseUrl,
+    search: async (resourceType, params) => {
+      const bundle = (await call('GET', `/${resourceType}`, () =>
+        client.resourceSearch({
+          resourceType,
+          searchParams: params,
+          // HAPI answers a repeated search from its cache for a minute unless told not to.
+          options: { ...options(), headers: { 'cache-control': 'no-cache' } },
+        }),
+      )) as Bundle;
+      return (bundle.entry ?? [])
+        .map((entry) => entry.resource)
+        .filter(
+          (resource): resource is ExtractResource<typeof resourceType> => resource?.resourceType === resourceType,
+        );
+    },
+    transaction: async (bundle) =>
+      (await call('POST', '/ (transaction)', () =>
+        client.transaction({ body: bundle as Bundle & { type: 'transaction' }, options: options() }),
+      )) as Bundle,
+    // Not client.capabilityStatement(): it caches its first answer, and readiness must really ask.
+    metadata: async () =>
+      (await call('GET', '/metadata', () => client.request('metadata', { options: options() }))) as CapabilityStatement,
+  };
+}
+
+async function call<T>(method: string, path: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toFhirError(error, `FHIR ${method} ${path}`);
+  }
+}
+
+/**
+ * fhir-kit-client rejects an HTTP error with a plain `{ response: { status, data } }` object and a
+ * network failure with fetch's own error; both become a FhirError. Anything else (a bug) is
+ * passed on as it is, so that it is not mistaken for a server that did not answer.
+ */
+export function toFhirError(error: unknown, what: string): unknown {
+  if (error instanceof FhirError) {
+    return error;
+  }
+  const status = (error as { response?: { status?: unknown } } | undefined)?.response?.status;
+  if (typeof status === 'number') {
+    const data = (error as { response: { data?: unknown } }).response.data;
+    const outcome = isOperationOutcome(data) ? data : undefined;
+    const diagnostics = outcomeDiagnostics(outcome);
+    return new FhirError(`${what}: HTTP ${status}${diagnostics ? `: ${diagnostics}` : ''}`, status, outcome);
+  }
+  if (isNetworkError(error) || isFetchFailure(error)) {
+    return new FhirError(`${what}: no response (${describeNetworkError(error)})`, undefined, undefined, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/** undici wraps every failure to get a response in `TypeError: fetch failed`. */
+function isFetchFailure(error: unknown): boolean {
+  return (error as { message?: unknown } | undefined)?.message === 'fetch failed';
+}
+
+function isOperationOutcome(data: unknown): data is OperationOutcome {
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    (data as { resourceType?: unknown }).resourceType === 'OperationOutcome'
+  );
+}
+
+function describeNetworkError(error: unknown): string {
+  // Duck-typed: fetch's errors may come from another realm (a test VM), where instanceof fails.
+  const { message, cause } = (error ?? {}) as { message?: unknown; cause?: { code?: unknown } };
+  const text = typeof message === 'string' ? message : String(error);
+  return typeof cause?.code === 'string' ? `${text}: ${cause.code}` : text;
+}

@@ -1,0 +1,5 @@
+export * from './client';
+export * from './errors';
+export * from './ids';
+export * from './readiness';
+export * from './search';

@@ -1,0 +1,127 @@
+import type { Extension, HumanName } from '@medplum/fhirtypes';
+
+/**
+ * Conversions of DICOM value representations (PS3.5 6.2) to FHIR R4 datatypes. Each one returns
+ * undefined for a value it cannot convert faithfully, so that the caller leaves the element out.
+ */
+
+/** DA `YYYYMMDD` → FHIR date `YYYY-MM-DD`; only real calendar dates. */
+export function dicomDateToFhir(da: string): string | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(da);
+  if (!match) {
+    return undefined;
+  }
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  // Date.UTC rolls 31 April over into 1 May; a date that does not round-trip does not exist.
+  const real = year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return real ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
+}
+
+/**
+ * TM `HH[MM[SS[.F{1,6}]]]` (or the ACR-NEMA `HH:MM[:SS[.F]]`) → FHIR time `hh:mm:ss[.f]`: FHIR
+ * wants the seconds, so missing minutes and seconds are zero.
+ */
+export function dicomTimeToFhir(tm: string): string | undefined {
+  const match =
+    /^(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6}))?)?)?$/.exec(tm) ??
+    /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(tm);
+  if (!match) {
+    return undefined;
+  }
+  const [hours, minutes = '00', seconds = '00', fraction] = match.slice(1);
+  if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds) > 60) {
+    return undefined;
+  }
+  return `${hours}:${minutes}:${seconds}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** TimezoneOffsetFromUTC `&ZZXX` → FHIR offset `±hh:mm`, within the range a FHIR dateTime allows. */
+export function dicomOffsetToFhir(offset: string): string | undefined {
+  const match = /^([+-])(\d{2})(\d{2})$/.exec(offset);
+  if (!match) {
+    return undefined;
+  }
+  const [sign, hours, minutes] = [match[1]!, Number(match[2]), Number(match[3])];
+  const inRange = minutes <= 59 && (hours <= 13 || (hours === 14 && minutes === 0));
+  return inRange ? `${sign}${match[2]}:${match[3]}` : undefined;
+}
+
+/**
+ * StudyDate + StudyTime + TimezoneOffsetFromUTC → FHIR dateTime. A FHIR dateTime with a time must
+ * carry a zone; DICOM's local time without an offset has none we could honestly give, so the
+ * result is then the date alone.
+ */
+export function fhirDateTime(date: string, time?: string, offset?: string): string {
+  return time && offset ? `${date}T${time}${offset}` : date;
+}
+
+const REPRESENTATION_URL = 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation';
+
+/** The three component groups of a PN value (PS3.18 F.2.2), in the order FHIR lists them. */
+const PN_GROUPS = [
+  ['Alphabetic', undefined],
+  ['Ideographic', 'IDE'],
+  ['Phonetic', 'SYL'],
+] as const;
+
+/**
+ * PN → HumanName, one per non-empty component group. `family^given^middle^prefix^suffix`: given and
+ * middle become `given`. The ideographic and phonetic groups are marked with the core extension
+ * iso21090-EN-representation (IDE, SYL), as FHIR recommends for CJK names.
+ */
+export function personNameToFhir(value: unknown): HumanName[] {
+  const groups: Record<string, unknown> = typeof value === 'string' ? { Alphabetic: value } : asRecord(value);
+  const names: HumanName[] = [];
+  for (const [group, representation] of PN_GROUPS) {
+    const text = groups[group];
+    const name = typeof text === 'string' ? componentsToName(text) : undefined;
+    if (name) {
+      const extension: Extension[] | undefined = representation
+        ? [{ url: REPRESENTATION_URL, valueCode: representation }]
+        : undefined;
+      names.push(extension ? { extension, ...name } : name);
+    }
+  }
+  return names;
+}
+
+function componentsToName(text: string): HumanName | undefined {
+  const [family, given, middle, prefix, suffix] = text.split('^').map((component) => component.trim());
+  const name: HumanName = {};
+  if (family) {
+    name.family = family;
+  }
+  const givens = [given, middle].filter((part): part is string => Boolean(part));
+  if (givens.length > 0) {
+    name.given = givens;
+  }
+  if (prefix) {
+    name.prefix = [prefix];
+  }
+  if (suffix) {
+    name.suffix = [suffix];
+  }
+  return Object.keys(name).length > 0 ? name : undefined;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** IS (an integer string, or a JSON number in DICOM JSON) → a FHIR unsignedInt (0 … 2^31−1). */
+export function dicomIntegerToUnsignedInt(value: unknown): number | undefined {
+  const number =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isInteger(number) && number >= 0 && number <= 2 ** 31 - 1 ? number : undefined;
+}
+
+/** CS Modality → the code of a DCM coding: 1–16 upper-case letters, digits, `_` (PS3.5 6.2 CS). */
+export function modalityCode(value: string): string | undefined {
+  const code = value.toUpperCase();
+  return /^[A-Z0-9_]{1,16}$/.test(code) ? code : undefined;
+}

@@ -1,0 +1,104 @@
+import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { DEAD_LETTER_V1, makeEvent, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
+import { createFhirClient } from '@imaging-facade/fhir';
+import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
+import { createLogger } from '@imaging-facade/service-kit';
+import { eventually } from '../../../test/support/wait';
+import { startStudyConsumer } from './study-consumer';
+import { fhirServer } from './test-support/fhir-server';
+import { attr, newUid, studySnapshot } from './test-support/study-events';
+
+/** The consumer against a real Kafka broker (KAFKA_BROKERS) and FHIR server (FHIR_BASE_URL). */
+const fhir = createFhirClient({
+  baseUrl: process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir',
+  timeoutMs: 30_000,
+});
+const kafka = createKafka(
+  { clientId: 'mapper-int-test', brokers: (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',') },
+  createLogger('mapper-int-test', 'silent'),
+);
+const prefix = `mapper-int-${newUid().slice(-10)}.`;
+const studyTopic = topicName(STUDY_COMPLETED_V1.topic, prefix);
+const deadLetterTopic = topicName(DEAD_LETTER_V1.topic, prefix);
+
+let producer: Producer;
+let deadLetters: Consumer;
+const deadLettered: KafkaMessage[] = [];
+let mapper: { stop: () => Promise<void> };
+
+beforeAll(async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [
+    { topic: studyTopic, numPartitions: 3 },
+    { topic: deadLetterTopic, numPartitions: 3 },
+  ]);
+  await admin.disconnect();
+  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  deadLetters = kafka.consumer({ groupId: `${prefix}dlq-reader` });
+  await deadLetters.connect();
+  await deadLetters.subscribe({ topic: deadLetterTopic, fromBeginning: true });
+  await deadLetters.run({ eachMessage: async ({ message }) => void deadLettered.push(message) });
+  mapper = await startStudyConsumer({
+    kafka,
+    groupId: `${prefix}mapper`,
+    topic: studyTopic,
+    deadLetterTopic,
+    publisher: new EventPublisher(producer),
+    fhir,
+    settings: { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test' },
+    logger: createLogger('imaging-mapper', 'silent'),
+    metrics: new Registry(),
+  });
+});
+
+afterAll(async () => {
+  await mapper?.stop();
+  await deadLetters?.disconnect();
+  await producer?.disconnect();
+});
+
+/** Publishes a snapshot; `key` decides the partition (the StudyInstanceUID unless said otherwise). */
+async function publish(data: ReturnType<typeof studySnapshot>, key = data.studyInstanceUid): Promise<void> {
+  const event = makeEvent(STUDY_COMPLETED_V1.type, 'mapper-int-test', data.studyInstanceUid, data);
+  await new EventPublisher(producer).publish(studyTopic, key, event);
+}
+
+describe('the study-completed consumer', () => {
+  it('when a study is completed, its ImagingStudy appears in FHIR', async () => {
+    const data = studySnapshot({
+      patient: { PatientID: attr('LO', `MAPPER-KAFKA-${newUid().slice(-8)}`) },
+      series: [{ instances: 2 }],
+    });
+    await publish(data);
+    const [study] = await eventually(
+      async () => {
+        const found = await fhirServer(fhir).studiesByUid(data.studyInstanceUid);
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'the ImagingStudy' },
+    );
+    expect(study?.numberOfInstances).toBe(2);
+  });
+
+  it('when a study has no PatientID, it goes to the dead-letter topic with the reason and its partition moves on', async () => {
+    const bad = studySnapshot({ patient: { PatientID: attr('LO') }, series: [{ instances: 1 }] });
+    const good = studySnapshot({ series: [{ instances: 1 }] });
+    await publish(bad);
+    await publish(good, bad.studyInstanceUid); // same key: same partition, right behind the bad one
+
+    const message = await eventually(
+      async () => deadLettered.find((entry) => entry.key?.toString() === bad.studyInstanceUid),
+      { what: 'the dead-lettered event' },
+    );
+    expect(message.headers?.[DEAD_LETTER_V1.headers.reason]?.toString()).toMatch(/no PatientID/);
+    await eventually(
+      async () => ((await fhirServer(fhir).studiesByUid(good.studyInstanceUid)).length === 1 ? true : undefined),
+      {
+        what: 'the study behind the dead-lettered one',
+      },
+    );
+  });
+});
