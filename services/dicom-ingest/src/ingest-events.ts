@@ -1,0 +1,52 @@
+import type { ITopicConfig } from 'kafkajs';
+import {
+  INSTANCE_STORED_V1,
+  makeEvent,
+  STUDY_COMPLETED_V1,
+  topicName,
+  type InstanceStoredV1Data,
+  type StudyCompletedV1Data,
+} from '@imaging-facade/events';
+import type { EventPublisher } from '@imaging-facade/kafka';
+
+/** The events this service produces, on their (prefixed) topics, keyed by Study Instance UID. */
+export interface IngestEvents {
+  instanceStored(data: InstanceStoredV1Data): Promise<void>;
+  /**
+   * A whole-study snapshot, in one message. The broker refuses messages over its message.max.bytes
+   * (10 MB in our deployment), counted after compression. EventPublisher gzips, and a snapshot is
+   * repetitive JSON: a 500-instance CT study measured 237 KB of JSON, 16 KB gzipped (~32 bytes per
+   * instance), so the limit is orders of magnitude away even for studies of tens of thousands of
+   * instances.
+   */
+  studyCompleted(data: StudyCompletedV1Data): Promise<void>;
+}
+
+export const EVENT_SOURCE = 'urn:imaging-facade:dicom-ingest';
+
+export function ingestTopics(prefix: string): ITopicConfig[] {
+  return [INSTANCE_STORED_V1.topic, STUDY_COMPLETED_V1.topic].map((base) => ({
+    topic: topicName(base, prefix),
+    numPartitions: 3,
+    replicationFactor: 1,
+  }));
+}
+
+export function kafkaIngestEvents(publisher: EventPublisher, prefix: string): IngestEvents {
+  const instanceTopic = topicName(INSTANCE_STORED_V1.topic, prefix);
+  const studyTopic = topicName(STUDY_COMPLETED_V1.topic, prefix);
+  return {
+    instanceStored: (data) =>
+      publisher.publish(
+        instanceTopic,
+        data.studyInstanceUid,
+        makeEvent(INSTANCE_STORED_V1.type, EVENT_SOURCE, data.sopInstanceUid, data),
+      ),
+    studyCompleted: (data) =>
+      publisher.publish(
+        studyTopic,
+        data.studyInstanceUid,
+        makeEvent(STUDY_COMPLETED_V1.type, EVENT_SOURCE, data.studyInstanceUid, data),
+      ),
+  };
+}

@@ -1,0 +1,89 @@
+import { Partitioners } from 'kafkajs';
+import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
+import { createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
+import type { IngestConfig } from './config';
+import { startDicomServer } from './dicom-server';
+import { ingestTopics, kafkaIngestEvents } from './ingest-events';
+import { InstanceFiles } from './instance-files';
+import { InstanceStore } from './instance-store';
+import { routeLibraryLogs } from './library-logs';
+import { createIngestMetrics } from './metrics';
+import { PendingMarkers } from './pending-markers';
+import { storageReadiness } from './storage-readiness';
+import { StudyCompletion } from './study-completion';
+import { StudyIndex } from './study-index';
+
+export interface RunningIngest {
+  dicomPort: number;
+  httpPort: number;
+}
+
+/**
+ * Starts every part in dependency order and registers how to stop it right away; stops run in
+ * reverse: the SCP (draining associations), the study scheduler, the producer, the admin client
+ * and last the ops server.
+ */
+export async function startIngestService(config: IngestConfig, logger: Logger, onStop: OnStop): Promise<RunningIngest> {
+  routeLibraryLogs(logger);
+  const registry = createMetricsRegistry('dicom-ingest');
+  const metrics = createIngestMetrics(registry);
+  const files = new InstanceFiles(config.storageDir);
+  const kafka = createKafka({ clientId: config.kafka.clientId, brokers: config.kafka.brokers }, logger);
+  const admin = kafka.admin();
+
+  const ops = await startOpsServer({
+    port: config.httpPort,
+    logger,
+    metrics: registry,
+    readiness: [kafkaReadiness(admin), storageReadiness(files)],
+  });
+  onStop('ops server', ops.close);
+
+  await admin.connect();
+  onStop('kafka admin', () => admin.disconnect());
+  await ensureTopics(admin, ingestTopics(config.kafka.topicPrefix));
+
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  onStop('kafka producer', () => producer.disconnect());
+  const events = kafkaIngestEvents(new EventPublisher(producer), config.kafka.topicPrefix);
+
+  const leftovers = await files.prepare();
+  if (leftovers > 0) {
+    logger.warn({ files: leftovers }, 'removed instances a previous run had not finished receiving');
+  }
+  const markers = new PendingMarkers(config.storageDir);
+  await markers.prepare();
+  const completion = new StudyCompletion({
+    index: new StudyIndex(config.storageDir),
+    markers,
+    events,
+    quietPeriodMs: config.study.quietPeriodMs,
+    retry: { initialMs: 1_000, maxMs: config.study.publishRetryMaxMs },
+    logger: logger.child({ component: 'study-completion' }),
+    metrics,
+  });
+  const recovered = await completion.recover();
+  if (recovered > 0) {
+    logger.info({ studies: recovered }, 'studies left pending by a previous run are scheduled again');
+  }
+  onStop('study completion', () => completion.stop());
+
+  const store = new InstanceStore({ files, completion, events, logger: logger.child({ component: 'store' }), metrics });
+  const dicom = await startDicomServer({
+    port: config.dicom.port,
+    aeTitle: config.dicom.aeTitle,
+    maxPduLength: config.dicom.maxPduLength,
+    shutdownGraceMs: config.dicom.shutdownGraceMs,
+    files,
+    store: (received) => store.store(received),
+    logger: logger.child({ component: 'scp' }),
+    metrics,
+  });
+  onStop('dicom scp', dicom.close);
+
+  return { dicomPort: dicom.port, httpPort: ops.port };
+}
