@@ -1,3 +1,4 @@
+export * from './consent-decision.v1';
 export * from './dead-letter.v1';
 export * from './dicom-json';
 export * from './dicom-levels';

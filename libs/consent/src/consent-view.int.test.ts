@@ -1,0 +1,142 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { CONSENT_DECISION_V1, makeEvent, patientKey, topicName, type ConsentDecisionV1Data } from '@imaging-facade/events';
+import { createLogger } from '@imaging-facade/service-kit';
+import { ConsentView, type ConsentChange } from './consent-view';
+import type { PatientConsentState } from './policy';
+import { connectedProducer, createCompactedTopics, eventually, sendDecisionState, sendRaw, testKafka, uniquePrefix } from './test-support/kafka';
+
+const logger = createLogger('consent-view-int', 'silent');
+const patient = (value: string) => ({ system: 'urn:oid:1.2.250.1.71.4.2.7', value });
+const study = { studyInstanceUid: '1.2.826.0.1.3680043.2.1', accessionNumber: 'A1' };
+
+function state(value: string, provision: 'permit' | 'deny' | undefined): ConsentDecisionV1Data {
+  return {
+    patient: patient(value),
+    decisions: provision ? [{ scope: 'patient', provision, consentId: `c-${value}-${provision}`, recordedAt: new Date().toISOString(), recordedBy: 'desk' }] : [],
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+describe('ConsentView against a real Kafka broker', () => {
+  let kafka: Kafka;
+  let producer: Producer;
+  let prefix: string;
+  const views: ConsentView[] = [];
+
+  const startView = async (policy: 'opt-in' | 'opt-out' = 'opt-out') => {
+    const view = new ConsentView({ kafka, topicPrefix: prefix, policy, logger });
+    views.push(view);
+    await view.start();
+    return view;
+  };
+
+  beforeEach(async () => {
+    kafka = testKafka();
+    prefix = uniquePrefix();
+    await createCompactedTopics(kafka, prefix);
+    producer = await connectedProducer(kafka);
+  });
+
+  afterEach(async () => {
+    await Promise.all(views.splice(0).map((view) => view.stop()));
+    await producer.disconnect();
+  });
+
+  test('a view started after the decisions were written is ready only once it holds all of them', async () => {
+    for (let index = 0; index < 30; index++) {
+      await sendDecisionState(producer, prefix, state(`P${index}`, index % 2 === 0 ? 'deny' : 'permit'));
+    }
+    const view = await startView();
+    await view.ready();
+    expect([...view.patients()]).toHaveLength(30);
+    expect(view.decide(patientKey(patient('P0')), study)).toBe('withhold');
+    expect(view.decide(patient('P1'), study)).toBe('share');
+    expect(view.decide(patient('unknown'), study)).toBe('share');
+  });
+
+  test('on an empty topic the view is ready at once, and applies the policy', async () => {
+    const view = await startView('opt-in');
+    await view.ready();
+    expect(view.decide(patient('P1'), study)).toBe('withhold');
+    expect(view.decide(undefined, study)).toBe('withhold');
+  });
+
+  test('a decision written later reaches every running view, and onChange tells the new and the previous state', async () => {
+    const [first, second] = [await startView(), await startView()];
+    await Promise.all([first.ready(), second.ready()]);
+    const changes: Array<[string, PatientConsentState | undefined, ConsentChange]> = [];
+    first.onChange((key, current, change) => {
+      changes.push([key, current, change]);
+    });
+
+    await sendDecisionState(producer, prefix, state('P7', 'deny'));
+    await eventually(() => (second.stateOf(patient('P7')) ? true : undefined), 'the second view to see the refusal');
+    await eventually(() => (changes.length === 1 ? true : undefined), 'the listener');
+    expect(changes[0]![0]).toBe(patientKey(patient('P7')));
+    expect(changes[0]![1]?.decisions[0]?.provision).toBe('deny');
+    expect(changes[0]![2]).toEqual({ previous: undefined, replaying: false });
+
+    // Everything revoked: an empty list means no decision any more.
+    await sendDecisionState(producer, prefix, state('P7', undefined));
+    await eventually(() => (changes.length === 2 ? true : undefined), 'the revocation');
+    expect(changes[1]![1]).toBeUndefined();
+    expect(changes[1]![2].previous?.decisions[0]?.provision).toBe('deny');
+    expect(first.stateOf(patient('P7'))).toBeUndefined();
+  });
+
+  test('while replaying, listeners are told so', async () => {
+    await sendDecisionState(producer, prefix, state('P1', 'deny'));
+    const view = new ConsentView({ kafka, topicPrefix: prefix, policy: 'opt-out', logger });
+    views.push(view);
+    const replaying: boolean[] = [];
+    view.onChange((_key, _state, change) => {
+      replaying.push(change.replaying);
+    });
+    await view.start();
+    await view.ready();
+    await sendDecisionState(producer, prefix, state('P2', 'deny'));
+    await eventually(() => (replaying.length === 2 ? true : undefined), 'both changes');
+    expect(replaying).toEqual([true, false]);
+  });
+
+  test('a message that is not a decisions event, or whose key is not its patient, is skipped and does not block the partition', async () => {
+    const topic = topicName(CONSENT_DECISION_V1.topic, prefix);
+    const key = patientKey(patient('P1'));
+    await sendRaw(producer, topic, key, 'not json');
+    await sendRaw(producer, topic, key, JSON.stringify({ specversion: '1.0' }));
+    await sendDecisionState(producer, prefix, { ...state('P2', 'deny') });
+    const misfiled = makeEvent(CONSENT_DECISION_V1.type, 'urn:test', 'test', state('P3', 'permit'));
+    await sendRaw(producer, topic, key, JSON.stringify(misfiled));
+    await sendDecisionState(producer, prefix, state('P1', 'deny'));
+    const view = await startView();
+    await view.ready();
+    expect(view.stateOf(patient('P1'))?.decisions[0]?.provision).toBe('deny');
+    expect(view.stateOf(patient('P2'))?.decisions[0]?.provision).toBe('deny');
+    expect(view.stateOf(patient('P3'))).toBeUndefined();
+  });
+
+  test('a view started before the decisions topic exists creates it (compacted) and is ready at once', async () => {
+    prefix = uniquePrefix();
+    const view = await startView();
+    await view.ready();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topic = topicName(CONSENT_DECISION_V1.topic, prefix);
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ['cleanup.policy'] }] });
+      expect(described.resources[0]?.configEntries[0]?.configValue).toBe('compact');
+    } finally {
+      await admin.disconnect();
+    }
+    await sendDecisionState(producer, prefix, state('P1', 'deny'));
+    await eventually(() => view.stateOf(patient('P1')), 'the decision');
+  });
+
+  test('a tombstone removes the patient', async () => {
+    await sendDecisionState(producer, prefix, state('P1', 'deny'));
+    await sendRaw(producer, topicName(CONSENT_DECISION_V1.topic, prefix), patientKey(patient('P1')), null);
+    const view = await startView();
+    await view.ready();
+    expect(view.stateOf(patient('P1'))).toBeUndefined();
+  });
+});

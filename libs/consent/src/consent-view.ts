@@ -1,0 +1,141 @@
+import type { Kafka } from 'kafkajs';
+import {
+  CONSENT_DECISION_V1,
+  consentDecisionV1Schema,
+  patientKey,
+  topicName,
+  type PatientIdentifier,
+} from '@imaging-facade/events';
+import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import { CompactedTopicReader, type TopicRecord } from './compacted-topic-reader';
+import { decideSharing, type ConsentPolicy, type PatientConsentState, type SharingDecision, type StudyRef } from './policy';
+import { pseudonym } from './pseudonym';
+
+export interface ConsentChange {
+  /** The state before this message (undefined: the view knew no decision for the patient). */
+  previous: PatientConsentState | undefined;
+  /** True while the view replays the topic at start, before `ready()`. */
+  replaying: boolean;
+}
+
+/** Called with the patient's new complete state (undefined when the patient has no decision left). */
+export type ConsentListener = (patientKey: string, state: PatientConsentState | undefined, change: ConsentChange) => void | Promise<void>;
+
+export interface ConsentViewOptions {
+  kafka: Kafka;
+  topicPrefix: string;
+  policy: ConsentPolicy;
+  logger: Logger;
+  /** Prefix of the view's own consumer group (a unique suffix is added per process). */
+  groupIdPrefix?: string;
+}
+
+/**
+ * Every patient's current consent state, materialized in memory from the compacted decisions topic,
+ * so that any service can decide, without a network call, whether a study may be shared.
+ * Start it, wait for `ready()` before deciding anything (before that it does not know every
+ * refusal), then keep it running: `onChange` tells when a patient's decisions change.
+ */
+export class ConsentView {
+  private readonly states = new Map<string, PatientConsentState>();
+  private readonly listeners = new Set<ConsentListener>();
+  private readonly reader: CompactedTopicReader;
+  private readonly logger: Logger;
+  readonly topic: string;
+  readonly policy: ConsentPolicy;
+
+  constructor(options: ConsentViewOptions) {
+    this.topic = topicName(CONSENT_DECISION_V1.topic, options.topicPrefix);
+    this.policy = options.policy;
+    this.logger = options.logger.child({ component: 'consent-view' });
+    this.reader = new CompactedTopicReader({
+      kafka: options.kafka,
+      topic: this.topic,
+      groupIdPrefix: options.groupIdPrefix ?? 'consent-view',
+      logger: this.logger,
+      apply: (record) => this.apply(record),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.reader.start();
+  }
+
+  ready(): Promise<void> {
+    return this.reader.ready();
+  }
+
+  isReady(): boolean {
+    return this.reader.isReady();
+  }
+
+  get error(): Error | undefined {
+    return this.reader.error;
+  }
+
+  stop(): Promise<void> {
+    return this.reader.stop();
+  }
+
+  /** The patient's current state; undefined when no decision is known for them. */
+  stateOf(patient: string | PatientIdentifier): PatientConsentState | undefined {
+    return this.states.get(typeof patient === 'string' ? patient : patientKey(patient));
+  }
+
+  /** Whether the study may reach the shared index, under the deployment's policy. */
+  decide(patient: string | PatientIdentifier | undefined, study: StudyRef): SharingDecision {
+    return decideSharing(this.policy, patient === undefined ? undefined : this.stateOf(patient), study);
+  }
+
+  /** Every patient with at least one decision in force. */
+  patients(): IterableIterator<[string, PatientConsentState]> {
+    return this.states.entries();
+  }
+
+  /** Registers a listener; returns the function that removes it. Listeners must not throw (errors are logged). */
+  onChange(listener: ConsentListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private apply(record: TopicRecord): void {
+    if (record.key === null) {
+      throw new Error('a decisions message without a key');
+    }
+    const key = record.key;
+    let state: PatientConsentState | undefined;
+    if (record.value !== null) {
+      const parsed = consentDecisionV1Schema.safeParse(JSON.parse(record.value.toString('utf8')));
+      if (!parsed.success) {
+        throw new Error(`invalid decisions message: ${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      }
+      if (patientKey(parsed.data.data.patient) !== key) {
+        throw new Error('the message key is not the patient of the message');
+      }
+      state = parsed.data.data.decisions.length > 0 ? parsed.data.data : undefined;
+    }
+    const previous = this.states.get(key);
+    if (state) {
+      this.states.set(key, state);
+    } else {
+      this.states.delete(key);
+    }
+    const change: ConsentChange = { previous, replaying: !this.reader.isReady() };
+    this.logger.debug({ patient: pseudonym(key), decisions: state?.decisions.length ?? 0, replaying: change.replaying }, 'consent state applied');
+    for (const listener of this.listeners) {
+      this.notify(listener, key, state, change);
+    }
+  }
+
+  private notify(listener: ConsentListener, key: string, state: PatientConsentState | undefined, change: ConsentChange): void {
+    const failed = (error: unknown) => this.logger.error({ patient: pseudonym(key), reason: errorMessage(error) }, 'consent listener failed');
+    try {
+      const result = listener(key, state, change);
+      if (result instanceof Promise) {
+        result.catch(failed);
+      }
+    } catch (error) {
+      failed(error);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import type { ConsentDecision } from '@imaging-facade/events';
+import { decideSharing, type ConsentPolicy, type PatientConsentState, type StudyRef } from './policy';
+
+const patient = { system: 'urn:oid:1.2.250.1.71.4.2.7', value: 'P1' };
+const study: StudyRef = { studyInstanceUid: '1.2.3.4', accessionNumber: 'ACC1' };
+const otherStudy: StudyRef = { studyInstanceUid: '1.2.3.5', accessionNumber: 'ACC2' };
+
+let sequence = 0;
+function decision(
+  provision: 'permit' | 'deny',
+  target?: { studyInstanceUid?: string; accessionNumber?: string },
+  recordedAt = `2025-01-01T10:00:${String(sequence++ % 60).padStart(2, '0')}Z`,
+): ConsentDecision {
+  return target
+    ? { scope: 'study', study: target, provision, consentId: `c${sequence}`, recordedAt, recordedBy: 'desk' }
+    : { scope: 'patient', provision, consentId: `c${sequence}`, recordedAt, recordedBy: 'desk' };
+}
+
+function state(...decisions: ConsentDecision[]): PatientConsentState {
+  return { patient, decisions, updatedAt: '2025-01-01T10:01:00Z' };
+}
+
+describe('decideSharing', () => {
+  const cases: Array<[string, ConsentPolicy, PatientConsentState | undefined, StudyRef, 'share' | 'withhold']> = [
+    ['opt-out, no state at all: shared', 'opt-out', undefined, study, 'share'],
+    ['opt-out, empty state (everything revoked): shared', 'opt-out', state(), study, 'share'],
+    ['opt-out, patient refused: withheld', 'opt-out', state(decision('deny')), study, 'withhold'],
+    ['opt-out, patient agreed: shared', 'opt-out', state(decision('permit')), study, 'share'],
+    ['opt-in, no state at all: withheld (held until consent)', 'opt-in', undefined, study, 'withhold'],
+    ['opt-in, empty state: withheld', 'opt-in', state(), study, 'withhold'],
+    ['opt-in, patient agreed: shared', 'opt-in', state(decision('permit')), study, 'share'],
+    ['opt-in, patient refused: withheld', 'opt-in', state(decision('deny')), study, 'withhold'],
+    ['opt-out, this study refused by UID: withheld', 'opt-out', state(decision('deny', { studyInstanceUid: '1.2.3.4' })), study, 'withhold'],
+    ['opt-out, another study refused: this one shared', 'opt-out', state(decision('deny', { studyInstanceUid: '1.2.3.4' })), otherStudy, 'share'],
+    ['opt-out, this study refused by accession number: withheld', 'opt-out', state(decision('deny', { accessionNumber: 'ACC1' })), study, 'withhold'],
+    ['opt-out, refusal by accession, study without accession: shared', 'opt-out', state(decision('deny', { accessionNumber: 'ACC1' })), { studyInstanceUid: '1.2.3.4' }, 'share'],
+    ['a decision naming a UID matches by UID only, not by accession', 'opt-out', state(decision('deny', { studyInstanceUid: '9.9', accessionNumber: 'ACC1' })), study, 'share'],
+    ['per-study permit beats a patient-wide refusal', 'opt-out', state(decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' })), study, 'share'],
+    ['per-study refusal beats a patient-wide permit', 'opt-in', state(decision('permit'), decision('deny', { studyInstanceUid: '1.2.3.4' })), study, 'withhold'],
+    ['per-study permit under opt-in: only that study is shared', 'opt-in', state(decision('permit', { studyInstanceUid: '1.2.3.4' })), otherStudy, 'withhold'],
+    ['per-study refusal, patient-wide permit: the other studies stay shared', 'opt-in', state(decision('permit'), decision('deny', { studyInstanceUid: '1.2.3.4' })), otherStudy, 'share'],
+    ['per-study decision recorded before the patient-wide one still wins (specific beats general)', 'opt-out', state(decision('permit', { studyInstanceUid: '1.2.3.4' }, '2025-01-01T09:00:00Z'), decision('deny', undefined, '2025-01-01T11:00:00Z')), study, 'share'],
+    ['two decisions for the study by UID and accession: the later one wins', 'opt-out', state(decision('deny', { accessionNumber: 'ACC1' }, '2025-01-01T09:00:00Z'), decision('permit', { studyInstanceUid: '1.2.3.4' }, '2025-01-01T10:00:00Z')), study, 'share'],
+    ['two decisions at the same instant: the refusal wins', 'opt-out', state(decision('permit', undefined, '2025-01-01T09:00:00Z'), decision('deny', undefined, '2025-01-01T09:00:00Z')), study, 'withhold'],
+    ['the same, listed the other way round: the refusal still wins', 'opt-out', state(decision('deny', undefined, '2025-01-01T09:00:00Z'), decision('permit', undefined, '2025-01-01T09:00:00Z')), study, 'withhold'],
+  ];
+
+  test.each(cases)('%s', (_situation, policy, consentState, studyRef, expected) => {
+    expect(decideSharing(policy, consentState, studyRef)).toBe(expected);
+  });
+});

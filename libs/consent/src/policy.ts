@@ -1,0 +1,71 @@
+import type { ConsentDecision, ConsentDecisionV1Data, ConsentStudy } from '@imaging-facade/events';
+
+/**
+ * The deployment's consent policy. `opt-out`: a study is shared unless the patient refused.
+ * `opt-in`: a study is shared only once the patient agreed.
+ */
+export type ConsentPolicy = 'opt-in' | 'opt-out';
+export const CONSENT_POLICIES: readonly ConsentPolicy[] = ['opt-out', 'opt-in'];
+
+/** A patient's complete current consent state: the data of the last decisions message for the patient. */
+export type PatientConsentState = ConsentDecisionV1Data;
+
+export type SharingDecision = 'share' | 'withhold';
+
+/** The study being published, as the decision needs it. */
+export interface StudyRef {
+  studyInstanceUid: string;
+  accessionNumber?: string | undefined;
+}
+
+/**
+ * Whether a study may reach the shared index. Pure: the same inputs always give the same answer.
+ * A decision about this very study beats the patient-wide one; without any decision the policy
+ * decides (opt-out shares, opt-in withholds).
+ */
+export function decideSharing(policy: ConsentPolicy, state: PatientConsentState | undefined, study: StudyRef): SharingDecision {
+  const decision = governingDecision(state, study);
+  if (decision === undefined) {
+    return policy === 'opt-out' ? 'share' : 'withhold';
+  }
+  return decision.provision === 'permit' ? 'share' : 'withhold';
+}
+
+/**
+ * The decision in force for a study: the latest one about the study itself, else the latest
+ * patient-wide one, else none. Two decisions of the same level recorded at the same instant: the
+ * refusal wins.
+ */
+export function governingDecision(state: PatientConsentState | undefined, study: StudyRef): ConsentDecision | undefined {
+  const decisions = state?.decisions ?? [];
+  const aboutStudy = decisions.filter((decision) => decision.scope === 'study' && concernsStudy(decision.study, study));
+  if (aboutStudy.length > 0) {
+    return latest(aboutStudy);
+  }
+  const patientWide = decisions.filter((decision) => decision.scope === 'patient');
+  return patientWide.length > 0 ? latest(patientWide) : undefined;
+}
+
+/**
+ * Whether a study-level decision is about this study: by StudyInstanceUID when the decision names
+ * one (the UID is unique), otherwise by accession number.
+ */
+export function concernsStudy(target: ConsentStudy | undefined, study: StudyRef): boolean {
+  if (target === undefined) {
+    return false;
+  }
+  if (target.studyInstanceUid !== undefined) {
+    return target.studyInstanceUid === study.studyInstanceUid;
+  }
+  return target.accessionNumber !== undefined && target.accessionNumber === study.accessionNumber;
+}
+
+function latest(decisions: ConsentDecision[]): ConsentDecision {
+  return decisions.reduce((best, candidate) => {
+    const order = Date.parse(candidate.recordedAt) - Date.parse(best.recordedAt);
+    if (order > 0 || (order === 0 && candidate.provision === 'deny')) {
+      return candidate;
+    }
+    return best;
+  });
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { dicomUidSchema } from './dicom-json';
+import { envelopeSchema } from './envelope';
+
+/**
+ * A patient's complete current consent state, as recorded at the reception desk: every decision in
+ * force, not a delta. The topic is compacted and keyed by patient, so its last message per key is
+ * the patient's whole state; a revoked decision simply disappears from `decisions`, and an empty
+ * list means "no decision" (the deployment's policy applies).
+ * Key: the patient identifier as `system|value` (see `patientKey`). Carries patient identifiers:
+ * consumers must not log the key or `patient`.
+ */
+export const CONSENT_DECISION_V1 = {
+  topic: 'consent.patient-decisions.v1',
+  type: 'org.imagingfacade.consent.patient-decisions.v1',
+} as const;
+
+export const patientIdentifierSchema = z.object({
+  /** The identifier's namespace, a URI (`urn:oid:…` for an OID). */
+  system: z.string().min(1).regex(/^\S+$/, 'a system is a URI without spaces').refine((system) => !system.includes('|'), 'a system must not contain "|"'),
+  value: z.string().min(1),
+});
+
+export type PatientIdentifier = z.infer<typeof patientIdentifierSchema>;
+
+/** The study a decision is limited to: by StudyInstanceUID, by accession number, or both. */
+export const consentStudySchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema.optional(),
+    accessionNumber: z.string().min(1).max(64).optional(),
+  })
+  .refine((study) => study.studyInstanceUid !== undefined || study.accessionNumber !== undefined, {
+    message: 'a study needs a studyInstanceUid or an accessionNumber',
+  });
+
+export const consentDecisionSchema = z
+  .object({
+    scope: z.enum(['patient', 'study']),
+    study: consentStudySchema.optional(),
+    provision: z.enum(['permit', 'deny']),
+    /** Logical id of the FHIR Consent that records the decision. */
+    consentId: z.string().min(1),
+    recordedAt: z.iso.datetime({ offset: true }),
+    /** The desk account that recorded it. */
+    recordedBy: z.string().min(1),
+  })
+  .refine((decision) => (decision.scope === 'study') === (decision.study !== undefined), {
+    message: 'a study decision names its study, a patient decision names none',
+    path: ['study'],
+  });
+
+export const consentDecisionV1DataSchema = z.object({
+  patient: patientIdentifierSchema,
+  decisions: z.array(consentDecisionSchema),
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+
+export type ConsentStudy = z.infer<typeof consentStudySchema>;
+export type ConsentDecision = z.infer<typeof consentDecisionSchema>;
+export type ConsentDecisionV1Data = z.infer<typeof consentDecisionV1DataSchema>;
+
+export const consentDecisionV1Schema = envelopeSchema(CONSENT_DECISION_V1.type, consentDecisionV1DataSchema);
+export type ConsentDecisionV1 = z.infer<typeof consentDecisionV1Schema>;
+
+/** The message key of a patient: `system|value` (a system never contains "|", a value may). */
+export function patientKey(patient: PatientIdentifier): string {
+  return `${patient.system}|${patient.value}`;
+}
+
+/** The inverse of `patientKey`; undefined when the key has no system or no value. */
+export function parsePatientKey(key: string): PatientIdentifier | undefined {
+  const bar = key.indexOf('|');
+  if (bar <= 0 || bar === key.length - 1) {
+    return undefined;
+  }
+  const parsed = patientIdentifierSchema.safeParse({ system: key.slice(0, bar), value: key.slice(bar + 1) });
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { CONSENT_POLICIES, DEFAULT_PATIENT_ID_SYSTEM, type ConsentPolicy } from '@imaging-facade/consent';
+import { env, loadConfig } from '@imaging-facade/service-kit';
+import { parseAccounts, usesDefaultAccount, type DeskAccount } from './accounts';
+
+const uri = z.string().regex(/^(https?:\/\/\S+|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$/i, 'must be an http(s) URL or a URN');
+
+/** The consent desk's settings, one environment variable each. */
+export const configSchema = z
+  .object({
+    /** Port of the desk page, the JSON API under /api, and /healthz, /readyz, /metrics. */
+    CONSENT_HTTP_PORT: env.port(8001),
+    /** Base URL of the FHIR R4 server where Consents are stored (the shared index). */
+    FHIR_BASE_URL: env.httpUrl('http://localhost:8080/fhir'),
+    /** A FHIR request that takes longer is abandoned (ms). */
+    FHIR_TIMEOUT_MS: env.milliseconds(15_000),
+    /** Kafka bootstrap brokers, comma-separated. */
+    KAFKA_BROKERS: env.list('localhost:9092'),
+    /** Prefix of every topic name, so that deployments or test runs can share a cluster. */
+    KAFKA_TOPIC_PREFIX: z.string().default(''),
+    /** `opt-out`: studies are shared unless the patient refused; `opt-in`: only once the patient agreed. */
+    CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
+    /** The policy a Consent refers to (Consent.policy.uri); defaults to a URN naming the policy. */
+    CONSENT_POLICY_URI: uri.optional(),
+    /** Name of the organization that records the consents (Consent.organization.display). */
+    CONSENT_ORGANIZATION: z.string().trim().min(1).default('Imaging Facade'),
+    /** Optional identifier of that organization, as `system|value` (Consent.organization.identifier). */
+    CONSENT_ORGANIZATION_IDENTIFIER: z
+      .string()
+      .regex(/^[^|\s]+\|.+$/, 'must be system|value')
+      .optional(),
+    /**
+     * Desk accounts, comma-separated `user:password`; a password may be given hashed as
+     * `scrypt$<salt>$<hash>` (see `consent-desk-hash-password`). Local default: `desk:desk`.
+     */
+    CONSENT_DESK_ACCOUNTS: z.string().default('desk:desk'),
+    /** The identifier system of a PatientID without issuer: must equal the mapper's MAPPER_DEFAULT_PATIENT_ID_SYSTEM. */
+    CONSENT_DEFAULT_PATIENT_ID_SYSTEM: uri.default(DEFAULT_PATIENT_ID_SYSTEM),
+    /** A desk session ends after this long without use (ms). */
+    CONSENT_SESSION_IDLE_MS: env.milliseconds(30 * 60_000),
+    /** `production` refuses to start with the default desk/desk account. */
+    FACADE_ENV: z.enum(['development', 'production']).default('development'),
+    /** pino log level. */
+    LOG_LEVEL: env.logLevel,
+  })
+  .transform((raw, context) => {
+    let accounts: DeskAccount[] = [];
+    try {
+      accounts = parseAccounts(raw.CONSENT_DESK_ACCOUNTS);
+    } catch (error) {
+      context.addIssue({ code: 'custom', path: ['CONSENT_DESK_ACCOUNTS'], message: (error as Error).message });
+      return z.NEVER;
+    }
+    if (raw.FACADE_ENV === 'production' && usesDefaultAccount(accounts)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['CONSENT_DESK_ACCOUNTS'],
+        message: 'the default desk/desk account is refused in production: configure real desk accounts',
+      });
+      return z.NEVER;
+    }
+    const [orgSystem, ...orgValue] = raw.CONSENT_ORGANIZATION_IDENTIFIER?.split('|') ?? [];
+    return {
+      httpPort: raw.CONSENT_HTTP_PORT,
+      fhir: { baseUrl: raw.FHIR_BASE_URL, timeoutMs: raw.FHIR_TIMEOUT_MS },
+      kafka: { brokers: raw.KAFKA_BROKERS, topicPrefix: raw.KAFKA_TOPIC_PREFIX },
+      policy: raw.CONSENT_POLICY,
+      consent: {
+        policyUri: raw.CONSENT_POLICY_URI ?? `urn:imaging-facade:consent-policy:${raw.CONSENT_POLICY}`,
+        organization: {
+          name: raw.CONSENT_ORGANIZATION,
+          identifier: orgSystem ? { system: orgSystem, value: orgValue.join('|') } : undefined,
+        },
+      },
+      accounts,
+      defaultPatientIdSystem: raw.CONSENT_DEFAULT_PATIENT_ID_SYSTEM,
+      sessionIdleMs: raw.CONSENT_SESSION_IDLE_MS,
+      environment: raw.FACADE_ENV,
+      logLevel: raw.LOG_LEVEL,
+    };
+  });
+
+export type ConsentConfig = z.infer<typeof configSchema>;
+
+export function loadConsentConfig(environment: NodeJS.ProcessEnv = process.env): ConsentConfig {
+  return loadConfig(configSchema, environment);
+}

@@ -1,0 +1,219 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { ConsentView } from '@imaging-facade/consent';
+import { connectedProducer, eventually, sendStudy, testKafka, uniquePrefix } from '@imaging-facade/consent/src/test-support/kafka';
+import { studySnapshot, testUid } from '@imaging-facade/consent/src/test-support/snapshots';
+import { createFhirClient } from '@imaging-facade/fhir';
+import { createLogger } from '@imaging-facade/service-kit';
+import { validationErrors } from '../../../test/support/fhir';
+import { buildConsent } from './consent-resource';
+import { ConsentStore } from './consent-store';
+import { api, fhirGet, startDesk, type RunningDesk } from './test-support/desk';
+
+const SYSTEM = 'urn:oid:1.2.250.1.71.4.2.7';
+const DEFAULT_SYSTEM = 'https://imagingfacade.org/fhir/sid/patient-id';
+const newPatient = () => ({ system: SYSTEM, value: `IPP-${testUid().slice(-10)}` });
+const key = (patient: { system: string; value: string }) => encodeURIComponent(`${patient.system}|${patient.value}`);
+
+describe('consent desk API against real Kafka and HAPI FHIR', () => {
+  let prefix: string;
+  let kafka: Kafka;
+  let producer: Producer;
+  let desk: RunningDesk;
+  let otherView: ConsentView;
+
+  beforeAll(async () => {
+    prefix = uniquePrefix();
+    kafka = testKafka();
+    desk = await startDesk({ KAFKA_TOPIC_PREFIX: prefix });
+    producer = await connectedProducer(kafka);
+    // Another service's view of the decisions (the mapper's, the gateway's).
+    otherView = new ConsentView({ kafka, topicPrefix: prefix, policy: 'opt-out', logger: createLogger('other', 'silent') });
+    await otherView.start();
+    await otherView.ready();
+  });
+
+  afterAll(async () => {
+    await otherView?.stop();
+    await producer?.disconnect();
+    await desk?.stop();
+  });
+
+  describe('errors are OperationOutcomes', () => {
+    test('without credentials: 401, WWW-Authenticate, OperationOutcome', async () => {
+      const response = await api(desk, 'GET', `/api/patients/${key(newPatient())}/decision`, undefined, null);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+      expect(response.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'login' }] });
+    });
+
+    test('with a wrong password: 401', async () => {
+      const response = await api(desk, 'POST', '/api/decisions', {}, `Basic ${Buffer.from('desk:nope').toString('base64')}`);
+      expect(response.status).toBe(401);
+      expect(response.body.issue[0].diagnostics).toMatch(/Wrong user name or password/);
+    });
+
+    test.each([
+      ['a body that is not JSON', '{"patient":', /not valid JSON/],
+      ['no decision', { patient: newPatient() }, /decision: must be "permit" or "deny"/],
+      ['a study that is not a UID', { patient: newPatient(), decision: 'deny', study: '1.2.abc' }, /study: not a DICOM UID/],
+      ['a patient without system', { patient: { value: 'x' }, decision: 'deny' }, /patient\.system/],
+    ])('%s: 400 saying why', async (_situation, body, diagnostics) => {
+      const response = await api(desk, 'POST', '/api/decisions', body);
+      expect(response.status).toBe(400);
+      expect(response.body.resourceType).toBe('OperationOutcome');
+      expect(response.body.issue[0].diagnostics).toMatch(diagnostics);
+    });
+
+    test('a patient parameter that is not system|value: 400', async () => {
+      const response = await api(desk, 'GET', '/api/decisions?patient=123');
+      expect(response.status).toBe(400);
+      expect(response.body.issue[0].diagnostics).toMatch(/system\|value/);
+    });
+
+    test('an unknown patient: 404 on read and on revoke', async () => {
+      const unknown = newPatient();
+      for (const [method, path] of [
+        ['GET', `/api/patients/${key(unknown)}/decision`],
+        ['GET', `/api/decisions?patient=${key(unknown)}`],
+        ['DELETE', `/api/patients/${key(unknown)}/decision`],
+      ] as const) {
+        const response = await api(desk, method, path);
+        expect(response.status).toBe(404);
+        expect(response.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-found' }] });
+      }
+    });
+  });
+
+  test('a refusal for a patient with no study yet is stored as a valid PCF Consent and announced to every service', async () => {
+    const patient = newPatient();
+    const response = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('location')).toBe(`/api/patients/${key(patient)}/decision`);
+    expect(response.body).toMatchObject({ announced: true, inactivated: [], consent: { patient, policy: 'opt-out', patientDecision: { scope: 'patient', provision: 'deny', recordedBy: 'desk' } } });
+
+    const consent = await fhirGet(`Consent/${response.body.consentId}`);
+    expect(consent).toMatchObject({
+      status: 'active',
+      scope: { coding: [{ code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      performer: [{ identifier: { value: 'desk' } }],
+      organization: [{ display: 'Imaging Facade' }],
+      policy: [{ uri: 'urn:imaging-facade:consent-policy:opt-out' }],
+      provision: { type: 'deny' },
+    });
+    expect(await validationErrors(consent)).toEqual([]);
+    // The Patient was created on its identifier, and the Consent refers to it.
+    const stored = await fhirGet(consent.patient.reference);
+    expect(stored.identifier).toContainEqual(patient);
+
+    const seen = await eventually(() => otherView.stateOf(patient), 'the refusal in another service');
+    expect(seen.decisions).toEqual([expect.objectContaining({ scope: 'patient', provision: 'deny', consentId: response.body.consentId })]);
+    expect(otherView.decide(patient, { studyInstanceUid: testUid() })).toBe('withhold');
+  });
+
+  test('a new decision makes the earlier Consent inactive, and the history keeps both versions', async () => {
+    const patient = newPatient();
+    const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
+    const agreed = await api(desk, 'POST', '/api/decisions', { patient, decision: 'permit' });
+    expect(agreed.status).toBe(201);
+    expect(agreed.body.inactivated).toEqual([refused.body.consentId]);
+    expect(agreed.body.consent.decisions).toEqual([expect.objectContaining({ provision: 'permit', consentId: agreed.body.consentId })]);
+
+    const history = await fhirGet(`Consent/${refused.body.consentId}/_history`);
+    const versions = history.entry.map((entry: any) => [entry.resource.meta.versionId, entry.resource.status]).sort();
+    expect(versions).toEqual([
+      ['1', 'active'],
+      ['2', 'inactive'],
+    ]);
+    const inactive = await fhirGet(`Consent/${refused.body.consentId}`);
+    expect(inactive.provision).toEqual({ type: 'deny' });
+    expect(await validationErrors(await fhirGet(`Consent/${agreed.body.consentId}`))).toEqual([]);
+
+    const seen = await eventually(() => (otherView.stateOf(patient)?.decisions[0]?.provision === 'permit' ? otherView.stateOf(patient) : undefined), 'the permit');
+    expect(seen.decisions).toHaveLength(1);
+  });
+
+  test('a per-study refusal withholds that study only; revoking it shares it again', async () => {
+    const value = `IPP-${testUid().slice(-10)}`;
+    const patient = { system: DEFAULT_SYSTEM, value };
+    const first = studySnapshot({ patientId: value, patientName: 'MARTIN^JEANNE', birthDate: '19750312', accessionNumber: `A${value.slice(-6)}`, studyDate: '20250102', description: 'IRM GENOU' });
+    const second = studySnapshot({ patientId: value, patientName: 'MARTIN^JEANNE', birthDate: '19750312', studyDate: '20240102', description: 'RADIO THORAX', modalities: ['CR'] });
+    await sendStudy(producer, prefix, first);
+    await sendStudy(producer, prefix, second);
+    const found = await eventually(async () => {
+      const response = await api(desk, 'GET', `/api/patients?identifier=${encodeURIComponent(value)}`);
+      return response.body.patients?.[0]?.studies.length === 2 ? response.body.patients : undefined;
+    }, 'both studies in the catalogue');
+    expect(found).toEqual([expect.objectContaining({ identifier: patient, name: 'MARTIN JEANNE', birthDate: '1975-03-12' })]);
+
+    const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny', study: first.studyInstanceUid });
+    expect(refused.status).toBe(201);
+    const consent = await fhirGet(`Consent/${refused.body.consentId}`);
+    expect(consent.provision).toEqual({
+      type: 'deny',
+      data: [{ meaning: 'instance', reference: { type: 'ImagingStudy', identifier: { system: 'urn:dicom:uid', value: `urn:oid:${first.studyInstanceUid}` } } }],
+    });
+    expect(await validationErrors(consent)).toEqual([]);
+
+    const read = await api(desk, 'GET', `/api/patients/${key(patient)}/decision`);
+    expect(read.status).toBe(200);
+    const sharing = Object.fromEntries(read.body.studies.map((study: any) => [study.studyInstanceUid, study.sharing]));
+    expect(sharing).toEqual({ [first.studyInstanceUid]: 'withhold', [second.studyInstanceUid]: 'share' });
+    await eventually(() => (otherView.decide(patient, first) === 'withhold' ? true : undefined), 'the study refusal in another service');
+    expect(otherView.decide(patient, second)).toBe('share');
+
+    // A refusal by accession number names the same study: it supersedes the one by UID.
+    const byAccession = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny', accessionNumber: first.study['00080050']!.Value![0] });
+    expect(byAccession.body.inactivated).toEqual([refused.body.consentId]);
+
+    const revoked = await api(desk, 'DELETE', `/api/patients/${key(patient)}/decision?accessionNumber=${first.study['00080050']!.Value![0]}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.inactivated).toEqual([byAccession.body.consentId]);
+    expect(revoked.body.consent.studies.every((study: any) => study.sharing === 'share')).toBe(true);
+    await eventually(() => (otherView.stateOf(patient) === undefined ? true : undefined), 'no decision left in another service');
+
+    const byName = await api(desk, 'GET', '/api/patients?name=martin%20jeanne&birthdate=1975-03-12');
+    expect(byName.body.patients.map((p: any) => p.key)).toContain(`${DEFAULT_SYSTEM}|${value}`);
+  });
+
+  test('revoking the decision for all studies ends it without a new Consent; revoking again changes nothing', async () => {
+    const patient = newPatient();
+    const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
+    const revoked = await api(desk, 'DELETE', `/api/patients/${key(patient)}/decision`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({ inactivated: [refused.body.consentId], consent: { decisions: [] } });
+    expect((await fhirGet(`Consent/${refused.body.consentId}`)).status).toBe('inactive');
+    const again = await api(desk, 'DELETE', `/api/patients/${key(patient)}/decision`);
+    expect(again.body.inactivated).toEqual([]);
+  });
+
+  test('every call is audited: who, what, outcome, and a pseudonym instead of the patient identifier', async () => {
+    const patient = newPatient();
+    await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
+    const audits = desk.logs.map((line) => JSON.parse(line)).filter((line) => line.audit === true);
+    expect(audits).toContainEqual(expect.objectContaining({ user: 'desk', action: 'record-deny-all', outcome: 'success', status: 201, patient: expect.stringMatching(/^pt-[0-9a-f]{16}$/) }));
+    expect(audits).toContainEqual(expect.objectContaining({ user: null, outcome: 'failure', status: 401 }));
+    expect(desk.logs.join('\n')).not.toContain(patient.value);
+  });
+
+  test('at start, a decision stored in FHIR whose announcement was lost is announced from FHIR', async () => {
+    await desk.stop();
+    // The crash case: the Consent is in FHIR, the Kafka message never went out.
+    const patient = newPatient();
+    const store = new ConsentStore(createFhirClient({ baseUrl: process.env.FHIR_BASE_URL!, timeoutMs: 15_000 }));
+    const { consentId } = await store.commit({
+      patient,
+      create: (reference) =>
+        buildConsent(
+          { patient, provision: 'deny', recordedAt: new Date().toISOString(), recordedBy: 'desk' },
+          { policyUri: 'urn:imaging-facade:consent-policy:opt-out', organization: { name: 'Imaging Facade' } },
+          reference,
+        ),
+      inactivate: [],
+    });
+    desk = await startDesk({ KAFKA_TOPIC_PREFIX: prefix });
+    const seen = await eventually(() => otherView.stateOf(patient), 'the healed state');
+    expect(seen.decisions.map((decision) => decision.consentId)).toEqual([consentId]);
+    expect(desk.logs.some((line) => line.includes('consent state re-announced from FHIR'))).toBe(true);
+  });
+});

@@ -1,0 +1,95 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+
+/** A signed-in desk user: who, and the token every form they post must carry (CSRF). */
+export interface DeskSession {
+  id: string;
+  user: string;
+  csrfToken: string;
+  lastSeen: number;
+}
+
+export const SESSION_COOKIE = 'consent_desk_session';
+/** Double-submit token of the sign-in form, before any session exists. */
+export const LOGIN_COOKIE = 'consent_desk_login';
+export const LANGUAGE_COOKIE = 'consent_desk_lang';
+
+/**
+ * Desk sessions, in memory (a restart signs everybody out, which is acceptable for a desk). The
+ * cookie holds only a random id: HttpOnly, SameSite=Strict, Secure when served over HTTPS.
+ */
+export class SessionStore {
+  private readonly sessions = new Map<string, DeskSession>();
+
+  constructor(private readonly idleMs: number) {}
+
+  create(user: string): DeskSession {
+    this.sweep();
+    const session = { id: token(), user, csrfToken: token(), lastSeen: Date.now() };
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /** The live session the request's cookie names, refreshed; undefined when absent or expired. */
+  current(req: Request): DeskSession | undefined {
+    const id = readCookie(req, SESSION_COOKIE);
+    const session = id ? this.sessions.get(id) : undefined;
+    if (!session) {
+      return undefined;
+    }
+    if (Date.now() - session.lastSeen > this.idleMs) {
+      this.sessions.delete(session.id);
+      return undefined;
+    }
+    session.lastSeen = Date.now();
+    return session;
+  }
+
+  destroy(session: DeskSession): void {
+    this.sessions.delete(session.id);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, session] of this.sessions) {
+      if (now - session.lastSeen > this.idleMs) {
+        this.sessions.delete(id);
+      }
+    }
+  }
+}
+
+export function token(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Compares two secrets in constant time. */
+export function sameSecret(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') {
+    return false;
+  }
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) {
+      try {
+        return decodeURIComponent(value.join('='));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+export function setCookie(req: Request, res: Response, name: string, value: string, maxAgeSeconds?: number): void {
+  const attributes = [`${name}=${encodeURIComponent(value)}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
+  if (req.secure) attributes.push('Secure');
+  if (maxAgeSeconds !== undefined) attributes.push(`Max-Age=${maxAgeSeconds}`);
+  res.append('Set-Cookie', attributes.join('; '));
+}

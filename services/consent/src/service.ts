@@ -1,0 +1,146 @@
+import express from 'express';
+import type { ITopicConfig } from 'kafkajs';
+import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
+import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
+import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
+import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
+import { createMetricsRegistry, errorMessage, startOpsServer, type Logger, type OnStop, type ReadinessCheck } from '@imaging-facade/service-kit';
+import { AccountVerifier } from './accounts';
+import { consentApi } from './api';
+import type { ConsentConfig } from './config';
+import { ConsentStore } from './consent-store';
+import { DecisionService, reconcileWithTopic } from './decisions';
+import { deskPages } from './desk/routes';
+import { SessionStore } from './desk/session';
+import type { ConsentDesk } from './patient-consent';
+import { PatientDirectory } from './patients';
+import { StatePublisher } from './state-publisher';
+
+export const SERVICE = 'consent-desk';
+
+/** How often states that Kafka refused are offered again, and reconciliation retried. */
+const RETRY_INTERVAL_MS = 5_000;
+
+/** Compacted: the last message per key (patient, study) is the whole current state. */
+const compacted = (topic: string): ITopicConfig => ({
+  topic,
+  numPartitions: 3,
+  configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+});
+
+/**
+ * Wires and starts the consent desk; registers each part's stop as soon as it runs. Resolves with
+ * the HTTP port once the views of Kafka have caught up and start-up reconciliation has run.
+ */
+export async function startConsentDesk(config: ConsentConfig, logger: Logger, onStop: OnStop): Promise<{ port: number }> {
+  const metrics = createMetricsRegistry(SERVICE);
+  const fhir = createFhirClient({ baseUrl: config.fhir.baseUrl, timeoutMs: config.fhir.timeoutMs });
+  const kafka = createKafka({ clientId: SERVICE, brokers: config.kafka.brokers }, logger);
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true });
+  const decisionsTopic = topicName(CONSENT_DECISION_V1.topic, config.kafka.topicPrefix);
+  const studiesTopic = topicName(STUDY_COMPLETED_V1.topic, config.kafka.topicPrefix);
+
+  const view = new ConsentView({ kafka, topicPrefix: config.kafka.topicPrefix, policy: config.policy, logger, groupIdPrefix: `${SERVICE}-decisions` });
+  const catalog = new StudyCatalog({
+    kafka,
+    topicPrefix: config.kafka.topicPrefix,
+    defaultPatientIdSystem: config.defaultPatientIdSystem,
+    logger,
+    groupIdPrefix: `${SERVICE}-studies`,
+  });
+  const store = new ConsentStore(fhir);
+  const decisions = new DecisionService({
+    store,
+    publisher: new StatePublisher(new EventPublisher(producer), decisionsTopic, logger),
+    catalog,
+    settings: config.consent,
+    logger,
+    metrics,
+  });
+  const desk: ConsentDesk = {
+    policy: config.policy,
+    defaultPatientIdSystem: config.defaultPatientIdSystem,
+    decisions,
+    directory: new PatientDirectory(catalog, store),
+  };
+  const isReady = () => view.isReady() && catalog.isReady();
+
+  const app = express();
+  app.disable('x-powered-by');
+  const ops = await startOpsServer({
+    port: config.httpPort,
+    logger,
+    metrics,
+    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('kafka-views', isReady, () => view.error ?? catalog.error), announced(decisions)],
+    app,
+  });
+  onStop('http server', ops.close);
+  // After the ops routes, so that the page's sign-in redirect never shadows /healthz, /readyz, /metrics.
+  const verifier = new AccountVerifier(config.accounts);
+  app.use('/api', consentApi({ desk, verifier, logger, isReady }));
+  app.use(deskPages({ desk, verifier, sessions: new SessionStore(config.sessionIdleMs), logger, isReady }));
+
+  await admin.connect();
+  onStop('kafka admin', () => admin.disconnect());
+  await ensureTopics(admin, [compacted(decisionsTopic), compacted(studiesTopic)]);
+
+  await producer.connect();
+  onStop('kafka producer', () => producer.disconnect());
+
+  await view.start();
+  onStop('consent view', () => view.stop());
+  await catalog.start();
+  onStop('study catalog', () => catalog.stop());
+  await Promise.all([view.ready(), catalog.ready()]);
+
+  let reconciled = false;
+  const reconcile = async () => {
+    try {
+      const result = await reconcileWithTopic(store, decisions, view.patients(), logger);
+      reconciled = true;
+      logger.info(result, 'consent states reconciled with FHIR');
+    } catch (error) {
+      logger.error({ reason: errorMessage(error) }, 'reconciliation with FHIR failed, will retry');
+    }
+  };
+  await reconcile();
+  let background = Promise.resolve();
+  const timer = setInterval(() => {
+    background = background.then(async () => {
+      if (!reconciled) {
+        await reconcile();
+      }
+      await decisions.announcePending().catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'announcing pending states failed'));
+    });
+  }, RETRY_INTERVAL_MS);
+  onStop('announcement retries', async () => {
+    clearInterval(timer);
+    await background;
+  });
+
+  logger.info({ port: ops.port, policy: config.policy, decisionsTopic, studiesTopic, studies: catalog.size }, 'consent desk ready');
+  return { port: ops.port };
+}
+
+function caughtUp(name: string, ready: () => boolean, failure: () => Error | undefined): ReadinessCheck {
+  return {
+    name,
+    probe: async () => {
+      const error = failure();
+      if (error) throw error;
+      if (!ready()) throw new Error('still reading the decisions and studies topics');
+    },
+  };
+}
+
+function announced(decisions: DecisionService): ReadinessCheck {
+  return {
+    name: 'decisions-announced',
+    probe: async () => {
+      if (decisions.unannouncedCount > 0) {
+        throw new Error(`${decisions.unannouncedCount} patient(s) with a decision in FHIR not yet on Kafka (retrying)`);
+      }
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { Writable } from 'node:stream';
+import { createLogger, stopAll, type Stoppable } from '@imaging-facade/service-kit';
+import { loadConsentConfig } from '../config';
+import { startConsentDesk } from '../service';
+
+export const DESK_AUTH = `Basic ${Buffer.from('desk:desk').toString('base64')}`;
+
+export interface RunningDesk {
+  url: string;
+  /** Every log line written so far (JSON). */
+  logs: string[];
+  stop: () => Promise<void>;
+}
+
+/** The consent desk in this process, on a free port, against the test's Kafka and FHIR server. */
+export async function startDesk(environment: Record<string, string>): Promise<RunningDesk> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const config = loadConsentConfig({
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? 'localhost:9092',
+    FHIR_BASE_URL: process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir',
+    CONSENT_HTTP_PORT: '0',
+    LOG_LEVEL: 'info',
+    ...environment,
+  });
+  const logger = createLogger('consent-desk', config.logLevel, sink);
+  const parts: Stoppable[] = [];
+  try {
+    const { port } = await startConsentDesk(config, logger, (name, stop) => parts.push({ name, stop }));
+    return { url: `http://127.0.0.1:${port}`, logs, stop: async () => void (await stopAll(parts, logger)) };
+  } catch (error) {
+    await stopAll(parts, logger);
+    throw new Error(`the consent desk did not start: ${(error as Error).message}\n${logs.slice(-20).join('\n')}`);
+  }
+}
+
+/** A JSON call to the desk API as a desk user (or with the given Authorization). */
+export async function api(
+  desk: RunningDesk,
+  method: string,
+  path: string,
+  body?: unknown,
+  /** null: no credentials at all. */
+  authorization: string | null = DESK_AUTH,
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (authorization) headers.authorization = authorization;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${desk.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+/** A FHIR read or search on the test server, bypassing its cache. */
+export async function fhirGet(path: string): Promise<any> {
+  const response = await fetch(`${process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir'}/${path}`, {
+    headers: { accept: 'application/fhir+json', 'cache-control': 'no-cache' },
+  });
+  if (!response.ok) {
+    throw new Error(`GET ${path}: HTTP ${response.status}`);
+  }
+  return response.json();
+}
