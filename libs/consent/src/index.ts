@@ -1,6 +1,6 @@
 export * from './compacted-topic-reader';
 export * from './consent-view';
-export * from './keyed-lock';
+export { KeyedLock } from '@imaging-facade/service-kit';
 export * from './patient-key';
 export * from './policy';
 export * from './pseudonym';

@@ -5,3 +5,4 @@ export * from './logger';
 export * from './metrics';
 export * from './ops-server';
 export * from './readiness';
+export * from './keyed-lock';

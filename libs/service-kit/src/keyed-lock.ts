@@ -1,7 +1,8 @@
 /**
- * Runs tasks one at a time per key (a patient), in the order they were asked; different keys run in
- * parallel. Publishing a patient's study and applying a new decision of the same patient must take
- * the same key, so that a refusal can never be overtaken by a publication already under way.
+ * Runs tasks one at a time per key, in the order they were asked; different keys run in
+ * parallel. Used where two kinds of work on one thing must not interleave: the instances of one
+ * study (ingest), or publishing a patient's study and applying a new decision of the same patient,
+ * which must take the same key so that a refusal is never overtaken by a publication under way.
  */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
