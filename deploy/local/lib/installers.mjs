@@ -35,22 +35,30 @@ const workspaceDirs = (group) => {
 };
 
 // ---------------------------------------------------------------- pnpm
-let pnpmRunner = null; // [cmd, prefixArgs] that worked last
+let pnpmRunner = null; // [cmd, prefixArgs] once one has answered
+
+/**
+ * corepack's pnpm, or npx's when corepack cannot fetch it (older corepacks fail to verify newer
+ * pnpm signatures). Chosen once by asking for the version, so that a failing build is reported as
+ * such instead of being retried with the other runner.
+ */
+async function pnpmRunnerFor(env) {
+  if (pnpmRunner) return pnpmRunner;
+  for (const runner of [['corepack', ['pnpm']], ['npx', ['--yes', `pnpm@${PNPM_FALLBACK_VERSION}`]]]) {
+    const { code } = await run(runner[0], [...runner[1], '--version'], { cwd: REPO_ROOT, env, capture: true }).catch(() => ({ code: 1 }));
+    if (code === 0) return (pnpmRunner = runner);
+    process.stdout.write(`[stack] ${runner[0]} could not run pnpm; trying the next way…\n`);
+  }
+  throw new Error(`neither corepack nor npx could run pnpm ${PNPM_FALLBACK_VERSION}`);
+}
 
 async function pnpm(args, env) {
   const envP = { ...env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0' };
-  const runners = pnpmRunner ? [pnpmRunner]
-    : [['corepack', ['pnpm']], ['npx', ['--yes', `pnpm@${PNPM_FALLBACK_VERSION}`]]];
-  let lastErr;
-  for (const [cmd, pre] of runners) {
-    try {
-      const { code } = await run(cmd, [...pre, ...args], { cwd: REPO_ROOT, env: envP });
-      if (code === 0) { pnpmRunner = [cmd, pre]; return; }
-      lastErr = new Error(`"${cmd} ${[...pre, ...args].join(' ')}" exited with ${code}`);
-    } catch (err) { lastErr = err; }
-    if (runners.length > 1 && cmd === 'corepack') process.stdout.write(`[stack] corepack pnpm failed (${lastErr.message}); trying npx pnpm@${PNPM_FALLBACK_VERSION}…\n`);
-  }
-  throw lastErr;
+  const [cmd, pre] = await pnpmRunnerFor(envP);
+  // The project's .npmrc silences npm (so `npm run token` prints the token alone); pnpm keeps its
+  // own default level, which shows the build's errors.
+  const { code } = await run(cmd, [...pre, '--loglevel=info', ...args], { cwd: REPO_ROOT, env: envP });
+  if (code !== 0) throw new Error(`"pnpm ${args.join(' ')}" exited with ${code}`);
 }
 
 const MODULES_YAML = path.join(REPO_ROOT, 'node_modules', '.modules.yaml');

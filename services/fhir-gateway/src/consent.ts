@@ -1,0 +1,156 @@
+import type { PatientIdentifier } from '@imaging-facade/events';
+import { patientsOf, referencedId, type AnyResource } from './compartment';
+
+/**
+ * Consent on reads, as defence in depth: the mapper removes what a patient refused from the FHIR
+ * server, and the gateway still filters every answer, so that nothing refused is shown in between
+ * (or ever, if a deletion failed). A study, and what derives from it, is withheld when the
+ * patient's decisions withhold that study; anything else of a patient is withheld when the
+ * patient-wide decision is a refusal.
+ */
+
+export type Sharing = 'share' | 'withhold';
+
+/** A study as consent decisions name it. */
+export interface StudyKey {
+  studyInstanceUid: string;
+  accessionNumber?: string | undefined;
+}
+
+/** The consent decisions in force (libs/consent's ConsentView, seen through the gateway's needs). */
+export interface ConsentRules {
+  /** False when nothing at all can be withheld (no decision known, a sharing policy): answers skip every look-up. */
+  mayWithhold(): boolean;
+  /** The patient-wide decision over any of the patient's identifiers: a refusal withholds all their data. */
+  patientSharing(patient: readonly PatientIdentifier[]): Sharing;
+  /** Whether one of the patient's studies may be shown. */
+  studySharing(patient: readonly PatientIdentifier[], study: StudyKey): Sharing;
+}
+
+/** What consent decisions need and a resource does not always hold: asked of the FHIR server, remembered. */
+export interface ConsentLookups {
+  /** The identifiers of Patient/`id` (empty when the patient does not exist). */
+  patientIdentifiers(id: string): Promise<PatientIdentifier[]>;
+  /** The study of ImagingStudy/`id` (undefined when it does not exist). */
+  study(id: string): Promise<StudyKey | undefined>;
+}
+
+const DICOM_UID_SYSTEM = 'urn:dicom:uid';
+const ACCESSION_CODE = 'ACSN';
+
+interface IdentifierLike {
+  system?: string;
+  value?: string;
+  type?: { coding?: Array<{ code?: string }> };
+}
+
+export function identifiersOfPatient(patient: AnyResource): PatientIdentifier[] {
+  const identifiers = (patient.identifier as IdentifierLike[] | undefined) ?? [];
+  return identifiers
+    .filter((identifier): identifier is { system: string; value: string } => !!identifier.system && !!identifier.value)
+    .map(({ system, value }) => ({ system, value }));
+}
+
+/** The study an ImagingStudy is: its StudyInstanceUID (`urn:dicom:uid` / `urn:oid:…`) and its accession number. */
+export function studyKeyOf(imagingStudy: AnyResource): StudyKey | undefined {
+  const identifiers = (imagingStudy.identifier as IdentifierLike[] | undefined) ?? [];
+  const uid = identifiers.find((identifier) => identifier.system === DICOM_UID_SYSTEM && identifier.value?.startsWith('urn:oid:'));
+  if (!uid?.value) {
+    return undefined;
+  }
+  const accession = identifiers.find((identifier) => identifier.type?.coding?.some((coding) => coding.code === ACCESSION_CODE));
+  return { studyInstanceUid: uid.value.slice('urn:oid:'.length), accessionNumber: accession?.value };
+}
+
+/**
+ * The studies a resource derives from: ImagingStudy references in Observation.partOf /
+ * derivedFrom and DocumentReference.context.related (as ids), or a study UID given as identifier.
+ */
+export function studyLinksOf(resource: AnyResource): { ids: string[]; keys: StudyKey[] } {
+  const references: Array<{ reference?: string; identifier?: IdentifierLike }> = [];
+  if (resource.resourceType === 'Observation') {
+    references.push(...((resource.partOf as typeof references | undefined) ?? []), ...((resource.derivedFrom as typeof references | undefined) ?? []));
+  } else if (resource.resourceType === 'DocumentReference') {
+    references.push(...(((resource.context as { related?: typeof references } | undefined)?.related) ?? []));
+  }
+  const ids: string[] = [];
+  const keys: StudyKey[] = [];
+  for (const reference of references) {
+    const id = referencedId(reference.reference, 'ImagingStudy');
+    if (id) {
+      ids.push(id);
+    } else if (reference.identifier?.system === DICOM_UID_SYSTEM && reference.identifier.value?.startsWith('urn:oid:')) {
+      keys.push({ studyInstanceUid: reference.identifier.value.slice('urn:oid:'.length) });
+    }
+  }
+  return { ids, keys };
+}
+
+/**
+ * For each resource, whether consent lets it be shown. Patients and studies present in the same
+ * answer are used before anything is looked up.
+ */
+export async function consentAllows(resources: readonly AnyResource[], rules: ConsentRules, lookups: ConsentLookups): Promise<boolean[]> {
+  if (!rules.mayWithhold()) {
+    return resources.map(() => true);
+  }
+  const known = new Map<string, Promise<PatientIdentifier[]>>();
+  const knownStudies = new Map<string, Promise<StudyKey | undefined>>();
+  for (const resource of resources) {
+    if (resource.resourceType === 'Patient' && resource.id) {
+      known.set(resource.id, Promise.resolve(identifiersOfPatient(resource)));
+    } else if (resource.resourceType === 'ImagingStudy' && resource.id) {
+      knownStudies.set(resource.id, Promise.resolve(studyKeyOf(resource)));
+    }
+  }
+  const identifiersOf = (id: string): Promise<PatientIdentifier[]> => {
+    let found = known.get(id);
+    if (!found) {
+      found = lookups.patientIdentifiers(id);
+      known.set(id, found);
+    }
+    return found;
+  };
+  const studyOf = (id: string): Promise<StudyKey | undefined> => {
+    let found = knownStudies.get(id);
+    if (!found) {
+      found = lookups.study(id);
+      knownStudies.set(id, found);
+    }
+    return found;
+  };
+
+  return Promise.all(
+    resources.map(async (resource) => {
+      const patients = patientsOf(resource);
+      if (patients === undefined || patients.length === 0) {
+        return true;
+      }
+      for (const patientId of patients) {
+        const identifiers = await identifiersOf(patientId);
+        const studies: StudyKey[] = [];
+        if (resource.resourceType === 'ImagingStudy') {
+          const key = studyKeyOf(resource);
+          if (key) {
+            studies.push(key);
+          }
+        } else {
+          const links = studyLinksOf(resource);
+          studies.push(...links.keys);
+          for (const id of links.ids) {
+            const key = await studyOf(id);
+            if (key) {
+              studies.push(key);
+            }
+          }
+        }
+        // A decision about the study beats the patient-wide one (libs/consent's precedence).
+        const sharing = studies.length > 0 ? studies.map((study) => rules.studySharing(identifiers, study)) : [rules.patientSharing(identifiers)];
+        if (sharing.includes('withhold')) {
+          return false;
+        }
+      }
+      return true;
+    }),
+  );
+}

@@ -1,0 +1,113 @@
+import { belongsTo, isInPatientCompartment, patientsOf, type AnyResource } from './compartment';
+import { consentAllows, type ConsentLookups, type ConsentRules } from './consent';
+import { evaluateAccess, type Access, type Interaction, type ScopeHolder } from './scopes';
+
+/** The clinical types the gateway serves (read and search). */
+export const CLINICAL_TYPES: ReadonlySet<string> = new Set(['ImagingStudy', 'Patient', 'DocumentReference', 'Observation', 'Endpoint']);
+
+/** Types outside the Patient compartment that carry no patient data: a patient's app sees them all. */
+const SHARED_TYPES: ReadonlySet<string> = new Set(['Endpoint']);
+
+/** Every type the gateway answers about: the clinical ones, the audit trail, and Subscriptions. */
+export const SERVED_TYPES: ReadonlySet<string> = new Set([...CLINICAL_TYPES, 'AuditEvent', 'Subscription']);
+
+/**
+ * The access a token has to a type, with the gateway's own rules on top of the scopes: a
+ * patient-restricted token reaches only its compartment and types holding no patient data (never
+ * the audit trail, whatever its scopes say).
+ */
+export function typeAccess(holder: ScopeHolder, resourceType: string, interaction: Interaction): Access {
+  if (!SERVED_TYPES.has(resourceType)) {
+    return { allowed: false, reason: `${resourceType} is not served by this gateway` };
+  }
+  const access = evaluateAccess(holder, resourceType, interaction);
+  if (
+    access.allowed &&
+    access.restriction === 'patient' &&
+    resourceType !== 'Subscription' &&
+    !isInPatientCompartment(resourceType) &&
+    !SHARED_TYPES.has(resourceType)
+  ) {
+    return { allowed: false, reason: `a token restricted to a patient cannot ${interaction} ${resourceType}` };
+  }
+  return access;
+}
+
+/** Whether the token's scopes and compartment let it see one resource (consent aside). */
+export function visibleToToken(resource: AnyResource, holder: ScopeHolder, interaction: 'read' | 'search'): boolean {
+  if (resource.resourceType === 'OperationOutcome') {
+    return true;
+  }
+  if (resource.resourceType === 'Subscription') {
+    return false;
+  }
+  const access = typeAccess(holder, resource.resourceType, interaction);
+  if (!access.allowed) {
+    return false;
+  }
+  return access.restriction === 'none' || belongsTo(resource, access.patientId);
+}
+
+interface SearchBundle {
+  resourceType: string;
+  total?: number;
+  entry?: Array<{ resource?: AnyResource; search?: { mode?: string } }>;
+}
+
+export interface Filtered<T> {
+  value: T;
+  /** Ids of the patients whose data is in the answer. */
+  patients: string[];
+  /** How many resources were taken out. */
+  removed: number;
+}
+
+function patientIds(resources: readonly AnyResource[]): string[] {
+  const ids = new Set<string>();
+  for (const resource of resources) {
+    for (const id of patientsOf(resource) ?? []) {
+      ids.add(id);
+    }
+  }
+  return [...ids];
+}
+
+/**
+ * A search answer with everything the token may not see taken out: resources of other types or
+ * other patients (brought by `_include` / `_revinclude`, or on a page of somebody else's search),
+ * and what consent withholds. When a match was taken out, `total` is dropped rather than left
+ * counting what the client may not know exists.
+ */
+export async function filterSearchBundle<B extends SearchBundle>(
+  bundle: B,
+  holder: ScopeHolder,
+  consent: { rules: ConsentRules; lookups: ConsentLookups },
+): Promise<Filtered<B>> {
+  const entries = bundle.entry ?? [];
+  const byToken = entries.filter(
+    (entry) => entry.resource !== undefined && visibleToToken(entry.resource, holder, (entry.search?.mode ?? 'match') === 'match' ? 'search' : 'read'),
+  );
+  const resources = byToken.map((entry) => entry.resource as AnyResource);
+  const allowed = await consentAllows(resources, consent.rules, consent.lookups);
+  const kept = byToken.filter((_entry, index) => allowed[index]);
+  const keptSet = new Set(kept);
+  const removedMatches = entries.filter((entry) => (entry.search?.mode ?? 'match') === 'match' && !keptSet.has(entry)).length;
+  const removed = entries.length - kept.length;
+  if (removed > 0) {
+    bundle.entry = kept;
+  }
+  if (removedMatches > 0) {
+    delete bundle.total;
+  }
+  return { value: bundle, patients: patientIds(kept.map((entry) => entry.resource as AnyResource)), removed };
+}
+
+/** Whether one resource read may be shown: false answers a 404, as for what does not exist. */
+export async function readVisible(
+  resource: AnyResource,
+  holder: ScopeHolder,
+  consent: { rules: ConsentRules; lookups: ConsentLookups },
+): Promise<Filtered<boolean>> {
+  const visible = visibleToToken(resource, holder, 'read') && (await consentAllows([resource], consent.rules, consent.lookups))[0] === true;
+  return { value: visible, patients: visible ? patientIds([resource]) : [], removed: visible ? 0 : 1 };
+}
