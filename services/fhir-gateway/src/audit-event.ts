@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
 
 /**
  * AuditEvents after IHE Basic Audit Log Patterns (BALP): Read / PatientRead for a read, Query /

@@ -1,4 +1,4 @@
-import type { AuditEvent, Bundle } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { withoutReferences } from './audit-event';

@@ -1,4 +1,4 @@
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import type { DiscoveryDocument } from './oidc';
 import { CLINICAL_TYPES } from './visibility';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import type { AuditEvent, CapabilityStatement } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { AuditEvent, CapabilityStatement } from '@medplum/fhirtypes';
 import { Histogram, type Registry } from 'prom-client';
 import {
   badGateway,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Subscription } from '@medplum/fhirtypes' with { 'resolution-mode': 'import' };
+import type { Subscription } from '@medplum/fhirtypes';
 import { badRequest, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { formatQuery, parseQuery, prepareSearch } from './search-policy';
 import { evaluateAccess, type ScopeHolder } from './scopes';
