@@ -50,6 +50,15 @@ describe('StudyCatalog (applying snapshots)', () => {
     expect(studies.study(snapshot.studyInstanceUid)?.patientKey).toBeUndefined();
   });
 
+  test('patientKeys lists every patient with a study, once', () => {
+    const studies = catalog();
+    studies.apply(studySnapshot({ patientId: 'P1' }));
+    studies.apply(studySnapshot({ patientId: 'P1' }));
+    studies.apply(studySnapshot({ patientId: 'P2', issuer: '1.2.3' }));
+    studies.apply(studySnapshot({}));
+    expect(studies.patientKeys().sort()).toEqual([`${SYSTEM}|P1`, 'urn:oid:1.2.3|P2']);
+  });
+
   test('studies are listed most recent first', () => {
     const studies = catalog();
     studies.apply(studySnapshot({ patientId: 'P1', studyDate: '20230101', description: 'old' }));

@@ -127,6 +127,11 @@ export class StudyCatalog {
     return this.studies.get(studyInstanceUid)?.snapshot;
   }
 
+  /** The key of every patient with at least one study (e.g. to sweep them all under opt-in). */
+  patientKeys(): string[] {
+    return [...this.byPatient.keys()];
+  }
+
   studiesOf(patientKey: string): StudySummary[] {
     return [...(this.byPatient.get(patientKey) ?? [])]
       .map((uid) => this.studies.get(uid)!.summary)

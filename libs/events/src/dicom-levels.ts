@@ -21,6 +21,7 @@ export const STUDY_LEVEL_TAGS: readonly string[] = [
   '00080050', // AccessionNumber
   '00080051', // IssuerOfAccessionNumberSequence
   '00080090', // ReferringPhysicianName
+  '00081060', // NameOfPhysiciansReadingStudy
   '00081030', // StudyDescription
   '00081032', // ProcedureCodeSequence
   '00321060', // RequestedProcedureDescription
@@ -28,6 +29,7 @@ export const STUDY_LEVEL_TAGS: readonly string[] = [
   '0040100A', // ReasonForRequestedProcedureCodeSequence
   '00080080', // InstitutionName
   '00080082', // InstitutionCodeSequence
+  '00081040', // InstitutionalDepartmentName
 ];
 
 export const SERIES_LEVEL_TAGS: readonly string[] = [
@@ -42,6 +44,7 @@ export const SERIES_LEVEL_TAGS: readonly string[] = [
   '00081010', // StationName
   '00080080', // InstitutionName
   '00081050', // PerformingPhysicianName
+  '00081070', // OperatorsName
 ];
 
 export const INSTANCE_LEVEL_TAGS: readonly string[] = [

@@ -4,5 +4,6 @@ export * from './dicom-json';
 export * from './dicom-levels';
 export * from './envelope';
 export * from './instance-stored.v1';
+export * from './sop-classes';
 export * from './study-completed.v1';
 export * from './topics';

@@ -38,6 +38,45 @@ describe('study-completed.v1', () => {
     expect(result.error?.issues.map((issue) => issue.path.join('.'))).toContain(path);
   });
 
+  test('accepts the optional manifest and dose report content, and a snapshot without them (older producers)', () => {
+    const withExtras: StudyCompletedV1Data = {
+      ...snapshot,
+      series: [{ ...snapshot.series[0]!, instances: [{ ...snapshot.series[0]!.instances[0]!, content: { '0040A730': { vr: 'SQ', Value: [] } } }] }],
+      manifest: {
+        seriesInstanceUid: '2.25.1',
+        sopInstanceUid: '2.25.2',
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        storagePath: '1.2.840.113619.2.1/2.25.1/2.25.2.dcm',
+        createdAt: '2026-11-23T10:00:06.000Z',
+        referencedInstances: 1,
+      },
+    };
+    expect(studyCompletedV1Schema.safeParse(event(withExtras)).success).toBe(true);
+    expect(studyCompletedV1Schema.safeParse(event(snapshot)).success).toBe(true);
+  });
+
+  test.each([
+    ['a manifest UID that is not a UID', { sopInstanceUid: 'manifest-1' }, 'data.manifest.sopInstanceUid'],
+    ['a manifest without a creation time', { createdAt: undefined }, 'data.manifest.createdAt'],
+  ])('rejects %s, saying where', (_situation, manifest, path) => {
+    const data = {
+      ...snapshot,
+      manifest: {
+        seriesInstanceUid: '2.25.1',
+        sopInstanceUid: '2.25.2',
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        storagePath: 'a/b/c.dcm',
+        createdAt: '2026-11-23T10:00:06.000Z',
+        referencedInstances: 1,
+        ...manifest,
+      },
+    };
+    const result = studyCompletedV1Schema.safeParse(event(data));
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toContain(path);
+  });
+
   test('rejects an event of another type', () => {
     const other = { ...event(snapshot), type: 'org.imagingfacade.imaging.instance-stored.v1' };
     expect(studyCompletedV1Schema.safeParse(other).success).toBe(false);

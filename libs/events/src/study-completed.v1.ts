@@ -19,6 +19,29 @@ export const studyInstanceSchema = z.object({
   transferSyntaxUid: dicomUidSchema,
   /** INSTANCE_LEVEL_TAGS of the instance. */
   attributes: dicomJsonSchema,
+  /**
+   * Optional, only for radiation dose reports (DOSE_SR_SOP_CLASSES): their SR_CONTENT_TAGS (title,
+   * template, content tree) in DICOM JSON, so that consumers can read the dose without the file.
+   */
+  content: dicomJsonSchema.optional(),
+});
+
+/**
+ * The node's own Key Object Selection document (PS3.3 A.35.4, title "Manifest") that references every
+ * instance of `series`. It is stored with the study, in a series of its own, and is not listed in
+ * `series`: it is derived by the node, and a newer manifest replaces the previous one.
+ */
+export const studyManifestSchema = z.object({
+  seriesInstanceUid: dicomUidSchema,
+  sopInstanceUid: dicomUidSchema,
+  sopClassUid: dicomUidSchema,
+  transferSyntaxUid: dicomUidSchema,
+  /** Path of the Part 10 file, relative to the node's storage root. */
+  storagePath: z.string().min(1),
+  /** When this manifest was made; a newer manifest of the study has a later time. */
+  createdAt: z.iso.datetime({ offset: true }),
+  /** How many instances it references (all those of `series`). */
+  referencedInstances: z.number().int().nonnegative(),
 });
 
 export const studySeriesSchema = z.object({
@@ -35,10 +58,13 @@ export const studyCompletedV1DataSchema = z.object({
   series: z.array(studySeriesSchema).min(1),
   firstReceivedAt: z.iso.datetime({ offset: true }),
   lastReceivedAt: z.iso.datetime({ offset: true }),
+  /** Optional: the node's manifest of the study, when it could make one. */
+  manifest: studyManifestSchema.optional(),
 });
 
 export type StudyInstance = z.infer<typeof studyInstanceSchema>;
 export type StudySeries = z.infer<typeof studySeriesSchema>;
+export type StudyManifest = z.infer<typeof studyManifestSchema>;
 export type StudyCompletedV1Data = z.infer<typeof studyCompletedV1DataSchema>;
 
 export const studyCompletedV1Schema = envelopeSchema(STUDY_COMPLETED_V1.type, studyCompletedV1DataSchema);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_NODE_UID } from '@imaging-facade/events';
 import { ConfigError } from '@imaging-facade/service-kit';
 import { loadIngestConfig } from './config';
 
@@ -12,6 +13,7 @@ describe('loadIngestConfig', () => {
       kafka: { brokers: ['localhost:9092'], clientId: 'dicom-ingest', topicPrefix: '' },
       storageDir: path.resolve('.data/dicom'),
       study: { quietPeriodMs: 5000, publishRetryMaxMs: 60_000 },
+      manifest: { retrieveLocationUid: DEFAULT_NODE_UID, dicomWebBaseUrl: 'http://localhost:8010/dicomweb' },
       logLevel: 'info',
     });
   });
@@ -44,6 +46,8 @@ describe('loadIngestConfig', () => {
     { situation: 'an AE title with a backslash', env: { DICOM_AE_TITLE: 'A\\B' } },
     { situation: 'a port out of range', env: { DICOM_PORT: '70000' } },
     { situation: 'a PDU too small for DICOM', env: { DICOM_MAX_PDU_LENGTH: '100' } },
+    { situation: 'a Retrieve Location UID that is not a UID', env: { INGEST_RETRIEVE_LOCATION_UID: 'node-a' } },
+    { situation: 'a DICOMweb base that is not an http(s) URL', env: { INGEST_DICOMWEB_BASE_URL: 'ftp://node-a/dicomweb' } },
   ])('fails fast on $situation', ({ env }) => {
     expect(() => loadIngestConfig(env)).toThrow(ConfigError);
   });

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_NODE_UID, dicomUidSchema } from '@imaging-facade/events';
 import { env, loadConfig } from '@imaging-facade/service-kit';
 
 /** AE titles are 1–16 characters of the default repertoire, without backslash (PS3.5 6.2, VR AE). */
@@ -40,6 +41,13 @@ const schema = z
     STUDY_QUIET_PERIOD_MS: env.milliseconds(5_000),
     /** Longest wait between two attempts to publish a study that failed to publish. */
     STUDY_PUBLISH_RETRY_MAX_MS: env.milliseconds(60_000),
+    /**
+     * The node's Retrieve Location UID (its XDS-I.b repositoryUniqueId), written in the manifest it
+     * makes for each study. The mapper's MAPPER_NODE_UID names the same node: set both together.
+     */
+    INGEST_RETRIEVE_LOCATION_UID: dicomUidSchema.default(DEFAULT_NODE_UID),
+    /** The node's DICOMweb base URL: the Retrieve URL of each series in its manifests. */
+    INGEST_DICOMWEB_BASE_URL: env.httpUrl('http://localhost:8010/dicomweb'),
     /** pino log level. */
     LOG_LEVEL: env.logLevel,
   })
@@ -60,6 +68,10 @@ const schema = z
     study: {
       quietPeriodMs: raw.STUDY_QUIET_PERIOD_MS,
       publishRetryMaxMs: raw.STUDY_PUBLISH_RETRY_MAX_MS,
+    },
+    manifest: {
+      retrieveLocationUid: raw.INGEST_RETRIEVE_LOCATION_UID,
+      dicomWebBaseUrl: raw.INGEST_DICOMWEB_BASE_URL,
     },
     logLevel: raw.LOG_LEVEL,
   }));

@@ -4,8 +4,9 @@ import { IMPLICIT_LITTLE, type DatasetEncoding } from './dataset-encoding';
 /**
  * Walks the top-level data elements of a dataset by their headers only and returns the raw bytes of
  * the elements we want, in order. Values we do not want (pixel data, waveforms, an encapsulated
- * PDF, a long SR content tree) are skipped without being read, so parsing the header of any
- * instance costs a few kilobytes of memory. dcmjs then decodes the small buffer this returns.
+ * PDF, the content tree of most SRs) are skipped without being read, so parsing the header of any
+ * instance costs a few kilobytes of memory; elements wanted for some SOP classes only (a dose
+ * report's content tree) are kept up to a size limit. dcmjs then decodes the buffer this returns.
  */
 
 /**
@@ -36,25 +37,83 @@ interface ElementHeader {
   bytes: Buffer;
 }
 
+/**
+ * Elements wanted only for some SOP classes (e.g. the content tree of a dose report), decided once
+ * the dataset's SOP Class UID (0008,0016) has been read: it comes before them in tag order.
+ */
+export interface ExtraElements {
+  forSopClass(sopClassUid: string): ReadonlySet<number> | undefined;
+  /** An extra element larger than this is skipped rather than kept: memory stays bounded. */
+  maxBytes: number;
+  /** Told of each extra element left out because of its size. */
+  omitted?(tag: number): void;
+}
+
+const SOP_CLASS_UID = 0x00080016;
+
 /** `wanted` holds tags as 32-bit numbers (group << 16 | element); the walk stops after the largest. */
 export async function collectElements(
   source: ByteSource,
   encoding: DatasetEncoding,
   wanted: ReadonlySet<number>,
+  extra?: ExtraElements,
 ): Promise<Buffer> {
-  const lastWanted = Math.max(...wanted);
-  const kept: Buffer[] = [];
+  let lastWanted = Math.max(...wanted);
+  let extraTags: ReadonlySet<number> = new Set();
+  const kept = new Sink();
   while (!(await source.atEnd())) {
     const header = await readElementHeader(source, encoding);
     // Top-level elements come in ascending tag order: nothing we want can follow.
     if (header.tag > lastWanted) {
       break;
     }
-    const sink = wanted.has(header.tag) ? kept : null;
-    sink?.push(header.bytes);
-    await consumeValue(source, encoding, header, sink, 0);
+    if (wanted.has(header.tag)) {
+      kept.push(header.bytes);
+      if (header.tag === SOP_CLASS_UID && extra && header.length !== UNDEFINED_LENGTH) {
+        const value = await source.read(header.length);
+        kept.push(value);
+        extraTags = extra.forSopClass(value.toString('latin1').replace(/[\0 ]+$/, '')) ?? extraTags;
+        lastWanted = Math.max(lastWanted, ...extraTags);
+        continue;
+      }
+      await consumeValue(source, encoding, header, kept, 0);
+    } else if (extraTags.has(header.tag)) {
+      const element = new Sink(extra?.maxBytes);
+      element.push(header.bytes);
+      await consumeValue(source, encoding, header, element, 0);
+      if (element.overflowed) {
+        extra?.omitted?.(header.tag);
+      } else {
+        kept.push(...element.parts);
+      }
+    } else {
+      await consumeValue(source, encoding, header, null, 0);
+    }
   }
-  return Buffer.concat(kept);
+  return Buffer.concat(kept.parts);
+}
+
+/** Collects the bytes of kept elements; past its limit it drops them and takes nothing more. */
+class Sink {
+  readonly parts: Buffer[] = [];
+  overflowed = false;
+  private size = 0;
+
+  constructor(private readonly limit = Number.POSITIVE_INFINITY) {}
+
+  push(...chunks: Buffer[]): void {
+    if (this.overflowed) {
+      return;
+    }
+    for (const chunk of chunks) {
+      this.size += chunk.length;
+      this.parts.push(chunk);
+    }
+    if (this.size > this.limit) {
+      this.overflowed = true;
+      this.parts.length = 0;
+    }
+  }
 }
 
 export function tagNumber(hex: string): number {
@@ -65,7 +124,7 @@ async function consumeValue(
   source: ByteSource,
   encoding: DatasetEncoding,
   header: ElementHeader,
-  sink: Buffer[] | null,
+  sink: Sink | null,
   depth: number,
 ): Promise<void> {
   if (header.length !== UNDEFINED_LENGTH) {
@@ -81,7 +140,7 @@ async function consumeValue(
 async function consumeItems(
   source: ByteSource,
   encoding: DatasetEncoding,
-  sink: Buffer[] | null,
+  sink: Sink | null,
   depth: number,
 ): Promise<void> {
   if (depth > MAX_NESTING) {
@@ -109,7 +168,7 @@ async function consumeItems(
 async function consumeItemElements(
   source: ByteSource,
   encoding: DatasetEncoding,
-  sink: Buffer[] | null,
+  sink: Sink | null,
   depth: number,
 ): Promise<void> {
   for (;;) {
@@ -149,8 +208,8 @@ function readTag(bytes: Buffer, littleEndian: boolean): number {
   return ((group << 16) | element) >>> 0;
 }
 
-async function take(source: ByteSource, length: number, sink: Buffer[] | null): Promise<void> {
-  if (sink === null) {
+async function take(source: ByteSource, length: number, sink: Sink | null): Promise<void> {
+  if (sink === null || sink.overflowed) {
     await source.skip(length);
   } else {
     sink.push(await source.read(length));

@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readInstanceHeader, type DatasetLocation } from './header-reader';
+import { execFileSync } from 'node:child_process';
+import { FileByteSource } from './byte-source';
+import { datasetEncoding } from './dataset-encoding';
+import { collectElements } from './element-walker';
+import { decode, readInstanceHeader, type DatasetLocation } from './header-reader';
 import { silenceDcmjs } from './library-logs';
-import { part10Layout, runPydicom, testFile } from './test-support/sample-files';
+import { runTool } from './test-support/dcmtk';
+import { part10Layout, runPydicom, SYSTEM_PYTHON, testFile } from './test-support/sample-files';
 
 /** What pydicom (an independent reader) sees in each file. */
 interface PydicomView {
@@ -166,5 +171,111 @@ describe('readInstanceHeader', () => {
     await writeFile(garbage, Buffer.from('this is not DICOM at all, just some text that goes on'.repeat(20)));
 
     await expect(readInstanceHeader(locate(garbage, 0), '1.2.840.10008.1.2.1')).rejects.toThrow();
+  });
+});
+
+const GENERATE_RDSR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'generate-rdsr.py');
+
+interface GeneratedReport {
+  file: string;
+  sopInstanceUid: string;
+  dlpTotal?: number;
+  totals?: { dap: number };
+  activityMBq?: number;
+}
+
+async function generateReport(kind: 'ct' | 'projection' | 'nm', dir: string, transferSyntax?: '+ti'): Promise<GeneratedReport> {
+  const file = path.join(dir, `${kind}.dcm`);
+  const report = JSON.parse(execFileSync(SYSTEM_PYTHON, [GENERATE_RDSR, '--kind', kind, '--out', file, '--events', '4'], { encoding: 'utf8' })) as GeneratedReport;
+  if (transferSyntax) {
+    const converted = path.join(dir, `${kind}-implicit.dcm`);
+    const run = await runTool('dcmconv', [transferSyntax, file, converted]);
+    expect(run.code).toBe(0);
+    return { ...report, file: converted };
+  }
+  return report;
+}
+
+type Item = Record<string, { vr: string; Value?: unknown[] }>;
+
+/** The NUM value of the first content item with this concept, anywhere in the tree. */
+function numericValue(items: readonly Item[], conceptCode: string): unknown {
+  for (const item of items) {
+    const concept = (item['0040A043']?.Value?.[0] as Item | undefined)?.['00080100']?.Value?.[0];
+    if (concept === conceptCode) {
+      return ((item['0040A300']?.Value?.[0] as Item | undefined)?.['0040A30A']?.Value?.[0]);
+    }
+    const found = numericValue((item['0040A730']?.Value ?? []) as Item[], conceptCode);
+    if (found !== undefined) {
+      return found;
+    }
+  }
+  return undefined;
+}
+
+describe('readInstanceHeader of radiation dose reports', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'header-reader-rdsr-'));
+  });
+
+  it.each([
+    { kind: 'ct' as const, title: '113701', template: '10011', concept: '113813', value: (r: GeneratedReport) => r.dlpTotal },
+    { kind: 'projection' as const, title: '113701', template: '10001', concept: '113722', value: (r: GeneratedReport) => r.totals?.dap },
+    { kind: 'nm' as const, title: '113500', template: '10021', concept: '113507', value: (r: GeneratedReport) => r.activityMBq },
+  ])('carries the content tree of a $kind dose report (TID $template), values by concept', async ({ kind, title, template, concept, value }) => {
+    const report = await generateReport(kind, dir);
+    const layout = part10Layout(report.file);
+
+    const header = await readInstanceHeader(locate(report.file, layout.datasetOffset), layout.transferSyntaxUid);
+
+    expect(header.sopInstanceUid).toBe(report.sopInstanceUid);
+    expect(Object.keys(header.content ?? {}).sort()).toEqual(['0040A043', '0040A504', '0040A730']);
+    expect(((header.content?.['0040A043']?.Value?.[0] as Item)['00080100'])?.Value).toEqual([title]);
+    expect(((header.content?.['0040A504']?.Value?.[0] as Item)['0040DB00'])?.Value).toEqual([template]);
+    expect(Number(numericValue(header.content?.['0040A730']?.Value as Item[], concept))).toBeCloseTo(value(report) ?? NaN, 9);
+    expect(header.contentOmitted).toBe(false);
+  });
+
+  it('carries the same content from an implicit VR dose report', async () => {
+    const explicit = await generateReport('ct', dir);
+    const implicit = await generateReport('ct', dir, '+ti');
+    const read = async (file: string) => {
+      const layout = part10Layout(file);
+      return readInstanceHeader(locate(file, layout.datasetOffset), layout.transferSyntaxUid);
+    };
+    expect((await read(implicit.file)).content).toEqual((await read(explicit.file)).content);
+  });
+
+  it.each([
+    { file: 'test-SR.dcm', situation: 'a structured report that is not a dose report' },
+    { file: 'CT_small.dcm', situation: 'an image' },
+  ])('carries no content for $situation', async ({ file }) => {
+    const source = testFile(file);
+    const layout = part10Layout(source);
+    const header = await readInstanceHeader(locate(source, layout.datasetOffset), layout.transferSyntaxUid);
+    expect(header.content).toBeUndefined();
+  });
+
+  it('leaves out a content tree larger than the limit, and says so, keeping everything else', async () => {
+    const report = await generateReport('projection', dir);
+    const layout = part10Layout(report.file);
+    const { size } = await stat(report.file);
+    const omitted: number[] = [];
+    const encoding = datasetEncoding(layout.transferSyntaxUid);
+    const source = new FileByteSource(report.file, layout.datasetOffset, size);
+    const wanted = new Set([0x00080016, 0x00080018, 0x0040a043]);
+
+    const bytes = await collectElements(source, encoding, wanted, {
+      forSopClass: () => new Set([0x0040a504, 0x0040a730]),
+      maxBytes: 1024,
+      omitted: (tag) => omitted.push(tag),
+    });
+    await source.close();
+
+    expect(omitted).toEqual([0x0040a730]);
+    const header = decode(bytes, encoding.dcmjsSyntax, encoding.littleEndian);
+    expect(header.sopInstanceUid).toBe(report.sopInstanceUid);
+    expect(Object.keys(header.content ?? {}).sort()).toEqual(['0040A043', '0040A504']);
   });
 });

@@ -29,6 +29,8 @@ export function ingestTopics(prefix: string): ITopicConfig[] {
     topic: topicName(base, prefix),
     numPartitions: 3,
     replicationFactor: 1,
+    // Study snapshots: compacted, the last one per study is the node's catalogue of its studies (read whole by the mapper and the consent desk).
+    ...(base === STUDY_COMPLETED_V1.topic ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
   }));
 }
 

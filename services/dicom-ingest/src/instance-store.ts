@@ -97,6 +97,9 @@ export class InstanceStore {
       const { studyInstanceUid } = identity;
       logger.warn({ studyInstanceUid, reason: header.decodeWarning }, 'text decoded leniently');
     }
+    if (header.contentOmitted) {
+      logger.warn({ studyInstanceUid: identity.studyInstanceUid }, 'dose report content too large to be carried; left out');
+    }
 
     const receivedAt = new Date().toISOString();
     try {
@@ -119,6 +122,7 @@ export class InstanceStore {
           study: header.study,
           series: header.series,
           instance: header.instance,
+          ...(header.content ? { content: header.content } : {}),
         }),
         this.options.events.instanceStored({
           ...identity,

@@ -12,6 +12,7 @@ import { PendingMarkers } from './pending-markers';
 import { storageReadiness } from './storage-readiness';
 import { StudyCompletion } from './study-completion';
 import { StudyIndex } from './study-index';
+import { StudyManifests } from './study-manifests';
 
 export interface RunningIngest {
   dicomPort: number;
@@ -65,6 +66,11 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
     retry: { initialMs: 1_000, maxMs: config.study.publishRetryMaxMs },
     logger: logger.child({ component: 'study-completion' }),
     metrics,
+    manifests: new StudyManifests(files, {
+      aeTitle: config.dicom.aeTitle,
+      locationUid: config.manifest.retrieveLocationUid,
+      dicomWebBaseUrl: config.manifest.dicomWebBaseUrl,
+    }),
   });
   const recovered = await completion.recover();
   if (recovered > 0) {

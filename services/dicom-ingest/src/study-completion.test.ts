@@ -2,11 +2,12 @@ import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
 import { createLogger } from '@imaging-facade/service-kit';
 import { createIngestMetrics } from './metrics';
 import { PendingMarkers } from './pending-markers';
-import { StudyCompletion } from './study-completion';
+import { ManifestBuildError } from './kos-writer';
+import { StudyCompletion, type StudyCompletionOptions } from './study-completion';
 import { StudyIndex } from './study-index';
 import { eventually, ManualClock } from './test-support/manual-clock';
 import { indexRecord } from './test-support/records';
@@ -25,7 +26,7 @@ interface Setup {
   completion: StudyCompletion;
 }
 
-async function setup(root?: string): Promise<Setup> {
+async function setup(root?: string, manifests?: StudyCompletionOptions['manifests']): Promise<Setup> {
   const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'study-completion-')));
   await mkdir(path.join(dir, STUDY), { recursive: true });
   const clock = new ManualClock();
@@ -52,6 +53,7 @@ async function setup(root?: string): Promise<Setup> {
     logger: createLogger('dicom-ingest-test', 'silent'),
     metrics: createIngestMetrics(new Registry()),
     timers: clock,
+    manifests,
   });
   return { root: dir, clock, published, failNext, hooks, markers, completion };
 }
@@ -157,5 +159,71 @@ describe('StudyCompletion', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(published).toHaveLength(0);
     expect(await readdir(path.join(root, '.pending'))).toEqual([STUDY]);
+  });
+
+  describe('with manifests', () => {
+    const manifestOf = (data: StudyCompletedV1Data): StudyManifest => ({
+      seriesInstanceUid: '2.25.1',
+      sopInstanceUid: `2.25.${instances(data)}`,
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      storagePath: `${STUDY}/2.25.1/2.25.${instances(data)}.dcm`,
+      createdAt: '2026-01-01T10:00:00.000Z',
+      referencedInstances: instances(data),
+    });
+
+    it('brings the manifest up to date before each snapshot and publishes it with the snapshot', async () => {
+      const made: number[] = [];
+      const { clock, published, completion } = await setup(undefined, {
+        update: async (data) => {
+          made.push(instances(data));
+          return manifestOf(data);
+        },
+      });
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+      clock.advance(QUIET_MS);
+      await eventually(() => expect(published).toHaveLength(1));
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.2.1' }));
+      clock.advance(QUIET_MS);
+
+      await eventually(() => expect(published).toHaveLength(2));
+      expect(made).toEqual([1, 2]);
+      expect(published.map((data) => data.manifest?.referencedInstances)).toEqual([1, 2]);
+    });
+
+    it('when the manifest cannot be built from the study, publishes the snapshot without one', async () => {
+      const { clock, published, markers, completion } = await setup(undefined, {
+        update: async () => {
+          throw new ManifestBuildError('unwritable attribute');
+        },
+      });
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+      clock.advance(QUIET_MS);
+
+      await eventually(() => expect(published).toHaveLength(1));
+      expect(published[0]).not.toHaveProperty('manifest');
+      await eventually(async () => expect(await markers.list()).toEqual([]));
+    });
+
+    it('when the manifest cannot be written (disk), publishes nothing and tries again later', async () => {
+      let failures = 1;
+      const { clock, published, markers, completion } = await setup(undefined, {
+        update: async (data) => {
+          if (failures-- > 0) {
+            throw new Error('ENOSPC: no space left on device');
+          }
+          return manifestOf(data);
+        },
+      });
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+      clock.advance(QUIET_MS);
+      await eventually(() => expect(clock.waiting).toBe(1));
+      expect(published).toHaveLength(0);
+      expect(await markers.list()).toEqual([STUDY]);
+
+      clock.advance(1000);
+      await eventually(() => expect(published).toHaveLength(1));
+      expect(published[0]?.manifest?.referencedInstances).toBe(1);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { studyCompletedV1DataSchema } from '@imaging-facade/events';
+import { studyCompletedV1DataSchema, type StudyManifest } from '@imaging-facade/events';
 import { backoffDelay } from '@imaging-facade/kafka';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import type { IngestEvents } from './ingest-events';
@@ -7,6 +7,8 @@ import type { IngestMetrics } from './metrics';
 import type { PendingMarkers } from './pending-markers';
 import { QuietPeriodTracker, type Timers } from './quiet-period';
 import type { IndexRecord, StudyIndex } from './study-index';
+import { ManifestBuildError } from './kos-writer';
+import type { StudyManifests } from './study-manifests';
 import { buildSnapshot } from './study-snapshot';
 
 export interface StudyCompletionOptions {
@@ -17,6 +19,8 @@ export interface StudyCompletionOptions {
   retry: { initialMs: number; maxMs: number };
   logger: Logger;
   metrics: Pick<IngestMetrics, 'studiesCompleted' | 'studyPublishFailures'>;
+  /** Makes the study's manifest before each snapshot is published; without it, none is made. */
+  manifests?: Pick<StudyManifests, 'update'>;
   timers?: Timers;
 }
 
@@ -28,6 +32,11 @@ export interface StudyCompletionOptions {
  * index and published; the marker is removed only if no instance arrived meanwhile (the generation
  * did not move), otherwise the new quiet period publishes a newer snapshot. A failed publish keeps
  * the marker and is retried with backoff. Markers left by a previous run are scheduled again.
+ *
+ * Before a snapshot is published, the study's manifest (a Key Object Selection document referencing
+ * every instance of the snapshot) is brought up to date and described in the snapshot. A manifest
+ * that cannot be built from the study's attributes is left out (logged); one that cannot be written
+ * fails the attempt, which is retried like a failed publish.
  */
 export class StudyCompletion {
   private readonly lock = new KeyedLock();
@@ -111,7 +120,8 @@ export class StudyCompletion {
       await this.clearIfUnchanged(studyUid, generation);
       return;
     }
-    const checked = studyCompletedV1DataSchema.safeParse(snapshot);
+    const manifest = await this.manifestOf(snapshot, logger);
+    const checked = studyCompletedV1DataSchema.safeParse(manifest ? { ...snapshot, manifest } : snapshot);
     if (!checked.success) {
       // Cannot happen with validated records; keep the marker so that nothing is lost, and say why.
       const reason = checked.error.issues[0]?.message;
@@ -124,6 +134,24 @@ export class StudyCompletion {
     const instances = snapshot.series.reduce((sum, series) => sum + series.instances.length, 0);
     logger.info({ series: snapshot.series.length, instances }, 'study completed');
     await this.clearIfUnchanged(studyUid, generation);
+  }
+
+  private async manifestOf(
+    snapshot: NonNullable<ReturnType<typeof buildSnapshot>>,
+    logger: Logger,
+  ): Promise<StudyManifest | undefined> {
+    if (!this.options.manifests) {
+      return undefined;
+    }
+    try {
+      return await this.options.manifests.update(snapshot);
+    } catch (error) {
+      if (error instanceof ManifestBuildError) {
+        logger.warn({ reason: error.message }, 'study published without a manifest');
+        return undefined;
+      }
+      throw error;
+    }
   }
 
   /** Reading the index or publishing failed: the marker stays, and the study is tried again later. */

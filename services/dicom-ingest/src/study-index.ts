@@ -20,6 +20,8 @@ export const indexRecordSchema = z.object({
   study: dicomJsonSchema,
   series: dicomJsonSchema,
   instance: dicomJsonSchema,
+  /** The content tree of a radiation dose report (see InstanceHeader.content). */
+  content: dicomJsonSchema.optional(),
 });
 
 export type IndexRecord = z.infer<typeof indexRecordSchema>;

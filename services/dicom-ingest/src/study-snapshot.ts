@@ -42,6 +42,7 @@ export function buildSnapshot(
       sopClassUid: record.sopClassUid,
       transferSyntaxUid: record.transferSyntaxUid,
       attributes: record.instance,
+      ...(record.content ? { content: record.content } : {}),
     });
   }
 

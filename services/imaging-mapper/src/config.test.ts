@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '@imaging-facade/service-kit';
-import { configSchema, DEFAULT_PATIENT_ID_SYSTEM } from './config';
+import { DEFAULT_NODE_UID } from '@imaging-facade/events';
+import { configSchema, DEFAULT_PATIENT_ID_SYSTEM, nodeSettings } from './config';
 
 describe('the mapper configuration', () => {
   it('has a working default for every setting', () => {
@@ -11,7 +12,33 @@ describe('the mapper configuration', () => {
       MAPPER_GROUP_ID: 'imaging-mapper',
       MAPPER_HTTP_PORT: 8011,
       MAPPER_DEFAULT_PATIENT_ID_SYSTEM: DEFAULT_PATIENT_ID_SYSTEM,
+      CONSENT_POLICY: 'opt-out',
+      MAPPER_DICOMWEB_BASE_URL: 'http://localhost:8010/dicomweb',
+      MAPPER_NODE_UID: DEFAULT_NODE_UID,
+      MAPPER_NODE_NAME: 'Imaging Facade DICOMweb',
+      MAPPER_ORGANIZATION_NAME: 'Imaging Facade',
+      MAPPER_ORGANIZATION_ID_SYSTEM: 'urn:ietf:rfc:3986',
+      MAPPER_ORGANIZATION_ID: `urn:oid:${DEFAULT_NODE_UID}`,
+      MAPPER_NATIONAL_PROFILE: 'none',
       LOG_LEVEL: 'info',
+    });
+  });
+
+  it('gives the node settings of the Endpoint and the manifests', () => {
+    const config = loadConfig(configSchema, {
+      MAPPER_DICOMWEB_BASE_URL: 'https://pacs.example/dicom-web/',
+      MAPPER_NODE_UID: '1.2.250.1.999.1',
+      MAPPER_ORGANIZATION_NAME: 'Centre d’imagerie',
+      MAPPER_ORGANIZATION_ID_SYSTEM: 'urn:oid:1.2.250.1.71.4.2.2',
+      MAPPER_ORGANIZATION_ID: '1750000000',
+      MAPPER_NATIONAL_PROFILE: 'fr',
+    });
+    expect(nodeSettings(config)).toEqual({
+      dicomWebBaseUrl: 'https://pacs.example/dicom-web',
+      nodeUid: '1.2.250.1.999.1',
+      nodeName: 'Imaging Facade DICOMweb',
+      organization: { name: 'Centre d’imagerie', system: 'urn:oid:1.2.250.1.71.4.2.2', value: '1750000000' },
+      nationalProfile: 'fr',
     });
   });
 
@@ -24,6 +51,7 @@ describe('the mapper configuration', () => {
       MAPPER_GROUP_ID: 'mapper-test',
       MAPPER_HTTP_PORT: '0',
       MAPPER_DEFAULT_PATIENT_ID_SYSTEM: 'urn:oid:1.2.840.99999.1',
+      CONSENT_POLICY: 'opt-in',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -33,6 +61,7 @@ describe('the mapper configuration', () => {
       KAFKA_TOPIC_PREFIX: 'test-1.',
       MAPPER_HTTP_PORT: 0,
       MAPPER_DEFAULT_PATIENT_ID_SYSTEM: 'urn:oid:1.2.840.99999.1',
+      CONSENT_POLICY: 'opt-in',
     });
   });
 
@@ -42,6 +71,11 @@ describe('the mapper configuration', () => {
     ['MAPPER_DEFAULT_PATIENT_ID_SYSTEM', 'HOSPITAL_A'],
     ['MAPPER_GROUP_ID', ''],
     ['LOG_LEVEL', 'loud'],
+    ['MAPPER_DICOMWEB_BASE_URL', 'dicomweb'],
+    ['MAPPER_NODE_UID', 'node-a'],
+    ['MAPPER_ORGANIZATION_ID_SYSTEM', 'FINESS'],
+    ['MAPPER_NATIONAL_PROFILE', 'de'],
+    ['CONSENT_POLICY', 'opt-maybe'],
   ])('refuses a bad %s, naming it', (name, value) => {
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(name);

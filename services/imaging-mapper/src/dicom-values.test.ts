@@ -5,8 +5,28 @@ import {
   dicomTimeToFhir,
   fhirDateTime,
   modalityCode,
+  personNameDisplay,
   personNameToFhir,
 } from './dicom-values';
+
+describe('PN → display text', () => {
+  it.each<[unknown, string | undefined]>([
+    [{ Alphabetic: 'Doe^Jane' }, 'Jane Doe'],
+    [{ Alphabetic: 'Curie^Marie^Salomea^Mme^PhD' }, 'Mme Marie Salomea Curie PhD'],
+    [{ Alphabetic: 'Doe' }, 'Doe'],
+    [{ Alphabetic: ' Doe ^ Jane ' }, 'Jane Doe'],
+    [{ Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' }, '山田 太郎'],
+    [{ Alphabetic: '^^^^', Phonetic: 'やまだ^たろう' }, 'やまだ たろう'],
+    ['Doe^Jane', 'Jane Doe'],
+    [{ Alphabetic: '' }, undefined],
+    [{}, undefined],
+    [null, undefined],
+    [42, undefined],
+    [{ Alphabetic: 7 }, undefined],
+  ])('%j → %j', (value, display) => {
+    expect(personNameDisplay(value)).toBe(display);
+  });
+});
 
 describe('DA → FHIR date', () => {
   it.each([

@@ -86,6 +86,29 @@ export function personNameToFhir(value: unknown): HumanName[] {
   return names;
 }
 
+/**
+ * PN → the text of a display-only reference ("Jane Doe", "Dr Jane Doe Jr"): the alphabetic group
+ * in Western order (prefix given middle family suffix); a name with only ideographic or phonetic
+ * groups keeps their family-first order ("山田 太郎"). Undefined for an empty name.
+ */
+export function personNameDisplay(value: unknown): string | undefined {
+  const groups: Record<string, unknown> = typeof value === 'string' ? { Alphabetic: value } : asRecord(value);
+  for (const [group] of PN_GROUPS) {
+    const text = groups[group];
+    if (typeof text !== 'string') {
+      continue;
+    }
+    const [family, given, middle, prefix, suffix] = text.split('^').map((component) => component.trim());
+    const order =
+      group === 'Alphabetic' ? [prefix, given, middle, family, suffix] : [family, given, middle, prefix, suffix];
+    const display = order.filter((part): part is string => Boolean(part)).join(' ');
+    if (display) {
+      return display;
+    }
+  }
+  return undefined;
+}
+
 function componentsToName(text: string): HumanName | undefined {
   const [family, given, middle, prefix, suffix] = text.split('^').map((component) => component.trim());
   const name: HumanName = {};

@@ -5,8 +5,13 @@ import type {
   ImagingStudy,
   ImagingStudySeries,
   ImagingStudySeriesInstance,
+  ImagingStudySeriesPerformer,
+  Practitioner,
+  Reference,
 } from '@medplum/fhirtypes';
-import { DicomDataset, type Keyword } from './dicom-dataset';
+import { bodyPartCoding, LATERALITY } from './anatomy';
+import { codedConcepts, DCM_SYSTEM } from './dicom-codes';
+import { DicomDataset, TAGS, type Keyword } from './dicom-dataset';
 import {
   dicomDateToFhir,
   dicomIntegerToUnsignedInt,
@@ -14,14 +19,27 @@ import {
   dicomTimeToFhir,
   fhirDateTime,
   modalityCode,
+  personNameDisplay,
 } from './dicom-values';
+import { hierarchicDesignator, issuerTextToSystem } from './issuers';
 import { applyRows, type DerivedElement, type MappingContext, type MappingRow } from './mapping-table';
 
-/** DICOM's own code system for modalities (PS3.16, Coding Scheme Designator DCM). */
-export const DCM_SYSTEM = 'http://dicom.nema.org/resources/ontology/DCM';
+export { DCM_SYSTEM } from './dicom-codes';
 
 /** Modality "Other", for a series whose Modality is missing or malformed: R4 requires series.modality. */
 export const OTHER_MODALITY = 'OT';
+
+/** Identifier type "Accession ID" (HL7 v2 table 0203), as R4 asks for the Accession Number. */
+export const ACCESSION_TYPE: Coding = {
+  system: 'http://terminology.hl7.org/CodeSystem/v2-0203',
+  code: 'ACSN',
+  display: 'Accession ID',
+};
+
+/** Systems made for an accession issuer that is only a local name: `<base><name, percent-encoded>`. */
+export const LOCAL_ACCESSION_SYSTEM_BASE = 'https://imagingfacade.org/fhir/sid/accession-number/';
+
+const PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
 
 /** The ImagingStudy's business identifier: the StudyInstanceUID as a URN, as FHIR R4 recommends. */
 export function studyIdentifier(studyInstanceUid: string): Identifier {
@@ -32,6 +50,40 @@ export function modalityCoding(code: string): Coding {
   return { system: DCM_SYSTEM, code };
 }
 
+/**
+ * AccessionNumber + IssuerOfAccessionNumberSequence → an identifier of type ACSN. The issuer's
+ * Universal Entity ID (ISO, URI, UUID) gives the system, else its Local Namespace Entity ID read
+ * like an IssuerOfPatientID; the local name is also the assigner. No issuer: no system.
+ */
+export function accessionIdentifier(source: DicomDataset): Identifier | undefined {
+  const value = source.text('AccessionNumber');
+  if (!value) {
+    return undefined;
+  }
+  const { system: universal, localName } = hierarchicDesignator(source.items('IssuerOfAccessionNumberSequence')[0]);
+  const system = universal ?? (localName ? issuerTextToSystem(localName, LOCAL_ACCESSION_SYSTEM_BASE) : undefined);
+  return {
+    type: { coding: [ACCESSION_TYPE] },
+    ...(system ? { system } : {}),
+    value,
+    ...(localName ? { assigner: { display: localName } } : {}),
+  };
+}
+
+/** A display-only reference to a person named by a PN value. */
+function practitioner(value: unknown): Reference<Practitioner> | undefined {
+  const display = personNameDisplay(value);
+  return display ? { type: 'Practitioner', display } : undefined;
+}
+
+function performer(
+  code: string,
+  display: string,
+  actor: ImagingStudySeriesPerformer['actor'],
+): ImagingStudySeriesPerformer {
+  return { function: { coding: [{ system: PARTICIPATION_TYPE, code, display }] }, actor };
+}
+
 export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
   {
     dicom: ['StudyInstanceUID'],
@@ -39,6 +91,21 @@ export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
     rule: '`{system: urn:dicom:uid, value: urn:oid:<StudyInstanceUID>}`',
     map: (source, study) => {
       study.identifier = [studyIdentifier(source.text('StudyInstanceUID') ?? '')];
+    },
+  },
+  {
+    dicom: ['AccessionNumber', 'IssuerOfAccessionNumberSequence'],
+    fhir: 'ImagingStudy.identifier',
+    rule:
+      'type ACSN (`http://terminology.hl7.org/CodeSystem/v2-0203`), value = AccessionNumber; system = the issuer’s ' +
+      'Universal Entity ID (ISO → `urn:oid:`, URI as is, UUID → `urn:uuid:`), else its Local Namespace Entity ID ' +
+      `(OID → \`urn:oid:\`, URI as is, other text → \`${LOCAL_ACCESSION_SYSTEM_BASE}<text, percent-encoded>\`), ` +
+      'else none; the Local Namespace Entity ID also → `assigner.display`',
+    map: (source, study) => {
+      const accession = accessionIdentifier(source);
+      if (accession) {
+        study.identifier = [...(study.identifier ?? []), accession];
+      }
     },
   },
   {
@@ -56,20 +123,87 @@ export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
       'DA + TM + offset → `YYYY-MM-DDThh:mm:ss[.f]±hh:mm`; without a (valid) time or offset → the date alone, ' +
       'since a FHIR dateTime with a time needs a zone; no valid date → left out',
     map: (source, study, context) => {
-      const dateText = source.text('StudyDate');
-      if (!dateText) {
-        return;
+      const started = dateTime(source, 'StudyDate', 'StudyTime', context);
+      if (started) {
+        study.started = started;
       }
-      const date = dicomDateToFhir(dateText);
-      if (!date) {
-        context.skip('StudyDate');
-        return;
+    },
+  },
+  {
+    dicom: ['ReferringPhysicianName'],
+    fhir: 'ImagingStudy.referrer',
+    rule: '`{type: Practitioner, display: <name>}`, the alphabetic group as “prefix given middle family suffix”',
+    map: (source, study) => {
+      const referrer = practitioner(source.first('ReferringPhysicianName'));
+      if (referrer) {
+        study.referrer = referrer;
       }
-      study.started = fhirDateTime(
-        date,
-        convert(source, 'StudyTime', dicomTimeToFhir, context),
-        convert(source, 'TimezoneOffsetFromUTC', dicomOffsetToFhir, context),
-      );
+    },
+  },
+  {
+    dicom: ['NameOfPhysiciansReadingStudy'],
+    fhir: 'ImagingStudy.interpreter',
+    rule: 'one `{type: Practitioner, display: <name>}` per value',
+    map: (source, study) => {
+      const interpreters = source
+        .values('NameOfPhysiciansReadingStudy')
+        .map(practitioner)
+        .filter((reference): reference is Reference<Practitioner> => reference !== undefined);
+      if (interpreters.length > 0) {
+        study.interpreter = interpreters;
+      }
+    },
+  },
+  {
+    dicom: ['ProcedureCodeSequence'],
+    fhir: 'ImagingStudy.procedureCode',
+    rule: 'one CodeableConcept per item (see “Coded entries” below)',
+    map: (source, study, context) => {
+      const procedures = codedConcepts(source, 'ProcedureCodeSequence', context);
+      if (procedures.length > 0) {
+        study.procedureCode = procedures;
+      }
+    },
+  },
+  {
+    dicom: ['InstitutionalDepartmentName'],
+    fhir: 'ImagingStudy.location',
+    rule: '`{type: Location, display: <department>}`, as the R4 DICOM mapping of `location` says',
+    map: (source, study) => {
+      const department = source.text('InstitutionalDepartmentName');
+      if (department) {
+        study.location = { type: 'Location', display: department };
+      }
+    },
+  },
+  {
+    dicom: ['ReasonForRequestedProcedureCodeSequence', 'ReasonForTheRequestedProcedure'],
+    fhir: 'ImagingStudy.reasonCode',
+    rule:
+      'one CodeableConcept per item of the code sequence; the free-text reason becomes the `text` of the only one, ' +
+      'or a CodeableConcept of its own',
+    map: (source, study, context) => {
+      const reasons = codedConcepts(source, 'ReasonForRequestedProcedureCodeSequence', context);
+      const text = source.text('ReasonForTheRequestedProcedure');
+      if (text && reasons.length === 1 && !reasons[0]!.text) {
+        reasons[0] = { ...reasons[0], text };
+      } else if (text) {
+        reasons.push({ text });
+      }
+      if (reasons.length > 0) {
+        study.reasonCode = reasons;
+      }
+    },
+  },
+  {
+    dicom: ['StudyDescription'],
+    fhir: 'ImagingStudy.description',
+    rule: 'as is',
+    map: (source, study) => {
+      const description = source.text('StudyDescription');
+      if (description) {
+        study.description = description;
+      }
     },
   },
 ];
@@ -106,6 +240,94 @@ export const SERIES_ROWS: readonly MappingRow<ImagingStudySeries>[] = [
       series.modality = modalityCoding(code ?? OTHER_MODALITY);
     },
   },
+  {
+    dicom: ['SeriesDescription'],
+    fhir: 'ImagingStudy.series.description',
+    rule: 'as is',
+    map: (source, series) => {
+      const description = source.text('SeriesDescription');
+      if (description) {
+        series.description = description;
+      }
+    },
+  },
+  {
+    dicom: ['BodyPartExamined'],
+    fhir: 'ImagingStudy.series.bodySite',
+    rule:
+      'SNOMED CT Coding per DICOM PS3.16 Annex L (e.g. CHEST → 43799004 Chest, HEAD → 69536005 Head); a term ' +
+      'not in the table → `{display: <term>}`',
+    map: (source, series) => {
+      const term = source.text('BodyPartExamined');
+      if (term) {
+        series.bodySite = bodyPartCoding(term).coding;
+      }
+    },
+  },
+  {
+    dicom: ['Laterality'],
+    fhir: 'ImagingStudy.series.laterality',
+    rule:
+      'SNOMED CT (PS3.16 CID 244): R → 24028007 Right, L → 7771000 Left, B → 51440002 Right and left; ' +
+      'U (unpaired) → none; anything else → left out',
+    map: (source, series, context) => {
+      const value = source.text('Laterality');
+      if (!value) {
+        return;
+      }
+      const coding = LATERALITY[value.toUpperCase()];
+      if (coding) {
+        series.laterality = coding;
+      } else if (coding === undefined) {
+        context.skip('Laterality');
+      }
+    },
+  },
+  {
+    dicom: ['SeriesDate', 'SeriesTime', 'TimezoneOffsetFromUTC'],
+    fhir: 'ImagingStudy.series.started',
+    rule: 'as `started`, with the study’s TimezoneOffsetFromUTC',
+    map: (source, series, context) => {
+      const started = dateTime(source, 'SeriesDate', 'SeriesTime', context);
+      if (started) {
+        series.started = started;
+      }
+    },
+  },
+  {
+    dicom: ['PerformingPhysicianName', 'OperatorsName', 'InstitutionName', 'StationName'],
+    fhir: 'ImagingStudy.series.performer',
+    rule:
+      'display-only actors with a v3-ParticipationType function, as the FHIR imaging mappings assign them: ' +
+      'each PerformingPhysicianName → PRF + Practitioner; each OperatorsName → SPRF + Practitioner; ' +
+      'InstitutionName → LOC + Organization; StationName → DEV + Device',
+    map: (source, series) => {
+      const performers: ImagingStudySeriesPerformer[] = [];
+      for (const name of source.values('PerformingPhysicianName')) {
+        const actor = practitioner(name);
+        if (actor) {
+          performers.push(performer('PRF', 'performer', actor));
+        }
+      }
+      for (const name of source.values('OperatorsName')) {
+        const actor = practitioner(name);
+        if (actor) {
+          performers.push(performer('SPRF', 'secondary performer', actor));
+        }
+      }
+      const institution = source.text('InstitutionName');
+      if (institution) {
+        performers.push(performer('LOC', 'location', { type: 'Organization', display: institution }));
+      }
+      const station = source.text('StationName');
+      if (station) {
+        performers.push(performer('DEV', 'device', { type: 'Device', display: station }));
+      }
+      if (performers.length > 0) {
+        series.performer = performers;
+      }
+    },
+  },
 ];
 
 export const INSTANCE_ROWS: readonly MappingRow<ImagingStudySeriesInstance>[] = [
@@ -133,6 +355,24 @@ export const INSTANCE_ROWS: readonly MappingRow<ImagingStudySeriesInstance>[] = 
       const number = convertValue(source, 'InstanceNumber', context);
       if (number !== undefined) {
         instance.number = number;
+      }
+    },
+  },
+  {
+    dicom: ['DocumentTitle', 'ConceptNameCodeSequence'],
+    fhir: 'ImagingStudy.series.instance.title',
+    rule:
+      'DocumentTitle (encapsulated documents), else the Code Meaning of ConceptNameCodeSequence (the document title ' +
+      'of a structured report or key object selection)',
+    map: (source, instance) => {
+      const title =
+        source.text('DocumentTitle') ??
+        source
+          .items('ConceptNameCodeSequence')
+          .map((item) => item.text('CodeMeaning'))
+          .find((meaning) => meaning !== undefined);
+      if (title) {
+        instance.title = title;
       }
     },
   },
@@ -165,11 +405,16 @@ export function imagingStudyFromSnapshot(
     { resourceType: 'ImagingStudy', status: 'available', subject },
     context,
   );
+  // TimezoneOffsetFromUTC belongs to each instance; the event carries it with the study attributes.
+  const offset = data.study[TAGS.TimezoneOffsetFromUTC];
   study.series = data.series.map((series) => {
     // The rows set uid and modality, the two required elements.
     const mapped = applyRows(
       SERIES_ROWS,
-      DicomDataset.withUids(series.attributes, { SeriesInstanceUID: series.seriesInstanceUid }),
+      DicomDataset.withUids(
+        { ...(offset ? { [TAGS.TimezoneOffsetFromUTC]: offset } : {}), ...series.attributes },
+        { SeriesInstanceUID: series.seriesInstanceUid },
+      ),
       {} as ImagingStudySeries,
       context,
     );
@@ -187,6 +432,29 @@ export function imagingStudyFromSnapshot(
     return mapped;
   });
   return study;
+}
+
+/** DA + TM + TimezoneOffsetFromUTC → a FHIR dateTime; a present date that is not one is recorded as skipped. */
+function dateTime(
+  source: DicomDataset,
+  dateKeyword: 'StudyDate' | 'SeriesDate',
+  timeKeyword: 'StudyTime' | 'SeriesTime',
+  context: MappingContext,
+): string | undefined {
+  const dateText = source.text(dateKeyword);
+  if (!dateText) {
+    return undefined;
+  }
+  const date = dicomDateToFhir(dateText);
+  if (!date) {
+    context.skip(dateKeyword);
+    return undefined;
+  }
+  return fhirDateTime(
+    date,
+    convert(source, timeKeyword, dicomTimeToFhir, context),
+    convert(source, 'TimezoneOffsetFromUTC', dicomOffsetToFhir, context),
+  );
 }
 
 /** Converts a text attribute; a present value that does not convert is recorded as skipped. */

@@ -2,12 +2,35 @@ import type { DicomAttribute } from '@imaging-facade/events';
 import type { Patient } from '@medplum/fhirtypes';
 import { DicomDataset, type Keyword } from './dicom-dataset';
 import { applyRows, type MappingContext } from './mapping-table';
-import { issuerToSystem, LOCAL_ISSUER_SYSTEM_BASE, PATIENT_ROWS, patientIdentifier } from './patient-mapping';
+import {
+  FR_CORE_IDENTIFIER_TYPE_SYSTEM,
+  issuerToSystem,
+  LOCAL_ISSUER_SYSTEM_BASE,
+  PATIENT_ROWS,
+  patientIdentifier,
+  V2_IDENTIFIER_TYPE_SYSTEM,
+} from './patient-mapping';
 import { validateR4 } from './test-support/fhir-validation';
 import { expectElements } from './test-support/expect-elements';
 import { attr, dataset } from './test-support/study-events';
 
 const DEFAULT_SYSTEM = 'https://hospital.example/mrn';
+const NIR = '1.2.250.1.213.1.4.8';
+
+const sq = (...items: Array<Partial<Record<Keyword, DicomAttribute>>>): DicomAttribute => attr('SQ', ...items.map(dataset));
+/** IssuerOfPatientIDQualifiersSequence with a Universal Entity ID. */
+const qualifiers = (id: string, type: string, typeCode?: string): DicomAttribute =>
+  sq({
+    UniversalEntityID: attr('UT', id),
+    UniversalEntityIDType: attr('CS', type),
+    ...(typeCode ? { IdentifierTypeCode: attr('CS', typeCode) } : {}),
+  });
+const insType = (code: string, display: string) => ({
+  coding: [
+    { system: FR_CORE_IDENTIFIER_TYPE_SYSTEM, code, display },
+    { system: V2_IDENTIFIER_TYPE_SYSTEM, code: 'NH', display: 'National Health Plan Identifier' },
+  ],
+});
 
 function mapPatient(attributes: Partial<Record<Keyword, DicomAttribute>>): { patient: Patient; skipped: Keyword[] } {
   const skipped: Keyword[] = [];
@@ -50,6 +73,39 @@ describe('PatientID → Patient.identifier', () => {
     ],
     ['padding is trimmed', { PatientID: attr('LO', ' PID-1  ') }, { system: DEFAULT_SYSTEM, value: 'PID-1' }],
     ['a numeric value is text', { PatientID: attr('LO', 12345) }, { system: DEFAULT_SYSTEM, value: '12345' }],
+    [
+      'the qualifiers’ ISO Universal Entity ID wins over the free-text issuer',
+      {
+        PatientID: attr('LO', 'PID-1'),
+        IssuerOfPatientID: attr('LO', 'HOPITAL NORD'),
+        IssuerOfPatientIDQualifiersSequence: qualifiers('1.2.250.1.71.4.2.7', 'ISO'),
+      },
+      { system: 'urn:oid:1.2.250.1.71.4.2.7', value: 'PID-1' },
+    ],
+    [
+      'the qualifiers’ identifier type code → type (v2-0203)',
+      { PatientID: attr('LO', 'PID-1'), IssuerOfPatientIDQualifiersSequence: qualifiers('1.2.3', 'ISO', 'MR') },
+      { type: { coding: [{ system: V2_IDENTIFIER_TYPE_SYSTEM, code: 'MR' }] }, system: 'urn:oid:1.2.3', value: 'PID-1' },
+    ],
+    [
+      'a URI Universal Entity ID',
+      { PatientID: attr('LO', 'PID-1'), IssuerOfPatientIDQualifiersSequence: qualifiers('https://mpi.example/id', 'URI') },
+      { system: 'https://mpi.example/id', value: 'PID-1' },
+    ],
+    [
+      'a DNS Universal Entity ID is no system: the free-text issuer serves',
+      {
+        PatientID: attr('LO', 'PID-1'),
+        IssuerOfPatientID: attr('LO', '1.2.4'),
+        IssuerOfPatientIDQualifiersSequence: qualifiers('mpi.example', 'DNS'),
+      },
+      { system: 'urn:oid:1.2.4', value: 'PID-1' },
+    ],
+    [
+      'an ISO Universal Entity ID that is not an OID is no system',
+      { PatientID: attr('LO', 'PID-1'), IssuerOfPatientIDQualifiersSequence: qualifiers('HOSPITAL', 'ISO') },
+      { system: DEFAULT_SYSTEM, value: 'PID-1' },
+    ],
     ['no PatientID: none', {}, undefined],
     ['an empty PatientID: none', { PatientID: attr('LO') }, undefined],
     ['a blank PatientID: none', { PatientID: attr('LO', '   ') }, undefined],
@@ -93,6 +149,117 @@ describe('the Patient rows', () => {
     const result = mapPatient({ PatientID: attr('LO', 'PID-1'), ...attributes });
     expectElements(result.patient, expected);
     expect(result.skipped).toEqual(skipped);
+  });
+
+  it.each<[string, Partial<Record<Keyword, DicomAttribute>>, unknown[], Keyword[]]>([
+    [
+      'OtherPatientIDsSequence → more identifiers, each with its issuer',
+      {
+        PatientID: attr('LO', 'PID-1'),
+        OtherPatientIDsSequence: sq(
+          { PatientID: attr('LO', 'RIS-9'), IssuerOfPatientID: attr('LO', 'RIS') },
+          { PatientID: attr('LO', 'X-2'), IssuerOfPatientIDQualifiersSequence: qualifiers('1.2.5', 'ISO', 'PI') },
+        ),
+      },
+      [
+        { system: DEFAULT_SYSTEM, value: 'PID-1' },
+        { system: `${LOCAL_ISSUER_SYSTEM_BASE}RIS`, value: 'RIS-9' },
+        { type: { coding: [{ system: V2_IDENTIFIER_TYPE_SYSTEM, code: 'PI' }] }, system: 'urn:oid:1.2.5', value: 'X-2' },
+      ],
+      [],
+    ],
+    [
+      'another ID without an issuer is left out, and said so',
+      { PatientID: attr('LO', 'PID-1'), OtherPatientIDsSequence: sq({ PatientID: attr('LO', 'ABCD1234') }) },
+      [{ system: DEFAULT_SYSTEM, value: 'PID-1' }],
+      ['OtherPatientIDsSequence'],
+    ],
+    [
+      'another ID equal to the PatientID is not repeated',
+      {
+        PatientID: attr('LO', 'PID-1'),
+        IssuerOfPatientID: attr('LO', '1.2.6'),
+        OtherPatientIDsSequence: sq({ PatientID: attr('LO', 'PID-1'), IssuerOfPatientID: attr('LO', '1.2.6') }),
+      },
+      [{ system: 'urn:oid:1.2.6', value: 'PID-1' }],
+      [],
+    ],
+    [
+      'the INS as the PatientID, its OID in IssuerOfPatientID: INS-NIR, official',
+      { PatientID: attr('LO', '279035121518989'), IssuerOfPatientID: attr('LO', NIR) },
+      [{ use: 'official', type: insType('INS-NIR', 'NIR définitif'), system: `urn:oid:${NIR}`, value: '279035121518989' }],
+      [],
+    ],
+    [
+      'the INS as the PatientID, its OID in the qualifiers, a local issuer name beside it',
+      {
+        PatientID: attr('LO', '279035121518989'),
+        IssuerOfPatientID: attr('LO', 'ASIP-SANTE-INS-NIR'),
+        IssuerOfPatientIDQualifiersSequence: qualifiers(NIR, 'ISO', 'NH'),
+      },
+      [{ use: 'official', type: insType('INS-NIR', 'NIR définitif'), system: `urn:oid:${NIR}`, value: '279035121518989' }],
+      [],
+    ],
+    [
+      'the INS among the other IDs, the hospital’s IPP as PatientID: its own identifier',
+      {
+        PatientID: attr('LO', 'IPP-42'),
+        IssuerOfPatientID: attr('LO', '1.2.250.1.999.7.1'),
+        OtherPatientIDsSequence: sq({
+          PatientID: attr('LO', '279035121518989'),
+          IssuerOfPatientIDQualifiersSequence: qualifiers(NIR, 'ISO'),
+        }),
+      },
+      [
+        { system: 'urn:oid:1.2.250.1.999.7.1', value: 'IPP-42' },
+        { use: 'official', type: insType('INS-NIR', 'NIR définitif'), system: `urn:oid:${NIR}`, value: '279035121518989' },
+      ],
+      [],
+    ],
+    [
+      'an INS-NIA (temporary): use temp',
+      { PatientID: attr('LO', '1800199999999'), IssuerOfPatientID: attr('LO', '1.2.250.1.213.1.4.9') },
+      [{ use: 'temp', type: insType('INS-NIA', 'NIR temporaire'), system: 'urn:oid:1.2.250.1.213.1.4.9', value: '1800199999999' }],
+      [],
+    ],
+    [
+      'a test INS-NIR',
+      { PatientID: attr('LO', '1'), IssuerOfPatientID: attr('LO', '1.2.250.1.213.1.4.10') },
+      [{ use: 'official', type: insType('INS-NIR-TEST', 'NIR TEST'), system: 'urn:oid:1.2.250.1.213.1.4.10', value: '1' }],
+      [],
+    ],
+    [
+      'a demonstration INS-NIR',
+      { PatientID: attr('LO', '1'), IssuerOfPatientID: attr('LO', '1.2.250.1.213.1.4.11') },
+      [{ use: 'official', type: insType('INS-NIR-DEMO', 'NIR DEMO'), system: 'urn:oid:1.2.250.1.213.1.4.11', value: '1' }],
+      [],
+    ],
+  ])('%s', (_situation, attributes, identifiers, skipped) => {
+    const result = mapPatient(attributes);
+    expect(result.patient.identifier).toEqual(identifiers);
+    expect(result.skipped).toEqual(skipped);
+    expect(validateR4(result.patient)).toEqual([]);
+  });
+
+  it('maps every PN component and representation of a name', () => {
+    const { patient } = mapPatient({
+      PatientID: attr('LO', 'PID-1'),
+      PatientName: attr('PN', { Alphabetic: 'Curie^Marie^Salomea Sklodowska^Mme^PhD', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' }),
+    });
+    expect(patient.name).toEqual([
+      { family: 'Curie', given: ['Marie', 'Salomea Sklodowska'], prefix: ['Mme'], suffix: ['PhD'] },
+      {
+        extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation', valueCode: 'IDE' }],
+        family: '山田',
+        given: ['太郎'],
+      },
+      {
+        extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation', valueCode: 'SYL' }],
+        family: 'やまだ',
+        given: ['たろう'],
+      },
+    ]);
+    expect(validateR4(patient)).toEqual([]);
   });
 
   it('maps a full patient to a valid R4 Patient', () => {

@@ -1,17 +1,31 @@
-import type { Bundle, BundleEntry, ExtractResource, ImagingStudy, Patient, ResourceType } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  BundleEntry,
+  DocumentReference,
+  Endpoint,
+  ExtractResource,
+  ImagingStudy,
+  Observation,
+  Patient,
+  ResourceType,
+} from '@medplum/fhirtypes';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
 import type { FhirPort } from './fhir-lookups';
 import { imagingStudyFromSnapshot } from './imaging-study-mapping';
 import { mergeImagingStudy } from './merge';
+import { DEFAULT_NODE_SETTINGS } from './node-settings';
 import { mapStudySnapshot } from './pipeline';
+import { ctReport, manifestOf } from './test-support/dose-content';
 import { attr, studySnapshot, withSeries } from './test-support/study-events';
 import { validateR4 } from './test-support/fhir-validation';
 
 const settings = { defaultPatientIdSystem: 'https://hospital.example/mrn' };
 
+type Found = { Patient?: Patient[]; ImagingStudy?: ImagingStudy[]; DocumentReference?: DocumentReference[]; Observation?: Observation[] };
+
 /** A FHIR port that answers searches from fixed lists and records the transactions. */
-function fakeFhir(found: { Patient?: Patient[]; ImagingStudy?: ImagingStudy[] } = {}, status = '201 Created') {
+function fakeFhir(found: Found = {}, status = '201 Created') {
   const transactions: Bundle[] = [];
   const searches: Array<[string, Record<string, string>]> = [];
   const port: FhirPort = {
@@ -45,9 +59,11 @@ describe('one transaction per snapshot', () => {
       numberOfSeries: 2,
       numberOfInstances: 3,
       skipped: [],
+      derived: { documentReference: 'none', observations: 0, notes: [] },
     });
-    const [patientEntry, studyEntry] = entries(fhir.transactions[0]);
+    const [patientEntry, endpointEntry, studyEntry] = entries(fhir.transactions[0]);
     expect(patientEntry?.request?.ifNoneExist).toBe('identifier=https%3A%2F%2Fhospital.example%2Fmrn%7CPID-0001');
+    expect(endpointEntry?.resource?.resourceType).toBe('Endpoint');
     expect((studyEntry?.resource as ImagingStudy).subject).toEqual({ reference: patientEntry?.fullUrl });
     expect(validateR4(patientEntry!.resource!)).toEqual([]);
     expect(fhir.searches).toEqual([
@@ -60,8 +76,8 @@ describe('one transaction per snapshot', () => {
     const fhir = fakeFhir({ Patient: [{ resourceType: 'Patient', id: 'p1' }] });
     expect(await mapStudySnapshot(snapshot, fhir.port, settings)).toMatchObject({ patient: 'existing' });
     const written = entries(fhir.transactions[0]);
-    expect(written.map((entry) => entry.resource?.resourceType)).toEqual(['ImagingStudy']);
-    expect((written[0]?.resource as ImagingStudy).subject).toEqual({ reference: 'Patient/p1' });
+    expect(written.map((entry) => entry.resource?.resourceType)).toEqual(['Endpoint', 'ImagingStudy']);
+    expect((written[1]?.resource as ImagingStudy).subject).toEqual({ reference: 'Patient/p1' });
   });
 
   it('when the study is stored and the snapshot adds nothing, writes nothing and looks up no Patient', async () => {
@@ -87,7 +103,7 @@ describe('one transaction per snapshot', () => {
       outcome: 'updated',
       numberOfSeries: 2,
     });
-    const [entry] = entries(fhir.transactions[0]);
+    const [, entry] = entries(fhir.transactions[0]);
     expect(entry?.request).toEqual({ method: 'PUT', url: 'ImagingStudy/s1', ifMatch: 'W/"4"' });
     expect((entry?.resource as ImagingStudy).subject).toEqual({ reference: 'Patient/p1' });
   });
@@ -142,8 +158,172 @@ describe('one transaction per snapshot', () => {
   });
 });
 
-/** The study as the server would hold it after storing `data` (without id and meta). */
+/** The study as the server would hold it after storing `data` (without id and meta), its Endpoint resolved. */
 function stripped(data = snapshot): ImagingStudy {
   const context = { defaultPatientIdSystem: settings.defaultPatientIdSystem, skip: () => undefined };
-  return mergeImagingStudy(undefined, imagingStudyFromSnapshot(data, { reference: 'Patient/p1' }, context));
+  const study = imagingStudyFromSnapshot(data, { reference: 'Patient/p1' }, context);
+  const endpoint = [{ reference: 'Endpoint/e1' }];
+  return mergeImagingStudy(undefined, { ...study, endpoint, series: study.series?.map((series) => ({ ...series, endpoint })) });
 }
+
+describe('the Endpoint, the manifest and the dose in the same transaction', () => {
+  const node = { ...DEFAULT_NODE_SETTINGS, dicomWebBaseUrl: 'https://node-a.example/dicomweb', nodeUid: '1.2.840.99.7' };
+  const withNode = { ...settings, node };
+  const CT_EVENTS = [{ uid: '1.2.3.100.1', ctdivol: 10, dlp: 300 }];
+
+  /** The snapshot with a manifest and a CT dose report in a series of its own. */
+  function fullSnapshot(base = snapshot) {
+    const data = { ...base, series: [...base.series], manifest: manifestOf(base.studyInstanceUid) };
+    data.series.push({
+      seriesInstanceUid: '2.25.4242',
+      attributes: { '00080060': { vr: 'CS', Value: ['SR'] } },
+      instances: [
+        {
+          sopInstanceUid: '2.25.4242.1',
+          sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67',
+          transferSyntaxUid: '1.2.840.10008.1.2.1',
+          attributes: {},
+          content: ctReport(CT_EVENTS),
+        },
+      ],
+    });
+    return data;
+  }
+
+  const typesOf = (bundle: Bundle | undefined) => entries(bundle).map((entry) => entry.resource?.resourceType);
+
+  it('a new study: Patient, Endpoint, ImagingStudy, DocumentReference and Observations, each referencing the others by fullUrl', async () => {
+    const fhir = fakeFhir();
+    const result = await mapStudySnapshot(fullSnapshot(), fhir.port, withNode);
+
+    expect(typesOf(fhir.transactions[0])).toEqual(['Patient', 'Endpoint', 'ImagingStudy', 'DocumentReference', 'Observation', 'Observation']);
+    const [patient, endpoint, study, documentReference, event, summary] = entries(fhir.transactions[0]);
+    expect(endpoint?.request).toEqual({ method: 'PUT', url: 'Endpoint?identifier=urn%3Aietf%3Arfc%3A3986%7Curn%3Aoid%3A1.2.840.99.7' });
+    expect((endpoint?.resource as Endpoint).address).toBe('https://node-a.example/dicomweb');
+    const imagingStudy = study?.resource as ImagingStudy;
+    expect(imagingStudy.endpoint).toEqual([{ reference: endpoint?.fullUrl }]);
+    expect(imagingStudy.series?.map((series) => series.endpoint)).toEqual(imagingStudy.series?.map(() => [{ reference: endpoint?.fullUrl }]));
+    expect(imagingStudy.numberOfInstances).toBe(4); // the manifest is not listed, the dose report is
+    expect(documentReference?.request).toEqual({ method: 'POST', url: 'DocumentReference', ifNoneExist: expect.stringMatching(/^identifier=urn%3Aietf%3Arfc%3A3986%7Curn%3Auuid%3A/) });
+    const doc = documentReference?.resource as DocumentReference;
+    expect(doc.subject).toEqual({ reference: patient?.fullUrl });
+    expect(doc.context?.related?.[0]?.reference).toBe(study?.fullUrl);
+    expect(event?.request?.method).toBe('PUT');
+    expect(event?.request?.url).toMatch(/^Observation\?identifier=urn%3Adicom%3Auid%7Curn%3Aoid%3A1\.2\.3\.100\.1&code=/);
+    expect((summary?.resource as Observation).partOf?.[0]?.reference).toBe(study?.fullUrl);
+    expect((summary?.resource as Observation).hasMember?.[0]?.reference).toBe(event?.fullUrl);
+    expect(result.derived).toEqual({ documentReference: 'created', observations: 2, notes: [] });
+    for (const entry of entries(fhir.transactions[0])) {
+      const problems = validateR4(entry.resource!).filter((issue) => !/got "urn:uuid:/.test(issue.details?.text ?? ''));
+      expect({ type: entry.resource?.resourceType, problems }).toEqual({ type: entry.resource?.resourceType, problems: [] });
+    }
+  });
+
+  it('a stored study: the derived resources reference it by id; a changed manifest updates its DocumentReference with If-Match', async () => {
+    const data = fullSnapshot();
+    const stored = { ...stripped(data), id: 's1', meta: { versionId: '3' }, subject: { reference: 'Patient/p1' } };
+    const older: DocumentReference = {
+      resourceType: 'DocumentReference',
+      id: 'd1',
+      meta: { versionId: '2' },
+      status: 'current',
+      content: [{ attachment: { creation: '2024-01-05T11:00:00.000Z' } }],
+    };
+    const fhir = fakeFhir({ ImagingStudy: [stored], DocumentReference: [older] }, '200 OK');
+    const result = await mapStudySnapshot(data, fhir.port, withNode);
+
+    expect(result.outcome).toBe('unchanged');
+    expect(typesOf(fhir.transactions[0])).toEqual(['DocumentReference', 'Observation', 'Observation']);
+    const [documentReference, , summary] = entries(fhir.transactions[0]);
+    expect(documentReference?.request).toEqual({ method: 'PUT', url: 'DocumentReference/d1', ifMatch: 'W/"2"' });
+    expect((documentReference?.resource as DocumentReference).context?.related?.[0]?.reference).toBe('ImagingStudy/s1');
+    expect((summary?.resource as Observation).partOf?.[0]?.reference).toBe('ImagingStudy/s1');
+  });
+
+  it('when the stored DocumentReference describes a newer manifest (an older snapshot came late), leaves it as it is', async () => {
+    const data = fullSnapshot();
+    const stored = { ...stripped(data), id: 's1', meta: { versionId: '3' }, subject: { reference: 'Patient/p1' } };
+    const newer: DocumentReference = {
+      resourceType: 'DocumentReference',
+      id: 'd1',
+      status: 'current',
+      content: [{ attachment: { creation: '2024-01-06T09:00:00.000Z' } }],
+    };
+    const fhir = fakeFhir({ ImagingStudy: [stored], DocumentReference: [newer] });
+    const result = await mapStudySnapshot({ ...data, series: data.series.filter((series) => series.seriesInstanceUid !== '2.25.4242') }, fhir.port, withNode);
+    expect(result.derived.documentReference).toBe('stale');
+    expect(fhir.transactions).toEqual([]);
+  });
+
+  it('when everything is stored as the snapshot says, writes nothing at all', async () => {
+    const data = fullSnapshot();
+    const first = fakeFhir();
+    await mapStudySnapshot(data, first.port, withNode);
+    const written = entries(first.transactions[0]);
+    const asStored = <T extends { id?: string }>(type: string, id: string): T => {
+      const resource = written.find((entry) => entry.resource?.resourceType === type)?.resource as unknown as T;
+      // The server rewrites the transaction's urn:uuid references to ids, and gives the resource its id.
+      const stored = JSON.stringify(resource).replaceAll(/"reference":"urn:uuid:[0-9a-f-]{36}"/g, `"reference":"${type}/x"`);
+      return { ...(JSON.parse(stored) as T), id, meta: { versionId: '1' } };
+    };
+    const study = { ...stripped(data), id: 's1', meta: { versionId: '1' }, subject: { reference: 'Patient/p1' } };
+    const doc = asStored<DocumentReference>('DocumentReference', 'd1');
+    const summary = written.filter((entry) => entry.resource?.resourceType === 'Observation').at(-1)?.resource as Observation;
+    const fhir = fakeFhir({
+      ImagingStudy: [study],
+      DocumentReference: [
+        { ...doc, subject: { reference: 'Patient/p1' }, context: { ...doc.context, related: [{ ...doc.context!.related![0]!, reference: 'ImagingStudy/s1' }, ...doc.context!.related!.slice(1)] } },
+      ],
+      Observation: [
+        JSON.parse(
+          JSON.stringify({ ...summary, id: 'o1', meta: { versionId: '1' }, subject: { reference: 'Patient/p1' } }).replaceAll(
+            /"reference":"urn:uuid:[0-9a-f-]{36}"/g,
+            '"reference":"Observation/o2"',
+          ),
+        ) as Observation,
+      ],
+    });
+
+    const result = await mapStudySnapshot(data, fhir.port, withNode);
+
+    expect(result).toMatchObject({ outcome: 'unchanged', derived: { documentReference: 'unchanged', observations: 0 } });
+    expect(fhir.transactions).toEqual([]);
+  });
+
+  it('bad dose content never fails the study: the ImagingStudy is written and the reason noted', async () => {
+    const data = fullSnapshot();
+    data.series.at(-1)!.instances[0]!.content = { '0040A043': { vr: 'SQ', Value: ['garbage'] } };
+    const fhir = fakeFhir();
+    const result = await mapStudySnapshot(data, fhir.port, withNode);
+    expect(typesOf(fhir.transactions[0])).toEqual(['Patient', 'Endpoint', 'ImagingStudy', 'DocumentReference']);
+    expect(result.derived.notes).toEqual([expect.stringMatching(/no content this mapping reads/)]);
+  });
+
+  it('when the conditional create of the DocumentReference matched one created meanwhile, fails retryably', async () => {
+    const stored = { ...stripped(snapshot), id: 's1', meta: { versionId: '3' }, subject: { reference: 'Patient/p1' } };
+    const fhir = fakeFhir({ ImagingStudy: [stored] }, '200 OK');
+    const failure = await mapStudySnapshot({ ...snapshot, manifest: manifestOf(snapshot.studyInstanceUid) }, fhir.port, withNode).catch(
+      (error: unknown) => error,
+    );
+    expect(isRetryableFhirError(failure)).toBe(true);
+  });
+});
+
+describe('two dose reports of one study that report the same irradiation event', () => {
+  it('write the event once; both summaries reference it', async () => {
+    const report = (uid: string) => ({
+      sopInstanceUid: uid,
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      attributes: {},
+      content: ctReport([{ uid: '1.2.3.100.1', ctdivol: 10, dlp: 300 }]),
+    });
+    const data = { ...snapshot, series: [...snapshot.series, { seriesInstanceUid: '2.25.77', attributes: {}, instances: [report('2.25.77.1'), report('2.25.77.2')] }] };
+    const fhir = fakeFhir();
+    const result = await mapStudySnapshot(data, fhir.port, settings);
+    const observations = entries(fhir.transactions[0]).filter((entry) => entry.resource?.resourceType === 'Observation');
+    expect(observations.map((entry) => (entry.resource as Observation).code.coding?.[0]?.code)).toEqual(['113852', '73569-6', '73569-6']);
+    expect(observations.slice(1).map((entry) => (entry.resource as Observation).hasMember?.[0]?.reference)).toEqual([observations[0]?.fullUrl, observations[0]?.fullUrl]);
+    expect(result.derived.observations).toBe(3);
+  });
+});

@@ -5,12 +5,15 @@ import { UnprocessableStudyError } from './errors';
 import { findByIdentifier, type FhirPort } from './fhir-lookups';
 import { studyIdentifier } from './imaging-study-mapping';
 import type { MappingContext } from './mapping-table';
+import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './patient-mapping';
 import { transactionBundle } from './transaction';
-import { STEPS, type TransactionState } from './transaction-steps';
+import { STEPS, type DerivedOutcome, type TransactionState } from './transaction-steps';
 
 export interface MapperSettings {
   defaultPatientIdSystem: string;
+  /** The node the studies come from (Endpoint, manifests); DEFAULT_NODE_SETTINGS when absent. */
+  node?: NodeSettings;
 }
 
 /** What happened to the study's ImagingStudy, and where its Patient came from. */
@@ -21,12 +24,15 @@ export interface MappingResult {
   numberOfInstances: number;
   /** Attributes left out or replaced, by keyword. */
   skipped: Keyword[];
+  /** The manifest's DocumentReference and the dose Observations. */
+  derived: DerivedOutcome;
 }
 
 /**
  * Writes one study snapshot to FHIR as a single transaction built by the steps: the Patient
- * (conditional create) and the ImagingStudy (the union of stored and snapshot, created or updated
- * with If-Match). A snapshot that adds nothing writes nothing.
+ * (conditional create), the node's Endpoint (conditional update), the ImagingStudy (the union of
+ * stored and snapshot, created or updated with If-Match), the manifest's DocumentReference and the
+ * dose Observations. A snapshot that changes nothing writes nothing.
  */
 export async function mapStudySnapshot(
   data: StudyCompletedV1Data,
@@ -47,35 +53,47 @@ export async function mapStudySnapshot(
 
   // Read first: the Patient step needs to know whether the study is already stored.
   const existingStudy = await findByIdentifier(fhir, 'ImagingStudy', studyIdentifier(data.studyInstanceUid));
-  const state: TransactionState = { data, context, patientIdentifier: identifier, existingStudy, entries: [] };
+  const state: TransactionState = {
+    data,
+    context,
+    patientIdentifier: identifier,
+    existingStudy,
+    node: settings.node ?? DEFAULT_NODE_SETTINGS,
+    mustCreate: [],
+    derived: { documentReference: 'none', observations: 0, notes: [] },
+    entries: [],
+  };
   for (const step of STEPS) {
     await step.run(state, fhir);
   }
 
   const study = state.study!;
+  const studyWritten = state.entries.some((entry) => entry.resource?.resourceType === 'ImagingStudy');
   const result = {
+    outcome: studyWritten ? (existingStudy ? ('updated' as const) : ('created' as const)) : ('unchanged' as const),
     patient: state.patient!,
     numberOfSeries: study.numberOfSeries ?? 0,
     numberOfInstances: study.numberOfInstances ?? 0,
     skipped: [...skipped].sort(),
+    derived: state.derived,
   };
-  const studyEntry = state.entries.findIndex((entry) => entry.resource?.resourceType === 'ImagingStudy');
-  if (studyEntry === -1) {
-    return { outcome: 'unchanged', ...result };
+  if (state.entries.length === 0) {
+    return result;
   }
   const response = await fhir.transaction(transactionBundle(state.entries));
-  if (!existingStudy) {
-    assertCreated(response.entry?.[studyEntry]?.response?.status);
+  for (const index of state.mustCreate) {
+    const entry = state.entries[index];
+    assertCreated(entry?.resource?.resourceType ?? 'resource', response.entry?.[index]?.response?.status);
   }
-  return { outcome: existingStudy ? 'updated' : 'created', ...result };
+  return result;
 }
 
 /**
- * A conditional create that found a match (200, not 201) wrote nothing: another writer created
- * the study between our read and our write. Retrying reads that study and merges into it.
+ * A conditional create that found a match (200, not 201) wrote nothing: another writer created the
+ * resource between our read and our write. Retrying reads it and merges into it.
  */
-function assertCreated(status: string | undefined): void {
+function assertCreated(resourceType: string, status: string | undefined): void {
   if (!status?.startsWith('201')) {
-    throw new FhirError(`ImagingStudy was created concurrently (${status ?? 'no status'}); merging again`, 409);
+    throw new FhirError(`${resourceType} was created concurrently (${status ?? 'no status'}); merging again`, 409);
   }
 }

@@ -1,11 +1,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { mappingTableMarkdown } from './mapping-doc';
+import { bodyPartsMarkdown, codingSchemesMarkdown, mappingTableMarkdown } from './mapping-doc';
 
 describe('the README', () => {
-  it('shows the mapping table the code runs', () => {
-    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    const shown = /<!-- mapping-table:start -->\n([\s\S]*?)\n<!-- mapping-table:end -->/.exec(readme)?.[1];
-    expect(shown).toBe(mappingTableMarkdown());
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const block = (name: string) =>
+    new RegExp(`<!-- ${name}:start -->\\n([\\s\\S]*?)\\n<!-- ${name}:end -->`).exec(readme)?.[1];
+
+  it.each([
+    ['mapping-table', mappingTableMarkdown],
+    ['coding-schemes', codingSchemesMarkdown],
+    ['body-parts', bodyPartsMarkdown],
+  ])('shows the %s the code runs', (name, render) => {
+    expect(block(name)).toBe(render());
   });
 });

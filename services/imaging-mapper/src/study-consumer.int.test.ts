@@ -1,11 +1,15 @@
-import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
+import { StudyCatalog } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, makeEvent, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
 import { createLogger } from '@imaging-facade/service-kit';
 import { eventually } from '../../../test/support/wait';
+import { ConsentGate } from './consent-gate';
+import { mapStudySnapshot } from './pipeline';
 import { startStudyConsumer } from './study-consumer';
+import { withdrawStudy } from './withdrawal';
 import { fhirServer } from './test-support/fhir-server';
 import { attr, newUid, studySnapshot } from './test-support/study-events';
 
@@ -41,14 +45,23 @@ beforeAll(async () => {
   await deadLetters.connect();
   await deadLetters.subscribe({ topic: deadLetterTopic, fromBeginning: true });
   await deadLetters.run({ eachMessage: async ({ message }) => void deadLettered.push(message) });
+  const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test' };
+  // Opt-out without any decision: every study is shared (consent itself is proven end to end).
+  const gate = new ConsentGate({
+    consent: { policy: 'opt-out', decide: () => 'share', patients: () => [] },
+    catalog: new StudyCatalog({ kafka: {} as Kafka, topicPrefix: prefix, defaultPatientIdSystem: settings.defaultPatientIdSystem, logger: createLogger('catalog', 'silent'), keepSnapshots: true }),
+    index: { publish: (snapshot) => mapStudySnapshot(snapshot, fhir, settings), withdraw: (uid) => withdrawStudy(fhir, uid) },
+    defaultPatientIdSystem: settings.defaultPatientIdSystem,
+    logger: createLogger('gate', 'silent'),
+    metrics: new Registry(),
+  });
   mapper = await startStudyConsumer({
     kafka,
     groupId: `${prefix}mapper`,
     topic: studyTopic,
     deadLetterTopic,
     publisher: new EventPublisher(producer),
-    fhir,
-    settings: { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test' },
+    gate,
     logger: createLogger('imaging-mapper', 'silent'),
     metrics: new Registry(),
   });

@@ -3,7 +3,9 @@ import { makeEvent, STUDY_COMPLETED_V1 } from '@imaging-facade/events';
 import type { MessageContext } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
 import { Registry } from 'prom-client';
+import type { ConsentGate } from './consent-gate';
 import type { FhirPort } from './fhir-lookups';
+import { mapStudySnapshot } from './pipeline';
 import { studyCompletedHandler } from './study-consumer';
 import { attr, studySnapshot } from './test-support/study-events';
 
@@ -29,15 +31,20 @@ const emptyFhir: FhirPort = {
   }),
 };
 
+/** A gate that shares every study, publishing it with the real pipeline against `fhir`. */
+const sharingGate = (fhir: FhirPort): Pick<ConsentGate, 'onStudy'> => ({
+  onStudy: async (data) => ({ outcome: 'shared', mapping: await mapStudySnapshot(data, fhir, { defaultPatientIdSystem: 'urn:oid:1.2.3' }) }),
+});
+
+function context(lines: unknown[], studyInstanceUid: string): MessageContext {
+  return { topic: 'imaging.study-completed.v1', partition: 0, offset: '7', key: studyInstanceUid, logger: recordingLogger(lines) };
+}
+
 describe('the study-completed handler', () => {
   it('logs the outcome keyed by the StudyInstanceUID, and nothing about the patient', async () => {
     const lines: unknown[] = [];
     const metrics = new Registry();
-    const handle = studyCompletedHandler({
-      fhir: emptyFhir,
-      settings: { defaultPatientIdSystem: 'urn:oid:1.2.3' },
-      metrics,
-    });
+    const handle = studyCompletedHandler({ gate: sharingGate(emptyFhir), metrics });
     const data = studySnapshot({
       patient: {
         PatientName: attr('PN', { Alphabetic: 'Secretname^Jane' }),
@@ -47,15 +54,8 @@ describe('the study-completed handler', () => {
       series: [{ instances: 1 }],
     });
     const event = makeEvent(STUDY_COMPLETED_V1.type, 'test', data.studyInstanceUid, data);
-    const context: MessageContext = {
-      topic: 'imaging.study-completed.v1',
-      partition: 0,
-      offset: '7',
-      key: data.studyInstanceUid,
-      logger: recordingLogger(lines),
-    };
 
-    await handle(event, context);
+    await handle(event, context(lines, data.studyInstanceUid));
 
     expect(lines).toEqual([
       expect.objectContaining({
@@ -75,5 +75,32 @@ describe('the study-completed handler', () => {
       expect(logged).not.toContain(secret);
     }
     expect(await metrics.getSingleMetricAsString('facade_mapper_studies_total')).toContain('outcome="created"} 1');
+  });
+
+  it.each([
+    ['withheld', 0],
+    ['withdrawn', 1],
+  ] as const)('a study the gate %s is logged as withheld, with its outcome, and not counted as written', async (outcome, deleted) => {
+    const lines: unknown[] = [];
+    const metrics = new Registry();
+    const handle = studyCompletedHandler({
+      gate: { onStudy: async () => ({ outcome, withdrawal: { deletedStudies: Array.from({ length: deleted }, (_, index) => String(index)) } }) },
+      metrics,
+    });
+    const data = studySnapshot({ patient: { PatientID: attr('LO', 'SECRET-PID-78') }, series: [{ instances: 1 }] });
+
+    await handle(makeEvent(STUDY_COMPLETED_V1.type, 'test', data.studyInstanceUid, data), context(lines, data.studyInstanceUid));
+
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        studyInstanceUid: data.studyInstanceUid,
+        outcome,
+        deletedStudies: deleted,
+        message: 'study withheld from the index (consent)',
+      }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('SECRET-PID-78');
+    expect(await metrics.getSingleMetricAsString('facade_mapper_studies_total')).not.toMatch(/outcome="\w+"} [1-9]/);
   });
 });

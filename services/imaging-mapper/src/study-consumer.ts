@@ -2,11 +2,9 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import { studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
-import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { runValidatedConsumer, type EventPublisher, type MessageContext } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
-import type { FhirPort } from './fhir-lookups';
-import { mapStudySnapshot, type MapperSettings } from './pipeline';
+import { isRetryableGateError, type ConsentGate } from './consent-gate';
 
 export interface StudyConsumerOptions {
   kafka: Kafka;
@@ -14,16 +12,17 @@ export interface StudyConsumerOptions {
   topic: string;
   deadLetterTopic: string;
   publisher: EventPublisher;
-  fhir: FhirPort;
-  settings: MapperSettings;
+  /** Where each study is decided (consent) and then published or withheld. */
+  gate: Pick<ConsentGate, 'onStudy'>;
   logger: Logger;
   metrics: Registry;
 }
 
 /**
- * The Kafka entry point: each `study-completed` event becomes one FHIR transaction. Validation,
- * retries (FHIR unreachable, 412, 429, 5xx: isRetryableFhirError) and the dead-letter topic are
- * runValidatedConsumer's; `stop` lets the message in flight finish.
+ * The Kafka entry point: each `study-completed` event goes through the consent gate and becomes
+ * one FHIR transaction, or is withheld. Start it only once the gate's consent view has caught up.
+ * Validation, retries (FHIR unreachable, 412, 429, 5xx, the consent view down: isRetryableGateError)
+ * and the dead-letter topic are runValidatedConsumer's; `stop` lets the message in flight finish.
  */
 export async function startStudyConsumer(options: StudyConsumerOptions): Promise<{ stop: () => Promise<void> }> {
   const consumer = options.kafka.consumer({ groupId: options.groupId });
@@ -38,7 +37,7 @@ export async function startStudyConsumer(options: StudyConsumerOptions): Promise
       publisher: options.publisher,
       logger: options.logger,
       metrics: options.metrics,
-      isRetryable: isRetryableFhirError,
+      isRetryable: isRetryableGateError,
       handle: studyCompletedHandler(options),
     });
   } catch (error) {
@@ -48,7 +47,7 @@ export async function startStudyConsumer(options: StudyConsumerOptions): Promise
 }
 
 export function studyCompletedHandler(
-  options: Pick<StudyConsumerOptions, 'fhir' | 'settings' | 'metrics'>,
+  options: Pick<StudyConsumerOptions, 'gate' | 'metrics'>,
 ): (event: StudyCompletedV1, context: MessageContext) => Promise<void> {
   const studies = new Counter({
     name: 'facade_mapper_studies_total',
@@ -59,10 +58,22 @@ export function studyCompletedHandler(
   return async (event, context) => {
     // Keyed by the study only: the event carries patient data, which is never logged.
     const logger = context.logger.child({ studyInstanceUid: event.data.studyInstanceUid });
-    const result = await mapStudySnapshot(event.data, options.fhir, options.settings);
+    const decided = await options.gate.onStudy(event.data);
+    if (decided.outcome !== 'shared') {
+      logger.info(
+        { outcome: decided.outcome, deletedStudies: decided.withdrawal.deletedStudies.length },
+        'study withheld from the index (consent)',
+      );
+      return;
+    }
+    const result = decided.mapping;
     studies.inc({ outcome: result.outcome });
     if (result.skipped.length > 0) {
       logger.warn({ skipped: result.skipped }, 'attributes left out of the FHIR resources');
+    }
+    if (result.derived.notes.length > 0) {
+      // Reasons and UIDs only (pipeline.ts): what of the manifest and the dose could not be mapped.
+      logger.warn({ notes: result.derived.notes }, 'parts of the manifest or dose left out');
     }
     logger.info(
       {
@@ -70,6 +81,8 @@ export function studyCompletedHandler(
         patient: result.patient,
         numberOfSeries: result.numberOfSeries,
         numberOfInstances: result.numberOfInstances,
+        documentReference: result.derived.documentReference,
+        observations: result.derived.observations,
       },
       'study mapped to FHIR',
     );

@@ -1,5 +1,5 @@
-import type { Bundle, BundleEntry, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
-import { identifierToken, searchQuery, urnUuid, weakEtag } from '@imaging-facade/fhir';
+import type { Bundle, BundleEntry, Identifier, ImagingStudy, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import { conditionalUrl, identifierToken, searchQuery, urnUuid, weakEtag } from '@imaging-facade/fhir';
 
 /**
  * Entries of the one `transaction` Bundle written per event. They are pure functions of their
@@ -34,25 +34,44 @@ export function imagingStudyEntry(
   identifier: Identifier,
   stored?: StoredVersion,
 ): BundleEntry<ImagingStudy> {
+  return versionedEntry(study, identifier, stored);
+}
+
+/**
+ * A resource the mapper reads before writing (ImagingStudy, DocumentReference): a stored one is
+ * updated by id with `If-Match` on the version read; a new one is a conditional create on its
+ * identifier. The fullUrl is the same in both cases, so other entries can reference it.
+ */
+export function versionedEntry<T extends Resource>(resource: T, identifier: Identifier, stored?: StoredVersion): BundleEntry<T> {
   if (!stored) {
-    return conditionalCreateEntry(study, identifier);
+    return conditionalCreateEntry(resource, identifier);
   }
   return {
-    fullUrl: urnUuid(`ImagingStudy?identifier=${identifierToken(identifier)}`),
-    resource: study,
+    fullUrl: urnUuid(`${resource.resourceType}?identifier=${identifierToken(identifier)}`),
+    resource,
     request: {
       method: 'PUT',
-      url: `ImagingStudy/${stored.id}`,
+      url: `${resource.resourceType}/${stored.id}`,
       ...(stored.versionId ? { ifMatch: weakEtag(stored.versionId) } : {}),
     },
   };
+}
+
+/**
+ * A resource identified by a search (e.g. identifier and code), written whether or not it exists:
+ * a conditional update creates it or replaces the one match (the server writes no new version when
+ * nothing changed). Its fullUrl is derived from the search, so references to it are stable.
+ */
+export function conditionalUpdateEntry<T extends Resource>(resource: T, search: Record<string, string>): BundleEntry<T> {
+  const url = conditionalUrl(resource.resourceType, search);
+  return { fullUrl: urnUuid(url), resource, request: { method: 'PUT', url } };
 }
 
 export function transactionBundle(entries: BundleEntry[]): Bundle {
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };
 }
 
-function conditionalCreateEntry<T extends Patient | ImagingStudy>(resource: T, identifier: Identifier): BundleEntry<T> {
+function conditionalCreateEntry<T extends Resource>(resource: T, identifier: Identifier): BundleEntry<T> {
   const token = identifierToken(identifier);
   return {
     fullUrl: urnUuid(`${resource.resourceType}?identifier=${token}`),

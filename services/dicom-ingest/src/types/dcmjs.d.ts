@@ -22,8 +22,11 @@ declare module 'dcmjs' {
     }
 
     class DicomDict {
+      constructor(meta: DcmjsDataset);
       meta: DcmjsDataset;
       dict: DcmjsDataset;
+      /** A Part 10 file: preamble, "DICM", the meta group (its length computed) and the dataset, tags sorted. */
+      write(options?: { allowInvalidVRLength?: boolean }): ArrayBuffer;
     }
 
     class DicomMessage {

@@ -1,0 +1,158 @@
+import type { DicomAttribute, DicomJson, StudyManifest } from '@imaging-facade/events';
+
+/**
+ * Builders of dose report content trees in DICOM JSON, as the ingest carries them in the snapshot
+ * (SR_CONTENT_TAGS), following the templates of PS3.16: enough to test the dose mapping table by
+ * table without files. The real files are made by test/fixtures/generate-rdsr.py.
+ */
+
+type Concept = [code: string, scheme: string, meaning: string];
+
+const attr = (vr: string, ...values: unknown[]): DicomAttribute => ({ vr, Value: values });
+const code = ([value, scheme, meaning]: Concept): DicomJson => ({
+  '00080100': attr('SH', value),
+  '00080102': attr('SH', scheme),
+  '00080104': attr('LO', meaning),
+});
+
+function item(relationship: string, valueType: string, concept: Concept, rest: DicomJson = {}): DicomJson {
+  return {
+    '0040A010': attr('CS', relationship),
+    '0040A040': attr('CS', valueType),
+    '0040A043': attr('SQ', code(concept)),
+    ...rest,
+  };
+}
+
+export const container = (concept: Concept, children: DicomJson[], relationship = 'CONTAINS'): DicomJson =>
+  item(relationship, 'CONTAINER', concept, { '0040A050': attr('CS', 'SEPARATE'), '0040A730': attr('SQ', ...children) });
+export const num = (concept: Concept, value: number | string, unit: string): DicomJson =>
+  item('CONTAINS', 'NUM', concept, {
+    '0040A300': attr('SQ', { '0040A30A': attr('DS', value), '004008EA': attr('SQ', code([unit, 'UCUM', unit])) }),
+  });
+export const coded = (concept: Concept, value: Concept, relationship = 'CONTAINS', children: DicomJson[] = []): DicomJson =>
+  item(relationship, 'CODE', concept, {
+    '0040A168': attr('SQ', code(value)),
+    ...(children.length > 0 ? { '0040A730': attr('SQ', ...children) } : {}),
+  });
+export const text = (concept: Concept, value: string): DicomJson => item('CONTAINS', 'TEXT', concept, { '0040A160': attr('UT', value) });
+export const uidref = (concept: Concept, value: string, relationship = 'CONTAINS'): DicomJson =>
+  item(relationship, 'UIDREF', concept, { '0040A124': attr('UI', value) });
+export const datetime = (concept: Concept, value: string, relationship = 'CONTAINS'): DicomJson =>
+  item(relationship, 'DATETIME', concept, { '0040A120': attr('DT', value) });
+
+/** The `content` of an instance: title, template and tree. */
+export function reportContent(title: Concept, template: string, children: DicomJson[]): DicomJson {
+  return {
+    '0040A043': attr('SQ', code(title)),
+    '0040A504': attr('SQ', { '00080105': attr('CS', 'DCMR'), '0040DB00': attr('CS', template) }),
+    '0040A730': attr('SQ', ...children),
+  };
+}
+
+export const X_RAY_DOSE_REPORT: Concept = ['113701', 'DCM', 'X-Ray Radiation Dose Report'];
+export const PROCEDURE_REPORTED: Concept = ['121058', 'DCM', 'Procedure reported'];
+export const IRRADIATION_EVENT_UID: Concept = ['113769', 'DCM', 'Irradiation Event UID'];
+export const START_OF_IRRADIATION: Concept = ['113809', 'DCM', 'Start of X-Ray Irradiation'];
+
+export interface CtEvent {
+  uid?: string;
+  ctdivol: number | string;
+  dlp: number | string;
+  dlpUnit?: string;
+}
+
+/** TID 10011: accumulated DLP, one CT Acquisition per event. `legacy`: SNOMED-RT codes, as older scanners write. */
+export function ctReport(events: CtEvent[], options: { total?: number; legacy?: boolean; start?: string } = {}): DicomJson {
+  const procedure: Concept = options.legacy ? ['P5-08000', 'SRT', 'Computed Tomography X-Ray'] : ['77477000', 'SCT', 'Computed Tomography X-Ray'];
+  const total = options.total ?? events.reduce((sum, event) => sum + Number(event.dlp), 0);
+  return reportContent(X_RAY_DOSE_REPORT, '10011', [
+    coded(PROCEDURE_REPORTED, procedure, 'HAS CONCEPT MOD'),
+    datetime(START_OF_IRRADIATION, options.start ?? '20240105101500+0100', 'HAS OBS CONTEXT'),
+    container(['113811', 'DCM', 'CT Accumulated Dose Data'], [
+      num(['113812', 'DCM', 'Total Number of Irradiation Events'], events.length, '{events}'),
+      num(['113813', 'DCM', 'CT Dose Length Product Total'], total, 'mGy.cm'),
+    ]),
+    ...events.map((event, index) =>
+      container(['113819', 'DCM', 'CT Acquisition'], [
+        text(['125203', 'DCM', 'Acquisition Protocol'], `Chest ${index + 1}`),
+        coded(['123014', 'DCM', 'Target Region'], ['51185008', 'SCT', 'Chest']),
+        coded(['113820', 'DCM', 'CT Acquisition Type'], ['116152004', 'SCT', 'Spiral Acquisition']),
+        ...(event.uid ? [uidref(IRRADIATION_EVENT_UID, event.uid)] : []),
+        container(['113822', 'DCM', 'CT Acquisition Parameters'], [num(['113825', 'DCM', 'Scanning Length'], 300, 'mm')]),
+        container(['113829', 'DCM', 'CT Dose'], [
+          num(['113830', 'DCM', 'Mean CTDIvol'], event.ctdivol, 'mGy'),
+          coded(['113835', 'DCM', 'CTDIw Phantom Type'], ['113691', 'DCM', 'IEC Body Dosimetry Phantom']),
+          num(['113838', 'DCM', 'DLP'], event.dlp, event.dlpUnit ?? 'mGy.cm'),
+        ]),
+      ]),
+    ),
+  ]);
+}
+
+export interface ProjectionEvent {
+  uid: string;
+  start: string;
+  /** Dose area product in `dapUnit` (Gy.m2 by default, as modalities report it). */
+  dap: number;
+  doseRp: number;
+  fluoro: boolean;
+}
+
+/** TID 10001: accumulated data per plane (in Gy and Gy.m2 unless told), one event container per event. */
+export function projectionReport(
+  planes: Array<{ dap: number; doseRp: number; fluoroTime: number; frames: number; dapUnit?: string; plane?: Concept }>,
+  events: ProjectionEvent[],
+): DicomJson {
+  return reportContent(X_RAY_DOSE_REPORT, '10001', [
+    coded(PROCEDURE_REPORTED, ['113704', 'DCM', 'Projection X-Ray'], 'HAS CONCEPT MOD'),
+    datetime(START_OF_IRRADIATION, '20240105101500.000000+0100', 'HAS OBS CONTEXT'),
+    ...planes.map((plane) =>
+      container(['113702', 'DCM', 'Accumulated X-Ray Dose Data'], [
+        coded(['113764', 'DCM', 'Acquisition Plane'], plane.plane ?? ['113622', 'DCM', 'Single Plane'], 'HAS CONCEPT MOD'),
+        num(['113722', 'DCM', 'Dose Area Product Total'], plane.dap, plane.dapUnit ?? 'Gy.m2'),
+        num(['113725', 'DCM', 'Dose (RP) Total'], plane.doseRp, 'Gy'),
+        num(['113730', 'DCM', 'Total Fluoro Time'], plane.fluoroTime, 's'),
+        num(['113731', 'DCM', 'Total Number of Radiographic Frames'], plane.frames, '{frames}'),
+      ]),
+    ),
+    ...events.map((event) =>
+      container(['113706', 'DCM', 'Irradiation Event X-Ray Data'], [
+        uidref(IRRADIATION_EVENT_UID, event.uid),
+        datetime(['111526', 'DCM', 'DateTime Started'], event.start),
+        coded(['113721', 'DCM', 'Irradiation Event Type'], event.fluoro ? ['P5-06000', 'SRT', 'Fluoroscopy'] : ['113611', 'DCM', 'Stationary Acquisition']),
+        num(['122130', 'DCM', 'Dose Area Product'], event.dap, 'Gy.m2'),
+        num(['113738', 'DCM', 'Dose (RP)'], event.doseRp, 'Gy'),
+      ]),
+    ),
+  ]);
+}
+
+/** TID 10021: one administration. */
+export function radiopharmaceuticalReport(activity: number, unit = 'MBq'): DicomJson {
+  return reportContent(['113500', 'DCM', 'Radiopharmaceutical Radiation Dose Report'], '10021', [
+    container(['113502', 'DCM', 'Radiopharmaceutical Administration'], [
+      coded(['349358000', 'SCT', 'Radiopharmaceutical agent'], ['35321007', 'SCT', 'Fluorodeoxyglucose F^18^']),
+      coded(['89457008', 'SCT', 'Radionuclide'], ['77004003', 'SCT', '^18^Fluorine']),
+      uidref(['113503', 'DCM', 'Radiopharmaceutical Administration Event UID'], '1.2.3.4.5'),
+      datetime(['123003', 'DCM', 'Radiopharmaceutical Start DateTime'], '20240105093000+0100'),
+      num(['113507', 'DCM', 'Administered activity'], activity, unit),
+      coded(['410675002', 'SCT', 'Route of administration'], ['47625008', 'SCT', 'Intravenous route']),
+    ]),
+  ]);
+}
+
+export function manifestOf(studyInstanceUid: string, overrides: Partial<StudyManifest> = {}): StudyManifest {
+  const seriesInstanceUid = '2.25.9001';
+  const sopInstanceUid = overrides.sopInstanceUid ?? '2.25.9001001';
+  return {
+    seriesInstanceUid,
+    sopInstanceUid,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    storagePath: `${studyInstanceUid}/${seriesInstanceUid}/${sopInstanceUid}.dcm`,
+    createdAt: '2024-01-05T12:00:00.000Z',
+    referencedInstances: 3,
+    ...overrides,
+  };
+}
