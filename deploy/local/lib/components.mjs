@@ -67,13 +67,20 @@ export const components = [
     listens: (env) => `DICOM  ${env.DICOM_AE_TITLE}@localhost:${env.DICOM_PORT}   (http://localhost:${env.INGEST_HTTP_PORT})`,
   }),
   nodeService({
+    name: 'consent',
+    portVar: 'CONSENT_HTTP_PORT',
+    listens: (env) => `Consent desk http://localhost:${env.CONSENT_HTTP_PORT}/`,
+  }),
+  nodeService({
+    name: 'fhir-gateway',
+    portVar: 'GATEWAY_HTTP_PORT',
+    listens: (env) => `Gateway http://localhost:${env.GATEWAY_HTTP_PORT}/fhir   (tokens: npm run token -- --scope "user/ImagingStudy.rs")`,
+  }),
+  nodeService({
     name: 'imaging-mapper',
     portVar: 'MAPPER_HTTP_PORT',
     listens: (env) => `Mapper http://localhost:${env.MAPPER_HTTP_PORT}`,
   }),
-  // Later: nodeService({ name: 'consent', portVar: 'CONSENT_HTTP_PORT', ... }) on 8001 and
-  // nodeService({ name: 'fhir-gateway', portVar: 'GATEWAY_HTTP_PORT', ... }) on 8000 — add their
-  // port defaults in env.mjs too.
 ];
 
 export const componentNames = components.map((c) => c.name);

@@ -21,6 +21,17 @@ export function stackEnv(base = process.env) {
   def('DICOM_AE_TITLE', 'FACADE');
   def('INGEST_HTTP_PORT', 8010);
   def('MAPPER_HTTP_PORT', 8011);
+  def('CONSENT_HTTP_PORT', 8001);
+  def('GATEWAY_HTTP_PORT', 8000);
+  def('GATEWAY_PUBLIC_BASE_URL', `http://localhost:${env.GATEWAY_HTTP_PORT}/fhir`);
+  // The local stack issues its own development tokens; a production deployment names a real issuer.
+  def('DEV_ISSUER_ENABLED', 'true');
+  // One policy and one patient ID system for the whole node: the consent desk records decisions
+  // about patients named as the mapper names them, and both apply the same policy.
+  def('CONSENT_POLICY', 'opt-out');
+  def('FACADE_DEFAULT_PATIENT_ID_SYSTEM', 'https://imagingfacade.org/fhir/sid/patient-id');
+  def('MAPPER_DEFAULT_PATIENT_ID_SYSTEM', env.FACADE_DEFAULT_PATIENT_ID_SYSTEM);
+  def('CONSENT_DEFAULT_PATIENT_ID_SYSTEM', env.FACADE_DEFAULT_PATIENT_ID_SYSTEM);
   def('KAFKA_BROKERS', `localhost:${env.KAFKA_PORT}`);
   def('FHIR_BASE_URL', `http://localhost:${env.HAPI_PORT}/fhir`);
   def('INGEST_STORAGE_DIR', path.join(env.FACADE_DATA_DIR, 'dicom'));
