@@ -7,3 +7,4 @@ export * from './instance-stored.v1';
 export * from './sop-classes';
 export * from './study-completed.v1';
 export * from './topics';
+export * from './patient-identity';

@@ -68,6 +68,11 @@ export type Keyword = keyof typeof TAGS;
 export class DicomDataset {
   constructor(private readonly json: DicomJson) {}
 
+  /** The DICOM JSON itself, for the shared rules that read it directly (the patient's identity). */
+  get raw(): DicomJson {
+    return this.json;
+  }
+
   /** A dataset whose UIDs are overridden, e.g. by the UIDs the event already validated. */
   static withUids(json: DicomJson, uids: Partial<Record<Keyword, string>>): DicomDataset {
     const overrides = Object.fromEntries(

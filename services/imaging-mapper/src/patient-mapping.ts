@@ -1,15 +1,10 @@
 import type { Identifier, Patient } from '@medplum/fhirtypes';
 import type { DicomDataset } from './dicom-dataset';
 import { dicomDateToFhir, personNameToFhir } from './dicom-values';
-import { issuerTextToSystem, universalEntitySystem } from './issuers';
+import { issuerTextToSystem, LOCAL_ISSUER_SYSTEM_BASE, patientIdentityOf } from '@imaging-facade/events';
 import type { MappingRow } from './mapping-table';
 
-/**
- * Namespace of the systems made for an IssuerOfPatientID that is neither an OID nor a URI (a local
- * name such as "HOSPITAL_A"): `<base>/<issuer, percent-encoded>`. Deterministic, so every node that
- * sees the same issuer makes the same system.
- */
-export const LOCAL_ISSUER_SYSTEM_BASE = 'https://imagingfacade.org/fhir/sid/patient-id/';
+export { LOCAL_ISSUER_SYSTEM_BASE };
 
 export const V2_IDENTIFIER_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 /** FR Core's identifier types (Interop'Santé / ANS), which name the INS slices. */
@@ -30,21 +25,7 @@ export const INS_AUTHORITIES: Readonly<
 
 /** IssuerOfPatientID → Identifier.system: an OID as `urn:oid:`, a URI as is, any other name made a URI. */
 export function issuerToSystem(issuer: string): string {
-  return issuerTextToSystem(issuer, LOCAL_ISSUER_SYSTEM_BASE);
-}
-
-/**
- * The issuer of the PatientID of `source` (the dataset or an OtherPatientIDsSequence item): the
- * Universal Entity ID of IssuerOfPatientIDQualifiersSequence when it is an ISO OID, URI or UUID,
- * else IssuerOfPatientID; undefined without either.
- */
-function patientIdIssuer(source: DicomDataset): { system?: string; typeCode?: string } {
-  const qualifiers = source.items('IssuerOfPatientIDQualifiersSequence')[0];
-  const universal = universalEntitySystem(qualifiers?.text('UniversalEntityID'), qualifiers?.text('UniversalEntityIDType'));
-  const issuer = source.text('IssuerOfPatientID');
-  const system = universal ?? (issuer ? issuerToSystem(issuer) : undefined);
-  const typeCode = qualifiers?.text('IdentifierTypeCode');
-  return { ...(system ? { system } : {}), ...(typeCode && /^[A-Z0-9-]{1,10}$/i.test(typeCode) ? { typeCode } : {}) };
+  return issuerTextToSystem(issuer);
 }
 
 function identifier(value: string, system: string, typeCode: string | undefined): Identifier {
@@ -57,12 +38,9 @@ function identifier(value: string, system: string, typeCode: string | undefined)
 
 /** PatientID (+ its issuer) → the Patient's business identifier; undefined without a PatientID. */
 export function patientIdentifier(source: DicomDataset, defaultSystem: string): Identifier | undefined {
-  const value = source.text('PatientID');
-  if (!value) {
-    return undefined;
-  }
-  const { system, typeCode } = patientIdIssuer(source);
-  return identifier(value, system ?? defaultSystem, typeCode);
+  // The shared rule: the consent desk and the gateway name the patient exactly so.
+  const identity = patientIdentityOf(source.raw, defaultSystem);
+  return identity ? identifier(identity.value, identity.system, identity.typeCode) : undefined;
 }
 
 /** An identifier whose system is an INS authority, typed and used as FR Core says; others unchanged. */
@@ -112,8 +90,8 @@ export const PATIENT_ROWS: readonly MappingRow<Patient>[] = [
     map: (source, patient, context) => {
       const identifiers = patient.identifier ?? [];
       for (const item of source.items('OtherPatientIDsSequence')) {
-        const value = item.text('PatientID');
-        const { system, typeCode } = patientIdIssuer(item);
+        // An empty default system marks an item without issuer.
+        const { value, system, typeCode } = patientIdentityOf(item.raw, '') ?? {};
         if (!value || !system) {
           context.skip('OtherPatientIDsSequence');
           continue;
