@@ -1,4 +1,4 @@
-import type { DicomJson, PatientIdentifier, StudyCompletedV1Data } from '@imaging-facade/events';
+import { textAt as text, type DicomJson, type PatientIdentifier, type StudyCompletedV1Data } from '@imaging-facade/events';
 import { patientIdentifierOfStudy } from './patient-key';
 
 /** What the desk shows of a study, and what consent decisions need to name it. */
@@ -56,15 +56,6 @@ export function patientOfStudy(snapshot: Pick<StudyCompletedV1Data, 'study'>, de
     birthDate: dicomDate(text(snapshot.study, '00100030')),
     sex: text(snapshot.study, '00100040'),
   });
-}
-
-function text(dataset: DicomJson, tag: string): string | undefined {
-  const value = dataset[tag]?.Value?.[0];
-  if (typeof value !== 'string' && typeof value !== 'number') {
-    return undefined;
-  }
-  const trimmed = String(value).trim();
-  return trimmed.length > 0 ? trimmed : undefined;
 }
 
 function personName(dataset: DicomJson, tag: string): string | undefined {

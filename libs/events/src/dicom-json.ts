@@ -22,3 +22,24 @@ export const dicomUidSchema = z
   .string()
   .max(64)
   .regex(/^[0-9]+(\.[0-9]+)*$/, 'not a DICOM UID');
+
+/**
+ * A DICOM JSON value as text: trimmed (DICOM pads values with spaces), numbers as decimal text,
+ * undefined when empty or of another JSON type. Readers of events are total: odd data reads as
+ * undefined, never as an exception.
+ */
+export function dicomText(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    return String(value);
+  }
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  const trimmed = value.trim();
+  return trimmed.length > 0 ? trimmed : undefined;
+}
+
+/** The first value of an attribute as text (see `dicomText`). */
+export function textAt(dataset: DicomJson | undefined, tag: string): string | undefined {
+  return dicomText(dataset?.[tag]?.Value?.[0]);
+}

@@ -1,4 +1,4 @@
-import type { DicomJson } from './dicom-json';
+import { textAt as text, type DicomJson } from './dicom-json';
 
 /**
  * The one rule that names a study's patient: PatientID and its issuer → a FHIR identifier
@@ -87,19 +87,6 @@ export function patientIdentityOf(dataset: DicomJson, defaultSystem: string): Pa
   const system = universal ?? (issuer ? issuerTextToSystem(issuer) : defaultSystem);
   const typeCode = qualifiers ? text(qualifiers, TAG.IdentifierTypeCode) : undefined;
   return { system, value, ...(typeCode && /^[A-Z0-9-]{1,10}$/i.test(typeCode) ? { typeCode } : {}) };
-}
-
-/** The first value as trimmed text (DICOM pads values with spaces); undefined when empty. */
-function text(dataset: DicomJson, tag: string): string | undefined {
-  const value = dataset[tag]?.Value?.[0];
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    return String(value);
-  }
-  if (typeof value !== 'string') {
-    return undefined;
-  }
-  const trimmed = value.trim();
-  return trimmed.length > 0 ? trimmed : undefined;
 }
 
 function firstItem(dataset: DicomJson, tag: string): DicomJson | undefined {

@@ -1,4 +1,4 @@
-import type { DicomJson } from '@imaging-facade/events';
+import { dicomText, type DicomJson } from '@imaging-facade/events';
 
 /** The attributes the mapper reads, by keyword, with their DICOM JSON tags (PS3.6). */
 export const TAGS = {
@@ -94,13 +94,13 @@ export class DicomDataset {
 
   /** The first value as trimmed text (DICOM pads values with spaces); undefined when empty. */
   text(keyword: Keyword): string | undefined {
-    return asText(this.first(keyword));
+    return dicomText(this.first(keyword));
   }
 
   /** Every non-empty value as trimmed text. */
   texts(keyword: Keyword): string[] {
     return this.values(keyword)
-      .map(asText)
+      .map(dicomText)
       .filter((text): text is string => text !== undefined);
   }
 
@@ -110,15 +110,4 @@ export class DicomDataset {
       .filter((item): item is DicomJson => typeof item === 'object' && item !== null && !Array.isArray(item))
       .map((item) => new DicomDataset(item));
   }
-}
-
-function asText(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    return String(value);
-  }
-  if (typeof value !== 'string') {
-    return undefined;
-  }
-  const trimmed = value.trim();
-  return trimmed.length > 0 ? trimmed : undefined;
 }

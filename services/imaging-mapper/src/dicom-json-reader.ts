@@ -1,4 +1,4 @@
-import type { DicomJson } from '@imaging-facade/events';
+import { textAt, type DicomJson } from '@imaging-facade/events';
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
 
 /**
@@ -7,17 +7,7 @@ import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
  * as undefined (or no items), never as an exception.
  */
 
-export function textAt(json: DicomJson | undefined, tag: string): string | undefined {
-  const value = json?.[tag]?.Value?.[0];
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    return String(value);
-  }
-  if (typeof value !== 'string') {
-    return undefined;
-  }
-  const trimmed = value.trim();
-  return trimmed.length > 0 ? trimmed : undefined;
-}
+export { textAt };
 
 /** A decimal (DS, IS, FD, FL): JSON numbers, or numeric text. */
 export function numberAt(json: DicomJson | undefined, tag: string): number | undefined {
