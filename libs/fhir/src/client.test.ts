@@ -58,6 +58,27 @@ describe('the FHIR client', () => {
     expect(seen[0]?.headers['cache-control']).toBe('no-cache');
   });
 
+  it('follows the next links until the last page, without the server cache', async () => {
+    answer = (req, res) => {
+      const page = new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? '1';
+      const next = page === '1' ? [{ relation: 'next', url: `${baseUrl}?_getpages=abc&page=2` }] : [];
+      json(200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        link: next,
+        entry: [{ resource: { resourceType: 'Consent', id: `c${page}` } }, { resource: { resourceType: 'Patient', id: 'p' }, search: { mode: 'include' } }],
+      })(req, res);
+    };
+    const client = createFhirClient({ baseUrl, timeoutMs: 2000 });
+    const found: string[] = [];
+    for await (const consent of client.searchAll('Consent', { status: 'active' })) {
+      found.push(consent.id ?? '');
+    }
+    expect(found).toEqual(['c1', 'c2']);
+    expect(seen.map((request) => request.url)).toEqual(['/fhir/Consent?status=active', '/fhir?_getpages=abc&page=2']);
+    expect(seen.every((request) => request.headers['cache-control'] === 'no-cache')).toBe(true);
+  });
+
   it('posts a transaction to the base URL', async () => {
     answer = json(200, { resourceType: 'Bundle', type: 'transaction-response', entry: [] });
     const client = createFhirClient({ baseUrl: `${baseUrl}/`, timeoutMs: 2000 });

@@ -14,6 +14,8 @@ export interface FhirClient {
   readonly baseUrl: string;
   /** The first page of a type search, bypassing the server's search cache (reads must be fresh). */
   search<K extends ResourceType>(resourceType: K, params: Record<string, string>): Promise<ExtractResource<K>[]>;
+  /** Every match of a type search, following the server's `next` links page after page. */
+  searchAll<K extends ResourceType>(resourceType: K, params: Record<string, string>): AsyncGenerator<ExtractResource<K>>;
   /** Submits a `transaction` Bundle; resolves with the `transaction-response`. */
   transaction(bundle: Bundle): Promise<Bundle>;
   /** `GET [base]/metadata`, asked anew on every call. */
@@ -24,23 +26,26 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
   const baseUrl = settings.baseUrl.replace(/\/+$/, '');
   const client = new Client({ baseUrl });
   const options = () => ({ signal: AbortSignal.timeout(settings.timeoutMs) });
+  // HAPI answers a repeated search from its cache for a minute unless told not to.
+  const freshOptions = () => ({ ...options(), headers: { 'cache-control': 'no-cache' } });
+
+  const firstPage = async (resourceType: ResourceType, params: Record<string, string>): Promise<Bundle> =>
+    (await call('GET', `/${resourceType}`, () =>
+      client.resourceSearch({ resourceType, searchParams: params, options: freshOptions() }),
+    )) as Bundle;
+
+  const nextPage = async (bundle: Bundle): Promise<Bundle | undefined> =>
+    bundle.link?.some((link) => link.relation === 'next')
+      ? ((await call('GET', '(next page)', () => client.nextPage({ bundle, options: freshOptions() }))) as Bundle)
+      : undefined;
 
   return {
     baseUrl,
-    search: async (resourceType, params) => {
-      const bundle = (await call('GET', `/${resourceType}`, () =>
-        client.resourceSearch({
-          resourceType,
-          searchParams: params,
-          // HAPI answers a repeated search from its cache for a minute unless told not to.
-          options: { ...options(), headers: { 'cache-control': 'no-cache' } },
-        }),
-      )) as Bundle;
-      return (bundle.entry ?? [])
-        .map((entry) => entry.resource)
-        .filter(
-          (resource): resource is ExtractResource<typeof resourceType> => resource?.resourceType === resourceType,
-        );
+    search: async (resourceType, params) => resourcesOf(resourceType, await firstPage(resourceType, params)),
+    searchAll: async function* (resourceType, params) {
+      for (let page: Bundle | undefined = await firstPage(resourceType, params); page; page = await nextPage(page)) {
+        yield* resourcesOf(resourceType, page);
+      }
     },
     transaction: async (bundle) =>
       (await call('POST', '/ (transaction)', () =>
@@ -50,6 +55,13 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
     metadata: async () =>
       (await call('GET', '/metadata', () => client.request('metadata', { options: options() }))) as CapabilityStatement,
   };
+}
+
+/** The entries of a search page that are of the type asked (not the OperationOutcomes or includes). */
+function resourcesOf<K extends ResourceType>(resourceType: K, bundle: Bundle): ExtractResource<K>[] {
+  return (bundle.entry ?? [])
+    .map((entry) => entry.resource)
+    .filter((resource): resource is ExtractResource<K> => resource?.resourceType === resourceType);
 }
 
 async function call<T>(method: string, path: string, run: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Consent, Patient } from '@medplum/fhirtypes';
+import type { BundleEntry, Consent, Patient } from '@medplum/fhirtypes';
 import type { PatientIdentifier } from '@imaging-facade/events';
-import { FhirError, identifierToken, searchQuery, toFhirError, weakEtag, type FhirClient } from '@imaging-facade/fhir';
+import { FhirError, identifierToken, searchQuery, weakEtag, type FhirClient } from '@imaging-facade/fhir';
 import { DESK_CONSENT_TAG, inactivated } from './consent-resource';
 
 const TAG_TOKEN = `${DESK_CONSENT_TAG.system}|${DESK_CONSENT_TAG.code}`;
@@ -89,25 +89,7 @@ export class ConsentStore {
   }
 
   /** Every desk Consent in force, page after page (start-up reconciliation). */
-  async *allActive(): AsyncGenerator<Consent> {
-    let url: string | undefined = `${this.fhir.baseUrl}/Consent?${searchQuery({ status: 'active', _tag: TAG_TOKEN, _count: String(PAGE_SIZE) })}`;
-    while (url) {
-      let bundle: Bundle;
-      try {
-        const response = await fetch(url, { headers: { accept: 'application/fhir+json', 'cache-control': 'no-cache' }, signal: AbortSignal.timeout(30_000) });
-        if (!response.ok) {
-          throw { response: { status: response.status, data: await response.json().catch(() => undefined) } };
-        }
-        bundle = (await response.json()) as Bundle;
-      } catch (error) {
-        throw toFhirError(error, 'FHIR GET /Consent (all active)');
-      }
-      for (const entry of bundle.entry ?? []) {
-        if (entry.resource?.resourceType === 'Consent') {
-          yield entry.resource;
-        }
-      }
-      url = bundle.link?.find((link) => link.relation === 'next')?.url;
-    }
+  allActive(): AsyncGenerator<Consent> {
+    return this.fhir.searchAll('Consent', { status: 'active', _tag: TAG_TOKEN, _count: String(PAGE_SIZE) });
   }
 }
