@@ -6,3 +6,4 @@ export * from './metrics';
 export * from './ops-server';
 export * from './readiness';
 export * from './keyed-lock';
+export * from './failed-sign-ins';

@@ -8,10 +8,11 @@ import {
   OutcomeError,
   outcomeErrorHandler,
   sendOutcome,
+  tooManyRequests,
   unauthorized,
   type Outcome,
 } from '@imaging-facade/fhir-outcomes';
-import type { Logger } from '@imaging-facade/service-kit';
+import type { FailedSignIns, Logger } from '@imaging-facade/service-kit';
 import type { AccountVerifier } from './accounts';
 import { auditTrail, setAudit } from './audit';
 import type { ChangeResult } from './decisions';
@@ -21,6 +22,8 @@ import { parseDecisionBody, parsePatientParam, parsePatientSearch, parseRevokeQu
 export interface ApiOptions {
   desk: ConsentDesk;
   verifier: AccountVerifier;
+  /** Failed sign-ins, shared with the desk page: past the limits, 429 whatever the password. */
+  failedSignIns: FailedSignIns;
   logger: Logger;
   /** False while the service is still reading Kafka at start: the API answers 503. */
   isReady: () => boolean;
@@ -36,7 +39,7 @@ export function consentApi(options: ApiOptions): Router {
   const { desk } = options;
   const api = express.Router();
   api.use(auditTrail(options.logger, 'api'));
-  api.use(basicAuth(options.verifier));
+  api.use(basicAuth(options.verifier, options.failedSignIns));
   api.use((_req, _res, next) => {
     if (!options.isReady()) {
       throw new OutcomeError(serviceUnavailable('The consent desk is starting (reading Kafka); try again in a moment'));
@@ -104,10 +107,24 @@ async function changeBody(desk: ConsentDesk, result: ChangeResult): Promise<obje
 }
 
 /** HTTP Basic for desk accounts; without valid credentials: 401, WWW-Authenticate, OperationOutcome. */
-export function basicAuth(verifier: AccountVerifier): RequestHandler {
+export function basicAuth(verifier: AccountVerifier, failedSignIns: FailedSignIns): RequestHandler {
   return async (req, res, next) => {
     const credentials = parseBasic(req.headers.authorization);
+    const client = req.socket.remoteAddress ?? 'unknown';
+    if (credentials) {
+      const gate = await failedSignIns.gate(client, credentials.user);
+      if (!gate.allowed) {
+        res.setHeader('Retry-After', String(gate.retryAfterSeconds));
+        sendOutcome(res, tooManyRequests(`Too many failed sign-ins for this ${gate.lockedOut}: try again in ${gate.retryAfterSeconds} s`));
+        return;
+      }
+    }
     const user = credentials && (await verifier.verify(credentials.user, credentials.password));
+    if (credentials && user) {
+      await failedSignIns.succeeded(user);
+    } else if (credentials) {
+      await failedSignIns.failed(client, credentials.user);
+    }
     if (!user) {
       res.setHeader('WWW-Authenticate', `Basic realm="${BASIC_REALM}", charset="UTF-8"`);
       sendOutcome(res, unauthorized(credentials ? 'Wrong user name or password' : 'Sign in with a desk account (HTTP Basic authentication)'));

@@ -38,6 +38,12 @@ export const configSchema = z
     CONSENT_DEFAULT_PATIENT_ID_SYSTEM: uri.default(DEFAULT_PATIENT_ID_SYSTEM),
     /** A desk session ends after this long without use (ms). */
     CONSENT_SESSION_IDLE_MS: env.milliseconds(30 * 60_000),
+    /** Failed sign-ins (page and API) from one client address before it is locked out for CONSENT_LOCKOUT_SECONDS. */
+    CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT: env.positiveInt(20),
+    /** Consecutive failed sign-ins of one account before it is locked out for CONSENT_LOCKOUT_SECONDS. */
+    CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT: env.positiveInt(5),
+    /** How long a lock-out lasts, and the window failed sign-ins are counted in, in seconds. */
+    CONSENT_LOCKOUT_SECONDS: env.positiveInt(900),
     /** `production` refuses to start with the default desk/desk account. */
     FACADE_ENV: z.enum(['development', 'production']).default('development'),
     /** pino log level. */
@@ -75,6 +81,11 @@ export const configSchema = z
       accounts,
       defaultPatientIdSystem: raw.CONSENT_DEFAULT_PATIENT_ID_SYSTEM,
       sessionIdleMs: raw.CONSENT_SESSION_IDLE_MS,
+      signInLimits: {
+        perClient: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT,
+        perAccount: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT,
+        lockoutSeconds: raw.CONSENT_LOCKOUT_SECONDS,
+      },
       environment: raw.FACADE_ENV,
       logLevel: raw.LOG_LEVEL,
     };

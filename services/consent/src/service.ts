@@ -4,7 +4,7 @@ import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
-import { createMetricsRegistry, errorMessage, startOpsServer, type Logger, type OnStop, type ReadinessCheck } from '@imaging-facade/service-kit';
+import { createMetricsRegistry, errorMessage, FailedSignIns, startOpsServer, type Logger, type OnStop, type ReadinessCheck } from '@imaging-facade/service-kit';
 import { AccountVerifier } from './accounts';
 import { consentApi } from './api';
 import type { ConsentConfig } from './config';
@@ -78,8 +78,9 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   onStop('http server', ops.close);
   // After the ops routes, so that the page's sign-in redirect never shadows /healthz, /readyz, /metrics.
   const verifier = new AccountVerifier(config.accounts);
-  app.use('/api', consentApi({ desk, verifier, logger, isReady }));
-  app.use(deskPages({ desk, verifier, sessions: new SessionStore(config.sessionIdleMs), logger, isReady }));
+  const failedSignIns = new FailedSignIns(config.signInLimits);
+  app.use('/api', consentApi({ desk, verifier, failedSignIns, logger, isReady }));
+  app.use(deskPages({ desk, verifier, failedSignIns, sessions: new SessionStore(config.sessionIdleMs), logger, isReady }));
 
   await admin.connect();
   onStop('kafka admin', () => admin.disconnect());

@@ -2,18 +2,20 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import { parsePatientKey, patientKey } from '@imaging-facade/events';
 import { FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
-import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import { errorMessage, type FailedSignIns, type Logger } from '@imaging-facade/service-kit';
 import type { AccountVerifier } from '../accounts';
 import { auditTrail, setAudit } from '../audit';
 import { describe, patientConsent, type ConsentDesk } from '../patient-consent';
 import { parsePatientSearch, parseRevokeQuery } from '../requests';
 import { isLanguage, messages, negotiateLanguage, type Language } from './i18n';
 import { LANGUAGE_COOKIE, LOGIN_COOKIE, readCookie, sameSecret, SESSION_COOKIE, setCookie, token, type DeskSession, type SessionStore } from './session';
-import { DESK_CSS, loginPage, messagePage, patientHref, patientPage, searchPage, type PageContext } from './views';
+import { DESK_CSS, loginPage, messagePage, patientHref, patientPage, searchPage, type LoginProblem, type PageContext } from './views';
 
 export interface DeskOptions {
   desk: ConsentDesk;
   verifier: AccountVerifier;
+  /** Failed sign-ins, shared with the API: past the limits, 429 whatever the password. */
+  failedSignIns: FailedSignIns;
   sessions: SessionStore;
   logger: Logger;
   isReady: () => boolean;
@@ -59,12 +61,22 @@ export function deskPages(options: DeskOptions): Router {
       renderLogin(req, res, 'expired');
       return;
     }
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const gate = await options.failedSignIns.gate(client, user || undefined);
+    if (!gate.allowed) {
+      res.status(429).set('Retry-After', String(gate.retryAfterSeconds));
+      setAudit(res, { action: `sign-in refused (${gate.lockedOut} locked out)` });
+      renderLogin(req, res, 'locked-out', user);
+      return;
+    }
     const verified = user ? await options.verifier.verify(user, password) : undefined;
     if (!verified) {
+      await options.failedSignIns.failed(client, user || undefined);
       res.status(401);
       renderLogin(req, res, 'wrong', user);
       return;
     }
+    await options.failedSignIns.succeeded(verified);
     const session = sessions.create(verified);
     res.locals.user = verified;
     setCookie(req, res, LOGIN_COOKIE, '', 0);
@@ -201,7 +213,7 @@ export function deskPages(options: DeskOptions): Router {
   return router;
 }
 
-function renderLogin(req: Request, res: Response, problem?: 'wrong' | 'expired', user?: string): void {
+function renderLogin(req: Request, res: Response, problem?: LoginProblem, user?: string): void {
   // Kept while it lives, so that a second sign-in page (another tab) does not invalidate the first.
   const existing = readCookie(req, LOGIN_COOKIE);
   const loginToken = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : token();

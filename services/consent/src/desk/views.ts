@@ -67,9 +67,11 @@ function languageSwitch(context: PageContext): SafeHtml[] {
   });
 }
 
-export function loginPage(context: PageContext, loginToken: string, problem?: 'wrong' | 'expired', user = ''): string {
+export type LoginProblem = 'wrong' | 'expired' | 'locked-out';
+
+export function loginPage(context: PageContext, loginToken: string, problem?: LoginProblem, user = ''): string {
   const t = messages(context.language);
-  const alert = problem ? html`<p class="alert" role="alert">${problem === 'wrong' ? t.wrongCredentials : t.sessionExpired}</p>` : '';
+  const alert = problem ? html`<p class="alert" role="alert">${problem === 'wrong' ? t.wrongCredentials : problem === 'locked-out' ? t.lockedOut : t.sessionExpired}</p>` : '';
   return layout(
     context,
     t.signIn,
