@@ -40,6 +40,10 @@ describe('gatewayCapabilityStatement', () => {
     expect(statement.rest?.[0]?.interaction).toBeUndefined();
   });
 
+  test('declares that it instantiates the SMART Imaging Access server capability', () => {
+    expect(statement.instantiates).toEqual(['http://fhir.org/argonaut/smart-imaging/CapabilityStatement/smart-imaging-server']);
+  });
+
   test('declares SMART on FHIR security with the provider\'s endpoints', () => {
     const security = statement.rest?.[0]?.security;
     expect(security?.service?.[0]?.coding?.[0]?.code).toBe('SMART-on-FHIR');
@@ -53,6 +57,6 @@ describe('gatewayCapabilityStatement', () => {
   test('smart-configuration carries the provider\'s endpoints and the gateway\'s capabilities', () => {
     const smart = smartConfiguration(discovery);
     expect(smart).toMatchObject({ issuer: 'https://idp', token_endpoint: 'https://idp/token', authorization_endpoint: 'https://idp/auth' });
-    expect(smart.capabilities).toEqual(expect.arrayContaining(['permission-v2', 'permission-patient', 'launch-standalone']));
+    expect(smart.capabilities).toEqual(expect.arrayContaining(['permission-v2', 'permission-patient', 'launch-standalone', 'smart-imaging-access']));
   });
 });

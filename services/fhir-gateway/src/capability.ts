@@ -8,6 +8,14 @@ import { CLINICAL_TYPES } from './visibility';
  * Pure functions.
  */
 
+/**
+ * Argonaut's SMART Imaging Access (0.1.0): the gateway serves ImagingStudy with WADO-RS Endpoints that
+ * take the same token, so it instantiates the guide's server capability and says so in its SMART
+ * configuration.
+ */
+export const SMART_IMAGING_SERVER = 'http://fhir.org/argonaut/smart-imaging/CapabilityStatement/smart-imaging-server';
+export const SMART_IMAGING_CAPABILITY = 'smart-imaging-access';
+
 type Interaction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
 const INTERACTIONS: Readonly<Record<string, readonly Interaction[]>> = {
@@ -31,6 +39,7 @@ export function gatewayCapabilityStatement(upstream: CapabilityStatement, public
     status: 'active',
     kind: 'instance',
     date: upstream.date ?? new Date().toISOString(),
+    instantiates: [SMART_IMAGING_SERVER],
     implementation: { description: 'Imaging Facade FHIR gateway', url: publicBaseUrl },
     format: ['json'],
     rest: rest.map((entry) => ({
@@ -55,7 +64,7 @@ export function gatewayCapabilityStatement(upstream: CapabilityStatement, public
 export function smartConfiguration(discovery: DiscoveryDocument): Record<string, unknown> {
   // What the gateway itself does with a token; what the provider offers besides (launch modes,
   // client authentication) is the provider's to announce.
-  const capabilities = ['permission-v1', 'permission-v2', 'permission-patient', 'permission-user', 'context-standalone-patient'];
+  const capabilities = ['permission-v1', 'permission-v2', 'permission-patient', 'permission-user', 'context-standalone-patient', SMART_IMAGING_CAPABILITY];
   if (discovery.authorization_endpoint) {
     capabilities.push('launch-standalone', 'client-public');
   }
