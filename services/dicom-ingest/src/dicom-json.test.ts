@@ -1,16 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { data } from 'dcmjs';
-import { INSTANCE_LEVEL_TAGS, SERIES_LEVEL_TAGS, STUDY_LEVEL_TAGS, type DicomJson } from '@imaging-facade/events';
-import { pickAttributes } from './dicom-json';
+import { readPart10, silenceDcmjs, type DicomJson } from '@imaging-facade/dicom';
+import { INSTANCE_LEVEL_TAGS, SERIES_LEVEL_TAGS, STUDY_LEVEL_TAGS } from '@imaging-facade/events';
 import { decode, readInstanceHeader } from './header-reader';
-import { silenceDcmjs } from './library-logs';
 import { attributeAt, pydicomTexts } from './test-support/pydicom-text';
 import { part10Layout, testFile } from './test-support/sample-files';
 
 /**
- * Real files of Debian's pydicom, every text attribute compared with what pydicom decodes. Not
- * chrSQEncoding.dcm: its sequence item declares ISO 2022 code extensions of its own, which dcmjs
- * refuses inside an item, so dcmjs drops the whole sequence before we see it.
+ * Real files of Debian's pydicom, every text attribute compared with what pydicom decodes, including
+ * chrSQEncoding.dcm, whose sequence item declares ISO 2022 code extensions of its own.
  */
 const CHARSET_FILES = [
   'chrArab.dcm',
@@ -26,6 +23,7 @@ const CHARSET_FILES = [
   'chrJapMultiExplicitIR6.dcm',
   'chrKoreanMulti.dcm',
   'chrRuss.dcm',
+  'chrSQEncoding.dcm',
   'chrSQEncoding1.dcm',
   'chrX1.dcm',
   'chrX2.dcm',
@@ -66,10 +64,13 @@ function element(tag: string, vr: string, value: string | Uint8Array | Buffer[][
 
 const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
 
-function readWholeFile(file: string): data.DcmjsDataset {
-  const bytes = readFileSync(file);
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-  return data.DicomMessage.readFile(buffer, { ignoreErrors: true }).dict;
+async function readWholeFile(file: string): Promise<DicomJson> {
+  return (await readPart10(file)).dataset;
+}
+
+/** The attributes of `tags` that the dataset holds. */
+function pickAttributes(dataset: DicomJson, tags: readonly string[]): DicomJson {
+  return Object.fromEntries(tags.flatMap((tag) => (dataset[tag] ? [[tag, dataset[tag]]] : [])));
 }
 
 describe('text in DICOM JSON, decoded per Specific Character Set', () => {
@@ -94,16 +95,16 @@ describe('text in DICOM JSON, decoded per Specific Character Set', () => {
     }
   });
 
-  it.each(FILES)('every text attribute of %s, in sequence items too, is decoded as pydicom decodes it', (file) => {
+  it.each(FILES)('every text attribute of %s, in sequence items too, is decoded as pydicom decodes it', async (file) => {
     const source = testFile(file);
-    const dataset = readWholeFile(source);
+    const dataset = await readWholeFile(source);
     const json = pickAttributes(dataset, Object.keys(dataset).sort());
 
     const texts = expected[source]!;
     expect(texts.length).toBeGreaterThan(0);
     for (const text of texts) {
       const attribute = attributeAt(json, text.path);
-      // A private attribute whose VR dcmjs does not know is binary (UN) to us: not text.
+      // A private attribute whose VR the dictionary does not know is binary (UN) to us: not text.
       if (attribute === undefined || attribute.vr === 'UN') {
         expect(text.path.some((step) => typeof step === 'string' && Number.parseInt(step.slice(0, 4), 16) % 2 === 1)).toBe(true);
         continue;
@@ -129,8 +130,8 @@ describe('text in DICOM JSON, decoded per Specific Character Set', () => {
     });
   });
 
-  it('decodes the items of a sequence with the character set of the dataset', () => {
-    const dataset = readWholeFile(testFile('chrSQEncoding1.dcm'));
+  it('decodes the items of a sequence with the character set of the dataset', async () => {
+    const dataset = await readWholeFile(testFile('chrSQEncoding1.dcm'));
 
     const json = pickAttributes(dataset, ['00321064']);
 
@@ -180,27 +181,26 @@ describe('text in DICOM JSON, decoded per Specific Character Set', () => {
   });
 
   it('decodes the items of a UTF-8 dataset as UTF-8, not as Latin-1', () => {
-    // What dcmjs makes of a UTF-8 Code Meaning in an item: Latin-1.
-    const asLatin1 = new TextDecoder('latin1').decode(Buffer.from('Échographie ', 'utf8'));
-    const item = { '00080104': { vr: 'LO', Value: [asLatin1.trim()], _rawValue: [asLatin1] } };
-    const dataset = {
-      '00080005': { vr: 'CS', Value: ['ISO_IR 192'], _rawValue: ['ISO_IR 192'] },
-      '00081032': { vr: 'SQ', Value: [item] },
-    } as unknown as data.DcmjsDataset;
+    const elements = [
+      element('00080005', 'CS', 'ISO_IR 192'),
+      element('00081032', 'SQ', [[element('00080104', 'LO', Buffer.from('Échographie ', 'utf8'))]]),
+    ];
 
-    expect(pickAttributes(dataset, ['00081032'])).toEqual({
-      '00081032': { vr: 'SQ', Value: [{ '00080104': { vr: 'LO', Value: ['Échographie'] } }] },
+    expect(decode(Buffer.concat(elements), EXPLICIT_LITTLE, true).study['00081032']).toEqual({
+      vr: 'SQ',
+      Value: [{ '00080104': { vr: 'LO', Value: ['Échographie'] } }],
     });
   });
 
-  it('keeps the values dcmjs gives when it decoded them with the right character set', () => {
-    const dataset = {
-      '00080005': { vr: 'CS', Value: ['ISO_IR 192'], _rawValue: ['ISO_IR 100'] },
-      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Buc^Jérôme' }], _rawValue: 'Buc^Jérôme' },
-      '00081030': { vr: 'LO', Value: ['Scanner'] },
-    } as unknown as data.DcmjsDataset;
+  it('decodes Latin-1 text of a dataset in ISO_IR 100', () => {
+    const elements = [
+      element('00080005', 'CS', 'ISO_IR 100'),
+      element('00081030', 'LO', 'Scanner'),
+      element('00100010', 'PN', Buffer.from('Buc^Jérôme', 'latin1')),
+    ];
 
-    expect(pickAttributes(dataset, ['00100010', '00081030'])).toEqual({
+    const header = decode(Buffer.concat(elements), EXPLICIT_LITTLE, true);
+    expect({ '00100010': header.study['00100010'], '00081030': header.study['00081030'] }).toEqual({
       '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Buc^Jérôme' }] },
       '00081030': { vr: 'LO', Value: ['Scanner'] },
     });

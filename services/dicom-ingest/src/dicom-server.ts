@@ -1,7 +1,7 @@
 import type { Server as NetServer } from 'node:net';
 import { Implementation, Server } from 'dcmjs-dimse';
 import { ConnectionRegistry } from './connections';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './part10';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '@imaging-facade/dicom';
 import { createScpClass, type ScpDependencies } from './scp';
 
 export interface DicomServerOptions extends Omit<ScpDependencies, 'connections'> {

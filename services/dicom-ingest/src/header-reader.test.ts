@@ -3,11 +3,8 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { FileByteSource } from './byte-source';
-import { datasetEncoding } from './dataset-encoding';
-import { collectElements } from './element-walker';
+import { collectElements, datasetEncoding, FileByteSource, silenceDcmjs } from '@imaging-facade/dicom';
 import { decode, readInstanceHeader, type DatasetLocation } from './header-reader';
-import { silenceDcmjs } from './library-logs';
 import { runTool } from './test-support/dcmtk';
 import { part10Layout, runPydicom, SYSTEM_PYTHON, testFile } from './test-support/sample-files';
 
@@ -62,7 +59,6 @@ function locate(file: string, datasetOffset: number, headBytes?: number): Datase
 }
 
 describe('readInstanceHeader', () => {
-  // dcmjs warns on the console about the ISO 2022 case; the service routes or silences it.
   beforeAll(() => silenceDcmjs());
   const expected = runPydicom<Record<string, PydicomView>>(
     PYDICOM_VIEW,
@@ -143,14 +139,31 @@ describe('readInstanceHeader', () => {
     expect(header.study['00080090']).toEqual({ vr: 'PN' }); // ReferringPhysicianName, empty in the file
   });
 
-  it('decodes with the first character set and says so when the dataset uses ISO 2022 code extensions', async () => {
+  it('decodes ISO 2022 code extensions strictly, without a warning', async () => {
     const source = testFile('chrH32.dcm');
     const layout = part10Layout(source);
 
     const header = await readInstanceHeader(locate(source, layout.datasetOffset), layout.transferSyntaxUid);
 
-    expect(header.decodeWarning).toMatch(/character set/);
+    expect(header.decodeWarning).toBeUndefined();
     expect(header.studyInstanceUid).toMatch(/^[0-9.]+$/);
+  });
+
+  it('decodes with the default repertoire and says so when the dataset names a character set nobody knows', () => {
+    const element = (tag: number, vr: string, text: string): Buffer => {
+      const head = Buffer.alloc(8);
+      head.writeUInt16LE(tag >>> 16, 0);
+      head.writeUInt16LE(tag & 0xffff, 2);
+      head.write(vr, 4, 'latin1');
+      head.writeUInt16LE(text.length, 6);
+      return Buffer.concat([head, Buffer.from(text, 'latin1')]);
+    };
+    const elements = Buffer.concat([element(0x00080005, 'CS', 'ISO_IR 999'), element(0x00100010, 'PN', 'Doe^Jane')]);
+
+    const header = decode(elements, '1.2.840.10008.1.2.1', true);
+
+    expect(header.decodeWarning).toMatch(/character set/);
+    expect(header.study['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'Doe^Jane' }] });
   });
 
   it.each([
@@ -274,7 +287,7 @@ describe('readInstanceHeader of radiation dose reports', () => {
     await source.close();
 
     expect(omitted).toEqual([0x0040a730]);
-    const header = decode(bytes, encoding.dcmjsSyntax, encoding.littleEndian);
+    const header = decode(bytes, encoding.datasetSyntax, encoding.littleEndian);
     expect(header.sopInstanceUid).toBe(report.sopInstanceUid);
     expect(Object.keys(header.content ?? {}).sort()).toEqual(['0040A043', '0040A504']);
   });

@@ -1,17 +1,18 @@
-import { data } from 'dcmjs';
 import {
-  INSTANCE_LEVEL_TAGS,
+  collectElements,
+  datasetEncoding,
+  FileByteSource,
+  InflatingByteSource,
   isDoseReport,
-  SERIES_LEVEL_TAGS,
-  SR_CONTENT_TAGS,
-  STUDY_LEVEL_TAGS,
+  readDataset,
+  tagNumber,
+  tagsOf,
+  textAt,
+  type ByteSource,
   type DicomJson,
-} from '@imaging-facade/events';
-import { errorMessage } from '@imaging-facade/service-kit';
-import { FileByteSource, InflatingByteSource, type ByteSource } from './byte-source';
-import { datasetEncoding } from './dataset-encoding';
-import { pickAttributes } from './dicom-json';
-import { collectElements, tagNumber, type ExtraElements } from './element-walker';
+  type ExtraElements,
+} from '@imaging-facade/dicom';
+import { INSTANCE_LEVEL_TAGS, SERIES_LEVEL_TAGS, SR_CONTENT_TAGS, STUDY_LEVEL_TAGS } from '@imaging-facade/events';
 
 /** What the service needs to know of an instance: its identity and the attributes of the three levels. */
 export interface InstanceHeader {
@@ -30,22 +31,16 @@ export interface InstanceHeader {
   /** Set when the content of a dose report was too large to be carried. */
   contentOmitted?: boolean;
   /**
-   * Set when dcmjs could not decode the text strictly (e.g. ISO 2022 code extensions, which it does
-   * not support) and the values were decoded with the first character set only.
+   * Set when text could not be decoded strictly (a Specific Character Set we do not know) and was
+   * read with the default repertoire.
    */
   decodeWarning: string | undefined;
 }
 
-const TAG = {
-  studyInstanceUid: '0020000D',
-  seriesInstanceUid: '0020000E',
-  sopInstanceUid: '00080018',
-  sopClassUid: '00080016',
-  specificCharacterSet: '00080005',
-} as const;
+const TAG = tagsOf(['StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID', 'SOPClassUID', 'SpecificCharacterSet']);
 
 const WANTED_TAGS = new Set(
-  [...STUDY_LEVEL_TAGS, ...SERIES_LEVEL_TAGS, ...INSTANCE_LEVEL_TAGS, ...Object.values(TAG)].map(tagNumber),
+  [...STUDY_LEVEL_TAGS, ...SERIES_LEVEL_TAGS, ...INSTANCE_LEVEL_TAGS, ...Object.values<string>(TAG)].map(tagNumber),
 );
 
 const DOSE_CONTENT_TAGS: ReadonlySet<number> = new Set(SR_CONTENT_TAGS.map(tagNumber));
@@ -90,45 +85,32 @@ export async function readInstanceHeader(
   };
   try {
     const elements = await collectElements(source, encoding, WANTED_TAGS, extra);
-    return { ...decode(elements, encoding.dcmjsSyntax, encoding.littleEndian), contentOmitted };
+    return { ...decode(elements, encoding.datasetSyntax, encoding.littleEndian), contentOmitted };
   } finally {
     await source.close();
   }
 }
 
-/** Decodes the collected elements with dcmjs (text per Specific Character Set, PN split in groups). */
+/** Decodes the collected elements, each once: text per Specific Character Set, PN split in groups. */
 export function decode(elements: Buffer, syntax: string, littleEndian: boolean): InstanceHeader {
-  let dataset: data.DcmjsDataset;
-  let decodeWarning: string | undefined;
-  try {
-    dataset = read(elements, syntax, littleEndian, false);
-  } catch (error) {
-    // Only the text can still fail here: the walker has checked the structure.
-    decodeWarning = errorMessage(error);
-    dataset = read(elements, syntax, littleEndian, true);
-  }
-  const sopClassUid = firstText(dataset, TAG.sopClassUid);
+  const encoding = { ...datasetEncoding(syntax), littleEndian };
+  const { dataset, warnings } = readDataset(elements, encoding);
+  const sopClassUid = textAt(dataset, TAG.SOPClassUID);
   return {
-    studyInstanceUid: firstText(dataset, TAG.studyInstanceUid),
-    seriesInstanceUid: firstText(dataset, TAG.seriesInstanceUid),
-    sopInstanceUid: firstText(dataset, TAG.sopInstanceUid),
+    studyInstanceUid: textAt(dataset, TAG.StudyInstanceUID),
+    seriesInstanceUid: textAt(dataset, TAG.SeriesInstanceUID),
+    sopInstanceUid: textAt(dataset, TAG.SOPInstanceUID),
     sopClassUid,
-    study: pickAttributes(dataset, STUDY_LEVEL_TAGS),
-    series: pickAttributes(dataset, SERIES_LEVEL_TAGS),
-    instance: pickAttributes(dataset, INSTANCE_LEVEL_TAGS),
-    content: isDoseReport(sopClassUid) ? pickAttributes(dataset, SR_CONTENT_TAGS) : undefined,
+    study: pick(dataset, STUDY_LEVEL_TAGS),
+    series: pick(dataset, SERIES_LEVEL_TAGS),
+    instance: pick(dataset, INSTANCE_LEVEL_TAGS),
+    content: isDoseReport(sopClassUid) ? pick(dataset, SR_CONTENT_TAGS) : undefined,
     contentOmitted: false,
-    decodeWarning,
+    decodeWarning: warnings.length > 0 ? warnings.join('; ') : undefined,
   };
 }
 
-function read(elements: Buffer, syntax: string, littleEndian: boolean, ignoreErrors: boolean): data.DcmjsDataset {
-  const copy = elements.buffer.slice(elements.byteOffset, elements.byteOffset + elements.length);
-  const stream = new data.ReadBufferStream(copy as ArrayBuffer, littleEndian);
-  return data.DicomMessage._read(stream, syntax, { ignoreErrors, untilTag: null, includeUntilTagValue: false });
-}
-
-function firstText(dataset: data.DcmjsDataset, tag: string): string | undefined {
-  const value = dataset[tag]?.Value?.[0];
-  return typeof value === 'string' ? value.replace(/[\0 ]+$/, '') : undefined;
+/** The attributes of `tags` that the dataset holds. */
+function pick(dataset: DicomJson, tags: readonly string[]): DicomJson {
+  return Object.fromEntries(tags.flatMap((tag) => (dataset[tag] ? [[tag, dataset[tag]]] : [])));
 }

@@ -1,4 +1,4 @@
-import { dicomUidSchema } from '@imaging-facade/events';
+import { dicomUidSchema } from '@imaging-facade/dicom';
 import type { InstanceHeader } from './header-reader';
 import { StoreStatus, type StoreResult } from './store-status';
 

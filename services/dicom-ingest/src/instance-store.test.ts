@@ -7,7 +7,7 @@ import { createLogger } from '@imaging-facade/service-kit';
 import { InstanceFiles } from './instance-files';
 import { InstanceStore, type ReceivedInstance } from './instance-store';
 import { createIngestMetrics } from './metrics';
-import { writeFileMetaHeader } from './part10';
+import { writeFileMetaHeader } from '@imaging-facade/dicom';
 import type { IndexRecord } from './study-index';
 import { part10Layout, testFile } from './test-support/sample-files';
 

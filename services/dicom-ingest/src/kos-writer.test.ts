@@ -1,10 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DicomJson } from '@imaging-facade/events';
-import { dicomDateTime, kosDataset, ManifestBuildError, writeKos, type ManifestContent } from './kos-writer';
-import { silenceDcmjs } from './library-logs';
-import { referenceValueType } from './reference-value-type';
+import { formatDateTime as dicomDateTime, referenceValueType, type DicomJson } from '@imaging-facade/dicom';
+import { kosDataset, ManifestBuildError, writeKos, type ManifestContent } from './kos-writer';
+import { silenceDcmjs } from '@imaging-facade/dicom';
 import { runTool } from './test-support/dcmtk';
 import { runPydicom } from './test-support/sample-files';
 

@@ -1,6 +1,6 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { dicomUidSchema } from '@imaging-facade/events';
+import { dicomUidSchema } from '@imaging-facade/dicom';
 import { fsyncDirectory, mkdirDurable } from './fs-durable';
 
 /**

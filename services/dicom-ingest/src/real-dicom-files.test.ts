@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { studyCompletedV1DataSchema, type StudyCompletedV1Data } from '@imaging-facade/events';
 import { readInstanceHeader } from './header-reader';
-import { silenceDcmjs } from './library-logs';
+import { silenceDcmjs } from '@imaging-facade/dicom';
 import { buildSnapshot } from './study-snapshot';
 import { part10Layout, runPydicom, testFile } from './test-support/sample-files';
 

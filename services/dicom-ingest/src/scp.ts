@@ -7,7 +7,7 @@ import type { InstanceFiles } from './instance-files';
 import type { ReceivedInstance } from './instance-store';
 import type { IngestMetrics } from './metrics';
 import { decideContext, isOurAeTitle } from './negotiation';
-import { writeFileMetaHeader } from './part10';
+import { writeFileMetaHeader } from '@imaging-facade/dicom';
 import { SpoolFile } from './spool-file';
 import { StoreStatus, statusLabel, type StoreResult } from './store-status';
 

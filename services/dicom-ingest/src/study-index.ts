@@ -1,7 +1,7 @@
 import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/events';
+import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
 
 /**
  * What the study-completed snapshot is built from: one line per received instance in

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { InstanceFiles } from './instance-files';
 import { ManifestBuildError } from './kos-writer';
-import { silenceDcmjs } from './library-logs';
+import { silenceDcmjs } from '@imaging-facade/dicom';
 import { manifestSeriesUid, nameBasedUid, StudyManifests } from './study-manifests';
 import { runPydicom } from './test-support/sample-files';
 

@@ -1,6 +1,6 @@
 import { codedConcept, codingSystem, LOCAL_CODING_SCHEME_BASE } from './dicom-codes';
 import { DicomDataset, type Keyword } from './dicom-dataset';
-import type { DicomAttribute } from '@imaging-facade/events';
+import type { DicomAttribute } from '@imaging-facade/dicom';
 import { attr, dataset } from './test-support/study-events';
 
 describe('Coding Scheme Designator → FHIR system', () => {

@@ -1,4 +1,4 @@
-import { textAt, type DicomJson } from '@imaging-facade/events';
+import { textAt, type DicomJson } from '@imaging-facade/dicom';
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
 
 /**

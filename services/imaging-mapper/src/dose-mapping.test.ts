@@ -1,4 +1,5 @@
-import type { DicomJson, StudyCompletedV1Data } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Observation, ObservationComponent } from '@medplum/fhirtypes';
 import { DOSE_SUMMARY_CODE, doseObservations, type DoseContext, type DoseGroup } from './dose-mapping';
 import { convertUnit } from './dose-units';

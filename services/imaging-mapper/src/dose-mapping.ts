@@ -1,4 +1,5 @@
-import { isDoseReport, type StudyCompletedV1Data } from '@imaging-facade/events';
+import { isDoseReport } from '@imaging-facade/dicom';
+import { type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { CodeableConcept, Coding, Identifier, ImagingStudy, Observation, ObservationComponent, Patient, Reference } from '@medplum/fhirtypes';
 import { conditionalUrl, identifierToken, urnUuid } from '@imaging-facade/fhir';
 import {

@@ -1,4 +1,4 @@
-import type { DicomJson } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
 import { codeOf, conceptKey, itemsAt, numberAt, textAt, type DicomCode } from './dicom-json-reader';
 
 /**

@@ -1,4 +1,4 @@
-import type { DicomAttribute } from '@imaging-facade/events';
+import type { DicomAttribute } from '@imaging-facade/dicom';
 import type { ImagingStudy, ImagingStudySeries, ImagingStudySeriesInstance } from '@medplum/fhirtypes';
 import { DicomDataset, type Keyword } from './dicom-dataset';
 import {

@@ -1,4 +1,5 @@
-import type { DicomJson, StudyCompletedV1Data } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Coding, DocumentReference, Patient } from '@medplum/fhirtypes';
 import { nodeEndpoint } from './endpoint-mapping';
 import { insOf, manifestDocumentReference, manifestEntryIdentifier, type ManifestContext } from './manifest-mapping';

@@ -1,4 +1,5 @@
-import type { DicomJson, StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
+import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
 import type { Coding, DocumentReference, Identifier, ImagingStudy, Organization, Patient, Reference } from '@medplum/fhirtypes';
 import { nameBasedUuid } from '@imaging-facade/fhir';
 import { codeOf, fhirCoding, itemsAt, LOINC_SYSTEM, textAt } from './dicom-json-reader';

@@ -1,4 +1,4 @@
-import type { DicomAttribute } from '@imaging-facade/events';
+import type { DicomAttribute } from '@imaging-facade/dicom';
 import type { Patient } from '@medplum/fhirtypes';
 import { DicomDataset, type Keyword } from './dicom-dataset';
 import { applyRows, type MappingContext } from './mapping-table';

@@ -1,4 +1,4 @@
-import type { DicomJson } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
 import type { Identifier, ImagingStudy, Reference } from '@medplum/fhirtypes';
 import { DicomDataset } from './dicom-dataset';
 import { accessionIdentifier as studyAccessionIdentifier } from './imaging-study-mapping';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDecimalString } from './values';
 
 /**
  * A dataset in the DICOM JSON model (PS3.18 F.2): attributes keyed by their tag as eight upper-case
@@ -25,8 +26,8 @@ export const dicomUidSchema = z
 
 /**
  * A DICOM JSON value as text: trimmed (DICOM pads values with spaces), numbers as decimal text,
- * undefined when empty or of another JSON type. Readers of events are total: odd data reads as
- * undefined, never as an exception.
+ * undefined when empty or of another JSON type. Readers of DICOM JSON are total: odd data reads as
+ * undefined (or no items), never as an exception.
  */
 export function dicomText(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) {
@@ -42,4 +43,25 @@ export function dicomText(value: unknown): string | undefined {
 /** The first value of an attribute as text (see `dicomText`). */
 export function textAt(dataset: DicomJson | undefined, tag: string): string | undefined {
   return dicomText(dataset?.[tag]?.Value?.[0]);
+}
+
+/** A number (IS, DS, FD, FL…): a JSON number, or numeric text; see `parseDecimalString`. */
+export function numberAt(dataset: DicomJson | undefined, tag: string): number | undefined {
+  return parseDecimalString(dataset?.[tag]?.Value?.[0]);
+}
+
+/** The items of a sequence; values that are not items are skipped. */
+export function itemsAt(dataset: DicomJson | undefined, tag: string): DicomJson[] {
+  const values = dataset?.[tag]?.Value ?? [];
+  return values.filter(isItem);
+}
+
+/** The first item of a sequence. */
+export function firstItemAt(dataset: DicomJson | undefined, tag: string): DicomJson | undefined {
+  const item = dataset?.[tag]?.Value?.[0];
+  return isItem(item) ? item : undefined;
+}
+
+function isItem(value: unknown): value is DicomJson {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

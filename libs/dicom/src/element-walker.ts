@@ -1,21 +1,14 @@
 import type { ByteSource } from './byte-source';
 import { IMPLICIT_LITTLE, type DatasetEncoding } from './dataset-encoding';
+import { SHORT_LENGTH_VRS } from './value-representations';
 
 /**
  * Walks the top-level data elements of a dataset by their headers only and returns the raw bytes of
  * the elements we want, in order. Values we do not want (pixel data, waveforms, an encapsulated
  * PDF, the content tree of most SRs) are skipped without being read, so parsing the header of any
  * instance costs a few kilobytes of memory; elements wanted for some SOP classes only (a dose
- * report's content tree) are kept up to a size limit. dcmjs then decodes the buffer this returns.
+ * report's content tree) are kept up to a size limit. ./dataset-reader then decodes the buffer this returns.
  */
-
-/**
- * Explicit VRs with a 2-byte length field (PS3.5 7.1.2). All others (OB, SQ, UN, UT, ...) have 2
- * reserved bytes and a 4-byte length.
- */
-const SHORT_VRS = new Set(
-  'AE AS AT CS DA DS DT FD FL IS LO LT PN SH SL SS ST TM UI UL US'.split(' '),
-);
 
 const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;
@@ -190,7 +183,7 @@ async function readElementHeader(source: ByteSource, encoding: DatasetEncoding):
     return { tag, vr: undefined, length: littleEndian ? bytes.readUInt32LE(4) : bytes.readUInt32BE(4), bytes };
   }
   const vr = bytes.toString('latin1', 4, 6);
-  if (SHORT_VRS.has(vr)) {
+  if (SHORT_LENGTH_VRS.has(vr)) {
     return { tag, vr, length: littleEndian ? bytes.readUInt16LE(6) : bytes.readUInt16BE(6), bytes };
   }
   if (!/^[A-Z]{2}$/.test(vr)) {

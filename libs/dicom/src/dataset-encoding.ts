@@ -4,8 +4,8 @@ export interface DatasetEncoding {
   littleEndian: boolean;
   /** The whole dataset is a raw deflate stream (of Explicit VR Little Endian). */
   deflated: boolean;
-  /** The transfer syntax dcmjs reads the (inflated) dataset with. */
-  dcmjsSyntax: string;
+  /** The transfer syntax of the dataset once inflated: the one its elements are read in. */
+  datasetSyntax: string;
 }
 
 export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
@@ -17,7 +17,7 @@ export const IMPLICIT_LITTLE: DatasetEncoding = {
   explicitVr: false,
   littleEndian: true,
   deflated: false,
-  dcmjsSyntax: IMPLICIT_VR_LITTLE_ENDIAN,
+  datasetSyntax: IMPLICIT_VR_LITTLE_ENDIAN,
 };
 
 /** Every other syntax we accept (the encapsulated ones) encodes the dataset as Explicit VR Little Endian. */
@@ -26,10 +26,10 @@ export function datasetEncoding(transferSyntaxUid: string): DatasetEncoding {
     case IMPLICIT_VR_LITTLE_ENDIAN:
       return IMPLICIT_LITTLE;
     case EXPLICIT_VR_BIG_ENDIAN:
-      return { explicitVr: true, littleEndian: false, deflated: false, dcmjsSyntax: EXPLICIT_VR_BIG_ENDIAN };
+      return { explicitVr: true, littleEndian: false, deflated: false, datasetSyntax: EXPLICIT_VR_BIG_ENDIAN };
     case DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN:
-      return { explicitVr: true, littleEndian: true, deflated: true, dcmjsSyntax: EXPLICIT_VR_LITTLE_ENDIAN };
+      return { explicitVr: true, littleEndian: true, deflated: true, datasetSyntax: EXPLICIT_VR_LITTLE_ENDIAN };
     default:
-      return { explicitVr: true, littleEndian: true, deflated: false, dcmjsSyntax: EXPLICIT_VR_LITTLE_ENDIAN };
+      return { explicitVr: true, littleEndian: true, deflated: false, datasetSyntax: EXPLICIT_VR_LITTLE_ENDIAN };
   }
 }

@@ -2,9 +2,21 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { data } from 'dcmjs';
-import { silenceDcmjs } from './library-logs';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, writeFileMetaHeader, type FileMeta } from './part10';
-import { part10Layout, runPydicom, testFile } from './test-support/sample-files';
+import { silenceDcmjs } from './dcmjs-logs';
+import { textAt } from './dicom-json';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, readPart10, writeFileMetaHeader, type FileMeta } from './part10';
+import { pydicomFile as testFile, pydicom as runPydicom } from './test-support/pydicom';
+
+/** Where the dataset of a Part 10 file starts, and the UIDs of its meta. */
+async function part10Layout(file: string) {
+  const { meta, transferSyntaxUid, datasetOffset } = await readPart10(file);
+  return {
+    transferSyntaxUid,
+    sopClassUid: textAt(meta, '00020002') ?? '',
+    sopInstanceUid: textAt(meta, '00020003') ?? '',
+    datasetOffset,
+  };
+}
 
 const PYDICOM_META = `
 import json, sys, pydicom
@@ -56,7 +68,7 @@ describe('writeFileMetaHeader', () => {
     written = await Promise.all(
       CASES.map(async ({ file, sourceAeTitle }) => {
         const source = testFile(file);
-        const layout = part10Layout(source);
+        const layout = await part10Layout(source);
         const dataset = (await readFile(source)).subarray(layout.datasetOffset);
         const meta: FileMeta = {
           sopClassUid: layout.sopClassUid,
@@ -101,7 +113,7 @@ describe('writeFileMetaHeader', () => {
       expect(parsed.meta['00020010']?.Value).toEqual([meta.transferSyntaxUid]);
       expect(parsed.meta['00020016']?.Value).toEqual([meta.sourceAeTitle]);
       expect(parsed.dict['00080018']?.Value).toEqual([meta.sopInstanceUid]);
-      expect(bytes.subarray(part10Layout(file).datasetOffset).equals(dataset)).toBe(true);
+      expect(bytes.subarray((await part10Layout(file)).datasetOffset).equals(dataset)).toBe(true);
     }
   });
 
