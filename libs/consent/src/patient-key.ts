@@ -1,5 +1,13 @@
-import { type DicomJson } from '@imaging-facade/dicom';
-import { DEFAULT_PATIENT_ID_SYSTEM, LOCAL_ISSUER_SYSTEM_BASE, issuerTextToSystem, patientIdentityOf, patientKey, type PatientIdentifier, type StudyCompletedV1Data } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
+import {
+  DEFAULT_PATIENT_ID_SYSTEM,
+  LOCAL_ISSUER_SYSTEM_BASE,
+  issuerTextToSystem,
+  patientIdentityOf,
+  patientKey,
+  type PatientIdentifier,
+  type StudyCompletedV1Data,
+} from '@imaging-facade/events';
 
 /**
  * How the consent desk, the mapper and the gateway name a study's patient: the one rule of

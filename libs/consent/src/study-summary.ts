@@ -1,5 +1,5 @@
 import { textAt as text, type DicomJson } from '@imaging-facade/dicom';
-import { type PatientIdentifier, type StudyCompletedV1Data } from '@imaging-facade/events';
+import type { PatientIdentifier, StudyCompletedV1Data } from '@imaging-facade/events';
 import { patientIdentifierOfStudy } from './patient-key';
 
 /** What the desk shows of a study, and what consent decisions need to name it. */

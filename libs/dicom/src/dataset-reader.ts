@@ -11,7 +11,8 @@ import { BINARY_NUMBER_VRS, BINARY_VRS, NUMBER_STRING_VRS, SHORT_LENGTH_VRS } fr
  * Where a DICOM attribute is read: the bytes of a dataset → the DICOM JSON model (PS3.18 F.2).
  * Each element is decoded once, from its bytes: text per the Specific Character Set in force (the
  * dataset's, or a sequence item's own, PS3.5 6.1.2.5.4), by ./character-sets; IS and DS as
- * numbers; PN as `{Alphabetic, Ideographic, Phonetic}`; AT as tags; SQ as items. Empty values are
+ * numbers; PN as `{Alphabetic, Ideographic, Phonetic}`; AT as tags; SQ as items; Specific
+ * Character Set as "ISO_IR 192", since the text is then Unicode. Empty values are
  * `null`, and an attribute without any value keeps only its VR. Binary values (OB, OW, UN, pixel
  * data…) are left out, or given as a BulkDataURI when the caller names one.
  *
@@ -38,6 +39,7 @@ const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;
 const UNDEFINED_LENGTH = 0xffffffff;
 const SPECIFIC_CHARACTER_SET = '00080005';
+const UTF8 = 'ISO_IR 192';
 const MAX_NESTING = 32;
 
 /** Reads every element of a bare dataset (no preamble, no file meta) in the given encoding. */
@@ -100,10 +102,13 @@ class Reader {
         offset += header.length;
         if (tag === SPECIFIC_CHARACTER_SET) {
           sets = this.characterSets(value);
+          // The text is Unicode from here on: as UTF-8, the character set it would be written in.
+          attribute = { vr: header.vr, Value: [UTF8] };
+        } else {
+          attribute = BINARY_VRS.has(header.vr)
+            ? this.binary(header.vr, elementPath)
+            : valueAttribute(header.vr, value, header.valueEncoding, sets);
         }
-        attribute = BINARY_VRS.has(header.vr)
-          ? this.binary(header.vr, elementPath)
-          : valueAttribute(header.vr, value, header.valueEncoding, sets);
       }
       if (attribute !== undefined) {
         dataset[tag] = attribute;

@@ -15,14 +15,6 @@ export class DicomDataset<K extends string = string> {
     return this.json;
   }
 
-  /** A dataset whose UIDs are overridden, e.g. by the UIDs an event already validated. */
-  static withUids<K extends string>(json: DicomJson, uids: Partial<Record<K, string>>): DicomDataset<K> {
-    const overrides = Object.fromEntries(
-      Object.entries(uids).map(([keyword, uid]) => [tagOf(keyword), { vr: 'UI', Value: [uid] }]),
-    );
-    return new DicomDataset<K>({ ...json, ...overrides });
-  }
-
   /** The first value, as it is in the JSON. */
   first(keyword: K): unknown {
     return this.values(keyword)[0];

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KEY_OBJECT_SELECTION_SOP_CLASS, type DicomJson } from '@imaging-facade/dicom';
-import { type StudyCompletedV1Data, type StudyManifest } from '@imaging-facade/events';
+import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
 import { fsyncDirectory } from './fs-durable';
 import type { InstanceFiles } from './instance-files';
 import { EXPLICIT_VR_LITTLE_ENDIAN, writeKos, type ManifestRetrieval } from './kos-writer';

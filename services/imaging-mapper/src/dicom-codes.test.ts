@@ -1,5 +1,5 @@
 import { codedConcept, codingSystem, LOCAL_CODING_SCHEME_BASE } from './dicom-codes';
-import { DicomDataset, type Keyword } from './dicom-dataset';
+import { DicomDataset, type Keyword } from './mapped-attributes';
 import type { DicomAttribute } from '@imaging-facade/dicom';
 import { attr, dataset } from './test-support/study-events';
 

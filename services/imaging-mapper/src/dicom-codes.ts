@@ -1,5 +1,5 @@
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
-import type { DicomDataset, Keyword } from './dicom-dataset';
+import type { DicomDataset, Keyword } from './mapped-attributes';
 import type { MappingContext } from './mapping-table';
 
 /**

@@ -1,43 +1,11 @@
-import { textAt, type DicomJson } from '@imaging-facade/dicom';
+import type { DicomCode } from '@imaging-facade/dicom';
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
 
 /**
- * Total readers of DICOM JSON by tag, for the content trees and sequences the manifest and dose
- * mappings read: a missing attribute, an empty value or a value of an unexpected JSON type reads
- * as undefined (or no items), never as an exception.
+ * The coded entries of content trees (dose reports, manifests) as FHIR: the concept keys the dose
+ * mapping matches on, and Codings with the system URIs of PS3.16. Reading the entries themselves is
+ * libs/dicom's `codeOf`.
  */
-
-export { textAt };
-
-/** A decimal (DS, IS, FD, FL): JSON numbers, or numeric text. */
-export function numberAt(json: DicomJson | undefined, tag: string): number | undefined {
-  const value = json?.[tag]?.Value?.[0];
-  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
-  return Number.isFinite(number) ? number : undefined;
-}
-
-export function itemsAt(json: DicomJson | undefined, tag: string): DicomJson[] {
-  const values = json?.[tag]?.Value ?? [];
-  return values.filter((item): item is DicomJson => typeof item === 'object' && item !== null && !Array.isArray(item));
-}
-
-/** A coded entry (PS3.3 8.8): the scheme and code as DICOM writes them. */
-export interface DicomCode {
-  scheme: string;
-  code: string;
-  meaning?: string;
-}
-
-export function codeOf(item: DicomJson | undefined): DicomCode | undefined {
-  const code = textAt(item, '00080100') ?? textAt(item, '00080119'); // CodeValue, LongCodeValue
-  const scheme = textAt(item, '00080102');
-  const meaning = textAt(item, '00080104');
-  if (code !== undefined && scheme !== undefined) {
-    return { scheme, code, ...(meaning ? { meaning } : {}) };
-  }
-  const urn = textAt(item, '00080120'); // URNCodeValue
-  return urn ? { scheme: 'URN', code: urn, ...(meaning ? { meaning } : {}) } : undefined;
-}
 
 /**
  * SNOMED-RT style codes that DICOM replaced by SNOMED CT identifiers (PS3.16 Annex O), for the

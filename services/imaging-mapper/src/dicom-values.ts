@@ -1,21 +1,23 @@
+import {
+  parseDate,
+  parseIntegerString,
+  parseTime,
+  parseUtcOffset,
+  PERSON_NAME_GROUPS,
+  personNameComponents,
+} from '@imaging-facade/dicom';
 import type { Extension, HumanName } from '@medplum/fhirtypes';
 
 /**
- * Conversions of DICOM value representations (PS3.5 6.2) to FHIR R4 datatypes. Each one returns
- * undefined for a value it cannot convert faithfully, so that the caller leaves the element out.
+ * Conversions of DICOM value representations (PS3.5 6.2, parsed by libs/dicom) to FHIR R4
+ * datatypes. Each one returns undefined for a value it cannot convert faithfully, so that the
+ * caller leaves the element out.
  */
 
 /** DA `YYYYMMDD` → FHIR date `YYYY-MM-DD`; only real calendar dates. */
 export function dicomDateToFhir(da: string): string | undefined {
-  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(da);
-  if (!match) {
-    return undefined;
-  }
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  // Date.UTC rolls 31 April over into 1 May; a date that does not round-trip does not exist.
-  const real = year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-  return real ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
+  const date = parseDate(da);
+  return date ? `${date.year}-${date.month}-${date.day}` : undefined;
 }
 
 /**
@@ -23,28 +25,18 @@ export function dicomDateToFhir(da: string): string | undefined {
  * wants the seconds, so missing minutes and seconds are zero.
  */
 export function dicomTimeToFhir(tm: string): string | undefined {
-  const match =
-    /^(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6}))?)?)?$/.exec(tm) ??
-    /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(tm);
-  if (!match) {
+  const time = parseTime(tm);
+  if (!time) {
     return undefined;
   }
-  const [hours, minutes = '00', seconds = '00', fraction] = match.slice(1);
-  if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds) > 60) {
-    return undefined;
-  }
+  const { hours, minutes = '00', seconds = '00', fraction } = time;
   return `${hours}:${minutes}:${seconds}${fraction ? `.${fraction}` : ''}`;
 }
 
 /** TimezoneOffsetFromUTC `&ZZXX` → FHIR offset `±hh:mm`, within the range a FHIR dateTime allows. */
 export function dicomOffsetToFhir(offset: string): string | undefined {
-  const match = /^([+-])(\d{2})(\d{2})$/.exec(offset);
-  if (!match) {
-    return undefined;
-  }
-  const [sign, hours, minutes] = [match[1]!, Number(match[2]), Number(match[3])];
-  const inRange = minutes <= 59 && (hours <= 13 || (hours === 14 && minutes === 0));
-  return inRange ? `${sign}${match[2]}:${match[3]}` : undefined;
+  const parsed = parseUtcOffset(offset);
+  return parsed ? `${parsed.sign}${parsed.hours}:${parsed.minutes}` : undefined;
 }
 
 /**
@@ -58,12 +50,8 @@ export function fhirDateTime(date: string, time?: string, offset?: string): stri
 
 const REPRESENTATION_URL = 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation';
 
-/** The three component groups of a PN value (PS3.18 F.2.2), in the order FHIR lists them. */
-const PN_GROUPS = [
-  ['Alphabetic', undefined],
-  ['Ideographic', 'IDE'],
-  ['Phonetic', 'SYL'],
-] as const;
+/** How FHIR marks each component group of a PN value (PS3.18 F.2.2). */
+const REPRESENTATIONS = { Alphabetic: undefined, Ideographic: 'IDE', Phonetic: 'SYL' } as const;
 
 /**
  * PN → HumanName, one per non-empty component group. `family^given^middle^prefix^suffix`: given and
@@ -73,7 +61,8 @@ const PN_GROUPS = [
 export function personNameToFhir(value: unknown): HumanName[] {
   const groups: Record<string, unknown> = typeof value === 'string' ? { Alphabetic: value } : asRecord(value);
   const names: HumanName[] = [];
-  for (const [group, representation] of PN_GROUPS) {
+  for (const group of PERSON_NAME_GROUPS) {
+    const representation = REPRESENTATIONS[group];
     const text = groups[group];
     const name = typeof text === 'string' ? componentsToName(text) : undefined;
     if (name) {
@@ -93,12 +82,12 @@ export function personNameToFhir(value: unknown): HumanName[] {
  */
 export function personNameDisplay(value: unknown): string | undefined {
   const groups: Record<string, unknown> = typeof value === 'string' ? { Alphabetic: value } : asRecord(value);
-  for (const [group] of PN_GROUPS) {
+  for (const group of PERSON_NAME_GROUPS) {
     const text = groups[group];
     if (typeof text !== 'string') {
       continue;
     }
-    const [family, given, middle, prefix, suffix] = text.split('^').map((component) => component.trim());
+    const { family, given, middle, prefix, suffix } = personNameComponents(text);
     const order =
       group === 'Alphabetic' ? [prefix, given, middle, family, suffix] : [family, given, middle, prefix, suffix];
     const display = order.filter((part): part is string => Boolean(part)).join(' ');
@@ -110,7 +99,7 @@ export function personNameDisplay(value: unknown): string | undefined {
 }
 
 function componentsToName(text: string): HumanName | undefined {
-  const [family, given, middle, prefix, suffix] = text.split('^').map((component) => component.trim());
+  const { family, given, middle, prefix, suffix } = personNameComponents(text);
   const name: HumanName = {};
   if (family) {
     name.family = family;
@@ -134,13 +123,8 @@ function asRecord(value: unknown): Record<string, unknown> {
 
 /** IS (an integer string, or a JSON number in DICOM JSON) → a FHIR unsignedInt (0 … 2^31−1). */
 export function dicomIntegerToUnsignedInt(value: unknown): number | undefined {
-  const number =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)
-        ? Number(value)
-        : NaN;
-  return Number.isInteger(number) && number >= 0 && number <= 2 ** 31 - 1 ? number : undefined;
+  const number = parseIntegerString(value);
+  return number !== undefined && number >= 0 && number <= 2 ** 31 - 1 ? number : undefined;
 }
 
 /** CS Modality → the code of a DCM coding: 1–16 upper-case letters, digits, `_` (PS3.5 6.2 CS). */

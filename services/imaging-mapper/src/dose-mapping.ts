@@ -1,5 +1,5 @@
-import { isDoseReport } from '@imaging-facade/dicom';
-import { type StudyCompletedV1Data } from '@imaging-facade/events';
+import { isDoseReport, numberAt, textAt } from '@imaging-facade/dicom';
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { CodeableConcept, Coding, Identifier, ImagingStudy, Observation, ObservationComponent, Patient, Reference } from '@medplum/fhirtypes';
 import { conditionalUrl, identifierToken, urnUuid } from '@imaging-facade/fhir';
 import {
@@ -7,9 +7,7 @@ import {
   DCM_SYSTEM,
   fhirConcept,
   LOINC_SYSTEM,
-  numberAt,
   SNOMED_CT_SYSTEM,
-  textAt,
   UCUM_SYSTEM,
 } from './dicom-json-reader';
 import { readDoseReport, type CodedFact, type DoseEvent, type DoseReport, type Measurement } from './dose-report';

@@ -1,5 +1,5 @@
-import type { DicomJson } from '@imaging-facade/dicom';
-import { codeOf, conceptKey, itemsAt, numberAt, textAt, type DicomCode } from './dicom-json-reader';
+import { codeOf, itemsAt, numberAt, textAt, type DicomCode, type DicomJson } from '@imaging-facade/dicom';
+import { conceptKey } from './dicom-json-reader';
 
 /**
  * Reads a radiation dose structured report (the `content` the ingest carries for dose SR classes)

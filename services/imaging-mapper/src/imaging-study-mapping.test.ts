@@ -1,6 +1,6 @@
 import type { DicomAttribute } from '@imaging-facade/dicom';
 import type { ImagingStudy, ImagingStudySeries, ImagingStudySeriesInstance } from '@medplum/fhirtypes';
-import { DicomDataset, type Keyword } from './dicom-dataset';
+import { DicomDataset, type Keyword } from './mapped-attributes';
 import {
   ACCESSION_TYPE,
   IMAGING_STUDY_ROWS,

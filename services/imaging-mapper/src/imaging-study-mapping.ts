@@ -11,7 +11,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { bodyPartCoding, LATERALITY } from './anatomy';
 import { codedConcepts, DCM_SYSTEM } from './dicom-codes';
-import { DicomDataset, TAGS, type Keyword } from './dicom-dataset';
+import { DicomDataset, TAGS, type Keyword } from './mapped-attributes';
 import {
   dicomDateToFhir,
   dicomIntegerToUnsignedInt,

@@ -1,5 +1,5 @@
 import { universalEntitySystem } from '@imaging-facade/events';
-import type { DicomDataset } from './dicom-dataset';
+import type { DicomDataset } from './mapped-attributes';
 
 /**
  * Issuers of identifiers (IssuerOfPatientID, the HL7v2 Hierarchic Designator Macro of PS3.3 10.14:

@@ -1,4 +1,4 @@
-import type { DicomDataset, Keyword } from './dicom-dataset';
+import type { DicomDataset, Keyword } from './mapped-attributes';
 
 /** What a mapping needs besides the dataset. */
 export interface MappingContext {

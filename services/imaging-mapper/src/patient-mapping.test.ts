@@ -1,6 +1,6 @@
 import type { DicomAttribute } from '@imaging-facade/dicom';
 import type { Patient } from '@medplum/fhirtypes';
-import { DicomDataset, type Keyword } from './dicom-dataset';
+import { DicomDataset, type Keyword } from './mapped-attributes';
 import { applyRows, type MappingContext } from './mapping-table';
 import {
   FR_CORE_IDENTIFIER_TYPE_SYSTEM,

@@ -1,5 +1,5 @@
 import type { Identifier, Patient } from '@medplum/fhirtypes';
-import type { DicomDataset } from './dicom-dataset';
+import type { DicomDataset } from './mapped-attributes';
 import { dicomDateToFhir, personNameToFhir } from './dicom-values';
 import { issuerTextToSystem, LOCAL_ISSUER_SYSTEM_BASE, patientIdentityOf } from '@imaging-facade/events';
 import type { MappingRow } from './mapping-table';

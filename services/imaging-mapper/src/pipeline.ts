@@ -1,6 +1,6 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { FhirError } from '@imaging-facade/fhir';
-import { DicomDataset, type Keyword } from './dicom-dataset';
+import { DicomDataset, type Keyword } from './mapped-attributes';
 import { UnprocessableStudyError } from './errors';
 import { findByIdentifier, type FhirPort } from './fhir-lookups';
 import { studyIdentifier } from './imaging-study-mapping';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { studyCompletedV1DataSchema, type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Coding, HumanName, ImagingStudySeries, ImagingStudySeriesPerformer, Patient } from '@medplum/fhirtypes';
-import { DicomDataset, type Keyword } from './dicom-dataset';
+import { DicomDataset, type Keyword } from './mapped-attributes';
 import { imagingStudyFromSnapshot, studyIdentifier } from './imaging-study-mapping';
 import { applyRows, type MappingContext } from './mapping-table';
 import { mergeImagingStudy } from './merge';

@@ -1,6 +1,6 @@
 import type { DicomJson } from '@imaging-facade/dicom';
 import type { Identifier, ImagingStudy, Reference } from '@medplum/fhirtypes';
-import { DicomDataset } from './dicom-dataset';
+import { DicomDataset } from './mapped-attributes';
 import { accessionIdentifier as studyAccessionIdentifier } from './imaging-study-mapping';
 
 /**

@@ -2,7 +2,7 @@ import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
 import { identifierToken } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from './derived-lookups';
-import { DicomDataset } from './dicom-dataset';
+import { DicomDataset } from './mapped-attributes';
 import { DOSE_SUMMARY_CODE, doseObservations } from './dose-mapping';
 import { endpointIdentifier, nodeEndpoint } from './endpoint-mapping';
 import { findByIdentifier, type FhirPort } from './fhir-lookups';
