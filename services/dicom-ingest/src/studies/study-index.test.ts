@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StudyIndex } from './study-index';
-import { indexRecord } from './test-support/records';
+import { indexRecord } from '../test-support/records';
 
 const STUDY = '1.2.3';
 

@@ -1,6 +1,6 @@
 import { studyCompletedV1DataSchema } from '@imaging-facade/events';
 import { buildSnapshot } from './study-snapshot';
-import { indexRecord } from './test-support/records';
+import { indexRecord } from '../test-support/records';
 
 const STUDY = '1.2.3';
 

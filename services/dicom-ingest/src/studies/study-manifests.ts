@@ -3,8 +3,8 @@ import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KEY_OBJECT_SELECTION_SOP_CLASS, type DicomJson } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
-import { fsyncDirectory } from './fs-durable';
-import type { InstanceFiles } from './instance-files';
+import { fsyncDirectory } from '../storage/fs-durable';
+import type { InstanceFiles } from '../storage/instance-files';
 import { EXPLICIT_VR_LITTLE_ENDIAN, writeKos, type ManifestRetrieval } from './kos-writer';
 
 /**

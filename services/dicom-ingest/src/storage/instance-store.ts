@@ -1,11 +1,11 @@
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { readInstanceHeader } from './header-reader';
-import type { IngestEvents } from './ingest-events';
+import type { IngestEvents } from '../ingest-events';
 import type { InstanceFiles } from './instance-files';
 import { checkIdentity } from './instance-identity';
-import type { IngestMetrics } from './metrics';
-import { StoreStatus, statusLabel, type StoreResult } from './store-status';
-import type { StudyCompletion } from './study-completion';
+import type { IngestMetrics } from '../metrics';
+import { StoreStatus, statusLabel, type StoreResult } from '../dimse/store-status';
+import type { StudyCompletion } from '../studies/study-completion';
 
 /** A dataset fully received into an incoming Part 10 file, with what its command and association said. */
 export interface ReceivedInstance {

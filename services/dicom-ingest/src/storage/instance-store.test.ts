@@ -6,10 +6,10 @@ import type { InstanceStoredV1Data } from '@imaging-facade/events';
 import { createLogger } from '@imaging-facade/service-kit';
 import { InstanceFiles } from './instance-files';
 import { InstanceStore, type ReceivedInstance } from './instance-store';
-import { createIngestMetrics } from './metrics';
+import { createIngestMetrics } from '../metrics';
 import { writeFileMetaHeader } from '@imaging-facade/dicom';
-import type { IndexRecord } from './study-index';
-import { part10Layout, testFile } from './test-support/sample-files';
+import type { IndexRecord } from '../studies/study-index';
+import { part10Layout, testFile } from '../test-support/sample-files';
 
 const CT_SMALL = testFile('CT_small.dcm');
 const CT = part10Layout(CT_SMALL);

@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { studyCompletedV1DataSchema, type StudyCompletedV1Data } from '@imaging-facade/events';
-import { readInstanceHeader } from './header-reader';
+import { readInstanceHeader } from '../storage/header-reader';
 import { silenceDcmjs } from '@imaging-facade/dicom';
 import { buildSnapshot } from './study-snapshot';
-import { part10Layout, runPydicom, testFile } from './test-support/sample-files';
+import { part10Layout, runPydicom, testFile } from '../test-support/sample-files';
 
 /**
  * The study snapshots our ingest makes of real DICOM files (Debian's pydicom test and character set
@@ -13,7 +13,7 @@ import { part10Layout, runPydicom, testFile } from './test-support/sample-files'
  * this service. This test keeps the committed fixture in step with the ingest:
  * `UPDATE_FIXTURES=1 npx jest --selectProjects unit -- services/dicom-ingest/src/real-dicom-files` rewrites it.
  */
-const FIXTURE = path.join(__dirname, '..', '..', 'imaging-mapper', 'src', 'test-support', 'real-dicom-files.json');
+const FIXTURE = path.join(__dirname, '..', '..', '..', 'imaging-mapper', 'src', 'test-support', 'real-dicom-files.json');
 
 const REAL_FILES = [
   'CT_small.dcm',

@@ -1,7 +1,7 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dicomUidSchema } from '@imaging-facade/dicom';
-import { fsyncDirectory, mkdirDurable } from './fs-durable';
+import { fsyncDirectory, mkdirDurable } from '../storage/fs-durable';
 
 /**
  * `<root>/.pending/<StudyUID>`: an empty file per study that received instances since its last

@@ -3,12 +3,12 @@ import type { Writable } from 'node:stream';
 import { association, constants, Dataset, requests, responses, Scp } from 'dcmjs-dimse';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import type { ConnectionRegistry, DicomConnection } from './connections';
-import type { InstanceFiles } from './instance-files';
-import type { ReceivedInstance } from './instance-store';
-import type { IngestMetrics } from './metrics';
+import type { InstanceFiles } from '../storage/instance-files';
+import type { ReceivedInstance } from '../storage/instance-store';
+import type { IngestMetrics } from '../metrics';
 import { decideContext, isOurAeTitle } from './negotiation';
 import { writeFileMetaHeader } from '@imaging-facade/dicom';
-import { SpoolFile } from './spool-file';
+import { SpoolFile } from '../storage/spool-file';
 import { StoreStatus, statusLabel, type StoreResult } from './store-status';
 
 const { PresentationContextResult, RejectReason, RejectResult, RejectSource, Status } = constants;

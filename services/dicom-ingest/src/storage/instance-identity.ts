@@ -1,6 +1,6 @@
 import { dicomUidSchema } from '@imaging-facade/dicom';
 import type { InstanceHeader } from './header-reader';
-import { StoreStatus, type StoreResult } from './store-status';
+import { StoreStatus, type StoreResult } from '../dimse/store-status';
 
 export interface InstanceIdentity {
   studyInstanceUid: string;

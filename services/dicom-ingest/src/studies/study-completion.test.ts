@@ -4,13 +4,13 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
 import { createLogger } from '@imaging-facade/service-kit';
-import { createIngestMetrics } from './metrics';
+import { createIngestMetrics } from '../metrics';
 import { PendingMarkers } from './pending-markers';
 import { ManifestBuildError } from './kos-writer';
 import { StudyCompletion, type StudyCompletionOptions } from './study-completion';
 import { StudyIndex } from './study-index';
-import { eventually, ManualClock } from './test-support/manual-clock';
-import { indexRecord } from './test-support/records';
+import { eventually, ManualClock } from '../test-support/manual-clock';
+import { indexRecord } from '../test-support/records';
 
 const QUIET_MS = 5000;
 const STUDY = '1.2.3';

@@ -1,8 +1,8 @@
 import { studyCompletedV1DataSchema, type StudyManifest } from '@imaging-facade/events';
 import { backoffDelay } from '@imaging-facade/kafka';
 import { errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
-import type { IngestEvents } from './ingest-events';
-import type { IngestMetrics } from './metrics';
+import type { IngestEvents } from '../ingest-events';
+import type { IngestMetrics } from '../metrics';
 import type { PendingMarkers } from './pending-markers';
 import { QuietPeriodTracker, type Timers } from './quiet-period';
 import type { IndexRecord, StudyIndex } from './study-index';

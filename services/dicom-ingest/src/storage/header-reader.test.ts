@@ -5,8 +5,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { collectElements, datasetEncoding, FileByteSource, silenceDcmjs } from '@imaging-facade/dicom';
 import { decode, readInstanceHeader, type DatasetLocation } from './header-reader';
-import { runTool } from './test-support/dcmtk';
-import { part10Layout, runPydicom, SYSTEM_PYTHON, testFile } from './test-support/sample-files';
+import { runTool } from '../test-support/dcmtk';
+import { part10Layout, runPydicom, SYSTEM_PYTHON, testFile } from '../test-support/sample-files';
 
 /** What pydicom (an independent reader) sees in each file. */
 interface PydicomView {
@@ -187,7 +187,7 @@ describe('readInstanceHeader', () => {
   });
 });
 
-const GENERATE_RDSR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'generate-rdsr.py');
+const GENERATE_RDSR = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'generate-rdsr.py');
 
 interface GeneratedReport {
   file: string;
