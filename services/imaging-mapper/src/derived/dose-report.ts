@@ -1,5 +1,5 @@
 import { codeOf, itemsAt, numberAt, textAt, type DicomCode, type DicomJson } from '@imaging-facade/dicom';
-import { conceptKey } from './dicom-json-reader';
+import { conceptKey } from './coded-entries';
 
 /**
  * Reads a radiation dose structured report (the `content` the ingest carries for dose SR classes)

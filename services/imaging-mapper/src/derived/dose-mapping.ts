@@ -9,7 +9,7 @@ import {
   LOINC_SYSTEM,
   SNOMED_CT_SYSTEM,
   UCUM_SYSTEM,
-} from './dicom-json-reader';
+} from './coded-entries';
 import { readDoseReport, type CodedFact, type DoseEvent, type DoseReport, type Measurement } from './dose-report';
 import { convertUnit, roundSum } from './dose-units';
 import { dicomDateTimeToFhir, dicomUidIdentifier, isOid } from './study-references';

@@ -6,7 +6,7 @@ import type { ConsentDecision, StudyCompletedV1Data } from '@imaging-facade/even
 import { FhirError } from '@imaging-facade/fhir';
 import { createLogger } from '@imaging-facade/service-kit';
 import { ConsentGate, ConsentUnavailableError, isRetryableGateError, type IndexWriter } from './consent-gate';
-import type { MappingResult } from './pipeline';
+import type { MappingResult } from '../pipeline';
 
 const SYSTEM = 'urn:oid:1.2.250.1.999.1';
 const PATIENT = 'P1';

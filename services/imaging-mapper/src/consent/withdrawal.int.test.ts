@@ -1,7 +1,7 @@
 import type { Bundle, DocumentReference, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
 import { createFhirClient } from '@imaging-facade/fhir';
-import { mapStudySnapshot } from './pipeline';
-import { attr, newUid, studySnapshot } from './test-support/study-events';
+import { mapStudySnapshot } from '../pipeline';
+import { attr, newUid, studySnapshot } from '../test-support/study-events';
 import { withdrawStudy } from './withdrawal';
 
 /** Withdrawal against the real FHIR server (FHIR_BASE_URL). */

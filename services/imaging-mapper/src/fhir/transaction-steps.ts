@@ -1,18 +1,18 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
 import { identifierToken } from '@imaging-facade/fhir';
-import { findDocumentReference, findObservations, sameDerivedContent } from './derived-lookups';
-import { DicomDataset } from './mapped-attributes';
-import { DOSE_SUMMARY_CODE, doseObservations } from './dose-mapping';
-import { endpointIdentifier, nodeEndpoint } from './endpoint-mapping';
+import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
+import { DicomDataset } from '../mapping/mapped-attributes';
+import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
+import { endpointIdentifier, nodeEndpoint } from '../derived/endpoint-mapping';
 import { findByIdentifier, type FhirPort } from './fhir-lookups';
-import { imagingStudyFromSnapshot, studyIdentifier } from './imaging-study-mapping';
-import { manifestDocumentReference, manifestEntryIdentifier } from './manifest-mapping';
-import { applyRows, type MappingContext } from './mapping-table';
+import { imagingStudyFromSnapshot, studyIdentifier } from '../mapping/imaging-study-mapping';
+import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
+import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
-import type { NodeSettings } from './node-settings';
-import { PATIENT_ROWS } from './patient-mapping';
-import { accessionIdentifier, imagingStudyReference } from './study-references';
+import type { NodeSettings } from '../node-settings';
+import { PATIENT_ROWS } from '../mapping/patient-mapping';
+import { accessionIdentifier, imagingStudyReference } from '../derived/study-references';
 import {
   conditionalUpdateEntry,
   imagingStudyEntry,

@@ -1,6 +1,6 @@
 import type { ExtractResource, Identifier } from '@medplum/fhirtypes';
 import { identifierToken, type FhirClient } from '@imaging-facade/fhir';
-import { UnprocessableStudyError } from './errors';
+import { UnprocessableStudyError } from '../errors';
 
 /** What the mapper asks of the FHIR server. */
 export type FhirPort = Pick<FhirClient, 'search' | 'transaction'>;

@@ -11,10 +11,10 @@ import {
   studyIdentifier,
 } from './imaging-study-mapping';
 import { applyRows, type MappingContext, type MappingRow } from './mapping-table';
-import { mergeImagingStudy } from './merge';
-import { validateR4 } from './test-support/fhir-validation';
-import { expectElements } from './test-support/expect-elements';
-import { attr, dataset, studySnapshot } from './test-support/study-events';
+import { mergeImagingStudy } from '../fhir/merge';
+import { validateR4 } from '../test-support/fhir-validation';
+import { expectElements } from '../test-support/expect-elements';
+import { attr, dataset, studySnapshot } from '../test-support/study-events';
 
 const UID = '1.2.826.0.1.3680043.8.498.1';
 const SCT = 'http://snomed.info/sct';

@@ -1,5 +1,5 @@
 import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
-import type { FhirPort } from './fhir-lookups';
+import type { FhirPort } from '../fhir/fhir-lookups';
 import { withdrawalEntries, withdrawStudy } from './withdrawal';
 
 describe('the withdrawal transaction', () => {

@@ -3,10 +3,10 @@ import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Coding, DocumentReference, Patient } from '@medplum/fhirtypes';
 import { nodeEndpoint } from './endpoint-mapping';
 import { insOf, manifestDocumentReference, manifestEntryIdentifier, type ManifestContext } from './manifest-mapping';
-import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
-import { manifestOf } from './test-support/dose-content';
-import { validateR4 } from './test-support/fhir-validation';
-import { attr, studySnapshot } from './test-support/study-events';
+import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
+import { manifestOf } from '../test-support/dose-content';
+import { validateR4 } from '../test-support/fhir-validation';
+import { attr, studySnapshot } from '../test-support/study-events';
 
 const node: NodeSettings = {
   dicomWebBaseUrl: 'https://pacs.example/dicomweb',

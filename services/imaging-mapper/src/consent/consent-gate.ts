@@ -12,7 +12,7 @@ import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { backoffDelay, sleep } from '@imaging-facade/kafka';
 import { errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
-import type { MappingResult } from './pipeline';
+import type { MappingResult } from '../pipeline';
 import type { WithdrawalResult } from './withdrawal';
 
 /** What started a decision: a study event, a consent decision that changed, the sweep after a start. */

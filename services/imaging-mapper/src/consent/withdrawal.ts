@@ -1,8 +1,8 @@
 import type { BundleEntry } from '@medplum/fhirtypes';
 import { conditionalUrl, identifierToken } from '@imaging-facade/fhir';
-import type { FhirPort } from './fhir-lookups';
-import { studyIdentifier } from './imaging-study-mapping';
-import { transactionBundle } from './transaction';
+import type { FhirPort } from '../fhir/fhir-lookups';
+import { studyIdentifier } from '../mapping/imaging-study-mapping';
+import { transactionBundle } from '../fhir/transaction';
 
 /**
  * What the mapper publishes for a study besides its ImagingStudy (the manifest's DocumentReference,

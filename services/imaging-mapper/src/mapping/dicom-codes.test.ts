@@ -1,7 +1,7 @@
 import { codedConcept, codingSystem, LOCAL_CODING_SCHEME_BASE } from './dicom-codes';
 import { DicomDataset, type Keyword } from './mapped-attributes';
 import type { DicomAttribute } from '@imaging-facade/dicom';
-import { attr, dataset } from './test-support/study-events';
+import { attr, dataset } from '../test-support/study-events';
 
 describe('Coding Scheme Designator → FHIR system', () => {
   it.each([

@@ -2,8 +2,8 @@ import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events
 import type { Coding, DocumentReference, Identifier, ImagingStudy, Organization, Patient, Reference } from '@medplum/fhirtypes';
 import { nameBasedUuid } from '@imaging-facade/fhir';
 import { codeOf, itemsAt, textAt, type DicomJson } from '@imaging-facade/dicom';
-import { fhirCoding, LOINC_SYSTEM } from './dicom-json-reader';
-import type { NodeSettings } from './node-settings';
+import { fhirCoding, LOINC_SYSTEM } from './coded-entries';
+import type { NodeSettings } from '../node-settings';
 import { accessionIdentifier } from './study-references';
 
 /**

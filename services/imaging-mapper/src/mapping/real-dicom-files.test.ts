@@ -5,10 +5,10 @@ import type { Coding, HumanName, ImagingStudySeries, ImagingStudySeriesPerformer
 import { DicomDataset, type Keyword } from './mapped-attributes';
 import { imagingStudyFromSnapshot, studyIdentifier } from './imaging-study-mapping';
 import { applyRows, type MappingContext } from './mapping-table';
-import { mergeImagingStudy } from './merge';
+import { mergeImagingStudy } from '../fhir/merge';
 import { PATIENT_ROWS } from './patient-mapping';
-import { expectElements } from './test-support/expect-elements';
-import { validateR4 } from './test-support/fhir-validation';
+import { expectElements } from '../test-support/expect-elements';
+import { validateR4 } from '../test-support/fhir-validation';
 
 /**
  * Real DICOM files (Debian's pydicom test and character set files) read by dicom-ingest's own
@@ -71,7 +71,7 @@ interface RealFile {
 }
 
 const FILES: RealFile[] = JSON.parse(
-  readFileSync(path.join(__dirname, 'test-support', 'real-dicom-files.json'), 'utf8'),
+  readFileSync(path.join(__dirname, '..', 'test-support', 'real-dicom-files.json'), 'utf8'),
 ) as RealFile[];
 
 const DEFAULT_SYSTEM = 'https://hospital.example/mrn';

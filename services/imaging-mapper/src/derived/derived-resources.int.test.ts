@@ -1,11 +1,11 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { DocumentReference, Endpoint, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
 import { createFhirClient } from '@imaging-facade/fhir';
-import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
-import { mapStudySnapshot } from './pipeline';
-import { ctReport, manifestOf, projectionReport } from './test-support/dose-content';
-import { fhirServer } from './test-support/fhir-server';
-import { attr, newUid, studySnapshot, withSeries } from './test-support/study-events';
+import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
+import { mapStudySnapshot } from '../pipeline';
+import { ctReport, manifestOf, projectionReport } from '../test-support/dose-content';
+import { fhirServer } from '../test-support/fhir-server';
+import { attr, newUid, studySnapshot, withSeries } from '../test-support/study-events';
 
 /**
  * The Endpoint, the manifest's DocumentReference and the dose Observations against a real HAPI FHIR

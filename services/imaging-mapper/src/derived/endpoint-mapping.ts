@@ -1,5 +1,5 @@
 import type { Endpoint, Identifier } from '@medplum/fhirtypes';
-import type { NodeSettings } from './node-settings';
+import type { NodeSettings } from '../node-settings';
 
 /**
  * The node's DICOMweb service as a FHIR Endpoint, which every ImagingStudy of the node references

@@ -1,8 +1,8 @@
 import type { DocumentReference, Identifier, Observation } from '@medplum/fhirtypes';
 import { identifierToken } from '@imaging-facade/fhir';
-import { canonical } from './canonical';
-import { UnprocessableStudyError } from './errors';
-import type { FhirPort } from './fhir-lookups';
+import { canonical } from '../fhir/canonical';
+import { UnprocessableStudyError } from '../errors';
+import type { FhirPort } from '../fhir/fhir-lookups';
 
 /**
  * Reads of the resources derived from a study (its manifest's DocumentReference, its dose

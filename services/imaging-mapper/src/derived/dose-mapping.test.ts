@@ -4,9 +4,9 @@ import type { Observation, ObservationComponent } from '@medplum/fhirtypes';
 import { DOSE_SUMMARY_CODE, doseObservations, type DoseContext, type DoseGroup } from './dose-mapping';
 import { convertUnit } from './dose-units';
 import { dicomDateTimeToFhir } from './study-references';
-import { ctReport, projectionReport, radiopharmaceuticalReport, reportContent } from './test-support/dose-content';
-import { validateR4 } from './test-support/fhir-validation';
-import { attr, studySnapshot } from './test-support/study-events';
+import { ctReport, projectionReport, radiopharmaceuticalReport, reportContent } from '../test-support/dose-content';
+import { validateR4 } from '../test-support/fhir-validation';
+import { attr, studySnapshot } from '../test-support/study-events';
 
 const X_RAY_RDSR = '1.2.840.10008.5.1.4.1.1.88.67';
 const NM_RDSR = '1.2.840.10008.5.1.4.1.1.88.68';

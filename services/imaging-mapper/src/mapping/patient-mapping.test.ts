@@ -10,9 +10,9 @@ import {
   patientIdentifier,
   V2_IDENTIFIER_TYPE_SYSTEM,
 } from './patient-mapping';
-import { validateR4 } from './test-support/fhir-validation';
-import { expectElements } from './test-support/expect-elements';
-import { attr, dataset } from './test-support/study-events';
+import { validateR4 } from '../test-support/fhir-validation';
+import { expectElements } from '../test-support/expect-elements';
+import { attr, dataset } from '../test-support/study-events';
 
 const DEFAULT_SYSTEM = 'https://hospital.example/mrn';
 const NIR = '1.2.250.1.213.1.4.8';

@@ -1,9 +1,9 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
-import { imagingStudyFromSnapshot } from './imaging-study-mapping';
-import type { MappingContext } from './mapping-table';
+import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
+import type { MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
 import { compareUids } from './study-order';
-import { studySnapshot, withSeries } from './test-support/study-events';
+import { studySnapshot, withSeries } from '../test-support/study-events';
 
 const context: MappingContext = { defaultPatientIdSystem: 'urn:x', skip: () => undefined };
 const subject = { reference: 'urn:uuid:7d7f6b1e-0000-5000-8000-000000000000' };

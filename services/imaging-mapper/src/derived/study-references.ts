@@ -1,7 +1,7 @@
 import type { DicomJson } from '@imaging-facade/dicom';
 import type { Identifier, ImagingStudy, Reference } from '@medplum/fhirtypes';
-import { DicomDataset } from './mapped-attributes';
-import { accessionIdentifier as studyAccessionIdentifier } from './imaging-study-mapping';
+import { DicomDataset } from '../mapping/mapped-attributes';
+import { accessionIdentifier as studyAccessionIdentifier } from '../mapping/imaging-study-mapping';
 
 /**
  * How the resources derived from a study (its manifest's DocumentReference, its dose Observations)
