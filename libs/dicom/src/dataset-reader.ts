@@ -309,33 +309,31 @@ function decodeValues(vr: string, value: Buffer, littleEndian: boolean, sets: Ch
 }
 
 function binaryNumbers(vr: string, value: Buffer, size: number, littleEndian: boolean): unknown[] {
+  const [little, big] = NUMBER_READERS[vr] ?? NUMBER_READERS.UV!;
+  const read = littleEndian ? little : big;
   const numbers: unknown[] = [];
   for (let offset = 0; offset + size <= value.length; offset += size) {
-    numbers.push(binaryNumber(vr, value, offset, littleEndian));
+    const number = Number(value[read](offset));
+    numbers.push(Number.isFinite(number) ? number : null);
   }
-  return numbers.map((number) => (typeof number === 'number' && !Number.isFinite(number) ? null : number));
+  return numbers;
 }
 
-function binaryNumber(vr: string, value: Buffer, offset: number, littleEndian: boolean): number {
-  switch (vr) {
-    case 'US':
-      return littleEndian ? value.readUInt16LE(offset) : value.readUInt16BE(offset);
-    case 'SS':
-      return littleEndian ? value.readInt16LE(offset) : value.readInt16BE(offset);
-    case 'UL':
-      return littleEndian ? value.readUInt32LE(offset) : value.readUInt32BE(offset);
-    case 'SL':
-      return littleEndian ? value.readInt32LE(offset) : value.readInt32BE(offset);
-    case 'FL':
-      return littleEndian ? value.readFloatLE(offset) : value.readFloatBE(offset);
-    case 'FD':
-      return littleEndian ? value.readDoubleLE(offset) : value.readDoubleBE(offset);
-    case 'SV':
-      return Number(littleEndian ? value.readBigInt64LE(offset) : value.readBigInt64BE(offset));
-    default:
-      return Number(littleEndian ? value.readBigUInt64LE(offset) : value.readBigUInt64BE(offset));
-  }
-}
+type NumberReader = 'readUInt16LE' | 'readUInt16BE' | 'readInt16LE' | 'readInt16BE' | 'readUInt32LE' | 'readUInt32BE'
+  | 'readInt32LE' | 'readInt32BE' | 'readFloatLE' | 'readFloatBE' | 'readDoubleLE' | 'readDoubleBE'
+  | 'readBigInt64LE' | 'readBigInt64BE' | 'readBigUInt64LE' | 'readBigUInt64BE';
+
+/** The Buffer methods that read one value of each binary number VR: little, big endian. */
+const NUMBER_READERS: Readonly<Record<string, readonly [NumberReader, NumberReader]>> = {
+  US: ['readUInt16LE', 'readUInt16BE'],
+  SS: ['readInt16LE', 'readInt16BE'],
+  UL: ['readUInt32LE', 'readUInt32BE'],
+  SL: ['readInt32LE', 'readInt32BE'],
+  FL: ['readFloatLE', 'readFloatBE'],
+  FD: ['readDoubleLE', 'readDoubleBE'],
+  SV: ['readBigInt64LE', 'readBigInt64BE'],
+  UV: ['readBigUInt64LE', 'readBigUInt64BE'],
+};
 
 /** IS, DS → a number; spaces and stray characters are ignored; empty or not a number → null. */
 function numberString(text: string): number | null {

@@ -99,30 +99,20 @@ export function parseDateTime(dt: string): DicomDateTime | undefined {
  */
 export function formatDateTime(instant: Date, offset?: string): { date: string; time: string } {
   const match = offset ? /^([+-])(\d{2})(\d{2})$/.exec(offset) : null;
-  let parts: number[];
-  if (match) {
-    const minutes = (Number(match[2]) * 60 + Number(match[3])) * (match[1] === '-' ? -1 : 1);
-    const shifted = new Date(instant.getTime() + minutes * 60_000);
-    parts = [
-      shifted.getUTCFullYear(),
-      shifted.getUTCMonth() + 1,
-      shifted.getUTCDate(),
-      shifted.getUTCHours(),
-      shifted.getUTCMinutes(),
-      shifted.getUTCSeconds(),
-      shifted.getUTCMilliseconds(),
-    ];
-  } else {
-    parts = [
-      instant.getFullYear(),
-      instant.getMonth() + 1,
-      instant.getDate(),
-      instant.getHours(),
-      instant.getMinutes(),
-      instant.getSeconds(),
-      instant.getMilliseconds(),
-    ];
-  }
+  // The wall clock of the offset, or of the node's zone at that instant, read through the UTC getters.
+  const offsetMinutes = match
+    ? (Number(match[2]) * 60 + Number(match[3])) * (match[1] === '-' ? -1 : 1)
+    : -instant.getTimezoneOffset();
+  const shifted = new Date(instant.getTime() + offsetMinutes * 60_000);
+  const parts = [
+    shifted.getUTCFullYear(),
+    shifted.getUTCMonth() + 1,
+    shifted.getUTCDate(),
+    shifted.getUTCHours(),
+    shifted.getUTCMinutes(),
+    shifted.getUTCSeconds(),
+    shifted.getUTCMilliseconds(),
+  ];
   const [year, month, day, hours, minutes, seconds, millis] = parts.map((part) => String(part));
   const two = (text: string | undefined) => (text ?? '').padStart(2, '0');
   return {

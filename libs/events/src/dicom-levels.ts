@@ -3,12 +3,12 @@ import { tagOf } from '@imaging-facade/dicom';
 /**
  * Which attributes of a stored instance travel in the study event, by the level of the DICOM
  * information model they describe. The ingest service copies exactly these; the mapper reads only
- * these. Named by keyword; the lists hold their DICOM JSON tags, from the dictionary.
+ * these. Named by keyword; the `_TAGS` lists hold their DICOM JSON tags, from the dictionary.
  */
 
 const tags = (keywords: readonly string[]): readonly string[] => keywords.map(tagOf);
 
-export const STUDY_LEVEL_TAGS: readonly string[] = tags([
+export const STUDY_LEVEL_KEYWORDS = [
   'SpecificCharacterSet',
   'PatientName',
   'PatientID',
@@ -34,9 +34,9 @@ export const STUDY_LEVEL_TAGS: readonly string[] = tags([
   'InstitutionName',
   'InstitutionCodeSequence',
   'InstitutionalDepartmentName',
-]);
+] as const;
 
-export const SERIES_LEVEL_TAGS: readonly string[] = tags([
+export const SERIES_LEVEL_KEYWORDS = [
   'SeriesInstanceUID',
   'Modality',
   'SeriesNumber',
@@ -49,9 +49,9 @@ export const SERIES_LEVEL_TAGS: readonly string[] = tags([
   'InstitutionName',
   'PerformingPhysicianName',
   'OperatorsName',
-]);
+] as const;
 
-export const INSTANCE_LEVEL_TAGS: readonly string[] = tags([
+export const INSTANCE_LEVEL_KEYWORDS = [
   'SOPClassUID',
   'SOPInstanceUID',
   'InstanceNumber',
@@ -61,7 +61,11 @@ export const INSTANCE_LEVEL_TAGS: readonly string[] = tags([
   'ConceptNameCodeSequence', // the title of a structured report
   'DocumentTitle', // encapsulated documents
   'CTDIvol',
-]);
+] as const;
+
+export const STUDY_LEVEL_TAGS: readonly string[] = tags(STUDY_LEVEL_KEYWORDS);
+export const SERIES_LEVEL_TAGS: readonly string[] = tags(SERIES_LEVEL_KEYWORDS);
+export const INSTANCE_LEVEL_TAGS: readonly string[] = tags(INSTANCE_LEVEL_KEYWORDS);
 
 /**
  * The SR document content (PS3.3 C.17.3) of a radiation dose report, in the instance's `content`:

@@ -1,54 +1,21 @@
 import { DicomDataset as KeywordDataset, tagsOf, type DicomJson } from '@imaging-facade/dicom';
+import { INSTANCE_LEVEL_KEYWORDS, SERIES_LEVEL_KEYWORDS, STUDY_LEVEL_KEYWORDS } from '@imaging-facade/events';
 
-/** The attributes the mapper reads, by keyword (PS3.6); their tags come from the DICOM dictionary. */
+/**
+ * The attributes the mapper reads, by keyword (PS3.6): those the study event carries at each level,
+ * and those of the sequence items it reads. Their tags come from the DICOM dictionary.
+ */
 export const TAGS = tagsOf([
-  // Patient
-  'PatientName',
-  'PatientID',
-  'IssuerOfPatientID',
+  ...STUDY_LEVEL_KEYWORDS,
+  ...SERIES_LEVEL_KEYWORDS,
+  ...INSTANCE_LEVEL_KEYWORDS,
+  // Other Patient IDs Sequence items
   'TypeOfPatientID',
-  'IssuerOfPatientIDQualifiersSequence',
-  'OtherPatientIDsSequence',
-  'PatientBirthDate',
-  'PatientSex',
   // HL7v2 Hierarchic Designator Macro and Issuer of Patient ID Qualifiers (PS3.3 10.14, C.7.1.1)
   'LocalNamespaceEntityID',
   'UniversalEntityID',
   'UniversalEntityIDType',
   'IdentifierTypeCode',
-  // Study
-  'StudyInstanceUID',
-  'StudyDate',
-  'StudyTime',
-  'TimezoneOffsetFromUTC',
-  'AccessionNumber',
-  'IssuerOfAccessionNumberSequence',
-  'ReferringPhysicianName',
-  'NameOfPhysiciansReadingStudy',
-  'StudyDescription',
-  'ProcedureCodeSequence',
-  'ReasonForTheRequestedProcedure',
-  'ReasonForRequestedProcedureCodeSequence',
-  'InstitutionalDepartmentName',
-  // Series
-  'SeriesInstanceUID',
-  'SeriesNumber',
-  'Modality',
-  'SeriesDescription',
-  'BodyPartExamined',
-  'Laterality',
-  'SeriesDate',
-  'SeriesTime',
-  'PerformingPhysicianName',
-  'OperatorsName',
-  'InstitutionName',
-  'StationName',
-  // Instance
-  'SOPInstanceUID',
-  'SOPClassUID',
-  'InstanceNumber',
-  'ConceptNameCodeSequence',
-  'DocumentTitle',
   // Code Sequence Macro (PS3.3 8.8)
   'CodeValue',
   'CodingSchemeDesignator',
