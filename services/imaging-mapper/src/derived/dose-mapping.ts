@@ -1,4 +1,4 @@
-import { isDoseReport, numberAt, textAt } from '@imaging-facade/dicom';
+import { isDoseReport, numberAt, tagsOf, textAt } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { CodeableConcept, Coding, Identifier, ImagingStudy, Observation, ObservationComponent, Patient, Reference } from '@medplum/fhirtypes';
 import { conditionalUrl, identifierToken, urnUuid } from '@imaging-facade/fhir';
@@ -13,6 +13,8 @@ import {
 import { readDoseReport, type CodedFact, type DoseEvent, type DoseReport, type Measurement } from './dose-report';
 import { convertUnit, roundSum } from './dose-units';
 import { dicomDateTimeToFhir, dicomUidIdentifier, isOid } from './study-references';
+
+const TAG = tagsOf(['TimezoneOffsetFromUTC', 'Modality', 'CTDIvol', 'SeriesNumber']);
 
 /**
  * Radiation dose (IHE REM) → FHIR Observations, as HL7's "Radiation Dose Summary for Diagnostic
@@ -128,7 +130,7 @@ export interface DoseMapping {
 export function doseObservations(context: DoseContext): DoseMapping {
   const notes: string[] = [];
   const groups: DoseGroup[] = [];
-  const offset = textAt(context.data.study, '00080201');
+  const offset = textAt(context.data.study, TAG.TimezoneOffsetFromUTC);
   for (const series of context.data.series) {
     for (const instance of series.instances) {
       if (!isDoseReport(instance.sopClassUid)) {
@@ -217,17 +219,17 @@ function headerGroup(context: DoseContext): DoseGroup | undefined {
   const members: PlannedObservation[] = [];
   const lines: string[] = [];
   for (const series of context.data.series) {
-    if (textAt(series.attributes, '00080060') !== 'CT') {
+    if (textAt(series.attributes, TAG.Modality) !== 'CT') {
       continue;
     }
     const values = series.instances
-      .map((instance) => numberAt(instance.attributes, '00189345'))
+      .map((instance) => numberAt(instance.attributes, TAG.CTDIvol))
       .filter((value): value is number => value !== undefined && value >= 0);
     if (values.length === 0 || !isOid(series.seriesInstanceUid)) {
       continue;
     }
     const mean = Number((roundSum(values) / values.length).toPrecision(12));
-    const number = textAt(series.attributes, '00200011');
+    const number = textAt(series.attributes, TAG.SeriesNumber);
     const identifier = dicomUidIdentifier(series.seriesInstanceUid, undefined);
     const resource: Observation = {
       resourceType: 'Observation',

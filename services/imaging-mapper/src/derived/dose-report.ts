@@ -1,4 +1,4 @@
-import { codeOf, itemsAt, numberAt, textAt, type DicomCode, type DicomJson } from '@imaging-facade/dicom';
+import { codeOf, itemsAt, numberAt, tagsOf, textAt, type DicomCode, type DicomJson } from '@imaging-facade/dicom';
 import { conceptKey } from './coded-entries';
 
 /**
@@ -83,8 +83,21 @@ export const CONCEPTS = {
   computedTomography: 'SCT|77477000',
 } as const;
 
-const CONTENT_SEQUENCE = '0040A730';
-const CONCEPT_NAME = '0040A043';
+const TAG = tagsOf([
+  'ContentSequence',
+  'ConceptNameCodeSequence',
+  'ValueType',
+  'MeasuredValueSequence',
+  'NumericValue',
+  'FloatingPointValue',
+  'MeasurementUnitsCodeSequence',
+  'ConceptCodeSequence',
+  'TextValue',
+  'UID',
+  'DateTime',
+]);
+const CONTENT_SEQUENCE = TAG.ContentSequence;
+const CONCEPT_NAME = TAG.ConceptNameCodeSequence;
 
 /** The content item tree below the document root. */
 export function contentTree(items: readonly DicomJson[], depth = 0): ContentNode[] {
@@ -92,7 +105,7 @@ export function contentTree(items: readonly DicomJson[], depth = 0): ContentNode
     return [];
   }
   return items.map((item) => {
-    const valueType = textAt(item, '0040A040') ?? '';
+    const valueType = textAt(item, TAG.ValueType) ?? '';
     const node: ContentNode = {
       valueType,
       concept: codeOf(itemsAt(item, CONCEPT_NAME)[0]),
@@ -100,24 +113,24 @@ export function contentTree(items: readonly DicomJson[], depth = 0): ContentNode
     };
     switch (valueType) {
       case 'NUM': {
-        const measured = itemsAt(item, '0040A300')[0]; // MeasuredValueSequence
-        const value = numberAt(measured, '0040A30A') ?? numberAt(item, '0040A161'); // NumericValue, FloatingPointValue
+        const measured = itemsAt(item, TAG.MeasuredValueSequence)[0];
+        const value = numberAt(measured, TAG.NumericValue) ?? numberAt(item, TAG.FloatingPointValue);
         if (value !== undefined) {
-          node.numeric = { value, unit: codeOf(itemsAt(measured, '004008EA')[0]) }; // MeasurementUnitsCodeSequence
+          node.numeric = { value, unit: codeOf(itemsAt(measured, TAG.MeasurementUnitsCodeSequence)[0]) };
         }
         break;
       }
       case 'CODE':
-        node.code = codeOf(itemsAt(item, '0040A168')[0]); // ConceptCodeSequence
+        node.code = codeOf(itemsAt(item, TAG.ConceptCodeSequence)[0]);
         break;
       case 'TEXT':
-        node.text = textAt(item, '0040A160');
+        node.text = textAt(item, TAG.TextValue);
         break;
       case 'UIDREF':
-        node.uid = textAt(item, '0040A124');
+        node.uid = textAt(item, TAG.UID);
         break;
       case 'DATETIME':
-        node.dateTime = textAt(item, '0040A120');
+        node.dateTime = textAt(item, TAG.DateTime);
         break;
       default:
         break;

@@ -1,10 +1,20 @@
 import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
 import type { Coding, DocumentReference, Identifier, ImagingStudy, Organization, Patient, Reference } from '@medplum/fhirtypes';
 import { nameBasedUuid } from '@imaging-facade/fhir';
-import { codeOf, itemsAt, textAt, type DicomJson } from '@imaging-facade/dicom';
+import { codeOf, itemsAt, tagsOf, textAt, type DicomJson } from '@imaging-facade/dicom';
 import { fhirCoding, LOINC_SYSTEM } from './coded-entries';
 import type { NodeSettings } from '../node-settings';
 import { accessionIdentifier } from './study-references';
+
+const TAG = tagsOf([
+  'StudyDescription',
+  'ProcedureCodeSequence',
+  'OtherPatientIDsSequence',
+  'PatientID',
+  'IssuerOfPatientID',
+  'IssuerOfPatientIDQualifiersSequence',
+  'UniversalEntityID',
+]);
 
 /**
  * The node's manifest of a study (the Key Object Selection document the ingest stores with it) as
@@ -96,7 +106,7 @@ export function manifestDocumentReference(context: ManifestContext): ManifestMap
     }
   }
 
-  const description = textAt(data.study, '00081030');
+  const description = textAt(data.study, TAG.StudyDescription);
   const documentReference: DocumentReference = {
     resourceType: 'DocumentReference',
     contained,
@@ -134,7 +144,7 @@ export function manifestDocumentReference(context: ManifestContext): ManifestMap
 
 /** A LOINC code of the study's Procedure Code Sequence (e.g. a LOINC/RSNA Radiology Playbook code), if any. */
 function procedureType(study: DicomJson): Coding | undefined {
-  for (const item of itemsAt(study, '00081032')) {
+  for (const item of itemsAt(study, TAG.ProcedureCodeSequence)) {
     const code = codeOf(item);
     if (code && code.scheme.toUpperCase() === 'LN') {
       return fhirCoding(code);
@@ -154,9 +164,9 @@ function instant(dateTime: string | undefined): string | undefined {
  * (0010,0024) — is one of the INS namespaces.
  */
 export function insOf(study: DicomJson): { oid: string; value: string } | undefined {
-  for (const candidate of [study, ...itemsAt(study, '00101002')]) {
-    const value = textAt(candidate, '00100020');
-    const issuers = [textAt(candidate, '00100021'), textAt(itemsAt(candidate, '00100024')[0], '00400032')];
+  for (const candidate of [study, ...itemsAt(study, TAG.OtherPatientIDsSequence)]) {
+    const value = textAt(candidate, TAG.PatientID);
+    const issuers = [textAt(candidate, TAG.IssuerOfPatientID), textAt(itemsAt(candidate, TAG.IssuerOfPatientIDQualifiersSequence)[0], TAG.UniversalEntityID)];
     const oid = issuers.find((issuer): issuer is string => issuer !== undefined && INS_OIDS.has(issuer));
     if (value && oid) {
       return { oid, value };
