@@ -1,4 +1,4 @@
-import type { DicomJson } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
 import { patientIdentifierOfStudy, patientKeyOfStudy } from './patient-key';
 
 const DEFAULT_SYSTEM = 'urn:oid:1.2.250.1.999.1';

@@ -1,10 +1,10 @@
+import type { DicomJson } from '@imaging-facade/dicom';
 import {
   DEFAULT_PATIENT_ID_SYSTEM,
   LOCAL_ISSUER_SYSTEM_BASE,
   issuerTextToSystem,
   patientIdentityOf,
   patientKey,
-  type DicomJson,
   type PatientIdentifier,
   type StudyCompletedV1Data,
 } from '@imaging-facade/events';

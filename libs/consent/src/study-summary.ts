@@ -1,5 +1,16 @@
-import { textAt as text, type DicomJson, type PatientIdentifier, type StudyCompletedV1Data } from '@imaging-facade/events';
+import { tagsOf, textAt as text, type DicomJson } from '@imaging-facade/dicom';
+import type { PatientIdentifier, StudyCompletedV1Data } from '@imaging-facade/events';
 import { patientIdentifierOfStudy } from './patient-key';
+
+const TAG = tagsOf([
+  'Modality',
+  'AccessionNumber',
+  'StudyDate',
+  'StudyDescription',
+  'PatientName',
+  'PatientBirthDate',
+  'PatientSex',
+]);
 
 /** What the desk shows of a study, and what consent decisions need to name it. */
 export interface StudySummary {
@@ -29,15 +40,15 @@ export function summarizeStudy(snapshot: StudyCompletedV1Data): StudySummary {
   const modalities = new Set<string>();
   let instanceCount = 0;
   for (const series of snapshot.series) {
-    const modality = text(series.attributes, '00080060');
+    const modality = text(series.attributes, TAG.Modality);
     if (modality) modalities.add(modality);
     instanceCount += series.instances.length;
   }
   return withoutUndefined({
     studyInstanceUid: snapshot.studyInstanceUid,
-    accessionNumber: text(study, '00080050'),
-    date: dicomDate(text(study, '00080020')),
-    description: text(study, '00081030'),
+    accessionNumber: text(study, TAG.AccessionNumber),
+    date: dicomDate(text(study, TAG.StudyDate)),
+    description: text(study, TAG.StudyDescription),
     modalities: [...modalities].sort(),
     seriesCount: snapshot.series.length,
     instanceCount,
@@ -52,9 +63,9 @@ export function patientOfStudy(snapshot: Pick<StudyCompletedV1Data, 'study'>, de
   }
   return withoutUndefined({
     identifier,
-    name: personName(snapshot.study, '00100010'),
-    birthDate: dicomDate(text(snapshot.study, '00100030')),
-    sex: text(snapshot.study, '00100040'),
+    name: personName(snapshot.study, TAG.PatientName),
+    birthDate: dicomDate(text(snapshot.study, TAG.PatientBirthDate)),
+    sex: text(snapshot.study, TAG.PatientSex),
   });
 }
 

@@ -1,60 +1,78 @@
+import { tagOf } from '@imaging-facade/dicom';
+
 /**
  * Which attributes of a stored instance travel in the study event, by the level of the DICOM
  * information model they describe. The ingest service copies exactly these; the mapper reads only
- * these. Tags are the DICOM JSON keys; the comment is the keyword.
+ * these. Named by keyword; the `_TAGS` lists hold their DICOM JSON tags, from the dictionary.
  */
 
-export const STUDY_LEVEL_TAGS: readonly string[] = [
-  '00080005', // SpecificCharacterSet
-  '00100010', // PatientName
-  '00100020', // PatientID
-  '00100021', // IssuerOfPatientID
-  '00100024', // IssuerOfPatientIDQualifiersSequence
-  '00101002', // OtherPatientIDsSequence
-  '00100030', // PatientBirthDate
-  '00100040', // PatientSex
-  '0020000D', // StudyInstanceUID
-  '00200010', // StudyID
-  '00080020', // StudyDate
-  '00080030', // StudyTime
-  '00080201', // TimezoneOffsetFromUTC
-  '00080050', // AccessionNumber
-  '00080051', // IssuerOfAccessionNumberSequence
-  '00080090', // ReferringPhysicianName
-  '00081060', // NameOfPhysiciansReadingStudy
-  '00081030', // StudyDescription
-  '00081032', // ProcedureCodeSequence
-  '00321060', // RequestedProcedureDescription
-  '00401002', // ReasonForTheRequestedProcedure
-  '0040100A', // ReasonForRequestedProcedureCodeSequence
-  '00080080', // InstitutionName
-  '00080082', // InstitutionCodeSequence
-  '00081040', // InstitutionalDepartmentName
-];
+const tags = (keywords: readonly string[]): readonly string[] => keywords.map(tagOf);
 
-export const SERIES_LEVEL_TAGS: readonly string[] = [
-  '0020000E', // SeriesInstanceUID
-  '00080060', // Modality
-  '00200011', // SeriesNumber
-  '0008103E', // SeriesDescription
-  '00180015', // BodyPartExamined
-  '00200060', // Laterality
-  '00080021', // SeriesDate
-  '00080031', // SeriesTime
-  '00081010', // StationName
-  '00080080', // InstitutionName
-  '00081050', // PerformingPhysicianName
-  '00081070', // OperatorsName
-];
+export const STUDY_LEVEL_KEYWORDS = [
+  'SpecificCharacterSet',
+  'PatientName',
+  'PatientID',
+  'IssuerOfPatientID',
+  'IssuerOfPatientIDQualifiersSequence',
+  'OtherPatientIDsSequence',
+  'PatientBirthDate',
+  'PatientSex',
+  'StudyInstanceUID',
+  'StudyID',
+  'StudyDate',
+  'StudyTime',
+  'TimezoneOffsetFromUTC',
+  'AccessionNumber',
+  'IssuerOfAccessionNumberSequence',
+  'ReferringPhysicianName',
+  'NameOfPhysiciansReadingStudy',
+  'StudyDescription',
+  'ProcedureCodeSequence',
+  'RequestedProcedureDescription',
+  'ReasonForTheRequestedProcedure',
+  'ReasonForRequestedProcedureCodeSequence',
+  'InstitutionName',
+  'InstitutionCodeSequence',
+  'InstitutionalDepartmentName',
+] as const;
 
-export const INSTANCE_LEVEL_TAGS: readonly string[] = [
-  '00080016', // SOPClassUID
-  '00080018', // SOPInstanceUID
-  '00200013', // InstanceNumber
-  '00280008', // NumberOfFrames
-  '00080023', // ContentDate
-  '00080033', // ContentTime
-  '0040A043', // ConceptNameCodeSequence (the title of a structured report)
-  '00420010', // DocumentTitle (encapsulated documents)
-  '00189345', // CTDIvol
-];
+export const SERIES_LEVEL_KEYWORDS = [
+  'SeriesInstanceUID',
+  'Modality',
+  'SeriesNumber',
+  'SeriesDescription',
+  'BodyPartExamined',
+  'Laterality',
+  'SeriesDate',
+  'SeriesTime',
+  'StationName',
+  'InstitutionName',
+  'PerformingPhysicianName',
+  'OperatorsName',
+] as const;
+
+export const INSTANCE_LEVEL_KEYWORDS = [
+  'SOPClassUID',
+  'SOPInstanceUID',
+  'InstanceNumber',
+  'NumberOfFrames',
+  'ContentDate',
+  'ContentTime',
+  'ConceptNameCodeSequence', // the title of a structured report
+  'DocumentTitle', // encapsulated documents
+  'CTDIvol',
+] as const;
+
+export const STUDY_LEVEL_TAGS: readonly string[] = tags(STUDY_LEVEL_KEYWORDS);
+export const SERIES_LEVEL_TAGS: readonly string[] = tags(SERIES_LEVEL_KEYWORDS);
+export const INSTANCE_LEVEL_TAGS: readonly string[] = tags(INSTANCE_LEVEL_KEYWORDS);
+
+/**
+ * The SR document content (PS3.3 C.17.3) of a radiation dose report, in the instance's `content`:
+ * the document title, the template it follows and the content tree.
+ */
+export const SR_CONTENT_TAGS: readonly string[] = tags([
+  'ConceptNameCodeSequence',
+  'ContentTemplateSequence',
+  'ContentSequence',
+]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dicomUidSchema } from './dicom-json';
+import { dicomUidSchema } from '@imaging-facade/dicom';
 import { envelopeSchema } from './envelope';
 
 /**

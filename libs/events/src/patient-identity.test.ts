@@ -1,4 +1,4 @@
-import type { DicomJson } from './dicom-json';
+import type { DicomJson } from '@imaging-facade/dicom';
 import { patientIdentityOf } from './patient-identity';
 
 const DEFAULT = 'https://hospital.example/mrn';

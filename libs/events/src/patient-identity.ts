@@ -1,4 +1,4 @@
-import { textAt as text, type DicomJson } from './dicom-json';
+import { firstItemAt, tagsOf, textAt as text, type DicomJson } from '@imaging-facade/dicom';
 
 /**
  * The one rule that names a study's patient: PatientID and its issuer → a FHIR identifier
@@ -20,14 +20,14 @@ const OID = /^[0-2](\.(0|[1-9]\d*))+$/;
 const URI = /^(https?:\/\/\S+|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const TAG = {
-  PatientID: '00100020',
-  IssuerOfPatientID: '00100021',
-  IssuerOfPatientIDQualifiersSequence: '00100024',
-  UniversalEntityID: '00400032',
-  UniversalEntityIDType: '00400033',
-  IdentifierTypeCode: '00400035',
-} as const;
+const TAG = tagsOf([
+  'PatientID',
+  'IssuerOfPatientID',
+  'IssuerOfPatientIDQualifiersSequence',
+  'UniversalEntityID',
+  'UniversalEntityIDType',
+  'IdentifierTypeCode',
+]);
 
 /** An issuer given as text: an OID as `urn:oid:`, a URI as is, any other name `<localBase><name, percent-encoded>`. */
 export function issuerTextToSystem(issuer: string, localBase: string = LOCAL_ISSUER_SYSTEM_BASE): string {
@@ -79,7 +79,7 @@ export function patientIdentityOf(dataset: DicomJson, defaultSystem: string): Pa
   if (value === undefined) {
     return undefined;
   }
-  const qualifiers = firstItem(dataset, TAG.IssuerOfPatientIDQualifiersSequence);
+  const qualifiers = firstItemAt(dataset, TAG.IssuerOfPatientIDQualifiersSequence);
   const universal = qualifiers
     ? universalEntitySystem(text(qualifiers, TAG.UniversalEntityID), text(qualifiers, TAG.UniversalEntityIDType))
     : undefined;
@@ -87,9 +87,4 @@ export function patientIdentityOf(dataset: DicomJson, defaultSystem: string): Pa
   const system = universal ?? (issuer ? issuerTextToSystem(issuer) : defaultSystem);
   const typeCode = qualifiers ? text(qualifiers, TAG.IdentifierTypeCode) : undefined;
   return { system, value, ...(typeCode && /^[A-Z0-9-]{1,10}$/i.test(typeCode) ? { typeCode } : {}) };
-}
-
-function firstItem(dataset: DicomJson, tag: string): DicomJson | undefined {
-  const item = dataset[tag]?.Value?.[0];
-  return typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as DicomJson) : undefined;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dicomJsonSchema, dicomUidSchema } from './dicom-json';
+import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
 import { envelopeSchema } from './envelope';
 
 /**

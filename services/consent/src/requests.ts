@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { dicomUidSchema, parsePatientKey, patientIdentifierSchema, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
+import { dicomUidSchema } from '@imaging-facade/dicom';
+import { parsePatientKey, patientIdentifierSchema, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
 import { badRequest, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { PatientQuery } from './patients';
 

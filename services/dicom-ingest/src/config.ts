@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_NODE_UID, dicomUidSchema } from '@imaging-facade/events';
+import { dicomUidSchema } from '@imaging-facade/dicom';
+import { DEFAULT_NODE_UID } from '@imaging-facade/events';
 import { env, loadConfig } from '@imaging-facade/service-kit';
 
 /** AE titles are 1–16 characters of the default repertoire, without backslash (PS3.5 6.2, VR AE). */

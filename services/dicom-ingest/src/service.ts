@@ -2,17 +2,17 @@ import { Partitioners } from 'kafkajs';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import type { IngestConfig } from './config';
-import { startDicomServer } from './dicom-server';
+import { startDicomServer } from './dimse/dicom-server';
 import { ingestTopics, kafkaIngestEvents } from './ingest-events';
-import { InstanceFiles } from './instance-files';
-import { InstanceStore } from './instance-store';
+import { InstanceFiles } from './storage/instance-files';
+import { InstanceStore } from './storage/instance-store';
 import { routeLibraryLogs } from './library-logs';
 import { createIngestMetrics } from './metrics';
-import { PendingMarkers } from './pending-markers';
-import { storageReadiness } from './storage-readiness';
-import { StudyCompletion } from './study-completion';
-import { StudyIndex } from './study-index';
-import { StudyManifests } from './study-manifests';
+import { PendingMarkers } from './studies/pending-markers';
+import { storageReadiness } from './storage/storage-readiness';
+import { StudyCompletion } from './studies/study-completion';
+import { StudyIndex } from './studies/study-index';
+import { StudyManifests } from './studies/study-manifests';
 
 export interface RunningIngest {
   dicomPort: number;

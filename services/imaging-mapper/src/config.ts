@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONSENT_POLICIES, DEFAULT_PATIENT_ID_SYSTEM, type ConsentPolicy } from '@imaging-facade/consent';
-import { dicomUidSchema } from '@imaging-facade/events';
+import { dicomUidSchema } from '@imaging-facade/dicom';
 import { env } from '@imaging-facade/service-kit';
 import { DEFAULT_DICOMWEB_BASE_URL, DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 

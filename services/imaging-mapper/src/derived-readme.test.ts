@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { derivedMappingMarkdown } from './derived-mapping-doc';
+import { derivedMappingMarkdown } from './derived/derived-mapping-doc';
 
 describe('the README', () => {
   it('shows the Endpoint, manifest and dose mappings the code runs', () => {

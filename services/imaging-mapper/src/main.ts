@@ -14,10 +14,10 @@ import {
   type ReadinessCheck,
 } from '@imaging-facade/service-kit';
 import { configSchema, nodeSettings } from './config';
-import { ConsentGate } from './consent-gate';
+import { ConsentGate } from './consent/consent-gate';
 import { mapStudySnapshot } from './pipeline';
 import { startStudyConsumer } from './study-consumer';
-import { withdrawStudy } from './withdrawal';
+import { withdrawStudy } from './consent/withdrawal';
 
 const SERVICE = 'imaging-mapper';
 

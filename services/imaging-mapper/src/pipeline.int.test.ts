@@ -1,12 +1,12 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
 import { createFhirClient, FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
-import { studyIdentifier } from './imaging-study-mapping';
-import { mergeImagingStudy } from './merge';
+import { studyIdentifier } from './mapping/imaging-study-mapping';
+import { mergeImagingStudy } from './fhir/merge';
 import { mapStudySnapshot } from './pipeline';
 import { fhirServer } from './test-support/fhir-server';
 import { attr, newUid, studySnapshot, withSeries } from './test-support/study-events';
-import { imagingStudyEntry, transactionBundle, type StoredVersion } from './transaction';
+import { imagingStudyEntry, transactionBundle, type StoredVersion } from './fhir/transaction';
 
 /** Against a real HAPI FHIR server (FHIR_BASE_URL), each test with its own patient and study. */
 const baseUrl = process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';

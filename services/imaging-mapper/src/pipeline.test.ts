@@ -11,9 +11,9 @@ import type {
 } from '@medplum/fhirtypes';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
-import type { FhirPort } from './fhir-lookups';
-import { imagingStudyFromSnapshot } from './imaging-study-mapping';
-import { mergeImagingStudy } from './merge';
+import type { FhirPort } from './fhir/fhir-lookups';
+import { imagingStudyFromSnapshot } from './mapping/imaging-study-mapping';
+import { mergeImagingStudy } from './fhir/merge';
 import { DEFAULT_NODE_SETTINGS } from './node-settings';
 import { mapStudySnapshot } from './pipeline';
 import { ctReport, manifestOf } from './test-support/dose-content';

@@ -1,14 +1,14 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { FhirError } from '@imaging-facade/fhir';
-import { DicomDataset, type Keyword } from './dicom-dataset';
+import { DicomDataset, type Keyword } from './mapping/mapped-attributes';
 import { UnprocessableStudyError } from './errors';
-import { findByIdentifier, type FhirPort } from './fhir-lookups';
-import { studyIdentifier } from './imaging-study-mapping';
-import type { MappingContext } from './mapping-table';
+import { findByIdentifier, type FhirPort } from './fhir/fhir-lookups';
+import { studyIdentifier } from './mapping/imaging-study-mapping';
+import type { MappingContext } from './mapping/mapping-table';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
-import { patientIdentifier } from './patient-mapping';
-import { transactionBundle } from './transaction';
-import { STEPS, type DerivedOutcome, type TransactionState } from './transaction-steps';
+import { patientIdentifier } from './mapping/patient-mapping';
+import { transactionBundle } from './fhir/transaction';
+import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
 
 export interface MapperSettings {
   defaultPatientIdSystem: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { bodyPartsMarkdown, codingSchemesMarkdown, mappingTableMarkdown } from './mapping-doc';
+import { bodyPartsMarkdown, codingSchemesMarkdown, mappingTableMarkdown } from './mapping/mapping-doc';
 
 const blockOf = (readme: string, name: string) =>
   new RegExp(`<!-- ${name}:start -->\\n([\\s\\S]*?)\\n<!-- ${name}:end -->`).exec(readme)?.[1];

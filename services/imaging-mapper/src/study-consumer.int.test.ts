@@ -6,10 +6,10 @@ import { createFhirClient } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
 import { createLogger } from '@imaging-facade/service-kit';
 import { eventually } from '../../../test/support/wait';
-import { ConsentGate } from './consent-gate';
+import { ConsentGate } from './consent/consent-gate';
 import { mapStudySnapshot } from './pipeline';
 import { startStudyConsumer } from './study-consumer';
-import { withdrawStudy } from './withdrawal';
+import { withdrawStudy } from './consent/withdrawal';
 import { fhirServer } from './test-support/fhir-server';
 import { attr, newUid, studySnapshot } from './test-support/study-events';
 

@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import { studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
 import { runValidatedConsumer, type EventPublisher, type MessageContext } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
-import { isRetryableGateError, type ConsentGate } from './consent-gate';
+import { isRetryableGateError, type ConsentGate } from './consent/consent-gate';
 
 export interface StudyConsumerOptions {
   kafka: Kafka;

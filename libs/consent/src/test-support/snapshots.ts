@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import type { DicomJson, StudyCompletedV1Data } from '@imaging-facade/events';
+import type { DicomJson } from '@imaging-facade/dicom';
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
 
 /** A fresh DICOM UID under a test root, unique enough for one test run. */
 export function testUid(): string {

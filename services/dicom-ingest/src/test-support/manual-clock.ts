@@ -1,4 +1,4 @@
-import type { Timers } from '../quiet-period';
+import type { Timers } from '../studies/quiet-period';
 
 /** Timers that only fire when the test moves time forward; other async work (file I/O) runs for real. */
 export class ManualClock implements Timers {

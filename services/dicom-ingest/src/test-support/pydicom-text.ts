@@ -1,4 +1,4 @@
-import type { DicomAttribute, DicomJson } from '@imaging-facade/events';
+import type { DicomAttribute, DicomJson } from '@imaging-facade/dicom';
 import { runPydicom } from './sample-files';
 
 /** One text attribute as pydicom decodes it: where it is (tags and item indices), its VR and values. */

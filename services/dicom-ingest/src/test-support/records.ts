@@ -1,4 +1,4 @@
-import type { IndexRecord } from '../study-index';
+import type { IndexRecord } from '../studies/study-index';
 
 /** An index record with plausible values; tests override what they look at. */
 export function indexRecord(overrides: Partial<IndexRecord> & Pick<IndexRecord, 'sopInstanceUid' | 'seriesInstanceUid'>): IndexRecord {

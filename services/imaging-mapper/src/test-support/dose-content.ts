@@ -1,4 +1,5 @@
-import type { DicomAttribute, DicomJson, StudyManifest } from '@imaging-facade/events';
+import type { DicomAttribute, DicomJson } from '@imaging-facade/dicom';
+import type { StudyManifest } from '@imaging-facade/events';
 
 /**
  * Builders of dose report content trees in DICOM JSON, as the ingest carries them in the snapshot

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { DicomAttribute, DicomJson, StudyCompletedV1Data } from '@imaging-facade/events';
-import { TAGS, type Keyword } from '../dicom-dataset';
+import type { DicomAttribute, DicomJson } from '@imaging-facade/dicom';
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import { TAGS, type Keyword } from '../mapping/mapped-attributes';
 
 /** A fresh UID under the UUID-derived root 2.25 (PS3.5 B.2). */
 export function newUid(): string {

@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import { inflateRawSync } from 'node:zlib';
+import { data } from 'dcmjs';
+import { datasetEncoding, EXPLICIT_VR_LITTLE_ENDIAN } from './dataset-encoding';
+import { readDataset, type ReadDatasetOptions } from './dataset-reader';
+import { textAt, type DicomJson } from './dicom-json';
+import { MalformedDatasetError } from './element-walker';
+import { SHORT_LENGTH_VRS } from './value-representations';
+
+/**
+ * DICOM Part 10 files (PS3.10 7.1): a 128-byte preamble, "DICM", the File Meta Information (group
+ * 0002, always Explicit VR Little Endian), then the dataset in the transfer syntax the meta names.
+ */
+
+/**
+ * Identifies this implementation in the file meta and in association negotiation: the 2.25 UID of
+ * UUID 84d5de17-245a-4dcc-b993-980e83debcf7 (PS3.5 B.2).
+ */
+export const IMPLEMENTATION_CLASS_UID = '2.25.176568559202907193083154318622373887223';
+export const IMPLEMENTATION_VERSION_NAME = 'FACADE_INGEST_1';
+
+export interface FileMeta {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** The calling AE title of the association the instance came in on. */
+  sourceAeTitle: string;
+}
+
+const PREAMBLE_LENGTH = 128;
+
+/**
+ * The head of a file whose dataset follows exactly as it was received: preamble, "DICM" and our
+ * File Meta Information, its group length computed.
+ */
+export function writeFileMetaHeader(meta: FileMeta): Buffer {
+  const elements = [
+    element(0x0001, 'OB', Buffer.from([0x00, 0x01])), // FileMetaInformationVersion
+    element(0x0002, 'UI', uid(meta.sopClassUid)), // MediaStorageSOPClassUID
+    element(0x0003, 'UI', uid(meta.sopInstanceUid)), // MediaStorageSOPInstanceUID
+    element(0x0010, 'UI', uid(meta.transferSyntaxUid)), // TransferSyntaxUID
+    element(0x0012, 'UI', uid(IMPLEMENTATION_CLASS_UID)), // ImplementationClassUID
+    element(0x0013, 'SH', text(IMPLEMENTATION_VERSION_NAME)), // ImplementationVersionName
+    element(0x0016, 'AE', text(meta.sourceAeTitle.trim())), // SourceApplicationEntityTitle
+  ];
+  const groupLength = elements.reduce((sum, bytes) => sum + bytes.length, 0);
+  const lengthValue = Buffer.alloc(4);
+  lengthValue.writeUInt32LE(groupLength);
+  const head = Buffer.alloc(PREAMBLE_LENGTH + 4);
+  head.write('DICM', PREAMBLE_LENGTH, 'latin1');
+  return Buffer.concat([head, element(0x0000, 'UL', lengthValue), ...elements]);
+}
+
+/** Explicit VR Little Endian element of group 0002. */
+function element(elementNumber: number, vr: 'OB' | 'UI' | 'SH' | 'AE' | 'UL', value: Buffer): Buffer {
+  const longForm = vr === 'OB';
+  const header = Buffer.alloc(longForm ? 12 : 8);
+  header.writeUInt16LE(0x0002, 0);
+  header.writeUInt16LE(elementNumber, 2);
+  header.write(vr, 4, 'latin1');
+  if (longForm) {
+    header.writeUInt32LE(value.length, 8);
+  } else {
+    if (value.length > 0xffff) {
+      throw new Error(`file meta value of (0002,${elementNumber.toString(16)}) too long`);
+    }
+    header.writeUInt16LE(value.length, 6);
+  }
+  return Buffer.concat([header, value]);
+}
+
+/** UIDs are padded to an even length with NUL (PS3.5 9.1). */
+function uid(value: string): Buffer {
+  return pad(Buffer.from(value, 'latin1'), 0x00);
+}
+
+/** SH and AE are padded to an even length with a space. */
+function text(value: string): Buffer {
+  return pad(Buffer.from(value, 'latin1'), 0x20);
+}
+
+function pad(bytes: Buffer, filler: number): Buffer {
+  return bytes.length % 2 === 0 ? bytes : Buffer.concat([bytes, Buffer.from([filler])]);
+}
+
+export interface Part10 {
+  /** The File Meta Information (group 0002), DICOM JSON. */
+  meta: DicomJson;
+  transferSyntaxUid: string;
+  /** Where the dataset starts in the file. */
+  datasetOffset: number;
+  dataset: DicomJson;
+  /** Text that could not be decoded strictly, see `readDataset`. */
+  warnings: string[];
+}
+
+/** Reads a Part 10 file, from its bytes or its path: the meta, then the dataset (inflated if deflated). */
+export async function readPart10(input: Uint8Array | string, options: ReadDatasetOptions = {}): Promise<Part10> {
+  const bytes = typeof input === 'string' ? await readFile(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (bytes.length < PREAMBLE_LENGTH + 4 || bytes.toString('latin1', PREAMBLE_LENGTH, PREAMBLE_LENGTH + 4) !== 'DICM') {
+    throw new MalformedDatasetError('not a DICOM Part 10 file: no "DICM" after the preamble');
+  }
+  const metaStart = PREAMBLE_LENGTH + 4;
+  const datasetOffset = fileMetaEnd(bytes, metaStart);
+  const meta = readDataset(bytes.subarray(metaStart, datasetOffset), datasetEncoding(EXPLICIT_VR_LITTLE_ENDIAN)).dataset;
+  const transferSyntaxUid = textAt(meta, TRANSFER_SYNTAX_UID);
+  if (transferSyntaxUid === undefined) {
+    throw new MalformedDatasetError('the file meta information has no Transfer Syntax UID');
+  }
+  const encoding = datasetEncoding(transferSyntaxUid);
+  const datasetBytes = encoding.deflated ? inflateRawSync(bytes.subarray(datasetOffset)) : bytes.subarray(datasetOffset);
+  const { dataset, warnings } = readDataset(datasetBytes, encoding, options);
+  return { meta, transferSyntaxUid, datasetOffset, dataset, warnings };
+}
+
+const TRANSFER_SYNTAX_UID = '00020010';
+
+/** The end of group 0002, element by element (a group length may be missing or wrong). */
+function fileMetaEnd(bytes: Buffer, start: number): number {
+  let offset = start;
+  while (offset + 8 <= bytes.length && bytes.readUInt16LE(offset) === 0x0002) {
+    const vr = bytes.toString('latin1', offset + 4, offset + 6);
+    const long = !SHORT_LENGTH_VRS.has(vr);
+    offset += long ? 12 + bytes.readUInt32LE(offset + 8) : 8 + bytes.readUInt16LE(offset + 6);
+  }
+  if (offset > bytes.length) {
+    throw new MalformedDatasetError('the file meta information is truncated');
+  }
+  return offset;
+}
+
+/** The File Meta Information of a file written by us: only what changes from one file to another. */
+export interface Part10Meta {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** The calling AE title of the association, or the node's own. */
+  sourceAeTitle: string;
+}
+
+/**
+ * A Part 10 file of a dataset given in DICOM JSON with the VR of every element (values as dcmjs
+ * writes them: numbers for IS/DS, `{Alphabetic…}` for PN, items for SQ), in Explicit VR Little
+ * Endian; text is written as UTF-8, so the dataset should say "ISO_IR 192". Written by dcmjs.
+ */
+export function writePart10(meta: Part10Meta, dataset: DicomJson): Buffer {
+  const dict = new data.DicomDict({
+    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    '00020002': { vr: 'UI', Value: [meta.sopClassUid] },
+    '00020003': { vr: 'UI', Value: [meta.sopInstanceUid] },
+    '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LITTLE_ENDIAN] },
+    '00020012': { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] },
+    '00020013': { vr: 'SH', Value: [IMPLEMENTATION_VERSION_NAME] },
+    '00020016': { vr: 'AE', Value: [meta.sourceAeTitle] },
+  });
+  dict.dict = dataset as data.DcmjsDataset;
+  return Buffer.from(dict.write());
+}

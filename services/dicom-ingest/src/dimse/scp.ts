@@ -1,0 +1,266 @@
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+import { association, constants, Dataset, requests, responses, Scp } from 'dcmjs-dimse';
+import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import type { ConnectionRegistry, DicomConnection } from './connections';
+import type { InstanceFiles } from '../storage/instance-files';
+import type { ReceivedInstance } from '../storage/instance-store';
+import type { IngestMetrics } from '../metrics';
+import { decideContext, isOurAeTitle } from './negotiation';
+import { writeFileMetaHeader } from '@imaging-facade/dicom';
+import { SpoolFile } from '../storage/spool-file';
+import { StoreStatus, statusLabel, type StoreResult } from './store-status';
+
+const { PresentationContextResult, RejectReason, RejectResult, RejectSource, Status } = constants;
+type Association = association.Association;
+type PresentationContext = association.PresentationContext;
+type CStoreRequest = requests.CStoreRequest;
+type CEchoRequest = requests.CEchoRequest;
+type CStoreResponse = responses.CStoreResponse;
+type CEchoResponse = responses.CEchoResponse;
+
+export interface ScpDependencies {
+  aeTitle: string;
+  /** The largest PDU we take from a peer. */
+  maxPduLength: number;
+  files: InstanceFiles;
+  store: (received: ReceivedInstance) => Promise<StoreResult>;
+  connections: ConnectionRegistry;
+  logger: Logger;
+  metrics: Pick<IngestMetrics, 'associations' | 'activeAssociations' | 'storeDuration' | 'storeFailures'>;
+}
+
+/** A C-STORE from its first dataset byte to its response: its spool file and what the command said. */
+interface Reception {
+  spool: SpoolFile;
+  transferSyntaxUid: string;
+  startedAt: bigint;
+  /** Called once the C-STORE is answered, or abandoned because the connection closed. */
+  settle: () => void;
+}
+
+/** dcmjs-dimse instantiates the SCP class per connection: the dependencies reach it through this closure. */
+export function createScpClass(deps: ScpDependencies): typeof Scp {
+  return class IngestScp extends Scp implements DicomConnection {
+    readonly closed: Promise<void>;
+    private readonly socket: Socket;
+    private logger: Logger;
+    private callingAeTitle = '';
+    private calledAeTitle = '';
+    private readonly receptions = new Map<CStoreRequest, Reception>();
+    /** The spool the dataset under way is written to; dcmjs-dimse does not pass back-pressure on. */
+    private receiving: SpoolFile | undefined;
+    /** C-STOREs from their first dataset byte until answered: a shutdown lets them finish. */
+    private readonly inFlight = new Set<Promise<void>>();
+    private aborting = false;
+    private isClosed = false;
+
+    constructor(socket: Socket, opts?: ConstructorParameters<typeof Scp>[1]) {
+      super(socket, opts);
+      this.socket = socket;
+      // One small response per instance: do not let Nagle hold it back.
+      socket.setNoDelay(true);
+      this.logger = deps.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
+      // Runs after dcmjs-dimse's own 'data' listener, which writes the PDVs synchronously.
+      socket.on('data', () => this.applyBackPressure());
+      this.closed = new Promise<void>((resolve) => {
+        socket.once('close', () => void this.onClose().finally(resolve));
+      });
+      deps.metrics.activeAssociations.inc();
+      deps.connections.add(this);
+    }
+
+    override associationRequested(requested: Association): void {
+      this.callingAeTitle = requested.getCallingAeTitle();
+      this.calledAeTitle = requested.getCalledAeTitle();
+      this.logger = this.logger.child({ callingAeTitle: this.callingAeTitle, calledAeTitle: this.calledAeTitle });
+      if (!isOurAeTitle(this.calledAeTitle, deps.aeTitle)) {
+        const reason = RejectReason.CalledAeNotRecognized;
+        this.reject(RejectResult.Permanent, RejectSource.ServiceUser, reason, 'called AE title not recognized');
+        return;
+      }
+      if (deps.connections.isDraining) {
+        const reason = RejectReason.TemporaryCongestion;
+        this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, reason, 'shutting down');
+        return;
+      }
+      let accepted = 0;
+      for (const { id } of requested.getPresentationContexts()) {
+        const context = requested.getPresentationContext(id);
+        const decision = decideContext(context.getAbstractSyntaxUid(), context.getTransferSyntaxUids());
+        if (decision.accept) {
+          context.setResult(PresentationContextResult.Accept, decision.transferSyntaxUid);
+          accepted++;
+        } else if (decision.reason === 'abstract-syntax-not-supported') {
+          context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
+        } else {
+          context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+        }
+      }
+      // dcmjs-dimse announces min(peer's maximum, ours) as our receive limit, so a peer announcing 16 KB
+      // would also send us 16 KB PDUs. We announce ours instead; dcmjs-dimse also uses this value as its
+      // send limit, which is harmless: we only send C-STORE/C-ECHO responses of a few hundred bytes.
+      requested.setMaxPduLength(deps.maxPduLength);
+      deps.metrics.associations.inc({ result: 'accepted' });
+      this.logger.info({ acceptedContexts: accepted }, 'association accepted');
+      this.sendAssociationAccept();
+    }
+
+    override associationReleaseRequested(): void {
+      this.sendAssociationReleaseResponse();
+    }
+
+    override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponse) => void): void {
+      const response = responses.CEchoResponse.fromRequest(request);
+      response.setStatus(Status.Success);
+      callback(response);
+    }
+
+    override createStoreWritableStream(context: PresentationContext, request: CStoreRequest): Writable {
+      const transferSyntaxUid = context.getAcceptedTransferSyntaxUid() ?? '';
+      const spool = new SpoolFile(
+        deps.files.newIncomingPath(),
+        writeFileMetaHeader({
+          sopClassUid: request.getAffectedSopClassUid(),
+          sopInstanceUid: request.getAffectedSopInstanceUid(),
+          transferSyntaxUid,
+          sourceAeTitle: this.callingAeTitle,
+        }),
+      );
+      let settle: () => void = () => undefined;
+      const settled = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      this.inFlight.add(settled);
+      void settled.then(() => this.inFlight.delete(settled));
+      this.receptions.set(request, { spool, transferSyntaxUid, startedAt: process.hrtime.bigint(), settle });
+      this.receiving = spool;
+      return spool;
+    }
+
+    override createDatasetFromStoreWritableStream(
+      _writable: Writable,
+      context: PresentationContext,
+      callback: (dataset: Dataset) => void,
+    ): void {
+      // The dataset stays on disk; the request only needs a placeholder to be dispatched.
+      this.receiving = undefined;
+      callback(new Dataset({}, context.getAcceptedTransferSyntaxUid()));
+    }
+
+    override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponse) => void): void {
+      const reception = this.receptions.get(request);
+      this.receptions.delete(request);
+      void this.finishStore(request, reception)
+        .then((result) => {
+          const response = responses.CStoreResponse.fromRequest(request);
+          response.setStatus(result.status);
+          if (result.reason !== undefined) {
+            response.setErrorComment(result.reason.slice(0, 64));
+          }
+          if (!this.isClosed) {
+            callback(response);
+          }
+        })
+        .catch((error: unknown) => {
+          this.logger.error({ err: errorMessage(error) }, 'could not answer a C-STORE');
+        })
+        .finally(() => reception?.settle());
+    }
+
+    override abort(): void {
+      // After an A-ABORT the transport is closed at once (PS3.8 7.3.2); the peer waits for it.
+      this.logger.info('association aborted by the peer');
+      this.socket.destroy();
+    }
+
+    async abortWhenIdle(): Promise<void> {
+      if (this.isClosed) {
+        return;
+      }
+      this.aborting = true;
+      // The response of the last one goes out before the abort: the next command cannot have arrived yet.
+      while (this.inFlight.size > 0) {
+        await Promise.all(this.inFlight);
+      }
+      if (this.isClosed) {
+        return;
+      }
+      this.logger.info('aborting the association: shutting down');
+      // Nothing the peer sends after this is taken: it would be stored without ever being answered.
+      this.socket.pause();
+      this.sendAbort(constants.AbortSource.ServiceProvider, constants.AbortReason.NotSpecified);
+      this.socket.end(() => this.socket.destroy());
+      setTimeout(() => this.socket.destroy(), 1_000).unref();
+    }
+
+    private async finishStore(request: CStoreRequest, reception: Reception | undefined): Promise<StoreResult> {
+      if (reception === undefined) {
+        // dcmjs-dimse dispatched a C-STORE whose dataset never reached our stream; cannot happen, never success.
+        deps.metrics.storeFailures.inc({ status: statusLabel(StoreStatus.OutOfResources) });
+        return { status: StoreStatus.OutOfResources, reason: 'dataset was not received' };
+      }
+      const { spool, transferSyntaxUid, startedAt } = reception;
+      const result = await deps.store({
+        incomingPath: spool.path,
+        durable: spool.done,
+        datasetOffset: spool.datasetOffset,
+        // Final: dcmjs-dimse handed over the last fragment before dispatching the request.
+        sizeBytes: spool.size,
+        datasetHead: spool.datasetHead,
+        sopClassUid: request.getAffectedSopClassUid(),
+        sopInstanceUid: request.getAffectedSopInstanceUid(),
+        transferSyntaxUid,
+        callingAeTitle: this.callingAeTitle,
+        calledAeTitle: this.calledAeTitle,
+      });
+      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      const outcome = result.status === StoreStatus.Success ? 'success' : 'failure';
+      deps.metrics.storeDuration.observe({ outcome }, seconds);
+      return result;
+    }
+
+    private applyBackPressure(): void {
+      const spool = this.receiving;
+      if (spool === undefined || !spool.writableNeedDrain || this.socket.isPaused()) {
+        return;
+      }
+      this.socket.pause();
+      const resume = (): void => {
+        spool.off('drain', resume);
+        spool.off('close', resume);
+        this.socket.resume();
+      };
+      spool.once('drain', resume);
+      spool.once('close', resume);
+    }
+
+    private reject(result: number, source: number, reason: number, why: string): void {
+      deps.metrics.associations.inc({ result: 'rejected' });
+      this.logger.warn({ reason: why }, 'association rejected');
+      this.sendAssociationReject(result, source, reason);
+    }
+
+    /** `closed` resolves only after this: no incoming file is left behind, no store is still running. */
+    private async onClose(): Promise<void> {
+      this.isClosed = true;
+      deps.metrics.activeAssociations.dec();
+      const cutOff = [...this.receptions.values()];
+      this.receptions.clear();
+      this.receiving = undefined;
+      await Promise.all(
+        cutOff.map(async ({ spool, settle }) => {
+          // A dataset cut off mid-transfer: once its file is closed (its open may still be under way), remove it.
+          spool.destroy();
+          await spool.done.catch(() => undefined);
+          await deps.files.discard(spool.path).catch(() => undefined);
+          settle();
+        }),
+      );
+      await Promise.all(this.inFlight);
+      if (this.aborting) {
+        this.logger.info('association closed');
+      }
+    }
+  };
+}

@@ -1,0 +1,169 @@
+import { access, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import type { InstanceStoredV1Data } from '@imaging-facade/events';
+import { createLogger } from '@imaging-facade/service-kit';
+import { InstanceFiles } from './instance-files';
+import { InstanceStore, type ReceivedInstance } from './instance-store';
+import { createIngestMetrics } from '../metrics';
+import { writeFileMetaHeader } from '@imaging-facade/dicom';
+import type { IndexRecord } from '../studies/study-index';
+import { part10Layout, testFile } from '../test-support/sample-files';
+
+const CT_SMALL = testFile('CT_small.dcm');
+const CT = part10Layout(CT_SMALL);
+const STUDY = '1.3.6.1.4.1.5962.1.2.1.20040119072730.12322';
+const SERIES = '1.3.6.1.4.1.5962.1.3.1.1.20040119072730.12322';
+
+interface Harness {
+  files: InstanceFiles;
+  store: InstanceStore;
+  recorded: Array<{ studyUid: string; record: IndexRecord }>;
+  published: InstanceStoredV1Data[];
+  kafkaDown: { value: boolean };
+  registry: Registry;
+}
+
+async function harness(): Promise<Harness> {
+  const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'instance-store-')));
+  await files.prepare();
+  const recorded: Harness['recorded'] = [];
+  const published: InstanceStoredV1Data[] = [];
+  const kafkaDown = { value: false };
+  const registry = new Registry();
+  const store = new InstanceStore({
+    files,
+    completion: { recordInstance: async (studyUid, record) => void recorded.push({ studyUid, record }) },
+    events: {
+      instanceStored: async (data) => {
+        if (kafkaDown.value) {
+          throw new Error('broker unavailable');
+        }
+        published.push(data);
+      },
+    },
+    logger: createLogger('dicom-ingest-test', 'silent'),
+    metrics: createIngestMetrics(registry),
+  });
+  return { files, store, recorded, published, kafkaDown, registry };
+}
+
+/** An incoming file as the SCP would have written it: our meta header, then the dataset as received. */
+async function receive(files: InstanceFiles, dataset: Buffer, command = { sopClassUid: CT.sopClassUid, sopInstanceUid: CT.sopInstanceUid }): Promise<ReceivedInstance> {
+  const meta = writeFileMetaHeader({ ...command, transferSyntaxUid: CT.transferSyntaxUid, sourceAeTitle: 'MODALITY' });
+  const incomingPath = files.newIncomingPath();
+  await writeFile(incomingPath, Buffer.concat([meta, dataset]));
+  return {
+    incomingPath,
+    durable: Promise.resolve(),
+    datasetOffset: meta.length,
+    sizeBytes: meta.length + dataset.length,
+    datasetHead: dataset.subarray(0, 1024),
+    ...command,
+    transferSyntaxUid: CT.transferSyntaxUid,
+    callingAeTitle: 'MODALITY',
+    calledAeTitle: 'FACADE',
+  };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+const ctDataset = async (): Promise<Buffer> => (await readFile(CT_SMALL)).subarray(CT.datasetOffset);
+
+describe('InstanceStore', () => {
+  it('moves the instance to <study>/<series>/<sop>.dcm unchanged, indexes it, announces it, and answers success', async () => {
+    const { files, store, recorded, published } = await harness();
+    const dataset = await ctDataset();
+    const received = await receive(files, dataset);
+
+    const result = await store.store(received);
+
+    expect(result).toEqual({ status: 0x0000 });
+    const relative = `${STUDY}/${SERIES}/${CT.sopInstanceUid}.dcm`;
+    const stored = await readFile(path.join(files.root, relative));
+    expect(stored.subarray(received.datasetOffset).equals(dataset)).toBe(true);
+    expect(await exists(received.incomingPath)).toBe(false);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.studyUid).toBe(STUDY);
+    expect(recorded[0]?.record.study['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'CompressedSamples^CT1' }] });
+    expect(published).toEqual([
+      {
+        studyInstanceUid: STUDY,
+        seriesInstanceUid: SERIES,
+        sopInstanceUid: CT.sopInstanceUid,
+        sopClassUid: CT.sopClassUid,
+        transferSyntaxUid: CT.transferSyntaxUid,
+        storagePath: relative,
+        sizeBytes: received.sizeBytes,
+        callingAeTitle: 'MODALITY',
+        calledAeTitle: 'FACADE',
+        receivedAt: expect.any(String),
+      },
+    ]);
+  });
+
+  it('when the same instance is sent again, it replaces the file and is recorded and announced again', async () => {
+    const { files, store, recorded, published } = await harness();
+
+    await store.store(await receive(files, await ctDataset()));
+    const again = await store.store(await receive(files, await ctDataset()));
+
+    expect(again.status).toBe(0x0000);
+    expect(recorded).toHaveLength(2);
+    expect(published).toHaveLength(2);
+  });
+
+  it.each([
+    { situation: 'bytes that are not a dataset', dataset: async () => Buffer.from('garbage!'.repeat(64)) },
+    { situation: 'a dataset cut in its header', dataset: async () => (await ctDataset()).subarray(0, 700) },
+  ])('refuses $situation as not understood (0xC000), removes the incoming file and announces nothing', async ({ dataset }) => {
+    const { files, store, recorded, published, registry } = await harness();
+    const received = await receive(files, await dataset());
+
+    const result = await store.store(received);
+
+    expect(result.status).toBe(0xc000);
+    expect(await exists(received.incomingPath)).toBe(false);
+    expect(recorded).toEqual([]);
+    expect(published).toEqual([]);
+    expect(await registry.getSingleMetricAsString('facade_ingest_store_failures_total')).toContain('status="0xC000"} 1');
+  });
+
+  it('refuses a dataset that is another instance than the command announced', async () => {
+    const { files, store, published } = await harness();
+    const received = await receive(files, await ctDataset(), { sopClassUid: CT.sopClassUid, sopInstanceUid: '1.2.3.4.5' });
+
+    const result = await store.store(received);
+
+    expect(result).toEqual({ status: 0xc000, reason: 'SOP Instance UID differs from the command' });
+    expect(await exists(received.incomingPath)).toBe(false);
+    expect(published).toEqual([]);
+  });
+
+  it('when the incoming file could not be written, answers out of resources and removes it', async () => {
+    const { files, store, published } = await harness();
+    const received = await receive(files, await ctDataset());
+    const failed = Promise.reject(new Error('ENOSPC: no space left on device'));
+
+    const result = await store.store({ ...received, durable: failed });
+
+    expect(result).toEqual({ status: 0xa700, reason: 'dataset could not be written' });
+    expect(await exists(received.incomingPath)).toBe(false);
+    expect(published).toEqual([]);
+  });
+
+  it('when Kafka is unavailable, answers out of resources, never success', async () => {
+    const { files, store, kafkaDown } = await harness();
+    kafkaDown.value = true;
+
+    const result = await store.store(await receive(files, await ctDataset()));
+
+    expect(result).toEqual({ status: 0xa700, reason: 'instance could not be stored' });
+  });
+});

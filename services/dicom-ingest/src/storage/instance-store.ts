@@ -1,0 +1,150 @@
+import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import { readInstanceHeader } from './header-reader';
+import type { IngestEvents } from '../ingest-events';
+import type { InstanceFiles } from './instance-files';
+import { checkIdentity } from './instance-identity';
+import type { IngestMetrics } from '../metrics';
+import { StoreStatus, statusLabel, type StoreResult } from '../dimse/store-status';
+import type { StudyCompletion } from '../studies/study-completion';
+
+/** A dataset fully received into an incoming Part 10 file, with what its command and association said. */
+export interface ReceivedInstance {
+  incomingPath: string;
+  /** Resolves once the file is completely written and fsynced; rejects when writing it failed. */
+  durable: Promise<void>;
+  datasetOffset: number;
+  sizeBytes: number;
+  /** The first bytes of the dataset, kept in memory while it was received. */
+  datasetHead: Buffer;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  callingAeTitle: string;
+  calledAeTitle: string;
+}
+
+export interface InstanceStoreOptions {
+  files: InstanceFiles;
+  completion: Pick<StudyCompletion, 'recordInstance'>;
+  events: Pick<IngestEvents, 'instanceStored'>;
+  logger: Logger;
+  metrics: Pick<IngestMetrics, 'instancesStored' | 'storeFailures'>;
+  readHeader?: typeof readInstanceHeader;
+}
+
+/**
+ * Turns a received file into a stored, indexed and announced instance, and says what to answer.
+ * Success only once the file is in place (durably), recorded in the study index and the
+ * instance-stored event is on Kafka. Never throws: every failure is a DIMSE status. Logs carry
+ * UIDs, AE titles and reasons, never patient attributes.
+ */
+export class InstanceStore {
+  private readonly readHeader: typeof readInstanceHeader;
+
+  constructor(private readonly options: InstanceStoreOptions) {
+    this.readHeader = options.readHeader ?? readInstanceHeader;
+  }
+
+  async store(received: ReceivedInstance): Promise<StoreResult> {
+    const logger = this.options.logger.child({
+      callingAeTitle: received.callingAeTitle,
+      sopInstanceUid: received.sopInstanceUid,
+    });
+    const result = await this.attempt(received, logger);
+    if (result.status === StoreStatus.Success) {
+      this.options.metrics.instancesStored.inc();
+    } else {
+      this.options.metrics.storeFailures.inc({ status: statusLabel(result.status) });
+      await this.options.files.discard(received.incomingPath).catch((error: unknown) => {
+        logger.error({ err: errorMessage(error) }, 'could not remove the incoming file of a failed store');
+      });
+    }
+    return result;
+  }
+
+  private async attempt(received: ReceivedInstance, logger: Logger): Promise<StoreResult> {
+    // Parsing (mostly from the head in memory) overlaps the fsync of the file.
+    const parsing = this.readHeader(
+      {
+        path: received.incomingPath,
+        datasetOffset: received.datasetOffset,
+        fileSize: received.sizeBytes,
+        head: received.datasetHead,
+        written: received.durable,
+      },
+      received.transferSyntaxUid,
+    ).then(
+      (header) => ({ ok: true as const, header }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    try {
+      await received.durable;
+    } catch (error) {
+      await parsing;
+      return refuse(logger, { status: StoreStatus.OutOfResources, reason: 'dataset could not be written' }, error);
+    }
+    const parsed = await parsing;
+    if (!parsed.ok) {
+      return refuse(logger, { status: StoreStatus.CannotUnderstand, reason: 'dataset cannot be parsed' }, parsed.error);
+    }
+    const { header } = parsed;
+    const checked = checkIdentity(header, received);
+    if (!checked.ok) {
+      return refuse(logger, checked.failure);
+    }
+    const { identity } = checked;
+    if (header.decodeWarning !== undefined) {
+      const { studyInstanceUid } = identity;
+      logger.warn({ studyInstanceUid, reason: header.decodeWarning }, 'text decoded leniently');
+    }
+    if (header.contentOmitted) {
+      logger.warn({ studyInstanceUid: identity.studyInstanceUid }, 'dose report content too large to be carried; left out');
+    }
+
+    const receivedAt = new Date().toISOString();
+    try {
+      const storagePath = await this.options.files.commit(
+        received.incomingPath,
+        identity.studyInstanceUid,
+        identity.seriesInstanceUid,
+        identity.sopInstanceUid,
+      );
+      // Both must succeed before we answer; neither needs the other, so they overlap (a fsync and a Kafka round trip).
+      await Promise.all([
+        this.options.completion.recordInstance(identity.studyInstanceUid, {
+          sopInstanceUid: identity.sopInstanceUid,
+          seriesInstanceUid: identity.seriesInstanceUid,
+          sopClassUid: identity.sopClassUid,
+          transferSyntaxUid: received.transferSyntaxUid,
+          storagePath,
+          sizeBytes: received.sizeBytes,
+          receivedAt,
+          study: header.study,
+          series: header.series,
+          instance: header.instance,
+          ...(header.content ? { content: header.content } : {}),
+        }),
+        this.options.events.instanceStored({
+          ...identity,
+          transferSyntaxUid: received.transferSyntaxUid,
+          storagePath,
+          sizeBytes: received.sizeBytes,
+          callingAeTitle: received.callingAeTitle,
+          calledAeTitle: received.calledAeTitle,
+          receivedAt,
+        }),
+      ]);
+    } catch (error) {
+      // The file may already be in place and indexed: the sender retries, and a retry replaces it.
+      return refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, error);
+    }
+    logger.debug({ studyInstanceUid: identity.studyInstanceUid }, 'instance stored');
+    return { status: StoreStatus.Success };
+  }
+}
+
+function refuse(logger: Logger, result: StoreResult, cause?: unknown): StoreResult {
+  const err = cause === undefined ? undefined : errorMessage(cause);
+  logger.warn({ status: statusLabel(result.status), reason: result.reason, err }, 'C-STORE refused');
+  return result;
+}

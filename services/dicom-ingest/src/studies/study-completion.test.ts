@@ -1,0 +1,229 @@
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
+import { createLogger } from '@imaging-facade/service-kit';
+import { createIngestMetrics } from '../metrics';
+import { PendingMarkers } from './pending-markers';
+import { ManifestBuildError } from './kos-writer';
+import { StudyCompletion, type StudyCompletionOptions } from './study-completion';
+import { StudyIndex } from './study-index';
+import { eventually, ManualClock } from '../test-support/manual-clock';
+import { indexRecord } from '../test-support/records';
+
+const QUIET_MS = 5000;
+const STUDY = '1.2.3';
+
+interface Setup {
+  root: string;
+  clock: ManualClock;
+  published: StudyCompletedV1Data[];
+  failNext: { count: number };
+  /** Runs before each publish: lets a test hold a publish under way. */
+  hooks: { beforePublish: () => Promise<void> };
+  markers: PendingMarkers;
+  completion: StudyCompletion;
+}
+
+async function setup(root?: string, manifests?: StudyCompletionOptions['manifests']): Promise<Setup> {
+  const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'study-completion-')));
+  await mkdir(path.join(dir, STUDY), { recursive: true });
+  const clock = new ManualClock();
+  const published: StudyCompletedV1Data[] = [];
+  const failNext = { count: 0 };
+  const hooks = { beforePublish: async () => undefined };
+  const markers = new PendingMarkers(dir);
+  await markers.prepare();
+  const completion = new StudyCompletion({
+    index: new StudyIndex(dir),
+    markers,
+    events: {
+      studyCompleted: async (data) => {
+        await hooks.beforePublish();
+        if (failNext.count > 0) {
+          failNext.count--;
+          throw new Error('broker unavailable');
+        }
+        published.push(data);
+      },
+    },
+    quietPeriodMs: QUIET_MS,
+    retry: { initialMs: 1000, maxMs: 8000 },
+    logger: createLogger('dicom-ingest-test', 'silent'),
+    metrics: createIngestMetrics(new Registry()),
+    timers: clock,
+    manifests,
+  });
+  return { root: dir, clock, published, failNext, hooks, markers, completion };
+}
+
+function instances(data: StudyCompletedV1Data | undefined): number {
+  return (data?.series ?? []).reduce((sum, series) => sum + series.instances.length, 0);
+}
+
+describe('StudyCompletion', () => {
+  it('publishes one snapshot of the study once it was quiet for the quiet period, then clears the marker', async () => {
+    const { clock, published, markers, completion } = await setup();
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.2.1' }));
+    expect(await markers.list()).toEqual([STUDY]);
+
+    clock.advance(QUIET_MS - 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(published).toHaveLength(0);
+    clock.advance(1);
+
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+    expect(published).toHaveLength(1);
+    expect(published[0]?.series.map((series) => series.seriesInstanceUid)).toEqual(['1.2.3.1', '1.2.3.2']);
+  });
+
+  it('when a late series arrives after the snapshot, publishes a new full snapshot, not a delta', async () => {
+    const { clock, published, markers, completion } = await setup();
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    clock.advance(QUIET_MS);
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.1' }));
+    expect(await markers.list()).toEqual([STUDY]);
+    clock.advance(QUIET_MS);
+
+    await eventually(() => expect(published).toHaveLength(2));
+    expect(published[1]?.series.map((series) => series.seriesInstanceUid)).toEqual(['1.2.3.1', '1.2.3.9']);
+    expect(instances(published[1])).toBe(2);
+  });
+
+  it('when publishing fails, keeps the marker and retries with backoff until it succeeds', async () => {
+    const { clock, published, markers, completion, failNext } = await setup();
+    failNext.count = 2;
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+
+    clock.advance(QUIET_MS);
+    await eventually(() => expect(failNext.count).toBe(1));
+    expect(await markers.list()).toEqual([STUDY]);
+    await eventually(() => expect(clock.waiting).toBe(1));
+    clock.advance(1000); // first retry: within [500, 1000] ms
+    await eventually(() => expect(failNext.count).toBe(0));
+    await eventually(() => expect(clock.waiting).toBe(1));
+    clock.advance(2000); // second retry: within [1000, 2000] ms
+
+    await eventually(() => expect(published).toHaveLength(1));
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+  });
+
+  it('after a restart, a study left pending on disk is scheduled again and published from its index', async () => {
+    const first = await setup();
+    await first.completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    await first.completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }));
+    await first.completion.stop(); // the quiet period had not ended: the study stays pending
+    expect(first.published).toHaveLength(0);
+
+    const second = await setup(first.root);
+    expect(await second.completion.recover()).toBe(1);
+    second.clock.advance(QUIET_MS);
+
+    await eventually(() => expect(second.published).toHaveLength(1));
+    expect(instances(second.published[0])).toBe(2);
+    await eventually(async () => expect(await second.markers.list()).toEqual([]));
+  });
+
+  it('an instance arriving while the snapshot is being published keeps the study pending for the next snapshot', async () => {
+    const { clock, published, markers, completion, hooks } = await setup();
+    let releasePublish: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      releasePublish = resolve;
+    });
+    hooks.beforePublish = () => gate;
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    clock.advance(QUIET_MS);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the snapshot is read and its publish is waiting
+
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }));
+    releasePublish();
+    await eventually(() => expect(published).toHaveLength(1));
+    expect(await markers.list()).toEqual([STUDY]);
+    clock.advance(QUIET_MS);
+
+    await eventually(() => expect(published).toHaveLength(2));
+    expect(instances(published[1])).toBe(2);
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+  });
+
+  it('stop leaves pending studies on disk and waits for a publish under way', async () => {
+    const { root, clock, published, completion } = await setup();
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    await completion.stop();
+    clock.advance(QUIET_MS);
+
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(published).toHaveLength(0);
+    expect(await readdir(path.join(root, '.pending'))).toEqual([STUDY]);
+  });
+
+  describe('with manifests', () => {
+    const manifestOf = (data: StudyCompletedV1Data): StudyManifest => ({
+      seriesInstanceUid: '2.25.1',
+      sopInstanceUid: `2.25.${instances(data)}`,
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      storagePath: `${STUDY}/2.25.1/2.25.${instances(data)}.dcm`,
+      createdAt: '2026-01-01T10:00:00.000Z',
+      referencedInstances: instances(data),
+    });
+
+    it('brings the manifest up to date before each snapshot and publishes it with the snapshot', async () => {
+      const made: number[] = [];
+      const { clock, published, completion } = await setup(undefined, {
+        update: async (data) => {
+          made.push(instances(data));
+          return manifestOf(data);
+        },
+      });
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+      clock.advance(QUIET_MS);
+      await eventually(() => expect(published).toHaveLength(1));
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.2.1' }));
+      clock.advance(QUIET_MS);
+
+      await eventually(() => expect(published).toHaveLength(2));
+      expect(made).toEqual([1, 2]);
+      expect(published.map((data) => data.manifest?.referencedInstances)).toEqual([1, 2]);
+    });
+
+    it('when the manifest cannot be built from the study, publishes the snapshot without one', async () => {
+      const { clock, published, markers, completion } = await setup(undefined, {
+        update: async () => {
+          throw new ManifestBuildError('unwritable attribute');
+        },
+      });
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+      clock.advance(QUIET_MS);
+
+      await eventually(() => expect(published).toHaveLength(1));
+      expect(published[0]).not.toHaveProperty('manifest');
+      await eventually(async () => expect(await markers.list()).toEqual([]));
+    });
+
+    it('when the manifest cannot be written (disk), publishes nothing and tries again later', async () => {
+      let failures = 1;
+      const { clock, published, markers, completion } = await setup(undefined, {
+        update: async (data) => {
+          if (failures-- > 0) {
+            throw new Error('ENOSPC: no space left on device');
+          }
+          return manifestOf(data);
+        },
+      });
+      await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+      clock.advance(QUIET_MS);
+      await eventually(() => expect(clock.waiting).toBe(1));
+      expect(published).toHaveLength(0);
+      expect(await markers.list()).toEqual([STUDY]);
+
+      clock.advance(1000);
+      await eventually(() => expect(published).toHaveLength(1));
+      expect(published[0]?.manifest?.referencedInstances).toBe(1);
+    });
+  });
+});

@@ -1,0 +1,183 @@
+import { studyCompletedV1DataSchema, type StudyManifest } from '@imaging-facade/events';
+import { backoffDelay } from '@imaging-facade/kafka';
+import { errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
+import type { IngestEvents } from '../ingest-events';
+import type { IngestMetrics } from '../metrics';
+import type { PendingMarkers } from './pending-markers';
+import { QuietPeriodTracker, type Timers } from './quiet-period';
+import type { IndexRecord, StudyIndex } from './study-index';
+import { ManifestBuildError } from './kos-writer';
+import type { StudyManifests } from './study-manifests';
+import { buildSnapshot } from './study-snapshot';
+
+export interface StudyCompletionOptions {
+  index: StudyIndex;
+  markers: PendingMarkers;
+  events: Pick<IngestEvents, 'studyCompleted'>;
+  quietPeriodMs: number;
+  retry: { initialMs: number; maxMs: number };
+  logger: Logger;
+  metrics: Pick<IngestMetrics, 'studiesCompleted' | 'studyPublishFailures'>;
+  /** Makes the study's manifest before each snapshot is published; without it, none is made. */
+  manifests?: Pick<StudyManifests, 'update'>;
+  timers?: Timers;
+}
+
+/**
+ * Announces each study once it goes quiet, with a snapshot of everything held for it.
+ *
+ * Per study, under one lock: an instance makes the study pending (a durable marker), is appended to
+ * the index and restarts the quiet period. When the period ends, the snapshot is read from the
+ * index and published; the marker is removed only if no instance arrived meanwhile (the generation
+ * did not move), otherwise the new quiet period publishes a newer snapshot. A failed publish keeps
+ * the marker and is retried with backoff. Markers left by a previous run are scheduled again.
+ *
+ * Before a snapshot is published, the study's manifest (a Key Object Selection document referencing
+ * every instance of the snapshot) is brought up to date and described in the snapshot. A manifest
+ * that cannot be built from the study's attributes is left out (logged); one that cannot be written
+ * fails the attempt, which is retried like a failed publish.
+ */
+export class StudyCompletion {
+  private readonly lock = new KeyedLock();
+  private readonly tracker: QuietPeriodTracker;
+  /** Studies with a durable marker; their instances skip re-creating it. */
+  private readonly pending = new Set<string>();
+  /** Bumped by every recorded instance of a pending study. */
+  private readonly generations = new Map<string, number>();
+  private readonly attempts = new Map<string, number>();
+  private readonly running = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly options: StudyCompletionOptions) {
+    this.tracker = new QuietPeriodTracker((studyUid) => this.startCompletion(studyUid), options.timers);
+  }
+
+  /** Records a committed instance: durable before the caller acknowledges it. */
+  async recordInstance(studyUid: string, record: IndexRecord): Promise<void> {
+    await this.lock.run(studyUid, async () => {
+      if (!this.pending.has(studyUid)) {
+        await this.options.markers.mark(studyUid);
+        this.pending.add(studyUid);
+      }
+      await this.options.index.append(studyUid, record);
+      this.generations.set(studyUid, (this.generations.get(studyUid) ?? 0) + 1);
+      this.attempts.delete(studyUid);
+      this.tracker.touch(studyUid, this.options.quietPeriodMs);
+    });
+  }
+
+  /** Schedules the studies a previous run left pending (e.g. it crashed during their quiet period). */
+  async recover(): Promise<number> {
+    const studies = await this.options.markers.list();
+    for (const studyUid of studies) {
+      if (await this.options.index.repair(studyUid)) {
+        this.options.logger.warn({ studyInstanceUid: studyUid }, 'cut a torn line off the study index');
+      }
+      this.pending.add(studyUid);
+      this.generations.set(studyUid, this.generations.get(studyUid) ?? 0);
+      this.tracker.touch(studyUid, this.options.quietPeriodMs);
+    }
+    return studies.length;
+  }
+
+  /**
+   * Stops scheduling and waits for publishes under way. Studies still in their quiet period stay
+   * pending on disk and are published by the next start.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.tracker.stop();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private startCompletion(studyUid: string): void {
+    const previous = this.running.get(studyUid) ?? Promise.resolve();
+    const run = previous
+      .then(() => (this.stopped ? undefined : this.complete(studyUid)))
+      .catch((error: unknown) => this.retryLater(studyUid, error))
+      .finally(() => {
+        if (this.running.get(studyUid) === run) {
+          this.running.delete(studyUid);
+        }
+      });
+    this.running.set(studyUid, run);
+  }
+
+  private async complete(studyUid: string): Promise<void> {
+    const logger = this.options.logger.child({ studyInstanceUid: studyUid });
+    const { generation, contents } = await this.lock.run(studyUid, async () => ({
+      generation: this.generations.get(studyUid) ?? 0,
+      contents: await this.options.index.read(studyUid),
+    }));
+    if (contents.unreadableLines > 0) {
+      logger.warn({ unreadableLines: contents.unreadableLines }, 'study index has unreadable lines; they are left out');
+    }
+
+    const snapshot = buildSnapshot(studyUid, contents.records);
+    if (snapshot === undefined) {
+      logger.warn('pending study has no indexed instance; nothing to publish');
+      await this.clearIfUnchanged(studyUid, generation);
+      return;
+    }
+    const manifest = await this.manifestOf(snapshot, logger);
+    const checked = studyCompletedV1DataSchema.safeParse(manifest ? { ...snapshot, manifest } : snapshot);
+    if (!checked.success) {
+      // Cannot happen with validated records; keep the marker so that nothing is lost, and say why.
+      const reason = checked.error.issues[0]?.message;
+      logger.error({ reason }, 'study snapshot does not match its schema; left pending');
+      return;
+    }
+
+    await this.options.events.studyCompleted(checked.data);
+    this.options.metrics.studiesCompleted.inc();
+    const instances = snapshot.series.reduce((sum, series) => sum + series.instances.length, 0);
+    logger.info({ series: snapshot.series.length, instances }, 'study completed');
+    await this.clearIfUnchanged(studyUid, generation);
+  }
+
+  private async manifestOf(
+    snapshot: NonNullable<ReturnType<typeof buildSnapshot>>,
+    logger: Logger,
+  ): Promise<StudyManifest | undefined> {
+    if (!this.options.manifests) {
+      return undefined;
+    }
+    try {
+      return await this.options.manifests.update(snapshot);
+    } catch (error) {
+      if (error instanceof ManifestBuildError) {
+        logger.warn({ reason: error.message }, 'study published without a manifest');
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** Reading the index or publishing failed: the marker stays, and the study is tried again later. */
+  private retryLater(studyUid: string, error: unknown): void {
+    this.options.metrics.studyPublishFailures.inc();
+    const attempt = this.attempts.get(studyUid) ?? 0;
+    this.attempts.set(studyUid, attempt + 1);
+    const delay = backoffDelay(attempt, this.options.retry.initialMs, this.options.retry.maxMs);
+    this.options.logger.error(
+      { studyInstanceUid: studyUid, err: errorMessage(error), attempt, retryInMs: delay },
+      'publishing the study snapshot failed',
+    );
+    // If an instance arrived meanwhile, its quiet period already leads to a new attempt.
+    if (!this.tracker.isWaiting(studyUid)) {
+      this.tracker.touch(studyUid, delay);
+    }
+  }
+
+  private async clearIfUnchanged(studyUid: string, generation: number): Promise<void> {
+    await this.lock.run(studyUid, async () => {
+      if ((this.generations.get(studyUid) ?? 0) !== generation) {
+        return;
+      }
+      await this.options.markers.clear(studyUid);
+      this.pending.delete(studyUid);
+      this.generations.delete(studyUid);
+      this.attempts.delete(studyUid);
+    });
+  }
+}

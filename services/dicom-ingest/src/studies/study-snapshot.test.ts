@@ -1,0 +1,76 @@
+import { studyCompletedV1DataSchema } from '@imaging-facade/events';
+import { buildSnapshot } from './study-snapshot';
+import { indexRecord } from '../test-support/records';
+
+const STUDY = '1.2.3';
+
+function counts(snapshot: ReturnType<typeof buildSnapshot>): Record<string, string[]> {
+  return Object.fromEntries(
+    (snapshot?.series ?? []).map((series) => [series.seriesInstanceUid, series.instances.map((instance) => instance.sopInstanceUid)]),
+  );
+}
+
+describe('buildSnapshot', () => {
+  it('returns nothing for an empty index', () => {
+    expect(buildSnapshot(STUDY, [])).toBeUndefined();
+  });
+
+  it('groups instances by series, in the order they first arrived, and satisfies the event schema', () => {
+    const snapshot = buildSnapshot(STUDY, [
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }),
+      indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.2.1' }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }),
+    ]);
+
+    expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1', '1.2.3.1.2'], '1.2.3.2': ['1.2.3.2.1'] });
+    expect(studyCompletedV1DataSchema.safeParse(snapshot).success).toBe(true);
+  });
+
+  it('when an instance is received again, it counts once, with its last record, in its first position', () => {
+    const snapshot = buildSnapshot(STUDY, [
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', transferSyntaxUid: '1.2.840.10008.1.2' }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', transferSyntaxUid: '1.2.840.10008.1.2.4.90' }),
+    ]);
+
+    expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1', '1.2.3.1.2'] });
+    expect(snapshot?.series[0]?.instances[0]?.transferSyntaxUid).toBe('1.2.840.10008.1.2.4.90');
+  });
+
+  it('when a late series arrives, the snapshot holds every series ever received, not only the new one', () => {
+    const earlier = [
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }),
+    ];
+    const late = indexRecord({ seriesInstanceUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.1' });
+
+    expect(counts(buildSnapshot(STUDY, [...earlier, late]))).toEqual({
+      '1.2.3.1': ['1.2.3.1.1', '1.2.3.1.2'],
+      '1.2.3.9': ['1.2.3.9.1'],
+    });
+  });
+
+  it('takes study attributes from the latest record and series attributes from the latest record of each series', () => {
+    const name = (value: string) => ({ '00100010': { vr: 'PN', Value: [{ Alphabetic: value }] } });
+    const description = (value: string) => ({ '0008103E': { vr: 'LO', Value: [value] } });
+    const snapshot = buildSnapshot(STUDY, [
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', study: name('OLD^NAME'), series: description('first') }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2', study: name('OLD^NAME'), series: description('corrected') }),
+      indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.2.1', study: name('NEW^NAME'), series: description('other') }),
+    ]);
+
+    expect(snapshot?.study).toEqual(name('NEW^NAME'));
+    expect(snapshot?.series.map((series) => series.attributes)).toEqual([description('corrected'), description('other')]);
+  });
+
+  it('spans the earliest and latest reception, even when appends came slightly out of order', () => {
+    const snapshot = buildSnapshot(STUDY, [
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', receivedAt: '2026-01-01T10:00:01.000Z' }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2', receivedAt: '2026-01-01T10:00:00.500Z' }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.3', receivedAt: '2026-01-01T10:05:00.000Z' }),
+    ]);
+
+    expect(snapshot?.firstReceivedAt).toBe('2026-01-01T10:00:00.500Z');
+    expect(snapshot?.lastReceivedAt).toBe('2026-01-01T10:05:00.000Z');
+  });
+});

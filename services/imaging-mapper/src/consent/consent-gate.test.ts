@@ -1,0 +1,351 @@
+import type { Kafka } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { decideSharing, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
+import { studySnapshot } from '@imaging-facade/consent/src/test-support/snapshots';
+import type { ConsentDecision, StudyCompletedV1Data } from '@imaging-facade/events';
+import { FhirError } from '@imaging-facade/fhir';
+import { createLogger } from '@imaging-facade/service-kit';
+import { ConsentGate, ConsentUnavailableError, isRetryableGateError, type IndexWriter } from './consent-gate';
+import type { MappingResult } from '../pipeline';
+
+const SYSTEM = 'urn:oid:1.2.250.1.999.1';
+const PATIENT = 'P1';
+const KEY = `${SYSTEM}|${PATIENT}`;
+
+type Decision = Pick<ConsentDecision, 'scope' | 'provision' | 'study'>;
+const patientWide = (provision: 'permit' | 'deny'): Decision => ({ scope: 'patient', provision });
+const byUid = (provision: 'permit' | 'deny', studyInstanceUid: string): Decision => ({ scope: 'study', provision, study: { studyInstanceUid } });
+const byAccession = (provision: 'permit' | 'deny', accessionNumber: string): Decision => ({ scope: 'study', provision, study: { accessionNumber } });
+
+/** The consent view, reduced to its state map and the library's own decision rule. */
+class FakeConsent {
+  readonly states = new Map<string, PatientConsentState>();
+  error: Error | undefined;
+  constructor(readonly policy: ConsentPolicy) {}
+  decide(key: string | undefined, study: { studyInstanceUid: string; accessionNumber?: string | undefined }) {
+    return decideSharing(this.policy, key === undefined ? undefined : this.states.get(key), study);
+  }
+  patients() {
+    return this.states.entries();
+  }
+  /** Sets the patient's decisions, each recorded a second after the previous one. */
+  set(key: string, decisions: Decision[]): void {
+    if (decisions.length === 0) {
+      this.states.delete(key);
+      return;
+    }
+    const [system, value] = key.split('|') as [string, string];
+    this.states.set(key, {
+      patient: { system, value },
+      decisions: decisions.map((decision, index) => ({
+        ...decision,
+        consentId: `c${index}`,
+        recordedAt: new Date(Date.UTC(2025, 0, 1, 10, 0, index)).toISOString(),
+        recordedBy: 'desk',
+      })),
+      updatedAt: new Date().toISOString(),
+    });
+  }
+}
+
+/** The shared index, reduced to the studies it holds; every call is recorded in order. */
+class FakeIndex implements IndexWriter {
+  readonly published = new Set<string>();
+  readonly calls: string[] = [];
+  publish = async (snapshot: StudyCompletedV1Data): Promise<MappingResult> => {
+    this.calls.push(`publish ${snapshot.studyInstanceUid}`);
+    const outcome = this.published.has(snapshot.studyInstanceUid) ? 'unchanged' : 'created';
+    this.published.add(snapshot.studyInstanceUid);
+    return { outcome, patient: 'existing', numberOfSeries: 1, numberOfInstances: 1, skipped: [], derived: { documentReference: 'none', observations: 0, notes: [] } };
+  };
+  withdraw = async (uid: string) => {
+    this.calls.push(`withdraw ${uid}`);
+    const deleted = this.published.delete(uid);
+    return { deletedStudies: deleted ? [`id-${uid}`] : [] };
+  };
+}
+
+function setup(policy: ConsentPolicy, index: IndexWriter = new FakeIndex()) {
+  const consent = new FakeConsent(policy);
+  const catalog = new StudyCatalog({ kafka: {} as Kafka, topicPrefix: '', defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent'), keepSnapshots: true });
+  const metrics = new Registry();
+  const gate = new ConsentGate({
+    consent,
+    catalog,
+    index,
+    defaultPatientIdSystem: SYSTEM,
+    logger: createLogger('test', 'silent'),
+    metrics,
+    retry: { initialMs: 1, maxMs: 2 },
+  });
+  /** A decision recorded at the desk, as the view tells it once it has caught up. */
+  const record = async (key: string, decisions: Decision[]) => {
+    consent.set(key, decisions);
+    await gate.onConsentChange(key, consent.states.get(key), { replaying: false });
+  };
+  return { consent, catalog, gate, metrics, record };
+}
+
+const studies = {
+  a: studySnapshot({ patientId: PATIENT, accessionNumber: 'ACC-A' }),
+  b: studySnapshot({ patientId: PATIENT, accessionNumber: 'ACC-B' }),
+  c: studySnapshot({ patientId: PATIENT }),
+};
+type Name = keyof typeof studies;
+const uidOf = (name: Name) => studies[name].studyInstanceUid;
+const namesIn = (index: FakeIndex) => (Object.keys(studies) as Name[]).filter((name) => index.published.has(uidOf(name)));
+
+describe('the consent gate, when a study arrives', () => {
+  test.each<[string, ConsentPolicy, Decision[], boolean, string]>([
+    ['opt-out, no decision: published', 'opt-out', [], false, 'shared'],
+    ['opt-out, the patient refused: not published', 'opt-out', [patientWide('deny')], false, 'withheld'],
+    ['opt-out, the patient refused, an earlier snapshot was published: removed', 'opt-out', [patientWide('deny')], true, 'withdrawn'],
+    ['opt-out, the patient agreed: published', 'opt-out', [patientWide('permit')], false, 'shared'],
+    ['opt-in, no decision: held', 'opt-in', [], false, 'withheld'],
+    ['opt-in, no decision, published before the policy changed: removed', 'opt-in', [], true, 'withdrawn'],
+    ['opt-in, the patient agreed: published', 'opt-in', [patientWide('permit')], false, 'shared'],
+    ['refused for all, agreed for this study by UID: published', 'opt-out', [patientWide('deny'), byUid('permit', uidOf('a'))], false, 'shared'],
+    ['agreed for this study by UID, then refused for all: the study decision still wins', 'opt-out', [byUid('permit', uidOf('a')), patientWide('deny')], false, 'shared'],
+    ['agreed for all, refused for this study by accession number: not published', 'opt-out', [patientWide('permit'), byAccession('deny', 'ACC-A')], false, 'withheld'],
+    ['refused for another study only: published', 'opt-out', [byUid('deny', uidOf('b')), byAccession('deny', 'ACC-B')], false, 'shared'],
+    ['opt-in, agreed for another study only: held', 'opt-in', [byUid('permit', uidOf('b'))], false, 'withheld'],
+  ])('%s', async (_situation, policy, decisions, publishedBefore, outcome) => {
+    const index = new FakeIndex();
+    const { consent, gate } = setup(policy, index);
+    consent.set(KEY, decisions);
+    if (publishedBefore) index.published.add(uidOf('a'));
+
+    const result = await gate.onStudy(studies.a);
+
+    expect(result.outcome).toBe(outcome);
+    expect(index.published.has(uidOf('a'))).toBe(outcome === 'shared');
+  });
+
+  test('the study is catalogued before it is decided, so that a decision arriving next finds it', async () => {
+    const { catalog, gate, consent } = setup('opt-out');
+    consent.set(KEY, [patientWide('deny')]);
+    await gate.onStudy(studies.b);
+    expect(catalog.studiesOf(KEY).map((study) => study.studyInstanceUid)).toEqual([uidOf('b')]);
+    expect(catalog.snapshotOf(uidOf('b'))).toBe(studies.b);
+  });
+
+  test('a study without PatientID follows the policy alone (opt-in: held)', async () => {
+    const index = new FakeIndex();
+    const { gate } = setup('opt-in', index);
+    const orphan = studySnapshot({});
+    expect((await gate.onStudy(orphan)).outcome).toBe('withheld');
+    expect(index.calls).toEqual([`withdraw ${orphan.studyInstanceUid}`]);
+  });
+});
+
+describe('the consent gate, when a decision changes', () => {
+  async function withThreeStudies(policy: ConsentPolicy, before: Decision[] = []) {
+    const index = new FakeIndex();
+    const context = setup(policy, index);
+    context.consent.set(KEY, before);
+    for (const snapshot of Object.values(studies)) {
+      await context.gate.onStudy(snapshot);
+    }
+    return { ...context, index };
+  }
+
+  test.each<[string, ConsentPolicy, Decision[], Decision[], Name[]]>([
+    ['opt-out, refused for all: every study is removed', 'opt-out', [], [patientWide('deny')], []],
+    ['opt-out, refused for one study by UID: the others stay', 'opt-out', [], [byUid('deny', uidOf('a'))], ['b', 'c']],
+    ['opt-out, refused for one study by accession number: the others stay', 'opt-out', [], [byAccession('deny', 'ACC-B')], ['a', 'c']],
+    ['opt-out, refused for all but one study', 'opt-out', [], [byUid('permit', uidOf('c')), patientWide('deny')], ['c']],
+    ['opt-out, agreed again after a refusal: every study is back', 'opt-out', [patientWide('deny')], [patientWide('permit')], ['a', 'b', 'c']],
+    ['opt-out, the refusal revoked: the policy shares them again', 'opt-out', [patientWide('deny')], [], ['a', 'b', 'c']],
+    ['opt-in, agreed: held studies are published', 'opt-in', [], [patientWide('permit')], ['a', 'b', 'c']],
+    ['opt-in, agreed for one study: only that one', 'opt-in', [], [byUid('permit', uidOf('b'))], ['b']],
+    ['opt-in, consent revoked: every study is removed', 'opt-in', [patientWide('permit')], [], []],
+  ])('%s', async (_situation, policy, before, after, expected) => {
+    const { index, record } = await withThreeStudies(policy, before);
+    await record(KEY, after);
+    expect(namesIn(index)).toEqual(expected);
+  });
+
+  test('a republished study comes from the catalogue\'s latest snapshot', async () => {
+    const { index, record, catalog } = await withThreeStudies('opt-out', [patientWide('deny')]);
+    const published: StudyCompletedV1Data[] = [];
+    const publish = index.publish;
+    index.publish = async (snapshot) => {
+      published.push(snapshot);
+      return publish(snapshot);
+    };
+    await record(KEY, [patientWide('permit')]);
+    expect(published.map((snapshot) => snapshot.studyInstanceUid).sort()).toEqual(Object.values(studies).map((s) => s.studyInstanceUid).sort());
+    expect(published.every((snapshot) => catalog.snapshotOf(snapshot.studyInstanceUid) === snapshot)).toBe(true);
+  });
+
+  test('a decision about another patient touches nothing of this one', async () => {
+    const { index, record } = await withThreeStudies('opt-out');
+    index.calls.length = 0;
+    await record(`${SYSTEM}|P2`, [patientWide('deny')]);
+    expect(index.calls).toEqual([]);
+    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('a refusal and a publication that cross end with the refusal honoured', () => {
+  test('a refusal arriving while the study is being written: the write finishes, then the study is removed', async () => {
+    const index = new FakeIndex();
+    let finishWrite!: () => void;
+    const writing = new Promise<void>((resolve) => (finishWrite = resolve));
+    let started!: () => void;
+    const writeStarted = new Promise<void>((resolve) => (started = resolve));
+    const publish = index.publish;
+    index.publish = async (snapshot) => {
+      started();
+      await writing;
+      return publish(snapshot);
+    };
+    const { gate, consent } = setup('opt-out', index);
+
+    const publication = gate.onStudy(studies.a);
+    await writeStarted;
+    consent.set(KEY, [patientWide('deny')]);
+    const withdrawal = gate.onConsentChange(KEY, consent.states.get(KEY), { replaying: false });
+    finishWrite();
+    await Promise.all([publication, withdrawal]);
+
+    expect(index.calls).toEqual([`publish ${uidOf('a')}`, `withdraw ${uidOf('a')}`]);
+    expect(index.published.size).toBe(0);
+  });
+
+  test('a study arriving while a refusal is being applied: it reads the refusal and is not published', async () => {
+    const index = new FakeIndex();
+    const { gate, consent, record } = setup('opt-out', index);
+    await gate.onStudy(studies.a);
+    let finishWithdrawal!: () => void;
+    const withdrawing = new Promise<void>((resolve) => (finishWithdrawal = resolve));
+    const withdraw = index.withdraw;
+    index.withdraw = async (uid) => {
+      await withdrawing;
+      return withdraw(uid);
+    };
+
+    const refusal = record(KEY, [patientWide('deny')]);
+    const late = gate.onStudy(studies.b);
+    finishWithdrawal();
+    await Promise.all([refusal, late]);
+
+    expect((await late).outcome).toBe('withheld');
+    expect(index.published.size).toBe(0);
+    expect(index.calls.filter((call) => call.startsWith('publish'))).toEqual([`publish ${uidOf('a')}`]);
+    expect(consent.states.size).toBe(1);
+  });
+});
+
+describe('the sweep after a start', () => {
+  test.each<[string, ConsentPolicy, Decision[] | 'revoked', Name[]]>([
+    ['a refusal recorded while the mapper was down removes the published studies', 'opt-out', [patientWide('deny')], []],
+    ['a per-study refusal recorded while down removes only that study', 'opt-out', [byUid('deny', uidOf('a'))], ['b', 'c']],
+    ['a refusal revoked while down: the studies are published again', 'opt-out', 'revoked', ['a', 'b', 'c']],
+    ['opt-in without any decision (the policy changed): every study is removed', 'opt-in', [], []],
+  ])('%s', async (_situation, policy, decisions, expected) => {
+    const index = new FakeIndex();
+    const { gate, consent, catalog } = setup(policy, index);
+    // What the index holds: the studies as they were published before the restart.
+    for (const name of policy === 'opt-out' && decisions === 'revoked' ? (['a'] as Name[]) : (['a', 'b', 'c'] as Name[])) {
+      index.published.add(uidOf(name));
+    }
+    for (const snapshot of Object.values(studies)) catalog.apply(snapshot);
+    // The replay of the decisions topic at start.
+    consent.set(KEY, decisions === 'revoked' ? [] : decisions);
+    await gate.onConsentChange(KEY, consent.states.get(KEY), { replaying: true });
+    expect(index.calls).toEqual([]);
+
+    await gate.sweep();
+
+    expect(namesIn(index)).toEqual(expected);
+  });
+});
+
+describe('failures', () => {
+  test('a passing failure while applying a decision is retried until it succeeds; a permanent one is counted and the next study handled', async () => {
+    const index = new FakeIndex();
+    const { gate, record, metrics } = setup('opt-out', index);
+    for (const snapshot of Object.values(studies)) await gate.onStudy(snapshot);
+    const failures = new Map<string, Error[]>([
+      [uidOf('a'), [new FhirError('down', undefined), new FhirError('busy', 503)]],
+      [uidOf('b'), [new FhirError('bad request', 400)]],
+    ]);
+    const withdraw = index.withdraw;
+    index.withdraw = async (uid) => {
+      const next = failures.get(uid)?.shift();
+      if (next) throw next;
+      return withdraw(uid);
+    };
+
+    await record(KEY, [patientWide('deny')]);
+
+    expect(namesIn(index)).toEqual(['b']);
+    const counted = await metrics.getSingleMetricAsString('facade_mapper_consent_outcomes_total');
+    expect(counted).toContain('trigger="decision",outcome="withdrawn"} 2');
+    expect(counted).toContain('trigger="decision",outcome="failed"} 1');
+  });
+
+  test('while a withdrawal is retried the patient\'s lock is free between attempts: a new study of the patient is still decided, and withheld', async () => {
+    const index = new FakeIndex();
+    const { gate, record } = setup('opt-out', index);
+    await gate.onStudy(studies.a);
+    let fhirBack = false;
+    const withdraw = index.withdraw;
+    index.withdraw = async (uid) => {
+      if (uid === uidOf('a') && !fhirBack) throw new FhirError('down', undefined);
+      return withdraw(uid);
+    };
+
+    const refusal = record(KEY, [patientWide('deny')]);
+    expect((await gate.onStudy(studies.b)).outcome).toBe('withheld');
+    expect(index.published.has(uidOf('a'))).toBe(true);
+    fhirBack = true;
+    await refusal;
+
+    expect(index.published.size).toBe(0);
+  });
+
+  test('when the consent view has stopped following its topic, no study is decided on it (fail closed), and the consumer retries', async () => {
+    const index = new FakeIndex();
+    const { gate, consent } = setup('opt-out', index);
+    consent.error = new Error('the reader of consent.patient-decisions.v1 stopped');
+    const failure = await gate.onStudy(studies.a).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ConsentUnavailableError);
+    expect(isRetryableGateError(failure)).toBe(true);
+    expect(index.calls).toEqual([]);
+  });
+
+  test.each<[string, unknown, boolean]>([
+    ['FHIR unreachable', new FhirError('down', undefined), true],
+    ['FHIR 412', new FhirError('conflict', 412), true],
+    ['FHIR 400', new FhirError('bad', 400), false],
+    ['the consent view down', new ConsentUnavailableError(new Error('x')), true],
+    ['a bug', new TypeError('x is undefined'), false],
+  ])('retry rule: %s → %s', (_situation, error, retryable) => {
+    expect(isRetryableGateError(error)).toBe(retryable);
+  });
+
+  test('a failure while a study event is handled goes to the consumer (retry or dead letter)', async () => {
+    const index = new FakeIndex();
+    index.publish = async () => {
+      throw new FhirError('busy', 503);
+    };
+    const { gate } = setup('opt-out', index);
+    await expect(gate.onStudy(studies.a)).rejects.toThrow('busy');
+  });
+
+  test('stop ends the retries and waits for the work under way', async () => {
+    const index = new FakeIndex();
+    const { gate, record } = setup('opt-out', index);
+    await gate.onStudy(studies.a);
+    index.withdraw = async () => {
+      throw new FhirError('down', undefined);
+    };
+    const refusal = record(KEY, [patientWide('deny')]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await gate.stop();
+    await refusal;
+    expect(index.published.has(uidOf('a'))).toBe(true);
+  });
+});

@@ -1,0 +1,256 @@
+import { Counter, type Registry } from 'prom-client';
+import {
+  patientKeyOfStudy,
+  pseudonym,
+  summarizeStudy,
+  type ConsentPolicy,
+  type SharingDecision,
+  type StudyRef,
+  type StudySummary,
+} from '@imaging-facade/consent';
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import { isRetryableFhirError } from '@imaging-facade/fhir';
+import { backoffDelay, sleep } from '@imaging-facade/kafka';
+import { errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
+import type { MappingResult } from '../pipeline';
+import type { WithdrawalResult } from './withdrawal';
+
+/** What started a decision: a study event, a consent decision that changed, the sweep after a start. */
+export type GateTrigger = 'study' | 'decision' | 'sweep';
+
+/**
+ * What became of a study: `shared` (published), `withheld` (not published, and nothing of it was in
+ * the index), `withdrawn` (not published, and what was in the index was removed).
+ */
+export type GateOutcome = 'shared' | 'withheld' | 'withdrawn';
+
+/** The consent view as the gate reads it (ConsentView). */
+export interface ConsentSource {
+  readonly policy: ConsentPolicy;
+  decide(patientKey: string | undefined, study: StudyRef): SharingDecision;
+  patients(): Iterable<[string, unknown]>;
+  /** Set when the view stopped following the decisions topic for good: it may miss refusals. */
+  readonly error?: Error | undefined;
+}
+
+/**
+ * The consent view stopped following its topic: no study is decided on what it holds (fail
+ * closed). Passing: retried until the service is restarted, never dead-lettered.
+ */
+export class ConsentUnavailableError extends Error {
+  constructor(cause: Error) {
+    super(`the consent view is not following the decisions topic: ${cause.message}`, { cause });
+    this.name = 'ConsentUnavailableError';
+  }
+}
+
+/** The gate's retry rule: a FHIR failure that may pass (isRetryableFhirError), or the consent view unavailable. */
+export function isRetryableGateError(error: unknown): boolean {
+  return error instanceof ConsentUnavailableError || isRetryableFhirError(error);
+}
+
+/** The node's studies as the gate reads them (StudyCatalog with keepSnapshots). */
+export interface StudySource {
+  apply(snapshot: StudyCompletedV1Data): void;
+  studiesOf(patientKey: string): StudySummary[];
+  snapshotOf(studyInstanceUid: string): StudyCompletedV1Data | undefined;
+  patientKeys(): string[];
+}
+
+/** The two things the gate can do to the index. */
+export interface IndexWriter {
+  publish(snapshot: StudyCompletedV1Data): Promise<MappingResult>;
+  withdraw(studyInstanceUid: string): Promise<WithdrawalResult>;
+}
+
+export type GateResult =
+  | { outcome: 'shared'; mapping: MappingResult }
+  | { outcome: 'withheld' | 'withdrawn'; withdrawal: WithdrawalResult };
+
+export interface ConsentGateOptions {
+  consent: ConsentSource;
+  catalog: StudySource;
+  index: IndexWriter;
+  defaultPatientIdSystem: string;
+  logger: Logger;
+  metrics: Registry;
+  retry?: { initialMs: number; maxMs: number };
+}
+
+/**
+ * Consent is checked where studies are published. The rule (libs/consent README): a study's
+ * decision is read inside a per-patient critical section immediately before the FHIR write, and a
+ * decision change of that patient is applied to each of their studies in the same critical
+ * section. The view changes its state before it calls the gate, so a publication under way when a
+ * refusal arrives finishes first and is withdrawn right after; a publication that starts after the
+ * refusal reads it and writes nothing. Nothing can write a study after its withdrawal without
+ * first reading the refusal.
+ */
+export class ConsentGate {
+  private readonly lock = new KeyedLock();
+  private readonly stopping = new AbortController();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Patients the decisions topic spoke of while it was replayed at start (revoked ones included). */
+  private readonly replayed = new Set<string>();
+  private readonly outcomes: Counter<'trigger' | 'outcome'>;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: ConsentGateOptions) {
+    this.logger = options.logger.child({ component: 'consent-gate' });
+    this.outcomes = new Counter({
+      name: 'facade_mapper_consent_outcomes_total',
+      help: 'Studies decided by the consent gate, by trigger (study, decision, sweep) and outcome (shared, withheld, withdrawn, failed)',
+      labelNames: ['trigger', 'outcome'] as const,
+      registers: [options.metrics],
+    });
+  }
+
+  /**
+   * The ConsentView listener (register it before the view starts). While the topic is replayed the
+   * patients are only noted, for the sweep; afterwards each change reconciles the patient's studies.
+   */
+  readonly onConsentChange = (patientKey: string, _state: unknown, change: { replaying: boolean }): Promise<void> | void => {
+    if (change.replaying) {
+      this.replayed.add(patientKey);
+      return;
+    }
+    return this.track(this.reconcilePatient(patientKey, 'decision'));
+  };
+
+  /**
+   * A study event: catalogued first (so that a decision arriving next finds it), then decided and
+   * published or withdrawn, under the patient's lock. Failures are thrown to the consumer, which
+   * retries or dead-letters them.
+   */
+  async onStudy(snapshot: StudyCompletedV1Data): Promise<GateResult> {
+    const patientKey = patientKeyOfStudy(snapshot, this.options.defaultPatientIdSystem);
+    return this.track(
+      this.lock.run(lockKey(patientKey, snapshot.studyInstanceUid), async () => {
+        this.options.catalog.apply(snapshot);
+        return this.apply('study', patientKey, summarizeStudy(snapshot), () => snapshot);
+      }),
+    );
+  }
+
+  /**
+   * After a start, once the view and the catalogue have caught up: every patient the decisions
+   * topic speaks of (and, under opt-in, every patient of the catalogue) is reconciled, so that a
+   * decision recorded while the mapper was down is applied.
+   */
+  async sweep(): Promise<{ patients: number; durationMs: number }> {
+    const started = Date.now();
+    const keys = new Set(this.replayed);
+    for (const [key] of this.options.consent.patients()) {
+      keys.add(key);
+    }
+    if (this.options.consent.policy === 'opt-in') {
+      for (const key of this.options.catalog.patientKeys()) {
+        keys.add(key);
+      }
+    }
+    this.replayed.clear();
+    for (const key of keys) {
+      if (this.stopping.signal.aborted) {
+        break;
+      }
+      await this.track(this.reconcilePatient(key, 'sweep'));
+    }
+    const result = { patients: keys.size, durationMs: Date.now() - started };
+    this.logger.info(result, 'consent sweep done');
+    return result;
+  }
+
+  /** Stops retrying and waits for the work under way. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    while (this.pending.size > 0) {
+      await Promise.allSettled([...this.pending]);
+    }
+  }
+
+  /**
+   * Decides again for every study of the patient: withdraws the withheld ones, republishes the
+   * shared ones from the catalogue's snapshot. Each attempt takes the patient's lock and reads the
+   * decision then, so the last decision is the one applied whatever the order of attempts; between
+   * attempts (a passing failure, retried with backoff) the lock is free, and the patient's study
+   * events are not held up for longer than one FHIR call. A permanent failure is logged and counted,
+   * and the next study is handled. Never throws.
+   */
+  private async reconcilePatient(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<void> {
+    // Read now, when the change is known: a study catalogued later is decided by its own event.
+    for (const study of this.options.catalog.studiesOf(patientKey)) {
+      const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: pseudonym(patientKey), trigger });
+      for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
+        try {
+          await this.lock.run(patientKey, () =>
+            this.apply(trigger, patientKey, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid)),
+          );
+          break;
+        } catch (error) {
+          if (!isRetryableGateError(error)) {
+            this.count(trigger, 'failed');
+            logger.error({ reason: errorMessage(error) }, 'consent decision could not be applied to the study');
+            break;
+          }
+          const retry = this.options.retry ?? { initialMs: 500, maxMs: 30_000 };
+          const delayMs = backoffDelay(attempt, retry.initialMs, retry.maxMs);
+          logger.warn({ attempt, delayMs, reason: errorMessage(error) }, 'applying a consent decision failed, will retry');
+          await sleep(delayMs, this.stopping.signal);
+        }
+      }
+    }
+  }
+
+  /** The decision for one study, read now, and what it asks of the index. Call it under the lock. */
+  private async apply(
+    trigger: GateTrigger,
+    patientKey: string | undefined,
+    study: StudySummary,
+    snapshot: () => StudyCompletedV1Data | undefined,
+  ): Promise<GateResult> {
+    if (this.options.consent.error) {
+      throw new ConsentUnavailableError(this.options.consent.error);
+    }
+    const decision = this.options.consent.decide(patientKey, study);
+    // Keyed by the study and a pseudonym of the patient: never the patient's identifier.
+    const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, trigger, ...(patientKey ? { patient: pseudonym(patientKey) } : {}) });
+    if (decision === 'share') {
+      const data = snapshot();
+      if (!data) {
+        // The catalogue keeps every snapshot it reads; without one there is nothing to publish.
+        throw new Error('no snapshot of the study in the catalogue');
+      }
+      const mapping = await this.options.index.publish(data);
+      if (trigger !== 'study' && mapping.outcome !== 'unchanged') {
+        logger.info({ outcome: mapping.outcome }, 'study published again (consent)');
+      }
+      this.count(trigger, 'shared');
+      return { outcome: 'shared', mapping };
+    }
+    const withdrawal = await this.options.index.withdraw(study.studyInstanceUid);
+    const outcome = withdrawal.deletedStudies.length > 0 ? 'withdrawn' : 'withheld';
+    // A study event is logged by the consumer, with its topic, partition and offset; the sweep
+    // says only what it removed (it decides every refused study again at each start).
+    if (trigger === 'decision' || (trigger === 'sweep' && outcome === 'withdrawn')) {
+      logger.info({ outcome, deletedStudies: withdrawal.deletedStudies.length }, 'study withheld from the index (consent)');
+    }
+    this.count(trigger, outcome);
+    return { outcome, withdrawal };
+  }
+
+  private count(trigger: GateTrigger, outcome: GateOutcome | 'failed'): void {
+    this.outcomes.inc({ trigger, outcome });
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.pending.add(work);
+    const done = () => this.pending.delete(work);
+    work.then(done, done);
+    return work;
+  }
+}
+
+/** A study without PatientID belongs to no patient: it is locked on its own. */
+function lockKey(patientKey: string | undefined, studyInstanceUid: string): string {
+  return patientKey ?? `study:${studyInstanceUid}`;
+}

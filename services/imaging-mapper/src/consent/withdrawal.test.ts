@@ -1,0 +1,67 @@
+import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
+import type { FhirPort } from '../fhir/fhir-lookups';
+import { withdrawalEntries, withdrawStudy } from './withdrawal';
+
+describe('the withdrawal transaction', () => {
+  test.each<[string, string[], string[]]>([
+    ['nothing published: no entry', [], []],
+    [
+      'one ImagingStudy: what references it, then the study itself',
+      ['17'],
+      [
+        'DELETE DocumentReference?related=ImagingStudy%2F17',
+        'DELETE Observation?part-of=ImagingStudy%2F17',
+        'DELETE ImagingStudy/17',
+      ],
+    ],
+    [
+      'two ImagingStudy resources with the identifier (a duplicate): both go',
+      ['17', '18'],
+      [
+        'DELETE DocumentReference?related=ImagingStudy%2F17',
+        'DELETE Observation?part-of=ImagingStudy%2F17',
+        'DELETE ImagingStudy/17',
+        'DELETE DocumentReference?related=ImagingStudy%2F18',
+        'DELETE Observation?part-of=ImagingStudy%2F18',
+        'DELETE ImagingStudy/18',
+      ],
+    ],
+  ])('%s', (_situation, ids, requests) => {
+    expect(withdrawalEntries(ids).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(requests);
+  });
+});
+
+describe('withdrawing a study', () => {
+  const uid = '1.2.826.0.1.3680043.2.1';
+
+  function fakeFhir(stored: ImagingStudy[]) {
+    const searches: Array<[string, Record<string, string>]> = [];
+    const transactions: Bundle[] = [];
+    const fhir: FhirPort = {
+      search: (async (resourceType: string, params: Record<string, string>) => {
+        searches.push([resourceType, params]);
+        return stored;
+      }) as FhirPort['search'],
+      transaction: async (bundle) => {
+        transactions.push(bundle);
+        return { resourceType: 'Bundle', type: 'transaction-response' };
+      },
+    };
+    return { fhir, searches, transactions };
+  }
+
+  test('the ImagingStudy is found by the identifier the mapper gives it, and deleted in one transaction', async () => {
+    const { fhir, searches, transactions } = fakeFhir([{ resourceType: 'ImagingStudy', id: '42', status: 'available', subject: {} }]);
+    expect(await withdrawStudy(fhir, uid)).toEqual({ deletedStudies: ['42'] });
+    expect(searches).toEqual([['ImagingStudy', expect.objectContaining({ identifier: `urn:dicom:uid|urn:oid:${uid}` })]]);
+    expect(transactions).toHaveLength(1);
+    expect(transactions[0]).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });
+    expect(transactions[0]?.entry?.at(-1)?.request).toEqual({ method: 'DELETE', url: 'ImagingStudy/42' });
+  });
+
+  test('a study that was never published writes nothing', async () => {
+    const { fhir, transactions } = fakeFhir([]);
+    expect(await withdrawStudy(fhir, uid)).toEqual({ deletedStudies: [] });
+    expect(transactions).toEqual([]);
+  });
+});

@@ -1,0 +1,142 @@
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import type { DocumentReference, Endpoint, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
+import { createFhirClient } from '@imaging-facade/fhir';
+import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
+import { mapStudySnapshot } from '../pipeline';
+import { ctReport, manifestOf, projectionReport } from '../test-support/dose-content';
+import { fhirServer } from '../test-support/fhir-server';
+import { attr, newUid, studySnapshot, withSeries } from '../test-support/study-events';
+
+/**
+ * The Endpoint, the manifest's DocumentReference and the dose Observations against a real HAPI FHIR
+ * server (FHIR_BASE_URL): what the server stores, that replays write nothing, that a newer manifest
+ * updates the one DocumentReference, and the server's own $validate.
+ */
+const baseUrl = process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
+const fhir = createFhirClient({ baseUrl, timeoutMs: 30_000 });
+const { studiesByUid, validationErrors } = fhirServer(fhir);
+const node: NodeSettings = { ...DEFAULT_NODE_SETTINGS, nodeUid: `1.2.826.0.1.3680043.10.999.${Date.now()}`, dicomWebBaseUrl: 'http://node-int:8010/dicomweb' };
+
+function fullSnapshot(projection = false): StudyCompletedV1Data {
+  const snapshot = studySnapshot({
+    patient: { PatientID: attr('LO', `DERIVED-INT-${newUid().slice(-10)}`), AccessionNumber: attr('SH', 'ACC-INT-1') } as never,
+    series: [{ instances: 2 }, { instances: 1 }],
+  });
+  snapshot.series.push({
+    seriesInstanceUid: newUid(),
+    attributes: { '00080060': { vr: 'CS', Value: ['SR'] }, '00200011': { vr: 'IS', Value: [999] } },
+    instances: [
+      {
+        sopInstanceUid: newUid(),
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67',
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        attributes: {},
+        content: projection
+          ? projectionReport([{ dap: 0.0013639, doseRp: 0.212, fluoroTime: 450, frames: 12 }], [
+              { uid: newUid(), start: '20240105101600+0100', dap: 0.001, doseRp: 0.1, fluoro: true },
+              { uid: newUid(), start: '20240105102000+0100', dap: 0.0003639, doseRp: 0.112, fluoro: false },
+            ])
+          : ctReport([
+              { uid: newUid(), ctdivol: 12.5, dlp: 375.25 },
+              { uid: newUid(), ctdivol: 8.1, dlp: 243 },
+            ]),
+      },
+    ],
+  });
+  return { ...snapshot, manifest: manifestOf(snapshot.studyInstanceUid, { sopInstanceUid: newUid(), createdAt: '2024-01-05T12:00:00.000Z' }) };
+}
+
+async function search<T extends Resource>(type: T['resourceType'], params: Record<string, string>): Promise<T[]> {
+  return (await fhir.search(type, params)) as unknown as T[];
+}
+
+async function published(data: StudyCompletedV1Data) {
+  const [study] = await studiesByUid(data.studyInstanceUid);
+  const documents = await search<DocumentReference>('DocumentReference', { related: `ImagingStudy/${study!.id}` });
+  const observations = await search<Observation>('Observation', { 'part-of': `ImagingStudy/${study!.id}`, _count: '50' });
+  return { study: study as ImagingStudy, documents, observations };
+}
+
+describe('Endpoint, manifest and dose on a real FHIR server', () => {
+  it('stores them referencing each other, valid for the server, and a replay writes nothing', async () => {
+    const data = fullSnapshot();
+    const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node };
+    expect(await mapStudySnapshot(data, fhir, settings)).toMatchObject({ outcome: 'created', derived: { documentReference: 'created', observations: 3, notes: [] } });
+
+    const { study, documents, observations } = await published(data);
+    const [endpoint] = await search<Endpoint>('Endpoint', { identifier: `urn:ietf:rfc:3986|urn:oid:${node.nodeUid}` });
+    expect(endpoint?.address).toBe('http://node-int:8010/dicomweb');
+    expect(study.endpoint).toEqual([{ reference: `Endpoint/${endpoint!.id}` }]);
+    expect(study.series?.every((series) => series.endpoint?.[0]?.reference === `Endpoint/${endpoint!.id}`)).toBe(true);
+
+    expect(documents).toHaveLength(1);
+    const doc = documents[0]!;
+    expect(doc.subject).toEqual(study.subject);
+    expect(doc.contained?.[0]).toMatchObject({ resourceType: 'Organization', id: 'manifest-organization' });
+    expect(doc.author).toEqual([{ reference: '#manifest-organization' }]);
+
+    const summary = observations.find((observation) => observation.code.coding?.[0]?.code === '73569-6')!;
+    const events = observations.filter((observation) => observation.code.coding?.[0]?.code === '113852');
+    expect(events).toHaveLength(2);
+    expect(summary.hasMember?.map((member) => member.reference).sort()).toEqual(events.map((event) => `Observation/${event.id}`).sort());
+    expect(summary.component?.find((component) => component.code.coding?.[0]?.code === '113813')?.valueQuantity).toEqual({
+      value: 618.25,
+      unit: 'mGy.cm',
+      system: 'http://unitsofmeasure.org',
+      code: 'mGy.cm',
+    });
+
+    for (const resource of [endpoint!, doc, summary, ...events]) {
+      expect({ type: resource.resourceType, errors: await validationErrors(resource) }).toEqual({ type: resource.resourceType, errors: [] });
+    }
+
+    const versions = [study, doc, summary, ...events].map((resource) => resource.meta?.versionId);
+    expect(await mapStudySnapshot(data, fhir, settings)).toMatchObject({
+      outcome: 'unchanged',
+      derived: { documentReference: 'unchanged', observations: 0 },
+    });
+    const again = await published(data);
+    expect([again.study, ...again.documents, ...again.observations.filter((o) => o.id === summary.id), ...events.map((e) => again.observations.find((o) => o.id === e.id)!)].map((resource) => resource.meta?.versionId)).toEqual(versions);
+  });
+
+  it('a projection report is stored in the units of the IG (mGy.cm2, mGy)', async () => {
+    const data = fullSnapshot(true);
+    await mapStudySnapshot(data, fhir, { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node });
+    const { observations } = await published(data);
+    const summary = observations.find((observation) => observation.code.coding?.[0]?.code === '73569-6')!;
+    expect(summary.valueString).toBe('DAP Total = 13639 mGy.cm2, Dose (RP) Total = 212 mGy, Total Fluoro Time = 450 s, Radiographic Frames = 12 {frames}');
+    expect(await validationErrors(summary)).toEqual([]);
+  });
+
+  it('when the study grows, the one DocumentReference follows the newer manifest; an older snapshot does not bring it back', async () => {
+    const data = fullSnapshot();
+    const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node };
+    const first = { ...withSeries(data, 1), manifest: data.manifest };
+    await mapStudySnapshot(first, fhir, settings);
+    const grown = { ...data, manifest: manifestOf(data.studyInstanceUid, { sopInstanceUid: newUid(), createdAt: '2024-01-05T13:00:00.000Z', referencedInstances: 4 }) };
+    expect(await mapStudySnapshot(grown, fhir, settings)).toMatchObject({ outcome: 'updated', derived: { documentReference: 'updated' } });
+
+    let { documents } = await published(data);
+    expect(documents).toHaveLength(1);
+    expect(documents[0]?.masterIdentifier?.value).toBe(`urn:oid:${grown.manifest.sopInstanceUid}`);
+    expect(documents[0]?.meta?.versionId).toBe('2');
+
+    expect(await mapStudySnapshot(first, fhir, settings)).toMatchObject({ outcome: 'unchanged', derived: { documentReference: 'stale' } });
+    ({ documents } = await published(data));
+    expect(documents.map((doc) => [doc.masterIdentifier?.value, doc.meta?.versionId])).toEqual([[`urn:oid:${grown.manifest.sopInstanceUid}`, '2']]);
+  });
+
+  it('the French profile adds the national codes and the INS; the server validates it', async () => {
+    const data = fullSnapshot();
+    data.study['00101002'] = attr('SQ', { '00100020': attr('LO', '279035121518989'), '00100021': attr('LO', '1.2.250.1.213.1.4.8') });
+    await mapStudySnapshot(data, fhir, {
+      defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test',
+      node: { ...node, nationalProfile: 'fr' },
+    });
+    const { documents } = await published(data);
+    const doc = documents[0]!;
+    expect(doc.type?.coding?.map((coding) => coding.code)).toEqual(['18748-4', 'IMG-KOS']);
+    expect(doc.context?.sourcePatientInfo?.reference).toMatch(/^#/);
+    expect(await validationErrors(doc)).toEqual([]);
+  });
+});

@@ -1,0 +1,160 @@
+import type { ImagingStudy } from '@medplum/fhirtypes';
+import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
+import type { MappingContext } from '../mapping/mapping-table';
+import { mergeImagingStudy, sameContent } from './merge';
+import { compareUids } from './study-order';
+import { studySnapshot, withSeries } from '../test-support/study-events';
+
+const context: MappingContext = { defaultPatientIdSystem: 'urn:x', skip: () => undefined };
+const subject = { reference: 'urn:uuid:7d7f6b1e-0000-5000-8000-000000000000' };
+
+/** What the server holds after storing `study`: an id, server metadata, the real Patient reference. */
+function stored(study: ImagingStudy, versionId = '1'): ImagingStudy {
+  return {
+    ...structuredClone(study),
+    id: '42',
+    meta: { versionId, lastUpdated: '2024-01-05T10:20:00.000+00:00', source: '#abc' },
+    subject: { reference: 'Patient/7' },
+  };
+}
+
+const threeSeries = studySnapshot({
+  series: [
+    { number: 1, modality: 'CT', instances: 2 },
+    { number: 2, modality: 'CT', instances: 1 },
+    { number: 3, modality: 'SR', instances: 1 },
+  ],
+});
+const mapped = (snapshot = threeSeries) => imagingStudyFromSnapshot(snapshot, subject, context);
+
+describe('merging a snapshot into what FHIR holds', () => {
+  it('when nothing is stored, the snapshot is the study', () => {
+    const merged = mergeImagingStudy(undefined, mapped());
+    expect(merged.numberOfSeries).toBe(3);
+    expect(merged.numberOfInstances).toBe(4);
+    expect(merged.subject).toEqual(subject);
+  });
+
+  it('when the same snapshot is replayed, nothing changes', () => {
+    const existing = stored(mergeImagingStudy(undefined, mapped()));
+    const merged = mergeImagingStudy(existing, mapped());
+    expect(sameContent(merged, existing)).toBe(true);
+    expect(merged.subject).toEqual({ reference: 'Patient/7' });
+  });
+
+  it('when an older snapshot arrives after a newer one, nothing changes', () => {
+    const existing = stored(mergeImagingStudy(undefined, mapped()));
+    const older = withSeries(threeSeries, 1);
+    older.series[0] = { ...older.series[0]!, instances: older.series[0]!.instances.slice(0, 1) };
+    const merged = mergeImagingStudy(existing, mapped(older));
+    expect(sameContent(merged, existing)).toBe(true);
+  });
+
+  it('when a late series arrives, it is added and the counts follow', () => {
+    const existing = stored(mergeImagingStudy(undefined, mapped(withSeries(threeSeries, 2))));
+    expect(existing.numberOfSeries).toBe(2);
+    const merged = mergeImagingStudy(existing, mapped());
+    expect(sameContent(merged, existing)).toBe(false);
+    expect(merged.numberOfSeries).toBe(3);
+    expect(merged.numberOfInstances).toBe(4);
+    expect(merged.modality?.map((coding) => coding.code)).toEqual(['CT', 'SR']);
+    expect(merged.id).toBe('42');
+  });
+
+  it('when a late instance arrives in a stored series, it is added to that series', () => {
+    const fewer = structuredClone(threeSeries);
+    fewer.series[0]!.instances = fewer.series[0]!.instances.slice(0, 1);
+    const existing = stored(mergeImagingStudy(undefined, mapped(fewer)));
+    const merged = mergeImagingStudy(existing, mapped());
+    expect(merged.series![0]!.numberOfInstances).toBe(2);
+    expect(merged.numberOfInstances).toBe(4);
+  });
+
+  it('keeps what the server holds for an element both have, and what others added', () => {
+    const existing = stored(mergeImagingStudy(undefined, mapped()));
+    existing.description = 'added by someone else';
+    existing.series![0]!.number = 99;
+    existing.identifier!.push({ system: 'urn:other', value: 'x' });
+    const merged = mergeImagingStudy(existing, mapped());
+    expect(merged.description).toBe('added by someone else');
+    expect(merged.series!.find((series) => series.uid === threeSeries.series[0]!.seriesInstanceUid)?.number).toBe(99);
+    expect(merged.identifier).toHaveLength(2);
+    expect(sameContent(merged, existing)).toBe(false); // the series order changed with the number
+  });
+
+  it('fills an element the stored series lacks', () => {
+    const existing = stored(mergeImagingStudy(undefined, mapped()));
+    delete existing.series![0]!.number;
+    const merged = mergeImagingStudy(existing, mapped());
+    expect(merged.series![0]!.number).toBe(1);
+  });
+
+  it('never sends or compares server metadata', () => {
+    const existing = stored(mergeImagingStudy(undefined, mapped()));
+    existing.meta!.tag = [{ system: 'urn:tags', code: 'keep' }];
+    const merged = mergeImagingStudy(existing, mapped());
+    expect(merged.meta).toEqual({ tag: [{ system: 'urn:tags', code: 'keep' }] });
+    expect(sameContent(merged, { ...existing, meta: { ...existing.meta, versionId: '9' } })).toBe(true);
+  });
+
+  it('is deterministic: the same content in any order gives the same bytes', () => {
+    const reversed = structuredClone(threeSeries);
+    reversed.series.reverse();
+    for (const series of reversed.series) {
+      series.instances.reverse();
+    }
+    expect(JSON.stringify(mergeImagingStudy(undefined, mapped(reversed)))).toBe(
+      JSON.stringify(mergeImagingStudy(undefined, mapped())),
+    );
+  });
+
+  it('orders series by number then UID, unnumbered last', () => {
+    const snapshot = studySnapshot({
+      series: [
+        { uid: '1.2.10', number: 2, instances: 1 },
+        { uid: '1.2.9', number: 2, instances: 1 },
+        { uid: '1.2.1', number: 1, instances: 1 },
+        { uid: '1.2.0', instances: 1 },
+      ],
+    });
+    delete snapshot.series[3]!.attributes['00200011'];
+    const merged = mergeImagingStudy(undefined, mapped(snapshot));
+    expect(merged.series!.map((series) => series.uid)).toEqual(['1.2.1', '1.2.9', '1.2.10', '1.2.0']);
+  });
+
+  it('lists the elements in R4 order', () => {
+    const existing = stored(mergeImagingStudy(undefined, mapped()));
+    const merged = mergeImagingStudy(existing, mapped());
+    expect(Object.keys(merged)).toEqual([
+      'resourceType',
+      'id',
+      'identifier',
+      'status',
+      'modality',
+      'subject',
+      'started',
+      'numberOfSeries',
+      'numberOfInstances',
+      'series',
+    ]);
+    expect(Object.keys(merged.series![0]!)).toEqual(['uid', 'number', 'modality', 'numberOfInstances', 'instance']);
+  });
+
+  it('keeps one of each series when the snapshot lists a UID twice', () => {
+    const doubled = structuredClone(threeSeries);
+    doubled.series.push(structuredClone(doubled.series[0]!));
+    expect(mergeImagingStudy(undefined, mapped(doubled)).numberOfSeries).toBe(3);
+  });
+});
+
+describe('UID order', () => {
+  it.each([
+    ['1.2.9', '1.2.10', -1],
+    ['1.2.10', '1.2.9', 1],
+    ['1.2', '1.2.0', -1],
+    ['1.2.3', '1.2.3', 0],
+    ['2.25.100', '1.3', 1],
+  ])('%s vs %s', (a, b, sign) => {
+    expect(Math.sign(compareUids(a, b))).toBe(sign);
+  });
+});

@@ -1,0 +1,234 @@
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import type { BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
+import { identifierToken } from '@imaging-facade/fhir';
+import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
+import { DicomDataset } from '../mapping/mapped-attributes';
+import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
+import { endpointIdentifier, nodeEndpoint } from '../derived/endpoint-mapping';
+import { findByIdentifier, type FhirPort } from './fhir-lookups';
+import { imagingStudyFromSnapshot, studyIdentifier } from '../mapping/imaging-study-mapping';
+import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
+import { applyRows, type MappingContext } from '../mapping/mapping-table';
+import { mergeImagingStudy, sameContent } from './merge';
+import type { NodeSettings } from '../node-settings';
+import { PATIENT_ROWS } from '../mapping/patient-mapping';
+import { accessionIdentifier, imagingStudyReference } from '../derived/study-references';
+import {
+  conditionalUpdateEntry,
+  imagingStudyEntry,
+  patientCreateEntry,
+  referenceTo,
+  versionedEntry,
+  type StoredVersion,
+} from './transaction';
+
+/** What became of the resources derived from the study besides its ImagingStudy. */
+export interface DerivedOutcome {
+  /** The manifest's DocumentReference; `stale`: the stored one describes a newer manifest. */
+  documentReference: 'created' | 'updated' | 'unchanged' | 'stale' | 'none';
+  /** Dose Observations written (created or updated). */
+  observations: number;
+  /** What could not be mapped, by reason (never patient data). */
+  notes: string[];
+}
+
+/** What the steps read and decide, shared along the pipeline. */
+export interface TransactionState {
+  readonly data: StudyCompletedV1Data;
+  readonly context: MappingContext;
+  readonly patientIdentifier: Identifier;
+  readonly existingStudy: ImagingStudy | undefined;
+  readonly node: NodeSettings;
+  subject?: ImagingStudy['subject'];
+  patient?: 'existing' | 'created' | 'kept';
+  /** The node's Endpoint, written with the study, and the reference the study gets to it. */
+  endpoint?: { entry: BundleEntry<Endpoint>; reference: Reference<Endpoint> };
+  study?: ImagingStudy;
+  /** The study for the derived resources: `ImagingStudy/<id>` when stored, else its entry's fullUrl. */
+  studyReference?: Reference<ImagingStudy>;
+  /** Indexes of conditional creates whose response must be 201 (see pipeline.ts). */
+  readonly mustCreate: number[];
+  readonly derived: DerivedOutcome;
+  readonly entries: BundleEntry[];
+}
+
+/** One step of the transaction (DICOMcast's pipeline): reads what exists, contributes entries. */
+export interface TransactionStep {
+  run(state: TransactionState, fhir: FhirPort): Promise<void>;
+}
+
+const patientStep: TransactionStep = {
+  async run(state, fhir) {
+    // A stored study keeps its subject (the merge never replaces what the server holds).
+    if (state.existingStudy?.subject) {
+      state.subject = state.existingStudy.subject;
+      state.patient = 'kept';
+      return;
+    }
+    const existing = await findByIdentifier(fhir, 'Patient', state.patientIdentifier);
+    if (existing?.id) {
+      // Found: referenced, never overwritten (the hospital's master patient index owns it).
+      state.subject = { reference: `Patient/${existing.id}` };
+      state.patient = 'existing';
+      return;
+    }
+    const patient = applyRows(
+      PATIENT_ROWS,
+      new DicomDataset(state.data.study),
+      { resourceType: 'Patient' },
+      state.context,
+    );
+    const entry = patientCreateEntry(patient, state.patientIdentifier);
+    state.entries.push(entry);
+    state.subject = referenceTo(entry);
+    state.patient = 'created';
+  },
+};
+
+/**
+ * The node's Endpoint: a conditional update on the node's identifier, so that it is created once
+ * and follows the configuration (the server writes nothing when it is unchanged).
+ */
+const endpointStep: TransactionStep = {
+  async run(state) {
+    const identifier = endpointIdentifier(state.node);
+    const entry = conditionalUpdateEntry(nodeEndpoint(state.node), { identifier: identifierToken(identifier) });
+    state.endpoint = { entry, reference: { reference: entry.fullUrl } };
+  },
+};
+
+const imagingStudyStep: TransactionStep = {
+  async run(state) {
+    const snapshot = imagingStudyFromSnapshot(state.data, state.subject ?? {}, state.context);
+    if (state.endpoint) {
+      // A stored study keeps the reference it has; a new study or series gets this one.
+      snapshot.endpoint = [state.endpoint.reference];
+      snapshot.series = snapshot.series?.map((series) => ({ ...series, endpoint: [state.endpoint!.reference] }));
+    }
+    const merged = mergeImagingStudy(state.existingStudy, snapshot);
+    state.study = merged;
+    const identifier = studyIdentifier(state.data.studyInstanceUid);
+    // Nothing new: no write at all, so the version stays as it is.
+    if (state.existingStudy?.id && sameContent(merged, state.existingStudy)) {
+      state.studyReference = imagingStudyReference(`ImagingStudy/${state.existingStudy.id}`, state.data.studyInstanceUid);
+      return;
+    }
+    if (state.endpoint) {
+      state.entries.push(state.endpoint.entry);
+    }
+    const entry = imagingStudyEntry(merged, identifier, storedVersion(state.existingStudy));
+    if (!state.existingStudy) {
+      state.mustCreate.push(state.entries.length);
+    }
+    state.entries.push(entry);
+    const reference = state.existingStudy?.id ? `ImagingStudy/${state.existingStudy.id}` : entry.fullUrl!;
+    state.studyReference = imagingStudyReference(reference, state.data.studyInstanceUid);
+  },
+};
+
+/**
+ * The manifest's DocumentReference: read by its stable identifier; a stored one describing a newer
+ * manifest (a later `attachment.creation`, i.e. this snapshot is older) is left as it is; one with
+ * the same content is not written; otherwise it is updated with If-Match, or conditionally created.
+ */
+const documentReferenceStep: TransactionStep = {
+  async run(state, fhir) {
+    const manifest = state.data.manifest;
+    if (!manifest || !state.study || !state.studyReference) {
+      return;
+    }
+    const { documentReference, notes } = manifestDocumentReference({
+      data: state.data,
+      manifest,
+      subject: patientSubject(state),
+      study: state.studyReference,
+      started: state.study.started,
+      modalities: state.study.modality ?? [],
+      settings: state.node,
+      sourcePatient: (study) => applyRows(PATIENT_ROWS, new DicomDataset(study), { resourceType: 'Patient' }, state.context),
+    });
+    state.derived.notes.push(...notes);
+    const identifier = manifestEntryIdentifier(state.node, state.data.studyInstanceUid);
+    const existing = await findDocumentReference(fhir, identifier);
+    if (existing && isNewer(existing, manifest.createdAt)) {
+      state.derived.documentReference = 'stale';
+      return;
+    }
+    if (existing && sameDerivedContent(existing, documentReference)) {
+      state.derived.documentReference = 'unchanged';
+      return;
+    }
+    if (!existing) {
+      state.mustCreate.push(state.entries.length);
+    }
+    state.entries.push(versionedEntry<DocumentReference>(documentReference, identifier, storedVersion(existing)));
+    state.derived.documentReference = existing ? 'updated' : 'created';
+  },
+};
+
+/**
+ * The dose Observations: per group (a dose report, or the CT image headers), the summary is read;
+ * when the stored summary says the same, the group is not written (its events come from the same
+ * report); otherwise the events and the summary are written by conditional update.
+ */
+const doseStep: TransactionStep = {
+  async run(state, fhir) {
+    if (!state.study || !state.studyReference) {
+      return;
+    }
+    const accession = accessionIdentifier(state.data.study);
+    const { groups, notes } = doseObservations({
+      data: state.data,
+      subject: patientSubject(state),
+      study: state.studyReference,
+      ...(state.study.started ? { started: state.study.started } : {}),
+      ...(accession ? { accession } : {}),
+    });
+    state.derived.notes.push(...notes);
+    if (groups.length === 0) {
+      return;
+    }
+    const stored = await findObservations(
+      fhir,
+      groups.map((group) => group.summary.resource.identifier![0]!),
+      DOSE_SUMMARY_CODE,
+    );
+    // Two reports of a study may report the same irradiation event (a partial and a complete one):
+    // it is written once, and both summaries reference that entry.
+    const planned = new Set<string>();
+    for (const group of groups) {
+      const key = group.summary.resource.identifier![0]!.value;
+      const current = stored.find((observation) => observation.identifier?.some((identifier) => identifier.value === key));
+      if (current && sameDerivedContent(current, group.summary.resource)) {
+        continue;
+      }
+      for (const observation of [...group.members, group.summary]) {
+        if (planned.has(observation.fullUrl)) {
+          continue;
+        }
+        planned.add(observation.fullUrl);
+        state.entries.push({ ...conditionalUpdateEntry(observation.resource, observation.search), fullUrl: observation.fullUrl });
+        state.derived.observations++;
+      }
+    }
+  },
+};
+
+/** In order: each step references what the previous ones decided. */
+export const STEPS: readonly TransactionStep[] = [patientStep, endpointStep, imagingStudyStep, documentReferenceStep, doseStep];
+
+/** The study's subject, which the mapper always makes a Patient. */
+function patientSubject(state: TransactionState): Reference<Patient> {
+  return (state.subject ?? {}) as Reference<Patient>;
+}
+
+function storedVersion(resource: { id?: string; meta?: { versionId?: string } } | undefined): StoredVersion | undefined {
+  return resource?.id ? { id: resource.id, versionId: resource.meta?.versionId } : undefined;
+}
+
+/** The stored DocumentReference describes a manifest made after `createdAt`. */
+function isNewer(stored: DocumentReference, createdAt: string): boolean {
+  const creation = stored.content?.[0]?.attachment?.creation;
+  const storedTime = creation ? Date.parse(creation) : NaN;
+  return Number.isFinite(storedTime) && storedTime > Date.parse(createdAt);
+}
