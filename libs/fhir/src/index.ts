@@ -3,3 +3,4 @@ export * from './errors';
 export * from './ids';
 export * from './readiness';
 export * from './search';
+export * from './upstream';

@@ -1,6 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import type { DiscoveryDocument } from './oidc';
-import { CLINICAL_TYPES } from './visibility';
+import { CLINICAL_TYPES, type DiscoveryDocument } from '@imaging-facade/access';
 
 /**
  * What the gateway tells clients about itself: the FHIR server's CapabilityStatement cut down to

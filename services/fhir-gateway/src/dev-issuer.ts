@@ -5,7 +5,7 @@ import express, { type Router } from 'express';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
 import { badRequest, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { Logger } from '@imaging-facade/service-kit';
-import { parseScope } from './scopes';
+import { parseScope } from '@imaging-facade/access';
 
 /**
  * A development OpenID Connect issuer, served by the gateway itself when DEV_ISSUER_ENABLED:

@@ -12,20 +12,15 @@ import {
   OutcomeError,
   outcomeErrorHandler,
   sendOutcome,
-  unauthorized,
   type Outcome,
 } from '@imaging-facade/fhir-outcomes';
 import type { Logger } from '@imaging-facade/service-kit';
-import { buildAuditEvent, type AuditedInteraction } from './audit-event';
+import { type AnyResource, type AuditedInteraction, authenticateBearer, buildAuditEvent, type ConsentLookups, type ConsentRules, filterSearchBundle, type OidcVerifier, type Principal, readVisible, SERVED_TYPES, typeAccess } from '@imaging-facade/access';
 import { gatewayCapabilityStatement, smartConfiguration } from './capability';
-import type { AnyResource } from './compartment';
-import type { ConsentLookups, ConsentRules } from './consent';
 import { rewriteBundleUrls, rewriteLocation, type Bases } from './links';
-import { InvalidTokenError, IssuerUnavailableError, type OidcVerifier, type Principal } from './oidc';
 import { formatQuery, parseQuery, prepareSearch, type SearchParams } from './search-policy';
 import { isOwnedBy, OWNER_TAG_SYSTEM, ownerTag, prepareSubscription } from './subscription-policy';
-import { Upstream, type UpstreamResponse } from './upstream';
-import { filterSearchBundle, readVisible, SERVED_TYPES, typeAccess } from './visibility';
+import { Upstream, type UpstreamResponse } from '@imaging-facade/fhir';
 
 export interface GatewayDeps {
   publicBaseUrl: string;
@@ -114,31 +109,7 @@ export function createFhirRouter(deps: GatewayDeps): Router {
     }
   });
 
-  const authenticate = async (req: Request, res: Response): Promise<Principal> => {
-    const header = req.headers.authorization;
-    if (!header) {
-      res.set('www-authenticate', `Bearer realm="${deps.publicBaseUrl}"`);
-      throw new OutcomeError(unauthorized('A bearer token is required'));
-    }
-    const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(header);
-    if (!match?.[1]) {
-      res.set('www-authenticate', `Bearer realm="${deps.publicBaseUrl}", error="invalid_request"`);
-      throw new OutcomeError(unauthorized('The Authorization header must be "Bearer <token>"'));
-    }
-    try {
-      return await deps.verifier.verify(match[1]);
-    } catch (error) {
-      if (error instanceof InvalidTokenError) {
-        res.set('www-authenticate', `Bearer realm="${deps.publicBaseUrl}", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
-        throw new OutcomeError(unauthorized(`Invalid token: ${error.message}`));
-      }
-      if (error instanceof IssuerUnavailableError) {
-        deps.logger.warn({ reason: error.message }, 'the identity provider could not be reached');
-        throw new OutcomeError({ ...badGateway('The identity provider could not be reached'), status: 503 });
-      }
-      throw error;
-    }
-  };
+  const authenticate = (req: Request, res: Response): Promise<Principal> => authenticateBearer(req, res, deps.verifier, deps.publicBaseUrl, deps.logger);
 
   const refusal = (res: Response, reason: string): OutcomeError => {
     res.set('www-authenticate', `Bearer realm="${deps.publicBaseUrl}", error="insufficient_scope"`);

@@ -3,14 +3,11 @@ import { CONSENT_DECISION_V1, topicName } from '@imaging-facade/events';
 import { notFoundHandler } from '@imaging-facade/fhir-outcomes';
 import { backoffDelay, createKafka, ensureTopics, sleep } from '@imaging-facade/kafka';
 import { createLogger, createMetricsRegistry, runService, startOpsServer } from '@imaging-facade/service-kit';
-import { AuditWriter } from './audit-writer';
+import { AuditWriter, consentRulesFrom, OidcVerifier, upstreamConsentLookups } from '@imaging-facade/access';
 import { loadGatewayConfig } from './config';
-import { upstreamConsentLookups } from './consent-lookups';
-import { consentRulesFrom } from './consent-view-rules';
 import { DevIssuer } from './dev-issuer';
 import { createGatewayApp } from './http-app';
-import { OidcVerifier } from './oidc';
-import { Upstream } from './upstream';
+import { Upstream } from '@imaging-facade/fhir';
 
 const config = loadGatewayConfig();
 const logger = createLogger('fhir-gateway', config.logLevel);

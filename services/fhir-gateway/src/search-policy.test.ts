@@ -1,5 +1,5 @@
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
-import { parseScopes, evaluateAccess, type ScopeHolder } from './scopes';
+import { parseScopes, evaluateAccess, type ScopeHolder } from '@imaging-facade/access';
 import { lookedIntoType, parseQuery, prepareSearch } from './search-policy';
 
 const holder = (scope: string, patientId?: string): ScopeHolder => ({ scopes: parseScopes(scope), patientId });

@@ -1,6 +1,5 @@
 import { badRequest, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
-import { namedPatients, PATIENT_COMPARTMENT, restrictToPatient } from './compartment';
-import { evaluateAccess, type Access, type ScopeHolder } from './scopes';
+import { type Access, evaluateAccess, namedPatients, PATIENT_COMPARTMENT, restrictToPatient, type ScopeHolder } from '@imaging-facade/access';
 
 /** Query parameters in order, repeated names kept (`a=1&a=2` is an AND in FHIR search). */
 export type SearchParams = Array<[string, string]>;

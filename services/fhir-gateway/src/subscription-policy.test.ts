@@ -1,5 +1,5 @@
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
-import { parseScopes, type ScopeHolder } from './scopes';
+import { parseScopes, type ScopeHolder } from '@imaging-facade/access';
 import { isOwnedBy, ownerTag, prepareSubscription } from './subscription-policy';
 
 const holder = (scope: string, patientId?: string): ScopeHolder => ({ scopes: parseScopes(scope), patientId });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Subscription } from '@medplum/fhirtypes';
 import { badRequest, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { formatQuery, parseQuery, prepareSearch } from './search-policy';
-import { evaluateAccess, type ScopeHolder } from './scopes';
+import { evaluateAccess, type ScopeHolder } from '@imaging-facade/access';
 
 /**
  * Subscriptions through the gateway (FHIR R4 rest-hook). Pure functions.

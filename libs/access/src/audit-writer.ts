@@ -2,7 +2,7 @@ import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { withoutReferences } from './audit-event';
-import type { Upstream } from './upstream';
+import type { Upstream } from '@imaging-facade/fhir';
 
 export interface AuditWriterSettings {
   batchSize: number;

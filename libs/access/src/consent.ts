@@ -87,6 +87,17 @@ export function studyLinksOf(resource: AnyResource): { ids: string[]; keys: Stud
 }
 
 /**
+ * The consent rule for one patient's data: what derives from studies is shared when every one of
+ * those studies is; anything else when the patient-wide decision shares. A decision about the study
+ * beats the patient-wide one (libs/consent's precedence). The FHIR face and the DICOMweb face both
+ * decide with this function.
+ */
+export function consentShares(rules: ConsentRules, patient: readonly PatientIdentifier[], studies: readonly StudyKey[]): boolean {
+  const sharing = studies.length > 0 ? studies.map((study) => rules.studySharing(patient, study)) : [rules.patientSharing(patient)];
+  return !sharing.includes('withhold');
+}
+
+/**
  * For each resource, whether consent lets it be shown. Patients and studies present in the same
  * answer are used before anything is looked up.
  */
@@ -144,9 +155,7 @@ export async function consentAllows(resources: readonly AnyResource[], rules: Co
             }
           }
         }
-        // A decision about the study beats the patient-wide one (libs/consent's precedence).
-        const sharing = studies.length > 0 ? studies.map((study) => rules.studySharing(identifiers, study)) : [rules.patientSharing(identifiers)];
-        if (sharing.includes('withhold')) {
+        if (!consentShares(rules, identifiers, studies)) {
           return false;
         }
       }
