@@ -54,6 +54,9 @@ async function pnpmRunnerFor(env) {
 
 async function pnpm(args, env) {
   const envP = { ...env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0' };
+  // Native modules (better-sqlite3) build from source here: no prebuilt binary can be downloaded, and
+  // node-gyp would download Node's headers too unless it is told where the installed ones are.
+  if (envP.npm_config_nodedir === undefined && fs.existsSync('/usr/include/node/node.h')) envP.npm_config_nodedir = '/usr';
   const [cmd, pre] = await pnpmRunnerFor(envP);
   // The project's .npmrc silences npm (so `npm run token` prints the token alone); pnpm keeps its
   // own default level, which shows the build's errors.
