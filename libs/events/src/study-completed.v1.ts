@@ -20,6 +20,12 @@ export const studyInstanceSchema = z.object({
   /** INSTANCE_LEVEL_TAGS of the instance. */
   attributes: dicomJsonSchema,
   /**
+   * Where the node keeps the instance: its Part 10 file, relative to the node's storage root, and the
+   * file's size. Optional: snapshots published before they were added lack them.
+   */
+  storagePath: z.string().min(1).optional(),
+  sizeBytes: z.number().int().nonnegative().optional(),
+  /**
    * Optional, only for radiation dose reports (DOSE_SR_SOP_CLASSES): their SR_CONTENT_TAGS (title,
    * template, content tree) in DICOM JSON, so that consumers can read the dose without the file.
    */

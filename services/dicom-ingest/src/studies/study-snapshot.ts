@@ -42,6 +42,8 @@ export function buildSnapshot(
       sopClassUid: record.sopClassUid,
       transferSyntaxUid: record.transferSyntaxUid,
       attributes: record.instance,
+      storagePath: record.storagePath,
+      sizeBytes: record.sizeBytes,
       ...(record.content ? { content: record.content } : {}),
     });
   }
