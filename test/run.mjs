@@ -22,7 +22,7 @@ const step = (label, command, args) => {
   return status ?? 1;
 };
 
-await installMissing(['node-modules', 'node-build', 'kafka-jars', 'hapi-jar'], stackEnv(process.env), say);
+await installMissing(['node-modules', 'node-build', 'kafka-jars', 'hapi-jar', 'ohif-viewer'], stackEnv(process.env), say);
 // tsc -b builds what runs; tsconfig.tests.json also type-checks every test, which ts-jest only transpiles.
 if (step('type-checking services, libraries and tests…', bin('tsc'), ['-b']) !== 0
   || step('', bin('tsc'), ['-p', 'tsconfig.tests.json']) !== 0) {

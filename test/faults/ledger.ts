@@ -26,7 +26,7 @@ export interface LedgerLine {
 
 /** Digests of each instance's dataset bytes below `dir`, read by pydicom (an independent reader). */
 export function datasetDigests(dir: string): Map<string, string[]> {
-  const text = execFileSync('/usr/bin/python3', [`${__dirname}/dataset-digests.py`, dir], { maxBuffer: 256 * 1024 * 1024 }).toString();
+  const text = execFileSync('/usr/bin/python3', [`${__dirname}/../support/dataset-digests.py`, dir], { maxBuffer: 256 * 1024 * 1024 }).toString();
   return new Map(Object.entries(JSON.parse(text) as Record<string, string[]>));
 }
 

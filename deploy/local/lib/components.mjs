@@ -18,12 +18,12 @@ import { prepareKafka, kafkaJvmArgs, kafkaHome } from './kafka.mjs';
 import { HAPI_JAR } from './installers.mjs';
 
 /** A TypeScript service started as `node services/<dir>/dist/main.js` and probed on /readyz. */
-function nodeService({ name, dir = name, portVar, listens, extraPorts = () => [] }) {
+function nodeService({ name, dir = name, portVar, listens, extraPorts = () => [], installs = [] }) {
   const main = path.join('services', dir, 'dist', 'main.js');
   return {
     name,
     listens,
-    installs: ['node-modules', 'node-build'],
+    installs: ['node-modules', 'node-build', ...installs],
     prepare: async () => {
       if (!fs.existsSync(path.join(REPO_ROOT, main))) throw new Error(`${name}: ${main} not found after the build (is the service written yet?)`);
     },
@@ -65,6 +65,12 @@ export const components = [
     portVar: 'INGEST_HTTP_PORT',
     extraPorts: (env) => [env.DICOM_PORT],
     listens: (env) => `DICOM  ${env.DICOM_AE_TITLE}@localhost:${env.DICOM_PORT}   (http://localhost:${env.INGEST_HTTP_PORT})`,
+  }),
+  nodeService({
+    name: 'dicomweb',
+    portVar: 'DICOMWEB_HTTP_PORT',
+    installs: ['ohif-viewer'],
+    listens: (env) => `DICOMweb ${env.FACADE_DICOMWEB_BASE_URL}   viewer http://localhost:${env.DICOMWEB_HTTP_PORT}/viewer`,
   }),
   nodeService({
     name: 'consent',

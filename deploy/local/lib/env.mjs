@@ -23,6 +23,7 @@ export function stackEnv(base = process.env) {
   def('MAPPER_HTTP_PORT', 8011);
   def('CONSENT_HTTP_PORT', 8001);
   def('GATEWAY_HTTP_PORT', 8000);
+  def('DICOMWEB_HTTP_PORT', 8002);
   def('GATEWAY_PUBLIC_BASE_URL', `http://localhost:${env.GATEWAY_HTTP_PORT}/fhir`);
   // The local stack issues its own development tokens; a production deployment names a real issuer.
   def('DEV_ISSUER_ENABLED', 'true');
@@ -35,6 +36,15 @@ export function stackEnv(base = process.env) {
   def('KAFKA_BROKERS', `localhost:${env.KAFKA_PORT}`);
   def('FHIR_BASE_URL', `http://localhost:${env.HAPI_PORT}/fhir`);
   def('INGEST_STORAGE_DIR', path.join(env.FACADE_DATA_DIR, 'dicom'));
+  // The node's public DICOMweb base: served by dicomweb, written by the ingest into its manifests and
+  // by the mapper into the Endpoint, so one value for all three.
+  def('FACADE_DICOMWEB_BASE_URL', `http://localhost:${env.DICOMWEB_HTTP_PORT}/dicomweb`);
+  def('INGEST_DICOMWEB_BASE_URL', env.FACADE_DICOMWEB_BASE_URL);
+  def('MAPPER_DICOMWEB_BASE_URL', env.FACADE_DICOMWEB_BASE_URL);
+  // DICOMweb takes the gateway's tokens (SMART Imaging Access): same issuer, same audience.
+  def('OIDC_AUDIENCE', env.GATEWAY_PUBLIC_BASE_URL);
+  def('OIDC_ISSUER', `http://localhost:${env.GATEWAY_HTTP_PORT}/oidc`);
+  def('VIEWER_DIR', path.join(env.FACADE_DATA_DIR, 'ohif', 'dist'));
   return env;
 }
 

@@ -1,5 +1,6 @@
 // "Install what is missing": each installer has a cheap `needed()` check and an `install()`.
 // Components list the installers they need; the stack runs each needed one once, in table order.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, DEPLOY_LOCAL } from './env.mjs';
@@ -64,6 +65,31 @@ async function pnpm(args, env) {
   if (code !== 0) throw new Error(`"pnpm ${args.join(' ')}" exited with ${code}`);
 }
 
+// ---------------------------------------------------------------- OHIF viewer
+// @ohif/app ships its built viewer in dist/. It is not installed as a dependency (its own
+// dependencies are not all published for this version): its tarball is fetched, checked against the
+// integrity pinned here, and unpacked under the data directory, where the dicomweb service serves it.
+export const OHIF_VERSION = '3.13.2';
+const OHIF_INTEGRITY = 'sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA==';
+export const ohifDir = (env) => path.join(env.FACADE_DATA_DIR, 'ohif');
+
+async function installOhif(env) {
+  const work = fs.mkdtempSync(path.join(env.FACADE_DATA_DIR ?? REPO_ROOT, '.ohif-'));
+  try {
+    await runOrThrow('npm', ['pack', `@ohif/app@${OHIF_VERSION}`, '--pack-destination', work, '--loglevel=error'], { cwd: work, env });
+    const tarball = fs.readdirSync(work).find((name) => name.endsWith('.tgz'));
+    if (!tarball) throw new Error('npm pack produced no tarball');
+    const digest = `sha512-${crypto.createHash('sha512').update(fs.readFileSync(path.join(work, tarball))).digest('base64')}`;
+    if (digest !== OHIF_INTEGRITY) throw new Error(`@ohif/app@${OHIF_VERSION}: integrity ${digest} is not the pinned one`);
+    await runOrThrow('tar', ['-xzf', path.join(work, tarball), '-C', work, 'package/dist'], { cwd: work, env });
+    fs.rmSync(ohifDir(env), { recursive: true, force: true });
+    fs.mkdirSync(ohifDir(env), { recursive: true });
+    fs.renameSync(path.join(work, 'package', 'dist'), path.join(ohifDir(env), 'dist'));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
 const MODULES_YAML = path.join(REPO_ROOT, 'node_modules', '.modules.yaml');
 const INSTALL_STAMP = path.join(REPO_ROOT, 'node_modules', '.facade-install-stamp');
 const LOCKFILE = path.join(REPO_ROOT, 'pnpm-lock.yaml');
@@ -104,6 +130,12 @@ export const installers = {
     install: (env) => runOrThrow('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(KAFKA_DIR, 'pom.xml'), 'package'], { cwd: REPO_ROOT, env }),
   },
 
+  'ohif-viewer': {
+    label: `fetching the OHIF viewer ${OHIF_VERSION} (its built dist/, from the npm registry; first run only)…`,
+    needed: (env) => !fs.existsSync(path.join(ohifDir(env), 'dist', 'index.html')),
+    install: (env) => installOhif(env),
+  },
+
   'hapi-jar': {
     label: 'building the HAPI FHIR server jar with Maven (first run only, takes a few minutes)…',
     needed: () => !fs.existsSync(HAPI_JAR),
@@ -121,7 +153,7 @@ export async function installMissing(names, env, log) {
   for (const name of [...new Set(names)]) {
     const inst = installers[name];
     if (!inst) throw new Error(`unknown installer "${name}"`);
-    if (!inst.needed()) continue;
+    if (!inst.needed(env)) continue;
     log(inst.label);
     const t0 = Date.now();
     await inst.install(env);

@@ -38,6 +38,14 @@ export interface AuditInput {
   resource?: string | undefined;
   /** Ids of the patients whose data was returned (or touched). */
   patients: readonly string[];
+  /**
+   * For a face that knows patients and studies by their identifiers, not as FHIR resources (DICOMweb):
+   * the patients, by identifier, and the studies, by StudyInstanceUID, whose data was returned.
+   */
+  patientIdentifiers?: ReadonlyArray<{ system: string; value: string }> | undefined;
+  studies?: readonly string[] | undefined;
+  /** How the audit trail names the server that answered (default: the FHIR gateway). */
+  serverDisplay?: string | undefined;
   /** X-Request-Id of the request (also on the gateway's log lines). */
   requestId: string;
 }
@@ -48,6 +56,7 @@ const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const NETWORK_TYPE_MACHINE_NAME = '1' as const;
 const NETWORK_TYPE_IP = '2' as const;
+const GATEWAY_DISPLAY = 'Imaging Facade FHIR gateway';
 
 const ACTION: Record<AuditedInteraction, AuditEvent['action']> = {
   read: 'R',
@@ -102,7 +111,7 @@ function agents(input: AuditInput): AuditEventAgent[] {
   }
   const server: AuditEventAgent = {
     type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] },
-    who: { identifier: { value: input.gatewayBaseUrl }, display: 'Imaging Facade FHIR gateway' },
+    who: { identifier: { value: input.gatewayBaseUrl }, display: input.serverDisplay ?? GATEWAY_DISPLAY },
     requestor: false,
     network: { address: new URL(input.gatewayBaseUrl).hostname, type: NETWORK_TYPE_MACHINE_NAME },
   };
@@ -157,11 +166,26 @@ function entities(input: AuditInput): AuditEventEntity[] {
       what: { reference: `Patient/${patient}` },
     });
   }
+  for (const identifier of input.patientIdentifiers ?? []) {
+    list.push({
+      type: { system: ENTITY_TYPE, code: '1', display: 'Person' },
+      role: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
+      what: { type: 'Patient', identifier: { system: identifier.system, value: identifier.value } },
+    });
+  }
+  for (const study of new Set(input.studies ?? [])) {
+    list.push({
+      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+      role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
+      what: { type: 'ImagingStudy', identifier: { system: 'urn:dicom:uid', value: `urn:oid:${study}` } },
+      name: study,
+    });
+  }
   return list;
 }
 
 export function buildAuditEvent(input: AuditInput): AuditEvent {
-  const patientSpecific = input.patients.length > 0;
+  const patientSpecific = input.patients.length > 0 || (input.patientIdentifiers?.length ?? 0) > 0;
   const subtype: Coding = { system: 'http://hl7.org/fhir/restful-interaction', code: input.interaction, display: input.interaction };
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
@@ -173,7 +197,7 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
     outcome: auditOutcome(input.status),
     agent: agents(input),
     source: {
-      observer: { identifier: { value: input.gatewayBaseUrl }, display: 'Imaging Facade FHIR gateway' },
+      observer: { identifier: { value: input.gatewayBaseUrl }, display: input.serverDisplay ?? GATEWAY_DISPLAY },
       type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
     },
     entity: entities(input),

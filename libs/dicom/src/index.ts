@@ -13,3 +13,4 @@ export * from './reference-value-type';
 export * from './sop-classes';
 export * from './values';
 export * from './value-representations';
+export * from './pixel-data';

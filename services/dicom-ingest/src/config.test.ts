@@ -13,7 +13,7 @@ describe('loadIngestConfig', () => {
       kafka: { brokers: ['localhost:9092'], clientId: 'dicom-ingest', topicPrefix: '' },
       storageDir: path.resolve('.data/dicom'),
       study: { quietPeriodMs: 5000, publishRetryMaxMs: 60_000 },
-      manifest: { retrieveLocationUid: DEFAULT_NODE_UID, dicomWebBaseUrl: 'http://localhost:8010/dicomweb' },
+      manifest: { retrieveLocationUid: DEFAULT_NODE_UID, dicomWebBaseUrl: 'http://localhost:8002/dicomweb' },
       logLevel: 'info',
     });
   });

@@ -48,7 +48,7 @@ const schema = z
      */
     INGEST_RETRIEVE_LOCATION_UID: dicomUidSchema.default(DEFAULT_NODE_UID),
     /** The node's DICOMweb base URL: the Retrieve URL of each series in its manifests. */
-    INGEST_DICOMWEB_BASE_URL: env.httpUrl('http://localhost:8010/dicomweb'),
+    INGEST_DICOMWEB_BASE_URL: env.httpUrl('http://localhost:8002/dicomweb'),
     /** pino log level. */
     LOG_LEVEL: env.logLevel,
   })

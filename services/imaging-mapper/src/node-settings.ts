@@ -18,7 +18,7 @@ export interface NodeSettings {
   nationalProfile: 'none' | 'fr';
 }
 
-export const DEFAULT_DICOMWEB_BASE_URL = 'http://localhost:8010/dicomweb';
+export const DEFAULT_DICOMWEB_BASE_URL = 'http://localhost:8002/dicomweb';
 
 export const DEFAULT_NODE_SETTINGS: NodeSettings = {
   dicomWebBaseUrl: DEFAULT_DICOMWEB_BASE_URL,

@@ -15,6 +15,12 @@ export const ENDPOINT_CONNECTION_TYPE = {
   display: 'DICOM WADO-RS',
 } as const;
 
+/**
+ * Argonaut SMART Imaging Access: retrieving from this Endpoint takes the same access token that found
+ * the study (the node's DICOMweb service checks it with the gateway's rule).
+ */
+export const REQUIRES_ACCESS_TOKEN = 'http://fhir.org/argonaut/smart-imaging/StructureDefinition/requires-access-token';
+
 /** The node's identity: its UID (the ingest's Retrieve Location UID), as a URN. */
 export function endpointIdentifier(settings: Pick<NodeSettings, 'nodeUid'>): Identifier {
   return { system: 'urn:ietf:rfc:3986', value: `urn:oid:${settings.nodeUid}` };
@@ -23,6 +29,7 @@ export function endpointIdentifier(settings: Pick<NodeSettings, 'nodeUid'>): Ide
 export function nodeEndpoint(settings: NodeSettings): Endpoint {
   return {
     resourceType: 'Endpoint',
+    extension: [{ url: REQUIRES_ACCESS_TOKEN, valueBoolean: true }],
     identifier: [endpointIdentifier(settings)],
     status: 'active',
     connectionType: { ...ENDPOINT_CONNECTION_TYPE },
@@ -44,6 +51,7 @@ export function nodeEndpoint(settings: NodeSettings): Endpoint {
 /** Rows for the README: Endpoint element → value. */
 export const ENDPOINT_ROWS: ReadonlyArray<{ fhir: string; rule: string }> = [
   { fhir: 'Endpoint.identifier', rule: '`{system: urn:ietf:rfc:3986, value: urn:oid:<MAPPER_NODE_UID>}`: the node; the Endpoint is written by conditional update on it' },
+  { fhir: 'Endpoint.extension', rule: '`requires-access-token` = true (Argonaut SMART Imaging Access): present the token that found the study' },
   { fhir: 'Endpoint.status', rule: '`active`' },
   { fhir: 'Endpoint.connectionType', rule: '`http://terminology.hl7.org/CodeSystem/endpoint-connection-type#dicom-wado-rs`' },
   { fhir: 'Endpoint.name', rule: 'MAPPER_NODE_NAME' },

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { data } from 'dcmjs';
+import { silenceDcmjs } from './dcmjs-logs';
+
+/**
+ * The values a DICOMweb service serves as bulk data, read from a Part 10 file with dcmjs: the frames
+ * of Pixel Data (native: cut by frame size; encapsulated: one compressed frame each, as stored) and
+ * any other binary attribute by its tag path (as in the BulkDataURIs of `readPart10`). The file is
+ * read whole: fine for single images and modest multi-frames.
+ */
+
+export interface PixelFrames {
+  transferSyntaxUid: string;
+  /** True when each frame is a compressed bitstream (JPEG, JPEG-LS, JPEG 2000, RLE…). */
+  encapsulated: boolean;
+  frames: Uint8Array[];
+}
+
+export class NoPixelDataError extends Error {
+  override readonly name = 'NoPixelDataError';
+}
+
+type DcmjsElement = { vr: string; Value?: unknown[] };
+
+const PIXEL_DATA = '7FE00010';
+
+async function dictOf(input: Uint8Array | string): Promise<{ meta: Record<string, DcmjsElement>; dict: Record<string, DcmjsElement> }> {
+  silenceDcmjs();
+  const bytes = typeof input === 'string' ? await readFile(input) : input;
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return data.DicomMessage.readFile(buffer, { ignoreErrors: true }) as unknown as { meta: Record<string, DcmjsElement>; dict: Record<string, DcmjsElement> };
+}
+
+const first = (element: DcmjsElement | undefined): number => Number(element?.Value?.[0] ?? 0);
+
+export async function readPixelFrames(input: Uint8Array | string): Promise<PixelFrames> {
+  const { meta, dict } = await dictOf(input);
+  const transferSyntaxUid = String(meta['00020010']?.Value?.[0] ?? '');
+  const pixels = dict[PIXEL_DATA];
+  if (!pixels?.Value || pixels.Value.length === 0) {
+    throw new NoPixelDataError('the instance has no Pixel Data');
+  }
+  const values = pixels.Value as ArrayBuffer[];
+  const encapsulated = !['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99'].includes(transferSyntaxUid);
+  if (encapsulated) {
+    return { transferSyntaxUid, encapsulated, frames: values.map((value) => new Uint8Array(value)) };
+  }
+  const all = new Uint8Array(values[0] as ArrayBuffer);
+  const frameCount = Math.max(1, first(dict['00280008']));
+  const frameBytes = Math.ceil((first(dict['00280010']) * first(dict['00280011']) * Math.max(1, first(dict['00280002'])) * first(dict['00280100'])) / 8);
+  const frames: Uint8Array[] = [];
+  for (let frame = 0; frame < frameCount; frame++) {
+    const start = frame * frameBytes;
+    if (start + frameBytes > all.length) break;
+    frames.push(all.subarray(start, start + frameBytes));
+  }
+  return { transferSyntaxUid, encapsulated, frames };
+}
+
+/** The bytes of a binary attribute at `path` (tags and item indices); undefined when there is none. */
+export async function readBulkData(input: Uint8Array | string, path: ReadonlyArray<string | number>): Promise<Uint8Array | undefined> {
+  const { dict } = await dictOf(input);
+  let current: Record<string, DcmjsElement> | undefined = dict;
+  let element: DcmjsElement | undefined;
+  for (let i = 0; i < path.length; i++) {
+    const step = path[i];
+    if (typeof step !== 'string' || !current) return undefined;
+    element = current[step.toUpperCase()];
+    const next = path[i + 1];
+    if (typeof next === 'number') {
+      current = element?.Value?.[next] as Record<string, DcmjsElement> | undefined;
+      i++;
+    } else {
+      current = undefined;
+    }
+  }
+  const value = element?.Value;
+  if (!value || value.length === 0 || !(value[0] instanceof ArrayBuffer)) {
+    return undefined;
+  }
+  const parts = (value as ArrayBuffer[]).map((part) => new Uint8Array(part));
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}

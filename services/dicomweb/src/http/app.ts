@@ -1,0 +1,31 @@
+import express, { type Router } from 'express';
+import type { Logger } from '@imaging-facade/service-kit';
+import { qidoRoutes } from '../qido/routes';
+import { wadoRoutes } from '../wado/routes';
+import type { DicomwebDeps } from './deps';
+import { dicomwebErrorHandler, sendError } from './errors';
+import { requestContext } from './request-context';
+
+/** The DICOMweb router: every request authenticated and audited, then QIDO-RS and WADO-RS. */
+export function createDicomwebRouter(deps: DicomwebDeps): Router {
+  const router = express.Router();
+  router.use(requestContext(deps));
+  router.use(qidoRoutes(deps));
+  router.use(wadoRoutes(deps));
+  router.use((_req, res) => sendError(res, 404, 'No such DICOMweb resource (see the conformance statement in the README)'));
+  router.use(dicomwebErrorHandler(deps.logger));
+  return router;
+}
+
+/** The whole HTTP application: DICOMweb at the public base's path, and the viewer and other pages beside it. */
+export function createDicomwebApp(deps: DicomwebDeps, pages: Array<{ path: string; router: Router }> = [], logger: Logger = deps.logger): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  for (const { path, router } of pages) {
+    app.use(path, router, dicomwebErrorHandler(logger));
+  }
+  app.use(new URL(deps.publicBaseUrl).pathname.replace(/\/+$/, '') || '/', createDicomwebRouter(deps));
+  return app;
+}

@@ -1,0 +1,178 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { PatientIdentifier } from '@imaging-facade/events';
+
+/**
+ * The node's own index of what it stores, for QIDO-RS and for finding files: one row per study,
+ * series and instance (SQLite, in one file, WAL). It is derived data: made from the study snapshots
+ * of the compacted study topic, and rebuilt from that topic when the file is deleted. Holds patient
+ * data (names, IDs), like the instances it describes.
+ */
+
+export interface StudyRow {
+  studyUid: string;
+  patientSystem: string | null;
+  patientValue: string | null;
+  patientId: string | null;
+  /** PatientName's alphabetic group, upper-cased, for matching. */
+  patientNameKey: string | null;
+  studyDate: string | null;
+  accession: string | null;
+  /** ModalitiesInStudy, backslash-joined. */
+  modalities: string;
+  numberOfSeries: number;
+  numberOfInstances: number;
+  /** The study's patient and study attributes, DICOM JSON text. */
+  attributes: string;
+}
+
+export interface SeriesRow {
+  studyUid: string;
+  seriesUid: string;
+  modality: string | null;
+  seriesNumber: number | null;
+  numberOfInstances: number;
+  attributes: string;
+}
+
+export interface InstanceRow {
+  studyUid: string;
+  seriesUid: string;
+  sopUid: string;
+  sopClassUid: string;
+  instanceNumber: number | null;
+  transferSyntaxUid: string;
+  /** Relative to the storage root. */
+  storagePath: string;
+  sizeBytes: number | null;
+  /** The instance's full metadata, DICOM JSON text, BulkDataURIs relative to BULK_BASE. */
+  metadata: string;
+}
+
+export interface IndexedStudy {
+  study: StudyRow;
+  series: SeriesRow[];
+  instances: InstanceRow[];
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS studies (
+  study_uid TEXT PRIMARY KEY,
+  patient_system TEXT, patient_value TEXT, patient_id TEXT, patient_name_key TEXT,
+  study_date TEXT, accession TEXT, modalities TEXT NOT NULL,
+  number_of_series INTEGER NOT NULL, number_of_instances INTEGER NOT NULL,
+  attributes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS studies_patient ON studies (patient_system, patient_value);
+CREATE INDEX IF NOT EXISTS studies_patient_id ON studies (patient_id);
+CREATE INDEX IF NOT EXISTS studies_date ON studies (study_date);
+CREATE INDEX IF NOT EXISTS studies_accession ON studies (accession);
+CREATE TABLE IF NOT EXISTS series (
+  study_uid TEXT NOT NULL, series_uid TEXT NOT NULL, modality TEXT, series_number INTEGER,
+  number_of_instances INTEGER NOT NULL, attributes TEXT NOT NULL,
+  PRIMARY KEY (study_uid, series_uid)
+);
+CREATE INDEX IF NOT EXISTS series_modality ON series (modality);
+CREATE TABLE IF NOT EXISTS instances (
+  study_uid TEXT NOT NULL, series_uid TEXT NOT NULL, sop_uid TEXT NOT NULL, sop_class_uid TEXT NOT NULL,
+  instance_number INTEGER, transfer_syntax_uid TEXT NOT NULL, storage_path TEXT NOT NULL, size_bytes INTEGER,
+  metadata TEXT NOT NULL,
+  PRIMARY KEY (study_uid, sop_uid)
+);
+CREATE INDEX IF NOT EXISTS instances_series ON instances (study_uid, series_uid);
+`;
+
+const STUDY_COLUMNS = `study_uid AS studyUid, patient_system AS patientSystem, patient_value AS patientValue, patient_id AS patientId,
+  patient_name_key AS patientNameKey, study_date AS studyDate, accession, modalities, number_of_series AS numberOfSeries,
+  number_of_instances AS numberOfInstances, attributes`;
+const SERIES_COLUMNS = `study_uid AS studyUid, series_uid AS seriesUid, modality, series_number AS seriesNumber,
+  number_of_instances AS numberOfInstances, attributes`;
+const INSTANCE_COLUMNS = `study_uid AS studyUid, series_uid AS seriesUid, sop_uid AS sopUid, sop_class_uid AS sopClassUid,
+  instance_number AS instanceNumber, transfer_syntax_uid AS transferSyntaxUid, storage_path AS storagePath, size_bytes AS sizeBytes, metadata`;
+
+/** A WHERE clause and its parameters, built by the QIDO query (qido/sql.ts). */
+export interface Condition {
+  sql: string;
+  params: unknown[];
+}
+
+export class StudyIndexDb {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') {
+      mkdirSync(path.dirname(file), { recursive: true });
+    }
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // The index is rebuilt from the study topic after a crash: losing its last transactions is harmless.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+  }
+
+  /** Replaces everything known of one study with this snapshot's content, in one transaction. */
+  replaceStudy(indexed: IndexedStudy): void {
+    const { study } = indexed;
+    this.db.transaction(() => {
+      this.deleteRows(study.studyUid);
+      this.db
+        .prepare(
+          `INSERT INTO studies VALUES (@studyUid, @patientSystem, @patientValue, @patientId, @patientNameKey, @studyDate, @accession,
+           @modalities, @numberOfSeries, @numberOfInstances, @attributes)`,
+        )
+        .run(study);
+      const series = this.db.prepare(`INSERT INTO series VALUES (@studyUid, @seriesUid, @modality, @seriesNumber, @numberOfInstances, @attributes)`);
+      for (const row of indexed.series) {
+        series.run(row);
+      }
+      const instance = this.db.prepare(
+        `INSERT OR REPLACE INTO instances VALUES (@studyUid, @seriesUid, @sopUid, @sopClassUid, @instanceNumber, @transferSyntaxUid,
+         @storagePath, @sizeBytes, @metadata)`,
+      );
+      for (const row of indexed.instances) {
+        instance.run(row);
+      }
+    })();
+  }
+
+  private deleteRows(studyUid: string): void {
+    for (const table of ['studies', 'series', 'instances']) {
+      this.db.prepare(`DELETE FROM ${table} WHERE study_uid = ?`).run(studyUid);
+    }
+  }
+
+  study(studyUid: string): StudyRow | undefined {
+    return this.db.prepare(`SELECT ${STUDY_COLUMNS} FROM studies WHERE study_uid = ?`).get(studyUid) as StudyRow | undefined;
+  }
+
+  /** Studies matching `where`, ordered by date (newest first) then UID: the caller pages after access filtering. */
+  findStudies(where: Condition): StudyRow[] {
+    return this.db.prepare(`SELECT ${STUDY_COLUMNS} FROM studies WHERE ${where.sql} ORDER BY study_date DESC, study_uid`).all(...where.params) as StudyRow[];
+  }
+
+  findSeries(where: Condition): SeriesRow[] {
+    return this.db.prepare(`SELECT ${SERIES_COLUMNS} FROM series WHERE ${where.sql} ORDER BY study_uid, series_number, series_uid`).all(...where.params) as SeriesRow[];
+  }
+
+  findInstances(where: Condition): InstanceRow[] {
+    return this.db
+      .prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE ${where.sql} ORDER BY study_uid, series_uid, instance_number, sop_uid`)
+      .all(...where.params) as InstanceRow[];
+  }
+
+  /** The instances of a study, a series or one instance, in retrieve order. */
+  instancesOf(studyUid: string, seriesUid?: string, sopUid?: string): InstanceRow[] {
+    const conditions = ['study_uid = ?', ...(seriesUid ? ['series_uid = ?'] : []), ...(sopUid ? ['sop_uid = ?'] : [])];
+    return this.findInstances({ sql: conditions.join(' AND '), params: [studyUid, ...(seriesUid ? [seriesUid] : []), ...(sopUid ? [sopUid] : [])] });
+  }
+
+  /** The patient identity under which a study is indexed (for the access rule). */
+  static patientOf(study: StudyRow): PatientIdentifier[] {
+    return study.patientSystem && study.patientValue ? [{ system: study.patientSystem, value: study.patientValue }] : [];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,161 @@
+import { tagOf, type DicomAttribute, type DicomJson } from '@imaging-facade/dicom';
+import type { StudyAccess, StudyScope } from '@imaging-facade/access';
+import { StudyIndexDb, type Condition, type InstanceRow, type SeriesRow, type StudyRow } from '../index/study-index-db';
+import { BULK_BASE } from '../index/snapshot-rows';
+import { where, type Level, type QidoQuery } from './query';
+
+/**
+ * QIDO-RS answers: the matches of a query in the index, restricted to what the token may see (its
+ * patient's studies; none that consent withholds), paged after that restriction, each as DICOM JSON
+ * with the level's required return keys (PS3.18 Table 10.6.3-3/4/5) and what `includefield` asks.
+ */
+
+const tags = (keywords: readonly string[]): string[] => keywords.map((keyword) => tagOf(keyword));
+
+export const STUDY_RETURN_TAGS = tags([
+  'SpecificCharacterSet', 'StudyDate', 'StudyTime', 'AccessionNumber', 'ReferringPhysicianName', 'TimezoneOffsetFromUTC',
+  'PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'StudyInstanceUID', 'StudyID', 'StudyDescription', 'InstitutionName',
+]);
+export const SERIES_RETURN_TAGS = tags(['Modality', 'SeriesDescription', 'SeriesInstanceUID', 'SeriesNumber', 'SeriesDate', 'SeriesTime', 'BodyPartExamined']);
+export const INSTANCE_RETURN_TAGS = tags(['SpecificCharacterSet', 'SOPClassUID', 'SOPInstanceUID', 'InstanceNumber', 'Rows', 'Columns', 'BitsAllocated', 'NumberOfFrames']);
+
+const T = {
+  StudyInstanceUID: tagOf('StudyInstanceUID'),
+  SeriesInstanceUID: tagOf('SeriesInstanceUID'),
+  ModalitiesInStudy: tagOf('ModalitiesInStudy'),
+  NumberOfStudyRelatedSeries: tagOf('NumberOfStudyRelatedSeries'),
+  NumberOfStudyRelatedInstances: tagOf('NumberOfStudyRelatedInstances'),
+  NumberOfSeriesRelatedInstances: tagOf('NumberOfSeriesRelatedInstances'),
+  RetrieveURL: tagOf('RetrieveURL'),
+  InstanceAvailability: tagOf('InstanceAvailability'),
+} as const;
+
+export interface SearchContext {
+  db: StudyIndexDb;
+  access: Pick<StudyAccess, 'consentShares'>;
+  scope: Exclude<StudyScope, { kind: 'denied' }>;
+  publicBaseUrl: string;
+}
+
+export interface SearchResult {
+  matches: DicomJson[];
+  /** The studies whose data is in the answer (for the audit trail). */
+  studies: StudyRow[];
+}
+
+function scopeCondition(scope: SearchContext['scope']): Condition[] {
+  if (scope.kind === 'all') {
+    return [];
+  }
+  if (scope.identifiers.length === 0) {
+    return [{ sql: '0', params: [] }];
+  }
+  return [
+    {
+      sql: scope.identifiers.map(() => '(patient_system = ? AND patient_value = ?)').join(' OR '),
+      params: scope.identifiers.flatMap((identifier) => [identifier.system, identifier.value]),
+    },
+  ];
+}
+
+function exists(table: 'series' | 'instances', alias: string, outer: string, conditions: readonly Condition[], joinSeries = false): Condition[] {
+  if (conditions.length === 0) return [];
+  const inner = where(conditions);
+  const seriesJoin = joinSeries ? ` AND ${alias}.series_uid = ${outer}.series_uid` : '';
+  return [{ sql: `EXISTS (SELECT 1 FROM ${table} ${alias} WHERE ${alias}.study_uid = ${outer}.study_uid${seriesJoin} AND ${inner.sql})`, params: inner.params }];
+}
+
+function inStudies(study: readonly Condition[], owner: string): Condition[] {
+  if (study.length === 0) return [];
+  const inner = where(study);
+  return [{ sql: `${owner}.study_uid IN (SELECT study_uid FROM studies WHERE ${inner.sql})`, params: inner.params }];
+}
+
+/** Picks the returned attributes: the level's defaults and the included ones (all held with `all`). */
+function pick(held: DicomJson, defaults: readonly string[], include: QidoQuery['includeFields']): DicomJson {
+  if (include === 'all') {
+    return { ...held };
+  }
+  const wanted = new Set([...defaults, ...include]);
+  return Object.fromEntries(Object.entries(held).filter(([tag]) => wanted.has(tag)));
+}
+
+const ur = (url: string): DicomAttribute => ({ vr: 'UR', Value: [url] });
+const is = (value: number): DicomAttribute => ({ vr: 'IS', Value: [value] });
+
+export function studyAttributes(row: StudyRow, include: QidoQuery['includeFields'], base: string): DicomJson {
+  return {
+    ...pick(JSON.parse(row.attributes) as DicomJson, STUDY_RETURN_TAGS, include),
+    [T.StudyInstanceUID]: { vr: 'UI', Value: [row.studyUid] },
+    [T.ModalitiesInStudy]: row.modalities ? { vr: 'CS', Value: row.modalities.split('\\') } : { vr: 'CS' },
+    [T.NumberOfStudyRelatedSeries]: is(row.numberOfSeries),
+    [T.NumberOfStudyRelatedInstances]: is(row.numberOfInstances),
+    [T.InstanceAvailability]: { vr: 'CS', Value: ['ONLINE'] },
+    [T.RetrieveURL]: ur(`${base}/studies/${row.studyUid}`),
+  };
+}
+
+export function seriesAttributes(row: SeriesRow, include: QidoQuery['includeFields'], base: string): DicomJson {
+  return {
+    ...pick(JSON.parse(row.attributes) as DicomJson, SERIES_RETURN_TAGS, include),
+    [T.StudyInstanceUID]: { vr: 'UI', Value: [row.studyUid] },
+    [T.SeriesInstanceUID]: { vr: 'UI', Value: [row.seriesUid] },
+    [T.NumberOfSeriesRelatedInstances]: is(row.numberOfInstances),
+    [T.RetrieveURL]: ur(`${base}/studies/${row.studyUid}/series/${row.seriesUid}`),
+  };
+}
+
+/** An instance's full metadata as served: BulkDataURIs completed with the public base. */
+export function instanceMetadata(row: InstanceRow, base: string): DicomJson {
+  return JSON.parse(row.metadata.split(BULK_BASE).join(base)) as DicomJson;
+}
+
+export function instanceAttributes(row: InstanceRow, include: QidoQuery['includeFields'], base: string): DicomJson {
+  return {
+    ...pick(instanceMetadata(row, base), INSTANCE_RETURN_TAGS, include),
+    [T.StudyInstanceUID]: { vr: 'UI', Value: [row.studyUid] },
+    [T.SeriesInstanceUID]: { vr: 'UI', Value: [row.seriesUid] },
+    [T.InstanceAvailability]: { vr: 'CS', Value: ['ONLINE'] },
+    [T.RetrieveURL]: ur(`${base}/studies/${row.studyUid}/series/${row.seriesUid}/instances/${row.sopUid}`),
+  };
+}
+
+/** The study rows of `uids` that the token may see (consent), by UID. */
+function visibleStudies(context: SearchContext, uids: Iterable<string>): Map<string, StudyRow> {
+  const visible = new Map<string, StudyRow>();
+  for (const uid of new Set(uids)) {
+    const study = context.db.study(uid);
+    if (study && context.access.consentShares({ studyInstanceUid: uid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) })) {
+      visible.set(uid, study);
+    }
+  }
+  return visible;
+}
+
+export function search(context: SearchContext, level: Level, query: QidoQuery, within: { studyUid?: string; seriesUid?: string } = {}): SearchResult {
+  const { conditions } = query;
+  const study = [...conditions.study, ...scopeCondition(context.scope), ...(within.studyUid ? [{ sql: 'study_uid = ?', params: [within.studyUid] }] : [])];
+  const page = <T>(rows: T[]): T[] => rows.slice(query.offset, query.offset + query.limit);
+  const base = context.publicBaseUrl;
+
+  if (level === 'study') {
+    const rows = context.db.findStudies(where([...study, ...exists('series', 's', 'studies', conditions.series), ...exists('instances', 'i', 'studies', conditions.instance)]));
+    const visible = visibleStudies(context, rows.map((row) => row.studyUid));
+    const kept = page(rows.filter((row) => visible.has(row.studyUid)));
+    return { matches: kept.map((row) => studyAttributes(row, query.includeFields, base)), studies: kept };
+  }
+  if (level === 'series') {
+    const series = [...conditions.series, ...(within.seriesUid ? [{ sql: 'series_uid = ?', params: [within.seriesUid] }] : [])];
+    const rows = context.db.findSeries(where([...series, ...inStudies(study, 'series'), ...exists('instances', 'i', 'series', conditions.instance, true)]));
+    const visible = visibleStudies(context, rows.map((row) => row.studyUid));
+    const kept = page(rows.filter((row) => visible.has(row.studyUid)));
+    return { matches: kept.map((row) => seriesAttributes(row, query.includeFields, base)), studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))] };
+  }
+  const series = [...conditions.series, ...(within.seriesUid ? [{ sql: 'series_uid = ?', params: [within.seriesUid] }] : [])];
+  const seriesExists: Condition[] =
+    series.length === 0 ? [] : [{ sql: `EXISTS (SELECT 1 FROM series s WHERE s.study_uid = instances.study_uid AND s.series_uid = instances.series_uid AND ${where(series).sql})`, params: where(series).params }];
+  const rows = context.db.findInstances(where([...conditions.instance, ...inStudies(study, 'instances'), ...seriesExists]));
+  const visible = visibleStudies(context, rows.map((row) => row.studyUid));
+  const kept = page(rows.filter((row) => visible.has(row.studyUid)));
+  return { matches: kept.map((row) => instanceAttributes(row, query.includeFields, base)), studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))] };
+}

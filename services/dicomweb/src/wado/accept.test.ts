@@ -1,0 +1,27 @@
+import { chooseMultipart, chooseSingle, parseAccept } from './accept';
+
+describe('Accept negotiation (PS3.18 8.7)', () => {
+  test.each([
+    ['no Accept: the default DICOM parts, as stored', undefined, { partType: 'application/dicom', transferSyntax: '*' }],
+    ['*/*', '*/*', { partType: 'application/dicom', transferSyntax: '*' }],
+    ['the standard default: explicit VR little endian', 'multipart/related; type="application/dicom"', { partType: 'application/dicom', transferSyntax: '1.2.840.10008.1.2.1' }],
+    ['any transfer syntax', 'multipart/related; type="application/dicom"; transfer-syntax=*', { partType: 'application/dicom', transferSyntax: '*' }],
+    ['unquoted type, as OHIF sends it', 'multipart/related; type=application/dicom; transfer-syntax=*', { partType: 'application/dicom', transferSyntax: '*' }],
+    ['a type the server does not give, then one it does', 'multipart/related; type="application/dicom+xml", multipart/related; type="application/dicom"; transfer-syntax=*', { partType: 'application/dicom', transferSyntax: '*' }],
+    ['only what the server does not give', 'application/zip', undefined],
+  ] as const)('%s', (_situation, header, expected) => {
+    expect(chooseMultipart(parseAccept(header), ['application/dicom'])).toEqual(expected);
+  });
+
+  test('quality orders the choices; q=0 refuses', () => {
+    expect(chooseSingle(parseAccept('image/png;q=0.5, image/jpeg'), ['image/jpeg', 'image/png'])).toBe('image/jpeg');
+    expect(chooseSingle(parseAccept('image/png, image/jpeg;q=0'), ['image/jpeg', 'image/png'])).toBe('image/png');
+    expect(chooseSingle(parseAccept('image/gif'), ['image/jpeg', 'image/png'])).toBeUndefined();
+    expect(chooseSingle(parseAccept('image/*'), ['image/jpeg', 'image/png'])).toBe('image/jpeg');
+  });
+
+  test('metadata: application/dicom+json or application/json', () => {
+    expect(chooseSingle(parseAccept('application/json'), ['application/dicom+json', 'application/json'])).toBe('application/json');
+    expect(chooseSingle(parseAccept('application/dicom+xml'), ['application/dicom+json', 'application/json'])).toBeUndefined();
+  });
+});

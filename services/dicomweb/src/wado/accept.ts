@@ -1,0 +1,96 @@
+/**
+ * HTTP Accept negotiation as PS3.18 8.7 describes it for DICOMweb: media ranges with their
+ * parameters (`type`, `transfer-syntax`) and quality; the server picks the first acceptable
+ * representation it can give, or answers 406. Pure.
+ */
+
+export interface MediaRange {
+  type: string;
+  subtype: string;
+  params: Record<string, string>;
+  q: number;
+}
+
+/** Splits on a separator outside double quotes. */
+function splitOutsideQuotes(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    if (char === separator && !quoted) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += char;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
+export function parseAccept(header: string | undefined): MediaRange[] {
+  if (!header || header.trim() === '') {
+    return [{ type: '*', subtype: '*', params: {}, q: 1 }];
+  }
+  const ranges: MediaRange[] = [];
+  for (const item of splitOutsideQuotes(header, ',')) {
+    const [media, ...rawParams] = splitOutsideQuotes(item, ';').map((part) => part.trim());
+    const [type, subtype] = (media ?? '').toLowerCase().split('/');
+    if (!type || !subtype) continue;
+    const params: Record<string, string> = {};
+    let q = 1;
+    for (const raw of rawParams) {
+      const eq = raw.indexOf('=');
+      if (eq <= 0) continue;
+      const name = raw.slice(0, eq).trim().toLowerCase();
+      const value = raw.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      if (name === 'q') q = Number(value);
+      else params[name] = name === 'type' ? value.toLowerCase() : value;
+    }
+    if (Number.isFinite(q) && q > 0) {
+      ranges.push({ type, subtype, params, q });
+    }
+  }
+  // Stable: equal qualities keep the client's order.
+  return ranges.map((range, index) => ({ range, index })).sort((a, b) => b.range.q - a.range.q || a.index - b.index).map(({ range }) => range);
+}
+
+/** What a client accepts of a multipart answer: the part type and the transfer syntax it asks for (`*` when any). */
+export interface MultipartChoice {
+  partType: string;
+  transferSyntax: string;
+}
+
+/**
+ * The multipart/related representation to answer with, for parts of `partTypes` (the first is the
+ * default): a range `multipart/related; type=…` naming one of them, or a wildcard.
+ */
+export function chooseMultipart(ranges: readonly MediaRange[], partTypes: readonly string[]): MultipartChoice | undefined {
+  for (const range of ranges) {
+    const wildcard = range.type === '*' || (range.type === 'multipart' && range.subtype === '*');
+    if (wildcard) {
+      return { partType: partTypes[0] as string, transferSyntax: range.params['transfer-syntax'] ?? '*' };
+    }
+    if (range.type === 'multipart' && range.subtype === 'related') {
+      const partType = range.params.type ?? partTypes[0];
+      if (partType && partTypes.includes(partType)) {
+        return { partType, transferSyntax: range.params['transfer-syntax'] ?? (partType === 'application/dicom' ? '1.2.840.10008.1.2.1' : '*') };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The single media type to answer with among `offered` (the first is the default), or undefined (406). */
+export function chooseSingle(ranges: readonly MediaRange[], offered: readonly string[]): string | undefined {
+  for (const range of ranges) {
+    for (const media of offered) {
+      const [type, subtype] = media.split('/');
+      if ((range.type === '*' || range.type === type) && (range.subtype === '*' || range.subtype === subtype)) {
+        return media;
+      }
+    }
+  }
+  return undefined;
+}

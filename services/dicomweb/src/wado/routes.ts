@@ -1,0 +1,210 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import express, { type Request, type Response, type Router } from 'express';
+import { NoPixelDataError, readBulkData, readPixelFrames } from '@imaging-facade/dicom';
+import type { DicomwebDeps } from '../http/deps';
+import { badRequest, DicomwebError, notAcceptable, notFound } from '../http/errors';
+import { audited, principalOf } from '../http/request-context';
+import { checkUid } from '../http/uids';
+import { StudyIndexDb, type InstanceRow, type StudyRow } from '../index/study-index-db';
+import { instanceMetadata } from '../qido/search';
+import { chooseMultipart, chooseSingle, parseAccept } from './accept';
+import { multipartContentType, newBoundary, streamParts, type Part } from './multipart';
+import { renderFrame, RenderError, type RenderedType } from './render';
+
+/**
+ * WADO-RS (PS3.18 10.4): studies, series and instances as stored (byte for byte, streamed), their
+ * metadata (from the index), frames, bulk data, and rendered images and thumbnails. Every resource
+ * is looked up in the index first: files are reached only through it, never through a path a
+ * client wrote; a study the token may not see is answered 404, as one that does not exist.
+ */
+
+const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
+const RENDERED: readonly RenderedType[] = ['image/jpeg', 'image/png'];
+const JSON_TYPES = ['application/dicom+json', 'application/json'];
+const THUMBNAIL_SIZE = 128;
+
+interface Target {
+  study: StudyRow;
+  instances: InstanceRow[];
+}
+
+export function wadoRoutes(deps: DicomwebDeps): Router {
+  const router = express.Router();
+  const fileOf = (row: InstanceRow): string => path.join(deps.storageDir, row.storagePath);
+
+  /** The instances a path names, once the token may see the study; 404 otherwise. */
+  const target = async (req: Request, res: Response): Promise<Target> => {
+    const studyUid = checkUid(req.params.study as string, 'StudyInstanceUID');
+    const seriesUid = req.params.series === undefined ? undefined : checkUid(req.params.series as string, 'SeriesInstanceUID');
+    const sopUid = req.params.instance === undefined ? undefined : checkUid(req.params.instance as string, 'SOPInstanceUID');
+    const study = deps.db.study(studyUid);
+    const facts = study && { studyInstanceUid: studyUid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) };
+    if (!study || !facts || !(await deps.access.canSee(principalOf(res), facts, 'read'))) {
+      throw notFound(`Study ${studyUid}`);
+    }
+    const instances = deps.db.instancesOf(studyUid, seriesUid, sopUid);
+    if (instances.length === 0) {
+      throw notFound(sopUid ? `Instance ${sopUid}` : `Series ${seriesUid ?? ''}`);
+    }
+    audited(res).studies = [study];
+    return { study, instances };
+  };
+
+  /** One instance's weak validator, from its file: an instance sent again replaces its file. */
+  const etagOf = async (row: InstanceRow): Promise<string> => {
+    const info = await stat(fileOf(row));
+    return `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+  };
+  const notModified = async (req: Request, res: Response, rows: InstanceRow[]): Promise<boolean> => {
+    if (rows.length !== 1) return false;
+    const etag = await etagOf(rows[0] as InstanceRow);
+    res.set('etag', etag);
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304).end();
+      return true;
+    }
+    return false;
+  };
+
+  const retrieve = async (req: Request, res: Response): Promise<void> => {
+    const { instances } = await target(req, res);
+    const choice = chooseMultipart(parseAccept(req.headers.accept), ['application/dicom']);
+    if (!choice) {
+      throw notAcceptable('instances are served as multipart/related; type="application/dicom"');
+    }
+    const other = instances.find((row) => choice.transferSyntax !== '*' && row.transferSyntaxUid !== choice.transferSyntax);
+    if (other) {
+      throw notAcceptable(`instances are served in the transfer syntax they were stored in (e.g. ${other.transferSyntaxUid}); ask for transfer-syntax=* or that syntax`);
+    }
+    if (await notModified(req, res, instances)) return;
+    const boundary = newBoundary();
+    res.status(200).type(multipartContentType('application/dicom', boundary));
+    // Each file's length is read as its turn comes: a study of any size starts at once.
+    async function* parts(): AsyncGenerator<Part> {
+      for (const row of instances) {
+        const file = fileOf(row);
+        yield { contentType: `application/dicom; transfer-syntax=${row.transferSyntaxUid}`, file, length: (await stat(file)).size };
+      }
+    }
+    await streamParts(res, boundary, parts());
+  };
+
+  const metadata = async (req: Request, res: Response): Promise<void> => {
+    const { instances } = await target(req, res);
+    const mediaType = chooseSingle(parseAccept(req.headers.accept), JSON_TYPES);
+    if (!mediaType) throw notAcceptable('metadata is served as application/dicom+json');
+    if (await notModified(req, res, instances)) return;
+    res.status(200).type(mediaType).send(JSON.stringify(instances.map((row) => instanceMetadata(row, deps.publicBaseUrl))));
+  };
+
+  const frameNumbers = (text: string): number[] => {
+    const numbers = text.split(',').map((item) => item.trim());
+    if (numbers.length === 0 || numbers.length > 1000 || numbers.some((item) => !/^[1-9]\d{0,6}$/.test(item))) {
+      throw badRequest('frames: a comma-separated list of frame numbers, from 1');
+    }
+    return numbers.map(Number);
+  };
+
+  const frames = async (req: Request, res: Response): Promise<void> => {
+    const { instances } = await target(req, res);
+    const row = instances[0] as InstanceRow;
+    const wanted = frameNumbers(req.params.frames as string);
+    const choice = chooseMultipart(parseAccept(req.headers.accept), ['application/octet-stream']);
+    if (!choice) throw notAcceptable('frames are served as multipart/related; type="application/octet-stream"');
+    let pixels;
+    try {
+      pixels = await readPixelFrames(fileOf(row));
+    } catch (error) {
+      if (error instanceof NoPixelDataError) throw notFound(`Pixel data of ${row.sopUid}`);
+      throw error;
+    }
+    const asked = choice.transferSyntax;
+    const servable = asked === '*' || asked === pixels.transferSyntaxUid || (!pixels.encapsulated && NATIVE.has(asked) && asked !== '1.2.840.10008.1.2.2');
+    if (!servable) throw notAcceptable(`frames are served as stored (${pixels.transferSyntaxUid}); ask for transfer-syntax=* or that syntax`);
+    const missing = wanted.find((number) => number > pixels.frames.length);
+    if (missing !== undefined) throw notFound(`Frame ${missing} of ${row.sopUid}`);
+    const boundary = newBoundary();
+    res.status(200).type(multipartContentType('application/octet-stream', boundary));
+    await streamParts(
+      res,
+      boundary,
+      wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${pixels.encapsulated ? pixels.transferSyntaxUid : '1.2.840.10008.1.2.1'}`, bytes: pixels.frames[number - 1] as Uint8Array })),
+    );
+  };
+
+  const bulkdata = async (req: Request, res: Response): Promise<void> => {
+    const { instances } = await target(req, res);
+    const row = instances[0] as InstanceRow;
+    const raw = (req.params.path as string[] | string | undefined) ?? [];
+    const segments = Array.isArray(raw) ? raw : raw.split('/');
+    if (segments.length === 0 || segments.some((segment) => !/^([0-9A-Fa-f]{8}|\d{1,6})$/.test(segment))) {
+      throw badRequest('bulkdata: a path of tags (8 hex digits) and item numbers');
+    }
+    const choice = chooseMultipart(parseAccept(req.headers.accept), ['application/octet-stream']);
+    if (!choice) throw notAcceptable('bulk data is served as multipart/related; type="application/octet-stream"');
+    const bytes = await readBulkData(fileOf(row), segments.map((segment) => (/^\d{1,6}$/.test(segment) && segment.length < 8 ? Number(segment) : segment)));
+    if (!bytes) throw notFound('That bulk data');
+    const boundary = newBoundary();
+    res.status(200).type(multipartContentType('application/octet-stream', boundary));
+    await streamParts(res, boundary, [{ contentType: 'application/octet-stream', bytes }]);
+  };
+
+  const renderOptions = (req: Request, thumbnail: boolean) => {
+    const mediaType = chooseSingle(parseAccept(req.headers.accept), RENDERED) as RenderedType | undefined;
+    if (!mediaType) throw notAcceptable('rendered images are served as image/jpeg or image/png');
+    const numbers = (name: string, count: number): number[] | undefined => {
+      const value = req.query[name];
+      if (value === undefined) return undefined;
+      const parts = String(value).split(',').slice(0, count).map(Number);
+      if (parts.length < count || parts.some((part) => !Number.isFinite(part))) throw badRequest(`${name}: ${count} numbers separated by commas`);
+      return parts;
+    };
+    const window = numbers('window', 2);
+    const viewport = numbers('viewport', 2);
+    const quality = numbers('quality', 1);
+    if (viewport && viewport.some((size) => size < 1 || size > 4096)) throw badRequest('viewport: sizes from 1 to 4096');
+    if (window && (window[1] as number) <= 0) throw badRequest('window: the width must be positive');
+    return {
+      mediaType,
+      window: window ? { center: window[0] as number, width: window[1] as number } : undefined,
+      viewport: viewport ? { width: viewport[0] as number, height: viewport[1] as number } : thumbnail ? { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE } : undefined,
+      quality: quality ? Math.min(100, Math.max(1, quality[0] as number)) : undefined,
+    };
+  };
+
+  const rendered = (thumbnail: boolean) => async (req: Request, res: Response): Promise<void> => {
+    const { instances } = await target(req, res);
+    const options = renderOptions(req, thumbnail);
+    const frameText = req.params.frames as string | undefined;
+    const frame = frameText ? frameNumbers(frameText)[0] as number : 1;
+    // A series' or a study's thumbnail: the middle instance that has pixels.
+    const candidates = instances.filter((row) => row.metadata.includes('"7FE00010"'));
+    const row = req.params.instance ? (instances[0] as InstanceRow) : candidates[Math.floor(candidates.length / 2)];
+    if (!row || !row.metadata.includes('"7FE00010"')) throw notFound('An image');
+    try {
+      const image = await renderFrame(await readFile(fileOf(row)), { ...options, frame: frame - 1 });
+      res.status(200).type(options.mediaType).send(image);
+    } catch (error) {
+      if (error instanceof RenderError) throw new DicomwebError(404, error.message);
+      throw error;
+    }
+  };
+
+  const instancePath = '/studies/:study/series/:series/instances/:instance';
+  router.get('/studies/:study', retrieve);
+  router.get('/studies/:study/metadata', metadata);
+  router.get('/studies/:study/thumbnail', rendered(true));
+  router.get('/studies/:study/series/:series', retrieve);
+  router.get('/studies/:study/series/:series/metadata', metadata);
+  router.get('/studies/:study/series/:series/thumbnail', rendered(true));
+  router.get(instancePath, retrieve);
+  router.get(`${instancePath}/metadata`, metadata);
+  router.get(`${instancePath}/rendered`, rendered(false));
+  router.get(`${instancePath}/thumbnail`, rendered(true));
+  router.get(`${instancePath}/frames/:frames`, frames);
+  router.get(`${instancePath}/frames/:frames/rendered`, rendered(false));
+  router.get(`${instancePath}/frames/:frames/thumbnail`, rendered(true));
+  router.get(`${instancePath}/bulkdata/*path`, bulkdata);
+  return router;
+}

@@ -1,0 +1,302 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
+import type { ImagingStudy } from '@medplum/fhirtypes';
+import { startGateway, type Gateway } from '../../services/fhir-gateway/src/test-support/harness';
+import { startDicomweb, parseMultipart, type DicomwebNode } from '../support/dicomweb';
+import { search, studiesByUid } from '../support/fhir';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+import { datasetDigests } from '../faults/ledger';
+import { SAMPLES } from '../support/sample-files';
+import { makeStudy, type GeneratedStudy } from '../support/study-factory';
+import { storescu } from '../support/dcmtk';
+import { eventually } from '../support/wait';
+
+/**
+ * Issue 12: the node serves its images over DICOMweb to the people allowed to see them. Real DICOM
+ * files (pydicom's samples, several transfer syntaxes) sent with storescu through the ingest; the
+ * DICOMweb service as its own process, taking the gateway's development tokens; every byte served
+ * checked against an independent read of the originals (pydicom).
+ */
+
+const PYTHON = '/usr/bin/python3';
+const view = (args: string[]): any => JSON.parse(execFileSync(PYTHON, [`${__dirname}/../support/pydicom-view.py`, ...args], { maxBuffer: 64 * 1024 * 1024 }).toString());
+
+let pipeline: Pipeline;
+let gateway: Gateway;
+let node: DicomwebNode;
+let study: GeneratedStudy;
+let other: GeneratedStudy;
+let clinician: string;
+
+beforeAll(async () => {
+  gateway = await startGateway();
+  pipeline = await startPipeline({}, { consent: true });
+  node = await startDicomweb({ storageDir: pipeline.storageDir, topicPrefix: pipeline.topicPrefix, gatewayOrigin: gateway.origin });
+  clinician = await gateway.token('user/ImagingStudy.rs user/Patient.rs');
+  study = await makeStudy([
+    { source: SAMPLES.ctExplicitLittle, instances: 3 },
+    { source: SAMPLES.mrRle, instances: 1 },
+    { source: SAMPLES.mrJpeg2000Lossless, instances: 1 },
+    { source: SAMPLES.jpegBaseline, instances: 1 },
+  ]);
+  other = await makeStudy([{ source: SAMPLES.mrExplicitLittle, instances: 1 }]);
+  // Each series proposed in its own transfer syntax (-R), as the modality that encoded it would send it.
+  const options = ['-xe', '-xr', '-xv', '-xy'];
+  for (const [index, series] of study.series.entries()) {
+    const result = await storescu(pipeline.dicomPort, series.files, { args: ['-R', options[index] as string] });
+    expect(result.code).toBe(0);
+  }
+  expect((await storescu(pipeline.dicomPort, other.files)).code).toBe(0);
+  await eventually(async () => {
+    const found = await node.get(`/studies?StudyInstanceUID=${study.studyInstanceUid},${other.studyInstanceUid}`, clinician);
+    return found.status === 200 && JSON.parse(found.body.toString()).length === 2 ? true : undefined;
+  }, { timeoutMs: 60_000, what: 'both studies in the DICOMweb index' });
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await pipeline?.stop();
+  await gateway?.stop();
+});
+
+const json = (body: Buffer): any => JSON.parse(body.toString('utf8'));
+const value = (dataset: any, tag: string): unknown => dataset[tag]?.Value?.[0];
+
+describe('security: the gateway\'s token and access rule', () => {
+  test('without a token: 401 with WWW-Authenticate, and no data', async () => {
+    const response = await node.get('/studies');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
+    expect(response.body.toString()).not.toContain(study.patientId);
+  });
+
+  test('a forged token: 401 invalid_token', async () => {
+    const response = await node.get('/studies', `${clinician.slice(0, -4)}AAAA`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+  });
+
+  test('a token without an ImagingStudy scope: 403', async () => {
+    expect((await node.get('/studies', await gateway.token('user/Observation.rs'))).status).toBe(403);
+  });
+
+  test('a patient token sees its own patient\'s study and not another\'s (404 on retrieve)', async () => {
+    const indexed = await eventually(async () => {
+      const found = await studiesByUid(study.studyInstanceUid);
+      return found[0]?.subject?.reference ? found[0] : undefined;
+    }, { timeoutMs: 30_000, what: 'the ImagingStudy in the index' });
+    const patientId = (indexed.subject?.reference as string).split('/')[1] as string;
+    const patientToken = await gateway.token('patient/ImagingStudy.rs', { patient: patientId });
+    const own = json((await node.get('/studies', patientToken)).body);
+    expect(own.map((match: any) => value(match, '0020000D'))).toEqual([study.studyInstanceUid]);
+    expect((await node.get(`/studies/${other.studyInstanceUid}/metadata`, patientToken)).status).toBe(404);
+    expect((await node.get(`/studies/${study.studyInstanceUid}/metadata`, patientToken)).status).toBe(200);
+  });
+
+  test('the Endpoint in the index points at this DICOMweb base and requires the access token', async () => {
+    const [indexed] = await studiesByUid(study.studyInstanceUid);
+    const endpointId = (indexed as ImagingStudy).endpoint?.[0]?.reference;
+    expect(endpointId).toMatch(/^Endpoint\//);
+    const [endpoint] = await search<any>(`Endpoint?_id=${endpointId?.split('/')[1]}`);
+    expect(endpoint.connectionType.code).toBe('dicom-wado-rs');
+    expect(endpoint.extension).toContainEqual({ url: 'http://fhir.org/argonaut/smart-imaging/StructureDefinition/requires-access-token', valueBoolean: true });
+  });
+});
+
+describe('QIDO-RS, answered from the index', () => {
+  test('studies by PatientID: the required attributes, counts and modalities', async () => {
+    const response = await node.get(`/studies?PatientID=${study.patientId}`, clinician, 'application/dicom+json');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/dicom\+json/);
+    const [match, ...rest] = json(response.body);
+    expect(rest).toEqual([]);
+    expect(value(match, '0020000D')).toBe(study.studyInstanceUid);
+    expect(value(match, '00100020')).toBe(study.patientId);
+    // 6 instances sent, plus the node's own manifest (a KOS in a series of its own).
+    expect(value(match, '00201208')).toBe(7);
+    expect(match['00080061'].Value).toEqual(expect.arrayContaining(['CT', 'MR', 'KO']));
+    expect(value(match, '00081190')).toBe(`${node.base}/studies/${study.studyInstanceUid}`);
+  });
+
+  test.each([
+    ['a wildcard on PatientID', (p: string) => `PatientID=${p.slice(0, -3)}*`],
+    ['a date range', () => 'StudyDate=20240101-20240131'],
+    ['ModalitiesInStudy', () => 'ModalitiesInStudy=MR'],
+  ])('matching by %s finds the study', async (_what, query) => {
+    const response = await node.get(`/studies?${query(study.patientId)}&StudyInstanceUID=${study.studyInstanceUid}`, clinician);
+    expect(json(response.body).map((match: any) => value(match, '0020000D'))).toEqual([study.studyInstanceUid]);
+  });
+
+  test('series and instances of the study, with limit and offset', async () => {
+    const series = json((await node.get(`/studies/${study.studyInstanceUid}/series`, clinician)).body);
+    expect(series).toHaveLength(5);
+    const ct = study.series[0];
+    const instances = json((await node.get(`/studies/${study.studyInstanceUid}/series/${ct?.seriesInstanceUid}/instances?limit=2&offset=1`, clinician)).body);
+    expect(instances).toHaveLength(2);
+    expect(instances.map((match: any) => value(match, '00280010'))).toEqual([128, 128]);
+  });
+
+  test('includefield adds what is asked', async () => {
+    const [match] = json((await node.get(`/studies/${study.studyInstanceUid}/instances?SOPInstanceUID=${study.series[0]?.sopInstanceUids[0]}&includefield=00280030`, clinician)).body);
+    expect(match['00280030']?.Value).toHaveLength(2);
+  });
+
+  test.each([
+    ['a malformed date', '/studies?StudyDate=2024'],
+    ['an unknown attribute', '/studies?NotAKeyword=1'],
+    ['a study UID that is not a UID', '/studies/1.2.abc/series'],
+    ['a negative limit', '/studies?limit=-1'],
+  ])('%s: 400 saying why', async (_what, path) => {
+    const response = await node.get(path, clinician);
+    expect(response.status).toBe(400);
+    expect(json(response.body).message).toBeTruthy();
+  });
+
+  test('a huge limit is lowered, with a Warning', async () => {
+    const response = await node.get('/studies?limit=999999999', clinician);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('warning')).toMatch(/limit lowered/);
+  });
+});
+
+describe('WADO-RS: what was stored, byte for byte', () => {
+  test('the study retrieved as multipart/related: every instance, as the node keeps it, and holding the data elements sent', async () => {
+    const response = await node.get(`/studies/${study.studyInstanceUid}`, clinician, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    expect(response.status).toBe(200);
+    const parts = parseMultipart(response.headers.get('content-type') as string, response.body);
+    expect(parts).toHaveLength(7);
+    const sent = datasetDigests(study.files[0]?.replace(/\/[^/]+$/, '') as string);
+    const dir = mkdtempSync('/tmp/facade-wado-');
+    parts.forEach((part, index) => writeFileSync(`${dir}/${index}.dcm`, part.body));
+    const served = datasetDigests(dir);
+    for (const [sop, digests] of sent) {
+      expect(served.get(sop)).toEqual(digests);
+    }
+    // Byte for byte: each part is the node's file.
+    const stored = datasetDigests(pipeline.storageDir);
+    for (const [sop, digests] of served) {
+      expect(stored.get(sop)).toEqual(digests);
+    }
+  });
+
+  test('asking for explicit VR little endian of a compressed series: 406, never other bytes', async () => {
+    const rle = study.series[1];
+    const response = await node.get(`/studies/${study.studyInstanceUid}/series/${rle?.seriesInstanceUid}`, clinician, 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1');
+    expect(response.status).toBe(406);
+  });
+
+  test('metadata: the values pydicom reads, and bulk data as BulkDataURIs that answer', async () => {
+    const response = await node.get(`/studies/${study.studyInstanceUid}/metadata`, clinician);
+    expect(response.status).toBe(200);
+    const metadata = json(response.body) as any[];
+    const expected = view(['attributes', ...study.files]) as Record<string, Record<string, unknown>>;
+    for (const [sop, attributes] of Object.entries(expected)) {
+      const instance = metadata.find((item) => value(item, '00080018') === sop);
+      expect(instance).toBeDefined();
+      expect(value(instance, '00100020')).toBe(attributes.PatientID);
+      expect(value(instance, '00280010')).toBe(attributes.Rows);
+      expect(value(instance, '00280011')).toBe(attributes.Columns);
+      expect(value(instance, '00080060')).toBe(attributes.Modality);
+      expect(instance['7FE00010'].BulkDataURI).toMatch(new RegExp(`^${node.base}/studies/`));
+    }
+    const ct = metadata.find((item) => value(item, '00080060') === 'CT');
+    const bulk = await node.get(ct['7FE00010'].BulkDataURI, clinician, 'multipart/related; type="application/octet-stream"');
+    expect(bulk.status).toBe(200);
+    const [pixels] = parseMultipart(bulk.headers.get('content-type') as string, bulk.body);
+    expect(pixels?.body.length).toBe(128 * 128 * 2);
+  });
+
+  test('an instance has an ETag, and answers 304 to it', async () => {
+    const ct = study.series[0];
+    const path = `/studies/${study.studyInstanceUid}/series/${ct?.seriesInstanceUid}/instances/${ct?.sopInstanceUids[0]}/metadata`;
+    const first = await node.get(path, clinician);
+    const etag = first.headers.get('etag') as string;
+    expect(etag).toBeTruthy();
+    const again = await fetch(`${node.base}${path}`, { headers: { authorization: `Bearer ${clinician}`, 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+  });
+
+  test('frames: raw for the CT, the compressed bitstream as stored for the JPEG 2000', async () => {
+    const ct = study.series[0];
+    const raw = await node.get(`/studies/${study.studyInstanceUid}/series/${ct?.seriesInstanceUid}/instances/${ct?.sopInstanceUids[0]}/frames/1`, clinician, 'multipart/related; type="application/octet-stream"; transfer-syntax=*');
+    expect(raw.status).toBe(200);
+    expect(parseMultipart(raw.headers.get('content-type') as string, raw.body)[0]?.body.length).toBe(128 * 128 * 2);
+    const j2k = study.series[2];
+    const compressed = await node.get(`/studies/${study.studyInstanceUid}/series/${j2k?.seriesInstanceUid}/instances/${j2k?.sopInstanceUids[0]}/frames/1`, clinician, 'multipart/related; type="application/octet-stream"; transfer-syntax=*');
+    const [part] = parseMultipart(compressed.headers.get('content-type') as string, compressed.body);
+    expect(part?.headers['content-type']).toContain('transfer-syntax=1.2.840.10008.1.2.4.90');
+    // A JPEG 2000 codestream starts with SOC, FF4F.
+    expect(part?.body.subarray(0, 2).toString('hex')).toBe('ff4f');
+  });
+
+  test('rendered: the CT frame under a given window is the picture pydicom computes', async () => {
+    const ct = study.series[0];
+    const response = await node.get(`/studies/${study.studyInstanceUid}/series/${ct?.seriesInstanceUid}/instances/${ct?.sopInstanceUids[0]}/rendered?window=40,400`, clinician, 'image/png');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    const { data, info } = await sharp(response.body).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const expected = view(['render', study.series[0]?.files[0] as string, '40', '400']);
+    expect([info.width, info.height]).toEqual([expected.width, expected.height]);
+    let difference = 0;
+    for (let i = 0; i < data.length; i++) difference += Math.abs((data[i] as number) - expected.pixels[i]);
+    expect(difference / data.length).toBeLessThan(1.5);
+  });
+
+  test.each([
+    ['RLE', 1],
+    ['JPEG 2000', 2],
+    ['JPEG baseline (colour)', 3],
+  ])('rendered and thumbnail of the %s instance, as JPEG', async (_what, index) => {
+    const series = study.series[index];
+    const base = `/studies/${study.studyInstanceUid}/series/${series?.seriesInstanceUid}/instances/${series?.sopInstanceUids[0]}`;
+    for (const path of [`${base}/rendered`, `${base}/thumbnail`, `/studies/${study.studyInstanceUid}/series/${series?.seriesInstanceUid}/thumbnail`]) {
+      const response = await node.get(path, clinician, 'image/jpeg');
+      expect(response.status).toBe(200);
+      const { info } = await sharp(response.body).toBuffer({ resolveWithObject: true });
+      expect(info.format).toBe('jpeg');
+    }
+  });
+
+  test.each([
+    ['an image type the node does not make', '/rendered', 'image/gif', 406],
+    ['a frame the instance does not have', '/frames/9', 'multipart/related; type="application/octet-stream"', 404],
+    ['a frame list that is not numbers', '/frames/1,x', 'multipart/related; type="application/octet-stream"', 400],
+  ])('%s: %s', async (_what, suffix, accept, status) => {
+    const ct = study.series[0];
+    const response = await node.get(`/studies/${study.studyInstanceUid}/series/${ct?.seriesInstanceUid}/instances/${ct?.sopInstanceUids[0]}${suffix}`, clinician, accept);
+    expect(response.status).toBe(status);
+  });
+
+  test.each([
+    ['an unknown study', '/studies/1.2.3.4.5.6.7/metadata', 404],
+    ['a path trick', '/studies/..%2F..%2Fetc/metadata', 400],
+    ['an encoded slash in a UID', `/studies/1.2%2F3/metadata`, 400],
+  ])('%s: %s, and no file outside the index is reached', async (_what, path, status) => {
+    const response = await node.get(path, clinician);
+    expect(response.status).toBe(status);
+  });
+});
+
+describe('consent and audit', () => {
+  test('every search and retrieve is in the audit trail (BALP), with the study', async () => {
+    await eventually(async () => {
+      const events = await search<any>(`AuditEvent?entity-name=${study.studyInstanceUid}&_count=50`);
+      const kinds = new Set(events.map((event) => event.subtype?.[0]?.code));
+      return kinds.has('read') && kinds.has('search-type') ? true : undefined;
+    }, { timeoutMs: 20_000, what: 'DICOMweb AuditEvents for the study' });
+  });
+
+  test('once the patient refuses at the desk, the study is 404 everywhere and gone from searches, at once', async () => {
+    const decision = await fetch(`http://127.0.0.1:${pipeline.consentPort}/api/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('desk:desk').toString('base64')}` },
+      body: JSON.stringify({ patient: { system: 'https://imagingfacade.org/fhir/sid/patient-id', value: other.patientId }, decision: 'deny' }),
+    });
+    expect(decision.status).toBe(201);
+    await eventually(async () => ((await node.get(`/studies/${other.studyInstanceUid}/metadata`, clinician)).status === 404 ? true : undefined), { timeoutMs: 5000, what: 'the refusal to reach DICOMweb' });
+    expect(json((await node.get(`/studies?StudyInstanceUID=${other.studyInstanceUid}`, clinician)).body)).toEqual([]);
+    expect((await node.get(`/studies/${other.studyInstanceUid}`, clinician, 'multipart/related; type="application/dicom"; transfer-syntax=*')).status).toBe(404);
+  });
+});
+
