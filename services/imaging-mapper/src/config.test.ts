@@ -13,7 +13,7 @@ describe('the mapper configuration', () => {
       MAPPER_HTTP_PORT: 8011,
       MAPPER_DEFAULT_PATIENT_ID_SYSTEM: DEFAULT_PATIENT_ID_SYSTEM,
       CONSENT_POLICY: 'opt-out',
-      MAPPER_DICOMWEB_BASE_URL: 'http://localhost:8010/dicomweb',
+      MAPPER_DICOMWEB_BASE_URL: 'http://localhost:8002/dicomweb',
       MAPPER_NODE_UID: DEFAULT_NODE_UID,
       MAPPER_NODE_NAME: 'Imaging Facade DICOMweb',
       MAPPER_ORGANIZATION_NAME: 'Imaging Facade',
