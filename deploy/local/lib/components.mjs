@@ -67,12 +67,6 @@ export const components = [
     listens: (env) => `DICOM  ${env.DICOM_AE_TITLE}@localhost:${env.DICOM_PORT}   (http://localhost:${env.INGEST_HTTP_PORT})`,
   }),
   nodeService({
-    name: 'dicomweb',
-    portVar: 'DICOMWEB_HTTP_PORT',
-    installs: ['ohif-viewer'],
-    listens: (env) => `DICOMweb ${env.FACADE_DICOMWEB_BASE_URL}   viewer http://localhost:${env.DICOMWEB_HTTP_PORT}/viewer`,
-  }),
-  nodeService({
     name: 'consent',
     portVar: 'CONSENT_HTTP_PORT',
     listens: (env) => `Consent desk http://localhost:${env.CONSENT_HTTP_PORT}/`,
@@ -81,6 +75,13 @@ export const components = [
     name: 'fhir-gateway',
     portVar: 'GATEWAY_HTTP_PORT',
     listens: (env) => `Gateway http://localhost:${env.GATEWAY_HTTP_PORT}/fhir   (tokens: npm run token -- --scope "user/ImagingStudy.rs")`,
+  }),
+  // After the gateway: its tokens come from the gateway's issuer.
+  nodeService({
+    name: 'dicomweb',
+    portVar: 'DICOMWEB_HTTP_PORT',
+    installs: ['ohif-viewer'],
+    listens: (env) => `DICOMweb ${env.FACADE_DICOMWEB_BASE_URL}   viewer http://localhost:${env.DICOMWEB_HTTP_PORT}/viewer`,
   }),
   nodeService({
     name: 'imaging-mapper',

@@ -7,3 +7,4 @@ export * from './ops-server';
 export * from './readiness';
 export * from './keyed-lock';
 export * from './failed-sign-ins';
+export * from './html';

@@ -42,6 +42,11 @@ const schema = z
      * loopback callers). The local stack turns it on; FACADE_ENV=production refuses it.
      */
     DEV_ISSUER_ENABLED: env.flag(false),
+    /**
+     * Where the development issuer's browser sign-in may send users back to (the viewer's OAuth
+     * callback), comma-separated, matched exactly; its public client id is `imaging-viewer`.
+     */
+    DEV_ISSUER_REDIRECT_URIS: env.list('http://localhost:8002/viewer/callback'),
     /** Lifetime of the development issuer's tokens, in seconds. */
     DEV_ISSUER_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(3600),
     /** "production" refuses the development issuer. */
@@ -114,6 +119,7 @@ const schema = z
             audience: raw.OIDC_AUDIENCE ?? raw.GATEWAY_PUBLIC_BASE_URL,
             tokenTtlSeconds: raw.DEV_ISSUER_TOKEN_TTL_SECONDS,
             keyFile: path.resolve(raw.FACADE_DATA_DIR, 'fhir-gateway', 'dev-issuer-keys.json'),
+            signIn: { clients: [{ clientId: 'imaging-viewer', redirectUris: raw.DEV_ISSUER_REDIRECT_URIS }], codeTtlSeconds: 60 },
           }
         : undefined,
       kafka: { brokers: raw.KAFKA_BROKERS, clientId: raw.KAFKA_CLIENT_ID, topicPrefix: raw.KAFKA_TOPIC_PREFIX },

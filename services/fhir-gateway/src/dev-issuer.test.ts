@@ -7,7 +7,8 @@ import { createLogger } from '@imaging-facade/service-kit';
 import { DevIssuer, isLoopback } from './dev-issuer';
 
 const logger = createLogger('test', 'silent');
-const settings = (keyFile: string) => ({ issuer: 'http://localhost:8000/oidc', audience: 'http://localhost:8000/fhir', tokenTtlSeconds: 600, keyFile });
+const signIn = { clients: [{ clientId: 'imaging-viewer', redirectUris: ['http://localhost:8002/viewer/callback'] }], codeTtlSeconds: 60 };
+const settings = (keyFile: string) => ({ issuer: 'http://localhost:8000/oidc', audience: 'http://localhost:8000/fhir', tokenTtlSeconds: 600, keyFile, signIn });
 
 describe('DevIssuer', () => {
   const keyFile = path.join(mkdtempSync(path.join(tmpdir(), 'dev-issuer-')), 'keys', 'dev-issuer-keys.json');

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Router } from 'express';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type KeyLike } from 'jose';
 import { badRequest, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { Logger } from '@imaging-facade/service-kit';
 import { parseScope } from '@imaging-facade/access';
+import { AuthorizationCodes, bearerOf, signInRouter, type Grant, type SignInSettings } from './dev-sign-in';
 
 /**
  * A development OpenID Connect issuer, served by the gateway itself when DEV_ISSUER_ENABLED:
@@ -22,6 +23,8 @@ export interface DevIssuerSettings {
   tokenTtlSeconds: number;
   /** Where the signing keys are kept, so that tokens survive a restart. */
   keyFile: string;
+  /** Browser sign-in (authorization code with PKCE) for these public clients. */
+  signIn: SignInSettings;
 }
 
 type Algorithm = 'RS256' | 'ES256';
@@ -82,6 +85,8 @@ export function isLoopback(address: string | undefined): boolean {
 
 export interface TokenRequest {
   scope: string;
+  /** The signed-in user's display name (browser sign-in). */
+  name?: string | undefined;
   patient?: string | undefined;
   clientId?: string | undefined;
   subject?: string | undefined;
@@ -89,6 +94,8 @@ export interface TokenRequest {
 }
 
 export class DevIssuer {
+  private readonly codes = new AuthorizationCodes();
+
   private constructor(
     private readonly settings: DevIssuerSettings,
     private readonly keys: SigningKey[],
@@ -104,9 +111,12 @@ export class DevIssuer {
       issuer: this.settings.issuer,
       jwks_uri: `${base}/jwks`,
       token_endpoint: `${base}/token`,
-      grant_types_supported: ['client_credentials'],
+      authorization_endpoint: `${base}/authorize`,
+      userinfo_endpoint: `${base}/userinfo`,
+      grant_types_supported: ['authorization_code', 'client_credentials'],
       token_endpoint_auth_methods_supported: ['none'],
-      response_types_supported: ['token'],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [...ALGORITHMS],
       scopes_supported: ['patient/*.rs', 'user/*.rs', 'system/*.rs', 'user/AuditEvent.rs', 'system/AuditEvent.rs', 'user/Subscription.crd', 'patient/Subscription.crd', 'system/Subscription.crd'],
@@ -134,7 +144,7 @@ export class DevIssuer {
     const clientId = request.clientId ?? 'dev-client';
     const userScoped = scopes.some((scope) => parseScope(scope)?.context === 'user');
     const subject = request.subject ?? (userScoped ? 'dev-user' : clientId);
-    const claims: Record<string, unknown> = { scope: scopes.join(' '), client_id: clientId, azp: clientId };
+    const claims: Record<string, unknown> = { scope: scopes.join(' '), client_id: clientId, azp: clientId, ...(request.name ? { name: request.name } : {}) };
     if (request.patient !== undefined) {
       claims.patient = request.patient;
     }
@@ -157,9 +167,52 @@ export class DevIssuer {
     };
   }
 
+  /** The OpenID Connect ID token of a browser sign-in (audience: the client). */
+  private async idToken(grant: Grant): Promise<string> {
+    const key = this.keys.find((candidate) => candidate.alg === 'RS256') as SigningKey;
+    return new SignJWT({ name: grant.name, ...(grant.nonce ? { nonce: grant.nonce } : {}) })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .setIssuer(this.settings.issuer)
+      .setSubject(grant.subject)
+      .setAudience(grant.clientId)
+      .setIssuedAt()
+      .setExpirationTime(`${this.settings.tokenTtlSeconds}s`)
+      .sign(key.privateKey);
+  }
+
+  /** The claims of one of this issuer's access tokens, or a 401. */
+  private async claimsOf(token: string): Promise<Record<string, unknown>> {
+    for (const key of this.keys) {
+      try {
+        const publicKey = await importJWK(key.publicJwk, key.alg);
+        return (await jwtVerify(token, publicKey, { issuer: this.settings.issuer, audience: this.settings.audience })).payload;
+      } catch {
+        // another key, or not ours
+      }
+    }
+    throw new OutcomeError({ status: 401, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'invalid token' }] } });
+  }
+
   /** The issuer's routes, mounted at the issuer's path. */
   router(): Router {
     const router = express.Router();
+    // Browser apps of other origins read the discovery, the keys, tokens and userinfo (bearer tokens, no cookies).
+    router.use((req, res, next) => {
+      res.set('access-control-allow-origin', '*');
+      if (req.method === 'OPTIONS') {
+        res.set('access-control-allow-methods', 'GET, POST, OPTIONS');
+        res.set('access-control-allow-headers', 'Authorization, Content-Type');
+        res.status(204).end();
+        return;
+      }
+      next();
+    });
+    router.use(signInRouter(this.settings.signIn, this.codes));
+    router.get('/userinfo', async (req, res) => {
+      const claims = await this.claimsOf(bearerOf(req));
+      res.set('cache-control', 'no-store');
+      res.json({ sub: claims.sub, name: claims.name ?? claims.sub });
+    });
     router.get('/.well-known/openid-configuration', (_req, res) => {
       res.json(this.discovery());
     });
@@ -173,10 +226,16 @@ export class DevIssuer {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const field = (name: string): string | undefined => (typeof body[name] === 'string' && body[name] !== '' ? (body[name] as string) : undefined);
       const grant = field('grant_type');
-      if (grant !== undefined && grant !== 'client_credentials') {
-        throw new OutcomeError(badRequest('grant_type must be client_credentials'));
-      }
       res.set('cache-control', 'no-store');
+      if (grant === 'authorization_code') {
+        const granted = this.codes.redeem(field('code') ?? '', { clientId: field('client_id') ?? '', redirectUri: field('redirect_uri') ?? '', codeVerifier: field('code_verifier') ?? '' });
+        const access = await this.issue({ scope: granted.scope || 'openid', patient: granted.patient, clientId: granted.clientId, subject: granted.subject, name: granted.name });
+        res.json({ ...access, id_token: await this.idToken(granted) });
+        return;
+      }
+      if (grant !== undefined && grant !== 'client_credentials') {
+        throw new OutcomeError(badRequest('grant_type must be client_credentials or authorization_code'));
+      }
       res.json(await this.issue({ scope: field('scope') ?? '', patient: field('patient'), clientId: field('client_id'), subject: field('sub'), alg: field('alg') }));
     });
     return router;

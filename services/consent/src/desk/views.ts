@@ -1,7 +1,7 @@
 import type { ConsentDecision } from '@imaging-facade/events';
 import type { PatientConsent, StudyWithConsent } from '../patient-consent';
 import type { PatientSummary } from '../patients';
-import { html, type SafeHtml } from './html';
+import { html, type SafeHtml } from '@imaging-facade/service-kit';
 import { formatDate, LANGUAGES, messages, type Language, type Messages } from './i18n';
 
 /** What every page needs to know about the request it answers. */

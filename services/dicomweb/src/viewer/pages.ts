@@ -1,8 +1,128 @@
-import type { Router } from 'express';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Router } from 'express';
 import type { Logger } from '@imaging-facade/service-kit';
 import type { DicomwebConfig } from '../config';
+import { viewerAppConfig } from './app-config';
 
-/** The pages served beside DICOMweb (the viewer, when its build is configured). */
-export function viewerPages(_config: DicomwebConfig, _logger: Logger): Array<{ path: string; router: Router }> {
-  return [];
+/**
+ * The OHIF viewer (the @ohif/app build the stack fetches and pins) at /viewer, beside DICOMweb on the
+ * same origin, so that the viewer calls DICOMweb without CORS. Its configuration is written from the
+ * node's settings: one DICOMweb data source (this node), and sign-in with the node's OpenID Connect
+ * issuer (authorization code with PKCE); the token it gets is the one DICOMweb checks.
+ */
+export const VIEWER_PATH = '/viewer';
+
+/**
+ * OHIF's build lives at `/`: its index names assets from the root and sets PUBLIC_URL to `/`, its
+ * webpack runtime loads chunks from `/`, its stylesheet takes fonts from `/`. Served under `base`,
+ * those are rewritten once, at start.
+ */
+export function rebaseIndex(index: string, base: string): string {
+  return index
+    .replace(/window\.PUBLIC_URL="\/"/g, `window.PUBLIC_URL="${base}/"`)
+    .replace(/(href|src)="\/(?!\/)/g, `$1="${base}/`)
+    .replace('<head>', `<head><script>${KEEP_ONE_QUESTION_MARK}</script>`);
+}
+
+/**
+ * OHIF 3.13 under a router base with sign-in adds a `?` to the query each time it navigates back to
+ * the page the user asked for (`/viewer??StudyInstanceUIDs=…`), which then names no study. Until
+ * that is fixed upstream, the page's own history calls keep one `?` (a workaround at the edge: the
+ * build itself is not modified).
+ */
+const KEEP_ONE_QUESTION_MARK = `(function(){var fix=function(u){return typeof u==='string'?u.replace(/\\?{2,}/,'?'):u;};['pushState','replaceState'].forEach(function(name){var original=history[name];history[name]=function(state,title,url){return original.call(history,state,title,fix(url));};});})();`;
+
+export function rebaseBundle(bundle: string, base: string): string {
+  return bundle.replace('__webpack_require__.p = "/";', `__webpack_require__.p = "${base}/";`);
+}
+
+export function rebaseStylesheet(css: string, base: string): string {
+  return css.replace(/url\(\/(?!\/)/g, `url(${base}/`);
+}
+
+/**
+ * A file of the build as served under `base`: the bundles that carry a webpack runtime (the app's,
+ * its workers') and the app's stylesheet are rewritten, once, on first request; undefined for the
+ * rest, which are served as they are.
+ */
+function rebasedFile(dir: string, name: string, base: string, cache: Map<string, string | null>): string | undefined {
+  if (!/^[\w.-]+\.(js|css)$/.test(name)) return undefined;
+  let content = cache.get(name);
+  if (content === undefined) {
+    const file = path.join(dir, name);
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const rebased = name.endsWith('.css') ? rebaseStylesheet(text, base) : rebaseBundle(text, base);
+    content = rebased !== text ? rebased : null;
+    cache.set(name, content);
+  }
+  return content ?? undefined;
+}
+
+export function viewerPages(config: DicomwebConfig, logger: Logger): Array<{ path: string; router: Router }> {
+  const viewer = config.viewer;
+  if (!viewer) {
+    return [];
+  }
+  const index = path.join(viewer.dir, 'index.html');
+  if (!existsSync(index)) {
+    logger.warn({ dir: viewer.dir }, 'VIEWER_DIR has no OHIF build (index.html): the viewer is not served');
+    return [];
+  }
+  const page = rebaseIndex(readFileSync(index, 'utf8'), VIEWER_PATH);
+  const appConfig = viewerAppConfig({
+    basePath: VIEWER_PATH,
+    dicomwebPath: new URL(config.publicBaseUrl).pathname.replace(/\/+$/, ''),
+    issuer: config.oidc.issuer,
+    clientId: viewer.clientId,
+    scope: viewer.scope,
+  });
+
+  const router = express.Router();
+  const headers = (res: express.Response): void => {
+    res.set('x-content-type-options', 'nosniff');
+    res.set('referrer-policy', 'no-referrer');
+    // OHIF runs WebAssembly codecs and web workers; it talks to this origin and to the issuer only.
+    res.set(
+      'content-security-policy',
+      [
+        "default-src 'self'",
+        `connect-src 'self' ${new URL(config.oidc.issuer).origin}`,
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' blob:",
+        "worker-src 'self' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "frame-src 'self'",
+        "frame-ancestors 'self'",
+      ].join('; '),
+    );
+  };
+  const sendIndex = (_req: express.Request, res: express.Response): void => {
+    headers(res);
+    res.set('cache-control', 'no-store').type('html').send(page);
+  };
+  router.get('/app-config.js', (_req, res) => {
+    headers(res);
+    res.set('cache-control', 'no-store').type('application/javascript').send(appConfig);
+  });
+  router.get(['/', '/index.html'], sendIndex);
+  const cache = new Map<string, string | null>();
+  router.get('/:file', (req, res, next) => {
+    const content = rebasedFile(viewer.dir, req.params.file, VIEWER_PATH, cache);
+    if (content === undefined) {
+      next();
+      return;
+    }
+    headers(res);
+    res.set('cache-control', 'public, max-age=3600').type(req.params.file.endsWith('.css') ? 'text/css' : 'application/javascript').send(content);
+  });
+  router.use((_req, res, next) => {
+    headers(res);
+    next();
+  });
+  router.use(express.static(viewer.dir, { index: false, fallthrough: true, maxAge: '1h', dotfiles: 'ignore' }));
+  // Client-side routes (/viewer/viewer?StudyInstanceUIDs=…, /viewer/callback): the app itself.
+  router.get('/*rest', sendIndex);
+  return [{ path: VIEWER_PATH, router }];
 }

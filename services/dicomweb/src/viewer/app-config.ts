@@ -1,0 +1,69 @@
+/**
+ * OHIF's `window.config`, from the node's settings: this node's DICOMweb as the only data source (on
+ * the page's own origin), sign-in with the node's issuer, nothing loaded from elsewhere. Pure.
+ */
+export interface ViewerSettings {
+  /** Where the viewer is served, e.g. `/viewer`. */
+  basePath: string;
+  /** The DICOMweb base's path on the same origin, e.g. `/dicomweb`. */
+  dicomwebPath: string;
+  issuer: string;
+  clientId: string;
+  scope: string;
+}
+
+export function viewerAppConfig(settings: ViewerSettings): string {
+  const dicomweb = `window.location.origin + ${JSON.stringify(settings.dicomwebPath)}`;
+  return `/* Written by the Imaging Facade dicomweb service from its settings. */
+window.config = {
+  name: 'imaging-facade',
+  routerBasename: ${JSON.stringify(settings.basePath)},
+  extensions: [],
+  modes: [],
+  customizationService: {},
+  showStudyList: true,
+  maxNumberOfWebWorkers: 2,
+  showWarningMessageForCrossOrigin: false,
+  showCPUFallbackMessage: false,
+  showLoadingIndicator: true,
+  strictZSpacingForVolumeViewport: true,
+  investigationalUseDialog: { option: 'never' },
+  defaultDataSourceName: 'facade',
+  dataSources: [
+    {
+      namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+      sourceName: 'facade',
+      configuration: {
+        friendlyName: 'Imaging Facade node',
+        name: 'facade',
+        wadoUriRoot: ${dicomweb},
+        qidoRoot: ${dicomweb},
+        wadoRoot: ${dicomweb},
+        qidoSupportsIncludeField: true,
+        imageRendering: 'wadors',
+        thumbnailRendering: 'wadors',
+        enableStudyLazyLoad: true,
+        supportsFuzzyMatching: false,
+        supportsWildcard: true,
+        staticWado: false,
+        singlepart: false,
+        bulkDataURI: { enabled: true },
+        omitQuotationForMultipartRequest: true,
+      },
+    },
+  ],
+  oidc: [
+    {
+      authority: ${JSON.stringify(settings.issuer)},
+      client_id: ${JSON.stringify(settings.clientId)},
+      redirect_uri: '/callback',
+      response_type: 'code',
+      scope: ${JSON.stringify(settings.scope)},
+      post_logout_redirect_uri: '/',
+      automaticSilentRenew: false,
+      revokeAccessTokenOnSignout: false,
+    },
+  ],
+};
+`;
+}
