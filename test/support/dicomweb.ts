@@ -19,8 +19,8 @@ export interface DicomwebNode {
  * The dicomweb service as a real process on a free port, reading the storage directory and the
  * study topic of a pipeline, and taking the tokens of a gateway's development issuer.
  */
-export async function startDicomweb(options: { storageDir: string; topicPrefix: string; gatewayOrigin: string; env?: Record<string, string> }): Promise<DicomwebNode> {
-  const port = await freePort();
+export async function startDicomweb(options: { storageDir: string; topicPrefix: string; gatewayOrigin: string; port?: number; env?: Record<string, string> }): Promise<DicomwebNode> {
+  const port = options.port ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const base = `${origin}/dicomweb`;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'facade-dicomweb-'));
