@@ -10,6 +10,7 @@ import { datasetDigests } from '../faults/ledger';
 import { SAMPLES } from '../support/sample-files';
 import { makeStudy, type GeneratedStudy } from '../support/study-factory';
 import { storescu } from '../support/dcmtk';
+import { startOrthanc } from '../support/orthanc';
 import { eventually } from '../support/wait';
 
 /**
@@ -275,6 +276,26 @@ describe('WADO-RS: what was stored, byte for byte', () => {
   ])('%s: %s, and no file outside the index is reached', async (_what, path, status) => {
     const response = await node.get(path, clinician);
     expect(response.status).toBe(status);
+  });
+});
+
+describe('a DICOMweb client that is not ours', () => {
+  test('Orthanc pulls the study with the token, and holds the same data elements as were sent', async () => {
+    const orthanc = await startOrthanc({ url: node.base, headers: { Authorization: `Bearer ${clinician}` } });
+    try {
+      const pulled = await orthanc.pull({ Study: study.studyInstanceUid });
+      expect(pulled.status).toBe(200);
+      const dir = mkdtempSync('/tmp/facade-orthanc-');
+      (await orthanc.files()).forEach((file, index) => writeFileSync(`${dir}/${index}.dcm`, file));
+      const copied = datasetDigests(dir);
+      const sent = datasetDigests(study.files[0]?.replace(/\/[^/]+$/, '') as string);
+      expect(copied.size).toBe(7);
+      for (const [sop, digests] of sent) {
+        expect(copied.get(sop)).toEqual(digests);
+      }
+    } finally {
+      await orthanc.stop();
+    }
   });
 });
 
