@@ -74,7 +74,8 @@ const OHIF_INTEGRITY = 'sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fj
 export const ohifDir = (env) => path.join(env.FACADE_DATA_DIR, 'ohif');
 
 async function installOhif(env) {
-  const work = fs.mkdtempSync(path.join(env.FACADE_DATA_DIR ?? REPO_ROOT, '.ohif-'));
+  fs.mkdirSync(env.FACADE_DATA_DIR, { recursive: true });
+  const work = fs.mkdtempSync(path.join(env.FACADE_DATA_DIR, '.ohif-'));
   try {
     await runOrThrow('npm', ['pack', `@ohif/app@${OHIF_VERSION}`, '--pack-destination', work, '--loglevel=error'], { cwd: work, env });
     const tarball = fs.readdirSync(work).find((name) => name.endsWith('.tgz'));
