@@ -1,4 +1,4 @@
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import type { z } from 'zod';
@@ -148,4 +148,19 @@ async function deadLetter<S extends z.ZodType>(
     [headers.failedAt]: new Date().toISOString(),
   });
   context.logger.error({ reason }, 'message sent to the dead-letter topic');
+}
+
+/** A consumer of its own group, connected, running `runValidatedConsumer`; disconnected again if it cannot start. */
+export async function startValidatedConsumer<S extends z.ZodType>(
+  kafka: Kafka,
+  options: Omit<ValidatedConsumerOptions<S>, 'consumer'>,
+): Promise<{ stop: () => Promise<void> }> {
+  const consumer = kafka.consumer({ groupId: options.groupId });
+  await consumer.connect();
+  try {
+    return await runValidatedConsumer({ ...options, consumer });
+  } catch (error) {
+    await consumer.disconnect();
+    throw error;
+  }
 }

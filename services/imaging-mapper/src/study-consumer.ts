@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import { studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
-import { runValidatedConsumer, type EventPublisher, type MessageContext } from '@imaging-facade/kafka';
+import { startValidatedConsumer, type EventPublisher, type MessageContext } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
 import { isRetryableGateError, type ConsentGate } from './consent/consent-gate';
 
@@ -25,25 +25,17 @@ export interface StudyConsumerOptions {
  * and the dead-letter topic are runValidatedConsumer's; `stop` lets the message in flight finish.
  */
 export async function startStudyConsumer(options: StudyConsumerOptions): Promise<{ stop: () => Promise<void> }> {
-  const consumer = options.kafka.consumer({ groupId: options.groupId });
-  await consumer.connect();
-  try {
-    return await runValidatedConsumer({
-      consumer,
-      groupId: options.groupId,
-      topic: options.topic,
-      deadLetterTopic: options.deadLetterTopic,
-      schema: studyCompletedV1Schema,
-      publisher: options.publisher,
-      logger: options.logger,
-      metrics: options.metrics,
-      isRetryable: isRetryableGateError,
-      handle: studyCompletedHandler(options),
-    });
-  } catch (error) {
-    await consumer.disconnect();
-    throw error;
-  }
+  return startValidatedConsumer(options.kafka, {
+    groupId: options.groupId,
+    topic: options.topic,
+    deadLetterTopic: options.deadLetterTopic,
+    schema: studyCompletedV1Schema,
+    publisher: options.publisher,
+    logger: options.logger,
+    metrics: options.metrics,
+    isRetryable: isRetryableGateError,
+    handle: studyCompletedHandler(options),
+  });
 }
 
 export function studyCompletedHandler(

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import { studyCompletedV1Schema } from '@imaging-facade/events';
-import { runValidatedConsumer, type EventPublisher } from '@imaging-facade/kafka';
+import { startValidatedConsumer, type EventPublisher } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
 import { rowsOfSnapshot, type SnapshotRowsOptions } from './snapshot-rows';
 import type { StudyIndexDb } from './study-index-db';
@@ -26,31 +26,23 @@ export interface IndexConsumerOptions extends SnapshotRowsOptions {
  */
 export async function startIndexConsumer(options: IndexConsumerOptions): Promise<{ stop: () => Promise<void> }> {
   const indexed = new Counter({ name: 'dicomweb_indexed_studies_total', help: 'Study snapshots written to the DICOMweb index', registers: [options.metrics] });
-  const consumer = options.kafka.consumer({ groupId: options.groupId });
-  await consumer.connect();
-  try {
-    return await runValidatedConsumer({
-      consumer,
-      groupId: options.groupId,
-      topic: options.topic,
-      deadLetterTopic: options.deadLetterTopic,
-      schema: studyCompletedV1Schema,
-      publisher: options.publisher,
-      logger: options.logger,
-      metrics: options.metrics,
-      isRetryable: (error) => typeof (error as NodeJS.ErrnoException).code === 'string',
-      handle: async (event, context) => {
-        const rows = await rowsOfSnapshot(event.data, options);
-        if (rows.missing.length > 0) {
-          context.logger.warn({ studyInstanceUid: event.data.studyInstanceUid, missing: rows.missing }, 'instances of the study are not in the storage directory: left out of the index');
-        }
-        options.db.replaceStudy(rows);
-        indexed.inc();
-        context.logger.debug({ studyInstanceUid: event.data.studyInstanceUid, instances: rows.instances.length }, 'study indexed');
-      },
-    });
-  } catch (error) {
-    await consumer.disconnect();
-    throw error;
-  }
+  return startValidatedConsumer(options.kafka, {
+    groupId: options.groupId,
+    topic: options.topic,
+    deadLetterTopic: options.deadLetterTopic,
+    schema: studyCompletedV1Schema,
+    publisher: options.publisher,
+    logger: options.logger,
+    metrics: options.metrics,
+    isRetryable: (error) => typeof (error as NodeJS.ErrnoException).code === 'string',
+    handle: async (event, context) => {
+      const rows = await rowsOfSnapshot(event.data, options);
+      if (rows.missing.length > 0) {
+        context.logger.warn({ studyInstanceUid: event.data.studyInstanceUid, missing: rows.missing }, 'instances of the study are not in the storage directory: left out of the index');
+      }
+      options.db.replaceStudy(rows);
+      indexed.inc();
+      context.logger.debug({ studyInstanceUid: event.data.studyInstanceUid, instances: rows.instances.length }, 'study indexed');
+    },
+  });
 }
