@@ -18,7 +18,7 @@ import { prepareKafka, kafkaJvmArgs, kafkaHome } from './kafka.mjs';
 import { HAPI_JAR } from './installers.mjs';
 
 /** A TypeScript service started as `node services/<dir>/dist/main.js` and probed on /readyz. */
-function nodeService({ name, dir = name, portVar, listens, extraPorts = () => [], installs = [] }) {
+function nodeService({ name, dir = name, portVar, listens, extraPorts = () => [], installs = [], env: ownEnv = () => ({}) }) {
   const main = path.join('services', dir, 'dist', 'main.js');
   return {
     name,
@@ -27,7 +27,7 @@ function nodeService({ name, dir = name, portVar, listens, extraPorts = () => []
     prepare: async () => {
       if (!fs.existsSync(path.join(REPO_ROOT, main))) throw new Error(`${name}: ${main} not found after the build (is the service written yet?)`);
     },
-    command: () => ({ cmd: process.execPath, args: [main] }),
+    command: (env) => ({ cmd: process.execPath, args: [main], env: ownEnv(env) }),
     health: (env) => httpOk(`http://localhost:${env[portVar]}/readyz`),
     ports: (env) => [env[portVar], ...extraPorts(env)],
     startTimeoutMs: 60_000,
@@ -81,6 +81,12 @@ export const components = [
     name: 'dicomweb',
     portVar: 'DICOMWEB_HTTP_PORT',
     installs: ['ohif-viewer'],
+    // DICOMweb takes the gateway's tokens (SMART Imaging Access): the gateway's issuer and audience.
+    env: (env) => ({
+      OIDC_ISSUER: env.OIDC_ISSUER ?? `http://localhost:${env.GATEWAY_HTTP_PORT}/oidc`,
+      OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? env.GATEWAY_PUBLIC_BASE_URL,
+      VIEWER_DIR: env.VIEWER_DIR ?? path.join(env.FACADE_DATA_DIR, 'ohif', 'dist'),
+    }),
     listens: (env) => `DICOMweb ${env.FACADE_DICOMWEB_BASE_URL}   viewer http://localhost:${env.DICOMWEB_HTTP_PORT}/viewer`,
   }),
   nodeService({

@@ -41,10 +41,7 @@ export function stackEnv(base = process.env) {
   def('FACADE_DICOMWEB_BASE_URL', `http://localhost:${env.DICOMWEB_HTTP_PORT}/dicomweb`);
   def('INGEST_DICOMWEB_BASE_URL', env.FACADE_DICOMWEB_BASE_URL);
   def('MAPPER_DICOMWEB_BASE_URL', env.FACADE_DICOMWEB_BASE_URL);
-  // DICOMweb takes the gateway's tokens (SMART Imaging Access): same issuer, same audience.
-  def('OIDC_AUDIENCE', env.GATEWAY_PUBLIC_BASE_URL);
-  def('OIDC_ISSUER', `http://localhost:${env.GATEWAY_HTTP_PORT}/oidc`);
-  def('VIEWER_DIR', path.join(env.FACADE_DATA_DIR, 'ohif', 'dist'));
+
   return env;
 }
 
