@@ -11,7 +11,7 @@
  *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running.
  * BENCH_SMALL (default 500) and BENCH_INSTANCES (default 600) set the study sizes; BENCH_CPU_PROF=1
- * runs the services with `node --cpu-prof` (profiles in test/artifacts/cpu-prof).
+ * profiles the services (test/bench/cpu-profile.cjs; profiles in test/artifacts/cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -251,7 +251,9 @@ async function main(): Promise<void> {
     const orthancSmall = await benchOrthanc(small);
     const storescpLarge = await benchStorescp(large);
 
-    const profile: Record<string, string> = process.env.BENCH_CPU_PROF === '1' ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(artifacts, 'cpu-prof')}` } : {};
+    const profile: Record<string, string> = process.env.BENCH_CPU_PROF === '1'
+        ? { NODE_OPTIONS: `--require ${path.join(REPO_ROOT, 'test/bench/cpu-profile.cjs')}`, BENCH_CPU_PROF_DIR: path.join(artifacts, 'cpu-prof') }
+        : {};
     pipeline = await startPipeline({ STUDY_QUIET_PERIOD_MS: String(QUIET_PERIOD_MS), LOG_LEVEL: 'warn', ...profile });
     const durableLarge = storescpLarge + durableWriteSeconds(large.files, pipeline.storageDir);
     const searchable: number[] = [];
