@@ -104,8 +104,13 @@ export class StudyIndex {
       throw error;
     }
     try {
-      const buffer = Buffer.alloc(TAIL_CHUNK);
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, offset);
+      // Sized to what is there: drains run after every append, most read one line.
+      const length = Math.min(TAIL_CHUNK, Math.max(0, (await file.stat()).size - offset));
+      if (length === 0) {
+        return { lines: [], end: offset };
+      }
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await file.read(buffer, 0, length, offset);
       const lastNewline = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
       if (lastNewline < 0) {
         return { lines: [], end: offset };
