@@ -29,31 +29,23 @@ def main() -> None:
     template.StudyInstanceUID = study_uid
     template.SeriesInstanceUID = new_uid()
     template.PatientID = "BENCH-" + study_uid[-8:]
-    if small:
-        for number in range(1, count + 1):
-            ds = copy.deepcopy(template)
-            sop_uid = new_uid()
-            ds.SOPInstanceUID = sop_uid
-            ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
-            ds.InstanceNumber = number
-            ds.save_as(os.path.join(out_dir, "ct-%05d.dcm" % number), write_like_original=False)
-        return
-    template.Rows, template.Columns = 512, 512
-    template.BitsAllocated, template.BitsStored, template.HighBit = 16, 16, 15
-    template.PixelRepresentation = 1
-    # Real CT slices differ from one another; a varying ramp keeps them from being identical.
     row = bytes(range(256)) * 4
+    if not small:
+        template.Rows, template.Columns = 512, 512
+        template.BitsAllocated, template.BitsStored, template.HighBit = 16, 16, 15
+        template.PixelRepresentation = 1
     for number in range(1, count + 1):
         ds = copy.deepcopy(template)
         sop_uid = new_uid()
         ds.SOPInstanceUID = sop_uid
         ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
         ds.InstanceNumber = number
-        ds.SliceLocation = float(number)
-        shift = number % 256
-        ds.PixelData = (row[shift:] + row[:shift]) * 512
+        if not small:
+            # Real CT slices differ from one another; a varying ramp keeps them from being identical.
+            ds.SliceLocation = float(number)
+            shift = number % 256
+            ds.PixelData = (row[shift:] + row[:shift]) * 512
         ds.save_as(os.path.join(out_dir, "ct-%05d.dcm" % number), write_like_original=False)
-
 
 if __name__ == "__main__":
     main()
