@@ -1,15 +1,20 @@
 /**
- * Benchmark (not a test): one generated CT study sent with DCMTK's storescu on one association
- * to DCMTK's own storescp, to our dicom-ingest, and to Orthanc when installed, all on this machine.
- * Prints instances per second, the ratio to storescp, the ingest service's peak memory for two
- * study sizes (memory must stay flat as a study grows), and the time from the last instance stored
- * to the ImagingStudy being searchable in the FHIR server.
+ * Benchmark (not a test) of issue 13's targets, all measured side by side in one run on this machine,
+ * every sender being DCMTK's storescu (TCP_NODELAY=1 on both sides):
+ *
+ * 1. one association, 500 copies of CT_small (39 KB): dicom-ingest vs DCMTK storescp and Orthanc;
+ * 2. one association, 600 CT instances of 512 KB: dicom-ingest vs "the durable limit", storescp's
+ *    time plus writing and fdatasyncing each file on the same disk (measured here);
+ * 3. 8 concurrent associations (the 39 KB study split 8 ways): aggregate vs storescp on one;
+ * 4. 100 concurrent associations: failed stores (must be 0) and the ingest's peak RSS (≤ 300 MB);
+ * 5. last instance stored → ImagingStudy searchable in HAPI, p95 over every study sent.
  *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running.
- * BENCH_INSTANCES (default 600) sets the large study's size; the small one is a quarter of it.
+ * BENCH_SMALL (default 500) and BENCH_INSTANCES (default 600) set the study sizes; BENCH_CPU_PROF=1
+ * profiles the services (test/bench/cpu-profile.cjs; profiles in test/artifacts/cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +27,9 @@ import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
-const SMALL = Math.max(50, Math.round(LARGE / 4));
+const SMALL = Number(process.env.BENCH_SMALL ?? 500);
+const CONCURRENT = 8;
+const MANY = 100;
 const QUIET_PERIOD_MS = 2000;
 
 interface Study {
@@ -30,11 +37,12 @@ interface Study {
   files: string[];
 }
 
-async function generateStudy(count: number): Promise<Study> {
+async function generateStudy(count: number, size: 'small' | 'large'): Promise<Study> {
   const dir = mkdtempSync(path.join(tmpdir(), 'facade-bench-'));
   const uid = newUid();
   const generator = path.join(REPO_ROOT, 'test/bench/generate-ct-study.py');
-  const result = await runProcess('/usr/bin/python3', [generator, dir, String(count), uid]);
+  const args = [generator, dir, String(count), uid, ...(size === 'small' ? ['small'] : [])];
+  const result = await runProcess('/usr/bin/python3', args);
   if (result !== 0) {
     throw new Error('study generation failed (is python3-pydicom installed?)');
   }
@@ -82,6 +90,41 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+}
+
+/** Sends the files split over `associations` concurrent storescu processes; the seconds until the last is done, and how many failed. */
+async function sendConcurrently(port: number, files: string[], associations: number): Promise<{ seconds: number; failedAssociations: number; failedStores: number }> {
+  const parts = Array.from({ length: associations }, (_, i) => files.filter((_, j) => j % associations === i));
+  const started = process.hrtime.bigint();
+  const results = await Promise.all(
+    parts.map((part) => runDcmtk('storescu', ['-aec', 'FACADE', '-aet', `BENCH${part.length}`, 'localhost', String(port), ...part])),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const failedAssociations = results.filter((result) => result.code !== 0).length;
+  // storescu logs each refused or failed C-STORE as "Store Failed" or a non-success status line.
+  const failedStores = results.reduce(
+    (sum, result) => sum + (result.stderr.match(/Store Failed|Status: (?!Success)|Association Abort|Association Request Failed/g)?.length ?? 0),
+    0,
+  );
+  return { seconds, failedAssociations, failedStores };
+}
+
+/**
+ * What a durable store costs this disk: copying each file into a new file next to where the ingest
+ * stores, with an fdatasync per file (the floor under any SCP that answers only once durable).
+ */
+function durableWriteSeconds(files: string[], nearDir: string): number {
+  const dir = mkdtempSync(path.join(nearDir, 'durable-'));
+  const started = process.hrtime.bigint();
+  files.forEach((file, i) => {
+    const fd = openSync(path.join(dir, `${i}.dcm`), 'wx');
+    writeSync(fd, readFileSync(file));
+    fdatasyncSync(fd);
+    closeSync(fd);
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  rmSync(dir, { recursive: true, force: true });
+  return seconds;
 }
 
 async function benchStorescp(study: Study): Promise<number> {
@@ -174,46 +217,96 @@ async function benchFacade(pipeline: Pipeline, study: Study): Promise<FacadeResu
   return { seconds, peakRssMiB, searchableAfterSeconds: (Date.now() - lastStored) / 1000 };
 }
 
+async function waitSearchable(study: Study, since: number): Promise<number> {
+  await eventually(
+    async () => ((await studiesByUid(study.uid))[0]?.numberOfInstances === study.files.length ? true : undefined),
+    { timeoutMs: 300_000, intervalMs: 100, what: 'the study to be searchable' },
+  );
+  return (Date.now() - since) / 1000;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
 async function main(): Promise<void> {
   process.env.KAFKA_BROKERS ??= 'localhost:9092';
   process.env.FHIR_BASE_URL ??= 'http://localhost:8080/fhir';
   const harness = await import(pathToFileURL(path.join(REPO_ROOT, 'deploy/local/lib/harness.mjs')).href);
   const startedInfra: unknown = await harness.ensureInfra({ components: ['kafka', 'hapi'] });
-  mkdirSync(path.join(REPO_ROOT, 'test/artifacts'), { recursive: true });
+  const artifacts = path.join(REPO_ROOT, 'test/artifacts');
+  mkdirSync(artifacts, { recursive: true });
 
   let pipeline: Pipeline | undefined;
+  const generated: Study[] = [];
   try {
-    console.log(`generating CT studies of ${SMALL} and ${LARGE} instances (512x512, 16 bit, explicit VR LE)…`);
-    const small = await generateStudy(SMALL);
-    const large = await generateStudy(LARGE);
-    const megabytes = large.files.reduce((sum, file) => sum + readFileSync(file).length, 0) / 1e6;
+    console.log(`generating ${SMALL} copies of CT_small (39 KB) and ${LARGE} CT instances (512x512, 16 bit)…`);
+    const small = await generateStudy(SMALL, 'small');
+    const large = await generateStudy(LARGE, 'large');
+    generated.push(small, large);
+    const megabytes = (study: Study): number => study.files.reduce((sum, file) => sum + readFileSync(file).length, 0) / 1e6;
 
-    const storescpSeconds = await benchStorescp(large);
-    const orthancSeconds = await benchOrthanc(large);
-    pipeline = await startPipeline({ STUDY_QUIET_PERIOD_MS: String(QUIET_PERIOD_MS), LOG_LEVEL: 'warn' });
+    const storescpSmall = await benchStorescp(small);
+    const orthancSmall = await benchOrthanc(small);
+    const storescpLarge = await benchStorescp(large);
+
+    const profile: Record<string, string> = process.env.BENCH_CPU_PROF === '1'
+        ? { NODE_OPTIONS: `--require ${path.join(REPO_ROOT, 'test/bench/cpu-profile.cjs')}`, BENCH_CPU_PROF_DIR: path.join(artifacts, 'cpu-prof') }
+        : {};
+    pipeline = await startPipeline({ STUDY_QUIET_PERIOD_MS: String(QUIET_PERIOD_MS), LOG_LEVEL: 'warn', ...profile });
+    const durableLarge = storescpLarge + durableWriteSeconds(large.files, pipeline.storageDir);
+    const searchable: number[] = [];
+
     const smallRun = await benchFacade(pipeline, small);
+    searchable.push(smallRun.searchableAfterSeconds);
     const largeRun = await benchFacade(pipeline, large);
+    searchable.push(largeRun.searchableAfterSeconds);
 
-    const rate = (count: number, seconds: number): string => `${(count / seconds).toFixed(0)} instances/s`;
+    // 8 associations at once: a fresh copy of the small study, so that nothing is a re-send.
+    const concurrentStudy = await generateStudy(SMALL, 'small');
+    generated.push(concurrentStudy);
+    const concurrent = await sendConcurrently(pipeline.dicomPort, concurrentStudy.files, CONCURRENT);
+    searchable.push(await waitSearchable(concurrentStudy, Date.now()));
+
+    // 100 associations at once, 5 instances each, with the ingest's memory sampled.
+    const manyStudy = await generateStudy(MANY * 5, 'small');
+    generated.push(manyStudy);
+    const rss = sampleRss(pipeline.ingest.pid);
+    const many = await sendConcurrently(pipeline.dicomPort, manyStudy.files, MANY);
+    const manyPeakRss = rss.stop();
+    searchable.push(await waitSearchable(manyStudy, Date.now()));
+
+    const rate = (count: number, seconds: number): string => `${(count / seconds).toFixed(0)}/s`;
+    const ratio = (value: number, target: number): string => `${value.toFixed(2)} (target ≥ ${target})`;
+    const smallRate = SMALL / smallRun.seconds;
     const lines = [
-      `study: ${LARGE} CT instances, ${megabytes.toFixed(0)} MB, one association, TCP_NODELAY=1 on both sides`,
-      `DCMTK storescp      : ${rate(LARGE, storescpSeconds)} (${storescpSeconds.toFixed(2)} s)`,
-      orthancSeconds === undefined
-        ? 'Orthanc             : not installed'
-        : `Orthanc (Debian)    : ${rate(LARGE, orthancSeconds)} (${orthancSeconds.toFixed(2)} s)`,
-      `facade dicom-ingest : ${rate(LARGE, largeRun.seconds)} (${largeRun.seconds.toFixed(2)} s), ` +
-        `ratio to storescp ${(storescpSeconds / largeRun.seconds).toFixed(2)}`,
-      `ingest peak RSS     : ${smallRun.peakRssMiB.toFixed(0)} MiB during ${SMALL} instances, ` +
-        `${largeRun.peakRssMiB.toFixed(0)} MiB during ${LARGE} instances`,
-      `last instance stored → ImagingStudy searchable: ${largeRun.searchableAfterSeconds.toFixed(1)} s ` +
-        `(of which the quiet period ${QUIET_PERIOD_MS / 1000} s), ${smallRun.searchableAfterSeconds.toFixed(1)} s for ${SMALL} instances`,
+      `1. one association, ${SMALL} × CT_small (${megabytes(small).toFixed(0)} MB):`,
+      `   DCMTK storescp ${rate(SMALL, storescpSmall)}, ` +
+        (orthancSmall === undefined ? 'Orthanc not installed, ' : `Orthanc ${rate(SMALL, orthancSmall)}, `) +
+        `dicom-ingest ${rate(SMALL, smallRun.seconds)}`,
+      `   ingest / storescp ${ratio(storescpSmall / smallRun.seconds, 0.6)}` +
+        (orthancSmall === undefined ? '' : `, ingest / Orthanc ${ratio(orthancSmall / smallRun.seconds, 2.5)}`),
+      `2. one association, ${LARGE} × 512 KB CT (${megabytes(large).toFixed(0)} MB):`,
+      `   storescp ${rate(LARGE, storescpLarge)}, durable limit (storescp + write and fdatasync each file) ${rate(LARGE, durableLarge)}, ` +
+        `dicom-ingest ${rate(LARGE, largeRun.seconds)}`,
+      `   ingest / durable limit ${ratio(durableLarge / largeRun.seconds, 0.8)}, ingest / storescp ${(storescpLarge / largeRun.seconds).toFixed(2)}`,
+      `3. ${CONCURRENT} concurrent associations, ${SMALL} × CT_small: aggregate ${rate(SMALL, concurrent.seconds)}, ` +
+        `${concurrent.failedAssociations + concurrent.failedStores} failures`,
+      `   aggregate / storescp on one association ${ratio(SMALL / concurrent.seconds / (SMALL / storescpSmall), 1.0)}`,
+      `4. ${MANY} concurrent associations × 5 CT_small: ${rate(MANY * 5, many.seconds)}, failed associations ${many.failedAssociations}, ` +
+        `failed stores ${many.failedStores} (target 0), ingest peak RSS ${manyPeakRss.toFixed(0)} MiB (target ≤ 300)`,
+      `   ingest peak RSS one association: ${smallRun.peakRssMiB.toFixed(0)} MiB (${SMALL} × 39 KB), ${largeRun.peakRssMiB.toFixed(0)} MiB (${LARGE} × 512 KB)`,
+      `5. last instance stored → ImagingStudy searchable: p95 ${percentile(searchable, 95).toFixed(1)} s over ${searchable.length} studies ` +
+        `(${searchable.map((s) => s.toFixed(1)).join(', ')}), target ≤ quiet period ${QUIET_PERIOD_MS / 1000} s + 2 s`,
+      `   (single-association ingest rate, small study: ${smallRate.toFixed(0)}/s)`,
     ];
     console.log(`\n${lines.join('\n')}`);
-    writeFileSync(path.join(REPO_ROOT, 'test/artifacts/bench-ingest.txt'), `${lines.join('\n')}\n`);
-    for (const study of [small, large]) {
-      rmSync(path.dirname(study.files[0]), { recursive: true, force: true });
-    }
+    writeFileSync(path.join(artifacts, 'bench-ingest.txt'), `${lines.join('\n')}\n`);
   } finally {
+    for (const study of generated) {
+      rmSync(path.dirname(study.files[0] ?? '/nonexistent/x'), { recursive: true, force: true });
+    }
     await pipeline?.stop();
     await harness.stopInfra(startedInfra);
   }

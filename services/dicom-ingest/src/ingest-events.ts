@@ -11,7 +11,8 @@ import type { EventPublisher } from '@imaging-facade/kafka';
 
 /** The events this service produces, on their (prefixed) topics, keyed by Study Instance UID. */
 export interface IngestEvents {
-  instanceStored(data: InstanceStoredV1Data): Promise<void>;
+  /** Instance-stored events of one study, in order, in one request (drained from the outbox). */
+  instancesStored(studyUid: string, data: readonly InstanceStoredV1Data[]): Promise<void>;
   /**
    * A whole-study snapshot, in one message. The broker refuses messages over its message.max.bytes
    * (10 MB in our deployment), counted after compression. EventPublisher gzips, and a snapshot is
@@ -38,11 +39,11 @@ export function kafkaIngestEvents(publisher: EventPublisher, prefix: string): In
   const instanceTopic = topicName(INSTANCE_STORED_V1.topic, prefix);
   const studyTopic = topicName(STUDY_COMPLETED_V1.topic, prefix);
   return {
-    instanceStored: (data) =>
-      publisher.publish(
+    instancesStored: (studyUid, data) =>
+      publisher.publishAll(
         instanceTopic,
-        data.studyInstanceUid,
-        makeEvent(INSTANCE_STORED_V1.type, EVENT_SOURCE, data.sopInstanceUid, data),
+        studyUid,
+        data.map((instance) => makeEvent(INSTANCE_STORED_V1.type, EVENT_SOURCE, instance.sopInstanceUid, instance)),
       ),
     studyCompleted: (data) =>
       publisher.publish(

@@ -1,5 +1,5 @@
 import { Partitioners } from 'kafkajs';
-import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
+import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import type { IngestConfig } from './config';
 import { startDicomServer } from './dimse/dicom-server';
@@ -8,6 +8,7 @@ import { InstanceFiles } from './storage/instance-files';
 import { InstanceStore } from './storage/instance-store';
 import { routeLibraryLogs } from './library-logs';
 import { createIngestMetrics } from './metrics';
+import { InstanceOutbox } from './studies/instance-outbox';
 import { PendingMarkers } from './studies/pending-markers';
 import { storageReadiness } from './storage/storage-readiness';
 import { StudyCompletion } from './studies/study-completion';
@@ -36,7 +37,9 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
     port: config.httpPort,
     logger,
     metrics: registry,
-    readiness: [kafkaReadiness(admin), storageReadiness(files)],
+    // Store-and-forward: the SCP takes durable stores whether Kafka answers or not (events wait in
+    // the outbox), so readiness, like the SCP's answers, depends on the storage only.
+    readiness: [storageReadiness(files)],
   });
   onStop('ops server', ops.close);
 
@@ -58,12 +61,16 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   }
   const markers = new PendingMarkers(config.storageDir);
   await markers.prepare();
+  const index = new StudyIndex(config.storageDir);
+  const retry = { initialMs: 1_000, maxMs: config.study.publishRetryMaxMs };
+  const outbox = new InstanceOutbox({ index, events, retry, logger: logger.child({ component: 'outbox' }) });
   const completion = new StudyCompletion({
-    index: new StudyIndex(config.storageDir),
+    index,
+    outbox,
     markers,
     events,
     quietPeriodMs: config.study.quietPeriodMs,
-    retry: { initialMs: 1_000, maxMs: config.study.publishRetryMaxMs },
+    retry,
     logger: logger.child({ component: 'study-completion' }),
     metrics,
     manifests: new StudyManifests(files, {
@@ -76,9 +83,12 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   if (recovered > 0) {
     logger.info({ studies: recovered }, 'studies left pending by a previous run are scheduled again');
   }
-  onStop('study completion', () => completion.stop());
+  onStop('study completion', async () => {
+    await completion.stop();
+    await outbox.stop();
+  });
 
-  const store = new InstanceStore({ files, completion, events, logger: logger.child({ component: 'store' }), metrics });
+  const store = new InstanceStore({ files, completion, logger: logger.child({ component: 'store' }), metrics });
   const dicom = await startDicomServer({
     port: config.dicom.port,
     aeTitle: config.dicom.aeTitle,

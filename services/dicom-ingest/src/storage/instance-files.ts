@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDirectory, mkdirDurable } from './fs-durable';
+import { KeyedGroupCommit } from './group-commit';
 
 /**
  * Where instances live on disk:
@@ -16,6 +17,8 @@ export class InstanceFiles {
   readonly incomingDir: string;
   /** Series directories known to exist durably: spares a mkdir per instance. Bounded, cleared when full. */
   private readonly knownDirs = new Set<string>();
+  /** Renames into one series directory while its fsync runs share the next fsync (group commit). */
+  private readonly directorySyncs = new KeyedGroupCommit<void>((dir) => fsyncDirectory(dir));
 
   constructor(readonly root: string) {
     this.incomingDir = path.join(root, '.incoming');
@@ -63,7 +66,7 @@ export class InstanceFiles {
       await this.createDir(seriesDir);
       await rename(incomingPath, target);
     }
-    await fsyncDirectory(seriesDir);
+    await this.directorySyncs.add(seriesDir, undefined);
     return relative;
   }
 

@@ -2,7 +2,6 @@ import { access, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import type { InstanceStoredV1Data } from '@imaging-facade/events';
 import { createLogger } from '@imaging-facade/service-kit';
 import { InstanceFiles } from './instance-files';
 import { InstanceStore, type ReceivedInstance } from './instance-store';
@@ -20,8 +19,7 @@ interface Harness {
   files: InstanceFiles;
   store: InstanceStore;
   recorded: Array<{ studyUid: string; record: IndexRecord }>;
-  published: InstanceStoredV1Data[];
-  kafkaDown: { value: boolean };
+  indexDown: { value: boolean };
   registry: Registry;
 }
 
@@ -29,24 +27,22 @@ async function harness(): Promise<Harness> {
   const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'instance-store-')));
   await files.prepare();
   const recorded: Harness['recorded'] = [];
-  const published: InstanceStoredV1Data[] = [];
-  const kafkaDown = { value: false };
+  const indexDown = { value: false };
   const registry = new Registry();
   const store = new InstanceStore({
     files,
-    completion: { recordInstance: async (studyUid, record) => void recorded.push({ studyUid, record }) },
-    events: {
-      instanceStored: async (data) => {
-        if (kafkaDown.value) {
-          throw new Error('broker unavailable');
+    completion: {
+      recordInstance: async (studyUid, record) => {
+        if (indexDown.value) {
+          throw new Error('EIO: i/o error, write');
         }
-        published.push(data);
+        recorded.push({ studyUid, record });
       },
     },
     logger: createLogger('dicom-ingest-test', 'silent'),
     metrics: createIngestMetrics(registry),
   });
-  return { files, store, recorded, published, kafkaDown, registry };
+  return { files, store, recorded, indexDown, registry };
 }
 
 /** An incoming file as the SCP would have written it: our meta header, then the dataset as received. */
@@ -77,8 +73,8 @@ async function exists(file: string): Promise<boolean> {
 const ctDataset = async (): Promise<Buffer> => (await readFile(CT_SMALL)).subarray(CT.datasetOffset);
 
 describe('InstanceStore', () => {
-  it('moves the instance to <study>/<series>/<sop>.dcm unchanged, indexes it, announces it, and answers success', async () => {
-    const { files, store, recorded, published } = await harness();
+  it('moves the instance to <study>/<series>/<sop>.dcm unchanged, indexes it with what its event says, and answers success', async () => {
+    const { files, store, recorded } = await harness();
     const dataset = await ctDataset();
     const received = await receive(files, dataset);
 
@@ -92,9 +88,9 @@ describe('InstanceStore', () => {
     expect(recorded).toHaveLength(1);
     expect(recorded[0]?.studyUid).toBe(STUDY);
     expect(recorded[0]?.record.study['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'CompressedSamples^CT1' }] });
-    expect(published).toEqual([
-      {
-        studyInstanceUid: STUDY,
+    // The index is the outbox of the instance-stored event: the record carries all it says.
+    expect([recorded[0]?.record]).toEqual([
+      expect.objectContaining({
         seriesInstanceUid: SERIES,
         sopInstanceUid: CT.sopInstanceUid,
         sopClassUid: CT.sopClassUid,
@@ -104,26 +100,25 @@ describe('InstanceStore', () => {
         callingAeTitle: 'MODALITY',
         calledAeTitle: 'FACADE',
         receivedAt: expect.any(String),
-      },
+      }),
     ]);
   });
 
-  it('when the same instance is sent again, it replaces the file and is recorded and announced again', async () => {
-    const { files, store, recorded, published } = await harness();
+  it('when the same instance is sent again, it replaces the file and is recorded again', async () => {
+    const { files, store, recorded } = await harness();
 
     await store.store(await receive(files, await ctDataset()));
     const again = await store.store(await receive(files, await ctDataset()));
 
     expect(again.status).toBe(0x0000);
     expect(recorded).toHaveLength(2);
-    expect(published).toHaveLength(2);
   });
 
   it.each([
     { situation: 'bytes that are not a dataset', dataset: async () => Buffer.from('garbage!'.repeat(64)) },
     { situation: 'a dataset cut in its header', dataset: async () => (await ctDataset()).subarray(0, 700) },
-  ])('refuses $situation as not understood (0xC000), removes the incoming file and announces nothing', async ({ dataset }) => {
-    const { files, store, recorded, published, registry } = await harness();
+  ])('refuses $situation as not understood (0xC000), removes the incoming file and records nothing', async ({ dataset }) => {
+    const { files, store, recorded, registry } = await harness();
     const received = await receive(files, await dataset());
 
     const result = await store.store(received);
@@ -131,23 +126,22 @@ describe('InstanceStore', () => {
     expect(result.status).toBe(0xc000);
     expect(await exists(received.incomingPath)).toBe(false);
     expect(recorded).toEqual([]);
-    expect(published).toEqual([]);
     expect(await registry.getSingleMetricAsString('facade_ingest_store_failures_total')).toContain('status="0xC000"} 1');
   });
 
   it('refuses a dataset that is another instance than the command announced', async () => {
-    const { files, store, published } = await harness();
+    const { files, store, recorded } = await harness();
     const received = await receive(files, await ctDataset(), { sopClassUid: CT.sopClassUid, sopInstanceUid: '1.2.3.4.5' });
 
     const result = await store.store(received);
 
     expect(result).toEqual({ status: 0xc000, reason: 'SOP Instance UID differs from the command' });
     expect(await exists(received.incomingPath)).toBe(false);
-    expect(published).toEqual([]);
+    expect(recorded).toEqual([]);
   });
 
   it('when the incoming file could not be written, answers out of resources and removes it', async () => {
-    const { files, store, published } = await harness();
+    const { files, store, recorded } = await harness();
     const received = await receive(files, await ctDataset());
     const failed = Promise.reject(new Error('ENOSPC: no space left on device'));
 
@@ -155,12 +149,12 @@ describe('InstanceStore', () => {
 
     expect(result).toEqual({ status: 0xa700, reason: 'dataset could not be written' });
     expect(await exists(received.incomingPath)).toBe(false);
-    expect(published).toEqual([]);
+    expect(recorded).toEqual([]);
   });
 
-  it('when Kafka is unavailable, answers out of resources, never success', async () => {
-    const { files, store, kafkaDown } = await harness();
-    kafkaDown.value = true;
+  it('when the study index cannot be written, answers out of resources, never success', async () => {
+    const { files, store, indexDown } = await harness();
+    indexDown.value = true;
 
     const result = await store.store(await receive(files, await ctDataset()));
 

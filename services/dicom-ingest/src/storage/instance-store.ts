@@ -1,6 +1,5 @@
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { readInstanceHeader } from './header-reader';
-import type { IngestEvents } from '../ingest-events';
 import type { InstanceFiles } from './instance-files';
 import { checkIdentity } from './instance-identity';
 import type { IngestMetrics } from '../metrics';
@@ -26,17 +25,17 @@ export interface ReceivedInstance {
 export interface InstanceStoreOptions {
   files: InstanceFiles;
   completion: Pick<StudyCompletion, 'recordInstance'>;
-  events: Pick<IngestEvents, 'instanceStored'>;
   logger: Logger;
   metrics: Pick<IngestMetrics, 'instancesStored' | 'storeFailures'>;
   readHeader?: typeof readInstanceHeader;
 }
 
 /**
- * Turns a received file into a stored, indexed and announced instance, and says what to answer.
- * Success only once the file is in place (durably), recorded in the study index and the
- * instance-stored event is on Kafka. Never throws: every failure is a DIMSE status. Logs carry
- * UIDs, AE titles and reasons, never patient attributes.
+ * Turns a received file into a stored and indexed instance, and says what to answer. Success only
+ * once the file is in place (durably) and recorded in the study index (fsynced). Kafka is not on
+ * this path: the index is also the outbox its instance-stored event is published from (see
+ * InstanceOutbox). Never throws: every failure is a DIMSE status. Logs carry UIDs, AE titles and
+ * reasons, never patient attributes.
  */
 export class InstanceStore {
   private readonly readHeader: typeof readInstanceHeader;
@@ -109,31 +108,21 @@ export class InstanceStore {
         identity.seriesInstanceUid,
         identity.sopInstanceUid,
       );
-      // Both must succeed before we answer; neither needs the other, so they overlap (a fsync and a Kafka round trip).
-      await Promise.all([
-        this.options.completion.recordInstance(identity.studyInstanceUid, {
-          sopInstanceUid: identity.sopInstanceUid,
-          seriesInstanceUid: identity.seriesInstanceUid,
-          sopClassUid: identity.sopClassUid,
-          transferSyntaxUid: received.transferSyntaxUid,
-          storagePath,
-          sizeBytes: received.sizeBytes,
-          receivedAt,
-          study: header.study,
-          series: header.series,
-          instance: header.instance,
-          ...(header.content ? { content: header.content } : {}),
-        }),
-        this.options.events.instanceStored({
-          ...identity,
-          transferSyntaxUid: received.transferSyntaxUid,
-          storagePath,
-          sizeBytes: received.sizeBytes,
-          callingAeTitle: received.callingAeTitle,
-          calledAeTitle: received.calledAeTitle,
-          receivedAt,
-        }),
-      ]);
+      await this.options.completion.recordInstance(identity.studyInstanceUid, {
+        sopInstanceUid: identity.sopInstanceUid,
+        seriesInstanceUid: identity.seriesInstanceUid,
+        sopClassUid: identity.sopClassUid,
+        transferSyntaxUid: received.transferSyntaxUid,
+        storagePath,
+        sizeBytes: received.sizeBytes,
+        receivedAt,
+        study: header.study,
+        series: header.series,
+        instance: header.instance,
+        ...(header.content ? { content: header.content } : {}),
+        callingAeTitle: received.callingAeTitle,
+        calledAeTitle: received.calledAeTitle,
+      });
     } catch (error) {
       // The file may already be in place and indexed: the sender retries, and a retry replaces it.
       return refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, error);

@@ -3,6 +3,7 @@ import { backoffDelay } from '@imaging-facade/kafka';
 import { errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
 import type { IngestEvents } from '../ingest-events';
 import type { IngestMetrics } from '../metrics';
+import type { InstanceOutbox } from './instance-outbox';
 import type { PendingMarkers } from './pending-markers';
 import { QuietPeriodTracker, type Timers } from './quiet-period';
 import type { IndexRecord, StudyIndex } from './study-index';
@@ -20,6 +21,8 @@ export interface StudyCompletionOptions {
   metrics: Pick<IngestMetrics, 'studiesCompleted' | 'studyPublishFailures'>;
   /** Makes the study's manifest before each snapshot is published; without it, none is made. */
   manifests?: Pick<StudyManifests, 'update'>;
+  /** Publishes the instance-stored events; without it, none are published. */
+  outbox?: Pick<InstanceOutbox, 'startAt' | 'kick' | 'drain' | 'rewritten' | 'forget'>;
   timers?: Timers;
 }
 
@@ -52,18 +55,31 @@ export class StudyCompletion {
     this.tracker = new QuietPeriodTracker((studyUid) => this.startCompletion(studyUid), options.timers);
   }
 
-  /** Records a committed instance: durable before the caller acknowledges it. */
+  /**
+   * Records a committed instance: durable before the caller acknowledges it. The marker, the
+   * generation and the place of the append in the index's queue are settled under the study's lock;
+   * the append's fsync is awaited outside it, so that the appends of concurrent associations share
+   * one fsync. The generation moves first: a snapshot that may have missed this record never clears
+   * the marker.
+   */
   async recordInstance(studyUid: string, record: IndexRecord): Promise<void> {
-    await this.lock.run(studyUid, async () => {
+    const { appended } = await this.lock.run(studyUid, async () => {
       if (!this.pending.has(studyUid)) {
         await this.options.markers.mark(studyUid);
+        // Not pending: every line already in the index was published with the last snapshot.
+        this.options.outbox?.startAt(studyUid, await this.options.index.size(studyUid));
         this.pending.add(studyUid);
       }
-      await this.options.index.append(studyUid, record);
       this.generations.set(studyUid, (this.generations.get(studyUid) ?? 0) + 1);
       this.attempts.delete(studyUid);
-      this.tracker.touch(studyUid, this.options.quietPeriodMs);
+      // Queued under the lock, so that a later read of the index (a snapshot) comes after it.
+      const appended = this.options.index.append(studyUid, record);
+      appended.catch(() => undefined); // awaited right below; this only keeps it from counting as unhandled meanwhile
+      return { appended };
     });
+    await appended;
+    this.tracker.touch(studyUid, this.options.quietPeriodMs);
+    this.options.outbox?.kick(studyUid);
   }
 
   /** Schedules the studies a previous run left pending (e.g. it crashed during their quiet period). */
@@ -76,6 +92,9 @@ export class StudyCompletion {
       this.pending.add(studyUid);
       this.generations.set(studyUid, this.generations.get(studyUid) ?? 0);
       this.tracker.touch(studyUid, this.options.quietPeriodMs);
+      // Its instance-stored events may not all have been published: all again (at least once).
+      this.options.outbox?.startAt(studyUid, 0);
+      this.options.outbox?.kick(studyUid);
     }
     return studies.length;
   }
@@ -128,6 +147,8 @@ export class StudyCompletion {
       return;
     }
 
+    // The marker is cleared after this snapshot: every instance-stored event must be out first.
+    await this.options.outbox?.drain(studyUid);
     await this.options.events.studyCompleted(checked.data);
     this.options.metrics.studiesCompleted.inc();
     const instances = snapshot.series.reduce((sum, series) => sum + series.instances.length, 0);
@@ -178,6 +199,23 @@ export class StudyCompletion {
       this.pending.delete(studyUid);
       this.generations.delete(studyUid);
       this.attempts.delete(studyUid);
+      await this.compact(studyUid);
     });
+  }
+
+  /** Re-sends left older lines in the index: keep the last of each instance (under the study's lock, nothing is appended meanwhile). */
+  private async compact(studyUid: string): Promise<void> {
+    const compact = (): Promise<number> => this.options.index.compact(studyUid);
+    try {
+      if (this.options.outbox) {
+        await this.options.outbox.rewritten(studyUid, compact);
+        this.options.outbox.forget(studyUid);
+      } else {
+        await compact();
+      }
+    } catch (error) {
+      // The study is published: an uncompacted index only costs space, and is compacted next time.
+      this.options.logger.warn({ studyInstanceUid: studyUid, err: errorMessage(error) }, 'could not compact the study index');
+    }
   }
 }

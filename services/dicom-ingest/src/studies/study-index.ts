@@ -1,13 +1,17 @@
-import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
+import { fsyncDirectory } from '../storage/fs-durable';
+import { KeyedGroupCommit } from '../storage/group-commit';
 
 /**
  * What the study-completed snapshot is built from: one line per received instance in
  * `<root>/<StudyUID>/study-index.ndjson`, appended and fsynced before the instance is acknowledged.
- * An instance received again gets a new line; readers keep the last line of each SOP Instance UID.
- * The file holds patient data (the study-level attributes), like the instances next to it.
+ * An instance received again gets a new line; readers keep the last line of each SOP Instance UID,
+ * and `compact` drops the older lines once the study is published. The file holds patient data (the
+ * study-level attributes), like the instances next to it. It is also the outbox of the
+ * instance-stored events (see InstanceOutbox), which is why it records the AE titles.
  */
 export const indexRecordSchema = z.object({
   sopInstanceUid: dicomUidSchema,
@@ -22,6 +26,9 @@ export const indexRecordSchema = z.object({
   instance: dicomJsonSchema,
   /** The content tree of a radiation dose report (see InstanceHeader.content). */
   content: dicomJsonSchema.optional(),
+  /** The association the instance came on (absent in indexes written before they were recorded). */
+  callingAeTitle: z.string().optional(),
+  calledAeTitle: z.string().optional(),
 });
 
 export type IndexRecord = z.infer<typeof indexRecordSchema>;
@@ -34,7 +41,19 @@ export interface IndexContents {
 
 const INDEX_FILE = 'study-index.ndjson';
 
+/** Complete lines of an index from a byte offset on, and the offset right after the last of them. */
+export interface IndexTail {
+  lines: string[];
+  end: number;
+}
+
+/** Reads at most this much of an index at once when draining it. */
+const TAIL_CHUNK = 1024 * 1024;
+
 export class StudyIndex {
+  /** Appends of concurrent associations to one study share a write and an fdatasync (group commit). */
+  private readonly writes = new KeyedGroupCommit<string>((studyUid, lines) => this.write(studyUid, lines));
+
   constructor(private readonly root: string) {}
 
   indexPath(studyUid: string): string {
@@ -43,17 +62,100 @@ export class StudyIndex {
 
   /** Appends one record durably. The study directory exists: the instance file was committed first. */
   async append(studyUid: string, record: IndexRecord): Promise<void> {
+    await this.writes.add(studyUid, `${JSON.stringify(record)}\n`);
+  }
+
+  private async write(studyUid: string, lines: string[]): Promise<void> {
     const file = await open(this.indexPath(studyUid), 'a', 0o640);
     try {
-      await file.write(`${JSON.stringify(record)}\n`);
+      await file.write(lines.join(''));
       await file.datasync();
     } finally {
       await file.close();
     }
   }
 
-  /** Every readable record, in the order received (streamed: a large study's index is not read at once). */
-  async read(studyUid: string): Promise<IndexContents> {
+  /** Every readable record, in the order received, after every append already made. */
+  read(studyUid: string): Promise<IndexContents> {
+    return this.writes.exclusive(studyUid, () => this.readNow(studyUid));
+  }
+
+  /** Size in bytes of the index (0 when the study has none). */
+  async size(studyUid: string): Promise<number> {
+    try {
+      return (await stat(this.indexPath(studyUid))).size;
+    } catch (error) {
+      if (isMissing(error)) {
+        return 0;
+      }
+      throw error;
+    }
+  }
+
+  /** The complete lines from `offset` on (up to about 1 MB of them), for the outbox. */
+  async readFrom(studyUid: string, offset: number): Promise<IndexTail> {
+    let file: FileHandle;
+    try {
+      file = await open(this.indexPath(studyUid), 'r');
+    } catch (error) {
+      if (isMissing(error)) {
+        return { lines: [], end: offset };
+      }
+      throw error;
+    }
+    try {
+      // Sized to what is there: drains run after every append, most read one line.
+      const length = Math.min(TAIL_CHUNK, Math.max(0, (await file.stat()).size - offset));
+      if (length === 0) {
+        return { lines: [], end: offset };
+      }
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await file.read(buffer, 0, length, offset);
+      const lastNewline = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (lastNewline < 0) {
+        return { lines: [], end: offset };
+      }
+      const text = buffer.toString('utf8', 0, lastNewline);
+      return { lines: text.split('\n').filter((line) => line.length > 0), end: offset + lastNewline + 1 };
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * Rewrites the index with only the last record of each instance (issue: it grew with every
+   * re-send), atomically: a new file fsynced, renamed over the old one, the directory fsynced.
+   * Returns the index's size afterwards.
+   */
+  compact(studyUid: string): Promise<number> {
+    return this.writes.exclusive(studyUid, async () => {
+      const { records, unreadableLines } = await this.readNow(studyUid);
+      const last = new Map<string, IndexRecord>();
+      for (const record of records) {
+        last.delete(record.sopInstanceUid);
+        last.set(record.sopInstanceUid, record);
+      }
+      const target = this.indexPath(studyUid);
+      if (last.size === records.length && unreadableLines === 0) {
+        return this.size(studyUid);
+      }
+      const text = [...last.values()].map((record) => `${JSON.stringify(record)}\n`).join('');
+      const temporary = `${target}.compacting`;
+      const file = await open(temporary, 'w', 0o640);
+      try {
+        await file.write(text);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, target);
+      await fsyncDirectory(path.dirname(target));
+      return Buffer.byteLength(text);
+    });
+  }
+
+  /** Streamed: a large study's index is not read at once. */
+  private async readNow(studyUid: string): Promise<IndexContents> {
     const records: IndexRecord[] = [];
     let unreadableLines = 0;
     const take = (line: string): void => {
@@ -94,7 +196,11 @@ export class StudyIndex {
    * Cuts a line torn by a crash during an append, so that the next append does not glue a good
    * record to it. That line's instance was never acknowledged: the sender sends it again.
    */
-  async repair(studyUid: string): Promise<boolean> {
+  repair(studyUid: string): Promise<boolean> {
+    return this.writes.exclusive(studyUid, () => this.repairNow(studyUid));
+  }
+
+  private async repairNow(studyUid: string): Promise<boolean> {
     const file = this.indexPath(studyUid);
     let size: number;
     try {

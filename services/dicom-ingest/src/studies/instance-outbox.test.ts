@@ -1,0 +1,141 @@
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import type { InstanceStoredV1Data, StudyCompletedV1Data } from '@imaging-facade/events';
+import { createLogger } from '@imaging-facade/service-kit';
+import { createIngestMetrics } from '../metrics';
+import { InstanceOutbox } from './instance-outbox';
+import { PendingMarkers } from './pending-markers';
+import { StudyCompletion } from './study-completion';
+import { StudyIndex } from './study-index';
+import { eventually, ManualClock } from '../test-support/manual-clock';
+import { indexRecord } from '../test-support/records';
+
+const QUIET_MS = 5000;
+const STUDY = '1.2.3';
+
+/** A node's study side on a real directory; `unreachable` makes every publish fail, as a broker that does not answer. */
+async function node(root?: string) {
+  const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'instance-outbox-')));
+  await mkdir(path.join(dir, STUDY), { recursive: true });
+  const clock = new ManualClock();
+  const unreachable = { value: false };
+  const instanceEvents: InstanceStoredV1Data[] = [];
+  const snapshots: StudyCompletedV1Data[] = [];
+  const refuseWhenUnreachable = (): void => {
+    if (unreachable.value) {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+    }
+  };
+  const events = {
+    instancesStored: async (_studyUid: string, data: readonly InstanceStoredV1Data[]) => {
+      refuseWhenUnreachable();
+      instanceEvents.push(...data);
+    },
+    studyCompleted: async (data: StudyCompletedV1Data) => {
+      refuseWhenUnreachable();
+      snapshots.push(data);
+    },
+  };
+  const index = new StudyIndex(dir);
+  const logger = createLogger('dicom-ingest-test', 'silent');
+  const retry = { initialMs: 20, maxMs: 50 };
+  const outbox = new InstanceOutbox({ index, events, retry, logger });
+  const markers = new PendingMarkers(dir);
+  await markers.prepare();
+  const completion = new StudyCompletion({
+    index,
+    markers,
+    outbox,
+    events,
+    quietPeriodMs: QUIET_MS,
+    retry,
+    logger,
+    metrics: createIngestMetrics(new Registry()),
+    timers: clock,
+  });
+  return { dir, clock, unreachable, instanceEvents, snapshots, index, outbox, markers, completion };
+}
+
+const record = (n: number) => indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: `1.2.3.1.${n}`, callingAeTitle: 'CT1', calledAeTitle: 'FACADE' });
+
+describe('InstanceOutbox', () => {
+  it('publishes the instance-stored events of recorded instances in the background, in order, with what the index holds', async () => {
+    const { instanceEvents, completion } = await node();
+    for (const n of [1, 2, 3]) {
+      await completion.recordInstance(STUDY, record(n));
+    }
+    await eventually(() => expect(instanceEvents).toHaveLength(3));
+    expect(instanceEvents.map((event) => event.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2', '1.2.3.1.3']);
+    expect(instanceEvents[0]).toEqual({
+      studyInstanceUid: STUDY,
+      seriesInstanceUid: '1.2.3.1',
+      sopInstanceUid: '1.2.3.1.1',
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      storagePath: '1.2.3/1.2.3.1/1.2.3.1.1.dcm',
+      sizeBytes: 1000,
+      callingAeTitle: 'CT1',
+      calledAeTitle: 'FACADE',
+      receivedAt: '2026-01-01T10:00:00.000Z',
+    });
+  });
+
+  it('while the broker is unreachable, recording still succeeds; once it is back, every event and then the snapshot are published', async () => {
+    const { clock, unreachable, instanceEvents, snapshots, markers, completion } = await node();
+    unreachable.value = true;
+    for (const n of [1, 2, 3, 4]) {
+      await completion.recordInstance(STUDY, record(n));
+    }
+    clock.advance(QUIET_MS);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(instanceEvents).toEqual([]);
+    expect(snapshots).toEqual([]);
+    expect(await markers.list()).toEqual([STUDY]);
+
+    unreachable.value = false;
+    clock.advance(60_000);
+    await eventually(() => expect(snapshots).toHaveLength(1));
+    expect(instanceEvents.map((event) => event.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2', '1.2.3.1.3', '1.2.3.1.4']);
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+    await completion.stop();
+  });
+
+  it('after a crash before the events went out, the next start publishes them (at least once) and the snapshot', async () => {
+    const first = await node();
+    first.unreachable.value = true;
+    await first.completion.recordInstance(STUDY, record(1));
+    await first.completion.recordInstance(STUDY, record(2));
+    // The process dies here: nothing was published, the index and the marker are on disk.
+
+    const restarted = await node(first.dir);
+    expect(await restarted.completion.recover()).toBe(1);
+    restarted.clock.advance(QUIET_MS);
+    await eventually(() => expect(restarted.snapshots).toHaveLength(1));
+    expect(restarted.instanceEvents.map((event) => event.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2']);
+    await restarted.completion.stop();
+    await first.outbox.stop();
+  });
+
+  it('a study published, then sent again: only the new instances are announced again, and the index keeps one line per instance', async () => {
+    const { clock, instanceEvents, snapshots, index, completion } = await node();
+    await completion.recordInstance(STUDY, record(1));
+    await completion.recordInstance(STUDY, record(1));
+    await completion.recordInstance(STUDY, record(2));
+    clock.advance(QUIET_MS);
+    await eventually(() => expect(snapshots).toHaveLength(1));
+    await eventually(async () => expect((await readFile(index.indexPath(STUDY), 'utf8')).trim().split('\n')).toHaveLength(2));
+    expect(instanceEvents).toHaveLength(3);
+
+    await completion.recordInstance(STUDY, record(2));
+    await eventually(() => expect(instanceEvents).toHaveLength(4));
+    clock.advance(QUIET_MS);
+    await eventually(() => expect(snapshots).toHaveLength(2));
+    expect(instanceEvents.map((event) => event.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.1', '1.2.3.1.2', '1.2.3.1.2']);
+    await eventually(async () => expect((await readFile(index.indexPath(STUDY), 'utf8')).trim().split('\n')).toHaveLength(2));
+    const { records } = await index.read(STUDY);
+    expect(records.map((entry) => entry.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2']);
+    await completion.stop();
+  });
+});
