@@ -3,7 +3,7 @@ import type { ITopicConfig } from 'kafkajs';
 import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
-import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
+import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
 import { createMetricsRegistry, errorMessage, FailedSignIns, startOpsServer, type Logger, type OnStop, type ReadinessCheck } from '@imaging-facade/service-kit';
 import { AccountVerifier } from './accounts';
 import { consentApi } from './api';
@@ -89,9 +89,9 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   await producer.connect();
   onStop('kafka producer', () => producer.disconnect());
 
-  await view.start();
+  await startWhileRetriable(() => view.start(), logger);
   onStop('consent view', () => view.stop());
-  await catalog.start();
+  await startWhileRetriable(() => catalog.start(), logger);
   onStop('study catalog', () => catalog.stop());
   await Promise.all([view.ready(), catalog.ready()]);
 

@@ -3,7 +3,7 @@ import { AuditWriter, consentRulesFrom, OidcVerifier, StudyAccess, upstreamConse
 import { ConsentView } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { Upstream } from '@imaging-facade/fhir';
-import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
+import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
 import { createLogger, createMetricsRegistry, runService, startOpsServer } from '@imaging-facade/service-kit';
 import { loadDicomwebConfig } from './config';
 import { createDicomwebApp } from './http/app';
@@ -40,7 +40,7 @@ runService(logger, async (onStop) => {
 
   // Consent decisions, read whole from their compacted topic and followed: a refusal acts at once.
   const consentView = new ConsentView({ kafka, topicPrefix: config.kafka.topicPrefix, policy: config.consentPolicy, logger, groupIdPrefix: `${SERVICE}-consent` });
-  await consentView.start();
+  await startWhileRetriable(() => consentView.start(), logger);
   onStop('consent view', () => consentView.stop());
   const access = new StudyAccess({ rules: consentRulesFrom(consentView), lookups: upstreamConsentLookups(upstream, config.patientCacheTtlMs) });
 

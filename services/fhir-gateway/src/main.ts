@@ -1,7 +1,7 @@
 import { ConsentView } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, topicName } from '@imaging-facade/events';
 import { notFoundHandler } from '@imaging-facade/fhir-outcomes';
-import { backoffDelay, createKafka, ensureTopics, sleep } from '@imaging-facade/kafka';
+import { createKafka, ensureTopics, startWhileRetriable } from '@imaging-facade/kafka';
 import { createLogger, createMetricsRegistry, runService, startOpsServer } from '@imaging-facade/service-kit';
 import { AuditWriter, consentRulesFrom, OidcVerifier, upstreamConsentLookups } from '@imaging-facade/access';
 import { loadGatewayConfig } from './config';
@@ -32,7 +32,7 @@ runService(logger, async (onStop) => {
     await admin.disconnect();
   }
   const consentView = new ConsentView({ kafka, topicPrefix: config.kafka.topicPrefix, policy: config.consentPolicy, logger, groupIdPrefix: 'fhir-gateway-consent' });
-  await startWithRetries(() => consentView.start());
+  await startWhileRetriable(() => consentView.start(), logger);
   onStop('consent-view', () => consentView.stop());
 
   const audit = new AuditWriter(AuditWriter.toFhir(upstream), config.audit, logger.child({ component: 'audit' }), metrics);
@@ -81,23 +81,3 @@ runService(logger, async (onStop) => {
     'FHIR gateway listening',
   );
 });
-
-/**
- * A topic just created may not have its leaders known to every broker yet (NOT_LEADER, a
- * retriable Kafka error): starting the view is tried again for a while before giving up.
- */
-async function startWithRetries(start: () => Promise<void>, attempts = 10): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await start();
-      return;
-    } catch (error) {
-      if (attempt + 1 >= attempts || (error as { retriable?: unknown }).retriable !== true) {
-        throw error;
-      }
-      const delay = backoffDelay(attempt, 250, 5000);
-      logger.warn({ attempt, delayMs: delay, reason: (error as Error).message }, 'consent view not started yet, will retry');
-      await sleep(delay);
-    }
-  }
-}

@@ -2,7 +2,7 @@ import { ConfigResourceTypes, Partitioners, type Admin } from 'kafkajs';
 import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
-import { createKafka, ensureTopics, EventPublisher, kafkaReadiness } from '@imaging-facade/kafka';
+import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
 import {
   createLogger,
   createMetricsRegistry,
@@ -91,9 +91,9 @@ function main(): void {
     await producer.connect();
     onStop('kafka producer', () => producer.disconnect());
 
-    await consentView.start();
+    await startWhileRetriable(() => consentView.start(), logger);
     onStop('consent view', () => consentView.stop());
-    await catalog.start();
+    await startWhileRetriable(() => catalog.start(), logger);
     onStop('study catalog', () => catalog.stop());
     // Not one study is decided before the view knows every refusal.
     await Promise.all([consentView.ready(), catalog.ready()]);

@@ -18,6 +18,9 @@ import org.springframework.core.env.Environment;
  *   <li>{@code HAPI_DB_URL}, {@code HAPI_DB_USER}, {@code HAPI_DB_PASSWORD}: PostgreSQL connection
  *   <li>{@code HAPI_SUBSCRIPTION_POLL_MS} (default 1000): how often pending resource changes are
  *       handed to subscription matching/delivery
+ *   <li>{@code HAPI_SEARCH_CACHE_MS} (default 0): how long a search's results are reused for the
+ *       same search (HAPI's own default is 60 s, which hides new studies from clients that searched
+ *       before they arrived)
  * </ul>
  */
 public final class FacadeSettings {
@@ -36,6 +39,7 @@ public final class FacadeSettings {
 	private final String password;
 	private final String description;
 	private long subscriptionPollMs = 1000;
+	private long searchCacheMs = 0;
 
 	private FacadeSettings(DbKind dbKind, String jdbcUrl, String user, String password, String description) {
 		this.dbKind = dbKind;
@@ -50,6 +54,10 @@ public final class FacadeSettings {
 		s.subscriptionPollMs = Long.parseLong(env.getProperty("HAPI_SUBSCRIPTION_POLL_MS", "1000").trim());
 		if (s.subscriptionPollMs < 100) {
 			throw new IllegalArgumentException("HAPI_SUBSCRIPTION_POLL_MS must be >= 100");
+		}
+		s.searchCacheMs = Long.parseLong(env.getProperty("HAPI_SEARCH_CACHE_MS", "0").trim());
+		if (s.searchCacheMs < 0) {
+			throw new IllegalArgumentException("HAPI_SEARCH_CACHE_MS must be >= 0");
 		}
 		return s;
 	}
@@ -98,6 +106,11 @@ public final class FacadeSettings {
 
 	public String hibernateDialect() {
 		return dbKind == DbKind.H2 ? H2_DIALECT : POSTGRES_DIALECT;
+	}
+
+	/** How long HAPI reuses an earlier search's results for the same search (0: never). */
+	public long searchCacheMs() {
+		return searchCacheMs;
 	}
 
 	public long subscriptionPollMs() {

@@ -60,8 +60,12 @@ public class FhirServerConfig {
 	}
 
 	@Bean
-	public JpaStorageSettings jpaStorageSettings() {
+	public JpaStorageSettings jpaStorageSettings(FacadeSettings settings) {
 		JpaStorageSettings s = new JpaStorageSettings();
+		// A search answered from HAPI's cache of earlier results can miss a study that arrived since
+		// (60 s by default): an EHR that searched before the exam came would not see it. Off by default
+		// (HAPI_SEARCH_CACHE_MS), so every client sees a new study as soon as it is indexed.
+		s.setReuseCachedSearchResultsForMillis(settings.searchCacheMs() > 0 ? settings.searchCacheMs() : null);
 		// conditional create/update/delete via match URLs (the defaults, stated explicitly)
 		s.setAllowInlineMatchUrlReferences(true);
 		// deletes + expunge, multiple-match conditional delete
