@@ -59,6 +59,7 @@ runService(logger, async (onStop) => {
     defaultPatientIdSystem: config.defaultPatientIdSystem,
     logger,
     metrics,
+    viewerLink: config.viewer ? (uid) => `${new URL(config.publicBaseUrl).origin}/viewer/viewer?StudyInstanceUIDs=${uid}` : undefined,
   });
   onStop('index consumer', consumer.stop);
 

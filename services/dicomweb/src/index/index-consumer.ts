@@ -16,6 +16,8 @@ export interface IndexConsumerOptions extends SnapshotRowsOptions {
   db: StudyIndexDb;
   logger: Logger;
   metrics: Registry;
+  /** The viewer's link to a study, when the viewer is served. */
+  viewerLink?: (studyInstanceUid: string) => string;
 }
 
 /**
@@ -42,7 +44,8 @@ export async function startIndexConsumer(options: IndexConsumerOptions): Promise
       }
       options.db.replaceStudy(rows);
       indexed.inc();
-      context.logger.debug({ studyInstanceUid: event.data.studyInstanceUid, instances: rows.instances.length }, 'study indexed');
+      // UIDs only: the link a user opens to see the study (the viewer asks them to sign in).
+      context.logger.info({ studyInstanceUid: event.data.studyInstanceUid, instances: rows.instances.length, viewer: options.viewerLink?.(event.data.studyInstanceUid) }, 'study indexed');
     },
   });
 }
