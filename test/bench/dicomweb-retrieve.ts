@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
 import { runDcmtk } from '../support/dcmtk';
 import { startDicomweb } from '../support/dicomweb';
 import { ORTHANC_DICOMWEB_PLUGIN } from '../support/orthanc';
@@ -98,7 +99,7 @@ async function viewerFirstImage(origin: string, studyUid: string): Promise<{ wal
     await page.fill('#user', 'clinician');
     await page.fill('#password', 'clinician');
     await page.click('button[type=submit]');
-    await page.waitForSelector('[data-viewport-uid]', { timeout: 120_000 });
+    await page.waitForSelector('.cornerstone-viewport-element, [data-viewport-uid]', { timeout: 120_000 });
     let ohifMs: number | undefined;
     page.on('console', (message) => {
       const match = /studyToFirstImage: ([\d.]+) ms/.exec(message.text());
@@ -106,7 +107,20 @@ async function viewerFirstImage(origin: string, studyUid: string): Promise<{ wal
     });
     const started = Date.now();
     await page.goto(link);
-    await eventually(async () => (ohifMs !== undefined ? true : undefined), { timeoutMs: 120_000, intervalMs: 100, what: 'the first image' });
+    // The first image: the viewport shows a picture (not a blank canvas).
+    await page.waitForSelector('.cornerstone-viewport-element, [data-viewport-uid]', { timeout: 120_000 });
+    await eventually(
+      async () => {
+        const box = await page.locator('.cornerstone-viewport-element, [data-viewport-uid]').first().boundingBox();
+        if (!box) return undefined;
+        const shot = await page.screenshot({ clip: { x: box.x + box.width / 4, y: box.y + box.height / 4, width: box.width / 2, height: box.height / 2 } });
+        const { data } = await sharp(shot).greyscale().raw().toBuffer({ resolveWithObject: true });
+        const mean = data.reduce((sum, value) => sum + value, 0) / data.length;
+        const spread = Math.sqrt(data.reduce((sum, value) => sum + (value - mean) ** 2, 0) / data.length);
+        return spread > 10 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 100, what: 'the first image' },
+    );
     return { wallSeconds: (Date.now() - started) / 1000, ohifMs };
   } finally {
     await context.close();
@@ -182,7 +196,7 @@ async function main(): Promise<void> {
     }
     const qidoOurs = await latencies(`${node.base}/studies?PatientID=${patientId}`, ours, QIDO_QUERIES);
     const qidoOrthanc = await latencies(`http://127.0.0.1:${orthanc.http}/dicom-web/studies?PatientID=${patientId}`, {}, QIDO_QUERIES);
-    const viewer = await viewerFirstImage(node.origin, uid);
+    const viewer = await viewerFirstImage(node.origin, uid).catch((error: unknown) => ({ wallSeconds: Number.NaN, ohifMs: undefined, error: (error as Error).message }));
 
     const rate = (runs: typeof oursRuns): number => median(runs.map((r) => r.bytes / r.seconds / 1e6));
     const ttfb = (runs: typeof oursRuns): number => median(runs.map((r) => r.ttfb * 1000));
@@ -191,7 +205,9 @@ async function main(): Promise<void> {
       `WADO-RS study retrieve  facade: ${rate(oursRuns).toFixed(0)} MB/s, first byte ${ttfb(oursRuns).toFixed(0)} ms | Orthanc: ${rate(orthancRuns).toFixed(0)} MB/s, first byte ${ttfb(orthancRuns).toFixed(0)} ms | ratio ${(rate(oursRuns) / rate(orthancRuns)).toFixed(2)}`,
       `facade dicomweb peak RSS while streaming: ${peakRss.toFixed(0)} MiB`,
       `QIDO-RS /studies?PatientID (${QIDO_QUERIES} each)  facade: p50 ${percentile(qidoOurs, 50).toFixed(1)} ms, p95 ${percentile(qidoOurs, 95).toFixed(1)} ms | Orthanc: p50 ${percentile(qidoOrthanc, 50).toFixed(1)} ms, p95 ${percentile(qidoOrthanc, 95).toFixed(1)} ms`,
-      `viewer: link opened (signed in) → first image ${viewer.wallSeconds.toFixed(1)} s (OHIF's own studyToFirstImage ${viewer.ohifMs?.toFixed(0) ?? '?'} ms)`,
+      Number.isNaN(viewer.wallSeconds)
+        ? `viewer: not measured (${'error' in viewer ? viewer.error : 'unknown'})`
+        : `viewer: link opened (signed in) → first image drawn ${viewer.wallSeconds.toFixed(1)} s (OHIF's own studyToFirstImage: ${viewer.ohifMs?.toFixed(0) ?? 'not reported'} ms)`,
     ];
     console.log(`\n${lines.join('\n')}`);
     mkdirSync(path.join(REPO_ROOT, 'test/artifacts'), { recursive: true });
