@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: installs what is missing (node modules, the Kafka and HAPI FHIR artifacts from Maven
-// Central), builds and type-checks the TypeScript, runs every jest suite (unit, then integration
+// Central), builds and type-checks the TypeScript, lints it, runs every jest suite (unit, then integration
 // and end-to-end against the real broker and FHIR server, which the global setup starts when they
 // are not running and stops afterwards), and ends with one plain line: "N passed, N failed".
 // Arguments after `--` go to jest (e.g. `npm test -- --selectProjects unit`).
@@ -25,7 +25,8 @@ const step = (label, command, args) => {
 await installMissing(['node-modules', 'node-build', 'kafka-jars', 'hapi-jar', 'ohif-viewer'], stackEnv(process.env), say);
 // tsc -b builds what runs; tsconfig.tests.json also type-checks every test, which ts-jest only transpiles.
 if (step('type-checking services, libraries and tests…', bin('tsc'), ['-b']) !== 0
-  || step('', bin('tsc'), ['-p', 'tsconfig.tests.json']) !== 0) {
+  || step('', bin('tsc'), ['-p', 'tsconfig.tests.json']) !== 0
+  || step('linting (libs/eslint-config)…', bin('eslint'), ['--max-warnings', '0']) !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }

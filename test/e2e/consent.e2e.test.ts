@@ -310,7 +310,7 @@ describe('under the opt-in policy', () => {
   let pipeline: Pipeline;
 
   beforeAll(async () => {
-    pipeline = await startPipeline({ CONSENT_POLICY: 'opt-in' }, { consent: true });
+    pipeline = await startPipeline({ FACADE_CONSENT_POLICY: 'opt-in' }, { consent: true });
   });
 
   afterAll(async () => {

@@ -7,9 +7,9 @@ import { startDicomweb, parseMultipart, type DicomwebNode } from '../support/dic
 import { search, studiesByUid } from '../support/fhir';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { datasetDigests } from '../faults/ledger';
-import { SAMPLES } from '../support/sample-files';
+import { SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
 import { makeStudy, type GeneratedStudy } from '../support/study-factory';
-import { storescu } from '../support/dcmtk';
+import { storescu, storeResponses } from '../support/dcmtk';
 import { startOrthanc } from '../support/orthanc';
 import { eventually } from '../support/wait';
 
@@ -20,8 +20,7 @@ import { eventually } from '../support/wait';
  * checked against an independent read of the originals (pydicom).
  */
 
-const PYTHON = '/usr/bin/python3';
-const view = (args: string[]): any => JSON.parse(execFileSync(PYTHON, [`${__dirname}/../support/pydicom-view.py`, ...args], { maxBuffer: 64 * 1024 * 1024 }).toString());
+const view = (args: string[]): any => JSON.parse(execFileSync(SYSTEM_PYTHON, [`${__dirname}/../support/pydicom-view.py`, ...args], { maxBuffer: 64 * 1024 * 1024 }).toString());
 
 let pipeline: Pipeline;
 let gateway: Gateway;
@@ -181,10 +180,11 @@ describe('WADO-RS: what was stored, byte for byte', () => {
     }
   });
 
-  test('asking for explicit VR little endian of a compressed series: 406, never other bytes', async () => {
-    const rle = study.series[1];
-    const response = await node.get(`/studies/${study.studyInstanceUid}/series/${rle?.seriesInstanceUid}`, clinician, 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1');
+  test('asking for a syntax the node cannot produce (JPEG-LS of the CT): 406 saying so, never other bytes', async () => {
+    const ct = study.series[0];
+    const response = await node.get(`/studies/${study.studyInstanceUid}/series/${ct?.seriesInstanceUid}`, clinician, 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80');
     expect(response.status).toBe(406);
+    expect(json(response.body).message).toMatch(/1\.2\.840\.10008\.1\.2\.1\b/);
   });
 
   test('metadata: the values pydicom reads, and bulk data as BulkDataURIs that answer', async () => {
@@ -276,6 +276,98 @@ describe('WADO-RS: what was stored, byte for byte', () => {
   ])('%s: %s, and no file outside the index is reached', async (_what, path, status) => {
     const response = await node.get(path, clinician);
     expect(response.status).toBe(status);
+  });
+});
+
+describe('WADO-RS: decompressed to explicit VR little endian on request', () => {
+  const EXPLICIT = '1.2.840.10008.1.2.1';
+  let compressed: GeneratedStudy;
+  // Each series in its own syntax (storescu -R), and what pydicom reads as its pixels: this pydicom
+  // decodes RLE but has no JPEG-LS/JPEG 2000/JPEG decoder, so those are compared with the
+  // uncompressed original they were made from (pydicom's MR_small, and the RLE colour bars).
+  const plans = [
+    { source: SAMPLES.mrJpegLs, option: '-xt', reference: SAMPLES.mrExplicitLittle, lossy: false },
+    { source: SAMPLES.mrRle, option: '-xr', reference: SAMPLES.mrRle, lossy: false },
+    { source: SAMPLES.mrJpeg2000Lossless, option: '-xv', reference: SAMPLES.mrExplicitLittle, lossy: false },
+    { source: SAMPLES.jpegBaseline, option: '-xy', reference: SAMPLES.rgbRle, lossy: true },
+    { source: SAMPLES.jpegExtended, option: '-xx', reference: undefined, lossy: true },
+  ];
+
+  beforeAll(async () => {
+    compressed = await makeStudy(plans.map(({ source }) => ({ source, instances: 1 })));
+    for (const [index, series] of compressed.series.entries()) {
+      const sent = await storescu(pipeline.dicomPort, series.files, { args: ['-v', '-R', plans[index]?.option as string] });
+      expect({ series: index, code: sent.code, responses: storeResponses(sent.output) }).toEqual({ series: index, code: 0, responses: ['Success'] });
+    }
+    await eventually(async () => {
+      const found = await node.get(`/studies/${compressed.studyInstanceUid}/instances`, clinician);
+      const indexed = found.status === 200 ? (json(found.body) as any[]).map((item) => `${value(item, '0020000E')}/${value(item, '00080018')}`) : [];
+      const expected = compressed.series.flatMap((series) => series.sopInstanceUids.map((sop) => `${series.seriesInstanceUid}/${sop}`));
+      // The ingest adds its manifest (a KOS) to the study: every instance sent must be there.
+      const missing = expected.filter((instance) => !indexed.includes(instance));
+      if (missing.length > 0) throw new Error(`${missing.length} of ${expected.length} sent instances not indexed yet`);
+      return true;
+    }, { timeoutMs: 60_000, what: 'the compressed study in the DICOMweb index' });
+  });
+
+  const retrieve = (seriesIndexes: number[], accept: string) =>
+    Promise.all(seriesIndexes.map((index) => node.get(`/studies/${compressed.studyInstanceUid}/series/${compressed.series[index]?.seriesInstanceUid}`, clinician, accept)));
+
+  test('JPEG-LS, RLE and JPEG 2000 lossless: explicit VR little endian datasets whose pixels are exactly the original\'s', async () => {
+    const dir = mkdtempSync('/tmp/facade-transcoded-');
+    const responses = await retrieve([0, 1, 2, 3], `multipart/related; type="application/dicom"; transfer-syntax=${EXPLICIT}`);
+    const files = responses.map((response, index) => {
+      expect(response.status).toBe(200);
+      const [part, ...more] = parseMultipart(response.headers.get('content-type') as string, response.body);
+      expect(more).toHaveLength(0);
+      expect(part?.headers['content-type']).toBe(`application/dicom; transfer-syntax=${EXPLICIT}`);
+      const file = `${dir}/${index}.dcm`;
+      writeFileSync(file, part?.body as Buffer);
+      return file;
+    });
+    const served = view(['pixels', ...files]) as Array<{ transferSyntax: string; photometric: string; shape: number[]; pixels: number[] }>;
+    const expected = view(['pixels', ...plans.slice(0, 4).map(({ reference }) => reference as string)]) as typeof served;
+    served.forEach((dataset, index) => {
+      expect(dataset.transferSyntax).toBe(EXPLICIT);
+      expect(dataset.shape).toEqual(expected[index]?.shape);
+      if (!plans[index]?.lossy) {
+        expect(dataset.pixels).toEqual(expected[index]?.pixels);
+      } else {
+        // Lossy JPEG: the decoded colour bars stay close to the lossless ones, in RGB.
+        expect(dataset.photometric).toBe('RGB');
+        const reference = expected[index]?.pixels as number[];
+        const difference = dataset.pixels.reduce((sum, value, i) => sum + Math.abs(value - (reference[i] as number)), 0) / reference.length;
+        expect(difference).toBeLessThan(3);
+      }
+    });
+    // The other attributes are the instance's: pydicom reads the same identity from both.
+    const attributes = view(['attributes', ...files]) as Record<string, Record<string, unknown>>;
+    const original = view(['attributes', ...compressed.files.slice(0, 4)]) as typeof attributes;
+    expect(attributes).toEqual(original);
+  });
+
+  test('frames of the JPEG-LS instance as explicit VR little endian: the original\'s pixel bytes', async () => {
+    const series = compressed.series[0];
+    const response = await node.get(`/studies/${compressed.studyInstanceUid}/series/${series?.seriesInstanceUid}/instances/${series?.sopInstanceUids[0]}/frames/1`, clinician, `multipart/related; type="application/octet-stream"; transfer-syntax=${EXPLICIT}`);
+    expect(response.status).toBe(200);
+    const [part] = parseMultipart(response.headers.get('content-type') as string, response.body);
+    expect(part?.headers['content-type']).toBe(`application/octet-stream; transfer-syntax=${EXPLICIT}`);
+    const [expected] = view(['pixels', SAMPLES.mrExplicitLittle]) as Array<{ pixels: number[] }>;
+    const body = part?.body as Buffer;
+    const values = Array.from({ length: body.length / 2 }, (_, i) => body.readInt16LE(i * 2));
+    expect(values).toEqual(expected?.pixels);
+  });
+
+  test('as stored (transfer-syntax=*), the same series comes byte for byte in its own syntax', async () => {
+    const [response] = await retrieve([0], 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    const [part] = parseMultipart(response?.headers.get('content-type') as string, response?.body as Buffer);
+    expect(part?.headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.4.80');
+  });
+
+  test('JPEG extended, which the codec library does not decode: 406 naming the stored syntax', async () => {
+    const [response] = await retrieve([4], `multipart/related; type="application/dicom"; transfer-syntax=${EXPLICIT}`);
+    expect(response?.status).toBe(406);
+    expect(json(response?.body as Buffer).message).toContain('1.2.840.10008.1.2.4.51');
   });
 });
 

@@ -177,6 +177,13 @@ describe('fault injection: nothing acknowledged is lost, duplicated or wrongly a
     mkdirSync(artifacts, { recursive: true });
     writeFileSync(path.join(artifacts, 'fault-table.md'), `${table}\n`);
     console.log(`fault injection results\n${table}`);
+    if (lines.some(({ line }) => line.lost > 0)) {
+      // What CI prints is all there is to go on: the services' last warnings and errors (no patient data is logged).
+      for (const name of ['ingest', 'mapper', 'consent'] as const) {
+        const problems = pipeline[name].logs().split('\n').filter((entry) => /"level":"(warn|error|fatal)"/.test(entry));
+        console.log(`${name}: last warnings and errors\n${problems.slice(-25).map((entry) => entry.slice(0, 400)).join('\n')}`);
+      }
+    }
 
     expect(lines.map(({ name, line }) => ({ name, lost: line.lost, duplicated: line.duplicated, wronglyAcknowledged: line.wronglyAcknowledged }))).toEqual(
       lines.map(({ name }) => ({ name, lost: 0, duplicated: 0, wronglyAcknowledged: 0 })),

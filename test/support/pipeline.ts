@@ -34,7 +34,7 @@ export interface Pipeline {
 /**
  * Our services as real processes on free ports, wired to the real Kafka broker and HAPI FHIR
  * server, with topics of their own (a unique prefix) so that suites never see each other's events.
- * `env` is given to every service (e.g. CONSENT_POLICY, which the desk and the mapper share).
+ * `env` is given to every service (e.g. FACADE_CONSENT_POLICY, which the desk and the mapper share).
  */
 export async function startPipeline(env: Record<string, string> = {}, options: PipelineOptions = {}): Promise<Pipeline> {
   const [dicomPort, ingestPort, mapperPort, consentPort] = [await freePort(), await freePort(), await freePort(), await freePort()];

@@ -4,6 +4,8 @@ usage:
   pydicom-view.py attributes FILE...            {SOPInstanceUID: {keyword: value}} for a few attributes
   pydicom-view.py render FILE CENTER WIDTH      frame 1 through the modality LUT and a linear window
                                                 (PS3.3 C.11.2.1.2), as 8-bit grey: {width, height, pixels}
+  pydicom-view.py pixels FILE...                [{transferSyntax, photometric, shape, pixels}] per file: pydicom's
+                                                decoded pixel array, flattened (only for small images)
 """
 import json
 import sys
@@ -44,9 +46,20 @@ def render(path, center, width):
     return {"width": int(grey.shape[1]), "height": int(grey.shape[0]), "pixels": [int(round(v)) for v in grey.flatten()]}
 
 
+def pixels(files):
+    out = []
+    for path in files:
+        ds = pydicom.dcmread(path)
+        array = ds.pixel_array
+        out.append({"transferSyntax": str(ds.file_meta.TransferSyntaxUID), "photometric": str(ds.PhotometricInterpretation), "shape": list(array.shape), "pixels": [int(v) for v in array.flatten()]})
+    return out
+
+
 def main():
     if sys.argv[1] == "attributes":
         json.dump(attributes(sys.argv[2:]), sys.stdout)
+    elif sys.argv[1] == "pixels":
+        json.dump(pixels(sys.argv[2:]), sys.stdout)
     else:
         json.dump(render(sys.argv[2], float(sys.argv[3]), float(sys.argv[4])), sys.stdout)
 

@@ -54,7 +54,16 @@ export const components = [
     name: 'hapi',
     listens: (env) => `FHIR   http://localhost:${env.HAPI_PORT}/fhir`,
     installs: ['hapi-jar'],
-    command: () => ({ cmd: 'java', args: ['-Xmx1536m', '-jar', path.relative(REPO_ROOT, HAPI_JAR)] }),
+    command: (env) => ({
+      cmd: 'java',
+      args: ['-Xmx1536m', '-jar', path.relative(REPO_ROOT, HAPI_JAR)],
+      // The local stack's subscribers (tests, a developer's receiver) listen on this machine: in
+      // development HAPI may deliver to loopback; otherwise only to public addresses unless set.
+      env: {
+        HAPI_SUBSCRIPTION_ALLOWED_ADDRESSES:
+          env.HAPI_SUBSCRIPTION_ALLOWED_ADDRESSES ?? ((env.FACADE_ENV ?? 'development') === 'development' ? '127.0.0.1,::1' : ''),
+      },
+    }),
     health: (env) => httpOk(`http://localhost:${env.HAPI_PORT}/fhir/metadata`),
     ports: (env) => [env.HAPI_PORT],
     startTimeoutMs: 300_000, // 30–90 s on an idle 2-core machine; ~220 s seen with three HAPIs starting at once
@@ -87,7 +96,7 @@ export const components = [
       OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? env.GATEWAY_PUBLIC_BASE_URL,
       VIEWER_DIR: env.VIEWER_DIR ?? path.join(env.FACADE_DATA_DIR, 'ohif', 'dist'),
     }),
-    listens: (env) => `DICOMweb ${env.FACADE_DICOMWEB_BASE_URL}   viewer http://localhost:${env.DICOMWEB_HTTP_PORT}/viewer`,
+    listens: (env) => `DICOMweb ${env.FACADE_DICOMWEB_BASE_URL}   viewer http://localhost:${env.DICOMWEB_HTTP_PORT}/viewer   dose http://localhost:${env.DICOMWEB_HTTP_PORT}/dose`,
   }),
   nodeService({
     name: 'imaging-mapper',

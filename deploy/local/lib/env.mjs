@@ -27,20 +27,14 @@ export function stackEnv(base = process.env) {
   def('GATEWAY_PUBLIC_BASE_URL', `http://localhost:${env.GATEWAY_HTTP_PORT}/fhir`);
   // The local stack issues its own development tokens; a production deployment names a real issuer.
   def('DEV_ISSUER_ENABLED', 'true');
-  // One policy and one patient ID system for the whole node: the consent desk records decisions
-  // about patients named as the mapper names them, and both apply the same policy.
-  def('CONSENT_POLICY', 'opt-out');
-  def('FACADE_DEFAULT_PATIENT_ID_SYSTEM', 'https://imagingfacade.org/fhir/sid/patient-id');
-  def('MAPPER_DEFAULT_PATIENT_ID_SYSTEM', env.FACADE_DEFAULT_PATIENT_ID_SYSTEM);
-  def('CONSENT_DEFAULT_PATIENT_ID_SYSTEM', env.FACADE_DEFAULT_PATIENT_ID_SYSTEM);
+  // Browser sign-ins come back to the viewer and to the dose dashboard, on the DICOMweb port chosen here.
+  def('DEV_ISSUER_REDIRECT_URIS', `http://localhost:${env.DICOMWEB_HTTP_PORT}/viewer/callback,http://localhost:${env.DICOMWEB_HTTP_PORT}/dose/callback`);
   def('KAFKA_BROKERS', `localhost:${env.KAFKA_PORT}`);
   def('FHIR_BASE_URL', `http://localhost:${env.HAPI_PORT}/fhir`);
   def('INGEST_STORAGE_DIR', path.join(env.FACADE_DATA_DIR, 'dicom'));
-  // The node's public DICOMweb base: served by dicomweb, written by the ingest into its manifests and
-  // by the mapper into the Endpoint, so one value for all three.
+  // The node-wide settings (FACADE_*, libs/node-settings) are read by every service from the same
+  // variables; only the DICOMweb base depends on a port chosen here.
   def('FACADE_DICOMWEB_BASE_URL', `http://localhost:${env.DICOMWEB_HTTP_PORT}/dicomweb`);
-  def('INGEST_DICOMWEB_BASE_URL', env.FACADE_DICOMWEB_BASE_URL);
-  def('MAPPER_DICOMWEB_BASE_URL', env.FACADE_DICOMWEB_BASE_URL);
 
   return env;
 }

@@ -139,7 +139,8 @@ export const installers = {
 
   'hapi-jar': {
     label: 'building the HAPI FHIR server jar with Maven (first run only, takes a few minutes)…',
-    needed: () => !fs.existsSync(HAPI_JAR),
+    // Built again when the launcher's sources or pom are newer than the jar (a pull that changed them).
+    needed: () => !fs.existsSync(HAPI_JAR) || newestMtimeMs([path.join(HAPI_DIR, 'pom.xml'), path.join(HAPI_DIR, 'src')]) > fs.statSync(HAPI_JAR).mtimeMs,
     async install(env) {
       const pom = path.join(HAPI_DIR, 'pom.xml');
       if (!fs.existsSync(pom)) throw new Error(`${path.relative(REPO_ROOT, pom)} does not exist yet`);
@@ -148,6 +149,20 @@ export const installers = {
     },
   },
 };
+
+/** The latest modification time among these files and everything under these directories. */
+function newestMtimeMs(paths) {
+  let newest = 0;
+  for (const entry of paths) {
+    if (!fs.existsSync(entry)) continue;
+    const stat = fs.statSync(entry);
+    newest = Math.max(newest, stat.mtimeMs);
+    if (stat.isDirectory()) {
+      newest = Math.max(newest, newestMtimeMs(fs.readdirSync(entry).map((name) => path.join(entry, name))));
+    }
+  }
+  return newest;
+}
 
 /** Runs every needed installer among `names` (deduplicated, in order). */
 export async function installMissing(names, env, log) {

@@ -1,4 +1,5 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
+import { dicomUidIdentifier } from '@imaging-facade/fhir';
 
 /**
  * AuditEvents after IHE Basic Audit Log Patterns (BALP): Read / PatientRead for a read, Query /
@@ -177,7 +178,7 @@ function entities(input: AuditInput): AuditEventEntity[] {
     list.push({
       type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
       role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
-      what: { type: 'ImagingStudy', identifier: { system: 'urn:dicom:uid', value: `urn:oid:${study}` } },
+      what: { type: 'ImagingStudy', identifier: dicomUidIdentifier(study) },
       name: study,
     });
   }

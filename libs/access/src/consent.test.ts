@@ -88,6 +88,13 @@ describe('studyKeyOf / studyLinksOf', () => {
     expect(studyKeyOf({ resourceType: 'ImagingStudy', identifier: [] })).toBeUndefined();
   });
 
+  test('a logical reference typed as another resource is not a study (the cumulative dose derives from dose summaries)', () => {
+    const summary = { type: 'Observation', identifier: { system: 'urn:dicom:uid', value: 'urn:oid:1.2.3.4' } };
+    const study = { type: 'ImagingStudy', identifier: { system: 'urn:dicom:uid', value: 'urn:oid:1.2.3' } };
+    expect(studyLinksOf({ resourceType: 'Observation', derivedFrom: [summary] })).toEqual({ ids: [], keys: [] });
+    expect(studyLinksOf({ resourceType: 'Observation', partOf: [study], derivedFrom: [summary] })).toEqual({ ids: [], keys: [{ studyInstanceUid: '1.2.3' }] });
+  });
+
   test('the studies an Observation derives from', () => {
     expect(studyLinksOf({ resourceType: 'Observation', partOf: [{ reference: 'ImagingStudy/1' }], derivedFrom: [{ reference: 'Media/2' }] })).toEqual({ ids: ['1'], keys: [] });
   });

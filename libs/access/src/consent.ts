@@ -1,5 +1,6 @@
 import type { PatientIdentifier } from '@imaging-facade/events';
 import { patientsOf, referencedId, type AnyResource } from './compartment';
+import { dicomUidOf, studyIdentityOf, type IdentifierLike } from '@imaging-facade/fhir';
 
 /**
  * Consent on reads, as defence in depth: the mapper removes what a patient refused from the FHIR
@@ -35,15 +36,6 @@ export interface ConsentLookups {
   study(id: string): Promise<StudyKey | undefined>;
 }
 
-const DICOM_UID_SYSTEM = 'urn:dicom:uid';
-const ACCESSION_CODE = 'ACSN';
-
-interface IdentifierLike {
-  system?: string;
-  value?: string;
-  type?: { coding?: Array<{ code?: string }> };
-}
-
 export function identifiersOfPatient(patient: AnyResource): PatientIdentifier[] {
   const identifiers = (patient.identifier as IdentifierLike[] | undefined) ?? [];
   return identifiers
@@ -51,15 +43,9 @@ export function identifiersOfPatient(patient: AnyResource): PatientIdentifier[] 
     .map(({ system, value }) => ({ system, value }));
 }
 
-/** The study an ImagingStudy is: its StudyInstanceUID (`urn:dicom:uid` / `urn:oid:…`) and its accession number. */
+/** The study an ImagingStudy is: its StudyInstanceUID and its accession number (libs/fhir's imaging identifier rule). */
 export function studyKeyOf(imagingStudy: AnyResource): StudyKey | undefined {
-  const identifiers = (imagingStudy.identifier as IdentifierLike[] | undefined) ?? [];
-  const uid = identifiers.find((identifier) => identifier.system === DICOM_UID_SYSTEM && identifier.value?.startsWith('urn:oid:'));
-  if (!uid?.value) {
-    return undefined;
-  }
-  const accession = identifiers.find((identifier) => identifier.type?.coding?.some((coding) => coding.code === ACCESSION_CODE));
-  return { studyInstanceUid: uid.value.slice('urn:oid:'.length), accessionNumber: accession?.value };
+  return studyIdentityOf(imagingStudy);
 }
 
 /**
@@ -67,7 +53,7 @@ export function studyKeyOf(imagingStudy: AnyResource): StudyKey | undefined {
  * derivedFrom and DocumentReference.context.related (as ids), or a study UID given as identifier.
  */
 export function studyLinksOf(resource: AnyResource): { ids: string[]; keys: StudyKey[] } {
-  const references: Array<{ reference?: string; identifier?: IdentifierLike }> = [];
+  const references: Array<{ reference?: string; type?: string; identifier?: IdentifierLike }> = [];
   if (resource.resourceType === 'Observation') {
     references.push(...((resource.partOf as typeof references | undefined) ?? []), ...((resource.derivedFrom as typeof references | undefined) ?? []));
   } else if (resource.resourceType === 'DocumentReference') {
@@ -79,8 +65,13 @@ export function studyLinksOf(resource: AnyResource): { ids: string[]; keys: Stud
     const id = referencedId(reference.reference, 'ImagingStudy');
     if (id) {
       ids.push(id);
-    } else if (reference.identifier?.system === DICOM_UID_SYSTEM && reference.identifier.value?.startsWith('urn:oid:')) {
-      keys.push({ studyInstanceUid: reference.identifier.value.slice('urn:oid:'.length) });
+    } else if (reference.type === undefined || reference.type === 'ImagingStudy') {
+      // A logical reference names a study only when it says so, or says nothing: the cumulative dose
+      // derives from other Observations, named by their own `urn:dicom:uid` identifiers.
+      const studyInstanceUid = dicomUidOf(reference.identifier);
+      if (studyInstanceUid !== undefined) {
+        keys.push({ studyInstanceUid });
+      }
     }
   }
   return { ids, keys };

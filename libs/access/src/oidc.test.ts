@@ -122,6 +122,14 @@ describe('OidcVerifier', () => {
     await expect(verifier.verify(token)).rejects.toThrow(message);
   });
 
+  test('only a token the issuer signed is marked expired (the signature is checked first): a forged old token is no honest one', async () => {
+    const verifier = new OidcVerifier(settings());
+    const past = { expires: Math.floor(Date.now() / 1000) - 60 };
+    const refusal = (token: string) => verifier.verify(token).then(() => undefined, (error: unknown) => error);
+    expect(await refusal(await issuer.sign(rsa, {}, past))).toMatchObject({ name: 'InvalidTokenError', expired: true });
+    expect(await refusal(await issuer.sign(await newKey('RS256', 'rsa-1'), {}, past))).toMatchObject({ name: 'InvalidTokenError', expired: false });
+  });
+
   test('a token with a key id not seen yet makes the verifier fetch the keys again (rotation), and then passes', async () => {
     const verifier = new OidcVerifier(settings());
     await verifier.verify(await issuer.sign(rsa));
@@ -164,6 +172,9 @@ describe('principalFrom', () => {
     ['SMART claims', { sub: 'u', client_id: 'c', scope: 'patient/*.rs', patient: 'p1' }, { clientId: 'c', patientId: 'p1' }],
     ['azp as the client, scp as the scopes', { sub: 'u', azp: 'c2', scp: ['user/Patient.rs'] }, { clientId: 'c2', patientId: undefined }],
     ['a patient given as a reference', { sub: 'u', cid: 'c3', patient: 'Patient/p9' }, { clientId: 'c3', patientId: 'p9' }],
+    ['role scopes kept as written beside the resource scopes', { sub: 'u', scope: 'openid dose-officer  user/Observation.rs' }, { grantedScopes: ['openid', 'dose-officer', 'user/Observation.rs'] }],
+    ['scp as an array, as written', { sub: 'u', scp: ['dose-officer', 7] }, { grantedScopes: ['dose-officer'] }],
+    ['no scope at all: none', { sub: 'u' }, { grantedScopes: [] }],
   ])('%s', (_situation, payload, expected) => {
     expect(principalFrom(payload, 'https://idp')).toMatchObject(expected);
   });

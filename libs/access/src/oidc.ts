@@ -34,6 +34,8 @@ export interface Principal {
   subject?: string | undefined;
   clientId?: string | undefined;
   scopes: ResourceScope[];
+  /** Every scope the token grants, as written (role scopes such as `dose-officer` included, which `scopes` leaves out). */
+  grantedScopes?: readonly string[] | undefined;
   /** The SMART launch context's patient (a Patient id). */
   patientId?: string | undefined;
   fhirUser?: string | undefined;
@@ -43,6 +45,14 @@ export interface Principal {
 /** The token is not acceptable (answered 401). The reason names the check that failed, never a claim's value. */
 export class InvalidTokenError extends Error {
   override readonly name = 'InvalidTokenError';
+
+  /** `expired`: the issuer did sign it (the signature is checked before the claims), it is only too old. */
+  constructor(
+    message: string,
+    readonly expired = false,
+  ) {
+    super(message);
+  }
 }
 
 /** The issuer could not be asked (discovery or keys): not the client's fault (answered 502). */
@@ -175,7 +185,7 @@ function classify(error: unknown): Error {
     return new IssuerUnavailableError("the issuer's keys could not be fetched in time");
   }
   if (error instanceof errors.JWTExpired) {
-    return new InvalidTokenError('the token has expired');
+    return new InvalidTokenError('the token has expired', true);
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     return new InvalidTokenError(`the token's "${error.claim}" claim is not acceptable`);
@@ -205,6 +215,7 @@ export function principalFrom(payload: JWTPayload, issuer: string): Principal {
     subject: text(payload.sub),
     clientId: text(payload.client_id) ?? text(payload.azp) ?? text(payload.cid),
     scopes: parseScopes(scope),
+    grantedScopes: typeof scope === 'string' ? scope.split(/\s+/).filter(Boolean) : Array.isArray(scope) ? scope.filter((item): item is string => typeof item === 'string') : [],
     patientId: patientClaim ? (referencedId(patientClaim, 'Patient') ?? patientClaim) : undefined,
     fhirUser: text(payload.fhirUser),
     tokenId: text(payload.jti),

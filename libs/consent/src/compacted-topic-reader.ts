@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, Kafka } from 'kafkajs';
-import { ensureTopics } from '@imaging-facade/kafka';
+import { topicName, type TopicSpec } from '@imaging-facade/events';
+import { ensureTopics, restartAfterFatalCrash } from '@imaging-facade/kafka';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 
 /** One record of a compacted topic, handed over in partition order. A null value is a tombstone. */
@@ -14,7 +15,9 @@ export interface TopicRecord {
 
 export interface CompactedTopicReaderOptions {
   kafka: Kafka;
-  topic: string;
+  /** The topic's specification (libs/events), to create it as its writer would when it is not there yet. */
+  spec: TopicSpec;
+  topicPrefix: string;
   /** Prefix of the consumer group; a unique suffix is added per reader, so every reader gets every partition. */
   groupIdPrefix: string;
   logger: Logger;
@@ -31,21 +34,27 @@ export class CompactedTopicReader {
   private consumer: Consumer | undefined;
   private readonly remaining = new Map<number, bigint>();
   private caughtUp = false;
-  private failure: Error | undefined;
-  private readonly readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private interruption: Error | undefined;
+  /** Per partition, the offset of the next record to apply: where a restarted consumer goes on. */
+  private readonly next = new Map<number, bigint>();
+  private readonly stopping = new AbortController();
+  private readonly readyWaiters: Array<() => void> = [];
   readonly groupId: string;
 
+  readonly topic: string;
+
   constructor(private readonly options: CompactedTopicReaderOptions) {
+    this.topic = topicName(options.spec.topic, options.topicPrefix);
     this.groupId = `${options.groupIdPrefix}-${hostname()}-${process.pid}-${randomUUID()}`;
   }
 
   async start(): Promise<void> {
-    const { kafka, topic, logger } = this.options;
+    const { kafka, topic, logger } = { ...this.options, topic: this.topic };
     const admin = kafka.admin();
     await admin.connect();
     try {
       // A reader may start before the topic's writer: the topic is then created as the writer would.
-      await ensureTopics(admin, [{ topic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
+      await ensureTopics(admin, [this.options.spec], this.options.topicPrefix, logger);
       // The end of each partition now: once consumed up to there, the view is complete.
       for (const partition of await admin.fetchTopicOffsets(topic)) {
         const high = BigInt(partition.high);
@@ -60,13 +69,27 @@ export class CompactedTopicReader {
 
     const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
     this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) {
-        this.fail(new Error(`the reader of ${topic} stopped: ${errorMessage(event.payload.error)}`));
-      }
+    restartAfterFatalCrash(consumer, {
+      // Where it stopped, not from the beginning: replaying older records would show older states.
+      run: async () => {
+        await this.subscribeAndRun(consumer);
+        for (const [partition, offset] of this.next) {
+          consumer.seek({ topic, partition, offset: offset.toString() });
+        }
+      },
+      logger,
+      signal: this.stopping.signal,
+      onStopped: (error) => (this.interruption = new Error(`the reader of ${topic} stopped: ${errorMessage(error)}`)),
+      onRunning: () => (this.interruption = undefined),
     });
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await this.subscribeAndRun(consumer);
+    logger.info({ topic, groupId: this.groupId, partitionsToRead: this.remaining.size }, 'reading the compacted topic from the beginning');
+  }
+
+  private async subscribeAndRun(consumer: Consumer): Promise<void> {
+    const { logger } = this.options;
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -81,41 +104,39 @@ export class CompactedTopicReader {
             });
           } catch (error) {
             // A record that cannot be applied is skipped, never retried forever (it would block the partition).
-            logger.error({ topic, partition: batch.partition, offset: message.offset, reason: errorMessage(error) }, 'record skipped');
+            logger.error({ topic: this.topic, partition: batch.partition, offset: message.offset, reason: errorMessage(error) }, 'record skipped');
           }
         }
         this.progress(batch.partition, BigInt(batch.lastOffset()) + 1n);
       },
     });
-    logger.info({ topic, groupId: this.groupId, partitionsToRead: this.remaining.size }, 'reading the compacted topic from the beginning');
   }
 
   /** Resolves once the reader has consumed every partition up to where it ended at start. */
   ready(): Promise<void> {
-    if (this.failure) {
-      return Promise.reject(this.failure);
-    }
     if (this.caughtUp) {
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
   isReady(): boolean {
-    return this.caughtUp && this.failure === undefined;
+    return this.caughtUp && this.error === undefined;
   }
 
-  /** Why the reader stopped for good, if it did. */
+  /** Why the reader does not follow the topic now (it stopped and is being started again), if so. */
   get error(): Error | undefined {
-    return this.failure;
+    return this.interruption;
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     await this.consumer?.disconnect();
     this.consumer = undefined;
   }
 
   private progress(partition: number, nextOffset: bigint): void {
+    this.next.set(partition, nextOffset);
     const end = this.remaining.get(partition);
     if (end !== undefined && nextOffset >= end) {
       this.remaining.delete(partition);
@@ -128,17 +149,37 @@ export class CompactedTopicReader {
       return;
     }
     this.caughtUp = true;
-    this.options.logger.info({ topic: this.options.topic }, 'caught up with the compacted topic');
-    for (const waiter of this.readyWaiters.splice(0)) {
-      waiter.resolve();
+    this.options.logger.info({ topic: this.topic }, 'caught up with the compacted topic');
+    for (const resolve of this.readyWaiters.splice(0)) {
+      resolve();
     }
   }
+}
 
-  private fail(error: Error): void {
-    this.failure = error;
-    this.options.logger.error({ topic: this.options.topic, reason: error.message }, 'compacted topic reader failed');
-    for (const waiter of this.readyWaiters.splice(0)) {
-      waiter.reject(error);
-    }
+/**
+ * What a view built on one compacted topic offers its service: start and stop it, and know when it
+ * has read the topic to the end (readiness), and whether it follows it now.
+ */
+export abstract class CompactedTopicView {
+  protected abstract readonly reader: CompactedTopicReader;
+
+  start(): Promise<void> {
+    return this.reader.start();
+  }
+
+  ready(): Promise<void> {
+    return this.reader.ready();
+  }
+
+  isReady(): boolean {
+    return this.reader.isReady();
+  }
+
+  get error(): Error | undefined {
+    return this.reader.error;
+  }
+
+  stop(): Promise<void> {
+    return this.reader.stop();
   }
 }

@@ -7,7 +7,7 @@ import {
   type PatientIdentifier,
 } from '@imaging-facade/events';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
-import { CompactedTopicReader, type TopicRecord } from './compacted-topic-reader';
+import { CompactedTopicReader, CompactedTopicView, type TopicRecord } from './compacted-topic-reader';
 import { decideSharing, type ConsentPolicy, type PatientConsentState, type SharingDecision, type StudyRef } from './policy';
 import { pseudonym } from './pseudonym';
 
@@ -36,45 +36,27 @@ export interface ConsentViewOptions {
  * Start it, wait for `ready()` before deciding anything (before that it does not know every
  * refusal), then keep it running: `onChange` tells when a patient's decisions change.
  */
-export class ConsentView {
+export class ConsentView extends CompactedTopicView {
   private readonly states = new Map<string, PatientConsentState>();
   private readonly listeners = new Set<ConsentListener>();
-  private readonly reader: CompactedTopicReader;
+  protected readonly reader: CompactedTopicReader;
   private readonly logger: Logger;
   readonly topic: string;
   readonly policy: ConsentPolicy;
 
   constructor(options: ConsentViewOptions) {
+    super();
     this.topic = topicName(CONSENT_DECISION_V1.topic, options.topicPrefix);
     this.policy = options.policy;
     this.logger = options.logger.child({ component: 'consent-view' });
     this.reader = new CompactedTopicReader({
       kafka: options.kafka,
-      topic: this.topic,
+      spec: CONSENT_DECISION_V1,
+      topicPrefix: options.topicPrefix,
       groupIdPrefix: options.groupIdPrefix ?? 'consent-view',
       logger: this.logger,
       apply: (record) => this.apply(record),
     });
-  }
-
-  start(): Promise<void> {
-    return this.reader.start();
-  }
-
-  ready(): Promise<void> {
-    return this.reader.ready();
-  }
-
-  isReady(): boolean {
-    return this.reader.isReady();
-  }
-
-  get error(): Error | undefined {
-    return this.reader.error;
-  }
-
-  stop(): Promise<void> {
-    return this.reader.stop();
   }
 
   /** The patient's current state; undefined when no decision is known for them. */

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { patientKey, STUDY_COMPLETED_V1, studyCompletedV1Schema, topicName, type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Logger } from '@imaging-facade/service-kit';
-import { CompactedTopicReader, type TopicRecord } from './compacted-topic-reader';
+import { CompactedTopicReader, CompactedTopicView, type TopicRecord } from './compacted-topic-reader';
 import { patientOfStudy, summarizeStudy, type StudyPatient, type StudySummary } from './study-summary';
 
 /** A patient as the node's studies describe them, with their studies, most recent first. */
@@ -31,42 +31,24 @@ interface Entry {
  * The node's studies by patient, materialized from the compacted study-completed topic (its
  * durable catalogue of studies): who each study belongs to, and what the desk shows of it.
  */
-export class StudyCatalog {
+export class StudyCatalog extends CompactedTopicView {
   private readonly studies = new Map<string, Entry>();
   private readonly byPatient = new Map<string, Set<string>>();
-  private readonly reader: CompactedTopicReader;
+  protected readonly reader: CompactedTopicReader;
   readonly topic: string;
 
   constructor(private readonly options: StudyCatalogOptions) {
+    super();
     this.topic = topicName(STUDY_COMPLETED_V1.topic, options.topicPrefix);
     const logger = options.logger.child({ component: 'study-catalog' });
     this.reader = new CompactedTopicReader({
       kafka: options.kafka,
-      topic: this.topic,
+      spec: STUDY_COMPLETED_V1,
+      topicPrefix: options.topicPrefix,
       groupIdPrefix: options.groupIdPrefix ?? 'study-catalog',
       logger,
       apply: (record) => this.applyRecord(record),
     });
-  }
-
-  start(): Promise<void> {
-    return this.reader.start();
-  }
-
-  ready(): Promise<void> {
-    return this.reader.ready();
-  }
-
-  isReady(): boolean {
-    return this.reader.isReady();
-  }
-
-  get error(): Error | undefined {
-    return this.reader.error;
-  }
-
-  stop(): Promise<void> {
-    return this.reader.stop();
   }
 
   get size(): number {

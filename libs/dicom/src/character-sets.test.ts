@@ -1,6 +1,6 @@
 import { TextDecoder } from 'node:util';
 import { bytesDecodedBy, characterSets, decodeText, textKind, withoutEscapeSequences, type TextKind } from './character-sets';
-import { pydicom as runPydicom } from './test-support/pydicom';
+import { runPydicom } from '../../../test/support/sample-files';
 
 /** Bytes written with `ESC` for 0x1B, printable ASCII as is, and `<hex hex …>` for the others. */
 function bytes(text: string): Uint8Array {

@@ -3,7 +3,7 @@ import { datasetEncoding, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN }
 import { readDataset } from './dataset-reader';
 import { TruncatedDatasetError } from './byte-source';
 import { readPart10 } from './part10';
-import { pydicom, pydicomFile } from './test-support/pydicom';
+import { runPydicom as pydicom, sample as pydicomFile } from '../../../test/support/sample-files';
 
 /** An element in Explicit VR Little Endian (short VRs), or a long-form one for UN/OB/SQ. */
 function element(tag: string, vr: string, value: Buffer | string): Buffer {
@@ -114,6 +114,8 @@ describe('readDataset', () => {
     ['empty values as null', element('00080008', 'CS', 'ORIGINAL\\\\PRIMARY'), { vr: 'CS', Value: ['ORIGINAL', null, 'PRIMARY'] }],
     ['a DS that is not a number as null', element('00181050', 'DS', '0.5\\abc'), { vr: 'DS', Value: [0.5, null] }],
     ['UIDs without padding', element('0020000D', 'UI', '1.2.3'), { vr: 'UI', Value: ['1.2.3'] }],
+    ['an invalid UID exactly as sent, never cleaned (1.2.3A4 is not 1.2.34)', element('00080018', 'UI', '1.2.3A4'), { vr: 'UI', Value: ['1.2.3A4'] }],
+    ['a UID padded with a space without its padding', element('0020000E', 'UI', Buffer.from('1.2.34 ', 'latin1')), { vr: 'UI', Value: ['1.2.34'] }],
     ['an attribute without value as its VR alone', element('00080090', 'PN', ''), { vr: 'PN' }],
   ])('gives %s', (_situation, bytes, attribute) => {
     const { dataset } = readDataset(bytes, explicitLittle);

@@ -298,7 +298,10 @@ function decodeValues(vr: string, value: Buffer, littleEndian: boolean, sets: Ch
   }
   switch (vr) {
     case 'UI':
-      return strings.map((uid) => textOrNull(uid.replace(/[^0-9.]/g, '')));
+      // Only the padding goes (NUL, or a space some writers use). Never "clean" a UID: `1.2.3A4` and
+      // `1.2.3B4` would both become `1.2.34`, and the first instance stored under it would be lost.
+      // An invalid UID is kept as sent, for the caller to refuse.
+      return strings.map((uid) => textOrNull(uid.replace(/[\0 ]+$/, '')));
     case 'AE':
     case 'CS':
       // Leading and trailing spaces are not significant (PS3.5 6.2).

@@ -44,12 +44,18 @@ export interface ExtraElements {
 
 const SOP_CLASS_UID = 0x00080016;
 
-/** `wanted` holds tags as 32-bit numbers (group << 16 | element); the walk stops after the largest. */
+/**
+ * `wanted` holds tags as 32-bit numbers (group << 16 | element); the walk stops after the largest,
+ * unless `toEnd`: then it goes on to the end of the dataset, headers only, so that a dataset whose
+ * structure breaks anywhere (a length past the end, garbage where an element should start, an
+ * unclosed sequence) is refused rather than stored as if it were whole.
+ */
 export async function collectElements(
   source: ByteSource,
   encoding: DatasetEncoding,
   wanted: ReadonlySet<number>,
   extra?: ExtraElements,
+  options: { toEnd?: boolean } = {},
 ): Promise<Buffer> {
   let lastWanted = Math.max(...wanted);
   let extraTags: ReadonlySet<number> = new Set();
@@ -57,7 +63,7 @@ export async function collectElements(
   while (!(await source.atEnd())) {
     const header = await readElementHeader(source, encoding);
     // Top-level elements come in ascending tag order: nothing we want can follow.
-    if (header.tag > lastWanted) {
+    if (header.tag > lastWanted && options.toEnd !== true) {
       break;
     }
     if (wanted.has(header.tag)) {

@@ -14,3 +14,5 @@ export * from './sop-classes';
 export * from './values';
 export * from './value-representations';
 export * from './pixel-data';
+export * from './measurement-units';
+export * from './naturalized';

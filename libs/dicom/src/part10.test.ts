@@ -5,7 +5,7 @@ import { data } from 'dcmjs';
 import { silenceDcmjs } from './dcmjs-logs';
 import { textAt } from './dicom-json';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, readPart10, writeFileMetaHeader, type FileMeta } from './part10';
-import { pydicomFile as testFile, pydicom as runPydicom } from './test-support/pydicom';
+import { runPydicom, sample as testFile } from '../../../test/support/sample-files';
 
 /** Where the dataset of a Part 10 file starts, and the UIDs of its meta. */
 async function part10Layout(file: string) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { topicSpec } from './topics';
 import { dicomUidSchema } from '@imaging-facade/dicom';
 import { envelopeSchema } from './envelope';
 
@@ -10,10 +11,13 @@ import { envelopeSchema } from './envelope';
  * Key: the patient identifier as `system|value` (see `patientKey`). Carries patient identifiers:
  * consumers must not log the key or `patient`.
  */
-export const CONSENT_DECISION_V1 = {
+export const CONSENT_DECISION_V1 = topicSpec({
   topic: 'consent.patient-decisions.v1',
   type: 'org.imagingfacade.consent.patient-decisions.v1',
-} as const;
+  partitions: 3,
+  // The last message per patient is their whole current state, read whole at start by every face.
+  cleanupPolicy: 'compact',
+} as const);
 
 export const patientIdentifierSchema = z.object({
   /** The identifier's namespace, a URI (`urn:oid:…` for an OID). */

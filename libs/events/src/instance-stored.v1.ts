@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { topicSpec } from './topics';
 import { dicomUidSchema } from '@imaging-facade/dicom';
 import { envelopeSchema } from './envelope';
 
@@ -6,10 +7,12 @@ import { envelopeSchema } from './envelope';
  * One instance was received over DICOM and stored durably, byte for byte as sent.
  * Key: StudyInstanceUID. Carries no patient data.
  */
-export const INSTANCE_STORED_V1 = {
+export const INSTANCE_STORED_V1 = topicSpec({
   topic: 'imaging.instance-stored.v1',
   type: 'org.imagingfacade.imaging.instance-stored.v1',
-} as const;
+  partitions: 3,
+  cleanupPolicy: 'delete',
+} as const);
 
 export const instanceStoredV1DataSchema = z.object({
   studyInstanceUid: dicomUidSchema,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
 import { envelopeSchema } from './envelope';
+import { topicSpec } from './topics';
 
 /**
  * A study went quiet: no new instance for the node's quiet period. The event is a snapshot of
@@ -8,10 +9,14 @@ import { envelopeSchema } from './envelope';
  * complete snapshot and a consumer can apply snapshots again or out of order without harm.
  * Key: StudyInstanceUID. Carries patient data: consumers must not log `study`.
  */
-export const STUDY_COMPLETED_V1 = {
+export const STUDY_COMPLETED_V1 = topicSpec({
   topic: 'imaging.study-completed.v1',
   type: 'org.imagingfacade.imaging.study-completed.v1',
-} as const;
+  partitions: 3,
+  // The last snapshot per study is the node's durable catalogue of its studies, read whole at start
+  // (the mapper's and the desk's StudyCatalog, the DICOMweb index).
+  cleanupPolicy: 'compact',
+} as const);
 
 export const studyInstanceSchema = z.object({
   sopInstanceUid: dicomUidSchema,

@@ -30,6 +30,12 @@ export const methodNotAllowed = (diagnostics = 'Method not allowed'): Outcome =>
 
 export const conflict = (diagnostics: string): Outcome => outcome(409, 'conflict', diagnostics);
 
+/** A resource that is well formed but breaks a rule of this server (FHIR's 422). */
+export const unprocessable = (diagnostics: string, expression?: string[]): Outcome => outcome(422, 'business-rule', diagnostics, expression);
+
+/** A format the client asked for (`_format`, `Accept`) that is not served. */
+export const notAcceptable = (diagnostics: string): Outcome => outcome(406, 'not-supported', diagnostics);
+
 export const unsupportedMediaType = (diagnostics: string): Outcome => outcome(415, 'not-supported', diagnostics);
 
 export const tooManyRequests = (diagnostics = 'Too many requests'): Outcome => outcome(429, 'throttled', diagnostics);

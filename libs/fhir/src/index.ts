@@ -4,3 +4,5 @@ export * from './ids';
 export * from './readiness';
 export * from './search';
 export * from './upstream';
+export * from './imaging-identifiers';
+export * from './cumulative-dose';

@@ -28,9 +28,9 @@ beforeAll(async () => {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [
-    { topic, numPartitions: 1 },
-    { topic: deadLetterTopic, numPartitions: 1 },
-  ]);
+    { topic, partitions: 1, cleanupPolicy: 'delete' },
+    { topic: deadLetterTopic, partitions: 1, cleanupPolicy: 'delete' },
+  ], '');
   await admin.disconnect();
   await producer.connect();
   await consumer.connect();

@@ -3,9 +3,9 @@ import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import type { z } from 'zod';
 import { DEAD_LETTER_V1 } from '@imaging-facade/events';
-import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
+import { restartAfterFatalCrash } from './consumer-restart';
 import type { EventPublisher } from './publisher';
-import { backoffDelay, sleep } from './retry';
 
 /** Context given to a handler: where the message came from, and a logger keyed by it. */
 export interface MessageContext {
@@ -44,7 +44,7 @@ export async function runValidatedConsumer<S extends z.ZodType>(
   options: ValidatedConsumerOptions<S>,
 ): Promise<{ stop: () => Promise<void> }> {
   const { consumer, logger } = options;
-  const retry = options.retry ?? { initialMs: 500, maxMs: 30_000 };
+  const retryDelays = options.retry ?? { initialMs: 500, maxMs: 30_000 };
   const stopping = new AbortController();
   const outcomes = new Counter({
     name: 'facade_consumed_messages_total',
@@ -53,50 +53,53 @@ export async function runValidatedConsumer<S extends z.ZodType>(
     registers: [options.metrics],
   });
 
-  await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: true,
-    eachMessage: async ({ topic, partition, message, heartbeat }) => {
-      const key = message.key?.toString('utf8') ?? null;
-      const context: MessageContext = {
-        topic,
-        partition,
-        offset: message.offset,
-        key,
-        logger: logger.child({ topic, partition, offset: message.offset, key }),
-      };
+  const subscribeAndRun = async (): Promise<void> => {
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        const key = message.key?.toString('utf8') ?? null;
+        const context: MessageContext = {
+          topic,
+          partition,
+          offset: message.offset,
+          key,
+          logger: logger.child({ topic, partition, offset: message.offset, key }),
+        };
 
-      const parsed = parse(options.schema, message);
-      if (!parsed.ok) {
-        await deadLetter(options, context, message, `invalid event: ${parsed.reason}`);
-        outcomes.inc({ topic, outcome: 'dead-lettered' });
-        return;
-      }
-
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await options.handle(parsed.value, context);
-          outcomes.inc({ topic, outcome: 'processed' });
+        const parsed = parse(options.schema, message);
+        if (!parsed.ok) {
+          await deadLetter(options, context, message, `invalid event: ${parsed.reason}`);
+          outcomes.inc({ topic, outcome: 'dead-lettered' });
           return;
+        }
+
+        try {
+          await retry(() => options.handle(parsed.value, context), {
+            ...retryDelays,
+            isRetryable: options.isRetryable,
+            signal: stopping.signal,
+            onRetry: async ({ attempt, delayMs, error }) => {
+              context.logger.warn({ attempt, delayMs, reason: errorMessage(error) }, 'handling failed, will retry');
+              outcomes.inc({ topic, outcome: 'retried' });
+              await heartbeat();
+            },
+          });
+          outcomes.inc({ topic, outcome: 'processed' });
         } catch (error) {
-          if (!options.isRetryable(error)) {
-            await deadLetter(options, context, message, errorMessage(error));
-            outcomes.inc({ topic, outcome: 'dead-lettered' });
-            return;
-          }
-          if (stopping.signal.aborted) {
-            // Leave the offset uncommitted: the message is handled again after the restart.
+          if (options.isRetryable(error)) {
+            // Stopping while retrying: leave the offset uncommitted, the message is handled again after the restart.
             throw new Error(`stopping while retrying offset ${message.offset}`);
           }
-          const delay = backoffDelay(attempt, retry.initialMs, retry.maxMs);
-          context.logger.warn({ attempt, delayMs: delay, reason: errorMessage(error) }, 'handling failed, will retry');
-          outcomes.inc({ topic, outcome: 'retried' });
-          await sleep(delay, stopping.signal);
-          await heartbeat();
+          await deadLetter(options, context, message, errorMessage(error));
+          outcomes.inc({ topic, outcome: 'dead-lettered' });
         }
-      }
-    },
-  });
+      },
+    });
+  };
+  // From the committed offsets again: what was handled but not committed is handled once more.
+  restartAfterFatalCrash(consumer, { run: subscribeAndRun, logger, signal: stopping.signal });
+  await subscribeAndRun();
 
   return {
     stop: async () => {

@@ -1,5 +1,6 @@
 export * from './client';
 export * from './consumer';
+export * from './consumer-restart';
 export * from './publisher';
 export * from './readiness';
 export * from './retry';

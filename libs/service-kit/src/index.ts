@@ -8,3 +8,6 @@ export * from './readiness';
 export * from './keyed-lock';
 export * from './failed-sign-ins';
 export * from './html';
+export * from './retry';
+export * from './define-service';
+export * from './format-parameter';

@@ -45,3 +45,22 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Something that reads a topic (or another source) into memory before it can answer. */
+export interface CatchingUp {
+  isReady(): boolean;
+  /** Set while it does not follow its source (it stopped, and is being started again). */
+  readonly error?: Error | undefined;
+}
+
+/** Ready once every reader has read its source to the end, as it was at start; a failed reader says why. */
+export function caughtUp(name: string, readers: readonly CatchingUp[], what: string): ReadinessCheck {
+  return {
+    name,
+    probe: async () => {
+      const failure = readers.find((reader) => reader.error !== undefined)?.error;
+      if (failure) throw failure;
+      if (!readers.every((reader) => reader.isReady())) throw new Error(`still reading ${what}`);
+    },
+  };
+}

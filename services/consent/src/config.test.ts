@@ -16,7 +16,7 @@ describe('loadConsentConfig', () => {
 
   test('opt-in with its own policy document and an identified organization', () => {
     const config = loadConsentConfig({
-      CONSENT_POLICY: 'opt-in',
+      FACADE_CONSENT_POLICY: 'opt-in',
       CONSENT_POLICY_URI: 'https://region.example.org/policies/imaging-sharing-v2',
       CONSENT_ORGANIZATION: 'CHU Exemple',
       CONSENT_ORGANIZATION_IDENTIFIER: 'urn:oid:1.2.250.1.71.4.2.2|330000001',
@@ -29,7 +29,7 @@ describe('loadConsentConfig', () => {
   });
 
   test.each([
-    ['an unknown policy', { CONSENT_POLICY: 'maybe' }, 'CONSENT_POLICY'],
+    ['an unknown policy', { FACADE_CONSENT_POLICY: 'maybe' }, 'FACADE_CONSENT_POLICY'],
     ['a policy URI that is not a URI', { CONSENT_POLICY_URI: 'our policy' }, 'CONSENT_POLICY_URI'],
     ['an organization identifier without system', { CONSENT_ORGANIZATION_IDENTIFIER: '330000001' }, 'CONSENT_ORGANIZATION_IDENTIFIER'],
     ['an unknown environment', { FACADE_ENV: 'staging' }, 'FACADE_ENV'],

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { CONSENT_POLICIES, DEFAULT_PATIENT_ID_SYSTEM, type ConsentPolicy } from '@imaging-facade/consent';
+import { nodeSettingsOf, nodeSettingsShape } from '@imaging-facade/node-settings';
 import { env, loadConfig } from '@imaging-facade/service-kit';
-import { parseAccounts, usesDefaultAccount, type DeskAccount } from './accounts';
+import { parseAccounts, usesDefaultAccount, type DeskAccount } from './auth/accounts';
 
 const uri = z.string().regex(/^(https?:\/\/\S+|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$/i, 'must be an http(s) URL or a URN');
 
@@ -10,6 +10,8 @@ export const configSchema = z
   .object({
     /** Port of the desk page, the JSON API under /api, and /healthz, /readyz, /metrics. */
     CONSENT_HTTP_PORT: env.port(8001),
+    /** Address the desk listens on: every interface by default, since reception desks reach it from their own PCs. */
+    CONSENT_BIND: z.string().min(1).default('0.0.0.0'),
     /** Base URL of the FHIR R4 server where Consents are stored (the shared index). */
     FHIR_BASE_URL: env.httpUrl('http://localhost:8080/fhir'),
     /** A FHIR request that takes longer is abandoned (ms). */
@@ -18,8 +20,6 @@ export const configSchema = z
     KAFKA_BROKERS: env.list('localhost:9092'),
     /** Prefix of every topic name, so that deployments or test runs can share a cluster. */
     KAFKA_TOPIC_PREFIX: z.string().default(''),
-    /** `opt-out`: studies are shared unless the patient refused; `opt-in`: only once the patient agreed. */
-    CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
     /** The policy a Consent refers to (Consent.policy.uri); defaults to a URN naming the policy. */
     CONSENT_POLICY_URI: uri.optional(),
     /** Name of the organization that records the consents (Consent.organization.display). */
@@ -34,8 +34,6 @@ export const configSchema = z
      * `scrypt$<salt>$<hash>` (see `consent-desk-hash-password`). Local default: `desk:desk`.
      */
     CONSENT_DESK_ACCOUNTS: z.string().default('desk:desk'),
-    /** The identifier system of a PatientID without issuer: must equal the mapper's MAPPER_DEFAULT_PATIENT_ID_SYSTEM. */
-    CONSENT_DEFAULT_PATIENT_ID_SYSTEM: uri.default(DEFAULT_PATIENT_ID_SYSTEM),
     /** A desk session ends after this long without use (ms). */
     CONSENT_SESSION_IDLE_MS: env.milliseconds(30 * 60_000),
     /** Failed sign-ins (page and API) from one client address before it is locked out for CONSENT_LOCKOUT_SECONDS. */
@@ -44,12 +42,13 @@ export const configSchema = z
     CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT: env.positiveInt(5),
     /** How long a lock-out lasts, and the window failed sign-ins are counted in, in seconds. */
     CONSENT_LOCKOUT_SECONDS: env.positiveInt(900),
-    /** `production` refuses to start with the default desk/desk account. */
-    FACADE_ENV: z.enum(['development', 'production']).default('development'),
+    /** The node-wide settings (FACADE_*): its consent policy, patient ID system, environment… */
+    ...nodeSettingsShape,
     /** pino log level. */
     LOG_LEVEL: env.logLevel,
   })
   .transform((raw, context) => {
+    const node = nodeSettingsOf(raw);
     let accounts: DeskAccount[] = [];
     try {
       accounts = parseAccounts(raw.CONSENT_DESK_ACCOUNTS);
@@ -68,25 +67,27 @@ export const configSchema = z
     const [orgSystem, ...orgValue] = raw.CONSENT_ORGANIZATION_IDENTIFIER?.split('|') ?? [];
     return {
       httpPort: raw.CONSENT_HTTP_PORT,
+      httpBind: raw.CONSENT_BIND,
+      opsToken: node.opsToken,
       fhir: { baseUrl: raw.FHIR_BASE_URL, timeoutMs: raw.FHIR_TIMEOUT_MS },
       kafka: { brokers: raw.KAFKA_BROKERS, topicPrefix: raw.KAFKA_TOPIC_PREFIX },
-      policy: raw.CONSENT_POLICY,
+      policy: node.consentPolicy,
       consent: {
-        policyUri: raw.CONSENT_POLICY_URI ?? `urn:imaging-facade:consent-policy:${raw.CONSENT_POLICY}`,
+        policyUri: raw.CONSENT_POLICY_URI ?? `urn:imaging-facade:consent-policy:${node.consentPolicy}`,
         organization: {
           name: raw.CONSENT_ORGANIZATION,
           identifier: orgSystem ? { system: orgSystem, value: orgValue.join('|') } : undefined,
         },
       },
       accounts,
-      defaultPatientIdSystem: raw.CONSENT_DEFAULT_PATIENT_ID_SYSTEM,
+      defaultPatientIdSystem: node.patientIdSystem,
       sessionIdleMs: raw.CONSENT_SESSION_IDLE_MS,
       signInLimits: {
         perClient: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT,
         perAccount: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT,
         lockoutSeconds: raw.CONSENT_LOCKOUT_SECONDS,
       },
-      environment: raw.FACADE_ENV,
+      environment: node.environment,
       logLevel: raw.LOG_LEVEL,
     };
   });

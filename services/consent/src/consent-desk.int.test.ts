@@ -2,11 +2,11 @@ import type { Kafka, Producer } from 'kafkajs';
 import { ConsentView } from '@imaging-facade/consent';
 import { connectedProducer, eventually, sendStudy, testKafka, uniquePrefix } from '@imaging-facade/consent/src/test-support/kafka';
 import { studySnapshot, testUid } from '@imaging-facade/consent/src/test-support/snapshots';
-import { createFhirClient } from '@imaging-facade/fhir';
+import { createFhirClient, CUMULATIVE_DOSE_CODE } from '@imaging-facade/fhir';
 import { createLogger } from '@imaging-facade/service-kit';
 import { validationErrors } from '../../../test/support/fhir';
-import { buildConsent } from './consent-resource';
-import { ConsentStore } from './consent-store';
+import { buildConsent } from './decisions/consent-resource';
+import { ConsentStore } from './decisions/consent-store';
 import { api, fhirGet, startDesk, type RunningDesk } from './test-support/desk';
 
 const SYSTEM = 'urn:oid:1.2.250.1.71.4.2.7';
@@ -109,6 +109,42 @@ describe('consent desk API against real Kafka and HAPI FHIR', () => {
     const seen = await eventually(() => otherView.stateOf(patient), 'the refusal in another service');
     expect(seen.decisions).toEqual([expect.objectContaining({ scope: 'patient', provision: 'deny', consentId: response.body.consentId })]);
     expect(otherView.decide(patient, { studyInstanceUid: testUid() })).toBe('withhold');
+  });
+
+  test('the patient is shown with their cumulative radiation dose, as the mapper writes it to the index', async () => {
+    const patient = newPatient();
+    const base = process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
+    const post = async (resource: object) => {
+      const response = await fetch(`${base}/${(resource as { resourceType: string }).resourceType}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(resource),
+      });
+      expect(response.status).toBe(201);
+      return (await response.json()) as { id: string };
+    };
+    const stored = await post({ resourceType: 'Patient', identifier: [patient] });
+    await post({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [CUMULATIVE_DOSE_CODE] },
+      subject: { reference: `Patient/${stored.id}` },
+      component: [
+        { code: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '113813', display: 'CT Dose Length Product Total' }] }, valueQuantity: { value: 1234.5, unit: 'mGy.cm', system: 'http://unitsofmeasure.org', code: 'mGy.cm' } },
+        { code: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '113722', display: 'Dose Area Product Total' }] }, valueQuantity: { value: 52, unit: 'mGy.cm2', system: 'http://unitsofmeasure.org', code: 'mGy.cm2' } },
+      ],
+    });
+
+    const response = await api(desk, 'GET', `/api/patients/${key(patient)}`);
+    expect(response.status).toBe(200);
+    expect(response.body.cumulativeDose).toEqual([
+      { label: 'CT Dose Length Product Total', value: 1234.5, unit: 'mGy.cm' },
+      { label: 'Dose Area Product Total', value: 52, unit: 'mGy.cm2' },
+    ]);
+    // A patient without any dose report has none.
+    const other = newPatient();
+    await post({ resourceType: 'Patient', identifier: [other] });
+    expect((await api(desk, 'GET', `/api/patients/${key(other)}`)).body.cumulativeDose).toEqual([]);
   });
 
   test('a new decision makes the earlier Consent inactive, and the history keeps both versions', async () => {

@@ -4,7 +4,7 @@
  * The password is read from standard input (so that it stays out of the shell history):
  *   printf '%s' 'the password' | node services/consent/dist/hash-password.js
  */
-import { hashPassword } from './accounts';
+import { hashPassword } from './auth/accounts';
 
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];

@@ -1,32 +1,24 @@
 import express from 'express';
-import type { ITopicConfig } from 'kafkajs';
 import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
-import { createMetricsRegistry, errorMessage, FailedSignIns, startOpsServer, type Logger, type OnStop, type ReadinessCheck } from '@imaging-facade/service-kit';
-import { AccountVerifier } from './accounts';
-import { consentApi } from './api';
+import { caughtUp, createMetricsRegistry, errorMessage, FailedSignIns, startOpsServer, type Logger, type OnStop, type ReadinessCheck } from '@imaging-facade/service-kit';
+import { AccountVerifier } from './auth/accounts';
+import { consentApi } from './api/routes';
 import type { ConsentConfig } from './config';
-import { ConsentStore } from './consent-store';
-import { DecisionService, reconcileWithTopic } from './decisions';
+import { ConsentStore } from './decisions/consent-store';
+import { DecisionService, reconcileWithTopic } from './decisions/decisions';
 import { deskPages } from './desk/routes';
 import { SessionStore } from './desk/session';
-import type { ConsentDesk } from './patient-consent';
-import { PatientDirectory } from './patients';
-import { StatePublisher } from './state-publisher';
+import type { ConsentDesk } from './decisions/patient-consent';
+import { PatientDirectory } from './decisions/patients';
+import { StatePublisher } from './decisions/state-publisher';
 
 export const SERVICE = 'consent-desk';
 
 /** How often states that Kafka refused are offered again, and reconciliation retried. */
 const RETRY_INTERVAL_MS = 5_000;
-
-/** Compacted: the last message per key (patient, study) is the whole current state. */
-const compacted = (topic: string): ITopicConfig => ({
-  topic,
-  numPartitions: 3,
-  configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-});
 
 /**
  * Wires and starts the consent desk; registers each part's stop as soon as it runs. Resolves with
@@ -63,6 +55,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     defaultPatientIdSystem: config.defaultPatientIdSystem,
     decisions,
     directory: new PatientDirectory(catalog, store),
+    doses: store,
   };
   const isReady = () => view.isReady() && catalog.isReady();
 
@@ -70,9 +63,11 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   app.disable('x-powered-by');
   const ops = await startOpsServer({
     port: config.httpPort,
+    host: config.httpBind,
+    opsToken: config.opsToken,
     logger,
     metrics,
-    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('kafka-views', isReady, () => view.error ?? catalog.error), announced(decisions)],
+    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('kafka-views', [view, catalog], 'the decisions and studies topics'), announced(decisions)],
     app,
   });
   onStop('http server', ops.close);
@@ -84,7 +79,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
 
   await admin.connect();
   onStop('kafka admin', () => admin.disconnect());
-  await ensureTopics(admin, [compacted(decisionsTopic), compacted(studiesTopic)]);
+  await ensureTopics(admin, [CONSENT_DECISION_V1, STUDY_COMPLETED_V1], config.kafka.topicPrefix, logger);
 
   await producer.connect();
   onStop('kafka producer', () => producer.disconnect());
@@ -122,17 +117,6 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
 
   logger.info({ port: ops.port, policy: config.policy, decisionsTopic, studiesTopic, studies: catalog.size }, 'consent desk ready');
   return { port: ops.port };
-}
-
-function caughtUp(name: string, ready: () => boolean, failure: () => Error | undefined): ReadinessCheck {
-  return {
-    name,
-    probe: async () => {
-      const error = failure();
-      if (error) throw error;
-      if (!ready()) throw new Error('still reading the decisions and studies topics');
-    },
-  };
 }
 
 function announced(decisions: DecisionService): ReadinessCheck {

@@ -16,9 +16,10 @@ import {
 import { createLogger, stopAll, type Stoppable } from '@imaging-facade/service-kit';
 import { loadIngestConfig } from './config';
 import { startIngestService } from './service';
-import { newUid, relabel, runTool, storeResponses } from './test-support/dcmtk';
+import { relabel, runDcmtk as runTool, storeResponses } from '../../../test/support/dcmtk';
+import { newUid } from '../../../test/support/uids';
 import { eventually } from './test-support/manual-clock';
-import { part10Layout, testFile } from './test-support/sample-files';
+import { part10Layout, sample as testFile } from '../../../test/support/sample-files';
 
 /**
  * The service against a real Kafka broker and real DCMTK peers (echoscu, storescu). Each run uses
@@ -104,7 +105,7 @@ describe('dicom-ingest against Kafka and DCMTK', () => {
   it('answers C-ECHO', async () => {
     const run = await runTool('echoscu', ['-aec', AE_TITLE, 'localhost', String(port)]);
 
-    expect(run).toEqual({ code: 0, output: '' });
+    expect(run).toMatchObject({ code: 0, output: '' });
   });
 
   it('rejects an association calling another AE title', async () => {
@@ -181,6 +182,9 @@ describe('dicom-ingest against Kafka and DCMTK', () => {
   it.each([
     { situation: 'no Study Instance UID', modify: ['-e', '(0020,000D)'] },
     { situation: 'a SOP Instance UID that is not a UID', modify: ['-m', '(0008,0018)=1.2.3.x'] },
+    // Both would be "1.2.34" if letters were dropped: the second would overwrite the first, acknowledged.
+    { situation: 'a SOP Instance UID with a letter in it (1.2.3A4), never cleaned into another UID', modify: ['-m', '(0008,0018)=1.2.3A4'] },
+    { situation: 'a Study Instance UID with a letter in it (1.2.3B4)', modify: ['-m', '(0020,000D)=1.2.3B4'] },
   ])('refuses an instance with $situation (0xC000) and announces nothing', async ({ modify }) => {
     const study = newUid();
     const file = await relabel(testFile('CT_small.dcm'), workDir, { study, series: newUid(), sop: newUid() });

@@ -1,4 +1,3 @@
-import type { ITopicConfig } from 'kafkajs';
 import {
   INSTANCE_STORED_V1,
   makeEvent,
@@ -24,16 +23,6 @@ export interface IngestEvents {
 }
 
 export const EVENT_SOURCE = 'urn:imaging-facade:dicom-ingest';
-
-export function ingestTopics(prefix: string): ITopicConfig[] {
-  return [INSTANCE_STORED_V1.topic, STUDY_COMPLETED_V1.topic].map((base) => ({
-    topic: topicName(base, prefix),
-    numPartitions: 3,
-    replicationFactor: 1,
-    // Study snapshots: compacted, the last one per study is the node's catalogue of its studies (read whole by the mapper and the consent desk).
-    ...(base === STUDY_COMPLETED_V1.topic ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
-  }));
-}
 
 export function kafkaIngestEvents(publisher: EventPublisher, prefix: string): IngestEvents {
   const instanceTopic = topicName(INSTANCE_STORED_V1.topic, prefix);

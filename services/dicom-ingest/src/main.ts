@@ -1,27 +1,15 @@
-import { ConfigError, createLogger, runService } from '@imaging-facade/service-kit';
-import { loadIngestConfig, type IngestConfig } from './config';
+// First: sizes libuv's thread pool before anything uses it.
+import './threadpool';
+import { defineService } from '@imaging-facade/service-kit';
+import { loadIngestConfig } from './config';
 import { startIngestService } from './service';
 
-function configOrExit(): IngestConfig {
-  try {
-    return loadIngestConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      // No logger yet: its level is part of the configuration.
-      process.stderr.write(`dicom-ingest: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
-
-const config = configOrExit();
-const logger = createLogger('dicom-ingest', config.logLevel);
-
-runService(logger, async (onStop) => {
-  const running = await startIngestService(config, logger, onStop);
-  logger.info(
-    { dicomPort: running.dicomPort, httpPort: running.httpPort, storageDir: config.storageDir },
-    'dicom-ingest ready',
-  );
+defineService({
+  name: 'dicom-ingest',
+  loadConfig: loadIngestConfig,
+  logLevel: (config) => config.logLevel,
+  start: async (config, logger, onStop) => {
+    const running = await startIngestService(config, logger, onStop);
+    logger.info({ dicomPort: running.dicomPort, dicomTlsPort: running.dicomTlsPort, httpPort: running.httpPort, storageDir: config.storageDir }, 'dicom-ingest ready');
+  },
 });

@@ -8,6 +8,7 @@ export interface IngestMetrics {
   studyPublishFailures: Counter;
   associations: Counter<'result'>;
   activeAssociations: Gauge;
+  protocolViolations: Counter;
 }
 
 export function createIngestMetrics(registry: Registry): IngestMetrics {
@@ -50,6 +51,11 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     activeAssociations: new Gauge({
       name: 'facade_ingest_associations_active',
       help: 'Connections currently open on the DICOM port',
+      registers,
+    }),
+    protocolViolations: new Counter({
+      name: 'facade_ingest_pdu_violations_total',
+      help: 'Connections aborted for a PDU of a wrong type or length (checked before it is buffered)',
       registers,
     }),
   };

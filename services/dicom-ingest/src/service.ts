@@ -1,9 +1,11 @@
+import { INSTANCE_STORED_V1, STUDY_COMPLETED_V1 } from '@imaging-facade/events';
 import { Partitioners } from 'kafkajs';
 import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
 import { createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import type { IngestConfig } from './config';
 import { startDicomServer } from './dimse/dicom-server';
-import { ingestTopics, kafkaIngestEvents } from './ingest-events';
+import { readDicomTlsMaterial } from './dimse/tls-options';
+import { kafkaIngestEvents } from './ingest-events';
 import { InstanceFiles } from './storage/instance-files';
 import { InstanceStore } from './storage/instance-store';
 import { routeLibraryLogs } from './library-logs';
@@ -17,6 +19,8 @@ import { StudyManifests } from './studies/study-manifests';
 
 export interface RunningIngest {
   dicomPort: number;
+  /** The DICOM TLS port, when configured. */
+  dicomTlsPort: number | undefined;
   httpPort: number;
 }
 
@@ -27,6 +31,9 @@ export interface RunningIngest {
  */
 export async function startIngestService(config: IngestConfig, logger: Logger, onStop: OnStop): Promise<RunningIngest> {
   routeLibraryLogs(logger);
+  // Read first: a TLS port that cannot serve must stop the start before anything else runs.
+  const tlsConfig = config.dicom.tls;
+  const tls = tlsConfig === undefined ? undefined : { port: tlsConfig.port, ...(await readDicomTlsMaterial(tlsConfig)) };
   const registry = createMetricsRegistry('dicom-ingest');
   const metrics = createIngestMetrics(registry);
   const files = new InstanceFiles(config.storageDir);
@@ -35,6 +42,8 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
 
   const ops = await startOpsServer({
     port: config.httpPort,
+    host: config.httpBind,
+    opsToken: config.opsToken,
     logger,
     metrics: registry,
     // Store-and-forward: the SCP takes durable stores whether Kafka answers or not (events wait in
@@ -45,7 +54,7 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
 
   await admin.connect();
   onStop('kafka admin', () => admin.disconnect());
-  await ensureTopics(admin, ingestTopics(config.kafka.topicPrefix));
+  await ensureTopics(admin, [INSTANCE_STORED_V1, STUDY_COMPLETED_V1], config.kafka.topicPrefix, logger);
 
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
@@ -57,7 +66,7 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
 
   const leftovers = await files.prepare();
   if (leftovers > 0) {
-    logger.warn({ files: leftovers }, 'removed instances a previous run had not finished receiving');
+    logger.warn({ files: leftovers }, 'removed files a previous run had not finished writing');
   }
   const markers = new PendingMarkers(config.storageDir);
   await markers.prepare();
@@ -73,6 +82,7 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
     retry,
     logger: logger.child({ component: 'study-completion' }),
     metrics,
+    placement: files,
     manifests: new StudyManifests(files, {
       aeTitle: config.dicom.aeTitle,
       locationUid: config.manifest.retrieveLocationUid,
@@ -82,6 +92,11 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   const recovered = await completion.recover();
   if (recovered > 0) {
     logger.info({ studies: recovered }, 'studies left pending by a previous run are scheduled again');
+  }
+  // Only now: until the pending studies were recovered, their indexes could point at spool files.
+  const unanswered = await files.startSpool();
+  if (unanswered > 0) {
+    logger.info({ files: unanswered }, 'removed spool files a previous run left (unused, or instances never answered)');
   }
   onStop('study completion', async () => {
     await completion.stop();
@@ -93,6 +108,11 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
     port: config.dicom.port,
     aeTitle: config.dicom.aeTitle,
     maxPduLength: config.dicom.maxPduLength,
+    maxAssociateRqLength: config.dicom.maxAssociateRqLength,
+    associationLimits: config.dicom.associationLimits,
+    timeouts: config.dicom.timeouts,
+    allowedCallers: config.dicom.allowedCallers,
+    tls,
     shutdownGraceMs: config.dicom.shutdownGraceMs,
     files,
     store: (received) => store.store(received),
@@ -101,5 +121,5 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   });
   onStop('dicom scp', dicom.close);
 
-  return { dicomPort: dicom.port, httpPort: ops.port };
+  return { dicomPort: dicom.port, dicomTlsPort: dicom.tlsPort, httpPort: ops.port };
 }

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CONSENT_POLICIES, type ConsentPolicy } from '@imaging-facade/consent';
-import { DEFAULT_PATIENT_ID_SYSTEM } from '@imaging-facade/events';
+import { nodeSettingsOf, nodeSettingsShape } from '@imaging-facade/node-settings';
 import { env, loadConfig } from '@imaging-facade/service-kit';
 
 const schema = z
@@ -10,13 +9,8 @@ const schema = z
     DICOMWEB_HTTP_PORT: env.port(8002),
     /** Address it listens on. */
     DICOMWEB_BIND: z.string().min(1).default('0.0.0.0'),
-    /**
-     * The node's public DICOMweb base, as clients and the index see it: the Endpoint's address and the
-     * manifests' Retrieve URLs. The service answers under its path; BulkDataURIs are built from it.
-     */
-    FACADE_DICOMWEB_BASE_URL: env.httpUrl('http://localhost:8002/dicomweb'),
-    /** Root of the stack's local data: the index lives in `<dir>/dicomweb/`. */
-    FACADE_DATA_DIR: z.string().min(1).default('./.data'),
+    /** The node-wide settings (FACADE_*): its public DICOMweb base (the service answers under its path), its data directory (the index lives in `<dir>/dicomweb/`), consent policy, patient ID system… */
+    ...nodeSettingsShape,
     /** Where dicom-ingest stores the instances (read only here). Default `$FACADE_DATA_DIR/dicom`. */
     INGEST_STORAGE_DIR: z.string().min(1).optional(),
     /** The SQLite index of the node's studies (rebuilt from the study topic when deleted). Default `$FACADE_DATA_DIR/dicomweb/index.sqlite`. */
@@ -39,25 +33,44 @@ const schema = z
     /** The audience a token must name: the gateway's FHIR base, as for the gateway. */
     OIDC_AUDIENCE: z.string().min(1).default('http://localhost:8000/fhir'),
     OIDC_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
-    /** What applies to a patient without a decision: the deployment's policy, as everywhere. */
-    CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
-    /** `Patient.identifier.system` of a PatientID without issuer: the mapper's, so that patients are named alike. */
-    MAPPER_DEFAULT_PATIENT_ID_SYSTEM: z.string().min(1).default(DEFAULT_PATIENT_ID_SYSTEM),
     /** How long a Patient's identifiers (patient tokens) are remembered, in ms. */
     PATIENT_CACHE_TTL_MS: env.milliseconds(5 * 60_000),
+    /**
+     * Bad tokens (malformed, forged, foreign, tampered; not expired ones) one client address may
+     * present within DICOMWEB_FAILED_TOKEN_LOCKOUT_SECONDS before it is answered 429 with
+     * Retry-After until that time is over; 0 turns the limit off. As at the gateway.
+     */
+    DICOMWEB_MAX_FAILED_TOKENS_PER_CLIENT: z.coerce.number().int().min(0).max(100_000).default(30),
+    /** The window bad tokens are counted in, and the longest a lock-out lasts, in seconds. */
+    DICOMWEB_FAILED_TOKEN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
     /** Where the OHIF viewer's build is (its `dist/`); the viewer is served at /viewer when set. */
     VIEWER_DIR: z.string().min(1).optional(),
     /** The OAuth client id the viewer signs in with (at OIDC_ISSUER, authorization code + PKCE). */
     VIEWER_CLIENT_ID: z.string().min(1).default('imaging-viewer'),
     /** The scopes the viewer asks for. */
-    VIEWER_SCOPE: z.string().min(1).default('openid profile fhirUser user/ImagingStudy.rs user/Patient.rs'),
+    VIEWER_SCOPE: z.string().min(1).default('openid profile fhirUser user/ImagingStudy.rs user/Patient.rs user/Observation.rs'),
+    /**
+     * The dose dashboard's diagnostic reference levels: a JSON file (see the README, "Dose
+     * dashboard"), checked at start. Unset: the French national levels the README lists.
+     */
+    DOSE_REFERENCE_LEVELS_FILE: z.string().min(1).optional(),
+    /** The OAuth client id the dose dashboard signs in with (at OIDC_ISSUER, authorization code + PKCE; its redirect URI is `<origin>/dose/callback`). */
+    DOSE_CLIENT_ID: z.string().min(1).default('imaging-viewer'),
+    /** The scopes the dashboard asks for. */
+    DOSE_SCOPE: z.string().min(1).default('openid profile dose-officer user/Observation.rs'),
+    /** The role scope a token needs for /dose/api, besides user/Observation.rs. */
+    DOSE_ROLE_SCOPE: z.string().regex(/^[\x21-\x7e]+$/).default('dose-officer'),
+    /** Dose resources (summaries, their events and studies) one dashboard request may read; past it the period must be shortened. */
+    DOSE_MAX_RESOURCES: env.positiveInt(100_000),
     LOG_LEVEL: env.logLevel,
   })
   .transform((raw) => {
-    const dataDir = path.resolve(raw.FACADE_DATA_DIR);
+    const node = nodeSettingsOf(raw);
+    const dataDir = node.dataDir;
     return {
       http: { port: raw.DICOMWEB_HTTP_PORT, host: raw.DICOMWEB_BIND },
-      publicBaseUrl: raw.FACADE_DICOMWEB_BASE_URL,
+      opsToken: node.opsToken,
+      publicBaseUrl: node.dicomWebBaseUrl,
       storageDir: path.resolve(raw.INGEST_STORAGE_DIR ?? path.join(dataDir, 'dicom')),
       indexFile: path.resolve(raw.DICOMWEB_INDEX_FILE ?? path.join(dataDir, 'dicomweb', 'index.sqlite')),
       maxResults: raw.DICOMWEB_MAX_RESULTS,
@@ -71,10 +84,21 @@ const schema = z
         jwksCooldownMs: 30_000,
         discoveryMaxAgeMs: 60 * 60_000,
       },
-      consentPolicy: raw.CONSENT_POLICY,
-      defaultPatientIdSystem: raw.MAPPER_DEFAULT_PATIENT_ID_SYSTEM,
+      consentPolicy: node.consentPolicy,
+      defaultPatientIdSystem: node.patientIdSystem,
       patientCacheTtlMs: raw.PATIENT_CACHE_TTL_MS,
+      failedTokens:
+        raw.DICOMWEB_MAX_FAILED_TOKENS_PER_CLIENT > 0
+          ? { perClient: raw.DICOMWEB_MAX_FAILED_TOKENS_PER_CLIENT, lockoutSeconds: raw.DICOMWEB_FAILED_TOKEN_LOCKOUT_SECONDS }
+          : undefined,
       viewer: raw.VIEWER_DIR ? { dir: path.resolve(raw.VIEWER_DIR), clientId: raw.VIEWER_CLIENT_ID, scope: raw.VIEWER_SCOPE } : undefined,
+      dose: {
+        referenceLevelsFile: raw.DOSE_REFERENCE_LEVELS_FILE ? path.resolve(raw.DOSE_REFERENCE_LEVELS_FILE) : undefined,
+        clientId: raw.DOSE_CLIENT_ID,
+        scope: raw.DOSE_SCOPE,
+        roleScope: raw.DOSE_ROLE_SCOPE,
+        maxResources: raw.DOSE_MAX_RESOURCES,
+      },
       logLevel: raw.LOG_LEVEL,
     };
   });

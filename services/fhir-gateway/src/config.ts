@@ -1,10 +1,17 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CONSENT_POLICIES, type ConsentPolicy } from '@imaging-facade/consent';
+import { nodeSettingsOf, nodeSettingsShape } from '@imaging-facade/node-settings';
 import { env, loadConfig } from '@imaging-facade/service-kit';
+import { parseCidr, parseOriginPattern } from './subscriptions/endpoint-rules';
 
 /** Where the development issuer lives on the gateway's own origin unless OIDC_ISSUER says otherwise. */
 export const DEV_ISSUER_PATH = '/oidc';
+
+/** A comma-separated list that may be empty. */
+const optionalList = z
+  .string()
+  .default('')
+  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
 
 const schema = z
   .object({
@@ -43,27 +50,21 @@ const schema = z
      */
     DEV_ISSUER_ENABLED: env.flag(false),
     /**
-     * Where the development issuer's browser sign-in may send users back to (the viewer's OAuth
-     * callback), comma-separated, matched exactly; its public client id is `imaging-viewer`.
+     * Where the development issuer's browser sign-in may send users back to (the viewer's and the
+     * dose dashboard's OAuth callbacks), comma-separated, matched exactly; their public client id is
+     * `imaging-viewer`.
      */
-    DEV_ISSUER_REDIRECT_URIS: env.list('http://localhost:8002/viewer/callback'),
+    DEV_ISSUER_REDIRECT_URIS: env.list('http://localhost:8002/viewer/callback,http://localhost:8002/dose/callback'),
     /** Lifetime of the development issuer's tokens, in seconds. */
     DEV_ISSUER_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(3600),
-    /** "production" refuses the development issuer. */
-    FACADE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    /** Root of the stack's local data; the development issuer's keys are kept in `<dir>/fhir-gateway/`. */
-    FACADE_DATA_DIR: z.string().min(1).default('./.data'),
+    /** The node-wide settings (FACADE_*): FACADE_ENV=production refuses the development issuer; the issuer's keys are kept in `$FACADE_DATA_DIR/fhir-gateway/`; the consent policy… */
+    ...nodeSettingsShape,
     /** Kafka bootstrap brokers, comma-separated (the consent decisions topic is read from here). */
     KAFKA_BROKERS: env.list('localhost:9092'),
     /** Kafka client id, shown in broker logs and metrics. */
     KAFKA_CLIENT_ID: z.string().min(1).default('fhir-gateway'),
     /** Prefix of every topic name (lets several deployments or test runs share one cluster). */
     KAFKA_TOPIC_PREFIX: z.string().default(''),
-    /**
-     * What applies to a patient without any consent decision: `opt-out` shares, `opt-in` withholds.
-     * Must be the deployment's policy, as the mapper and the consent service apply it.
-     */
-    CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
     /** AuditEvents are written to the FHIR server in batches of at most this many. */
     AUDIT_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
     /** AuditEvents waiting are written at least this often, in ms. */
@@ -74,10 +75,44 @@ const schema = z
     AUDIT_SHUTDOWN_FLUSH_MS: env.milliseconds(15_000),
     /** How long a Patient's identifiers (for consent decisions) are remembered, in ms. */
     PATIENT_CACHE_TTL_MS: env.milliseconds(5 * 60_000),
+    /**
+     * Bad tokens (malformed, forged, foreign, tampered; not expired ones) one client address may
+     * present within GATEWAY_FAILED_TOKEN_LOCKOUT_SECONDS before it is answered 429 with
+     * Retry-After, whatever it sends, until that time is over. 0 turns the limit off (behind a
+     * proxy that hides the clients' addresses, for example).
+     */
+    GATEWAY_MAX_FAILED_TOKENS_PER_CLIENT: z.coerce.number().int().min(0).max(100_000).default(30),
+    /** The window bad tokens are counted in, and the longest a lock-out lasts, in seconds. */
+    GATEWAY_FAILED_TOKEN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+    /**
+     * Where rest-hook Subscriptions may send notifications, outside FACADE_ENV=development:
+     * comma-separated https origins (`https://hooks.example.org`, `https://hooks.example.org:8443`),
+     * a host starting with `*.` for its subdomains (`https://*.partner.example`). Empty (the default):
+     * no Subscription is accepted outside development. Development accepts any http(s) endpoint.
+     */
+    GATEWAY_SUBSCRIPTION_ALLOWED_ENDPOINTS: optionalList,
+    /**
+     * Addresses an allowed endpoint's host may resolve to although they are not public (loopback,
+     * private, link-local, CGNAT…), comma-separated CIDRs or single addresses (`10.20.0.0/16`,
+     * `fd12:3456::/48`, `192.0.2.10`). Empty (the default): public unicast addresses only.
+     */
+    GATEWAY_SUBSCRIPTION_ALLOWED_ADDRESSES: optionalList,
     /** pino log level. */
     LOG_LEVEL: env.logLevel,
   })
   .superRefine((raw, context) => {
+    for (const [name, parse] of [
+      ['GATEWAY_SUBSCRIPTION_ALLOWED_ENDPOINTS', parseOriginPattern],
+      ['GATEWAY_SUBSCRIPTION_ALLOWED_ADDRESSES', parseCidr],
+    ] as const) {
+      for (const entry of raw[name]) {
+        try {
+          parse(entry);
+        } catch (error) {
+          context.addIssue({ code: 'custom', path: [name], message: `${entry}: ${(error as Error).message}` });
+        }
+      }
+    }
     if (raw.DEV_ISSUER_ENABLED && raw.FACADE_ENV === 'production') {
       context.addIssue({ code: 'custom', path: ['DEV_ISSUER_ENABLED'], message: 'the development issuer is refused when FACADE_ENV=production' });
     }
@@ -97,10 +132,12 @@ const schema = z
     }
   })
   .transform((raw) => {
+    const node = nodeSettingsOf(raw);
     const publicBase = new URL(raw.GATEWAY_PUBLIC_BASE_URL);
     const issuer = raw.OIDC_ISSUER ?? `${publicBase.origin}${DEV_ISSUER_PATH}`;
     return {
       http: { port: raw.GATEWAY_HTTP_PORT, host: raw.GATEWAY_BIND },
+      opsToken: node.opsToken,
       publicBaseUrl: raw.GATEWAY_PUBLIC_BASE_URL,
       upstream: { baseUrl: raw.FHIR_BASE_URL, timeoutMs: raw.FHIR_TIMEOUT_MS, connections: raw.FHIR_CONNECTIONS },
       oidc: {
@@ -118,12 +155,12 @@ const schema = z
             mountPath: new URL(issuer).pathname.replace(/\/+$/, ''),
             audience: raw.OIDC_AUDIENCE ?? raw.GATEWAY_PUBLIC_BASE_URL,
             tokenTtlSeconds: raw.DEV_ISSUER_TOKEN_TTL_SECONDS,
-            keyFile: path.resolve(raw.FACADE_DATA_DIR, 'fhir-gateway', 'dev-issuer-keys.json'),
+            keyFile: path.join(node.dataDir, 'fhir-gateway', 'dev-issuer-keys.json'),
             signIn: { clients: [{ clientId: 'imaging-viewer', redirectUris: raw.DEV_ISSUER_REDIRECT_URIS }], codeTtlSeconds: 60 },
           }
         : undefined,
       kafka: { brokers: raw.KAFKA_BROKERS, clientId: raw.KAFKA_CLIENT_ID, topicPrefix: raw.KAFKA_TOPIC_PREFIX },
-      consentPolicy: raw.CONSENT_POLICY,
+      consentPolicy: node.consentPolicy,
       audit: {
         batchSize: raw.AUDIT_BATCH_SIZE,
         flushIntervalMs: raw.AUDIT_FLUSH_INTERVAL_MS,
@@ -131,6 +168,15 @@ const schema = z
         shutdownFlushMs: raw.AUDIT_SHUTDOWN_FLUSH_MS,
       },
       patientCacheTtlMs: raw.PATIENT_CACHE_TTL_MS,
+      failedTokens:
+        raw.GATEWAY_MAX_FAILED_TOKENS_PER_CLIENT > 0
+          ? { perClient: raw.GATEWAY_MAX_FAILED_TOKENS_PER_CLIENT, lockoutSeconds: raw.GATEWAY_FAILED_TOKEN_LOCKOUT_SECONDS }
+          : undefined,
+      subscriptionEndpoints: {
+        enforce: node.environment !== 'development',
+        allowedOrigins: raw.GATEWAY_SUBSCRIPTION_ALLOWED_ENDPOINTS.map(parseOriginPattern),
+        allowedAddresses: raw.GATEWAY_SUBSCRIPTION_ALLOWED_ADDRESSES.map(parseCidr),
+      },
       logLevel: raw.LOG_LEVEL,
     };
   });

@@ -80,7 +80,7 @@ export async function requestToken(options: Options): Promise<string> {
 }
 
 if (require.main === module) {
-  (async () => {
+  void (async () => {
     try {
       const token = await requestToken(parseArguments(process.argv.slice(2)));
       process.stdout.write(`${token}\n`);

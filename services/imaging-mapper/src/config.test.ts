@@ -4,42 +4,49 @@ import { configSchema, DEFAULT_PATIENT_ID_SYSTEM, nodeSettings } from './config'
 
 describe('the mapper configuration', () => {
   it('has a working default for every setting', () => {
-    expect(loadConfig(configSchema, {})).toEqual({
+    expect(loadConfig(configSchema, {})).toMatchObject({
       FHIR_BASE_URL: 'http://localhost:8080/fhir',
       FHIR_TIMEOUT_MS: 30_000,
       KAFKA_BROKERS: ['localhost:9092'],
       KAFKA_TOPIC_PREFIX: '',
       MAPPER_GROUP_ID: 'imaging-mapper',
       MAPPER_HTTP_PORT: 8011,
-      MAPPER_DEFAULT_PATIENT_ID_SYSTEM: DEFAULT_PATIENT_ID_SYSTEM,
-      CONSENT_POLICY: 'opt-out',
-      MAPPER_DICOMWEB_BASE_URL: 'http://localhost:8002/dicomweb',
-      MAPPER_NODE_UID: DEFAULT_NODE_UID,
-      MAPPER_NODE_NAME: 'Imaging Facade DICOMweb',
-      MAPPER_ORGANIZATION_NAME: 'Imaging Facade',
-      MAPPER_ORGANIZATION_ID_SYSTEM: 'urn:ietf:rfc:3986',
-      MAPPER_ORGANIZATION_ID: `urn:oid:${DEFAULT_NODE_UID}`,
-      MAPPER_NATIONAL_PROFILE: 'none',
+      FACADE_PATIENT_ID_SYSTEM: DEFAULT_PATIENT_ID_SYSTEM,
+      FACADE_CONSENT_POLICY: 'opt-out',
+      FACADE_DICOMWEB_BASE_URL: 'http://localhost:8002/dicomweb',
+      FACADE_NODE_UID: DEFAULT_NODE_UID,
+      FACADE_NODE_NAME: 'Imaging Facade DICOMweb',
+      FACADE_ORGANIZATION_NAME: 'Imaging Facade',
+      FACADE_ORGANIZATION_ID_SYSTEM: 'urn:ietf:rfc:3986',
+      FACADE_NATIONAL_PROFILE: 'none',
       LOG_LEVEL: 'info',
     });
   });
 
   it('gives the node settings of the Endpoint and the manifests', () => {
     const config = loadConfig(configSchema, {
-      MAPPER_DICOMWEB_BASE_URL: 'https://pacs.example/dicom-web/',
-      MAPPER_NODE_UID: '1.2.250.1.999.1',
-      MAPPER_ORGANIZATION_NAME: 'Centre d’imagerie',
-      MAPPER_ORGANIZATION_ID_SYSTEM: 'urn:oid:1.2.250.1.71.4.2.2',
-      MAPPER_ORGANIZATION_ID: '1750000000',
-      MAPPER_NATIONAL_PROFILE: 'fr',
+      FACADE_DICOMWEB_BASE_URL: 'https://pacs.example/dicom-web/',
+      FACADE_NODE_UID: '1.2.250.1.999.1',
+      FACADE_ORGANIZATION_NAME: 'Centre d’imagerie',
+      FACADE_ORGANIZATION_ID_SYSTEM: 'urn:oid:1.2.250.1.71.4.2.2',
+      FACADE_ORGANIZATION_ID: '1750000000',
+      FACADE_NATIONAL_PROFILE: 'fr',
     });
-    expect(nodeSettings(config)).toEqual({
+    expect(nodeSettings(config)).toMatchObject({
       dicomWebBaseUrl: 'https://pacs.example/dicom-web',
       nodeUid: '1.2.250.1.999.1',
       nodeName: 'Imaging Facade DICOMweb',
       organization: { name: 'Centre d’imagerie', system: 'urn:oid:1.2.250.1.71.4.2.2', value: '1750000000' },
       nationalProfile: 'fr',
     });
+  });
+
+  it('names the node by its UID when no organization identifier is set', () => {
+    expect(nodeSettings(loadConfig(configSchema, {})).organization.value).toBe(`urn:oid:${DEFAULT_NODE_UID}`);
+  });
+
+  it('refuses a setting the node-wide schema replaced, instead of silently using the default', () => {
+    expect(() => loadConfig(configSchema, { MAPPER_NODE_UID: '1.2.3' })).toThrow('set FACADE_NODE_UID');
   });
 
   it('reads every setting from the environment', () => {
@@ -50,8 +57,8 @@ describe('the mapper configuration', () => {
       KAFKA_TOPIC_PREFIX: 'test-1.',
       MAPPER_GROUP_ID: 'mapper-test',
       MAPPER_HTTP_PORT: '0',
-      MAPPER_DEFAULT_PATIENT_ID_SYSTEM: 'urn:oid:1.2.840.99999.1',
-      CONSENT_POLICY: 'opt-in',
+      FACADE_PATIENT_ID_SYSTEM: 'urn:oid:1.2.840.99999.1',
+      FACADE_CONSENT_POLICY: 'opt-in',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -60,22 +67,22 @@ describe('the mapper configuration', () => {
       KAFKA_BROKERS: ['a:9092', 'b:9092'],
       KAFKA_TOPIC_PREFIX: 'test-1.',
       MAPPER_HTTP_PORT: 0,
-      MAPPER_DEFAULT_PATIENT_ID_SYSTEM: 'urn:oid:1.2.840.99999.1',
-      CONSENT_POLICY: 'opt-in',
+      FACADE_PATIENT_ID_SYSTEM: 'urn:oid:1.2.840.99999.1',
+      FACADE_CONSENT_POLICY: 'opt-in',
     });
   });
 
   it.each([
     ['FHIR_BASE_URL', 'not a url'],
     ['MAPPER_HTTP_PORT', '70000'],
-    ['MAPPER_DEFAULT_PATIENT_ID_SYSTEM', 'HOSPITAL_A'],
+    ['FACADE_PATIENT_ID_SYSTEM', 'HOSPITAL_A'],
     ['MAPPER_GROUP_ID', ''],
     ['LOG_LEVEL', 'loud'],
-    ['MAPPER_DICOMWEB_BASE_URL', 'dicomweb'],
-    ['MAPPER_NODE_UID', 'node-a'],
-    ['MAPPER_ORGANIZATION_ID_SYSTEM', 'FINESS'],
-    ['MAPPER_NATIONAL_PROFILE', 'de'],
-    ['CONSENT_POLICY', 'opt-maybe'],
+    ['FACADE_DICOMWEB_BASE_URL', 'dicomweb'],
+    ['FACADE_NODE_UID', 'node-a'],
+    ['FACADE_ORGANIZATION_ID_SYSTEM', 'FINESS'],
+    ['FACADE_NATIONAL_PROFILE', 'de'],
+    ['FACADE_CONSENT_POLICY', 'opt-maybe'],
   ])('refuses a bad %s, naming it', (name, value) => {
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(name);

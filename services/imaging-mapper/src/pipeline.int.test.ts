@@ -1,7 +1,6 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
-import { createFhirClient, FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
+import { createFhirClient, dicomUidIdentifier as studyIdentifier, FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
-import { studyIdentifier } from './mapping/imaging-study-mapping';
 import { mergeImagingStudy } from './fhir/merge';
 import { mapStudySnapshot } from './pipeline';
 import { fhirServer } from './test-support/fhir-server';

@@ -1,9 +1,9 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import { FhirError } from '@imaging-facade/fhir';
+import { dicomUidIdentifier, FhirError } from '@imaging-facade/fhir';
+import type { CumulativeDoseOutcome } from './derived/cumulative-dose-update';
 import { DicomDataset, type Keyword } from './mapping/mapped-attributes';
 import { UnprocessableStudyError } from './errors';
 import { findByIdentifier, type FhirPort } from './fhir/fhir-lookups';
-import { studyIdentifier } from './mapping/imaging-study-mapping';
 import type { MappingContext } from './mapping/mapping-table';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
@@ -12,6 +12,8 @@ import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transa
 
 export interface MapperSettings {
   defaultPatientIdSystem: string;
+  /** The node's time zone: the zone of a DICOM time sent without TimezoneOffsetFromUTC. */
+  timeZone?: string;
   /** The node the studies come from (Endpoint, manifests); DEFAULT_NODE_SETTINGS when absent. */
   node?: NodeSettings;
 }
@@ -26,6 +28,8 @@ export interface MappingResult {
   skipped: Keyword[];
   /** The manifest's DocumentReference and the dose Observations. */
   derived: DerivedOutcome;
+  /** The patient's cumulative dose Observation, computed again after a study with a dose report (index-writer.ts). */
+  cumulativeDose?: CumulativeDoseOutcome;
 }
 
 /**
@@ -42,6 +46,7 @@ export async function mapStudySnapshot(
   const skipped = new Set<Keyword>();
   const context: MappingContext = {
     defaultPatientIdSystem: settings.defaultPatientIdSystem,
+    timeZone: settings.timeZone,
     skip: (keyword) => skipped.add(keyword),
   };
   const identifier = patientIdentifier(new DicomDataset(data.study), settings.defaultPatientIdSystem);
@@ -52,7 +57,7 @@ export async function mapStudySnapshot(
   }
 
   // Read first: the Patient step needs to know whether the study is already stored.
-  const existingStudy = await findByIdentifier(fhir, 'ImagingStudy', studyIdentifier(data.studyInstanceUid));
+  const existingStudy = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(data.studyInstanceUid));
   const state: TransactionState = {
     data,
     context,

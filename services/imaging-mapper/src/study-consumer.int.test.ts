@@ -34,10 +34,7 @@ let mapper: { stop: () => Promise<void> };
 beforeAll(async () => {
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [
-    { topic: studyTopic, numPartitions: 3 },
-    { topic: deadLetterTopic, numPartitions: 3 },
-  ]);
+  await ensureTopics(admin, [STUDY_COMPLETED_V1, DEAD_LETTER_V1], prefix);
   await admin.disconnect();
   producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();

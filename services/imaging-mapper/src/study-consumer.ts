@@ -75,6 +75,7 @@ export function studyCompletedHandler(
         numberOfInstances: result.numberOfInstances,
         documentReference: result.derived.documentReference,
         observations: result.derived.observations,
+        ...(result.cumulativeDose ? { cumulativeDose: result.cumulativeDose } : {}),
       },
       'study mapped to FHIR',
     );

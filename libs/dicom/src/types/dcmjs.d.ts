@@ -35,6 +35,8 @@ declare module 'dcmjs' {
     const DicomMetaDictionary: {
       /** Keyword → entry. */
       nameMap: Readonly<Record<string, DictionaryEntry>>;
+      /** Tag-keyed elements → keyword-keyed plain values (the shape dcmjs-codecs transcodes). */
+      naturalizeDataset(dataset: DcmjsDataset): Record<string, unknown>;
     };
   }
 

@@ -34,6 +34,7 @@ const en = {
   sex: 'Sex',
   currentDecision: 'Current decision',
   policy: 'Policy of this site',
+  cumulativeDose: 'Cumulative radiation dose (all studies)',
   policyOptOut: 'opt-out: studies are shared unless the patient refuses',
   policyOptIn: 'opt-in: studies are shared only once the patient agrees',
   noDecision: 'No decision recorded',
@@ -112,6 +113,7 @@ const fr: Messages = {
   sex: 'Sexe',
   currentDecision: 'Décision en vigueur',
   policy: 'Politique du site',
+  cumulativeDose: 'Dose cumulée (tous les examens)',
   policyOptOut: 'opposition (opt-out) : les examens sont partagés sauf refus du patient',
   policyOptIn: 'consentement préalable (opt-in) : les examens ne sont partagés qu’avec l’accord du patient',
   noDecision: 'Aucune décision enregistrée',
@@ -193,4 +195,9 @@ export function formatDate(language: Language, value: string | undefined, withTi
     ? { dateStyle: 'short', timeStyle: 'short' }
     : { dateStyle: 'short', timeZone: 'UTC' };
   return new Intl.DateTimeFormat(language === 'fr' ? 'fr-FR' : 'en-CA', options).format(date);
+}
+
+/** A dose value as people of the language write numbers (decimal comma in French). */
+export function formatDose(language: Language, value: number): string {
+  return new Intl.NumberFormat(language === 'fr' ? 'fr-FR' : 'en-GB', { maximumFractionDigits: 2 }).format(value);
 }

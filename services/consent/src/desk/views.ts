@@ -1,8 +1,8 @@
 import type { ConsentDecision } from '@imaging-facade/events';
-import type { PatientConsent, StudyWithConsent } from '../patient-consent';
-import type { PatientSummary } from '../patients';
+import type { PatientConsent, StudyWithConsent } from '../decisions/patient-consent';
+import type { PatientSummary } from '../decisions/patients';
 import { html, type SafeHtml } from '@imaging-facade/service-kit';
-import { formatDate, LANGUAGES, messages, type Language, type Messages } from './i18n';
+import { formatDate, formatDose, LANGUAGES, messages, type Language, type Messages } from './i18n';
 
 /** What every page needs to know about the request it answers. */
 export interface PageContext {
@@ -168,6 +168,7 @@ export function patientPage(context: PageContext, consent: PatientConsent, flash
   ${consent.birthDate ? html`<dt>${t.birthDate}</dt><dd>${formatDate(context.language, consent.birthDate)}</dd>` : ''}
   ${consent.sex ? html`<dt>${t.sex}</dt><dd>${consent.sex}</dd>` : ''}
   <dt>${t.policy}</dt><dd>${consent.policy === 'opt-out' ? t.policyOptOut : t.policyOptIn}</dd>
+  ${consent.cumulativeDose && consent.cumulativeDose.length > 0 ? html`<dt>${t.cumulativeDose}</dt><dd><ul class="doses" id="cumulative-dose">${consent.cumulativeDose.map((line) => html`<li>${line.label}: ${formatDose(context.language, line.value)} ${line.unit}</li>`)}</ul></dd>` : ''}
 </dl>
 <section aria-labelledby="current">
   <h2 id="current">${t.currentDecision} — ${t.allStudies}</h2>

@@ -1,12 +1,13 @@
 import { ConnectionRegistry, type DicomConnection } from './connections';
 
 /** A connection the test closes by hand; `abortWhenIdle` closes it after its store under way, if any. */
-function connection(storeUnderWay?: Promise<void>): DicomConnection & { close: () => void; aborted: boolean } {
+function connection(storeUnderWay?: Promise<void>, remoteAddress = '10.0.0.5'): DicomConnection & { close: () => void; aborted: boolean } {
   let close: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => {
     close = resolve;
   });
   const result = {
+    remoteAddress,
     closed,
     close: () => close(),
     aborted: false,
@@ -58,5 +59,38 @@ describe('ConnectionRegistry', () => {
 
   it('with nothing open, drains at once', async () => {
     await expect(new ConnectionRegistry().drain(60_000)).resolves.toBeUndefined();
+  });
+
+  it('counts associations up to the limit, and frees a place when one closes', async () => {
+    const registry = new ConnectionRegistry();
+    const [first, second, third] = [connection(), connection(), connection()];
+    [first, second, third].forEach((each) => registry.add(each));
+
+    const limits = { total: 2, perHost: undefined };
+    expect(registry.tryAssociate(first, limits)).toBe(true);
+    expect(registry.tryAssociate(second, limits)).toBe(true);
+    expect(registry.tryAssociate(third, limits)).toBe(false);
+    first.close();
+    await first.closed;
+    await Promise.resolve();
+
+    expect(registry.associationCount).toBe(1);
+    expect(registry.tryAssociate(third, limits)).toBe(true);
+  });
+
+  it('counts associations per host when a per-host limit is set', async () => {
+    const registry = new ConnectionRegistry();
+    const [modality, again, pacs] = [connection(undefined, '10.0.0.5'), connection(undefined, '10.0.0.5'), connection(undefined, '10.0.0.9')];
+    [modality, again, pacs].forEach((each) => registry.add(each));
+    const limits = { total: 10, perHost: 1 };
+
+    expect(registry.tryAssociate(modality, limits)).toBe(true);
+    expect(registry.tryAssociate(again, limits)).toBe(false);
+    expect(registry.tryAssociate(pacs, limits)).toBe(true);
+    modality.close();
+    await modality.closed;
+    await Promise.resolve();
+
+    expect(registry.tryAssociate(again, limits)).toBe(true);
   });
 });

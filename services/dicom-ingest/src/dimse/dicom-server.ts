@@ -1,25 +1,34 @@
-import type { Server as NetServer } from 'node:net';
-import { Implementation, Server } from 'dcmjs-dimse';
+import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { Implementation } from 'dcmjs-dimse';
 import { ConnectionRegistry } from './connections';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '@imaging-facade/dicom';
 import { createScpClass, type ScpDependencies } from './scp';
+import { CallingAeAllowList, type AllowedCaller } from './calling-ae-allow-list';
+import { dicomTlsServerOptions, type DicomTlsMaterial } from './tls-options';
 
-export interface DicomServerOptions extends Omit<ScpDependencies, 'connections'> {
+export interface DicomServerOptions extends Omit<ScpDependencies, 'connections' | 'allowedCallers'> {
   port: number;
+  /** A second port for DICOM over TLS; undefined: none. */
+  tls: (DicomTlsMaterial & { port: number }) | undefined;
+  /** Undefined: any calling AE title. */
+  allowedCallers: readonly AllowedCaller[] | undefined;
   /** How long open associations may go on after close() is called, before they are aborted. */
   shutdownGraceMs: number;
 }
 
 export interface DicomServer {
   port: number;
-  /** Stops accepting, drains open associations (see ConnectionRegistry.drain) and waits until the port is closed. */
+  tlsPort: number | undefined;
+  /** Stops accepting, drains open associations (see ConnectionRegistry.drain) and waits until the ports are closed. */
   close: () => Promise<void>;
 }
 
-/** dcmjs-dimse 0.3.3 keeps its net.Server in a field it does not declare; we need it to close gracefully. */
-interface ServerInternals {
-  server?: NetServer;
-}
+/**
+ * Our ConnectionTimers own ARTIM and the idle timeout; dcmjs-dimse's PDU timer (which does not know
+ * that a store is being made durable) is set out of reach.
+ */
+const SCP_OPTIONS = { pduTimeout: Number.MAX_SAFE_INTEGER };
 
 export async function startDicomServer(options: DicomServerOptions): Promise<DicomServer> {
   // Process-wide settings of dcmjs-dimse: our identity in A-ASSOCIATE-AC and the PDU size we receive.
@@ -27,35 +36,51 @@ export async function startDicomServer(options: DicomServerOptions): Promise<Dic
   Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
   Implementation.setMaxPduLength(options.maxPduLength);
 
+  // One registry for both ports: the limit of associations and the shutdown drain are node-wide.
   const connections = new ConnectionRegistry();
-  const server = new Server(createScpClass({ ...options, connections }));
-  server.on('networkError', (error: Error) => {
-    options.logger.warn({ err: error.message }, 'DICOM network error');
-  });
+  const allowedCallers = options.allowedCallers === undefined ? undefined : new CallingAeAllowList(options.allowedCallers);
+  const IngestScp = createScpClass({ ...options, allowedCallers, connections });
+  // Each SCP registers itself in `connections`, which keeps it until its socket closes.
+  const accept = (socket: Socket): void => void new IngestScp(socket, SCP_OPTIONS);
 
-  server.listen(options.port);
-  const netServer = (server as unknown as ServerInternals).server;
-  if (netServer === undefined) {
-    throw new Error('dcmjs-dimse did not create its server');
-  }
-  await new Promise<void>((resolve, reject) => {
-    netServer.once('listening', resolve);
-    netServer.once('error', reject);
-  });
-  const address = netServer.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const servers: NetServer[] = [];
+  const tcp = createTcpServer(accept);
+  servers.push(tcp);
+  const port = await listen(tcp, options.port);
   options.logger.info({ port, aeTitle: options.aeTitle }, 'DICOM SCP listening');
+
+  let tlsPort: number | undefined;
+  if (options.tls !== undefined) {
+    const secure = createTlsServer(dicomTlsServerOptions(options.tls, options.timeouts.artimMs), accept);
+    secure.on('tlsClientError', (error: Error, socket: Socket) => {
+      options.logger.warn({ err: error.message, remote: socket.remoteAddress }, 'DICOM TLS handshake failed');
+    });
+    servers.push(secure);
+    tlsPort = await listen(secure, options.tls.port);
+    options.logger.info({ port: tlsPort, clientCertificates: options.tls.ca !== undefined }, 'DICOM TLS SCP listening');
+  }
 
   return {
     port,
+    tlsPort,
     close: async () => {
-      const portClosed = new Promise<void>((resolve, reject) => {
-        netServer.close((error) => (error ? reject(error) : resolve()));
-      });
+      const portsClosed = servers.map(
+        (server) => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+      );
       await connections.drain(options.shutdownGraceMs);
-      await portClosed;
-      // Nothing is left open now; this only clears dcmjs-dimse's own bookkeeping.
-      server.close();
+      await Promise.all(portsClosed);
     },
   };
+}
+
+async function listen(server: NetServer, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : port;
 }

@@ -1,17 +1,20 @@
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import { association, constants, Dataset, requests, responses, Scp } from 'dcmjs-dimse';
+import { type association, constants, Dataset, type requests, responses, Scp } from 'dcmjs-dimse';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
-import type { ConnectionRegistry, DicomConnection } from './connections';
+import type { AssociationLimits, ConnectionRegistry, DicomConnection } from './connections';
 import type { InstanceFiles } from '../storage/instance-files';
 import type { ReceivedInstance } from '../storage/instance-store';
 import type { IngestMetrics } from '../metrics';
 import { decideContext, isOurAeTitle } from './negotiation';
+import type { CallingAeAllowList } from './calling-ae-allow-list';
+import { ConnectionTimers, type Expiry, type TimeoutSettings } from './connection-timers';
+import { abortPdu, PduGuard, type PduViolation, type UpperLayerPhase } from './pdu-guard';
 import { writeFileMetaHeader } from '@imaging-facade/dicom';
 import { SpoolFile } from '../storage/spool-file';
 import { StoreStatus, statusLabel, type StoreResult } from './store-status';
 
-const { PresentationContextResult, RejectReason, RejectResult, RejectSource, Status } = constants;
+const { AbortReason, AbortSource, PresentationContextResult, RejectReason, RejectResult, RejectSource, Status } = constants;
 type Association = association.Association;
 type PresentationContext = association.PresentationContext;
 type CStoreRequest = requests.CStoreRequest;
@@ -21,13 +24,20 @@ type CEchoResponse = responses.CEchoResponse;
 
 export interface ScpDependencies {
   aeTitle: string;
-  /** The largest PDU we take from a peer. */
+  /** The largest P-DATA-TF PDU we take from a peer: what we announce. */
   maxPduLength: number;
+  /** The largest A-ASSOCIATE-RQ we take. */
+  maxAssociateRqLength: number;
+  /** Past these many open associations (in all, from one host), new ones are rejected (transient). */
+  associationLimits: AssociationLimits;
+  timeouts: TimeoutSettings;
+  /** Who may call us; undefined: any calling AE title from any host. */
+  allowedCallers: CallingAeAllowList | undefined;
   files: InstanceFiles;
   store: (received: ReceivedInstance) => Promise<StoreResult>;
   connections: ConnectionRegistry;
   logger: Logger;
-  metrics: Pick<IngestMetrics, 'associations' | 'activeAssociations' | 'storeDuration' | 'storeFailures'>;
+  metrics: Pick<IngestMetrics, 'associations' | 'activeAssociations' | 'storeDuration' | 'storeFailures' | 'protocolViolations'>;
 }
 
 /** A C-STORE from its first dataset byte to its response: its spool file and what the command said. */
@@ -43,6 +53,8 @@ interface Reception {
 export function createScpClass(deps: ScpDependencies): typeof Scp {
   return class IngestScp extends Scp implements DicomConnection {
     readonly closed: Promise<void>;
+    /** Kept from the start: a closed socket forgets it. */
+    readonly remoteAddress: string | undefined;
     private readonly socket: Socket;
     private logger: Logger;
     private callingAeTitle = '';
@@ -53,14 +65,25 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
     /** C-STOREs from their first dataset byte until answered: a shutdown lets them finish. */
     private readonly inFlight = new Set<Promise<void>>();
     private aborting = false;
+    private abortSent = false;
     private isClosed = false;
+    private phase: UpperLayerPhase = 'awaiting-association';
+    private readonly timers: ConnectionTimers;
 
     constructor(socket: Socket, opts?: ConstructorParameters<typeof Scp>[1]) {
       super(socket, opts);
       this.socket = socket;
+      this.remoteAddress = socket.remoteAddress;
+      this.logger = deps.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
+      // dcmjs-dimse's own socket timeout (its connectTimeout) gives way to ARTIM and the idle timer.
+      socket.setTimeout(0);
+      this.timers = new ConnectionTimers(deps.timeouts, (which) => this.timedOut(which));
+      // Before any other 'data' listener of ours: the guard decides what dcmjs-dimse gets to see.
+      this.guardPdus(socket);
+      // Unreadable PDUs (dcmjs-dimse's parse errors) end in an A-ABORT too, not in a silent close.
+      this.on('networkError', () => this.abortAndClose(AbortReason.NotSpecified, 'unreadable PDU or connection error'));
       // One small response per instance: do not let Nagle hold it back.
       socket.setNoDelay(true);
-      this.logger = deps.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
       // Runs after dcmjs-dimse's own 'data' listener, which writes the PDVs synchronously.
       socket.on('data', () => this.applyBackPressure());
       this.closed = new Promise<void>((resolve) => {
@@ -79,9 +102,19 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
         this.reject(RejectResult.Permanent, RejectSource.ServiceUser, reason, 'called AE title not recognized');
         return;
       }
+      if (deps.allowedCallers !== undefined && !deps.allowedCallers.permits(this.callingAeTitle, this.socket.remoteAddress)) {
+        const reason = RejectReason.CallingAeNotRecognized;
+        this.reject(RejectResult.Permanent, RejectSource.ServiceUser, reason, 'calling AE title not recognized');
+        return;
+      }
       if (deps.connections.isDraining) {
         const reason = RejectReason.TemporaryCongestion;
         this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, reason, 'shutting down');
+        return;
+      }
+      if (!deps.connections.tryAssociate(this, deps.associationLimits)) {
+        const reason = RejectReason.LocalLimitExceeded;
+        this.reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, reason, 'too many associations');
         return;
       }
       let accepted = 0;
@@ -103,10 +136,14 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
       requested.setMaxPduLength(deps.maxPduLength);
       deps.metrics.associations.inc({ result: 'accepted' });
       this.logger.info({ acceptedContexts: accepted }, 'association accepted');
+      this.phase = 'associated';
+      this.timers.associated();
       this.sendAssociationAccept();
     }
 
     override associationReleaseRequested(): void {
+      this.phase = 'closing';
+      this.timers.closing();
       this.sendAssociationReleaseResponse();
     }
 
@@ -118,14 +155,17 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
 
     override createStoreWritableStream(context: PresentationContext, request: CStoreRequest): Writable {
       const transferSyntaxUid = context.getAcceptedTransferSyntaxUid() ?? '';
+      // A file made ahead: its directory entry is already durable, its fdatasync is all the answer waits for.
+      const claimed = deps.files.claimSpoolFile();
       const spool = new SpoolFile(
-        deps.files.newIncomingPath(),
+        claimed.path,
         writeFileMetaHeader({
           sopClassUid: request.getAffectedSopClassUid(),
           sopInstanceUid: request.getAffectedSopInstanceUid(),
           transferSyntaxUid,
           sourceAeTitle: this.callingAeTitle,
         }),
+        claimed.ready,
       );
       let settle: () => void = () => undefined;
       const settled = new Promise<void>((resolve) => {
@@ -171,6 +211,7 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
     override abort(): void {
       // After an A-ABORT the transport is closed at once (PS3.8 7.3.2); the peer waits for it.
       this.logger.info('association aborted by the peer');
+      this.phase = 'closing';
       this.socket.destroy();
     }
 
@@ -186,12 +227,71 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
       if (this.isClosed) {
         return;
       }
-      this.logger.info('aborting the association: shutting down');
-      // Nothing the peer sends after this is taken: it would be stored without ever being answered.
+      this.abortAndClose(AbortReason.NotSpecified, 'shutting down');
+    }
+
+    /**
+     * Sends an A-ABORT (service-provider source) and closes the connection (PS3.8 9.2, AA-1 / AA-8).
+     * Nothing the peer sends after this is taken: it would be stored without ever being answered.
+     */
+    private abortAndClose(reason: number, why: string): void {
+      if (this.abortSent) {
+        return;
+      }
+      this.abortSent = true;
+      this.phase = 'closing';
+      this.timers.stop();
+      this.logger.warn({ reason: why }, 'aborting the association');
       this.socket.pause();
-      this.sendAbort(constants.AbortSource.ServiceProvider, constants.AbortReason.NotSpecified);
-      this.socket.end(() => this.socket.destroy());
+      if (this.socket.writable) {
+        this.socket.end(abortPdu(AbortSource.ServiceProvider, reason), () => this.socket.destroy());
+      }
       setTimeout(() => this.socket.destroy(), 1_000).unref();
+    }
+
+    /** Puts a PduGuard in front of dcmjs-dimse's reader, which buffers whole PDUs of any declared length. */
+    private guardPdus(socket: Socket): void {
+      const readers = socket.listeners('data');
+      const dcmjsReader = readers[0];
+      if (readers.length !== 1 || dcmjsReader === undefined) {
+        // Another dcmjs-dimse version: refuse the connection rather than run unguarded.
+        this.logger.error({ listeners: readers.length }, 'cannot guard the DICOM connection: dcmjs-dimse reads its socket differently');
+        socket.destroy();
+        return;
+      }
+      socket.removeListener('data', dcmjsReader as (chunk: Buffer) => void);
+      const guard = new PduGuard(
+        { maxAssociateRqLength: deps.maxAssociateRqLength, maxPduLength: deps.maxPduLength },
+        () => this.phase,
+        (bytes) => Reflect.apply(dcmjsReader, socket, [bytes]),
+        (violation) => this.protocolViolation(violation),
+      );
+      socket.on('data', (chunk: Buffer) => {
+        this.timers.activity();
+        guard.push(chunk);
+      });
+    }
+
+    private protocolViolation(violation: PduViolation): void {
+      deps.metrics.protocolViolations.inc();
+      this.logger.warn({ pduType: violation.pduType, declaredLength: violation.declaredLength, problem: violation.message }, 'PDU refused');
+      this.abortAndClose(violation.abortReason, violation.message);
+    }
+
+    private timedOut(which: Expiry): void {
+      if (which === 'artim') {
+        // Never associated (or already ended): there is nothing to abort, only a connection to close.
+        this.logger.info({ phase: this.phase }, 'ARTIM expired: closing the connection');
+        this.phase = 'closing';
+        this.socket.destroy();
+        return;
+      }
+      if (this.inFlight.size > 0) {
+        // We are the ones keeping the peer waiting (a store being made durable): that is not its silence.
+        this.timers.restart();
+        return;
+      }
+      this.abortAndClose(AbortReason.NotSpecified, 'idle timeout');
     }
 
     private async finishStore(request: CStoreRequest, reception: Reception | undefined): Promise<StoreResult> {
@@ -238,12 +338,15 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
     private reject(result: number, source: number, reason: number, why: string): void {
       deps.metrics.associations.inc({ result: 'rejected' });
       this.logger.warn({ reason: why }, 'association rejected');
+      this.phase = 'closing';
+      this.timers.closing();
       this.sendAssociationReject(result, source, reason);
     }
 
     /** `closed` resolves only after this: no incoming file is left behind, no store is still running. */
     private async onClose(): Promise<void> {
       this.isClosed = true;
+      this.timers.stop();
       deps.metrics.activeAssociations.dec();
       const cutOff = [...this.receptions.values()];
       this.receptions.clear();

@@ -15,6 +15,17 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Writes a whole file (created or truncated) and fsyncs it; its directory entry is the caller's to make durable. */
+export async function writeDurably(file: string, bytes: Buffer): Promise<void> {
+  const handle = await open(file, 'w', 0o640);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** `mkdir -p`, with every directory it creates made durable in its parent. */
 export async function mkdirDurable(dir: string): Promise<void> {
   const firstCreated = await mkdir(dir, { recursive: true });

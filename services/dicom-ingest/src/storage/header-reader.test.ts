@@ -5,8 +5,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { collectElements, datasetEncoding, FileByteSource, silenceDcmjs } from '@imaging-facade/dicom';
 import { decode, readInstanceHeader, type DatasetLocation } from './header-reader';
-import { runTool } from '../test-support/dcmtk';
-import { part10Layout, runPydicom, SYSTEM_PYTHON, testFile } from '../test-support/sample-files';
+import { runDcmtk as runTool } from '../../../../test/support/dcmtk';
+import { part10Layout, runPydicom, sample as testFile, SYSTEM_PYTHON } from '../../../../test/support/sample-files';
 
 /** What pydicom (an independent reader) sees in each file. */
 interface PydicomView {
@@ -179,6 +179,19 @@ describe('readInstanceHeader', () => {
     await expect(readInstanceHeader(locate(truncated, layout.datasetOffset), layout.transferSyntaxUid)).rejects.toThrow();
   });
 
+  it.each([
+    ['pixel data cut short (its length runs past the end)', (bytes: Buffer) => bytes.subarray(0, bytes.length - 100)],
+    ['garbage after the last element', (bytes: Buffer) => Buffer.concat([bytes, Buffer.from('GARBAGE!GARBAGE!')])],
+    ['half an element header at the end', (bytes: Buffer) => Buffer.concat([bytes, Buffer.from([0xe0, 0x7f, 0x10])])],
+  ])('fails on a dataset whose structure breaks after everything it keeps: %s', async (_situation, damage) => {
+    const source = testFile('CT_small.dcm');
+    const layout = part10Layout(source);
+    const damaged = path.join(await mkdtemp(path.join(tmpdir(), 'header-reader-')), 'damaged.dcm');
+    await writeFile(damaged, damage(await readFile(source)));
+
+    await expect(readInstanceHeader(locate(damaged, layout.datasetOffset), layout.transferSyntaxUid)).rejects.toThrow();
+  });
+
   it('fails on bytes that are not a dataset', async () => {
     const garbage = path.join(await mkdtemp(path.join(tmpdir(), 'header-reader-')), 'garbage');
     await writeFile(garbage, Buffer.from('this is not DICOM at all, just some text that goes on'.repeat(20)));
@@ -227,6 +240,8 @@ function numericValue(items: readonly Item[], conceptCode: string): unknown {
 }
 
 describe('readInstanceHeader of radiation dose reports', () => {
+  // Each case first writes a report with pydicom (a Python process): seconds on a busy machine.
+  jest.setTimeout(30_000);
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'header-reader-rdsr-'));

@@ -84,7 +84,8 @@ export async function readInstanceHeader(
     },
   };
   try {
-    const elements = await collectElements(source, encoding, WANTED_TAGS, extra);
+    // To the end: success is answered only for a dataset that is whole, not just readable up to what we keep.
+    const elements = await collectElements(source, encoding, WANTED_TAGS, extra, { toEnd: true });
     return { ...decode(elements, encoding.datasetSyntax, encoding.littleEndian), contentOmitted };
   } finally {
     await source.close();

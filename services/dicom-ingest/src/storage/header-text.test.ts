@@ -3,7 +3,7 @@ import { readPart10, silenceDcmjs, type DicomJson } from '@imaging-facade/dicom'
 import { INSTANCE_LEVEL_TAGS, SERIES_LEVEL_TAGS, STUDY_LEVEL_TAGS } from '@imaging-facade/events';
 import { decode, readInstanceHeader } from './header-reader';
 import { attributeAt, pydicomTexts } from '../test-support/pydicom-text';
-import { part10Layout, testFile } from '../test-support/sample-files';
+import { part10Layout, sample as testFile } from '../../../../test/support/sample-files';
 
 /**
  * Real files of Debian's pydicom, every text attribute compared with what pydicom decodes, including

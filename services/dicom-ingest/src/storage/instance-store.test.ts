@@ -8,7 +8,7 @@ import { InstanceStore, type ReceivedInstance } from './instance-store';
 import { createIngestMetrics } from '../metrics';
 import { writeFileMetaHeader } from '@imaging-facade/dicom';
 import type { IndexRecord } from '../studies/study-index';
-import { part10Layout, testFile } from '../test-support/sample-files';
+import { part10Layout, sample as testFile } from '../../../../test/support/sample-files';
 
 const CT_SMALL = testFile('CT_small.dcm');
 const CT = part10Layout(CT_SMALL);
@@ -26,6 +26,7 @@ interface Harness {
 async function harness(): Promise<Harness> {
   const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'instance-store-')));
   await files.prepare();
+  await files.startSpool();
   const recorded: Harness['recorded'] = [];
   const indexDown = { value: false };
   const registry = new Registry();
@@ -48,7 +49,9 @@ async function harness(): Promise<Harness> {
 /** An incoming file as the SCP would have written it: our meta header, then the dataset as received. */
 async function receive(files: InstanceFiles, dataset: Buffer, command = { sopClassUid: CT.sopClassUid, sopInstanceUid: CT.sopInstanceUid }): Promise<ReceivedInstance> {
   const meta = writeFileMetaHeader({ ...command, transferSyntaxUid: CT.transferSyntaxUid, sourceAeTitle: 'MODALITY' });
-  const incomingPath = files.newIncomingPath();
+  const claimed = files.claimSpoolFile();
+  await claimed.ready;
+  const incomingPath = claimed.path;
   await writeFile(incomingPath, Buffer.concat([meta, dataset]));
   return {
     incomingPath,
@@ -96,6 +99,8 @@ describe('InstanceStore', () => {
         sopClassUid: CT.sopClassUid,
         transferSyntaxUid: CT.transferSyntaxUid,
         storagePath: relative,
+        // Where its bytes were made durable: a restart finishes the rename from there if a crash undid it.
+        spoolPath: `.spool/${path.basename(received.incomingPath)}`,
         sizeBytes: received.sizeBytes,
         callingAeTitle: 'MODALITY',
         calledAeTitle: 'FACADE',

@@ -32,7 +32,9 @@ export interface InstanceStoreOptions {
 
 /**
  * Turns a received file into a stored and indexed instance, and says what to answer. Success only
- * once the file is in place (durably) and recorded in the study index (fsynced). Kafka is not on
+ * once the file's bytes are durable (fdatasync of its spool file, whose name was durable before it
+ * was written) and its line in the study index, naming both the spool file and its place, is
+ * fsynced. Kafka is not on
  * this path: the index is also the outbox its instance-stored event is published from (see
  * InstanceOutbox). Never throws: every failure is a DIMSE status. Logs carry UIDs, AE titles and
  * reasons, never patient attributes.
@@ -102,7 +104,11 @@ export class InstanceStore {
 
     const receivedAt = new Date().toISOString();
     try {
-      const storagePath = await this.options.files.commit(
+      // The rename's directory entries are made durable before the study is published, not here:
+      // the index line records the spool file as well, and a restart finishes a rename a crash
+      // undid (StudyIndex.dropUnplaced). The line is appended after the file's fdatasync, so a line
+      // always points at complete bytes, under one of its two names.
+      const storagePath = await this.options.files.place(
         received.incomingPath,
         identity.studyInstanceUid,
         identity.seriesInstanceUid,
@@ -114,6 +120,7 @@ export class InstanceStore {
         sopClassUid: identity.sopClassUid,
         transferSyntaxUid: received.transferSyntaxUid,
         storagePath,
+        spoolPath: this.options.files.relativeToRoot(received.incomingPath),
         sizeBytes: received.sizeBytes,
         receivedAt,
         study: header.study,

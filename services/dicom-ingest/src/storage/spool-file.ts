@@ -16,8 +16,9 @@ type WriteCallback = (error: Error | null | undefined) => void;
 /**
  * A Part 10 file being received: the file meta header is written first, then every dataset
  * fragment as it arrives, so that no instance is ever held whole in memory. After `end()`, `done`
- * resolves once every byte is on disk (fsync) and the file is closed; it rejects when the stream
- * fails or is destroyed before its end (an aborted association).
+ * resolves once every byte is on disk (fdatasync); the file is closed right after, in the
+ * background (renaming or removing an open file is fine). `done` rejects when the stream fails or
+ * is destroyed before its end (an aborted association).
  */
 export class SpoolFile extends Writable {
   private file: FileHandle | undefined;
@@ -27,17 +28,27 @@ export class SpoolFile extends Writable {
   private headBytes = 0;
   readonly done: Promise<void>;
 
+  /**
+   * `created`: the file was made ahead (a SpoolPool file, empty, its directory entry durable once
+   * this resolves) and is opened as it is; without it, the file is created here.
+   */
   constructor(
     readonly path: string,
     private readonly metaHeader: Buffer,
+    private readonly created?: Promise<void>,
   ) {
     super({ highWaterMark: SPOOL_HIGH_WATER_MARK, decodeStrings: true });
     this.done = new Promise<void>((resolve, reject) => {
       this.once('error', reject);
-      this.once('close', () =>
-        this.writableFinished ? resolve() : reject(new Error('the dataset was not received completely')),
-      );
+      this.once('finish', resolve);
+      this.once('close', () => {
+        if (!this.writableFinished) {
+          reject(new Error('the dataset was not received completely'));
+        }
+      });
     });
+    // Queued while the file opens, with the first fragments: they go to disk in one writev.
+    super.write(metaHeader);
     // 'done' is awaited only for stores that reach the end; an aborted one must not raise an unhandled rejection.
     this.done.catch(() => undefined);
   }
@@ -75,24 +86,23 @@ export class SpoolFile extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    open(this.path, 'wx', 0o640)
-      .then(async (file) => {
-        this.file = file;
-        await this.writeAll(this.metaHeader);
-      })
-      .then(() => callback(), callback);
+    const opened = this.created === undefined ? open(this.path, 'wx', 0o640) : this.created.then(() => open(this.path, 'r+'));
+    opened.then((file) => {
+      this.file = file;
+      callback();
+    }, callback);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeDataset(chunk, callback);
+    this.writeAll([chunk]).then(() => callback(), callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.writeDataset(Buffer.concat(chunks.map(({ chunk }) => chunk)), callback);
+    this.writeAll(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    // A new file: fdatasync also persists its size, which is all the metadata reading it back needs.
+    // fdatasync also persists the file's size, which is all the metadata reading it back needs.
     this.requireFile()
       .datasync()
       .then(() => callback(), callback);
@@ -111,17 +121,20 @@ export class SpoolFile extends Writable {
     );
   }
 
-  private writeDataset(bytes: Buffer, callback: (error?: Error | null) => void): void {
-    this.writeAll(bytes).then(() => callback(), callback);
-  }
-
-  private async writeAll(bytes: Buffer): Promise<void> {
+  /** One writev for the buffers queued together; a short write (rare) is completed byte-wise. */
+  private async writeAll(buffers: Buffer[]): Promise<void> {
     const file = this.requireFile();
-    let offset = 0;
-    while (offset < bytes.length) {
-      const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset, this.position);
-      offset += bytesWritten;
-      this.position += bytesWritten;
+    const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    const { bytesWritten } = await file.writev(buffers, this.position);
+    this.position += bytesWritten;
+    if (bytesWritten === total) {
+      return;
+    }
+    const rest = Buffer.concat(buffers).subarray(bytesWritten);
+    for (let offset = 0; offset < rest.length; ) {
+      const written = (await file.write(rest, offset, rest.length - offset, this.position)).bytesWritten;
+      offset += written;
+      this.position += written;
     }
   }
 

@@ -10,18 +10,20 @@ import { PendingMarkers } from './pending-markers';
 import { StudyCompletion } from './study-completion';
 import { StudyIndex } from './study-index';
 import { eventually, ManualClock } from '../test-support/manual-clock';
-import { indexRecord } from '../test-support/records';
+import { indexRecord, placeFileOf } from '../test-support/records';
 
 const QUIET_MS = 5000;
 const STUDY = '1.2.3';
 
 /** A node's study side on a real directory; `unreachable` makes every publish fail, as a broker that does not answer. */
-async function node(root?: string) {
+async function node(root?: string, lingerMs = 20) {
   const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'instance-outbox-')));
   await mkdir(path.join(dir, STUDY), { recursive: true });
   const clock = new ManualClock();
   const unreachable = { value: false };
   const instanceEvents: InstanceStoredV1Data[] = [];
+  /** Events per publish request. */
+  const batches: number[] = [];
   const snapshots: StudyCompletedV1Data[] = [];
   const refuseWhenUnreachable = (): void => {
     if (unreachable.value) {
@@ -32,6 +34,7 @@ async function node(root?: string) {
     instancesStored: async (_studyUid: string, data: readonly InstanceStoredV1Data[]) => {
       refuseWhenUnreachable();
       instanceEvents.push(...data);
+      batches.push(data.length);
     },
     studyCompleted: async (data: StudyCompletedV1Data) => {
       refuseWhenUnreachable();
@@ -41,7 +44,7 @@ async function node(root?: string) {
   const index = new StudyIndex(dir);
   const logger = createLogger('dicom-ingest-test', 'silent');
   const retry = { initialMs: 20, maxMs: 50 };
-  const outbox = new InstanceOutbox({ index, events, retry, logger });
+  const outbox = new InstanceOutbox({ index, events, retry, logger, lingerMs });
   const markers = new PendingMarkers(dir);
   await markers.prepare();
   const completion = new StudyCompletion({
@@ -55,7 +58,7 @@ async function node(root?: string) {
     metrics: createIngestMetrics(new Registry()),
     timers: clock,
   });
-  return { dir, clock, unreachable, instanceEvents, snapshots, index, outbox, markers, completion };
+  return { dir, clock, unreachable, instanceEvents, batches, snapshots, index, outbox, markers, completion };
 }
 
 const record = (n: number) => indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: `1.2.3.1.${n}`, callingAeTitle: 'CT1', calledAeTitle: 'FACADE' });
@@ -82,6 +85,16 @@ describe('InstanceOutbox', () => {
     });
   });
 
+  it('instances recorded within the linger are announced in one request', async () => {
+    const { instanceEvents, batches, completion } = await node(undefined, 500);
+    for (const n of [1, 2, 3, 4, 5]) {
+      await completion.recordInstance(STUDY, record(n));
+    }
+    await eventually(() => expect(instanceEvents).toHaveLength(5));
+    expect(batches).toEqual([5]);
+    await completion.stop();
+  });
+
   it('while the broker is unreachable, recording still succeeds; once it is back, every event and then the snapshot are published', async () => {
     const { clock, unreachable, instanceEvents, snapshots, markers, completion } = await node();
     unreachable.value = true;
@@ -105,8 +118,8 @@ describe('InstanceOutbox', () => {
   it('after a crash before the events went out, the next start publishes them (at least once) and the snapshot', async () => {
     const first = await node();
     first.unreachable.value = true;
-    await first.completion.recordInstance(STUDY, record(1));
-    await first.completion.recordInstance(STUDY, record(2));
+    await first.completion.recordInstance(STUDY, await placeFileOf(first.dir, record(1)));
+    await first.completion.recordInstance(STUDY, await placeFileOf(first.dir, record(2)));
     // The process dies here: nothing was published, the index and the marker are on disk.
 
     const restarted = await node(first.dir);

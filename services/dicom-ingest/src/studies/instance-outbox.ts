@@ -1,6 +1,5 @@
 import type { InstanceStoredV1Data } from '@imaging-facade/events';
-import { backoffDelay } from '@imaging-facade/kafka';
-import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import { backoffDelay, errorMessage, type Logger } from '@imaging-facade/service-kit';
 import type { IngestEvents } from '../ingest-events';
 import { indexRecordSchema, type StudyIndex } from './study-index';
 
@@ -9,7 +8,15 @@ export interface InstanceOutboxOptions {
   events: Pick<IngestEvents, 'instancesStored'>;
   retry: { initialMs: number; maxMs: number };
   logger: Logger;
+  /** How long a kicked drain waits for more lines, so that a busy study's events go out in batches. */
+  lingerMs?: number;
 }
+
+/**
+ * Like Kafka's linger.ms: publishing each line as it is appended cost more CPU than receiving the
+ * instance (a request, a CRC and an index read per event); a short wait batches them.
+ */
+export const DEFAULT_OUTBOX_LINGER_MS = 200;
 
 /** What an instance-stored event needs from an index line (the rest of the line is not parsed). */
 const eventFields = indexRecordSchema.pick({
@@ -38,8 +45,10 @@ export class InstanceOutbox {
   /** Per study, the drain under way (drains of one study never overlap: order is kept). */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Per study, the drain waiting for its linger to end. */
+  private readonly lingering = new Map<string, NodeJS.Timeout>();
   private readonly attempts = new Map<string, number>();
-  /** Studies kicked while their drain ran: it goes on (or starts again) to take the new lines. */
+  /** Studies kicked while their drain ran: kicked again when it ends, to take the new lines. */
   private readonly again = new Set<string>();
   private stopped = false;
 
@@ -52,17 +61,28 @@ export class InstanceOutbox {
     }
   }
 
-  /** New lines were appended: publish them in the background. Failures are retried with backoff. */
+  /**
+   * New lines were appended: publish them in the background, after the linger (lines appended
+   * meanwhile go in the same batch). Failures are retried with backoff.
+   */
   kick(studyUid: string): void {
-    if (this.stopped || this.retries.has(studyUid) || this.chains.has(studyUid)) {
-      // A drain under way reads to the end of the index, and runs again if this kick came late (see drain).
+    if (this.stopped || this.lingering.has(studyUid)) {
+      return;
+    }
+    if (this.retries.has(studyUid) || this.chains.has(studyUid)) {
+      // A drain under way reads to the end of the index, and is kicked again if this kick came late (see drain).
       this.again.add(studyUid);
       return;
     }
-    this.drain(studyUid).then(
-      () => this.attempts.delete(studyUid),
-      (error: unknown) => this.retryLater(studyUid, error),
-    );
+    const timer = setTimeout(() => {
+      this.lingering.delete(studyUid);
+      this.drain(studyUid).then(
+        () => this.attempts.delete(studyUid),
+        (error: unknown) => this.retryLater(studyUid, error),
+      );
+    }, this.options.lingerMs ?? DEFAULT_OUTBOX_LINGER_MS);
+    timer.unref();
+    this.lingering.set(studyUid, timer);
   }
 
   /** Publishes every line of the study's index up to its end now; rejects when Kafka does not take them. */
@@ -71,10 +91,8 @@ export class InstanceOutbox {
     const run = previous
       .catch(() => undefined)
       .then(async () => {
-        do {
-          this.again.delete(studyUid);
-          await this.publishToEnd(studyUid);
-        } while (this.again.has(studyUid) && !this.retries.has(studyUid));
+        this.again.delete(studyUid);
+        await this.publishToEnd(studyUid);
       });
     this.chains.set(studyUid, run);
     void run
@@ -109,17 +127,19 @@ export class InstanceOutbox {
 
   /** The study was published and left no pending work: its cursor need not be kept. */
   forget(studyUid: string): void {
-    if (!this.chains.has(studyUid) && !this.retries.has(studyUid)) {
+    if (!this.chains.has(studyUid) && !this.retries.has(studyUid) && !this.lingering.has(studyUid)) {
       this.cursors.delete(studyUid);
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.retries.values()) {
+    // What they would have published stays in the outbox: the next start publishes pending studies.
+    for (const timer of [...this.retries.values(), ...this.lingering.values()]) {
       clearTimeout(timer);
     }
     this.retries.clear();
+    this.lingering.clear();
     await Promise.allSettled([...this.chains.values()]);
   }
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { formatDateTime as dicomDateTime, referenceValueType, type DicomJson } from '@imaging-facade/dicom';
 import { kosDataset, ManifestBuildError, writeKos, type ManifestContent } from './kos-writer';
 import { silenceDcmjs } from '@imaging-facade/dicom';
-import { runTool } from '../test-support/dcmtk';
-import { runPydicom } from '../test-support/sample-files';
+import { runDcmtk as runTool } from '../../../../test/support/dcmtk';
+import { runPydicom } from '../../../../test/support/sample-files';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const MR = '1.2.840.10008.5.1.4.1.1.4';

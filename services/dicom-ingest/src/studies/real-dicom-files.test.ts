@@ -4,7 +4,7 @@ import { studyCompletedV1DataSchema, type StudyCompletedV1Data } from '@imaging-
 import { readInstanceHeader } from '../storage/header-reader';
 import { silenceDcmjs } from '@imaging-facade/dicom';
 import { buildSnapshot } from './study-snapshot';
-import { part10Layout, runPydicom, testFile } from '../test-support/sample-files';
+import { part10Layout, runPydicom, sample as testFile } from '../../../../test/support/sample-files';
 
 /**
  * The study snapshots our ingest makes of real DICOM files (Debian's pydicom test and character set

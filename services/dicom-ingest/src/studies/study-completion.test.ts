@@ -10,7 +10,7 @@ import { ManifestBuildError } from './kos-writer';
 import { StudyCompletion, type StudyCompletionOptions } from './study-completion';
 import { StudyIndex } from './study-index';
 import { eventually, ManualClock } from '../test-support/manual-clock';
-import { indexRecord } from '../test-support/records';
+import { indexRecord, placeFileOf } from '../test-support/records';
 
 const QUIET_MS = 5000;
 const STUDY = '1.2.3';
@@ -26,7 +26,11 @@ interface Setup {
   completion: StudyCompletion;
 }
 
-async function setup(root?: string, manifests?: StudyCompletionOptions['manifests']): Promise<Setup> {
+async function setup(
+  root?: string,
+  manifests?: StudyCompletionOptions['manifests'],
+  placement?: StudyCompletionOptions['placement'],
+): Promise<Setup> {
   const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'study-completion-')));
   await mkdir(path.join(dir, STUDY), { recursive: true });
   const clock = new ManualClock();
@@ -54,6 +58,7 @@ async function setup(root?: string, manifests?: StudyCompletionOptions['manifest
     metrics: createIngestMetrics(new Registry()),
     timers: clock,
     manifests,
+    placement,
   });
   return { root: dir, clock, published, failNext, hooks, markers, completion };
 }
@@ -112,10 +117,42 @@ describe('StudyCompletion', () => {
     await eventually(async () => expect(await markers.list()).toEqual([]));
   });
 
+  it('makes the directory entries of the renamed instance files durable before the snapshot; when that fails, publishes nothing and keeps the marker', async () => {
+    const steps: string[] = [];
+    const failSync = { count: 1 };
+    const placement = {
+      syncPlaced: async () => {
+        steps.push('sync the renames');
+        if (failSync.count > 0) {
+          failSync.count--;
+          throw new Error('EIO: i/o error, fsync');
+        }
+      },
+    };
+    const { clock, published, markers, completion, hooks } = await setup(undefined, undefined, placement);
+    hooks.beforePublish = async () => {
+      steps.push('publish');
+    };
+    await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+
+    clock.advance(QUIET_MS);
+    await eventually(() => expect(failSync.count).toBe(0));
+    expect(published).toHaveLength(0);
+    expect(await markers.list()).toEqual([STUDY]);
+    await eventually(() => expect(clock.waiting).toBe(1));
+    clock.advance(1000);
+
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+    expect(published).toHaveLength(1);
+    expect(steps).toEqual(['sync the renames', 'sync the renames', 'publish']);
+  });
+
   it('after a restart, a study left pending on disk is scheduled again and published from its index', async () => {
     const first = await setup();
-    await first.completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
-    await first.completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }));
+    for (const sopInstanceUid of ['1.2.3.1.1', '1.2.3.1.2']) {
+      const record = await placeFileOf(first.root, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid }));
+      await first.completion.recordInstance(STUDY, record);
+    }
     await first.completion.stop(); // the quiet period had not ended: the study stays pending
     expect(first.published).toHaveLength(0);
 

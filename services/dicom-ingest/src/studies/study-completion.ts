@@ -1,7 +1,7 @@
 import { studyCompletedV1DataSchema, type StudyManifest } from '@imaging-facade/events';
-import { backoffDelay } from '@imaging-facade/kafka';
-import { errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
+import { backoffDelay, errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
 import type { IngestEvents } from '../ingest-events';
+import type { InstanceFiles } from '../storage/instance-files';
 import type { IngestMetrics } from '../metrics';
 import type { InstanceOutbox } from './instance-outbox';
 import type { PendingMarkers } from './pending-markers';
@@ -21,6 +21,11 @@ export interface StudyCompletionOptions {
   metrics: Pick<IngestMetrics, 'studiesCompleted' | 'studyPublishFailures'>;
   /** Makes the study's manifest before each snapshot is published; without it, none is made. */
   manifests?: Pick<StudyManifests, 'update'>;
+  /**
+   * Makes the directory entries of the instances' renames durable before a snapshot is published,
+   * after which a restart no longer recovers the study (see InstanceFiles.place).
+   */
+  placement?: Pick<InstanceFiles, 'syncPlaced'>;
   /** Publishes the instance-stored events; without it, none are published. */
   outbox?: Pick<InstanceOutbox, 'startAt' | 'kick' | 'drain' | 'rewritten' | 'forget'>;
   timers?: Timers;
@@ -89,6 +94,10 @@ export class StudyCompletion {
       if (await this.options.index.repair(studyUid)) {
         this.options.logger.warn({ studyInstanceUid: studyUid }, 'cut a torn line off the study index');
       }
+      const dropped = await this.options.index.dropUnplaced(studyUid);
+      if (dropped > 0) {
+        this.options.logger.warn({ studyInstanceUid: studyUid, records: dropped }, 'dropped index lines of instances never put in place (never answered)');
+      }
       this.pending.add(studyUid);
       this.generations.set(studyUid, this.generations.get(studyUid) ?? 0);
       this.tracker.touch(studyUid, this.options.quietPeriodMs);
@@ -147,7 +156,9 @@ export class StudyCompletion {
       return;
     }
 
-    // The marker is cleared after this snapshot: every instance-stored event must be out first.
+    // The marker is cleared after this snapshot: every file it names must be findable after a
+    // crash, and every instance-stored event must be out first.
+    await this.options.placement?.syncPlaced();
     await this.options.outbox?.drain(studyUid);
     await this.options.events.studyCompleted(checked.data);
     this.options.metrics.studiesCompleted.inc();

@@ -1,8 +1,8 @@
-import { appendFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StudyIndex } from './study-index';
-import { indexRecord } from '../test-support/records';
+import { indexRecord, placeFileOf } from '../test-support/records';
 
 const STUDY = '1.2.3';
 
@@ -44,6 +44,53 @@ describe('StudyIndex', () => {
 
     expect(await index.read(STUDY)).toEqual({ records: [kept, next], unreadableLines: 0 });
     expect(await index.repair(STUDY)).toBe(false);
+  });
+
+  it('after a crash between an index line and its file reaching its place, dropUnplaced drops that line and keeps the others', async () => {
+    const placed = await placeFileOf(root, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    const neverPlaced = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' });
+    // A re-send whose new file never replaced the old one: the file has the size of the earlier copy.
+    const resentNeverPlaced = { ...placed, sizeBytes: placed.sizeBytes + 10 };
+    for (const record of [placed, neverPlaced, resentNeverPlaced]) {
+      await index.append(STUDY, record);
+    }
+
+    expect(await index.dropUnplaced(STUDY)).toBe(2);
+    expect(await index.read(STUDY)).toEqual({ records: [placed], unreadableLines: 0 });
+    expect(await index.dropUnplaced(STUDY)).toBe(0);
+  });
+
+  it('after a crash undid the rename of a spool file whose line is in the index, dropUnplaced renames it into place and keeps the line', async () => {
+    await mkdir(path.join(root, '.spool'));
+    const spooled = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', spoolPath: '.spool/a.part' });
+    await writeFile(path.join(root, '.spool/a.part'), Buffer.alloc(spooled.sizeBytes, 1));
+    const renamed = await placeFileOf(root, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2', spoolPath: '.spool/b.part' }));
+    const lost = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.3', spoolPath: '.spool/c.part' });
+    for (const record of [spooled, renamed, lost]) {
+      await index.append(STUDY, record);
+    }
+
+    expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+    expect(await index.read(STUDY)).toEqual({ records: [spooled, renamed], unreadableLines: 0 });
+    expect(await readFile(path.join(root, spooled.storagePath))).toEqual(Buffer.alloc(spooled.sizeBytes, 1));
+    await expect(stat(path.join(root, '.spool/a.part'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('when two lines of one place both still have their spool file (a re-send), only the later one is renamed into place', async () => {
+    await mkdir(path.join(root, '.spool'));
+    const first = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', spoolPath: '.spool/first.part' });
+    const second = { ...first, spoolPath: '.spool/second.part', sizeBytes: first.sizeBytes + 2 };
+    await writeFile(path.join(root, '.spool/first.part'), Buffer.alloc(first.sizeBytes, 1));
+    await writeFile(path.join(root, '.spool/second.part'), Buffer.alloc(second.sizeBytes, 2));
+    for (const record of [first, second]) {
+      await index.append(STUDY, record);
+    }
+
+    expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+    expect(await index.read(STUDY)).toEqual({ records: [second], unreadableLines: 0 });
+    expect(await readFile(path.join(root, second.storagePath))).toEqual(Buffer.alloc(second.sizeBytes, 2));
   });
 
   it('skips and counts a line that is not a record, instead of failing the whole study', async () => {

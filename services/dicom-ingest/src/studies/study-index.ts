@@ -1,8 +1,8 @@
-import { open, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
-import { fsyncDirectory } from '../storage/fs-durable';
+import { fsyncDirectory, writeDurably } from '../storage/fs-durable';
 import { KeyedGroupCommit } from '../storage/group-commit';
 
 /**
@@ -19,6 +19,11 @@ export const indexRecordSchema = z.object({
   sopClassUid: dicomUidSchema,
   transferSyntaxUid: dicomUidSchema,
   storagePath: z.string().min(1),
+  /**
+   * The spool file the instance was written into before it was renamed to `storagePath` (absent in
+   * indexes written before spool files). Both relative to the storage root.
+   */
+  spoolPath: z.string().min(1).optional(),
   sizeBytes: z.number().int().nonnegative(),
   receivedAt: z.iso.datetime({ offset: true }),
   study: dicomJsonSchema,
@@ -53,6 +58,8 @@ const TAIL_CHUNK = 1024 * 1024;
 export class StudyIndex {
   /** Appends of concurrent associations to one study share a write and an fdatasync (group commit). */
   private readonly writes = new KeyedGroupCommit<string>((studyUid, lines) => this.write(studyUid, lines));
+  /** Studies whose index file has a durable directory entry (written by this process). Bounded, cleared when full. */
+  private readonly knownEntries = new Set<string>();
 
   constructor(private readonly root: string) {}
 
@@ -69,10 +76,16 @@ export class StudyIndex {
     const file = await open(this.indexPath(studyUid), 'a', 0o640);
     try {
       await file.write(lines.join(''));
-      await file.datasync();
+      // The first write of this process to an index may have created it: its entry in the study
+      // directory is made durable too (once; the study directory's own entry is durable already).
+      await Promise.all([file.datasync(), this.knownEntries.has(studyUid) ? undefined : fsyncDirectory(path.dirname(this.indexPath(studyUid)))]);
     } finally {
       await file.close();
     }
+    if (this.knownEntries.size >= 10_000) {
+      this.knownEntries.clear();
+    }
+    this.knownEntries.add(studyUid);
   }
 
   /** Every readable record, in the order received, after every append already made. */
@@ -124,8 +137,7 @@ export class StudyIndex {
 
   /**
    * Rewrites the index with only the last record of each instance (issue: it grew with every
-   * re-send), atomically: a new file fsynced, renamed over the old one, the directory fsynced.
-   * Returns the index's size afterwards.
+   * re-send), atomically. Returns the index's size afterwards.
    */
   compact(studyUid: string): Promise<number> {
     return this.writes.exclusive(studyUid, async () => {
@@ -135,23 +147,75 @@ export class StudyIndex {
         last.delete(record.sopInstanceUid);
         last.set(record.sopInstanceUid, record);
       }
-      const target = this.indexPath(studyUid);
       if (last.size === records.length && unreadableLines === 0) {
         return this.size(studyUid);
       }
-      const text = [...last.values()].map((record) => `${JSON.stringify(record)}\n`).join('');
-      const temporary = `${target}.compacting`;
-      const file = await open(temporary, 'w', 0o640);
-      try {
-        await file.write(text);
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
-      await rename(temporary, target);
-      await fsyncDirectory(path.dirname(target));
-      return Buffer.byteLength(text);
+      return this.replace(studyUid, [...last.values()]);
     });
+  }
+
+  /**
+   * At the start after a crash, for a study still pending: finishes the renames a crash undid and
+   * drops the lines of instances that never got their file. A line is appended only once its
+   * spool file is fdatasynced and renamed, but the rename's directory entries are fsynced later
+   * (before the study is published): a line whose spool file is still there (with the size
+   * recorded) gets it renamed to its place now, unless a later line of the same place supersedes
+   * it; a line whose file is in neither place with that size is dropped (indexes written before
+   * spool files: lines appended while their rename was not yet durable; those instances were never
+   * answered). Returns how many lines were dropped.
+   */
+  dropUnplaced(studyUid: string): Promise<number> {
+    return this.writes.exclusive(studyUid, async () => {
+      const { records } = await this.readNow(studyUid);
+      const lastOfPlace = new Map(records.map((record, i) => [record.storagePath, i]));
+      const spooled = await Promise.all(records.map((record) => (record.spoolPath === undefined ? false : this.hasSize(record.spoolPath, record.sizeBytes))));
+      const touched = new Set<string>();
+      const kept: IndexRecord[] = [];
+      for (const [i, record] of records.entries()) {
+        if (spooled[i] === true && record.spoolPath !== undefined) {
+          if (lastOfPlace.get(record.storagePath) !== i) {
+            continue;
+          }
+          const target = path.join(this.root, record.storagePath);
+          await mkdir(path.dirname(target), { recursive: true });
+          await rename(path.join(this.root, record.spoolPath), target);
+          touched.add(path.dirname(target));
+          touched.add(path.dirname(path.dirname(target)));
+          touched.add(path.dirname(path.join(this.root, record.spoolPath)));
+          kept.push(record);
+        } else if (await this.hasSize(record.storagePath, record.sizeBytes)) {
+          kept.push(record);
+        }
+      }
+      // Series and study directories alike: a rename may have recreated either.
+      await Promise.all([...touched].map((dir) => fsyncDirectory(dir)));
+      if (kept.length < records.length) {
+        await this.replace(studyUid, kept);
+      }
+      return records.length - kept.length;
+    });
+  }
+
+  private async hasSize(relative: string, sizeBytes: number): Promise<boolean> {
+    try {
+      return (await stat(path.join(this.root, relative))).size === sizeBytes;
+    } catch (error) {
+      if (isMissing(error)) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** Rewrites the index atomically: a new file fsynced, renamed over the old one, the directory fsynced. Returns its size. */
+  private async replace(studyUid: string, records: IndexRecord[]): Promise<number> {
+    const target = this.indexPath(studyUid);
+    const text = records.map((record) => `${JSON.stringify(record)}\n`).join('');
+    const temporary = `${target}.compacting`;
+    await writeDurably(temporary, Buffer.from(text));
+    await rename(temporary, target);
+    await fsyncDirectory(path.dirname(target));
+    return Buffer.byteLength(text);
   }
 
   /** Streamed: a large study's index is not read at once. */

@@ -6,7 +6,7 @@ import { InstanceFiles } from '../storage/instance-files';
 import { ManifestBuildError } from './kos-writer';
 import { silenceDcmjs } from '@imaging-facade/dicom';
 import { manifestSeriesUid, nameBasedUid, StudyManifests } from './study-manifests';
-import { runPydicom } from '../test-support/sample-files';
+import { runPydicom } from '../../../../test/support/sample-files';
 
 const STUDY = '1.2.826.0.1.3680043.10.1';
 const RETRIEVE = { aeTitle: 'FACADE', locationUid: '1.2.840.99.1', dicomWebBaseUrl: 'http://node-a/dicomweb' };

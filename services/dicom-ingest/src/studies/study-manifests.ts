@@ -3,7 +3,7 @@ import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KEY_OBJECT_SELECTION_SOP_CLASS, type DicomJson } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
-import { fsyncDirectory } from '../storage/fs-durable';
+import { fsyncDirectory, writeDurably } from '../storage/fs-durable';
 import type { InstanceFiles } from '../storage/instance-files';
 import { EXPLICIT_VR_LITTLE_ENDIAN, writeKos, type ManifestRetrieval } from './kos-writer';
 
@@ -122,16 +122,6 @@ export class StudyManifests {
     if (stale.length > 0) {
       await fsyncDirectory(dir);
     }
-  }
-}
-
-async function writeDurably(file: string, bytes: Buffer): Promise<void> {
-  const handle = await open(file, 'w', 0o640);
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { DicomAttribute, DicomJson } from '@imaging-facade/dicom';
-import { runPydicom } from './sample-files';
+import { runPydicom } from '../../../../test/support/sample-files';
 
 /** One text attribute as pydicom decodes it: where it is (tags and item indices), its VR and values. */
 export interface PydicomText {

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { IndexRecord } from '../studies/study-index';
 
 /** An index record with plausible values; tests override what they look at. */
@@ -13,4 +15,12 @@ export function indexRecord(overrides: Partial<IndexRecord> & Pick<IndexRecord, 
     instance: { '00080018': { vr: 'UI', Value: [overrides.sopInstanceUid] } },
     ...overrides,
   };
+}
+
+/** Puts a file of the record's size at its storage path under `root`, as a stored instance would be. */
+export async function placeFileOf(root: string, record: IndexRecord): Promise<IndexRecord> {
+  const file = path.join(root, record.storagePath);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, Buffer.alloc(record.sizeBytes));
+  return record;
 }

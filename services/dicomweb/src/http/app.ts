@@ -5,11 +5,13 @@ import { wadoRoutes } from '../wado/routes';
 import type { DicomwebDeps } from './deps';
 import { dicomwebErrorHandler, sendError } from './errors';
 import { requestContext } from './request-context';
+import { DICOMWEB_JSON_RESOURCE, jsonCompression } from './json-compression';
+import { formatParameter } from './representation';
 
 /** The DICOMweb router: every request authenticated and audited, then QIDO-RS and WADO-RS. */
 export function createDicomwebRouter(deps: DicomwebDeps): Router {
   const router = express.Router();
-  router.use(requestContext(deps));
+  router.use(requestContext(deps), formatParameter);
   router.use(qidoRoutes(deps));
   router.use(wadoRoutes(deps));
   router.use((_req, res) => sendError(res, 404, 'No such DICOMweb resource (see the conformance statement in the README)'));
@@ -26,6 +28,6 @@ export function createDicomwebApp(deps: DicomwebDeps, pages: Array<{ path: strin
   for (const { path, router } of pages) {
     app.use(path, router, dicomwebErrorHandler(logger));
   }
-  app.use(new URL(deps.publicBaseUrl).pathname.replace(/\/+$/, '') || '/', createDicomwebRouter(deps));
+  app.use(new URL(deps.publicBaseUrl).pathname.replace(/\/+$/, '') || '/', jsonCompression(DICOMWEB_JSON_RESOURCE), createDicomwebRouter(deps));
   return app;
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import { ClientGoneError } from './backpressure';
 
 /**
  * DICOMweb errors (PS3.18 8.5): the HTTP status says what went wrong, and a small JSON body says
@@ -30,6 +31,11 @@ export function sendError(res: Response, status: number, message: string): void 
 
 export function dicomwebErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
+    if (error instanceof ClientGoneError) {
+      // Nobody to answer: the stream stopped where the client left.
+      res.destroy();
+      return;
+    }
     if (error instanceof DicomwebError) {
       sendError(res, error.status, error.message);
       return;

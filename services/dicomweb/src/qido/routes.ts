@@ -13,7 +13,8 @@ const JSON_TYPES = ['application/dicom+json', 'application/json'];
 function paramsOf(req: Request): Array<[string, string]> {
   const raw = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
   try {
-    return [...new URLSearchParams(raw)];
+    // `_format` was checked already (http/representation.ts); it is no attribute to match.
+    return [...new URLSearchParams(raw)].filter(([name]) => name !== '_format');
   } catch {
     throw badRequest('the query string cannot be decoded');
   }

@@ -106,8 +106,13 @@ export function seriesAttributes(row: SeriesRow, include: QidoQuery['includeFiel
 }
 
 /** An instance's full metadata as served: BulkDataURIs completed with the public base. */
+/** An instance's DICOM JSON as text, its BulkDataURIs under `base`: what WADO-RS metadata sends. */
+export function instanceMetadataText(row: InstanceRow, base: string): string {
+  return row.metadata.split(BULK_BASE).join(base);
+}
+
 export function instanceMetadata(row: InstanceRow, base: string): DicomJson {
-  return JSON.parse(row.metadata.split(BULK_BASE).join(base)) as DicomJson;
+  return JSON.parse(instanceMetadataText(row, base)) as DicomJson;
 }
 
 export function instanceAttributes(row: InstanceRow, include: QidoQuery['includeFields'], base: string): DicomJson {

@@ -1,7 +1,15 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 /**
  * OHIF's `window.config`, from the node's settings: this node's DICOMweb as the only data source (on
- * the page's own origin), sign-in with the node's issuer, nothing loaded from elsewhere. Pure.
+ * the page's own origin), sign-in with the node's issuer, nothing loaded from elsewhere; and the
+ * viewport overlay lines that show what the index says of the study and its dose
+ * (public/study-summary-overlay.js, written into the file as it is).
  */
+// src/viewer/public, from src/viewer or from dist/viewer alike: the browser file is not compiled.
+const OVERLAY_SCRIPT = path.resolve(__dirname, '..', '..', 'src', 'viewer', 'public', 'study-summary-overlay.js');
+
 export interface ViewerSettings {
   /** Where the viewer is served, e.g. `/viewer`. */
   basePath: string;
@@ -10,17 +18,22 @@ export interface ViewerSettings {
   issuer: string;
   clientId: string;
   scope: string;
+  /** The viewer's own API on the same origin, e.g. `/viewer-api` (the study summaries). */
+  apiPath: string;
 }
 
-export function viewerAppConfig(settings: ViewerSettings): string {
+export function viewerAppConfig(settings: ViewerSettings, overlayScript: string = readFileSync(OVERLAY_SCRIPT, 'utf8')): string {
   const dicomweb = `window.location.origin + ${JSON.stringify(settings.dicomwebPath)}`;
   return `/* Written by the Imaging Facade dicomweb service from its settings. */
+${overlayScript}
 window.config = {
   name: 'imaging-facade',
   routerBasename: ${JSON.stringify(settings.basePath)},
   extensions: [],
   modes: [],
-  customizationService: {},
+  customizationService: [
+    { 'viewportOverlay.topRight': { $push: facadeStudySummaryOverlay(${JSON.stringify(settings.apiPath)}) } },
+  ],
   showStudyList: true,
   maxNumberOfWebWorkers: 2,
   showWarningMessageForCrossOrigin: false,

@@ -1,4 +1,12 @@
-import { rebaseBundle, rebaseIndex, rebaseStylesheet } from './pages';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import type { Logger } from '@imaging-facade/service-kit';
+import type { DicomwebConfig } from '../config';
+import { rebaseBundle, rebaseIndex, rebaseStylesheet, viewerPages } from './pages';
 import { viewerAppConfig } from './app-config';
 
 describe('OHIF, built for /, served under /viewer', () => {
@@ -28,12 +36,55 @@ describe('OHIF, built for /, served under /viewer', () => {
   });
 
   test('the configuration: this node\'s DICOMweb on the page\'s origin, sign-in with the node\'s issuer (code + PKCE)', () => {
-    const config = viewerAppConfig({ basePath: '/viewer', dicomwebPath: '/dicomweb', issuer: 'http://localhost:8000/oidc', clientId: 'imaging-viewer', scope: 'openid user/ImagingStudy.rs' });
+    const config = viewerAppConfig({ basePath: '/viewer', dicomwebPath: '/dicomweb', issuer: 'http://localhost:8000/oidc', clientId: 'imaging-viewer', scope: 'openid user/ImagingStudy.rs', apiPath: '/viewer-api' });
     const window: { location: { origin: string }; config?: any } = { location: { origin: 'https://node.example' } };
     new Function('window', config)(window);
     expect(window.config.routerBasename).toBe('/viewer');
     expect(window.config.dataSources).toHaveLength(1);
     expect(window.config.dataSources[0].configuration.qidoRoot).toBe('https://node.example/dicomweb');
     expect(window.config.oidc[0]).toMatchObject({ authority: 'http://localhost:8000/oidc', client_id: 'imaging-viewer', response_type: 'code' });
+    // The index's lines, added to OHIF's top-right viewport overlay (its documented customization).
+    const items = window.config.customizationService[0]['viewportOverlay.topRight'].$push;
+    expect(items.map((item: { id: string }) => item.id)).toEqual(['FacadeIndexStudy', 'FacadeStudyDose', 'FacadePatientCumulativeDose']);
+    expect(items.every((item: { contentF: unknown }) => typeof item.contentF === 'function')).toBe(true);
+  });
+});
+
+describe('every answer of the viewer carries its security headers, whichever route sends it', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'viewer-pages-'));
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    writeFileSync(path.join(dir, 'index.html'), '<html><head></head><body>OHIF</body></html>');
+    writeFileSync(path.join(dir, 'app.bundle.0f6159c501addfe9.js'), `__webpack_require__.p = "/";${'x();'.repeat(1000)}`);
+    writeFileSync(path.join(dir, 'logo.png'), Buffer.alloc(64, 1));
+    const config = { viewer: { dir, clientId: 'imaging-viewer', scope: 'openid' }, publicBaseUrl: 'http://localhost/dicomweb', oidc: { issuer: 'http://localhost:8000/oidc' } } as unknown as DicomwebConfig;
+    const app = express();
+    for (const { path: mount, router } of viewerPages(config, { warn: () => undefined } as unknown as Logger)) {
+      app.use(mount, router);
+    }
+    await new Promise<void>((resolve) => {
+      server = app.listen(0, '127.0.0.1', () => resolve());
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/viewer`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each([
+    ['the index', '/', 'no-store'],
+    ['a client-side route', '/viewer?StudyInstanceUIDs=1.2.3', 'no-store'],
+    ['the configuration', '/app-config.js', 'no-store'],
+    ['the rebased bundle, compressed', '/app.bundle.0f6159c501addfe9.js', 'public, max-age=31536000, immutable'],
+    ['an image, as it is', '/logo.png', 'public, max-age=3600'],
+  ])('%s', async (_name, file, cacheControl) => {
+    const response = await fetch(`${base}${file}`, { headers: { 'accept-encoding': 'br' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect([response.headers.get('x-content-type-options'), response.headers.get('referrer-policy'), response.headers.get('cache-control')]).toEqual(['nosniff', 'no-referrer', cacheControl]);
   });
 });

@@ -4,6 +4,9 @@ import express, { type Router } from 'express';
 import type { Logger } from '@imaging-facade/service-kit';
 import type { DicomwebConfig } from '../config';
 import { viewerAppConfig } from './app-config';
+import { assetCacheControl } from './asset-cache-control';
+import { compressedAssets } from './compressed-assets';
+import { VIEWER_API_PATH } from './summary-routes';
 
 /**
  * The OHIF viewer (the @ohif/app build the stack fetches and pins) at /viewer, beside DICOMweb on the
@@ -76,6 +79,7 @@ export function viewerPages(config: DicomwebConfig, logger: Logger): Array<{ pat
     issuer: config.oidc.issuer,
     clientId: viewer.clientId,
     scope: viewer.scope,
+    apiPath: VIEWER_API_PATH,
   });
 
   const router = express.Router();
@@ -98,30 +102,37 @@ export function viewerPages(config: DicomwebConfig, logger: Logger): Array<{ pat
       ].join('; '),
     );
   };
-  const sendIndex = (_req: express.Request, res: express.Response): void => {
+  // Every answer of the viewer's pages carries them, whichever route below sends it.
+  router.use((_req, res, next) => {
     headers(res);
+    next();
+  });
+  const sendIndex = (_req: express.Request, res: express.Response): void => {
     res.set('cache-control', 'no-store').type('html').send(page);
   };
   router.get('/app-config.js', (_req, res) => {
-    headers(res);
     res.set('cache-control', 'no-store').type('application/javascript').send(appConfig);
   });
   router.get(['/', '/index.html'], sendIndex);
   const cache = new Map<string, string | null>();
+  router.get('/*asset', compressedAssets(viewer.dir, (relative) => rebasedFile(viewer.dir, relative, VIEWER_PATH, cache)));
   router.get('/:file', (req, res, next) => {
     const content = rebasedFile(viewer.dir, req.params.file, VIEWER_PATH, cache);
     if (content === undefined) {
       next();
       return;
     }
-    headers(res);
-    res.set('cache-control', 'public, max-age=3600').type(req.params.file.endsWith('.css') ? 'text/css' : 'application/javascript').send(content);
+    res.set('cache-control', assetCacheControl(req.params.file)).type(req.params.file.endsWith('.css') ? 'text/css' : 'application/javascript').send(content);
   });
-  router.use((_req, res, next) => {
-    headers(res);
-    next();
-  });
-  router.use(express.static(viewer.dir, { index: false, fallthrough: true, maxAge: '1h', dotfiles: 'ignore' }));
+  router.use(
+    express.static(viewer.dir, {
+      index: false,
+      fallthrough: true,
+      dotfiles: 'ignore',
+      cacheControl: false,
+      setHeaders: (res, file) => res.setHeader('cache-control', assetCacheControl(path.relative(viewer.dir, file))),
+    }),
+  );
   // Client-side routes (/viewer/viewer?StudyInstanceUIDs=…, /viewer/callback): the app itself.
   router.get('/*rest', sendIndex);
   return [{ path: VIEWER_PATH, router }];

@@ -1,4 +1,4 @@
-import { chooseMultipart, chooseSingle, parseAccept } from './accept';
+import { chooseMultipart, chooseSingle, multipartChoices, parseAccept } from './accept';
 
 describe('Accept negotiation (PS3.18 8.7)', () => {
   test.each([
@@ -9,8 +9,22 @@ describe('Accept negotiation (PS3.18 8.7)', () => {
     ['unquoted type, as OHIF sends it', 'multipart/related; type=application/dicom; transfer-syntax=*', { partType: 'application/dicom', transferSyntax: '*' }],
     ['a type the server does not give, then one it does', 'multipart/related; type="application/dicom+xml", multipart/related; type="application/dicom"; transfer-syntax=*', { partType: 'application/dicom', transferSyntax: '*' }],
     ['only what the server does not give', 'application/zip', undefined],
+    ['decompressed: explicit VR little endian named', 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1', { partType: 'application/dicom', transferSyntax: '1.2.840.10008.1.2.1' }],
+    ['a preferred syntax first by quality', 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80;q=0.5, multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1', { partType: 'application/dicom', transferSyntax: '1.2.840.10008.1.2.1' }],
   ] as const)('%s', (_situation, header, expected) => {
     expect(chooseMultipart(parseAccept(header), ['application/dicom'])).toEqual(expected);
+  });
+
+  test.each([
+    ['frames: no syntax named, as stored', 'multipart/related; type="application/octet-stream"', '*'],
+    ['frames: decompressed', 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1'],
+  ] as const)('%s', (_situation, header, transferSyntax) => {
+    expect(chooseMultipart(parseAccept(header), ['application/octet-stream'])).toEqual({ partType: 'application/octet-stream', transferSyntax });
+  });
+
+  test('every acceptable syntax, best first, for the server to take the first it can give', () => {
+    const header = 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80, multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1;q=0.8, */*;q=0.1';
+    expect(multipartChoices(parseAccept(header), ['application/dicom']).map((choice) => choice.transferSyntax)).toEqual(['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.1', '*']);
   });
 
   test('quality orders the choices; q=0 refuses', () => {

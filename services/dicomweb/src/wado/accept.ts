@@ -63,23 +63,30 @@ export interface MultipartChoice {
 }
 
 /**
- * The multipart/related representation to answer with, for parts of `partTypes` (the first is the
- * default): a range `multipart/related; type=…` naming one of them, or a wildcard.
+ * The multipart/related representations a client accepts, for parts of `partTypes` (the first is
+ * the default), best first: ranges `multipart/related; type=…` naming one of them, or wildcards.
+ * The caller takes the first it can give (a transfer syntax it holds or can produce).
  */
-export function chooseMultipart(ranges: readonly MediaRange[], partTypes: readonly string[]): MultipartChoice | undefined {
+export function multipartChoices(ranges: readonly MediaRange[], partTypes: readonly string[]): MultipartChoice[] {
+  const choices: MultipartChoice[] = [];
   for (const range of ranges) {
     const wildcard = range.type === '*' || (range.type === 'multipart' && range.subtype === '*');
     if (wildcard) {
-      return { partType: partTypes[0] as string, transferSyntax: range.params['transfer-syntax'] ?? '*' };
-    }
-    if (range.type === 'multipart' && range.subtype === 'related') {
+      choices.push({ partType: partTypes[0] as string, transferSyntax: range.params['transfer-syntax'] ?? '*' });
+    } else if (range.type === 'multipart' && range.subtype === 'related') {
       const partType = range.params.type ?? partTypes[0];
       if (partType && partTypes.includes(partType)) {
-        return { partType, transferSyntax: range.params['transfer-syntax'] ?? (partType === 'application/dicom' ? '1.2.840.10008.1.2.1' : '*') };
+        // PS3.18 8.7.3.5.2: application/dicom without a named syntax means explicit VR little endian.
+        choices.push({ partType, transferSyntax: range.params['transfer-syntax'] ?? (partType === 'application/dicom' ? '1.2.840.10008.1.2.1' : '*') });
       }
     }
   }
-  return undefined;
+  return choices;
+}
+
+/** The client's first multipart choice, or undefined (406). */
+export function chooseMultipart(ranges: readonly MediaRange[], partTypes: readonly string[]): MultipartChoice | undefined {
+  return multipartChoices(ranges, partTypes)[0];
 }
 
 /** The single media type to answer with among `offered` (the first is the default), or undefined (406). */

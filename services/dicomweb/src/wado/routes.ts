@@ -4,16 +4,19 @@ import express, { type Request, type Response, type Router } from 'express';
 import { NoPixelDataError, readBulkData, readPixelFrames } from '@imaging-facade/dicom';
 import type { DicomwebDeps } from '../http/deps';
 import { badRequest, DicomwebError, notAcceptable, notFound } from '../http/errors';
+import { streamJsonArray } from '../http/backpressure';
 import { audited, principalOf } from '../http/request-context';
 import { checkUid } from '../http/uids';
-import { StudyIndexDb, type InstanceRow, type StudyRow } from '../index/study-index-db';
-import { instanceMetadata } from '../qido/search';
-import { chooseMultipart, chooseSingle, parseAccept } from './accept';
-import { multipartContentType, newBoundary, streamParts, type Part } from './multipart';
+import { StudyIndexDb, type InstanceFileRow, type InstanceRow, type StudyRow } from '../index/study-index-db';
+import { instanceMetadataText } from '../qido/search';
+import { chooseMultipart, chooseSingle, multipartChoices, parseAccept } from './accept';
+import { multipartContentType, newBoundary, READ_AHEAD_MAX_BYTES, streamParts, type Part } from './multipart';
 import { renderFrame, RenderError, type RenderedType } from './render';
+import { canTranscode, transcodeFrames, transcodePart10, TranscodeError } from './transcode';
 
 /**
- * WADO-RS (PS3.18 10.4): studies, series and instances as stored (byte for byte, streamed), their
+ * WADO-RS (PS3.18 10.4): studies, series and instances as stored (byte for byte, streamed) or
+ * decompressed to Explicit VR Little Endian when asked (one instance at a time), their
  * metadata (from the index), frames, bulk data, and rendered images and thumbnails. Every resource
  * is looked up in the index first: files are reached only through it, never through a path a
  * client wrote; a study the token may not see is answered 404, as one that does not exist.
@@ -24,17 +27,22 @@ const RENDERED: readonly RenderedType[] = ['image/jpeg', 'image/png'];
 const JSON_TYPES = ['application/dicom+json', 'application/json'];
 const THUMBNAIL_SIZE = 128;
 
-interface Target {
+interface Target<Row> {
   study: StudyRow;
-  instances: InstanceRow[];
+  instances: Row[];
 }
 
 export function wadoRoutes(deps: DicomwebDeps): Router {
   const router = express.Router();
-  const fileOf = (row: InstanceRow): string => path.join(deps.storageDir, row.storagePath);
+  const fileOf = (row: Pick<InstanceRow, 'storagePath'>): string => path.join(deps.storageDir, row.storagePath);
 
-  /** The instances a path names, once the token may see the study; 404 otherwise. */
-  const target = async (req: Request, res: Response): Promise<Target> => {
+  /**
+   * The instances a path names, once the token may see the study; 404 otherwise. With their
+   * metadata, or (`files`) without it, for a retrieve of their files.
+   */
+  async function target(req: Request, res: Response): Promise<Target<InstanceRow>>;
+  async function target(req: Request, res: Response, files: 'files'): Promise<Target<InstanceFileRow>>;
+  async function target(req: Request, res: Response, files?: 'files'): Promise<Target<InstanceRow | InstanceFileRow>> {
     const studyUid = checkUid(req.params.study as string, 'StudyInstanceUID');
     const seriesUid = req.params.series === undefined ? undefined : checkUid(req.params.series as string, 'SeriesInstanceUID');
     const sopUid = req.params.instance === undefined ? undefined : checkUid(req.params.instance as string, 'SOPInstanceUID');
@@ -43,22 +51,23 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     if (!study || !facts || !(await deps.access.canSee(principalOf(res), facts, 'read'))) {
       throw notFound(`Study ${studyUid}`);
     }
-    const instances = deps.db.instancesOf(studyUid, seriesUid, sopUid);
+    const instances = files ? deps.db.instanceFilesOf(studyUid, seriesUid, sopUid) : deps.db.instancesOf(studyUid, seriesUid, sopUid);
     if (instances.length === 0) {
       throw notFound(sopUid ? `Instance ${sopUid}` : `Series ${seriesUid ?? ''}`);
     }
     audited(res).studies = [study];
     return { study, instances };
-  };
+  }
 
   /** One instance's weak validator, from its file: an instance sent again replaces its file. */
-  const etagOf = async (row: InstanceRow): Promise<string> => {
+  const etagOf = async (row: Pick<InstanceRow, 'storagePath'>, representation: string): Promise<string> => {
     const info = await stat(fileOf(row));
-    return `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+    return `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}${representation}"`;
   };
-  const notModified = async (req: Request, res: Response, rows: InstanceRow[]): Promise<boolean> => {
+  /** `representation` tells apart what is not the stored bytes (a transcoded instance). */
+  const notModified = async (req: Request, res: Response, rows: ReadonlyArray<Pick<InstanceRow, 'storagePath'>>, representation = ''): Promise<boolean> => {
     if (rows.length !== 1) return false;
-    const etag = await etagOf(rows[0] as InstanceRow);
+    const etag = await etagOf(rows[0] as Pick<InstanceRow, 'storagePath'>, representation);
     res.set('etag', etag);
     if (req.headers['if-none-match'] === etag) {
       res.status(304).end();
@@ -68,23 +77,36 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
   };
 
   const retrieve = async (req: Request, res: Response): Promise<void> => {
-    const { instances } = await target(req, res);
-    const choice = chooseMultipart(parseAccept(req.headers.accept), ['application/dicom']);
-    if (!choice) {
+    const { instances } = await target(req, res, 'files');
+    const choices = multipartChoices(parseAccept(req.headers.accept), ['application/dicom']);
+    if (choices.length === 0) {
       throw notAcceptable('instances are served as multipart/related; type="application/dicom"');
     }
-    const other = instances.find((row) => choice.transferSyntax !== '*' && row.transferSyntaxUid !== choice.transferSyntax);
-    if (other) {
-      throw notAcceptable(`instances are served in the transfer syntax they were stored in (e.g. ${other.transferSyntaxUid}); ask for transfer-syntax=* or that syntax`);
+    // The client's best choice that every instance can be given in: as stored, or decompressed.
+    const servable = (syntax: string) => syntax === '*' || instances.every((row) => canTranscode(row.transferSyntaxUid, syntax));
+    const choice = choices.find((item) => servable(item.transferSyntax));
+    if (!choice) {
+      const asked = (choices[0] as { transferSyntax: string }).transferSyntax;
+      const other = instances.find((row) => !canTranscode(row.transferSyntaxUid, asked)) as InstanceFileRow;
+      throw notAcceptable(`instances stored in ${other.transferSyntaxUid} can be served in that syntax or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
     }
-    if (await notModified(req, res, instances)) return;
+    const wanted = choice.transferSyntax;
+    const transcoding = wanted !== '*' && instances.some((row) => row.transferSyntaxUid !== wanted);
+    if (await notModified(req, res, instances, transcoding ? `-${wanted}` : '')) return;
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/dicom', boundary));
-    // Each file's length is read as its turn comes: a study of any size starts at once.
+    // Each file's length is read as its turn comes: a study of any size starts at once. An instance
+    // to transcode is read and decompressed only then, so one at a time is in memory.
     async function* parts(): AsyncGenerator<Part> {
       for (const row of instances) {
         const file = fileOf(row);
-        yield { contentType: `application/dicom; transfer-syntax=${row.transferSyntaxUid}`, file, length: (await stat(file)).size };
+        if (wanted === '*' || wanted === row.transferSyntaxUid) {
+          // A file the index says is small is read whole, its length taken from what is read: no stat.
+          const small = row.sizeBytes !== null && row.sizeBytes <= READ_AHEAD_MAX_BYTES;
+          yield { contentType: `application/dicom; transfer-syntax=${row.transferSyntaxUid}`, file, ...(small ? {} : { length: (await stat(file)).size }) };
+        } else {
+          yield { contentType: `application/dicom; transfer-syntax=${wanted}`, bytes: await transcodePart10(await readFile(file), wanted) };
+        }
       }
     }
     await streamParts(res, boundary, parts());
@@ -95,7 +117,13 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const mediaType = chooseSingle(parseAccept(req.headers.accept), JSON_TYPES);
     if (!mediaType) throw notAcceptable('metadata is served as application/dicom+json');
     if (await notModified(req, res, instances)) return;
-    res.status(200).type(mediaType).send(JSON.stringify(instances.map((row) => instanceMetadata(row, deps.publicBaseUrl))));
+    // The index keeps each instance's DICOM JSON as text: streamed as it is, not parsed and written
+    // again, nor joined into one string (a 600-instance series is ~7 MB, which OHIF waits for before
+    // its first image; compressed on the way when the client accepts it).
+    res.status(200).type(mediaType);
+    await streamJsonArray(res, (function* () {
+      for (const row of instances) yield instanceMetadataText(row, deps.publicBaseUrl);
+    })());
   };
 
   const frameNumbers = (text: string): number[] => {
@@ -120,16 +148,29 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
       throw error;
     }
     const asked = choice.transferSyntax;
-    const servable = asked === '*' || asked === pixels.transferSyntaxUid || (!pixels.encapsulated && NATIVE.has(asked) && asked !== '1.2.840.10008.1.2.2');
-    if (!servable) throw notAcceptable(`frames are served as stored (${pixels.transferSyntaxUid}); ask for transfer-syntax=* or that syntax`);
+    const asStored = asked === '*' || asked === pixels.transferSyntaxUid || (!pixels.encapsulated && NATIVE.has(asked) && asked !== '1.2.840.10008.1.2.2');
+    if (!asStored && !canTranscode(pixels.transferSyntaxUid, asked)) {
+      throw notAcceptable(`frames stored in ${pixels.transferSyntaxUid} are served as stored or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
+    }
     const missing = wanted.find((number) => number > pixels.frames.length);
     if (missing !== undefined) throw notFound(`Frame ${missing} of ${row.sopUid}`);
+    let frameBytes = pixels.frames;
+    let syntax = pixels.encapsulated ? pixels.transferSyntaxUid : '1.2.840.10008.1.2.1';
+    if (!asStored) {
+      try {
+        frameBytes = await transcodeFrames(await readFile(fileOf(row)), asked);
+      } catch (error) {
+        if (error instanceof TranscodeError) throw notAcceptable(`frames of ${row.sopUid}: ${error.message}`);
+        throw error;
+      }
+      syntax = asked;
+    }
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/octet-stream', boundary));
     await streamParts(
       res,
       boundary,
-      wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${pixels.encapsulated ? pixels.transferSyntaxUid : '1.2.840.10008.1.2.1'}`, bytes: pixels.frames[number - 1] as Uint8Array })),
+      wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${syntax}`, bytes: frameBytes[number - 1] as Uint8Array })),
     );
   };
 

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { dicomUidIdentifier } from '@imaging-facade/fhir';
 import { CONSENT_DECISION_V1, makeEvent, patientKey, topicName, type ConsentDecision, type PatientIdentifier } from '@imaging-facade/events';
 import { freePort } from '../../../../test/support/ports';
 import { startService, type RunningService } from '../../../../test/support/service-process';
@@ -119,7 +120,7 @@ export function studyEntry(patientReference: string, studyInstanceUid: string, e
     resource: {
       resourceType: 'ImagingStudy',
       status: 'available',
-      identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${studyInstanceUid}` }],
+      identifier: [dicomUidIdentifier(studyInstanceUid)],
       subject: { reference: patientReference },
       ...extra,
     },

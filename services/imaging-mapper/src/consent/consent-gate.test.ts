@@ -129,6 +129,20 @@ describe('the consent gate, when a study arrives', () => {
     expect(catalog.snapshotOf(uidOf('b'))).toBe(studies.b);
   });
 
+  test("a refused study is withdrawn naming its patient, whose cumulative dose the index then recomputes", async () => {
+    const patients: Array<string | undefined> = [];
+    const index = new FakeIndex();
+    const withdraw = index.withdraw;
+    index.withdraw = async (uid: string, patientKey?: string) => {
+      patients.push(patientKey);
+      return withdraw(uid);
+    };
+    const { consent, gate } = setup('opt-out', index);
+    consent.set(KEY, [patientWide('deny')]);
+    await gate.onStudy(studies.a);
+    expect(patients).toEqual([KEY]);
+  });
+
   test('a study without PatientID follows the policy alone (opt-in: held)', async () => {
     const index = new FakeIndex();
     const { gate } = setup('opt-in', index);

@@ -10,8 +10,7 @@ import {
 } from '@imaging-facade/consent';
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
-import { backoffDelay, sleep } from '@imaging-facade/kafka';
-import { errorMessage, KeyedLock, type Logger } from '@imaging-facade/service-kit';
+import { errorMessage, KeyedLock, retry, type Logger } from '@imaging-facade/service-kit';
 import type { MappingResult } from '../pipeline';
 import type { WithdrawalResult } from './withdrawal';
 
@@ -60,7 +59,8 @@ export interface StudySource {
 /** The two things the gate can do to the index. */
 export interface IndexWriter {
   publish(snapshot: StudyCompletedV1Data): Promise<MappingResult>;
-  withdraw(studyInstanceUid: string): Promise<WithdrawalResult>;
+  /** `patientKey`: the study's patient (`system|value`), when it has a PatientID. */
+  withdraw(studyInstanceUid: string, patientKey?: string): Promise<WithdrawalResult>;
 }
 
 export type GateResult =
@@ -180,22 +180,24 @@ export class ConsentGate {
     // Read now, when the change is known: a study catalogued later is decided by its own event.
     for (const study of this.options.catalog.studiesOf(patientKey)) {
       const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: pseudonym(patientKey), trigger });
-      for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
-        try {
-          await this.lock.run(patientKey, () =>
-            this.apply(trigger, patientKey, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid)),
-          );
-          break;
-        } catch (error) {
-          if (!isRetryableGateError(error)) {
-            this.count(trigger, 'failed');
-            logger.error({ reason: errorMessage(error) }, 'consent decision could not be applied to the study');
-            break;
-          }
-          const retry = this.options.retry ?? { initialMs: 500, maxMs: 30_000 };
-          const delayMs = backoffDelay(attempt, retry.initialMs, retry.maxMs);
-          logger.warn({ attempt, delayMs, reason: errorMessage(error) }, 'applying a consent decision failed, will retry');
-          await sleep(delayMs, this.stopping.signal);
+      if (this.stopping.signal.aborted) {
+        return;
+      }
+      try {
+        await retry(
+          () => this.lock.run(patientKey, () => this.apply(trigger, patientKey, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid))),
+          {
+            ...(this.options.retry ?? { initialMs: 500, maxMs: 30_000 }),
+            isRetryable: isRetryableGateError,
+            signal: this.stopping.signal,
+            onRetry: ({ attempt, delayMs, error }) =>
+              logger.warn({ attempt, delayMs, reason: errorMessage(error) }, 'applying a consent decision failed, will retry'),
+          },
+        );
+      } catch (error) {
+        if (!isRetryableGateError(error)) {
+          this.count(trigger, 'failed');
+          logger.error({ reason: errorMessage(error) }, 'consent decision could not be applied to the study');
         }
       }
     }
@@ -227,7 +229,7 @@ export class ConsentGate {
       this.count(trigger, 'shared');
       return { outcome: 'shared', mapping };
     }
-    const withdrawal = await this.options.index.withdraw(study.studyInstanceUid);
+    const withdrawal = await this.options.index.withdraw(study.studyInstanceUid, patientKey);
     const outcome = withdrawal.deletedStudies.length > 0 ? 'withdrawn' : 'withheld';
     // A study event is logged by the consumer, with its topic, partition and offset; the sweep
     // says only what it removed (it decides every refused study again at each start).

@@ -1,7 +1,7 @@
 import type { BundleEntry } from '@medplum/fhirtypes';
-import { conditionalUrl, identifierToken } from '@imaging-facade/fhir';
+import { conditionalUrl, dicomUidIdentifier, identifierToken } from '@imaging-facade/fhir';
+import type { CumulativeDoseOutcome } from '../derived/cumulative-dose-update';
 import type { FhirPort } from '../fhir/fhir-lookups';
-import { studyIdentifier } from '../mapping/imaging-study-mapping';
 import { transactionBundle } from '../fhir/transaction';
 
 /**
@@ -20,6 +20,8 @@ export const DERIVED_RESOURCES: ReadonlyArray<{ resourceType: string; searchPara
 export interface WithdrawalResult {
   /** Ids of the ImagingStudy resources deleted (none: the study was not in the index). */
   deletedStudies: string[];
+  /** What became of the patient's cumulative dose Observation (index-writer.ts). */
+  cumulativeDose?: CumulativeDoseOutcome;
 }
 
 /**
@@ -43,7 +45,7 @@ export function withdrawalEntries(studyIds: readonly string[]): BundleEntry[] {
  */
 export async function withdrawStudy(fhir: FhirPort, studyInstanceUid: string): Promise<WithdrawalResult> {
   const found = await fhir.search('ImagingStudy', {
-    identifier: identifierToken(studyIdentifier(studyInstanceUid)),
+    identifier: identifierToken(dicomUidIdentifier(studyInstanceUid)),
     _elements: 'identifier',
     _count: '20',
   });

@@ -21,6 +21,13 @@ const SRT_TO_SCT: Readonly<Record<string, string>> = {
   'C-10072': '89457008', // Radionuclide
   'G-C340': '410675002', // Route of administration
   'R-408C3': '261004008', // Diagnostic Intent
+  'G-C171': '272741003', // Laterality
+  'T-04030': '80248007', // Left breast
+  'T-04020': '73056007', // Right breast
+  'T-04080': '63762007', // Both breasts
+  'G-A101': '7771000', // Left
+  'G-A100': '24028007', // Right
+  'G-A102': '51440002', // Right and left
 };
 
 /** The key a concept is matched by: scheme|code, legacy SNOMED designators and codes normalised. */

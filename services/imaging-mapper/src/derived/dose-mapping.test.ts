@@ -327,4 +327,16 @@ describe('dicomDateTimeToFhir', () => {
   ])('%s (study offset %s) → %s', (dt, offset, expected) => {
     expect(dicomDateTimeToFhir(dt, offset)).toBe(expected);
   });
+
+  it.each([
+    // Without any offset, the node's zone gives one (the offset that zone had that day).
+    ['20240105101500', undefined, '2024-01-05T10:15:00+01:00'],
+    ['20240705101500.5', undefined, '2024-07-05T10:15:00.5+02:00'],
+    // An offset in the value or the study's wins.
+    ['20240705101500', '-0500', '2024-07-05T10:15:00-05:00'],
+    ['20240705101500+0000', undefined, '2024-07-05T10:15:00+00:00'],
+    ['20240705', undefined, '2024-07-05'],
+  ])('%s (study offset %s) on a node in Europe/Paris → %s', (dt, offset, expected) => {
+    expect(dicomDateTimeToFhir(dt, offset, 'Europe/Paris')).toBe(expected);
+  });
 });

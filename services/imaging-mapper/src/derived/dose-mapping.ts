@@ -1,18 +1,17 @@
 import { isDoseReport, numberAt, tagsOf, textAt } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { CodeableConcept, Coding, Identifier, ImagingStudy, Observation, ObservationComponent, Patient, Reference } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
 import { conditionalUrl, identifierToken, urnUuid } from '@imaging-facade/fhir';
 import {
-  conceptKey,
   DCM_SYSTEM,
   fhirConcept,
   LOINC_SYSTEM,
   SNOMED_CT_SYSTEM,
-  UCUM_SYSTEM,
 } from './coded-entries';
-import { readDoseReport, type CodedFact, type DoseEvent, type DoseReport, type Measurement } from './dose-report';
-import { convertUnit, roundSum } from './dose-units';
-import { dicomDateTimeToFhir, dicomUidIdentifier, isOid } from './study-references';
+import { readDoseReport, type DoseReport } from './dose-report';
+import { roundSum } from './dose-units';
+import { componentsOf, LATERALITY_CONCEPT, quantity, ucum, type ComponentRule } from './dose-components';
+import { dicomDateTimeToFhir, typedUidIdentifier, isOid } from './study-references';
 
 const TAG = tagsOf(['TimezoneOffsetFromUTC', 'Modality', 'CTDIvol', 'SeriesNumber']);
 
@@ -39,34 +38,34 @@ const IMAGING_CATEGORY: CodeableConcept = {
 const PROCEDURE_REPORTED: Coding = { system: DCM_SYSTEM, code: '121058', display: 'Procedure reported' };
 const COMPUTED_TOMOGRAPHY: Coding = { system: SNOMED_CT_SYSTEM, code: '77477000', display: 'Computed Tomography X-Ray' };
 
-/** How one report concept becomes an Observation component. */
-export interface ComponentRule {
-  /** The report's concept (conceptKey), e.g. `DCM|113813`. */
-  concept: string;
-  display: string;
-  /** Quantity in this UCUM unit; `code` → CodeableConcept; `text` → string. */
-  value: { unit: string; combine: 'sum' | 'max' } | 'code' | 'text';
-  /** Short name in the Observation's text summary (valueString). */
-  label?: string;
-}
+export type { ComponentRule } from './dose-components';
 
-const quantity = (unit: string, combine: 'sum' | 'max' = 'sum') => ({ unit, combine }) as const;
+// The event values a summary value is the sum of, when a report does not accumulate it.
+const EVENT_DLP = { concept: 'DCM|113838', display: 'DLP' };
+const EVENT_DAP = { concept: 'DCM|122130', display: 'Dose Area Product' };
+const EVENT_DOSE_RP = { concept: 'DCM|113738', display: 'Dose (RP)' };
+const EVENT_AGD = { concept: 'DCM|111631', display: 'Average Glandular Dose' };
+const EVENT_FLUORO_TIME = {
+  concept: 'DCM|113742',
+  display: 'Irradiation Duration',
+  when: { concept: 'DCM|113721', values: ['SCT|44491008'], display: 'fluoroscopy' },
+};
 
 /** Summary components per report kind: accumulated values (several planes: summed, times: the longest). */
 export const SUMMARY_COMPONENTS: Readonly<Record<DoseReport['kind'], readonly ComponentRule[]>> = {
   ct: [
-    { concept: 'DCM|113813', display: 'CT Dose Length Product Total', value: quantity('mGy.cm'), label: 'CT Dose Length Product Total' },
+    { concept: 'DCM|113813', display: 'CT Dose Length Product Total', value: quantity('mGy.cm', 'sum', { fromEvents: EVENT_DLP }), label: 'CT Dose Length Product Total' },
     { concept: 'DCM|113812', display: 'Total Number of Irradiation Events', value: quantity('{events}') },
     { concept: 'DCM|113814', display: 'CT Effective Dose Total', value: quantity('mSv') },
   ],
   projection: [
-    { concept: 'DCM|113722', display: 'Dose Area Product Total', value: quantity('mGy.cm2'), label: 'DAP Total' },
-    { concept: 'DCM|113725', display: 'Dose (RP) Total', value: quantity('mGy'), label: 'Dose (RP) Total' },
+    { concept: 'DCM|113722', display: 'Dose Area Product Total', value: quantity('mGy.cm2', 'sum', { fromEvents: EVENT_DAP }), label: 'DAP Total' },
+    { concept: 'DCM|113725', display: 'Dose (RP) Total', value: quantity('mGy', 'sum', { fromEvents: EVENT_DOSE_RP }), label: 'Dose (RP) Total' },
     { concept: 'DCM|113726', display: 'Fluoro Dose Area Product Total', value: quantity('mGy.cm2'), label: 'Fluoro DAP Total' },
     { concept: 'DCM|113727', display: 'Acquisition Dose Area Product Total', value: quantity('mGy.cm2'), label: 'Acquisition DAP Total' },
-    { concept: 'DCM|113730', display: 'Total Fluoro Time', value: quantity('s', 'max'), label: 'Total Fluoro Time' },
+    { concept: 'DCM|113730', display: 'Total Fluoro Time', value: quantity('s', 'max', { fromEvents: EVENT_FLUORO_TIME }), label: 'Total Fluoro Time' },
     { concept: 'DCM|113731', display: 'Total Number of Radiographic Frames', value: quantity('{frames}'), label: 'Radiographic Frames' },
-    { concept: 'DCM|111637', display: 'Accumulated Average Glandular Dose', value: quantity('mGy'), label: 'AGD' },
+    { concept: 'DCM|111637', display: 'Accumulated Average Glandular Dose', value: quantity('mGy', 'sum', { perLaterality: true, fromEvents: EVENT_AGD }), label: 'AGD' },
   ],
   radiopharmaceutical: [
     { concept: 'DCM|113507', display: 'Administered activity', value: quantity('MBq'), label: 'Activity' },
@@ -90,6 +89,8 @@ export const EVENT_COMPONENTS: Readonly<Record<'ct' | 'projection', readonly Com
     { concept: 'DCM|122130', display: 'Dose Area Product', value: quantity('mGy.cm2'), label: 'DAP' },
     { concept: 'DCM|113738', display: 'Dose (RP)', value: quantity('mGy'), label: 'Dose (RP)' },
     { concept: 'DCM|113742', display: 'Irradiation Duration', value: quantity('s'), label: 'Duration' },
+    { concept: 'DCM|111631', display: 'Average Glandular Dose', value: quantity('mGy'), label: 'AGD' },
+    { concept: LATERALITY_CONCEPT, display: 'Laterality', value: 'code' },
     { concept: 'DCM|113721', display: 'Irradiation Event Type', value: 'code' },
     { concept: 'DCM|113764', display: 'Acquisition Plane', value: 'code' },
     { concept: 'DCM|123014', display: 'Target Region', value: 'code' },
@@ -117,6 +118,8 @@ export interface DoseContext {
   study: Reference<ImagingStudy>;
   /** ImagingStudy.started: the effective time when a report has none. */
   started?: string;
+  /** The node's time zone (FACADE_TIME_ZONE): the zone of a date and time given without an offset. */
+  timeZone?: string;
   accession?: Identifier;
 }
 
@@ -170,8 +173,8 @@ function reportGroup(
       notes.push(`dose report ${sopInstanceUid}: an irradiation event without a valid Irradiation Event UID`);
       continue;
     }
-    const components = componentsOf(eventRules, event.measurements, event.coded, event.texts, notes, sopInstanceUid);
-    const identifier = dicomUidIdentifier(event.uid, 'irradiation-event-uid');
+    const { components, summary: parts, annotations } = componentsOf(eventRules, event, notes, sopInstanceUid);
+    const identifier = typedUidIdentifier(event.uid, 'irradiation-event-uid');
     const resource: Observation = {
       resourceType: 'Observation',
       identifier: [identifier],
@@ -179,16 +182,23 @@ function reportGroup(
       code: { coding: [IRRADIATION_EVENT_CODE] },
       subject: context.subject,
       focus: [context.study],
-      ...effective(event.start ?? report.start, offset, context.started),
-      valueString: textSummary('Irradiation Event', eventRules, components),
+      ...effective(event.start ?? report.start, offset, context),
+      valueString: parts.length > 0 ? parts.join(', ') : 'Irradiation Event',
+      ...notesOf(annotations),
       component: components,
     };
     members.push(planned(resource, identifier, IRRADIATION_EVENT_CODE));
   }
 
   const summaryRules = SUMMARY_COMPONENTS[report.kind];
-  const components = componentsOf(summaryRules, report.accumulated, report.accumulatedCoded, [], notes, sopInstanceUid);
-  if (components.length === 0 && members.length === 0) {
+  const { components, summary: parts, annotations } = componentsOf(
+    summaryRules,
+    { measurements: report.accumulated, coded: report.accumulatedCoded, texts: [], events: report.events },
+    notes,
+    sopInstanceUid,
+  );
+  // A report whose only values are in units not understood is still published, with its notes.
+  if (components.length === 0 && members.length === 0 && annotations.length === 0) {
     notes.push(`dose report ${sopInstanceUid}: no dose values`);
     return undefined;
   }
@@ -197,7 +207,7 @@ function reportGroup(
     : report.kind === 'radiopharmaceutical'
       ? { coding: [{ system: DCM_SYSTEM, code: '113502', display: 'Radiopharmaceutical Administration' }] }
       : undefined;
-  const identifier = dicomUidIdentifier(sopInstanceUid, 'sop-instance-uid');
+  const identifier = typedUidIdentifier(sopInstanceUid, 'sop-instance-uid');
   const firstEventStart = report.events.map((event) => event.start).filter((start): start is string => !!start).sort()[0];
   const summary: Observation = {
     resourceType: 'Observation',
@@ -206,8 +216,9 @@ function reportGroup(
     code: { coding: [DOSE_SUMMARY_CODE] },
     subject: context.subject,
     focus: [context.study],
-    ...effective(report.start ?? firstEventStart, offset, context.started),
-    valueString: textSummary(procedure?.coding?.[0]?.display ?? 'Radiation dose', summaryRules, components),
+    ...effective(report.start ?? firstEventStart, offset, context),
+    valueString: parts.length > 0 ? parts.join(', ') : (procedure?.coding?.[0]?.display ?? 'Radiation dose'),
+    ...notesOf(annotations),
     ...(members.length > 0 ? { hasMember: members.map(memberReference) } : {}),
     component: [...(procedure ? [{ code: { coding: [PROCEDURE_REPORTED] }, valueCodeableConcept: procedure }] : []), ...components],
   };
@@ -230,7 +241,7 @@ function headerGroup(context: DoseContext): DoseGroup | undefined {
     }
     const mean = Number((roundSum(values) / values.length).toPrecision(12));
     const number = textAt(series.attributes, TAG.SeriesNumber);
-    const identifier = dicomUidIdentifier(series.seriesInstanceUid, undefined);
+    const identifier = typedUidIdentifier(series.seriesInstanceUid, undefined);
     const resource: Observation = {
       resourceType: 'Observation',
       identifier: [identifier],
@@ -238,7 +249,7 @@ function headerGroup(context: DoseContext): DoseGroup | undefined {
       code: { coding: [MEAN_CTDIVOL_CODE] },
       subject: context.subject,
       focus: [context.study],
-      ...effective(undefined, undefined, context.started),
+      ...effective(undefined, undefined, context),
       method: { text: `mean of the CTDIvol (0018,9345) of the ${values.length} image(s) of the series` },
       valueQuantity: ucum(mean, 'mGy'),
     };
@@ -248,7 +259,7 @@ function headerGroup(context: DoseContext): DoseGroup | undefined {
   if (members.length === 0) {
     return undefined;
   }
-  const identifier = dicomUidIdentifier(context.data.studyInstanceUid, 'study-instance-uid');
+  const identifier = typedUidIdentifier(context.data.studyInstanceUid, 'study-instance-uid');
   const summary: Observation = {
     resourceType: 'Observation',
     identifier: [identifier],
@@ -256,7 +267,7 @@ function headerGroup(context: DoseContext): DoseGroup | undefined {
     code: { coding: [DOSE_SUMMARY_CODE] },
     subject: context.subject,
     focus: [context.study],
-    ...effective(undefined, undefined, context.started),
+    ...effective(undefined, undefined, context),
     method: { text: 'CTDIvol (0018,9345) of the CT images; the study has no radiation dose report' },
     valueString: `Mean CTDIvol: ${lines.join('; ')}`,
     hasMember: members.map(memberReference),
@@ -274,69 +285,14 @@ function common(context: DoseContext): Pick<Observation, 'basedOn' | 'partOf' | 
   };
 }
 
-function effective(dt: string | undefined, offset: string | undefined, started: string | undefined): Pick<Observation, 'effectiveDateTime'> {
-  const value = dicomDateTimeToFhir(dt, offset) ?? started;
+function effective(dt: string | undefined, offset: string | undefined, context: Pick<DoseContext, 'started' | 'timeZone'>): Pick<Observation, 'effectiveDateTime'> {
+  const value = dicomDateTimeToFhir(dt, offset, context.timeZone) ?? context.started;
   return value ? { effectiveDateTime: value } : {};
 }
 
-function componentsOf(
-  rules: readonly ComponentRule[],
-  measurements: readonly Measurement[],
-  coded: readonly CodedFact[],
-  texts: DoseEvent['texts'],
-  notes: string[],
-  sopInstanceUid: string,
-): ObservationComponent[] {
-  const components: ObservationComponent[] = [];
-  for (const rule of rules) {
-    const code: CodeableConcept = { coding: [conceptCoding(rule)] };
-    if (rule.value === 'code') {
-      const fact = coded.find((item) => conceptKey(item.concept) === rule.concept);
-      if (fact) {
-        components.push({ code, valueCodeableConcept: fhirConcept(fact.value) });
-      }
-    } else if (rule.value === 'text') {
-      const fact = texts.find((item) => conceptKey(item.concept) === rule.concept);
-      if (fact) {
-        components.push({ code, valueString: fact.text });
-      }
-    } else {
-      const { unit, combine } = rule.value;
-      const values: number[] = [];
-      for (const measurement of measurements.filter((item) => conceptKey(item.concept) === rule.concept)) {
-        const converted = measurement.unit ? convertUnit(measurement.value, measurement.unit.code, unit) : undefined;
-        if (converted === undefined) {
-          notes.push(`dose report ${sopInstanceUid}: ${rule.display} in ${measurement.unit?.code ?? 'no unit'} cannot be given in ${unit}; left out`);
-        } else {
-          values.push(converted);
-        }
-      }
-      if (values.length > 0) {
-        components.push({ code, valueQuantity: ucum(combine === 'sum' ? roundSum(values) : Math.max(...values), unit) });
-      }
-    }
-  }
-  return components;
-}
-
-function conceptCoding(rule: ComponentRule): Coding {
-  const [scheme, value] = rule.concept.split('|') as [string, string];
-  return { system: scheme === 'SCT' ? SNOMED_CT_SYSTEM : DCM_SYSTEM, code: value, display: rule.display };
-}
-
-function ucum(value: number, unit: string): NonNullable<Observation['valueQuantity']> {
-  return { value, unit, system: UCUM_SYSTEM, code: unit };
-}
-
-/** "CT Dose Length Product Total = 993 mGy.cm" — the IG's text summary, from the labelled quantities. */
-function textSummary(title: string, rules: readonly ComponentRule[], components: readonly ObservationComponent[]): string {
-  const parts = components.flatMap((component) => {
-    const code = component.code.coding?.[0];
-    const rule = rules.find((item) => item.concept.endsWith(`|${code?.code ?? ''}`));
-    const quantity = component.valueQuantity;
-    return rule?.label && quantity ? [`${rule.label} = ${quantity.value} ${quantity.unit}`] : [];
-  });
-  return parts.length > 0 ? parts.join(', ') : title;
+/** What the reader of the Observation must know about its values (Observation.note). */
+function notesOf(annotations: readonly string[]): Pick<Observation, 'note'> {
+  return annotations.length > 0 ? { note: annotations.map((text) => ({ text })) } : {};
 }
 
 function planned(resource: Observation, identifier: Identifier, code: Coding): PlannedObservation {
@@ -357,9 +313,10 @@ export const DOSE_OBSERVATION_ROWS: ReadonlyArray<{ source: string; fhir: string
   { source: 'StudyInstanceUID', fhir: 'Observation.partOf, .focus', rule: 'the ImagingStudy, with `identifier {type: study-instance-uid, system: urn:dicom:uid, value: urn:oid:<uid>}`' },
   { source: 'AccessionNumber', fhir: 'Observation.basedOn', rule: '`{type: ServiceRequest, identifier: <the ImagingStudy\'s ACSN identifier>}`' },
   { source: '(derived)', fhir: 'Observation.subject', rule: 'the ImagingStudy\'s subject' },
-  { source: '(113809, DCM, "Start of X-Ray Irradiation"), (111526, DCM, "DateTime Started"), (123003, DCM, "Radiopharmaceutical Start DateTime")', fhir: 'Observation.effectiveDateTime', rule: 'DT → dateTime (its offset, else the study\'s TimezoneOffsetFromUTC, else the date alone); summary: the report\'s start, else its first event\'s; event: its own start, else the report\'s; else ImagingStudy.started' },
+  { source: '(113809, DCM, "Start of X-Ray Irradiation"), (111526, DCM, "DateTime Started"), (123003, DCM, "Radiopharmaceutical Start DateTime")', fhir: 'Observation.effectiveDateTime', rule: 'DT → dateTime (its offset, else the study\'s TimezoneOffsetFromUTC, else the node\'s FACADE_TIME_ZONE, else the date alone); summary: the report\'s start, else its first event\'s; event: its own start, else the report\'s; else ImagingStudy.started' },
   { source: '(121058, DCM, "Procedure reported")', fhir: 'Observation.component (summary)', rule: 'code `DCM 121058`, `valueCodeableConcept` the procedure (e.g. SNOMED CT 77477000, DCM 113704); radiopharmaceutical: `DCM 113502`' },
   { source: '(labelled components below)', fhir: 'Observation.valueString', rule: 'the IG\'s text summary, e.g. `CT Dose Length Product Total = 618.25 mGy.cm`' },
   { source: '(derived)', fhir: 'Observation.hasMember (summary)', rule: 'the event Observations (reference and identifier)' },
+  { source: 'a NUM whose unit is not understood; a summary value summed from the events', fhir: 'Observation.note', rule: 'one annotation each: the value and the unit as the report wrote them (the value is in no component), or which events a total was summed from' },
   { source: 'CTDIvol (0018,9345) of the images', fhir: 'Observation.valueQuantity (CT header value)', rule: 'a CT study without a dose report: per CT series, the mean over its images, in mGy, `method` saying so; a summary (identifier: the Study Instance UID) lists them' },
 ];

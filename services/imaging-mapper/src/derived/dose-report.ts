@@ -30,8 +30,10 @@ export interface ContentNode {
 export interface Measurement {
   concept: DicomCode;
   value: number;
-  /** The UCUM unit of the value, as the report states it. */
+  /** The unit of the value as the report states it (UCUM, or a vendor's spelling: see ucumUnitOf). */
   unit: DicomCode | undefined;
+  /** CODE items below the NUM (HAS CONCEPT MOD), e.g. the Laterality of an accumulated glandular dose. */
+  modifiers?: CodedFact[];
 }
 
 export interface CodedFact {
@@ -58,7 +60,11 @@ export interface DoseReport {
   procedureReported: DicomCode | undefined;
   /** Start of X-Ray Irradiation (113809) or the administration's start, DICOM DT. */
   start: string | undefined;
-  /** Every NUM of the accumulated dose containers (one per plane) or of the administration. */
+  /**
+   * Every NUM of the accumulated dose containers (one per plane) or of the administration. When a
+   * report has per-plane containers and an "All Planes" one, only the latter (it already adds them up);
+   * a container repeated with the same content counts once.
+   */
   accumulated: Measurement[];
   /** CODE items of the same containers (e.g. radiopharmaceutical agent, radionuclide, route). */
   accumulatedCoded: CodedFact[];
@@ -81,6 +87,8 @@ export const CONCEPTS = {
   irradiationEventUid: 'DCM|113769',
   dateTimeStarted: 'DCM|111526',
   computedTomography: 'SCT|77477000',
+  acquisitionPlane: 'DCM|113764',
+  allPlanes: 'DCM|113890',
 } as const;
 
 const TAG = tagsOf([
@@ -158,7 +166,8 @@ function facts(nodes: readonly ContentNode[]): Pick<DoseEvent, 'measurements' | 
   const visit = (list: readonly ContentNode[]) => {
     for (const node of list) {
       if (node.concept && node.numeric) {
-        measurements.push({ concept: node.concept, value: node.numeric.value, unit: node.numeric.unit });
+        const modifiers = node.children.flatMap((child) => (child.concept && child.code ? [{ concept: child.concept, value: child.code }] : []));
+        measurements.push({ concept: node.concept, value: node.numeric.value, unit: node.numeric.unit, ...(modifiers.length > 0 ? { modifiers } : {}) });
       } else if (node.concept && node.code) {
         coded.push({ concept: node.concept, value: node.code });
       } else if (node.concept && node.text) {
@@ -212,7 +221,7 @@ export function readDoseReport(content: DicomJson | undefined): DoseReport | und
   const ctAccumulated = findAll(root, CONCEPTS.ctAccumulated);
   const isCt = ctAccumulated.length > 0 || (procedureReported !== undefined && conceptKey(procedureReported) === CONCEPTS.computedTomography);
   if (isCt) {
-    const accumulated = facts(ctAccumulated.flatMap((node) => node.children));
+    const accumulated = facts(accumulatedContainers(ctAccumulated).flatMap((node) => node.children));
     return {
       kind: 'ct',
       title,
@@ -223,7 +232,7 @@ export function readDoseReport(content: DicomJson | undefined): DoseReport | und
       events: findAll(root, CONCEPTS.ctAcquisition).map(event),
     };
   }
-  const planes = findAll(root, CONCEPTS.projectionAccumulated);
+  const planes = accumulatedContainers(findAll(root, CONCEPTS.projectionAccumulated));
   const accumulated = facts(planes.flatMap((node) => node.children));
   return {
     kind: 'projection',
@@ -234,4 +243,26 @@ export function readDoseReport(content: DicomJson | undefined): DoseReport | und
     accumulatedCoded: accumulated.coded,
     events: findAll(root, CONCEPTS.projectionEvent).map(event),
   };
+}
+
+/**
+ * The accumulated containers to add up: some systems write one per plane and one for all planes
+ * (113890), others repeat a container; adding those up would count a dose twice.
+ */
+function accumulatedContainers(containers: readonly ContentNode[]): ContentNode[] {
+  const planeOf = (node: ContentNode) => {
+    const plane = node.children.find((child) => is(child, CONCEPTS.acquisitionPlane))?.code;
+    return plane ? conceptKey(plane) : undefined;
+  };
+  const allPlanes = containers.filter((node) => planeOf(node) === CONCEPTS.allPlanes);
+  const chosen = allPlanes.length > 0 ? allPlanes : containers;
+  const seen = new Set<string>();
+  return chosen.filter((node) => {
+    const key = JSON.stringify(node.children);
+    if (seen.has(key)) {
+      return false;
+    }
+    seen.add(key);
+    return true;
+  });
 }

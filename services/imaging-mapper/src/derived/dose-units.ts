@@ -1,3 +1,5 @@
+import { isUcumAnnotation } from '@imaging-facade/dicom';
+
 /**
  * UCUM unit conversion for dose values. A value is converted to the unit the FHIR resource states
  * only when both units measure the same quantity and the factor is known; otherwise it is not
@@ -64,7 +66,7 @@ export function convertUnit(value: number, from: string, to: string): number | u
   if (!Number.isFinite(value)) {
     return undefined;
   }
-  if (from === to) {
+  if (from === to || (isCount(from) && isCount(to))) {
     return value;
   }
   const source = UNITS[from];
@@ -73,6 +75,11 @@ export function convertUnit(value: number, from: string, to: string): number | u
     return undefined;
   }
   return Number(((value * source.factor) / target.factor).toPrecision(12));
+}
+
+/** UCUM's unity (`1`) and its annotations (`{frames}`, `{events}`): counts, the same whatever the label. */
+function isCount(unit: string): boolean {
+  return unit === '1' || isUcumAnnotation(unit);
 }
 
 /** Sums that should not show binary floating point noise either. */

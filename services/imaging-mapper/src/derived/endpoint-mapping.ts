@@ -50,13 +50,13 @@ export function nodeEndpoint(settings: NodeSettings): Endpoint {
 
 /** Rows for the README: Endpoint element → value. */
 export const ENDPOINT_ROWS: ReadonlyArray<{ fhir: string; rule: string }> = [
-  { fhir: 'Endpoint.identifier', rule: '`{system: urn:ietf:rfc:3986, value: urn:oid:<MAPPER_NODE_UID>}`: the node; the Endpoint is written by conditional update on it' },
+  { fhir: 'Endpoint.identifier', rule: '`{system: urn:ietf:rfc:3986, value: urn:oid:<FACADE_NODE_UID>}`: the node; the Endpoint is written by conditional update on it' },
   { fhir: 'Endpoint.extension', rule: '`requires-access-token` = true (Argonaut SMART Imaging Access): present the token that found the study' },
   { fhir: 'Endpoint.status', rule: '`active`' },
   { fhir: 'Endpoint.connectionType', rule: '`http://terminology.hl7.org/CodeSystem/endpoint-connection-type#dicom-wado-rs`' },
-  { fhir: 'Endpoint.name', rule: 'MAPPER_NODE_NAME' },
+  { fhir: 'Endpoint.name', rule: 'FACADE_NODE_NAME' },
   { fhir: 'Endpoint.payloadType', rule: '`DCM#113014 "Study"` (IHE RAD ImagingStudy Endpoint) and `endpoint-payload-type#none`, text "DICOM WADO-RS" (IHE MADO)' },
   { fhir: 'Endpoint.payloadMimeType', rule: '`application/dicom`' },
-  { fhir: 'Endpoint.address', rule: 'MAPPER_DICOMWEB_BASE_URL (WADO-RS base: `<address>/studies/<uid>/series/<uid>/instances/<uid>`)' },
+  { fhir: 'Endpoint.address', rule: 'FACADE_DICOMWEB_BASE_URL (WADO-RS base: `<address>/studies/<uid>/series/<uid>/instances/<uid>`)' },
   { fhir: 'ImagingStudy.endpoint, ImagingStudy.series.endpoint', rule: 'a reference to this Endpoint (a stored reference is kept)' },
 ];

@@ -1,14 +1,15 @@
 import type { DicomJson } from '@imaging-facade/dicom';
+import { dicomUidIdentifier } from '@imaging-facade/fhir';
 import type { Identifier, ImagingStudy, Reference } from '@medplum/fhirtypes';
 import { DicomDataset } from '../mapping/mapped-attributes';
 import { accessionIdentifier as studyAccessionIdentifier } from '../mapping/imaging-study-mapping';
+import { zoneOffsetAt } from '../mapping/dicom-values';
 
 /**
  * How the resources derived from a study (its manifest's DocumentReference, its dose Observations)
  * name the study, its order and the DICOM objects they come from.
  */
 
-export const DICOM_UID_SYSTEM = 'urn:dicom:uid';
 /** Identifier types of the Radiation Dose Summary IG (CodeSystem dicom-identifier-type). */
 export const DICOM_IDENTIFIER_TYPE_SYSTEM = 'http://hl7.org/fhir/uv/radiation-dose-summary/CodeSystem/dicom-identifier-type';
 
@@ -18,8 +19,8 @@ export function isOid(value: string): boolean {
   return OID.test(value) && value.length <= 64;
 }
 
-/** A DICOM UID as an identifier (`urn:dicom:uid`, `urn:oid:<uid>`), typed with the IG's code. */
-export function dicomUidIdentifier(
+/** A DICOM UID as an identifier (libs/fhir's rule), typed with the Radiation Dose Summary IG's code. */
+export function typedUidIdentifier(
   uid: string,
   type: 'study-instance-uid' | 'sop-instance-uid' | 'irradiation-event-uid' | undefined,
 ): Identifier {
@@ -30,8 +31,7 @@ export function dicomUidIdentifier(
   } as const;
   return {
     ...(type ? { type: { coding: [{ system: DICOM_IDENTIFIER_TYPE_SYSTEM, code: type, display: displays[type] }] } } : {}),
-    system: DICOM_UID_SYSTEM,
-    value: `urn:oid:${uid}`,
+    ...dicomUidIdentifier(uid),
   };
 }
 
@@ -45,7 +45,7 @@ export function accessionIdentifier(study: DicomJson): Identifier | undefined {
 
 /** A reference to the study's ImagingStudy that also names it by its Study Instance UID. */
 export function imagingStudyReference(reference: string, studyInstanceUid: string): Reference<ImagingStudy> {
-  return { reference, type: 'ImagingStudy', identifier: dicomUidIdentifier(studyInstanceUid, 'study-instance-uid') };
+  return { reference, type: 'ImagingStudy', identifier: typedUidIdentifier(studyInstanceUid, 'study-instance-uid') };
 }
 
 /**
@@ -53,7 +53,7 @@ export function imagingStudyReference(reference: string, studyInstanceUid: strin
  * the DT's own offset, else `defaultOffset` (the study's TimezoneOffsetFromUTC, `+hhmm`), else the
  * date alone. Not a valid DT → undefined.
  */
-export function dicomDateTimeToFhir(dt: string | undefined, defaultOffset?: string): string | undefined {
+export function dicomDateTimeToFhir(dt: string | undefined, defaultOffset?: string, timeZone?: string): string | undefined {
   const match = dt ? /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?$/.exec(dt.trim()) : null;
   if (!match) {
     return undefined;
@@ -67,9 +67,11 @@ export function dicomDateTimeToFhir(dt: string | undefined, defaultOffset?: stri
   }
   const date = [year, month, day].filter(Boolean).join('-');
   const offset = ownOffset ?? (defaultOffset && /^[+-]\d{4}$/.test(defaultOffset) ? defaultOffset : undefined);
-  if (!hours || !day || !offset) {
+  if (!hours || !day) {
     return date;
   }
-  const zone = `${offset.slice(0, 3)}:${offset.slice(3)}`;
-  return `${date}T${hours}:${minutes ?? '00'}:${seconds ?? '00'}${fraction ?? ''}${zone}`;
+  const time = `${hours}:${minutes ?? '00'}:${seconds ?? '00'}`;
+  // No offset anywhere: local time of the node's zone (FACADE_TIME_ZONE), as for ImagingStudy.started.
+  const zone = offset ? `${offset.slice(0, 3)}:${offset.slice(3)}` : timeZone ? zoneOffsetAt(timeZone, date, time) : undefined;
+  return zone ? `${date}T${time}${fraction ?? ''}${zone}` : date;
 }

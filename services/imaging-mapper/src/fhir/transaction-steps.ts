@@ -1,12 +1,12 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
-import { identifierToken } from '@imaging-facade/fhir';
+import { dicomUidIdentifier, identifierToken } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
 import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
 import { endpointIdentifier, nodeEndpoint } from '../derived/endpoint-mapping';
 import { findByIdentifier, type FhirPort } from './fhir-lookups';
-import { imagingStudyFromSnapshot, studyIdentifier } from '../mapping/imaging-study-mapping';
+import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
 import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
@@ -107,7 +107,7 @@ const imagingStudyStep: TransactionStep = {
     }
     const merged = mergeImagingStudy(state.existingStudy, snapshot);
     state.study = merged;
-    const identifier = studyIdentifier(state.data.studyInstanceUid);
+    const identifier = dicomUidIdentifier(state.data.studyInstanceUid);
     // Nothing new: no write at all, so the version stays as it is.
     if (state.existingStudy?.id && sameContent(merged, state.existingStudy)) {
       state.studyReference = imagingStudyReference(`ImagingStudy/${state.existingStudy.id}`, state.data.studyInstanceUid);
@@ -182,6 +182,7 @@ const doseStep: TransactionStep = {
       subject: patientSubject(state),
       study: state.studyReference,
       ...(state.study.started ? { started: state.study.started } : {}),
+      ...(state.context.timeZone ? { timeZone: state.context.timeZone } : {}),
       ...(accession ? { accession } : {}),
     });
     state.derived.notes.push(...notes);

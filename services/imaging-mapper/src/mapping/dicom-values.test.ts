@@ -100,6 +100,20 @@ describe('FHIR dateTime from date, time and offset', () => {
   ])('%s %s %s → %s', (date, time, offset, expected) => {
     expect(fhirDateTime(date, time, offset)).toBe(expected);
   });
+
+  it.each([
+    // The node's zone gives a time without TimezoneOffsetFromUTC its offset, winter and summer.
+    ['2024-01-05', '10:15:00', undefined, 'Europe/Paris', '2024-01-05T10:15:00+01:00'],
+    ['2024-07-05', '10:15:00', undefined, 'Europe/Paris', '2024-07-05T10:15:00+02:00'],
+    ['2024-07-05', '23:30:00.25', undefined, 'America/New_York', '2024-07-05T23:30:00.25-04:00'],
+    ['2024-01-05', '00:10:00', undefined, 'Asia/Kolkata', '2024-01-05T00:10:00+05:30'],
+    ['2024-01-05', '10:15:00', undefined, 'UTC', '2024-01-05T10:15:00+00:00'],
+    // The dataset's own offset wins over the node's zone.
+    ['2024-01-05', '10:15:00', '-05:00', 'Europe/Paris', '2024-01-05T10:15:00-05:00'],
+    ['2024-01-05', undefined, undefined, 'Europe/Paris', '2024-01-05'],
+  ])('%s %s %s in %s → %s', (date, time, offset, timeZone, expected) => {
+    expect(fhirDateTime(date, time, offset, timeZone)).toBe(expected);
+  });
 });
 
 describe('PN → HumanName', () => {

@@ -41,11 +41,39 @@ export function dicomOffsetToFhir(offset: string): string | undefined {
 
 /**
  * StudyDate + StudyTime + TimezoneOffsetFromUTC → FHIR dateTime. A FHIR dateTime with a time must
- * carry a zone; DICOM's local time without an offset has none we could honestly give, so the
- * result is then the date alone.
+ * carry a zone. A DICOM time without an offset is local time of the modality: in the node's time
+ * zone (`timeZone`, IANA) it gets the offset that zone had then; without one there is no zone we
+ * could honestly give, and the result is the date alone.
  */
-export function fhirDateTime(date: string, time?: string, offset?: string): string {
-  return time && offset ? `${date}T${time}${offset}` : date;
+export function fhirDateTime(date: string, time?: string, offset?: string, timeZone?: string): string {
+  if (!time) {
+    return date;
+  }
+  const zone = offset ?? (timeZone ? zoneOffsetAt(timeZone, date, time) : undefined);
+  return zone ? `${date}T${time}${zone}` : date;
+}
+
+/**
+ * The UTC offset (`±hh:mm`) a time zone had at a local date and time: the offset of the instant
+ * that wall-clock time names there (in the hour a clock skips or repeats, one of its two offsets).
+ */
+export function zoneOffsetAt(timeZone: string, date: string, time: string): string | undefined {
+  const wall = Date.parse(`${date}T${time.slice(0, 8)}Z`);
+  if (Number.isNaN(wall)) {
+    return undefined;
+  }
+  const offsetMinutesAt = (instant: number): number => {
+    const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })
+      .formatToParts(new Date(instant))
+      .find((part) => part.type === 'timeZoneName')?.value;
+    const match = /^GMT([+-])(\d{2}):(\d{2})$/.exec(name ?? '');
+    return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+  };
+  // The instant is the wall time minus the offset in force then, which the wall time, read as UTC, gives closely enough.
+  const minutes = offsetMinutesAt(wall - offsetMinutesAt(wall) * 60_000);
+  const sign = minutes < 0 ? '-' : '+';
+  const absolute = Math.abs(minutes);
+  return `${sign}${String(Math.floor(absolute / 60)).padStart(2, '0')}:${String(absolute % 60).padStart(2, '0')}`;
 }
 
 const REPRESENTATION_URL = 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation';

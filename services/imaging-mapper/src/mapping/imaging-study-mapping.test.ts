@@ -1,15 +1,8 @@
 import type { DicomAttribute } from '@imaging-facade/dicom';
 import type { ImagingStudy, ImagingStudySeries, ImagingStudySeriesInstance } from '@medplum/fhirtypes';
 import { DicomDataset, type Keyword } from './mapped-attributes';
-import {
-  ACCESSION_TYPE,
-  IMAGING_STUDY_ROWS,
-  imagingStudyFromSnapshot,
-  INSTANCE_ROWS,
-  LOCAL_ACCESSION_SYSTEM_BASE,
-  SERIES_ROWS,
-  studyIdentifier,
-} from './imaging-study-mapping';
+import { ACCESSION_NUMBER_TYPE as ACCESSION_TYPE, dicomUidIdentifier as studyIdentifier } from '@imaging-facade/fhir';
+import { IMAGING_STUDY_ROWS, imagingStudyFromSnapshot, INSTANCE_ROWS, LOCAL_ACCESSION_SYSTEM_BASE, SERIES_ROWS } from './imaging-study-mapping';
 import { applyRows, type MappingContext, type MappingRow } from './mapping-table';
 import { mergeImagingStudy } from '../fhir/merge';
 import { validateR4 } from '../test-support/fhir-validation';
@@ -30,11 +23,21 @@ const code = (value: string, scheme?: string, meaning?: string): Partial<Record<
 });
 const role = (code: string, display: string) => ({ coding: [{ system: PARTICIPATION, code, display }] });
 
-function apply<T>(rows: readonly MappingRow<T>[], attributes: Partial<Record<Keyword, DicomAttribute>>, target: T) {
+function apply<T>(rows: readonly MappingRow<T>[], attributes: Partial<Record<Keyword, DicomAttribute>>, target: T, timeZone?: string) {
   const skipped: Keyword[] = [];
-  const context: MappingContext = { defaultPatientIdSystem: 'urn:x', skip: (keyword) => skipped.push(keyword) };
+  const context: MappingContext = { defaultPatientIdSystem: 'urn:x', timeZone, skip: (keyword) => skipped.push(keyword) };
   return { result: applyRows(rows, new DicomDataset(dataset(attributes)), target, context), skipped };
 }
+
+describe('a study time without TimezoneOffsetFromUTC, on a node in Europe/Paris (FACADE_TIME_ZONE)', () => {
+  it.each([
+    ['winter', '20240105', '2024-01-05T10:15:00+01:00'],
+    ['summer', '20240705', '2024-07-05T10:15:00+02:00'],
+  ])('keeps the time, in %s with the offset the zone had then', (_season, studyDate, started) => {
+    const attributes = { StudyDate: attr('DA', studyDate), StudyTime: attr('TM', '101500') };
+    expect(apply(IMAGING_STUDY_ROWS, attributes, { resourceType: 'ImagingStudy' } as ImagingStudy, 'Europe/Paris').result.started).toBe(started);
+  });
+});
 
 describe('the ImagingStudy rows', () => {
   const date = { StudyDate: attr('DA', '20240105') };

@@ -1,4 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import { accessionNumberIdentifier, dicomUidIdentifier } from '@imaging-facade/fhir';
 import type {
   Coding,
   Identifier,
@@ -29,22 +30,10 @@ export { DCM_SYSTEM } from './dicom-codes';
 /** Modality "Other", for a series whose Modality is missing or malformed: R4 requires series.modality. */
 export const OTHER_MODALITY = 'OT';
 
-/** Identifier type "Accession ID" (HL7 v2 table 0203), as R4 asks for the Accession Number. */
-export const ACCESSION_TYPE: Coding = {
-  system: 'http://terminology.hl7.org/CodeSystem/v2-0203',
-  code: 'ACSN',
-  display: 'Accession ID',
-};
-
 /** Systems made for an accession issuer that is only a local name: `<base><name, percent-encoded>`. */
 export const LOCAL_ACCESSION_SYSTEM_BASE = 'https://imagingfacade.org/fhir/sid/accession-number/';
 
 const PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
-
-/** The ImagingStudy's business identifier: the StudyInstanceUID as a URN, as FHIR R4 recommends. */
-export function studyIdentifier(studyInstanceUid: string): Identifier {
-  return { system: 'urn:dicom:uid', value: `urn:oid:${studyInstanceUid}` };
-}
 
 export function modalityCoding(code: string): Coding {
   return { system: DCM_SYSTEM, code };
@@ -62,12 +51,7 @@ export function accessionIdentifier(source: DicomDataset): Identifier | undefine
   }
   const { system: universal, localName } = hierarchicDesignator(source.items('IssuerOfAccessionNumberSequence')[0]);
   const system = universal ?? (localName ? issuerTextToSystem(localName, LOCAL_ACCESSION_SYSTEM_BASE) : undefined);
-  return {
-    type: { coding: [ACCESSION_TYPE] },
-    ...(system ? { system } : {}),
-    value,
-    ...(localName ? { assigner: { display: localName } } : {}),
-  };
+  return accessionNumberIdentifier(value, system, { assigner: localName });
 }
 
 /** A display-only reference to a person named by a PN value. */
@@ -90,7 +74,7 @@ export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
     fhir: 'ImagingStudy.identifier',
     rule: '`{system: urn:dicom:uid, value: urn:oid:<StudyInstanceUID>}`',
     map: (source, study) => {
-      study.identifier = [studyIdentifier(source.text('StudyInstanceUID') ?? '')];
+      study.identifier = [dicomUidIdentifier(source.text('StudyInstanceUID') ?? '')];
     },
   },
   {
@@ -120,8 +104,8 @@ export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
     dicom: ['StudyDate', 'StudyTime', 'TimezoneOffsetFromUTC'],
     fhir: 'ImagingStudy.started',
     rule:
-      'DA + TM + offset → `YYYY-MM-DDThh:mm:ss[.f]±hh:mm`; without a (valid) time or offset → the date alone, ' +
-      'since a FHIR dateTime with a time needs a zone; no valid date → left out',
+      'DA + TM + offset → `YYYY-MM-DDThh:mm:ss[.f]±hh:mm`; without an offset, the time is local time of the node ' +
+      '(FACADE_TIME_ZONE) and gets the offset that zone had then; without a (valid) time → the date alone; no valid date → left out',
     map: (source, study, context) => {
       const started = dateTime(source, 'StudyDate', 'StudyTime', context);
       if (started) {
@@ -454,6 +438,7 @@ function dateTime(
     date,
     convert(source, timeKeyword, dicomTimeToFhir, context),
     convert(source, 'TimezoneOffsetFromUTC', dicomOffsetToFhir, context),
+    context.timeZone,
   );
 }
 

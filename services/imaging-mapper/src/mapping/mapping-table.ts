@@ -5,6 +5,11 @@ export interface MappingContext {
   /** The Patient.identifier system for a PatientID without IssuerOfPatientID. */
   defaultPatientIdSystem: string;
   /**
+   * The node's IANA time zone (FACADE_TIME_ZONE): a DICOM time without TimezoneOffsetFromUTC is
+   * local time there. Absent, such a time cannot be given a zone and only the date is kept.
+   */
+  timeZone?: string | undefined;
+  /**
    * Records an attribute that was present but could not be mapped, or that was missing where FHIR
    * needs a value. Keywords only: values may identify the patient.
    */

@@ -3,10 +3,11 @@ import type { DicomDataset } from './mapped-attributes';
 import { dicomDateToFhir, personNameToFhir } from './dicom-values';
 import { issuerTextToSystem, LOCAL_ISSUER_SYSTEM_BASE, patientIdentityOf } from '@imaging-facade/events';
 import type { MappingRow } from './mapping-table';
+import { V2_0203_SYSTEM } from '@imaging-facade/fhir';
 
 export { LOCAL_ISSUER_SYSTEM_BASE };
 
-export const V2_IDENTIFIER_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+export const V2_IDENTIFIER_TYPE_SYSTEM = V2_0203_SYSTEM;
 /** FR Core's identifier types (Interop'Santé / ANS), which name the INS slices. */
 export const FR_CORE_IDENTIFIER_TYPE_SYSTEM = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203';
 
@@ -72,7 +73,7 @@ export const PATIENT_ROWS: readonly MappingRow<Patient>[] = [
       'value = PatientID; system = the Universal Entity ID of IssuerOfPatientIDQualifiersSequence when its type is ISO ' +
       '(`urn:oid:<oid>`), URI (as is) or UUID (`urn:uuid:`), else IssuerOfPatientID as a URI (OID → `urn:oid:<oid>`, ' +
       `URI as is, other text → \`${LOCAL_ISSUER_SYSTEM_BASE}<text, percent-encoded>\`), else ` +
-      'MAPPER_DEFAULT_PATIENT_ID_SYSTEM; the qualifiers’ IdentifierTypeCode → `type` (v2-0203). ' +
+      'FACADE_PATIENT_ID_SYSTEM; the qualifiers’ IdentifierTypeCode → `type` (v2-0203). ' +
       'No PatientID: the study is not mapped (dead-letter).',
     map: (source, patient, context) => {
       const id = patientIdentifier(source, context.defaultPatientIdSystem);

@@ -27,9 +27,11 @@ function item(relationship: string, valueType: string, concept: Concept, rest: D
 
 export const container = (concept: Concept, children: DicomJson[], relationship = 'CONTAINS'): DicomJson =>
   item(relationship, 'CONTAINER', concept, { '0040A050': attr('CS', 'SEPARATE'), '0040A730': attr('SQ', ...children) });
-export const num = (concept: Concept, value: number | string, unit: string): DicomJson =>
+/** A NUM; `scheme`: the unit's coding scheme designator as the modality writes it; `modifiers`: its HAS CONCEPT MOD children. */
+export const num = (concept: Concept, value: number | string, unit: string, options: { scheme?: string; modifiers?: DicomJson[] } = {}): DicomJson =>
   item('CONTAINS', 'NUM', concept, {
-    '0040A300': attr('SQ', { '0040A30A': attr('DS', value), '004008EA': attr('SQ', code([unit, 'UCUM', unit])) }),
+    '0040A300': attr('SQ', { '0040A30A': attr('DS', value), '004008EA': attr('SQ', code([unit, options.scheme ?? 'UCUM', unit])) }),
+    ...(options.modifiers && options.modifiers.length > 0 ? { '0040A730': attr('SQ', ...options.modifiers) } : {}),
   });
 export const coded = (concept: Concept, value: Concept, relationship = 'CONTAINS', children: DicomJson[] = []): DicomJson =>
   item(relationship, 'CODE', concept, {
@@ -63,17 +65,28 @@ export interface CtEvent {
   dlpUnit?: string;
 }
 
-/** TID 10011: accumulated DLP, one CT Acquisition per event. `legacy`: SNOMED-RT codes, as older scanners write. */
-export function ctReport(events: CtEvent[], options: { total?: number; legacy?: boolean; start?: string } = {}): DicomJson {
+/**
+ * TID 10011: accumulated DLP, one CT Acquisition per event. `legacy`: SNOMED-RT codes, as older scanners
+ * write; `totalUnit`/`unitScheme`: the units as a vendor spells them; `accumulated: false`: no CT
+ * Accumulated Dose Data container.
+ */
+export function ctReport(
+  events: CtEvent[],
+  options: { total?: number; legacy?: boolean; start?: string; totalUnit?: string; unitScheme?: string; accumulated?: boolean } = {},
+): DicomJson {
   const procedure: Concept = options.legacy ? ['P5-08000', 'SRT', 'Computed Tomography X-Ray'] : ['77477000', 'SCT', 'Computed Tomography X-Ray'];
   const total = options.total ?? events.reduce((sum, event) => sum + Number(event.dlp), 0);
   return reportContent(X_RAY_DOSE_REPORT, '10011', [
     coded(PROCEDURE_REPORTED, procedure, 'HAS CONCEPT MOD'),
     datetime(START_OF_IRRADIATION, options.start ?? '20240105101500+0100', 'HAS OBS CONTEXT'),
-    container(['113811', 'DCM', 'CT Accumulated Dose Data'], [
-      num(['113812', 'DCM', 'Total Number of Irradiation Events'], events.length, '{events}'),
-      num(['113813', 'DCM', 'CT Dose Length Product Total'], total, 'mGy.cm'),
-    ]),
+    ...(options.accumulated === false
+      ? []
+      : [
+          container(['113811', 'DCM', 'CT Accumulated Dose Data'], [
+            num(['113812', 'DCM', 'Total Number of Irradiation Events'], events.length, '{events}'),
+            num(['113813', 'DCM', 'CT Dose Length Product Total'], total, options.totalUnit ?? 'mGy.cm', { scheme: options.unitScheme ?? 'UCUM' }),
+          ]),
+        ]),
     ...events.map((event, index) =>
       container(['113819', 'DCM', 'CT Acquisition'], [
         text(['125203', 'DCM', 'Acquisition Protocol'], `Chest ${index + 1}`),
@@ -84,7 +97,7 @@ export function ctReport(events: CtEvent[], options: { total?: number; legacy?: 
         container(['113829', 'DCM', 'CT Dose'], [
           num(['113830', 'DCM', 'Mean CTDIvol'], event.ctdivol, 'mGy'),
           coded(['113835', 'DCM', 'CTDIw Phantom Type'], ['113691', 'DCM', 'IEC Body Dosimetry Phantom']),
-          num(['113838', 'DCM', 'DLP'], event.dlp, event.dlpUnit ?? 'mGy.cm'),
+          num(['113838', 'DCM', 'DLP'], event.dlp, event.dlpUnit ?? 'mGy.cm', { scheme: options.unitScheme ?? 'UCUM' }),
         ]),
       ]),
     ),
@@ -98,11 +111,25 @@ export interface ProjectionEvent {
   dap: number;
   doseRp: number;
   fluoro: boolean;
+  /** Irradiation Duration, in `durationUnit` (s by default). */
+  duration?: number;
+  durationUnit?: string;
 }
+
+export type Plane = {
+  dap: number;
+  doseRp: number;
+  fluoroTime: number;
+  frames: number;
+  dapUnit?: string;
+  fluoroTimeUnit?: string;
+  framesUnit?: string;
+  plane?: Concept;
+};
 
 /** TID 10001: accumulated data per plane (in Gy and Gy.m2 unless told), one event container per event. */
 export function projectionReport(
-  planes: Array<{ dap: number; doseRp: number; fluoroTime: number; frames: number; dapUnit?: string; plane?: Concept }>,
+  planes: Plane[],
   events: ProjectionEvent[],
 ): DicomJson {
   return reportContent(X_RAY_DOSE_REPORT, '10001', [
@@ -113,8 +140,8 @@ export function projectionReport(
         coded(['113764', 'DCM', 'Acquisition Plane'], plane.plane ?? ['113622', 'DCM', 'Single Plane'], 'HAS CONCEPT MOD'),
         num(['113722', 'DCM', 'Dose Area Product Total'], plane.dap, plane.dapUnit ?? 'Gy.m2'),
         num(['113725', 'DCM', 'Dose (RP) Total'], plane.doseRp, 'Gy'),
-        num(['113730', 'DCM', 'Total Fluoro Time'], plane.fluoroTime, 's'),
-        num(['113731', 'DCM', 'Total Number of Radiographic Frames'], plane.frames, '{frames}'),
+        num(['113730', 'DCM', 'Total Fluoro Time'], plane.fluoroTime, plane.fluoroTimeUnit ?? 's'),
+        num(['113731', 'DCM', 'Total Number of Radiographic Frames'], plane.frames, plane.framesUnit ?? '{frames}'),
       ]),
     ),
     ...events.map((event) =>
@@ -124,6 +151,59 @@ export function projectionReport(
         coded(['113721', 'DCM', 'Irradiation Event Type'], event.fluoro ? ['P5-06000', 'SRT', 'Fluoroscopy'] : ['113611', 'DCM', 'Stationary Acquisition']),
         num(['122130', 'DCM', 'Dose Area Product'], event.dap, 'Gy.m2'),
         num(['113738', 'DCM', 'Dose (RP)'], event.doseRp, 'Gy'),
+        ...(event.duration !== undefined ? [num(['113742', 'DCM', 'Irradiation Duration'], event.duration, event.durationUnit ?? 's')] : []),
+      ]),
+    ),
+  ]);
+}
+
+export const LATERALITY: Concept = ['272741003', 'SCT', 'Laterality'];
+export const BREAST: Readonly<Record<'left' | 'right' | 'both', Concept>> = {
+  left: ['80248007', 'SCT', 'Left breast'],
+  right: ['73056007', 'SCT', 'Right breast'],
+  both: ['63762007', 'SCT', 'Both breasts'],
+};
+const LEGACY_BREAST: Readonly<Record<'left' | 'right' | 'both', Concept>> = {
+  left: ['T-04030', 'SRT', 'Left breast'],
+  right: ['T-04020', 'SRT', 'Right breast'],
+  both: ['T-04080', 'SRT', 'Both breasts'],
+};
+
+export interface MammographyExposure {
+  uid: string;
+  side: 'left' | 'right';
+  agd: number;
+}
+
+/**
+ * TID 10001 for mammography: TID 10005 Accumulated Average Glandular Dose per breast (a Laterality
+ * modifier on each NUM), and one event per exposure with its Laterality and Average Glandular Dose.
+ * `legacy`: SNOMED-RT codes (G-C171, T-04030…), as older units write them.
+ */
+export function mammographyReport(accumulated: Array<{ side: 'left' | 'right' | 'both'; agd: number; unit?: string }>, events: MammographyExposure[], legacy = false): DicomJson {
+  const laterality: Concept = legacy ? ['G-C171', 'SRT', 'Laterality'] : LATERALITY;
+  const breast = legacy ? LEGACY_BREAST : BREAST;
+  return reportContent(X_RAY_DOSE_REPORT, '10001', [
+    coded(PROCEDURE_REPORTED, legacy ? ['P5-40010', 'SRT', 'Mammography'] : ['71651007', 'SCT', 'Mammography'], 'HAS CONCEPT MOD'),
+    datetime(START_OF_IRRADIATION, '20240105101500+0100', 'HAS OBS CONTEXT'),
+    ...(accumulated.length > 0
+      ? [
+          container(['113702', 'DCM', 'Accumulated X-Ray Dose Data'], [
+            coded(['113764', 'DCM', 'Acquisition Plane'], ['113622', 'DCM', 'Single Plane'], 'HAS CONCEPT MOD'),
+            ...accumulated.map((dose) =>
+              num(['111637', 'DCM', 'Accumulated Average Glandular Dose'], dose.agd, dose.unit ?? 'mGy', {
+                modifiers: [coded(laterality, breast[dose.side], 'HAS CONCEPT MOD')],
+              }),
+            ),
+          ]),
+        ]
+      : []),
+    ...events.map((event) =>
+      container(['113706', 'DCM', 'Irradiation Event X-Ray Data'], [
+        uidref(IRRADIATION_EVENT_UID, event.uid),
+        coded(laterality, breast[event.side], 'HAS CONCEPT MOD'),
+        coded(['113721', 'DCM', 'Irradiation Event Type'], ['113611', 'DCM', 'Stationary Acquisition']),
+        num(['111631', 'DCM', 'Average Glandular Dose'], event.agd, 'mGy'),
       ]),
     ),
   ]);

@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import org.springframework.core.env.Environment;
 
@@ -18,6 +20,8 @@ import org.springframework.core.env.Environment;
  *   <li>{@code HAPI_DB_URL}, {@code HAPI_DB_USER}, {@code HAPI_DB_PASSWORD}: PostgreSQL connection
  *   <li>{@code HAPI_SUBSCRIPTION_POLL_MS} (default 1000): how often pending resource changes are
  *       handed to subscription matching/delivery
+ *   <li>{@code HAPI_SUBSCRIPTION_ALLOWED_ADDRESSES} (default none): comma-separated CIDRs of
+ *       non-public addresses rest-hook notifications may be delivered to (see SubscriptionDelivery)
  *   <li>{@code HAPI_SEARCH_CACHE_MS} (default 0): how long a search's results are reused for the
  *       same search (HAPI's own default is 60 s, which hides new studies from clients that searched
  *       before they arrived)
@@ -40,6 +44,7 @@ public final class FacadeSettings {
 	private final String description;
 	private long subscriptionPollMs = 1000;
 	private long searchCacheMs = 0;
+	private List<String> subscriptionAllowedAddresses = List.of();
 
 	private FacadeSettings(DbKind dbKind, String jdbcUrl, String user, String password, String description) {
 		this.dbKind = dbKind;
@@ -59,6 +64,12 @@ public final class FacadeSettings {
 		if (s.searchCacheMs < 0) {
 			throw new IllegalArgumentException("HAPI_SEARCH_CACHE_MS must be >= 0");
 		}
+		// Non-public addresses rest-hook deliveries may reach (SubscriptionDelivery); checked at start.
+		s.subscriptionAllowedAddresses = Arrays.stream(env.getProperty("HAPI_SUBSCRIPTION_ALLOWED_ADDRESSES", "").split(","))
+				.map(String::trim)
+				.filter(item -> !item.isEmpty())
+				.toList();
+		s.subscriptionAllowedAddresses.forEach(SubscriptionDelivery.Cidr::parse);
 		return s;
 	}
 
@@ -111,6 +122,11 @@ public final class FacadeSettings {
 	/** How long HAPI reuses an earlier search's results for the same search (0: never). */
 	public long searchCacheMs() {
 		return searchCacheMs;
+	}
+
+	/** Non-public CIDRs rest-hook notifications may be delivered to (empty: public unicast only). */
+	public List<String> subscriptionAllowedAddresses() {
+		return subscriptionAllowedAddresses;
 	}
 
 	public long subscriptionPollMs() {

@@ -1,0 +1,2 @@
+export * from './node-settings';
+export { timeZoneSchema } from './time-zone';

@@ -1,0 +1,135 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { CONSENT_POLICIES, type ConsentPolicy } from '@imaging-facade/consent';
+import { dicomUidSchema } from '@imaging-facade/dicom';
+import { DEFAULT_NODE_UID, DEFAULT_PATIENT_ID_SYSTEM } from '@imaging-facade/events';
+import { env } from '@imaging-facade/service-kit';
+import { timeZoneSchema } from './time-zone';
+
+/**
+ * The settings of the node as a whole, as opposed to one service's: several services must agree on
+ * them (the ingest names the node in its manifests, the mapper in its Endpoint; the mapper and the
+ * consent desk name a patient alike; every service applies the same consent policy). They are
+ * declared here once, as FACADE_* variables, and every service spreads `nodeSettingsShape` into its
+ * own schema, so a value cannot differ between services.
+ */
+
+const uri = z.string().regex(/^(https?:\/\/\S+|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$/i, 'must be an http(s) URL or a URN');
+
+export const DEFAULT_DICOMWEB_BASE_URL = 'http://localhost:8002/dicomweb';
+export const FACADE_ENVIRONMENTS = ['development', 'test', 'production'] as const;
+export type FacadeEnvironment = (typeof FACADE_ENVIRONMENTS)[number];
+
+export const nodeSettingsShape = {
+  /** The node's UID: the Retrieve Location UID of its manifests, the identifier of its Endpoint. */
+  FACADE_NODE_UID: dicomUidSchema.default(DEFAULT_NODE_UID),
+  /** The node's name (its Endpoint.name). */
+  FACADE_NODE_NAME: z.string().trim().min(1).default('Imaging Facade DICOMweb'),
+  /**
+   * The node's public DICOMweb base: served by dicomweb, the Endpoint's address, the manifests'
+   * Retrieve URLs; BulkDataURIs are built on it.
+   */
+  FACADE_DICOMWEB_BASE_URL: env.httpUrl(DEFAULT_DICOMWEB_BASE_URL),
+  /**
+   * Patient.identifier.system of a PatientID sent without IssuerOfPatientID: the namespace of the
+   * site's own patient IDs (its MRN system, a URL or `urn:oid:`). The mapper names patients by it and
+   * the consent desk records decisions by it.
+   */
+  FACADE_PATIENT_ID_SYSTEM: uri.default(DEFAULT_PATIENT_ID_SYSTEM),
+  /** `opt-out`: a study is shared unless its patient refused; `opt-in`: only once they agreed. */
+  FACADE_CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
+  /** Author and custodian of the manifests: the organization's name… */
+  FACADE_ORGANIZATION_NAME: z.string().trim().min(1).default('Imaging Facade'),
+  /** …the system of its identifier (a URL or URN, e.g. `urn:oid:1.2.250.1.71.4.2.2` for a FINESS)… */
+  FACADE_ORGANIZATION_ID_SYSTEM: uri.default('urn:ietf:rfc:3986'),
+  /** …and its value (default: the node UID as a URN). */
+  FACADE_ORGANIZATION_ID: z.string().trim().min(1).optional(),
+  /** `fr`: French DMP / DRIMbox codes (type IMG-KOS, class 31) and the INS in the manifests. */
+  FACADE_NATIONAL_PROFILE: z.enum(['none', 'fr']).default('none'),
+  /**
+   * The IANA time zone of the node's modalities: a DICOM date and time without
+   * TimezoneOffsetFromUTC is local time there. Default: the host's zone.
+   */
+  FACADE_TIME_ZONE: timeZoneSchema.optional(),
+  /** `production` refuses development conveniences (the development issuer, the desk/desk account). */
+  FACADE_ENV: z.enum(FACADE_ENVIRONMENTS).default('development'),
+  /**
+   * A Bearer token that opens every service's `/readyz` and `/metrics` to callers on other hosts (a
+   * Prometheus, a kubelet); without it they answer this host (loopback) only.
+   */
+  FACADE_OPS_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+  /** Root of the node's local data (stored instances, indexes, keys). */
+  FACADE_DATA_DIR: z.string().min(1).default('./.data'),
+  ...retiredSettings({
+    MAPPER_NODE_UID: 'FACADE_NODE_UID',
+    INGEST_RETRIEVE_LOCATION_UID: 'FACADE_NODE_UID',
+    MAPPER_NODE_NAME: 'FACADE_NODE_NAME',
+    MAPPER_DICOMWEB_BASE_URL: 'FACADE_DICOMWEB_BASE_URL',
+    INGEST_DICOMWEB_BASE_URL: 'FACADE_DICOMWEB_BASE_URL',
+    MAPPER_DEFAULT_PATIENT_ID_SYSTEM: 'FACADE_PATIENT_ID_SYSTEM',
+    CONSENT_DEFAULT_PATIENT_ID_SYSTEM: 'FACADE_PATIENT_ID_SYSTEM',
+    FACADE_DEFAULT_PATIENT_ID_SYSTEM: 'FACADE_PATIENT_ID_SYSTEM',
+    CONSENT_POLICY: 'FACADE_CONSENT_POLICY',
+    MAPPER_ORGANIZATION_NAME: 'FACADE_ORGANIZATION_NAME',
+    MAPPER_ORGANIZATION_ID_SYSTEM: 'FACADE_ORGANIZATION_ID_SYSTEM',
+    MAPPER_ORGANIZATION_ID: 'FACADE_ORGANIZATION_ID',
+    MAPPER_NATIONAL_PROFILE: 'FACADE_NATIONAL_PROFILE',
+  }),
+};
+
+/**
+ * Variables that earlier versions read under a service's own name. Setting one is refused, naming
+ * its replacement: silently ignoring it would fall back to a default, and a node would, say,
+ * publish under the wrong UID.
+ */
+function retiredSettings<const T extends Record<string, string>>(replacements: T): { [K in keyof T]: z.ZodOptional<z.ZodUndefined> } {
+  return Object.fromEntries(
+    Object.entries(replacements).map(([name, replacement]) => [
+      name,
+      z.undefined({ error: `${name} is no longer read: set ${replacement}, the node-wide setting, instead` }).optional(),
+    ]),
+  ) as { [K in keyof T]: z.ZodOptional<z.ZodUndefined> };
+}
+
+type RawNodeSettings = z.infer<z.ZodObject<typeof nodeSettingsShape>>;
+
+/** The node's settings, as services use them. */
+export interface NodeSettings {
+  nodeUid: string;
+  nodeName: string;
+  dicomWebBaseUrl: string;
+  patientIdSystem: string;
+  consentPolicy: ConsentPolicy;
+  organization: { name: string; system: string; value: string };
+  nationalProfile: 'none' | 'fr';
+  timeZone: string;
+  environment: FacadeEnvironment;
+  /** Opens /readyz and /metrics to other hosts. */
+  opsToken: string | undefined;
+  /** Absolute. */
+  dataDir: string;
+}
+
+/** The typed node settings of a parsed environment (call it in a service schema's transform). */
+export function nodeSettingsOf(raw: RawNodeSettings): NodeSettings {
+  return {
+    nodeUid: raw.FACADE_NODE_UID,
+    nodeName: raw.FACADE_NODE_NAME,
+    dicomWebBaseUrl: raw.FACADE_DICOMWEB_BASE_URL,
+    patientIdSystem: raw.FACADE_PATIENT_ID_SYSTEM,
+    consentPolicy: raw.FACADE_CONSENT_POLICY,
+    organization: {
+      name: raw.FACADE_ORGANIZATION_NAME,
+      system: raw.FACADE_ORGANIZATION_ID_SYSTEM,
+      value: raw.FACADE_ORGANIZATION_ID ?? `urn:oid:${raw.FACADE_NODE_UID}`,
+    },
+    nationalProfile: raw.FACADE_NATIONAL_PROFILE,
+    timeZone: raw.FACADE_TIME_ZONE ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    environment: raw.FACADE_ENV,
+    opsToken: raw.FACADE_OPS_TOKEN,
+    dataDir: path.resolve(raw.FACADE_DATA_DIR),
+  };
+}
+
+/** The node settings alone, parsed from an environment (tests and tools). */
+export const nodeSettingsSchema = z.object(nodeSettingsShape).transform(nodeSettingsOf);

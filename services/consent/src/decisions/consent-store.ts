@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { BundleEntry, Consent, Patient } from '@medplum/fhirtypes';
+import type { PatientIdentifier } from '@imaging-facade/events';
+import { CUMULATIVE_DOSE_CODE, cumulativeDoseLines, FhirError, identifierToken, searchQuery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
+import { DESK_CONSENT_TAG, inactivated } from './consent-resource';
+
+const TAG_TOKEN = `${DESK_CONSENT_TAG.system}|${DESK_CONSENT_TAG.code}`;
+const PAGE_SIZE = 200;
+
+/** A change of a patient's decisions, written in one FHIR transaction. */
+export interface ConsentChange {
+  patient: PatientIdentifier;
+  /** The new decision's Consent (its `patient` is set here); absent for a revocation. */
+  create?: (patientReference: string) => Consent;
+  /** Stored Consents that stop being in force (status → inactive, guarded by their version). */
+  inactivate: Consent[];
+}
+
+/**
+ * The desk's Consents in the FHIR server, the source of truth for decisions. Reads are searches
+ * that bypass the server's cache; every write is one transaction.
+ */
+export class ConsentStore {
+  constructor(private readonly fhir: FhirClient) {}
+
+  /** The patient's desk Consents currently in force. */
+  activeConsents(patient: PatientIdentifier): Promise<Consent[]> {
+    return this.fhir.search('Consent', {
+      'patient.identifier': identifierToken(patient),
+      status: 'active',
+      _tag: TAG_TOKEN,
+      _count: String(PAGE_SIZE),
+    });
+  }
+
+  /** Whether the FHIR server holds a Patient with this identifier. */
+  async patientExists(patient: PatientIdentifier): Promise<boolean> {
+    return (await this.fhir.search('Patient', { identifier: identifierToken(patient), _elements: 'identifier', _count: '1' })).length > 0;
+  }
+
+  /**
+   * The patient's cumulative radiation dose, per dose type, as the mapper sums it over their studies
+   * (none when no study of theirs has a dose report).
+   */
+  async cumulativeDose(patient: PatientIdentifier): Promise<CumulativeDoseLine[]> {
+    const [observation] = await this.fhir.search('Observation', {
+      code: `${CUMULATIVE_DOSE_CODE.system}|${CUMULATIVE_DOSE_CODE.code}`,
+      'subject:Patient.identifier': identifierToken(patient),
+      _count: '1',
+    });
+    return observation ? cumulativeDoseLines(observation) : [];
+  }
+
+  /** Patients by identifier (a bare value matches it in any system) or by name and birth date. */
+  findPatients(query: { identifier: PatientIdentifier | { value: string } } | { name: string; birthdate: string }): Promise<Patient[]> {
+    const params: Record<string, string> =
+      'identifier' in query ? { identifier: identifierToken(query.identifier) } : { name: query.name, birthdate: query.birthdate };
+    return this.fhir.search('Patient', { ...params, _count: '20' });
+  }
+
+  /**
+   * Writes the change in one transaction: the Patient conditionally created on its identifier (so
+   * that a decision can be recorded before the first study arrives), the new Consent, and the
+   * superseded ones made inactive with If-Match, so that a concurrent change fails with 412 instead
+   * of being overwritten. Resolves with the new Consent's id.
+   */
+  async commit(change: ConsentChange): Promise<{ consentId: string | undefined }> {
+    const entries: BundleEntry[] = [];
+    if (change.create) {
+      const patientUrl = `urn:uuid:${randomUUID()}`;
+      entries.push({
+        fullUrl: patientUrl,
+        resource: { resourceType: 'Patient', identifier: [{ ...change.patient }] },
+        request: { method: 'POST', url: 'Patient', ifNoneExist: searchQuery({ identifier: identifierToken(change.patient) }) },
+      });
+      entries.push({
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: change.create(patientUrl),
+        request: { method: 'POST', url: 'Consent' },
+      });
+    }
+    for (const consent of change.inactivate) {
+      entries.push({
+        fullUrl: `Consent/${consent.id}`,
+        resource: inactivated(consent),
+        request: { method: 'PUT', url: `Consent/${consent.id}`, ifMatch: weakEtag(consent.meta?.versionId ?? '1') },
+      });
+    }
+    if (entries.length === 0) {
+      return { consentId: undefined };
+    }
+    const response = await this.fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+    if (!change.create) {
+      return { consentId: undefined };
+    }
+    const location = response.entry?.[1]?.response?.location ?? '';
+    const consentId = /^(?:.*\/)?Consent\/([^/]+)/.exec(location)?.[1];
+    if (!consentId) {
+      throw new FhirError('FHIR POST / (transaction): the response does not say where the Consent was created', 500);
+    }
+    return { consentId };
+  }
+
+  /** Every desk Consent in force, page after page (start-up reconciliation). */
+  allActive(): AsyncGenerator<Consent> {
+    return this.fhir.searchAll('Consent', { status: 'active', _tag: TAG_TOKEN, _count: String(PAGE_SIZE) });
+  }
+}

@@ -1,0 +1,281 @@
+import type { Consent } from '@medplum/fhirtypes';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { parsePatientKey, patientKey, type ConsentDecision, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
+import { KeyedLock, pseudonym, type PatientConsentState, type StudyCatalog } from '@imaging-facade/consent';
+import { FhirError } from '@imaging-facade/fhir';
+import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
+import { buildConsent, decisionOfConsent, patientOfConsent, type ConsentSettings } from './consent-resource';
+import type { ConsentStore } from './consent-store';
+import type { StatePublisher } from './state-publisher';
+
+export interface RecordRequest {
+  patient: PatientIdentifier;
+  provision: 'permit' | 'deny';
+  study?: ConsentStudy | undefined;
+  user: string;
+}
+
+export interface RevokeRequest {
+  patient: PatientIdentifier;
+  study?: ConsentStudy | undefined;
+  user: string;
+}
+
+export interface ChangeResult {
+  /** The new Consent (absent for a revocation). */
+  consentId?: string;
+  /** Consents this change made inactive. */
+  inactivated: string[];
+  state: PatientConsentState;
+  /** False when the new state could not be put on Kafka yet: it is retried in the background. */
+  announced: boolean;
+}
+
+export interface DecisionServiceOptions {
+  store: ConsentStore;
+  publisher: StatePublisher;
+  /** Links a StudyInstanceUID and an accession number of the same study. */
+  catalog: Pick<StudyCatalog, 'study' | 'studiesOf'>;
+  settings: ConsentSettings;
+  logger: Logger;
+  metrics: Registry;
+  now?: () => Date;
+}
+
+const CONFLICT_ATTEMPTS = 5;
+
+/**
+ * Records, revokes and reads a patient's decisions. FHIR holds the truth: every change is one
+ * transaction (new Consent + superseded ones inactive), then the patient's complete state, read
+ * back from FHIR, is announced on Kafka. Changes of one patient are serialized in this process;
+ * between processes, If-Match on the superseded Consents turns a race into a retry.
+ */
+export class DecisionService {
+  private readonly lock = new KeyedLock();
+  /** Patients whose latest state is in FHIR but not yet on Kafka. */
+  private readonly unannounced = new Map<string, PatientIdentifier>();
+  private readonly recorded: Counter<'provision' | 'scope'>;
+  private readonly revoked: Counter;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: DecisionServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.recorded = new Counter({
+      name: 'consent_decisions_recorded_total',
+      help: 'Decisions recorded, by provision and scope',
+      labelNames: ['provision', 'scope'] as const,
+      registers: [options.metrics],
+    });
+    this.revoked = new Counter({ name: 'consent_decisions_revoked_total', help: 'Decisions revoked', registers: [options.metrics] });
+    const unannounced = this.unannounced;
+    new Gauge({
+      name: 'consent_states_unannounced',
+      help: 'Patients whose consent state is in FHIR but not yet on Kafka',
+      registers: [options.metrics],
+      collect() {
+        this.set(unannounced.size);
+      },
+    });
+  }
+
+  /** The patient's current state, read from FHIR. */
+  async current(patient: PatientIdentifier): Promise<PatientConsentState> {
+    return this.stateFrom(patient, await this.options.store.activeConsents(patient));
+  }
+
+  record(request: RecordRequest): Promise<ChangeResult> {
+    const { patient, study } = request;
+    return this.lock.run(patientKey(patient), async () => {
+      const { consentId, inactivated } = await this.withConflictRetry(async () => {
+        const superseded = this.inForceFor(await this.options.store.activeConsents(patient), patient, study);
+        const recordedAt = this.now().toISOString();
+        const { consentId } = await this.options.store.commit({
+          patient,
+          create: (patientReference) =>
+            buildConsent({ patient, provision: request.provision, study, recordedAt, recordedBy: request.user }, this.options.settings, patientReference),
+          inactivate: superseded,
+        });
+        return { consentId, inactivated: superseded.map((consent) => consent.id!) };
+      });
+      this.recorded.inc({ provision: request.provision, scope: study ? 'study' : 'patient' });
+      const { state, announced } = await this.announce(patient);
+      return { consentId, inactivated, state, announced };
+    });
+  }
+
+  /** Ends the decision in force for the scope (all studies, or the study); with none in force, changes nothing. */
+  revoke(request: RevokeRequest): Promise<ChangeResult> {
+    const { patient, study } = request;
+    return this.lock.run(patientKey(patient), async () => {
+      const inactivated = await this.withConflictRetry(async () => {
+        const ended = this.inForceFor(await this.options.store.activeConsents(patient), patient, study);
+        await this.options.store.commit({ patient, inactivate: ended });
+        return ended.map((consent) => consent.id!);
+      });
+      if (inactivated.length === 0) {
+        return { inactivated, state: await this.current(patient), announced: true };
+      }
+      this.revoked.inc(inactivated.length);
+      const { state, announced } = await this.announce(patient);
+      return { inactivated, state, announced };
+    });
+  }
+
+  /**
+   * Puts the patient's state as FHIR has it on Kafka, unless `known` (what the topic says) already
+   * matches it. Used at start-up to heal a state that was written to FHIR but never announced.
+   */
+  reconcile(patient: PatientIdentifier, known: PatientConsentState | undefined): Promise<boolean> {
+    return this.lock.run(patientKey(patient), async () => {
+      const state = await this.current(patient);
+      if (sameDecisions(state, known)) {
+        return false;
+      }
+      const announced = await this.options.publisher.publish(state);
+      if (!announced) {
+        this.unannounced.set(patientKey(patient), patient);
+      }
+      return true;
+    });
+  }
+
+  /** Announces again every state that could not be announced; called periodically. */
+  async announcePending(): Promise<void> {
+    for (const patient of [...this.unannounced.values()]) {
+      await this.lock.run(patientKey(patient), () => this.announce(patient));
+    }
+  }
+
+  get unannouncedCount(): number {
+    return this.unannounced.size;
+  }
+
+  /** The state as FHIR has it, then onto Kafka; remembered for a later attempt when Kafka refuses it. */
+  private async announce(patient: PatientIdentifier): Promise<{ state: PatientConsentState; announced: boolean }> {
+    const key = patientKey(patient);
+    let state: PatientConsentState;
+    try {
+      state = await this.current(patient);
+    } catch (error) {
+      // The change may be in FHIR already: the background loop announces it once FHIR answers.
+      this.unannounced.set(key, patient);
+      throw error;
+    }
+    const announced = await this.options.publisher.publish(state);
+    if (announced) {
+      this.unannounced.delete(key);
+    } else {
+      this.unannounced.set(key, patient);
+    }
+    return { state, announced };
+  }
+
+  /** The active Consents a new decision (or a revocation) for this scope replaces. */
+  private inForceFor(active: Consent[], patient: PatientIdentifier, study: ConsentStudy | undefined): Consent[] {
+    return active.filter((consent) => {
+      const decision = decisionOfConsent(consent);
+      if (!decision) {
+        return false;
+      }
+      if (!study) {
+        return decision.scope === 'patient';
+      }
+      return decision.scope === 'study' && this.sameStudy(decision.study!, study, patientKey(patient));
+    });
+  }
+
+  /** Two study references name the same study: same UID, same accession, or linked by the catalogue. */
+  private sameStudy(a: ConsentStudy, b: ConsentStudy, key: string): boolean {
+    const uids = (study: ConsentStudy): Set<string> => {
+      const found = new Set<string>();
+      if (study.studyInstanceUid) {
+        found.add(study.studyInstanceUid);
+      }
+      if (study.accessionNumber) {
+        for (const summary of this.options.catalog.studiesOf(key)) {
+          if (summary.accessionNumber === study.accessionNumber) {
+            found.add(summary.studyInstanceUid);
+          }
+        }
+      }
+      return found;
+    };
+    if (a.accessionNumber && a.accessionNumber === b.accessionNumber) {
+      return true;
+    }
+    const left = uids(a);
+    return [...uids(b)].some((uid) => left.has(uid));
+  }
+
+  private async withConflictRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    return retry(attempt, {
+      isRetryable: (error) => error instanceof FhirError && (error.status === 409 || error.status === 412),
+      attempts: CONFLICT_ATTEMPTS,
+      // The other writer is done within a FHIR round trip: try again almost at once.
+      initialMs: 10,
+      maxMs: 100,
+      onRetry: ({ attempt: tries, error }) => this.options.logger.warn({ tries: tries + 1, reason: errorMessage(error) }, 'a concurrent change of the same patient: trying again'),
+    });
+  }
+
+  private stateFrom(patient: PatientIdentifier, consents: Consent[]): PatientConsentState {
+    const decisions = consents
+      .map((consent) => decisionOfConsent(consent))
+      .filter((decision): decision is ConsentDecision => decision !== undefined)
+      .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt) || a.consentId.localeCompare(b.consentId));
+    return { patient, decisions, updatedAt: this.now().toISOString() };
+  }
+}
+
+/** Two states hold the same decisions (the same Consents, saying the same). */
+export function sameDecisions(a: PatientConsentState | undefined, b: PatientConsentState | undefined): boolean {
+  const fingerprint = (state: PatientConsentState | undefined) =>
+    (state?.decisions ?? [])
+      .map((d) => [d.consentId, d.provision, d.scope, d.study?.studyInstanceUid ?? '', d.study?.accessionNumber ?? ''].join(':'))
+      .sort()
+      .join(',');
+  return fingerprint(a) === fingerprint(b);
+}
+
+/**
+ * Start-up reconciliation: every patient with a desk Consent in force in FHIR, and every patient the
+ * topic still shows decisions for, gets FHIR's state announced where the topic disagrees. This heals
+ * a decision stored in FHIR whose announcement was lost (a crash between the two writes).
+ */
+export async function reconcileWithTopic(
+  store: ConsentStore,
+  decisions: DecisionService,
+  topicStates: Iterable<[string, PatientConsentState]>,
+  logger: Logger,
+): Promise<{ checked: number; announced: number }> {
+  const fromFhir = new Map<string, { patient: PatientIdentifier; consents: Consent[] }>();
+  for await (const consent of store.allActive()) {
+    const patient = patientOfConsent(consent);
+    if (!patient) continue;
+    const entry = fromFhir.get(patientKey(patient)) ?? { patient, consents: [] };
+    entry.consents.push(consent);
+    fromFhir.set(patientKey(patient), entry);
+  }
+  const onTopic = new Map(topicStates);
+  const keys = new Set([...fromFhir.keys(), ...onTopic.keys()]);
+  let announced = 0;
+  for (const key of keys) {
+    const inFhir = fromFhir.get(key);
+    const known = onTopic.get(key);
+    const fhirDecisions = (inFhir?.consents ?? []).map((consent) => decisionOfConsent(consent)).filter((d): d is ConsentDecision => d !== undefined);
+    if (sameDecisions({ patient: inFhir?.patient ?? known!.patient, decisions: fhirDecisions, updatedAt: '' }, known)) {
+      continue;
+    }
+    const patient = inFhir?.patient ?? known?.patient ?? parsePatientKey(key);
+    if (!patient) continue;
+    try {
+      if (await decisions.reconcile(patient, known)) {
+        announced++;
+        logger.info({ patient: pseudonym(key) }, 'consent state re-announced from FHIR');
+      }
+    } catch (error) {
+      logger.error({ patient: pseudonym(key), reason: errorMessage(error) }, 'could not reconcile a consent state');
+    }
+  }
+  return { checked: keys.size, announced };
+}

@@ -1,0 +1,29 @@
+import type { PatientConsent } from '../decisions/patient-consent';
+import { patientPage } from './views';
+
+const consent: PatientConsent = {
+  patient: { system: 'urn:oid:1.2.3', value: 'IPP-1' },
+  key: 'urn:oid:1.2.3|IPP-1',
+  policy: 'opt-out',
+  decisions: [],
+  studies: [],
+  cumulativeDose: [
+    { label: 'CT Dose Length Product Total', value: 1234.5, unit: 'mGy.cm' },
+    { label: 'Accumulated Average Glandular Dose, left breast', value: 1.25, unit: 'mGy' },
+  ],
+};
+
+describe('the patient page', () => {
+  it.each([
+    ['fr', 'Dose cumulée (tous les examens)', ['CT Dose Length Product Total: 1\u202f234,5 mGy.cm', 'Accumulated Average Glandular Dose, left breast: 1,25 mGy']],
+    ['en', 'Cumulative radiation dose (all studies)', ['CT Dose Length Product Total: 1,234.5 mGy.cm', 'Accumulated Average Glandular Dose, left breast: 1.25 mGy']],
+  ] as const)('shows the cumulative dose per dose type, in %s', (language, heading, lines) => {
+    const page = patientPage({ language, path: '/patients/x' }, consent);
+    expect(page).toContain(heading);
+    for (const line of lines) expect(page).toContain(`<li>${line}</li>`);
+  });
+
+  it('shows no dose line for a patient without any dose report', () => {
+    expect(patientPage({ language: 'en', path: '/patients/x' }, { ...consent, cumulativeDose: [] })).not.toContain('Cumulative radiation dose');
+  });
+});

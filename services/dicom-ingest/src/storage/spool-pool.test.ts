@@ -1,0 +1,53 @@
+import { mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SpoolPool } from './spool-pool';
+
+async function poolDir(): Promise<string> {
+  return path.join(await mkdtemp(path.join(tmpdir(), 'spool-pool-')), '.spool');
+}
+
+describe('SpoolPool', () => {
+  it('hands out empty files that already exist, each once', async () => {
+    const pool = new SpoolPool(await poolDir(), { size: 4 });
+    await pool.reset();
+
+    const claims = Array.from({ length: 10 }, () => pool.claim());
+    await Promise.all(claims.map((claimed) => claimed.ready));
+
+    expect(new Set(claims.map((claimed) => claimed.path)).size).toBe(10);
+    for (const claimed of claims) {
+      expect((await stat(claimed.path)).size).toBe(0);
+    }
+  });
+
+  it('when claimed before it was filled, a file is created for the claim and ready once it exists', async () => {
+    const pool = new SpoolPool(await poolDir(), { size: 2 });
+    await mkdir(pool.dir, { recursive: true });
+
+    const claimed = pool.claim();
+    await claimed.ready;
+
+    expect((await stat(claimed.path)).isFile()).toBe(true);
+  });
+
+  it('at reset, removes every file a previous run left (unused, or written by a store never answered)', async () => {
+    const dir = await poolDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'left-by-a-crash.part'), 'half a dataset');
+
+    const pool = new SpoolPool(dir, { size: 2 });
+    expect(await pool.reset()).toBe(1);
+
+    expect(await readdir(dir)).not.toContain('left-by-a-crash.part');
+  });
+
+  it('a claim whose file cannot be created fails its ready, and a later claim tries again', async () => {
+    const dir = await poolDir();
+    const pool = new SpoolPool(dir, { size: 2 });
+
+    await expect(pool.claim().ready).rejects.toThrow(/ENOENT/);
+    await mkdir(dir, { recursive: true });
+    await expect(pool.claim().ready).resolves.toBeUndefined();
+  });
+});

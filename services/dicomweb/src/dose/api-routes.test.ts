@@ -1,0 +1,117 @@
+import express from 'express';
+import type { AuditEvent } from '@medplum/fhirtypes';
+import { parseScopes, type Principal } from '@imaging-facade/access';
+import { createLogger } from '@imaging-facade/service-kit';
+import { serveOnLoopback } from '../../../../test/support/http-from';
+import { eventually } from '../../../../test/support/wait';
+import { doseApiRoutes } from './api-routes';
+import type { ReferenceTable } from './reference-table';
+
+const logger = createLogger('dose-test', 'silent');
+const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+const TABLE: ReferenceTable = { name: 'test', levels: [{ id: 'ct', label: 'CT thorax', modalities: ['CT'], match: { targetRegions: [] }, levels: { dlp: 400 }, source: 'test' }] };
+
+const summary = (id: string, uid: string, dlp: number) => ({
+  resourceType: 'Observation',
+  id,
+  status: 'final',
+  code: { coding: [{ system: 'http://loinc.org', code: '73569-6' }] },
+  partOf: [{ reference: 'ImagingStudy/s', identifier: { system: 'urn:dicom:uid', value: `urn:oid:${uid}` } }],
+  effectiveDateTime: '2024-01-05T10:00:00Z',
+  component: [{ code: { coding: [{ system: DCM, code: '113813' }] }, valueQuantity: { value: dlp, unit: 'mGy.cm', code: 'mGy.cm' } }],
+});
+
+/** A token per scope string: the fake verifier answers the principal its scopes name. */
+function principalOf(scope: string): Principal {
+  return { issuer: 'https://issuer.example', subject: 'someone', clientId: 'imaging-viewer', scopes: parseScopes(scope), grantedScopes: scope.split(' ') };
+}
+
+/** The fake verifier's token for a scope string (base64url: a bearer token's alphabet). */
+const tokenFor = (scope: string): string => Buffer.from(scope).toString('base64url');
+
+async function serve(events: AuditEvent[]) {
+  const app = express();
+  app.set('query parser', 'simple');
+  app.use(
+    '/dose/api',
+    doseApiRoutes({
+      verifier: { verify: async (token) => principalOf(Buffer.from(token, 'base64url').toString()) },
+      failedTokens: undefined,
+      publicBaseUrl: 'https://node.example/dicomweb',
+      audit: { enqueue: (event) => events.push(event) },
+      logger,
+      roleScope: 'dose-officer',
+      source: { resources: async () => [summary('1', '2.25.1', 300), summary('2', '2.25.2', 900)] },
+      table: TABLE,
+      maxFlaggedListed: 10,
+    }),
+  );
+  return serveOnLoopback(app);
+}
+
+describe('the dashboard API: who may read it', () => {
+  test.each([
+    ['no token', undefined, 401],
+    ['a clinician (user/*.rs, no dose-officer scope)', 'openid user/*.rs', 403],
+    ['the role scope without Observation', 'dose-officer user/ImagingStudy.rs', 403],
+    ['the role scope with a patient\'s Observations only', 'dose-officer patient/Observation.rs', 403],
+    ['the role scope with search but no read', 'dose-officer user/Observation.s', 403],
+    ['the dose officer', 'openid dose-officer user/Observation.rs', 200],
+  ])('%s (%s) → %d, never cached, audited', async (_name, scope, status) => {
+    const events: AuditEvent[] = [];
+    const server = await serve(events);
+    try {
+      const response = await fetch(server.url('/dose/api/summary?from=2024-01-01&to=2024-01-31'), { headers: scope ? { authorization: `Bearer ${tokenFor(scope)}` } : {} });
+      expect(response.status).toBe(status);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      if (status === 403) {
+        const outcome = (await response.json()) as { resourceType: string; issue: Array<{ code: string }> };
+        expect(outcome.resourceType).toBe('OperationOutcome');
+        expect(outcome.issue[0]?.code).toBe('forbidden');
+        expect(response.headers.get('www-authenticate')).toContain('insufficient_scope');
+      }
+      const [event] = await eventually(async () => (events.length === 1 ? events : undefined), { what: 'one AuditEvent', timeoutMs: 5000 });
+      expect(event?.outcome).toBe(status === 200 ? '0' : '4');
+      expect(event?.meta?.profile?.[0]).toMatch(/BasicAudit\.Query$/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('the dashboard API: what it answers', () => {
+  const officer = tokenFor('openid dose-officer user/Observation.rs');
+
+  test('the summary: counts, distributions, the flagged exam; its AuditEvent names that study', async () => {
+    const events: AuditEvent[] = [];
+    const server = await serve(events);
+    try {
+      const response = await fetch(server.url('/dose/api/summary?from=2024-01-01&to=2024-01-31&bucket=week'), { headers: { authorization: `Bearer ${officer}` } });
+      const body = (await response.json()) as { exams: number; flaggedCount: number; flagged: Array<{ studyUid: string }>; period: { bucket: string }; trends: Array<{ points: Array<{ period: string }> }> };
+      expect(body).toMatchObject({ exams: 2, flaggedCount: 1, period: { bucket: 'week' } });
+      expect(body.flagged.map((exam) => exam.studyUid)).toEqual(['2.25.2']);
+      expect(body.trends[0]?.points.map((point) => point.period)).toEqual(['2024-01-01']);
+      const [event] = await eventually(async () => (events.length === 1 ? events : undefined), { what: 'one AuditEvent', timeoutMs: 5000 });
+      expect(event?.entity?.filter((entity) => entity.what?.type === 'ImagingStudy').map((entity) => entity.name)).toEqual(['2.25.2']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the CSV: an attachment, one row per exam; a bad period is a 400 OperationOutcome', async () => {
+    const server = await serve([]);
+    try {
+      const response = await fetch(server.url('/dose/api/export.csv?from=2024-01-01&to=2024-01-31'), { headers: { authorization: `Bearer ${officer}` } });
+      expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(response.headers.get('content-disposition')).toBe('attachment; filename="dose-2024-01-01_2024-01-31.csv"');
+      const lines = (await response.text()).trim().split('\r\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[2]).toMatch(/^2024-01-05,2\.25\.2,CT,unknown device,unspecified,CT thorax,ct,,900,.*,yes,dlp$/);
+      const bad = await fetch(server.url('/dose/api/export.csv?from=2024-02-30'), { headers: { authorization: `Bearer ${officer}` } });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    } finally {
+      await server.close();
+    }
+  });
+});

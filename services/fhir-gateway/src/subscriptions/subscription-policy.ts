@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { Subscription } from '@medplum/fhirtypes';
+import { badRequest, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
+import { formatQuery, parseQuery, prepareSearch } from '../fhir/search-policy';
+import { evaluateAccess, type ScopeHolder } from '@imaging-facade/access';
+
+/**
+ * Subscriptions through the gateway (FHIR R4 rest-hook). Pure functions.
+ *
+ * The FHIR server delivers notifications itself, long after the token that created the
+ * Subscription was checked, and without knowing about consent. So the gateway lets through only
+ * what cannot leak:
+ * - the criteria are a search the token may run, restricted like the token's own searches
+ *   (a patient-context token's criteria are ANDed with its patient's compartment);
+ * - notifications are empty (no `channel.payload`): the subscriber learns "something you
+ *   subscribed to changed" and reads it through the gateway, where its token, the patient's
+ *   compartment and consent are checked and the access audited;
+ * - a Subscription is tagged with its owner (issuer, client, patient in context) and only that
+ *   owner reads or deletes it.
+ */
+
+export const OWNER_TAG_SYSTEM = 'urn:imaging-facade:fhir-gateway:subscription-owner';
+
+/** Resource types whose changes may be subscribed to. */
+export const SUBSCRIBABLE_TYPES: ReadonlySet<string> = new Set(['ImagingStudy', 'Patient', 'DocumentReference', 'Observation', 'Endpoint']);
+
+export interface SubscriptionOwner {
+  issuer: string;
+  clientId?: string | undefined;
+  subject?: string | undefined;
+  patientId?: string | undefined;
+}
+
+/** An opaque, stable tag code for the owner (the client, and the patient in context when there is one). */
+export function ownerTag(owner: SubscriptionOwner): string {
+  const who = [owner.issuer, owner.clientId ?? owner.subject ?? '', owner.patientId ?? ''].join('\n');
+  return createHash('sha256').update(who).digest('base64url').slice(0, 32);
+}
+
+export function isOwnedBy(subscription: unknown, tag: string): boolean {
+  const tags = (subscription as { meta?: { tag?: Array<{ system?: string; code?: string }> } } | undefined)?.meta?.tag ?? [];
+  return tags.some((coding) => coding.system === OWNER_TAG_SYSTEM && coding.code === tag);
+}
+
+function fail(diagnostics: string, expression: string): never {
+  throw new OutcomeError(badRequest(diagnostics, [expression]));
+}
+
+/** Checks a Subscription a client wants to create and returns the one to store (or throws an OutcomeError). */
+export function prepareSubscription(body: unknown, holder: ScopeHolder, tag: string): Subscription {
+  if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Subscription') {
+    fail('The body must be a Subscription resource', 'Subscription');
+  }
+  const input = body as Subscription;
+  const channel = input.channel;
+  if (channel?.type !== 'rest-hook') {
+    fail('Only rest-hook subscriptions are supported', 'Subscription.channel.type');
+  }
+  if (channel.payload !== undefined) {
+    fail(
+      'Notifications carry no payload: leave channel.payload out and read what changed through the gateway with your token',
+      'Subscription.channel.payload',
+    );
+  }
+  let endpoint: URL;
+  try {
+    endpoint = new URL(channel.endpoint ?? '');
+  } catch {
+    fail('channel.endpoint must be an absolute http(s) URL', 'Subscription.channel.endpoint');
+  }
+  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') {
+    fail('channel.endpoint must be an absolute http(s) URL', 'Subscription.channel.endpoint');
+  }
+  const criteria = input.criteria ?? '';
+  const match = /^([A-Za-z]+)(?:\?(.*))?$/.exec(criteria);
+  if (!match) {
+    fail('criteria must be a search such as ImagingStudy?status=available', 'Subscription.criteria');
+  }
+  const resourceType = match[1] as string;
+  if (!SUBSCRIBABLE_TYPES.has(resourceType)) {
+    fail(`Subscriptions to ${resourceType} are not supported`, 'Subscription.criteria');
+  }
+  const access = evaluateAccess(holder, resourceType, 'search');
+  if (!access.allowed) {
+    throw new OutcomeError(forbidden(`the token may not search ${resourceType}, so it may not subscribe to it`));
+  }
+  const params = prepareSearch(resourceType, parseQuery(match[2] ?? ''), access, holder).filter(
+    ([name]) => !name.startsWith('_') || name === '_id' || name === '_tag' || name === '_profile' || name === '_security',
+  );
+  const query = formatQuery(params);
+
+  const { id: _id, meta: _meta, ...rest } = input;
+  return {
+    ...rest,
+    resourceType: 'Subscription',
+    status: 'requested',
+    criteria: query ? `${resourceType}?${query}` : resourceType,
+    channel: { type: 'rest-hook', endpoint: endpoint.toString(), ...(channel.header ? { header: channel.header } : {}) },
+    meta: { tag: [{ system: OWNER_TAG_SYSTEM, code: tag }] },
+  };
+}

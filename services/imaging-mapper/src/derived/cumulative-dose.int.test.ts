@@ -1,0 +1,206 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readPart10, type DicomJson } from '@imaging-facade/dicom';
+import { SR_CONTENT_TAGS, type StudyCompletedV1Data } from '@imaging-facade/events';
+import type { Observation } from '@medplum/fhirtypes';
+import { createFhirClient } from '@imaging-facade/fhir';
+import { indexWriter } from '../index-writer';
+import { fhirServer } from '../test-support/fhir-server';
+import { componentValues } from '../test-support/dose-study';
+import { attr, newUid, studySnapshot } from '../test-support/study-events';
+import { CUMULATIVE_DOSE_CODE } from './cumulative-dose';
+
+/**
+ * The cumulative dose of a patient on the real HAPI FHIR server (FHIR_BASE_URL), from RDSR files
+ * written by test/fixtures/generate-rdsr.py (a CT report, a fluoroscopy report in vendor units, a
+ * mammography report), checked against an independent pydicom read of the same files
+ * (test/fixtures/read-rdsr-doses.py): two studies, the first one delivered again, a third study,
+ * then the second one withdrawn (consent refused).
+ */
+const baseUrl = process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
+const fhir = createFhirClient({ baseUrl, timeoutMs: 30_000 });
+const { validationErrors } = fhirServer(fhir);
+const SYSTEM_PYTHON = '/usr/bin/python3';
+const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures');
+const PATIENT_SYSTEM = 'https://imagingfacade.org/fhir/sid/patient-id/cumulative-int';
+const patientId = `DOSE-INT-${newUid().slice(-12)}`;
+const writer = indexWriter(fhir, { defaultPatientIdSystem: PATIENT_SYSTEM });
+const dir = mkdtempSync(path.join(tmpdir(), 'cumulative-dose-'));
+
+interface Report {
+  file: string;
+  studyInstanceUid: string;
+  sopInstanceUid: string;
+}
+interface PydicomRead {
+  studyInstanceUid: string;
+  dlp?: number;
+  dap?: number;
+  fluoroTime?: number;
+  agd: { left?: number; right?: number };
+}
+
+function generate(kind: 'ct' | 'projection' | 'mammo', seed: number, units: 'ucum' | 'vendor' = 'ucum', more: { patient?: string; studyUid?: string; extra?: string[] } = {}): Report {
+  const file = path.join(dir, `${kind}-${seed}-${newUid().slice(-8)}.dcm`);
+  const args = [path.join(FIXTURES, 'generate-rdsr.py'), '--kind', kind, '--out', file, '--events', '4', '--seed', String(seed), '--units', units];
+  args.push('--patient-id', more.patient ?? patientId, '--study-uid', more.studyUid ?? newUid(), ...(more.extra ?? []));
+  return JSON.parse(execFileSync(SYSTEM_PYTHON, args, { encoding: 'utf8' })) as Report;
+}
+
+function pydicomRead(reports: readonly Report[]): PydicomRead[] {
+  return JSON.parse(execFileSync(SYSTEM_PYTHON, [path.join(FIXTURES, 'read-rdsr-doses.py'), ...reports.map((report) => report.file)], { encoding: 'utf8' })) as PydicomRead[];
+}
+
+const snapshots = new Map<string, StudyCompletedV1Data>();
+
+/**
+ * The study's snapshot as the ingest sends it: each report's content tree (SR_CONTENT_TAGS) read from
+ * its file, one SR instance per report. The same event each time it is asked for (a re-delivery).
+ */
+async function snapshotOf(reports: readonly Report[], patient = patientId): Promise<StudyCompletedV1Data> {
+  const key = reports.map((report) => report.file).join(',');
+  const known = snapshots.get(key);
+  if (known) {
+    return known;
+  }
+  const instances = await Promise.all(
+    reports.map(async (report) => {
+      const { dataset } = await readPart10(report.file);
+      const content: DicomJson = Object.fromEntries(SR_CONTENT_TAGS.filter((tag) => dataset[tag]).map((tag) => [tag, dataset[tag]!]));
+      return { sopInstanceUid: report.sopInstanceUid, sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67', transferSyntaxUid: '1.2.840.10008.1.2.1', attributes: {}, content };
+    }),
+  );
+  const snapshot = studySnapshot({ studyInstanceUid: reports[0]!.studyInstanceUid, patient: { PatientID: attr('LO', patient) }, series: [{ instances: 1 }] });
+  snapshot.series.push({ seriesInstanceUid: newUid(), attributes: { '00080060': { vr: 'CS', Value: ['SR'] } }, instances });
+  snapshots.set(key, snapshot);
+  return snapshot;
+}
+
+/** As a client finds it: the README's search. */
+async function cumulativeOf(patient: string | undefined): Promise<Observation[]> {
+  return fhir.search('Observation', { subject: `Patient/${patient}`, code: `${CUMULATIVE_DOSE_CODE.system}|${CUMULATIVE_DOSE_CODE.code}` });
+}
+
+function expected(reads: readonly PydicomRead[]) {
+  const sum = (values: Array<number | undefined>) => values.reduce<number>((total, value) => total + (value ?? 0), 0);
+  return {
+    dlp: sum(reads.map((read) => read.dlp)),
+    dap: sum(reads.map((read) => read.dap)),
+    fluoroTime: sum(reads.map((read) => read.fluoroTime)),
+    left: sum(reads.map((read) => read.agd.left)),
+    right: sum(reads.map((read) => read.agd.right)),
+  };
+}
+
+function quantity(observation: Observation, key: string): number | undefined {
+  const component = observation.component?.find((item) => (item.code.text ?? item.code.coding?.[0]?.code) === key);
+  return component?.valueQuantity?.value;
+}
+
+describe('the cumulative dose of a patient on a real FHIR server', () => {
+  const ct = generate('ct', 11);
+  const fluoro = generate('projection', 12, 'vendor');
+  const mammo = generate('mammo', 13);
+  let patient = '';
+
+  it('two studies: one Observation with the sums a pydicom read of the reports gives, valid for the server', async () => {
+    const first = await writer.publish(await snapshotOf([ct]));
+    expect(first.cumulativeDose).toBe('created');
+    expect(await writer.publish(await snapshotOf([fluoro]))).toMatchObject({ cumulativeDose: 'updated' });
+
+    const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${ct.studyInstanceUid}` });
+    patient = study!.subject!.reference!.replace('Patient/', '');
+    const found = await cumulativeOf(patient);
+    expect(found).toHaveLength(1);
+    const observation = found[0]!;
+    const want = expected(pydicomRead([ct, fluoro]));
+    expect(want.dlp).toBeGreaterThan(0);
+    expect(want.dap).toBeGreaterThan(0);
+    expect(quantity(observation, '113813')).toBeCloseTo(want.dlp, 6);
+    expect(quantity(observation, '113722')).toBeCloseTo(want.dap, 6);
+    expect(quantity(observation, '113730')).toBeCloseTo(want.fluoroTime, 6);
+    expect(observation.component?.map((component) => component.valueQuantity?.code)).toEqual(['mGy.cm', 'mGy.cm2', 's']);
+    expect(observation.derivedFrom).toHaveLength(2);
+    expect(observation.valueString).toMatch(/over 2 studies$/);
+    expect(await validationErrors(observation)).toEqual([]);
+  });
+
+  it('the first study delivered again: nothing written, the same version', async () => {
+    const [before] = await cumulativeOf(patient);
+    expect(await writer.publish(await snapshotOf([ct]))).toMatchObject({ outcome: 'unchanged', cumulativeDose: 'unchanged' });
+    const [after] = await cumulativeOf(patient);
+    expect(after?.meta?.versionId).toBe(before?.meta?.versionId);
+    expect(componentValues(after!)).toEqual(componentValues(before!));
+  });
+
+  it('a third study (mammography): the Observation is updated, the glandular dose per breast, never added across', async () => {
+    const [before] = await cumulativeOf(patient);
+    expect(await writer.publish(await snapshotOf([mammo]))).toMatchObject({ cumulativeDose: 'updated' });
+    const found = await cumulativeOf(patient);
+    expect(found).toHaveLength(1);
+    const observation = found[0]!;
+    expect(Number(observation.meta?.versionId)).toBe(Number(before?.meta?.versionId) + 1);
+    const want = expected(pydicomRead([ct, fluoro, mammo]));
+    expect(want.left).toBeGreaterThan(0);
+    expect(want.right).toBeGreaterThan(0);
+    expect(quantity(observation, 'Accumulated Average Glandular Dose, left breast')).toBeCloseTo(want.left, 6);
+    expect(quantity(observation, 'Accumulated Average Glandular Dose, right breast')).toBeCloseTo(want.right, 6);
+    expect(quantity(observation, '113813')).toBeCloseTo(want.dlp, 6);
+    expect(observation.derivedFrom).toHaveLength(3);
+    expect(await validationErrors(observation)).toEqual([]);
+    // The per-breast components of the mammography summary are valid for the server too.
+    const summaries = await fhir.search('Observation', { subject: `Patient/${patient}`, code: 'http://loinc.org|73569-6' });
+    expect(summaries).toHaveLength(3);
+    for (const summary of summaries) {
+      expect(await validationErrors(summary)).toEqual([]);
+    }
+  });
+
+  it('a study withdrawn (consent refused) no longer counts', async () => {
+    const result = await writer.withdraw(fluoro.studyInstanceUid, `${PATIENT_SYSTEM}|${patientId}`);
+    expect(result).toMatchObject({ deletedStudies: [expect.any(String)], cumulativeDose: 'updated' });
+    const [observation] = await cumulativeOf(patient);
+    const want = expected(pydicomRead([ct, mammo]));
+    expect(componentValues(observation!)).not.toHaveProperty('113722');
+    expect(componentValues(observation!)).not.toHaveProperty('113730');
+    expect(quantity(observation!, '113813')).toBeCloseTo(want.dlp, 6);
+    expect(observation!.derivedFrom).toHaveLength(2);
+    // Withdrawn again (a sweep at the next start): nothing to change.
+    expect(await writer.withdraw(fluoro.studyInstanceUid, `${PATIENT_SYSTEM}|${patientId}`)).toEqual({ deletedStudies: [], cumulativeDose: 'unchanged' });
+  });
+
+  it('every study withdrawn: the cumulative Observation is deleted', async () => {
+    await writer.withdraw(ct.studyInstanceUid, `${PATIENT_SYSTEM}|${patientId}`);
+    expect(await writer.withdraw(mammo.studyInstanceUid, `${PATIENT_SYSTEM}|${patientId}`)).toMatchObject({ cumulativeDose: 'deleted' });
+    expect(await cumulativeOf(patient)).toEqual([]);
+  });
+});
+
+describe('a study whose dose is split over several SR objects, on a real FHIR server', () => {
+  const patient = `DOSE-SPLIT-${newUid().slice(-12)}`;
+  const studyUid = newUid();
+  const root = newUid();
+  const split = (range: string | undefined) =>
+    generate('ct', 21, 'ucum', { patient, studyUid, extra: ['--event-uid-root', root, ...(range ? ['--event-range', range] : [])] });
+  const session1 = split('0:2');
+  const session2 = split('2:4');
+  const complete = split(undefined);
+
+  it('two sessions, then the complete report: each irradiation event counted once, as pydicom reads the complete report', async () => {
+    // The study as it grows: the sessions' reports first, then all three.
+    expect(await writer.publish(await snapshotOf([session1, session2], patient))).toMatchObject({ cumulativeDose: 'created' });
+    // Same sums, now derived from the complete report alone.
+    expect(await writer.publish(await snapshotOf([session1, session2, complete], patient))).toMatchObject({ cumulativeDose: 'updated' });
+    const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${studyUid}` });
+    const [observation, ...others] = await cumulativeOf(study?.subject?.reference?.replace('Patient/', ''));
+    expect(others).toEqual([]);
+    const [one, two, all] = pydicomRead([session1, session2, complete]);
+    expect(all!.dlp!).toBeCloseTo(one!.dlp! + two!.dlp!, 6);
+    expect(quantity(observation!, '113813')).toBeCloseTo(all!.dlp!, 6);
+    expect(observation!.valueString).toMatch(/over 1 study$/);
+    // The complete report supersedes the sessions' (all its events are theirs): it alone is counted.
+    expect(observation!.derivedFrom?.map((reference) => reference.identifier?.value)).toEqual([`urn:oid:${complete.sopInstanceUid}`]);
+  });
+});

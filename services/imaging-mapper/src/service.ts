@@ -1,0 +1,100 @@
+import { Partitioners } from 'kafkajs';
+import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
+import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
+import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
+import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
+import { caughtUp, createMetricsRegistry, errorMessage, loadConfig, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
+import { configSchema, nodeSettings, type MapperConfig } from './config';
+import { ConsentGate } from './consent/consent-gate';
+import { indexWriter } from './index-writer';
+import { startStudyConsumer } from './study-consumer';
+
+export const SERVICE = 'imaging-mapper';
+
+/** Reads and validates the mapper's environment. */
+export const loadMapperConfig = (): MapperConfig => loadConfig(configSchema);
+
+/** Wires the mapper and starts it; each part's stop is registered as soon as it runs. */
+export async function startMapper(config: MapperConfig, logger: Logger, onStop: OnStop): Promise<void> {
+  const studyTopic = topicName(STUDY_COMPLETED_V1.topic, config.KAFKA_TOPIC_PREFIX);
+  const deadLetterTopic = topicName(DEAD_LETTER_V1.topic, config.KAFKA_TOPIC_PREFIX);
+  const node = nodeSettings(config);
+  const settings = { defaultPatientIdSystem: node.patientIdSystem, timeZone: node.timeZone, node };
+
+  const metrics = createMetricsRegistry(SERVICE);
+  const fhir = createFhirClient({ baseUrl: config.FHIR_BASE_URL, timeoutMs: config.FHIR_TIMEOUT_MS });
+  const kafka = createKafka({ clientId: SERVICE, brokers: config.KAFKA_BROKERS }, logger);
+  const admin = kafka.admin();
+  // Only dead letters are produced: at-least-once is enough, keyed like their source message.
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+
+  // Every patient's consent and the node's studies, read into memory from their compacted topics.
+  const consentView = new ConsentView({
+    kafka,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    policy: config.FACADE_CONSENT_POLICY,
+    logger,
+    groupIdPrefix: `${SERVICE}-decisions`,
+  });
+  const catalog = new StudyCatalog({
+    kafka,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    defaultPatientIdSystem: config.FACADE_PATIENT_ID_SYSTEM,
+    logger,
+    groupIdPrefix: `${SERVICE}-studies`,
+    // A study held or refused is published later from its snapshot, once consent allows it.
+    keepSnapshots: true,
+  });
+  const gate = new ConsentGate({
+    consent: consentView,
+    catalog,
+    index: indexWriter(fhir, settings),
+    defaultPatientIdSystem: config.FACADE_PATIENT_ID_SYSTEM,
+    logger,
+    metrics,
+  });
+  // Before the view starts: the replay tells the gate which patients to sweep.
+  consentView.onChange(gate.onConsentChange);
+
+  // First up, last down: /readyz reports the dependencies while the rest starts and stops.
+  const ops = await startOpsServer({
+    port: config.MAPPER_HTTP_PORT,
+    host: config.MAPPER_HTTP_BIND,
+    opsToken: node.opsToken,
+    logger,
+    metrics,
+    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('consent-views', [consentView, catalog], 'the consent decisions and study topics')],
+  });
+  onStop('ops server', ops.close);
+
+  await admin.connect();
+  onStop('kafka admin', () => admin.disconnect());
+  await ensureTopics(admin, [STUDY_COMPLETED_V1, DEAD_LETTER_V1], config.KAFKA_TOPIC_PREFIX, logger);
+
+  await producer.connect();
+  onStop('kafka producer', () => producer.disconnect());
+
+  await startWhileRetriable(() => consentView.start(), logger);
+  onStop('consent view', () => consentView.stop());
+  await startWhileRetriable(() => catalog.start(), logger);
+  onStop('study catalog', () => catalog.stop());
+  // Not one study is decided before the view knows every refusal.
+  await Promise.all([consentView.ready(), catalog.ready()]);
+  onStop('consent gate', () => gate.stop());
+
+  const consumer = await startStudyConsumer({
+    kafka,
+    groupId: config.MAPPER_GROUP_ID,
+    topic: studyTopic,
+    deadLetterTopic,
+    publisher: new EventPublisher(producer),
+    gate,
+    logger,
+    metrics,
+  });
+  onStop('study consumer', consumer.stop);
+
+  // Decisions recorded while the mapper was down: applied to every study they concern.
+  gate.sweep().catch((error: unknown) => logger.error({ reason: errorMessage(error) }, 'consent sweep failed'));
+  logger.info({ policy: config.FACADE_CONSENT_POLICY, studies: catalog.size }, 'consent gate ready');
+}
