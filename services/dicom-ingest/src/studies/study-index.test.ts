@@ -103,6 +103,35 @@ describe('StudyIndex', () => {
     expect(contents.unreadableLines).toBe(1);
   });
 
+  it('appends made after a compaction replaced the index file go to the new file', async () => {
+    const first = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' });
+    const resent = { ...first, sizeBytes: first.sizeBytes + 1 };
+    const second = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' });
+    for (const record of [first, resent]) {
+      await index.append(STUDY, record);
+    }
+
+    const size = await index.compact(STUDY);
+    await index.append(STUDY, second);
+
+    expect(size).toBeLessThan((await stat(index.indexPath(STUDY))).size);
+    expect(await index.read(STUDY)).toEqual({ records: [resent, second], unreadableLines: 0 });
+  });
+
+  it('keeps appending right to more studies at once than it keeps index files open', async () => {
+    const studies = Array.from({ length: 70 }, (_, i) => `1.2.4.${i + 1}`);
+    await Promise.all(studies.map((study) => mkdir(path.join(root, study))));
+    const recordOf = (study: string, n: number) => indexRecord({ seriesInstanceUid: `${study}.1`, sopInstanceUid: `${study}.1.${n}` });
+
+    for (const n of [1, 2]) {
+      await Promise.all(studies.map((study) => index.append(study, recordOf(study, n))));
+    }
+
+    for (const study of studies) {
+      expect(await index.read(study)).toEqual({ records: [recordOf(study, 1), recordOf(study, 2)], unreadableLines: 0 });
+    }
+  });
+
   it('writes one JSON document per line', async () => {
     await index.append(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
     await index.append(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }));

@@ -55,11 +55,20 @@ export interface IndexTail {
 /** Reads at most this much of an index at once when draining it. */
 const TAIL_CHUNK = 1024 * 1024;
 
+/** Index files kept open for appending; past this, the least recently appended one is closed. */
+const MAX_OPEN_INDEXES = 64;
+
 export class StudyIndex {
   /** Appends of concurrent associations to one study share a write and an fdatasync (group commit). */
   private readonly writes = new KeyedGroupCommit<string>((studyUid, lines) => this.write(studyUid, lines));
   /** Studies whose index file has a durable directory entry (written by this process). Bounded, cleared when full. */
   private readonly knownEntries = new Set<string>();
+  /**
+   * Index files open for appending, most recently appended last. Opening and closing the file for
+   * every line cost more than its write and fdatasync together. A handle is only used and closed
+   * inside its study's group commit, so never under a write of the same study.
+   */
+  private readonly appending = new Map<string, FileHandle>();
 
   constructor(private readonly root: string) {}
 
@@ -73,19 +82,49 @@ export class StudyIndex {
   }
 
   private async write(studyUid: string, lines: string[]): Promise<void> {
-    const file = await open(this.indexPath(studyUid), 'a', 0o640);
+    const file = await this.appendHandle(studyUid);
     try {
       await file.write(lines.join(''));
       // The first write of this process to an index may have created it: its entry in the study
       // directory is made durable too (once; the study directory's own entry is durable already).
       await Promise.all([file.datasync(), this.knownEntries.has(studyUid) ? undefined : fsyncDirectory(path.dirname(this.indexPath(studyUid)))]);
-    } finally {
-      await file.close();
+    } catch (error) {
+      // The next append starts from a fresh open (the file may have been removed or replaced).
+      await this.closeHandle(studyUid);
+      throw error;
     }
     if (this.knownEntries.size >= 10_000) {
       this.knownEntries.clear();
     }
     this.knownEntries.add(studyUid);
+  }
+
+  private async appendHandle(studyUid: string): Promise<FileHandle> {
+    const cached = this.appending.get(studyUid);
+    if (cached !== undefined) {
+      // Most recently appended last: the first entry is the one to close when too many are open.
+      this.appending.delete(studyUid);
+      this.appending.set(studyUid, cached);
+      return cached;
+    }
+    const file = await open(this.indexPath(studyUid), 'a', 0o640);
+    this.appending.set(studyUid, file);
+    const oldest = this.appending.keys().next().value;
+    if (this.appending.size > MAX_OPEN_INDEXES && oldest !== undefined) {
+      // Closed between that study's writes, not during one.
+      void this.writes.exclusive(oldest, () => this.closeHandle(oldest)).catch(() => undefined);
+    }
+    return file;
+  }
+
+  /** Closes the study's append handle, if open. Called inside its group commit only. */
+  private async closeHandle(studyUid: string): Promise<void> {
+    const file = this.appending.get(studyUid);
+    if (file === undefined) {
+      return;
+    }
+    this.appending.delete(studyUid);
+    await file.close().catch(() => undefined);
   }
 
   /** Every readable record, in the order received, after every append already made. */
@@ -147,6 +186,8 @@ export class StudyIndex {
         last.delete(record.sopInstanceUid);
         last.set(record.sopInstanceUid, record);
       }
+      // Published: its appends are over for now; the next one opens the file again.
+      await this.closeHandle(studyUid);
       if (last.size === records.length && unreadableLines === 0) {
         return this.size(studyUid);
       }
@@ -213,6 +254,8 @@ export class StudyIndex {
     const text = records.map((record) => `${JSON.stringify(record)}\n`).join('');
     const temporary = `${target}.compacting`;
     await writeDurably(temporary, Buffer.from(text));
+    // A handle on the file being replaced would append to the old one.
+    await this.closeHandle(studyUid);
     await rename(temporary, target);
     await fsyncDirectory(path.dirname(target));
     return Buffer.byteLength(text);
