@@ -98,6 +98,8 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   if (unanswered > 0) {
     logger.info({ files: unanswered }, 'removed spool files a previous run left (unused, or instances never answered)');
   }
+  // Stopped after the SCP (stops run in reverse): no C-STORE claims a file any more.
+  onStop('spool files', () => files.closeSpool());
   onStop('study completion', async () => {
     await completion.stop();
     await outbox.stop();

@@ -165,7 +165,7 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
           transferSyntaxUid,
           sourceAeTitle: this.callingAeTitle,
         }),
-        claimed.ready,
+        claimed.opened,
       );
       let settle: () => void = () => undefined;
       const settled = new Promise<void>((resolve) => {
@@ -304,6 +304,7 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
       const result = await deps.store({
         incomingPath: spool.path,
         durable: spool.done,
+        syncing: spool.syncing,
         datasetOffset: spool.datasetOffset,
         // Final: dcmjs-dimse handed over the last fragment before dispatching the request.
         sizeBytes: spool.size,

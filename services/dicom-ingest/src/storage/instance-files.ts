@@ -58,9 +58,14 @@ export class InstanceFiles {
     return this.pool.reset();
   }
 
-  /** The file a C-STORE's dataset is written into: it exists (durably) once `ready` resolves. */
+  /** The file a C-STORE's dataset is written into: it exists (durably) and is open once `opened` resolves. */
   claimSpoolFile(): ClaimedFile {
     return this.pool.claim();
+  }
+
+  /** Closes the spool files kept open (at shutdown, once no C-STORE is under way). */
+  closeSpool(): Promise<void> {
+    return this.pool.close();
   }
 
   newIncomingPath(): string {

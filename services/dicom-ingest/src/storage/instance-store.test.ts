@@ -50,7 +50,7 @@ async function harness(): Promise<Harness> {
 async function receive(files: InstanceFiles, dataset: Buffer, command = { sopClassUid: CT.sopClassUid, sopInstanceUid: CT.sopInstanceUid }): Promise<ReceivedInstance> {
   const meta = writeFileMetaHeader({ ...command, transferSyntaxUid: CT.transferSyntaxUid, sourceAeTitle: 'MODALITY' });
   const claimed = files.claimSpoolFile();
-  await claimed.ready;
+  await (await claimed.opened).close();
   const incomingPath = claimed.path;
   await writeFile(incomingPath, Buffer.concat([meta, dataset]));
   return {

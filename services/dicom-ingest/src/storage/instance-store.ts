@@ -11,6 +11,8 @@ export interface ReceivedInstance {
   incomingPath: string;
   /** Resolves once the file is completely written and fsynced; rejects when writing it failed. */
   durable: Promise<void>;
+  /** Resolves once the file's fdatasync has started (or failed); absent: the file is written already. */
+  syncing?: Promise<void>;
   datasetOffset: number;
   sizeBytes: number;
   /** The first bytes of the dataset, kept in memory while it was received. */
@@ -64,17 +66,22 @@ export class InstanceStore {
   }
 
   private async attempt(received: ReceivedInstance, logger: Logger): Promise<StoreResult> {
-    // Parsing (mostly from the head in memory) overlaps the fsync of the file.
-    const parsing = this.readHeader(
-      {
-        path: received.incomingPath,
-        datasetOffset: received.datasetOffset,
-        fileSize: received.sizeBytes,
-        head: received.datasetHead,
-        written: received.durable,
-      },
-      received.transferSyntaxUid,
-    ).then(
+    // Parsing (mostly from the head in memory) overlaps the fdatasync of the file. It starts once
+    // the fdatasync was issued: it keeps the main thread busy, and would hold back the writes' turn.
+    const parsing = (received.syncing ?? Promise.resolve())
+      .then(() =>
+        this.readHeader(
+          {
+            path: received.incomingPath,
+            datasetOffset: received.datasetOffset,
+            fileSize: received.sizeBytes,
+            head: received.datasetHead,
+            written: received.durable,
+          },
+          received.transferSyntaxUid,
+        ),
+      )
+      .then(
       (header) => ({ ok: true as const, header }),
       (error: unknown) => ({ ok: false as const, error }),
     );

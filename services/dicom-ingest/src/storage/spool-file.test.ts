@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SpoolFile } from './spool-file';
@@ -21,6 +21,19 @@ describe('SpoolFile', () => {
     expect(await readFile(file)).toEqual(Buffer.concat([Buffer.from('META'), ...fragments]));
     expect(spool.datasetOffset).toBe(4);
     expect(spool.size).toBe((await stat(file)).size);
+  });
+
+  it('writes into a file made and opened ahead, through the handle it is given', async () => {
+    const file = await spoolPath();
+    const opened = open(file, 'wx');
+    const spool = new SpoolFile(file, Buffer.from('META'), opened);
+
+    spool.write(Buffer.from('dataset'));
+    spool.end();
+    await spool.syncing;
+    await spool.done;
+
+    expect(await readFile(file, 'utf8')).toBe('METAdataset');
   });
 
   it('keeps the first 64 KB of the dataset in memory as they are handed over', async () => {

@@ -27,15 +27,22 @@ export class SpoolFile extends Writable {
   private readonly headChunks: Buffer[] = [];
   private headBytes = 0;
   readonly done: Promise<void>;
+  /**
+   * Resolves once every byte is written and the fdatasync has started (or the stream failed): work
+   * for the main thread is best done then, while the disk syncs, not before the writes are issued.
+   */
+  readonly syncing: Promise<void>;
+  private syncStarted: () => void = () => undefined;
 
   /**
-   * `created`: the file was made ahead (a SpoolPool file, empty, its directory entry durable once
-   * this resolves) and is opened as it is; without it, the file is created here.
+   * `opened`: the file was made ahead and is open (a SpoolPool file, empty, its directory entry
+   * durable once this resolves); this stream owns the handle from then on. Without it, the file is
+   * created here.
    */
   constructor(
     readonly path: string,
     private readonly metaHeader: Buffer,
-    private readonly created?: Promise<void>,
+    private readonly opened?: Promise<FileHandle>,
   ) {
     super({ highWaterMark: SPOOL_HIGH_WATER_MARK, decodeStrings: true });
     this.done = new Promise<void>((resolve, reject) => {
@@ -47,6 +54,10 @@ export class SpoolFile extends Writable {
         }
       });
     });
+    this.syncing = new Promise<void>((resolve) => {
+      this.syncStarted = resolve;
+    });
+    void this.done.catch(() => undefined).finally(() => this.syncStarted());
     // Queued while the file opens, with the first fragments: they go to disk in one writev.
     super.write(metaHeader);
     // 'done' is awaited only for stores that reach the end; an aborted one must not raise an unhandled rejection.
@@ -86,7 +97,7 @@ export class SpoolFile extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    const opened = this.created === undefined ? open(this.path, 'wx', 0o640) : this.created.then(() => open(this.path, 'r+'));
+    const opened = this.opened ?? open(this.path, 'wx', 0o640);
     opened.then((file) => {
       this.file = file;
       callback();
@@ -103,9 +114,9 @@ export class SpoolFile extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     // fdatasync also persists the file's size, which is all the metadata reading it back needs.
-    this.requireFile()
-      .datasync()
-      .then(() => callback(), callback);
+    const synced = this.requireFile().datasync();
+    this.syncStarted();
+    synced.then(() => callback(), callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SpoolPool } from './spool-pool';
@@ -13,12 +13,27 @@ describe('SpoolPool', () => {
     await pool.reset();
 
     const claims = Array.from({ length: 10 }, () => pool.claim());
-    await Promise.all(claims.map((claimed) => claimed.ready));
+    const handles = await Promise.all(claims.map((claimed) => claimed.opened));
 
     expect(new Set(claims.map((claimed) => claimed.path)).size).toBe(10);
     for (const claimed of claims) {
       expect((await stat(claimed.path)).size).toBe(0);
     }
+    await Promise.all(handles.map((handle) => handle.close()));
+    await pool.close();
+  });
+
+  it('hands each file out open for writing: what is written through it is in the file at its path', async () => {
+    const pool = new SpoolPool(await poolDir(), { size: 2 });
+    await pool.reset();
+
+    const claimed = pool.claim();
+    const handle = await claimed.opened;
+    await handle.write(Buffer.from('dataset'));
+    await handle.close();
+
+    expect(await readFile(claimed.path, 'utf8')).toBe('dataset');
+    await pool.close();
   });
 
   it('when claimed before it was filled, a file is created for the claim and ready once it exists', async () => {
@@ -26,9 +41,10 @@ describe('SpoolPool', () => {
     await mkdir(pool.dir, { recursive: true });
 
     const claimed = pool.claim();
-    await claimed.ready;
+    await (await claimed.opened).close();
 
     expect((await stat(claimed.path)).isFile()).toBe(true);
+    await pool.close();
   });
 
   it('at reset, removes every file a previous run left (unused, or written by a store never answered)', async () => {
@@ -40,14 +56,16 @@ describe('SpoolPool', () => {
     expect(await pool.reset()).toBe(1);
 
     expect(await readdir(dir)).not.toContain('left-by-a-crash.part');
+    await pool.close();
   });
 
   it('a claim whose file cannot be created fails its ready, and a later claim tries again', async () => {
     const dir = await poolDir();
     const pool = new SpoolPool(dir, { size: 2 });
 
-    await expect(pool.claim().ready).rejects.toThrow(/ENOENT/);
+    await expect(pool.claim().opened).rejects.toThrow(/ENOENT/);
     await mkdir(dir, { recursive: true });
-    await expect(pool.claim().ready).resolves.toBeUndefined();
+    await (await pool.claim().opened).close();
+    await pool.close();
   });
 });

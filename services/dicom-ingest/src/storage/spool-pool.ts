@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { open, readdir, rm } from 'node:fs/promises';
+import { open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDirectory, mkdirDurable } from './fs-durable';
 
-/** A file of the pool: its path, and when its (empty) directory entry is durable. */
+/**
+ * A file of the pool: its path, and the file open for writing, given once its (empty) directory
+ * entry is durable. The claimer owns the handle and closes it.
+ */
 export interface ClaimedFile {
   path: string;
-  ready: Promise<void>;
+  opened: Promise<FileHandle>;
+}
+
+interface ReadyFile {
+  path: string;
+  handle: FileHandle;
 }
 
 export interface SpoolPoolOptions {
@@ -14,19 +22,19 @@ export interface SpoolPoolOptions {
   size: number;
 }
 
-const RESOLVED = Promise.resolve();
-
 /**
  * Empty files created ahead of the instances written into them, their directory fsynced once per
  * batch: a C-STORE then makes its file durable with its own `fdatasync` only, instead of also
- * fsyncing the directory that holds a new name. A claim made while the pool is empty gets a name at
- * once, created (durably) in the next batch. Files left by a previous run are removed by `reset`,
+ * fsyncing the directory that holds a new name. They are kept open, so that a C-STORE's first
+ * fragment is written at once, without an open on its path. A claim made while the pool is empty
+ * gets a name at once, created (durably) in the next batch. Files left by a previous run are removed by `reset`,
  * once the study indexes no longer point at any of them (see StudyIndex.dropUnplaced).
  */
 export class SpoolPool {
-  private readonly ready: string[] = [];
-  private demand: Array<{ path: string; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private readonly ready: ReadyFile[] = [];
+  private demand: Array<{ path: string; resolve: (handle: FileHandle) => void; reject: (error: unknown) => void }> = [];
   private refilling = false;
+  private closed = false;
 
   constructor(
     readonly dir: string,
@@ -37,8 +45,8 @@ export class SpoolPool {
   async reset(): Promise<number> {
     await mkdirDurable(this.dir);
     const leftovers = await readdir(this.dir);
+    await this.closeReady();
     await Promise.all(leftovers.map((name) => rm(path.join(this.dir, name), { force: true })));
-    this.ready.length = 0;
     this.topUp();
     return leftovers.length;
   }
@@ -47,18 +55,29 @@ export class SpoolPool {
     const ready = this.ready.pop();
     if (ready !== undefined) {
       this.topUp();
-      return { path: ready, ready: RESOLVED };
+      return { path: ready.path, opened: Promise.resolve(ready.handle) };
     }
     const claimed = this.newPath();
-    const whenCreated = new Promise<void>((resolve, reject) => this.demand.push({ path: claimed, resolve, reject }));
+    const whenCreated = new Promise<FileHandle>((resolve, reject) => this.demand.push({ path: claimed, resolve, reject }));
     // Awaited by the spool file; a failure also reaches it from there.
     whenCreated.catch(() => undefined);
     this.topUp();
-    return { path: claimed, ready: whenCreated };
+    return { path: claimed, opened: whenCreated };
+  }
+
+  /** Closes the files kept ready (at shutdown); they stay on disk, removed by the next `reset`. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.closeReady();
+  }
+
+  private async closeReady(): Promise<void> {
+    const files = this.ready.splice(0);
+    await Promise.all(files.map(({ handle }) => handle.close().catch(() => undefined)));
   }
 
   private topUp(): void {
-    if (this.refilling || (this.demand.length === 0 && this.ready.length >= this.options.size / 2)) {
+    if (this.refilling || this.closed || (this.demand.length === 0 && this.ready.length >= this.options.size / 2)) {
       return;
     }
     this.refilling = true;
@@ -76,15 +95,27 @@ export class SpoolPool {
     const demand = this.demand;
     this.demand = [];
     const spare = Array.from({ length: Math.max(0, this.options.size - this.ready.length - demand.length) }, () => this.newPath());
+    const paths = [...demand.map((claimed) => claimed.path), ...spare];
+    const created = await Promise.allSettled(paths.map(createEmpty));
+    const handles = created.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     try {
-      await Promise.all([...demand.map((claimed) => claimed.path), ...spare].map(createEmpty));
+      const failed = created.find((result) => result.status === 'rejected');
+      if (failed !== undefined) {
+        throw failed.reason;
+      }
       await fsyncDirectory(this.dir);
     } catch (error) {
+      await Promise.all(handles.map((handle) => handle.close().catch(() => undefined)));
       demand.forEach((claimed) => claimed.reject(error));
       return false;
     }
-    demand.forEach((claimed) => claimed.resolve());
-    this.ready.push(...spare);
+    demand.forEach((claimed, i) => claimed.resolve(handles[i]!));
+    const files = spare.map((file, i) => ({ path: file, handle: handles[demand.length + i]! }));
+    if (this.closed) {
+      await Promise.all(files.map(({ handle }) => handle.close().catch(() => undefined)));
+      return true;
+    }
+    this.ready.push(...files);
     return true;
   }
 
@@ -93,7 +124,7 @@ export class SpoolPool {
   }
 }
 
-async function createEmpty(file: string): Promise<void> {
-  const handle = await open(file, 'wx', 0o640);
-  await handle.close();
+/** Write-only: the spool file is only written and fdatasynced through it; readers open the path. */
+function createEmpty(file: string): Promise<FileHandle> {
+  return open(file, 'wx', 0o640);
 }
