@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { mkdir, open, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -55,6 +56,9 @@ export interface IndexTail {
 /** Reads at most this much of an index at once when draining it. */
 const TAIL_CHUNK = 1024 * 1024;
 
+/** Appends that are durable when the write returns (see `write`). */
+const APPEND_DURABLY = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
+
 /** Index files kept open for appending; past this, the least recently appended one is closed. */
 const MAX_OPEN_INDEXES = 64;
 
@@ -84,10 +88,11 @@ export class StudyIndex {
   private async write(studyUid: string, lines: string[]): Promise<void> {
     const file = await this.appendHandle(studyUid);
     try {
-      await file.write(lines.join(''));
-      // The first write of this process to an index may have created it: its entry in the study
-      // directory is made durable too (once; the study directory's own entry is durable already).
-      await Promise.all([file.datasync(), this.knownEntries.has(studyUid) ? undefined : fsyncDirectory(path.dirname(this.indexPath(studyUid)))]);
+      // Opened with O_DSYNC: the write returns once the lines (and the file's size) are durable, as
+      // a write and an fdatasync would, in one call. The first write of this process to an index
+      // may have created it: its entry in the study directory is made durable too (once; the study
+      // directory's own entry is durable already).
+      await Promise.all([file.write(lines.join('')), this.knownEntries.has(studyUid) ? undefined : fsyncDirectory(path.dirname(this.indexPath(studyUid)))]);
     } catch (error) {
       // The next append starts from a fresh open (the file may have been removed or replaced).
       await this.closeHandle(studyUid);
@@ -107,7 +112,7 @@ export class StudyIndex {
       this.appending.set(studyUid, cached);
       return cached;
     }
-    const file = await open(this.indexPath(studyUid), 'a', 0o640);
+    const file = await open(this.indexPath(studyUid), APPEND_DURABLY, 0o640);
     this.appending.set(studyUid, file);
     const oldest = this.appending.keys().next().value;
     if (this.appending.size > MAX_OPEN_INDEXES && oldest !== undefined) {
