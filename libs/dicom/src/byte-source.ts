@@ -13,7 +13,11 @@ export class TruncatedDatasetError extends Error {
 
 /** Forward-only reading of a dataset: the header walker reads what it keeps and skips the rest. */
 export interface ByteSource {
-  read(length: number): Promise<Buffer>;
+  /**
+   * The next `length` bytes, and those after them that are in memory already: the walker reads the
+   * element headers of a whole window without a call per element.
+   */
+  readAtLeast(length: number): Promise<Buffer>;
   skip(length: number): Promise<void>;
   atEnd(): Promise<boolean>;
   close(): Promise<void>;
@@ -43,17 +47,17 @@ export class FileByteSource implements ByteSource {
     this.windowStart = position;
   }
 
-  async read(length: number): Promise<Buffer> {
+  async readAtLeast(length: number): Promise<Buffer> {
     if (this.position + length > this.end) {
       throw new TruncatedDatasetError();
     }
-    const windowEnd = this.windowStart + this.window.length;
-    if (this.position < this.windowStart || this.position + length > windowEnd) {
+    if (this.position < this.windowStart || this.position + length > this.windowStart + this.window.length) {
       await this.fill(Math.max(length, WINDOW));
     }
     const from = this.position - this.windowStart;
-    this.position += length;
-    return this.window.subarray(from, from + length);
+    const to = Math.min(this.window.length, this.end - this.windowStart);
+    this.position = this.windowStart + to;
+    return this.window.subarray(from, to);
   }
 
   async skip(length: number): Promise<void> {
@@ -106,13 +110,13 @@ export class InflatingByteSource implements ByteSource {
     this.chunks = this.inflate[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
-  async read(length: number): Promise<Buffer> {
+  async readAtLeast(length: number): Promise<Buffer> {
     await this.want(length);
     if (this.pending.length < length) {
       throw new TruncatedDatasetError();
     }
-    const bytes = this.pending.subarray(0, length);
-    this.pending = this.pending.subarray(length);
+    const bytes = this.pending;
+    this.pending = Buffer.alloc(0);
     return bytes;
   }
 

@@ -87,16 +87,15 @@ class Reader {
         return { dataset, end: offset };
       }
       const tag = hex(header.tag);
-      const elementPath = [...path, tag];
       let attribute: DicomAttribute | undefined;
       if (header.vr === 'SQ' || (header.length === UNDEFINED_LENGTH && header.vr === 'UN')) {
-        const read = this.sequence(offset, header.length, header.valueEncoding, sets, elementPath, depth + 1);
+        const read = this.sequence(offset, header.length, header.valueEncoding, sets, [...path, tag], depth + 1);
         attribute = read.items.length > 0 ? { vr: 'SQ', Value: read.items } : { vr: 'SQ' };
         offset = read.end;
       } else if (header.length === UNDEFINED_LENGTH) {
         // Encapsulated pixel data: fragments up to the sequence delimiter.
         offset = this.skipItems(offset, encoding);
-        attribute = this.binary(header.vr, elementPath);
+        attribute = this.binary(header.vr, path, tag);
       } else {
         const value = this.slice(offset, header.length);
         offset += header.length;
@@ -106,7 +105,7 @@ class Reader {
           attribute = { vr: header.vr, Value: [UTF8] };
         } else {
           attribute = BINARY_VRS.has(header.vr)
-            ? this.binary(header.vr, elementPath)
+            ? this.binary(header.vr, path, tag)
             : valueAttribute(header.vr, value, header.valueEncoding, sets);
         }
       }
@@ -164,7 +163,7 @@ class Reader {
       if (tag !== ITEM || length === UNDEFINED_LENGTH) {
         throw new MalformedDatasetError('expected a fragment in encapsulated data');
       }
-      this.slice(offset, length);
+      this.check(offset, length);
       offset += length;
     }
   }
@@ -177,8 +176,9 @@ class Reader {
       const length = this.uint32(offset + 4, littleEndian);
       return { tag, vr: implicitVr(tag, length), length, valueStart: offset + 8, valueEncoding: encoding };
     }
-    this.slice(offset, 8);
-    const vr = this.bytes.toString('latin1', offset + 4, offset + 6);
+    this.check(offset, 8);
+    // Two bytes as Latin-1, without a decoder call per element.
+    const vr = String.fromCharCode(this.bytes[offset + 4]!, this.bytes[offset + 5]!);
     if (SHORT_LENGTH_VRS.has(vr)) {
       const length = littleEndian ? this.bytes.readUInt16LE(offset + 6) : this.bytes.readUInt16BE(offset + 6);
       return { tag, vr, length, valueStart: offset + 8, valueEncoding: encoding };
@@ -206,28 +206,34 @@ class Reader {
     return sets;
   }
 
-  private binary(vr: string, path: ReadonlyArray<string | number>): DicomAttribute | undefined {
-    const uri = this.options.bulkDataUri?.(path);
+  /** The element `tag` in the item at `path`: its path made only when the caller names bulk data. */
+  private binary(vr: string, path: ReadonlyArray<string | number>, tag: string): DicomAttribute | undefined {
+    const uri = this.options.bulkDataUri?.([...path, tag]);
     return uri === undefined ? undefined : { vr, BulkDataURI: uri };
   }
 
   private slice(offset: number, length: number): Buffer {
-    if (offset + length > this.bytes.length) {
-      throw new TruncatedDatasetError();
-    }
+    this.check(offset, length);
     return this.bytes.subarray(offset, offset + length);
   }
 
+  private check(offset: number, length: number): void {
+    if (offset + length > this.bytes.length) {
+      throw new TruncatedDatasetError();
+    }
+  }
+
   private tag(offset: number, littleEndian: boolean): number {
-    const bytes = this.slice(offset, 4);
-    const group = littleEndian ? bytes.readUInt16LE(0) : bytes.readUInt16BE(0);
-    const element = littleEndian ? bytes.readUInt16LE(2) : bytes.readUInt16BE(2);
+    this.check(offset, 4);
+    const { bytes } = this;
+    const group = littleEndian ? bytes.readUInt16LE(offset) : bytes.readUInt16BE(offset);
+    const element = littleEndian ? bytes.readUInt16LE(offset + 2) : bytes.readUInt16BE(offset + 2);
     return ((group << 16) | element) >>> 0;
   }
 
   private uint32(offset: number, littleEndian: boolean): number {
-    const bytes = this.slice(offset, 4);
-    return littleEndian ? bytes.readUInt32LE(0) : bytes.readUInt32BE(0);
+    this.check(offset, 4);
+    return littleEndian ? this.bytes.readUInt32LE(offset) : this.bytes.readUInt32BE(offset);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ByteSource } from './byte-source';
+import { TruncatedDatasetError, type ByteSource } from './byte-source';
 import { IMPLICIT_LITTLE, type DatasetEncoding } from './dataset-encoding';
 import { SHORT_LENGTH_VRS } from './value-representations';
 
@@ -8,6 +8,11 @@ import { SHORT_LENGTH_VRS } from './value-representations';
  * PDF, the content tree of most SRs) are skipped without being read, so parsing the header of any
  * instance costs a few kilobytes of memory; elements wanted for some SOP classes only (a dose
  * report's content tree) are kept up to a size limit. ./dataset-reader then decodes the buffer this returns.
+ *
+ * The walk reads synchronously from the bytes in memory (a window of the dataset) and stops to ask
+ * for more only where the window ends: it is a generator, driven either over one buffer
+ * (`collectElementsSync`) or over a ByteSource that refills the window (`collectElements`). A header
+ * received whole in memory is then walked without an `await` per element.
  */
 
 const UNDEFINED_LENGTH = 0xffffffff;
@@ -23,13 +28,6 @@ export class MalformedDatasetError extends Error {
   }
 }
 
-interface ElementHeader {
-  tag: number;
-  vr: string | undefined;
-  length: number;
-  bytes: Buffer;
-}
-
 /**
  * Elements wanted only for some SOP classes (e.g. the content tree of a dose report), decided once
  * the dataset's SOP Class UID (0008,0016) has been read: it comes before them in tag order.
@@ -42,7 +40,22 @@ export interface ExtraElements {
   omitted?(tag: number): void;
 }
 
+export interface CollectOptions {
+  /** Walk to the end of the dataset even past the last wanted element (see `collectElements`). */
+  toEnd?: boolean;
+}
+
 const SOP_CLASS_UID = 0x00080016;
+
+/** A VR as its two bytes, compared without making a string of each element's. */
+function vrCode(vr: string): number {
+  return (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
+}
+
+const SHORT_LENGTH_CODES: ReadonlySet<number> = new Set([...SHORT_LENGTH_VRS].map(vrCode));
+const UN = vrCode('UN');
+const NO_TAGS: ReadonlySet<number> = new Set();
+const EMPTY = Buffer.alloc(0);
 
 /**
  * `wanted` holds tags as 32-bit numbers (group << 16 | element); the walk stops after the largest,
@@ -55,38 +68,118 @@ export async function collectElements(
   encoding: DatasetEncoding,
   wanted: ReadonlySet<number>,
   extra?: ExtraElements,
-  options: { toEnd?: boolean } = {},
+  options: CollectOptions = {},
 ): Promise<Buffer> {
+  const window: Window = { bytes: EMPTY, offset: 0 };
+  const walk = walkElements(window, encoding, wanted, extra, options.toEnd === true);
+  let step = walk.next(false);
+  while (step.done !== true) {
+    step = walk.next(await serve(source, window, step.value));
+  }
+  return step.value;
+}
+
+/** `collectElements` over a whole dataset in memory: the same walk, without a promise. */
+export function collectElementsSync(
+  dataset: Buffer,
+  encoding: DatasetEncoding,
+  wanted: ReadonlySet<number>,
+  extra?: ExtraElements,
+  options: CollectOptions = {},
+): Buffer {
+  const window: Window = { bytes: dataset, offset: 0 };
+  const walk = walkElements(window, encoding, wanted, extra, options.toEnd === true);
+  let step = walk.next(false);
+  while (step.done !== true) {
+    // Past the end of the window is past the end of the dataset.
+    if (step.value !== END) {
+      throw new TruncatedDatasetError();
+    }
+    step = walk.next(true);
+  }
+  return step.value;
+}
+
+/** The bytes of the dataset in memory from the walk's position on: `bytes` from `offset`. */
+interface Window {
+  bytes: Buffer;
+  offset: number;
+}
+
+/** What the walk needs where its window ends. */
+type Need =
+  /** `length` bytes from the offset, in the window. */
+  | { kind: 'bytes'; length: number }
+  /** To pass `length` bytes from the offset, more than the window holds: the window is then empty. */
+  | { kind: 'skip'; length: number }
+  /** Whether the dataset ends where the window does: the walk resumes with the answer. */
+  | { kind: 'end' };
+
+const END: Need = { kind: 'end' };
+
+type Walk<T> = Generator<Need, T, boolean>;
+
+/** Gives the walk what it needs from a ByteSource: more bytes in the window, a skip, or whether the dataset ended. */
+async function serve(source: ByteSource, window: Window, need: Need): Promise<boolean> {
+  const held = window.bytes.length - window.offset;
+  switch (need.kind) {
+    case 'end':
+      return source.atEnd();
+    case 'skip':
+      await source.skip(need.length - held);
+      window.bytes = EMPTY;
+      window.offset = 0;
+      return false;
+    case 'bytes': {
+      const more = await source.readAtLeast(need.length - held);
+      window.bytes = held === 0 ? more : Buffer.concat([window.bytes.subarray(window.offset), more]);
+      window.offset = 0;
+      return false;
+    }
+  }
+}
+
+function* walkElements(
+  window: Window,
+  encoding: DatasetEncoding,
+  wanted: ReadonlySet<number>,
+  extra: ExtraElements | undefined,
+  toEnd: boolean,
+): Walk<Buffer> {
   let lastWanted = Math.max(...wanted);
-  let extraTags: ReadonlySet<number> = new Set();
+  let extraTags = NO_TAGS;
   const kept = new Sink();
-  while (!(await source.atEnd())) {
-    const header = await readElementHeader(source, encoding);
+  while (window.offset < window.bytes.length || !(yield END)) {
+    const header = readHeader(window, encoding) ?? (yield* waitFor(window, encoding, readHeader));
     // Top-level elements come in ascending tag order: nothing we want can follow.
-    if (header.tag > lastWanted && options.toEnd !== true) {
+    if (header.tag > lastWanted && !toEnd) {
       break;
     }
+    let sink: Sink | null = null;
     if (wanted.has(header.tag)) {
-      kept.push(header.bytes);
+      sink = kept;
+      kept.push(justRead(window, header.size));
       if (header.tag === SOP_CLASS_UID && extra && header.length !== UNDEFINED_LENGTH) {
-        const value = await source.read(header.length);
+        const value = yield* read(window, header.length);
         kept.push(value);
         extraTags = extra.forSopClass(value.toString('latin1').replace(/[\0 ]+$/, '')) ?? extraTags;
         lastWanted = Math.max(lastWanted, ...extraTags);
         continue;
       }
-      await consumeValue(source, encoding, header, kept, 0);
     } else if (extraTags.has(header.tag)) {
-      const element = new Sink(extra?.maxBytes);
-      element.push(header.bytes);
-      await consumeValue(source, encoding, header, element, 0);
-      if (element.overflowed) {
-        extra?.omitted?.(header.tag);
-      } else {
-        kept.push(...element.parts);
-      }
+      sink = new Sink(extra?.maxBytes);
+      sink.push(justRead(window, header.size));
+    }
+    if (!consumedInWindow(window, header.length, sink)) {
+      yield* consumeValue(window, encoding, header, sink, 0);
+    }
+    if (sink === kept || sink === null) {
+      continue;
+    }
+    if (sink.overflowed) {
+      extra?.omitted?.(header.tag);
     } else {
-      await consumeValue(source, encoding, header, null, 0);
+      kept.push(...sink.parts);
     }
   }
   return Buffer.concat(kept.parts);
@@ -119,98 +212,170 @@ export function tagNumber(hex: string): number {
   return Number.parseInt(hex, 16) >>> 0;
 }
 
-async function consumeValue(
-  source: ByteSource,
+function* consumeValue(
+  window: Window,
   encoding: DatasetEncoding,
   header: ElementHeader,
   sink: Sink | null,
   depth: number,
-): Promise<void> {
+): Walk<void> {
   if (header.length !== UNDEFINED_LENGTH) {
-    await take(source, header.length, sink);
+    yield* take(window, header.length, sink);
     return;
   }
   // An undefined-length UN holds a sequence encoded in Implicit VR Little Endian (PS3.5 6.2.2).
-  const inner = encoding.explicitVr && header.vr === 'UN' ? IMPLICIT_LITTLE : encoding;
-  await consumeItems(source, inner, sink, depth + 1);
+  const inner = encoding.explicitVr && header.vr === UN ? IMPLICIT_LITTLE : encoding;
+  yield* consumeItems(window, inner, sink, depth + 1);
 }
 
 /** Items up to the sequence delimiter; also covers encapsulated fragments, which are items too. */
-async function consumeItems(
-  source: ByteSource,
-  encoding: DatasetEncoding,
-  sink: Sink | null,
-  depth: number,
-): Promise<void> {
+function* consumeItems(window: Window, encoding: DatasetEncoding, sink: Sink | null, depth: number): Walk<void> {
   if (depth > MAX_NESTING) {
     throw new MalformedDatasetError('sequences nested too deeply');
   }
   for (;;) {
-    const bytes = await source.read(8);
-    sink?.push(bytes);
-    const tag = readTag(bytes, encoding.littleEndian);
-    const length = encoding.littleEndian ? bytes.readUInt32LE(4) : bytes.readUInt32BE(4);
-    if (tag === SEQUENCE_DELIMITATION) {
+    const item = readItemHeader(window, encoding) ?? (yield* waitFor(window, encoding, readItemHeader));
+    sink?.push(justRead(window, item.size));
+    if (item.tag === SEQUENCE_DELIMITATION) {
       return;
     }
-    if (tag !== ITEM) {
+    if (item.tag !== ITEM) {
       throw new MalformedDatasetError('expected an item in a sequence of undefined length');
     }
-    if (length !== UNDEFINED_LENGTH) {
-      await take(source, length, sink);
-      continue;
+    if (item.length === UNDEFINED_LENGTH) {
+      yield* consumeItemElements(window, encoding, sink, depth);
+    } else if (!consumedInWindow(window, item.length, sink)) {
+      yield* take(window, item.length, sink);
     }
-    await consumeItemElements(source, encoding, sink, depth);
   }
 }
 
-async function consumeItemElements(
-  source: ByteSource,
-  encoding: DatasetEncoding,
-  sink: Sink | null,
-  depth: number,
-): Promise<void> {
+function* consumeItemElements(window: Window, encoding: DatasetEncoding, sink: Sink | null, depth: number): Walk<void> {
   for (;;) {
-    const header = await readElementHeader(source, encoding);
-    sink?.push(header.bytes);
+    const header = readHeader(window, encoding) ?? (yield* waitFor(window, encoding, readHeader));
+    sink?.push(justRead(window, header.size));
     if (header.tag === ITEM_DELIMITATION) {
       return;
     }
-    await consumeValue(source, encoding, header, sink, depth);
+    if (!consumedInWindow(window, header.length, sink)) {
+      yield* consumeValue(window, encoding, header, sink, depth);
+    }
   }
 }
 
-async function readElementHeader(source: ByteSource, encoding: DatasetEncoding): Promise<ElementHeader> {
+interface ElementHeader {
+  tag: number;
+  /** The VR's two bytes (`vrCode`), 0 for none (implicit VR, items, delimiters). */
+  vr: number;
+  length: number;
+  /** Bytes of the header itself: 8, or 12 for an explicit VR with a 4-byte length. */
+  size: number;
+}
+
+/** Reads a header when the window holds it whole; undefined (nothing read) when it does not. */
+type HeaderReader = (window: Window, encoding: DatasetEncoding) => ElementHeader | undefined;
+
+/** Asks for bytes until the header at the offset is whole in the window. */
+function* waitFor(window: Window, encoding: DatasetEncoding, readAt: HeaderReader): Walk<ElementHeader> {
+  for (;;) {
+    // Eight bytes give the tag and the VR; the VR tells whether four more are needed.
+    yield { kind: 'bytes', length: window.bytes.length - window.offset < 8 ? 8 : 12 };
+    const header = readAt(window, encoding);
+    if (header !== undefined) {
+      return header;
+    }
+  }
+}
+
+function readHeader(window: Window, encoding: DatasetEncoding): ElementHeader | undefined {
+  const { bytes, offset } = window;
+  if (bytes.length - offset < 8) {
+    return undefined;
+  }
   const { littleEndian } = encoding;
-  const bytes = await source.read(8);
-  const tag = readTag(bytes, littleEndian);
+  const tag = readTag(bytes, offset, littleEndian);
   // Items and delimiters have no VR, in every transfer syntax.
   if (!encoding.explicitVr || tag >>> 16 === 0xfffe) {
-    return { tag, vr: undefined, length: littleEndian ? bytes.readUInt32LE(4) : bytes.readUInt32BE(4), bytes };
+    window.offset = offset + 8;
+    return { tag, vr: 0, length: readUint32(bytes, offset + 4, littleEndian), size: 8 };
   }
-  const vr = bytes.toString('latin1', 4, 6);
-  if (SHORT_LENGTH_VRS.has(vr)) {
-    return { tag, vr, length: littleEndian ? bytes.readUInt16LE(6) : bytes.readUInt16BE(6), bytes };
+  const vr = (bytes[offset + 4]! << 8) | bytes[offset + 5]!;
+  if (SHORT_LENGTH_CODES.has(vr)) {
+    window.offset = offset + 8;
+    const length = littleEndian ? bytes.readUInt16LE(offset + 6) : bytes.readUInt16BE(offset + 6);
+    return { tag, vr, length, size: 8 };
   }
-  if (!/^[A-Z]{2}$/.test(vr)) {
+  if (!isUpperCase(vr >> 8) || !isUpperCase(vr & 0xff)) {
     throw new MalformedDatasetError('an element has no valid VR in an explicit VR dataset');
   }
   // A long VR, or one defined after this code was written: those all have a 4-byte length (PS3.5 6.2).
-  const extension = await source.read(4);
-  const length = littleEndian ? extension.readUInt32LE(0) : extension.readUInt32BE(0);
-  return { tag, vr, length, bytes: Buffer.concat([bytes, extension]) };
+  if (bytes.length - offset < 12) {
+    return undefined;
+  }
+  window.offset = offset + 12;
+  return { tag, vr, length: readUint32(bytes, offset + 8, littleEndian), size: 12 };
 }
 
-function readTag(bytes: Buffer, littleEndian: boolean): number {
-  const group = littleEndian ? bytes.readUInt16LE(0) : bytes.readUInt16BE(0);
-  const element = littleEndian ? bytes.readUInt16LE(2) : bytes.readUInt16BE(2);
+/** An item or a delimiter: a tag and a 4-byte length, whatever the tag turns out to be. */
+function readItemHeader(window: Window, encoding: DatasetEncoding): ElementHeader | undefined {
+  const { bytes, offset } = window;
+  if (bytes.length - offset < 8) {
+    return undefined;
+  }
+  window.offset = offset + 8;
+  const tag = readTag(bytes, offset, encoding.littleEndian);
+  return { tag, vr: 0, length: readUint32(bytes, offset + 4, encoding.littleEndian), size: 8 };
+}
+
+function isUpperCase(byte: number): boolean {
+  return byte >= 0x41 && byte <= 0x5a;
+}
+
+function readTag(bytes: Buffer, offset: number, littleEndian: boolean): number {
+  const group = littleEndian ? bytes.readUInt16LE(offset) : bytes.readUInt16BE(offset);
+  const element = littleEndian ? bytes.readUInt16LE(offset + 2) : bytes.readUInt16BE(offset + 2);
   return ((group << 16) | element) >>> 0;
 }
 
-async function take(source: ByteSource, length: number, sink: Sink | null): Promise<void> {
-  if (sink === null || sink.overflowed) {
-    await source.skip(length);
+function readUint32(bytes: Buffer, offset: number, littleEndian: boolean): number {
+  return littleEndian ? bytes.readUInt32LE(offset) : bytes.readUInt32BE(offset);
+}
+
+/** The `length` bytes the walk has just passed (a header), as a view. */
+function justRead(window: Window, length: number): Buffer {
+  return window.bytes.subarray(window.offset - length, window.offset);
+}
+
+/**
+ * Passes or keeps a defined-length value that the window holds whole: most values, without a
+ * generator of their own. False, with nothing done, for any other.
+ */
+function consumedInWindow(window: Window, length: number, sink: Sink | null): boolean {
+  if (length === UNDEFINED_LENGTH || window.bytes.length - window.offset < length) {
+    return false;
+  }
+  window.offset += length;
+  if (sink !== null && !sink.overflowed) {
+    sink.push(justRead(window, length));
+  }
+  return true;
+}
+
+function* read(window: Window, length: number): Walk<Buffer> {
+  if (window.bytes.length - window.offset < length) {
+    yield { kind: 'bytes', length };
+  }
+  window.offset += length;
+  return justRead(window, length);
+}
+
+/** Passes a value, or keeps it in `sink`; skipped bytes beyond the window are never read. */
+function* take(window: Window, length: number, sink: Sink | null): Walk<void> {
+  if (sink !== null && !sink.overflowed) {
+    sink.push(yield* read(window, length));
+  } else if (window.bytes.length - window.offset < length) {
+    yield { kind: 'skip', length };
   } else {
-    sink.push(await source.read(length));
+    window.offset += length;
   }
 }

@@ -29,58 +29,63 @@ export interface FileMeta {
 
 const PREAMBLE_LENGTH = 128;
 
+/** An element of group 0002: its element number, VR and value as Latin-1 text, padded to an even length. */
+type MetaElement = readonly [element: number, vr: 'OB' | 'UI' | 'SH' | 'AE', value: string];
+
 /**
  * The head of a file whose dataset follows exactly as it was received: preamble, "DICM" and our
- * File Meta Information, its group length computed.
+ * File Meta Information, its group length computed. Written into one buffer: it is made per instance.
  */
 export function writeFileMetaHeader(meta: FileMeta): Buffer {
-  const elements = [
-    element(0x0001, 'OB', Buffer.from([0x00, 0x01])), // FileMetaInformationVersion
-    element(0x0002, 'UI', uid(meta.sopClassUid)), // MediaStorageSOPClassUID
-    element(0x0003, 'UI', uid(meta.sopInstanceUid)), // MediaStorageSOPInstanceUID
-    element(0x0010, 'UI', uid(meta.transferSyntaxUid)), // TransferSyntaxUID
-    element(0x0012, 'UI', uid(IMPLEMENTATION_CLASS_UID)), // ImplementationClassUID
-    element(0x0013, 'SH', text(IMPLEMENTATION_VERSION_NAME)), // ImplementationVersionName
-    element(0x0016, 'AE', text(meta.sourceAeTitle.trim())), // SourceApplicationEntityTitle
+  const elements: MetaElement[] = [
+    [0x0001, 'OB', '\x00\x01'], // FileMetaInformationVersion
+    [0x0002, 'UI', uid(meta.sopClassUid)], // MediaStorageSOPClassUID
+    [0x0003, 'UI', uid(meta.sopInstanceUid)], // MediaStorageSOPInstanceUID
+    [0x0010, 'UI', uid(meta.transferSyntaxUid)], // TransferSyntaxUID
+    [0x0012, 'UI', uid(IMPLEMENTATION_CLASS_UID)], // ImplementationClassUID
+    [0x0013, 'SH', text(IMPLEMENTATION_VERSION_NAME)], // ImplementationVersionName
+    [0x0016, 'AE', text(meta.sourceAeTitle.trim())], // SourceApplicationEntityTitle
   ];
-  const groupLength = elements.reduce((sum, bytes) => sum + bytes.length, 0);
-  const lengthValue = Buffer.alloc(4);
-  lengthValue.writeUInt32LE(groupLength);
-  const head = Buffer.alloc(PREAMBLE_LENGTH + 4);
+  const groupLength = elements.reduce((sum, [, vr, value]) => sum + headerSize(vr) + value.length, 0);
+  const head = Buffer.alloc(PREAMBLE_LENGTH + 4 + 12 + groupLength);
   head.write('DICM', PREAMBLE_LENGTH, 'latin1');
-  return Buffer.concat([head, element(0x0000, 'UL', lengthValue), ...elements]);
+  let offset = writeHeader(head, PREAMBLE_LENGTH + 4, 0x0000, 'UL', 4); // FileMetaInformationGroupLength
+  offset = head.writeUInt32LE(groupLength, offset);
+  for (const [element, vr, value] of elements) {
+    offset = writeHeader(head, offset, element, vr, value.length);
+    offset += head.write(value, offset, 'latin1');
+  }
+  return head;
 }
 
-/** Explicit VR Little Endian element of group 0002. */
-function element(elementNumber: number, vr: 'OB' | 'UI' | 'SH' | 'AE' | 'UL', value: Buffer): Buffer {
-  const longForm = vr === 'OB';
-  const header = Buffer.alloc(longForm ? 12 : 8);
-  header.writeUInt16LE(0x0002, 0);
-  header.writeUInt16LE(elementNumber, 2);
-  header.write(vr, 4, 'latin1');
-  if (longForm) {
-    header.writeUInt32LE(value.length, 8);
+function headerSize(vr: string): number {
+  return vr === 'OB' ? 12 : 8;
+}
+
+/** The header of an Explicit VR Little Endian element of group 0002; returns where its value starts. */
+function writeHeader(buffer: Buffer, offset: number, element: number, vr: string, length: number): number {
+  buffer.writeUInt16LE(0x0002, offset);
+  buffer.writeUInt16LE(element, offset + 2);
+  buffer.write(vr, offset + 4, 'latin1');
+  if (vr === 'OB') {
+    buffer.writeUInt32LE(length, offset + 8);
   } else {
-    if (value.length > 0xffff) {
-      throw new Error(`file meta value of (0002,${elementNumber.toString(16)}) too long`);
+    if (length > 0xffff) {
+      throw new Error(`file meta value of (0002,${element.toString(16)}) too long`);
     }
-    header.writeUInt16LE(value.length, 6);
+    buffer.writeUInt16LE(length, offset + 6);
   }
-  return Buffer.concat([header, value]);
+  return offset + headerSize(vr);
 }
 
 /** UIDs are padded to an even length with NUL (PS3.5 9.1). */
-function uid(value: string): Buffer {
-  return pad(Buffer.from(value, 'latin1'), 0x00);
+function uid(value: string): string {
+  return value.length % 2 === 0 ? value : `${value}\0`;
 }
 
 /** SH and AE are padded to an even length with a space. */
-function text(value: string): Buffer {
-  return pad(Buffer.from(value, 'latin1'), 0x20);
-}
-
-function pad(bytes: Buffer, filler: number): Buffer {
-  return bytes.length % 2 === 0 ? bytes : Buffer.concat([bytes, Buffer.from([filler])]);
+function text(value: string): string {
+  return value.length % 2 === 0 ? value : `${value} `;
 }
 
 export interface Part10 {

@@ -111,7 +111,14 @@ export function decode(elements: Buffer, syntax: string, littleEndian: boolean):
   };
 }
 
-/** The attributes of `tags` that the dataset holds. */
+/** The attributes of `tags` that the dataset holds, in the order of `tags`. */
 function pick(dataset: DicomJson, tags: readonly string[]): DicomJson {
-  return Object.fromEntries(tags.flatMap((tag) => (dataset[tag] ? [[tag, dataset[tag]]] : [])));
+  const picked: DicomJson = {};
+  for (const tag of tags) {
+    const attribute = dataset[tag];
+    if (attribute) {
+      picked[tag] = attribute;
+    }
+  }
+  return picked;
 }
