@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Dataset } from 'dcmjs-dimse';
 import { silenceDcmjs } from '@imaging-facade/dicom';
+import { commandElement } from '../test-support/raw-dimse';
 
 /**
  * Our patch of dcmjs-dimse (patches/README.md) decodes received command sets directly
@@ -29,13 +30,7 @@ const PRINTER = '1.2.840.10008.5.1.1.16';
 const PRINTER_INSTANCE = '1.2.840.10008.5.1.1.17';
 const INSTANCE = '1.2.826.0.1.3680043.8.498.1234567890123456789012345678901234567';
 
-function element(tag: number, value: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt16LE(0x0000, 0);
-  header.writeUInt16LE(tag, 2);
-  header.writeUInt32LE(value.length, 4);
-  return Buffer.concat([header, value]);
-}
+const element = commandElement;
 const us = (...values: number[]): Buffer => {
   const bytes = Buffer.alloc(2 * values.length);
   values.forEach((value, index) => bytes.writeUInt16LE(value, 2 * index));

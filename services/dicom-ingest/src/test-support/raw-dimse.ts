@@ -6,7 +6,7 @@ import { pduHeader, type ReceivedPdu } from './raw-association';
  */
 
 /** One element of a command set: always Implicit VR Little Endian (PS3.7 6.3.1). */
-function commandElement(element: number, value: Buffer): Buffer {
+export function commandElement(element: number, value: Buffer): Buffer {
   const header = Buffer.alloc(8);
   header.writeUInt16LE(0x0000, 0);
   header.writeUInt16LE(element, 2);
