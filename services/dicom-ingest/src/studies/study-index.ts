@@ -63,13 +63,13 @@ const APPEND_DURABLY = constants.O_WRONLY | constants.O_APPEND | constants.O_CRE
 const MAX_OPEN_INDEXES = 64;
 
 export class StudyIndex {
-  /** Appends of concurrent associations to one study share a write and an fdatasync (group commit). */
+  /** Appends of concurrent associations to one study share one durable write (group commit). */
   private readonly writes = new KeyedGroupCommit<string>((studyUid, lines) => this.write(studyUid, lines));
   /** Studies whose index file has a durable directory entry (written by this process). Bounded, cleared when full. */
   private readonly knownEntries = new Set<string>();
   /**
    * Index files open for appending, most recently appended last. Opening and closing the file for
-   * every line cost more than its write and fdatasync together. A handle is only used and closed
+   * every line cost more than its durable write. A handle is only used and closed
    * inside its study's group commit, so never under a write of the same study.
    */
   private readonly appending = new Map<string, FileHandle>();
