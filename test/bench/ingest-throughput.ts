@@ -2,7 +2,9 @@
  * Benchmark (not a test) of issue 13's targets, all measured side by side in one run on this machine,
  * every sender being DCMTK's storescu (TCP_NODELAY=1 on both sides):
  *
- * 1. one association, 500 copies of CT_small (39 KB): dicom-ingest vs DCMTK storescp and Orthanc;
+ * 1. one association, 500 copies of CT_small (39 KB): dicom-ingest vs DCMTK storescp and Orthanc, in
+ *    BENCH_ROUNDS (3) alternating rounds, each on a fresh copy, and the median of the rounds' ratios:
+ *    single runs on this shared 2-core machine vary by ±30 % for the same code;
  * 2. one association, 600 CT instances of 512 KB: dicom-ingest vs "the durable limit", storescp's
  *    time plus writing and fdatasyncing each file on the same disk (measured here);
  * 3. 8 concurrent associations (the 39 KB study split 8 ways): aggregate vs storescp on one;
@@ -32,6 +34,8 @@ const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
 /** Sent once the ingest has started, before anything is timed: a running node has its code compiled (JIT). */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
+/** Rounds of the one-association comparison (storescp, Orthanc, dicom-ingest in turn); the median ratio is reported. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const CONCURRENT = 8;
 const MANY = 100;
 const QUIET_PERIOD_MS = 2000;
@@ -229,6 +233,12 @@ async function waitSearchable(study: Study, since: number): Promise<number> {
   return (Date.now() - since) / 1000;
 }
 
+interface SmallRound {
+  storescp: number;
+  orthanc: number | undefined;
+  ingest: FacadeResult;
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -252,8 +262,6 @@ async function main(): Promise<void> {
     generated.push(small, large);
     const megabytes = (study: Study): number => study.files.reduce((sum, file) => sum + readFileSync(file).length, 0) / 1e6;
 
-    const storescpSmall = await benchStorescp(small);
-    const orthancSmall = await benchOrthanc(small);
     const storescpLarge = await benchStorescp(large);
 
     const profile: Record<string, string> = process.env.BENCH_CPU_PROF === '1'
@@ -272,8 +280,21 @@ async function main(): Promise<void> {
     }
     const searchable: number[] = [];
 
-    const smallRun = await benchFacade(pipeline, small);
-    searchable.push(smallRun.searchableAfterSeconds);
+    // The peers run beside the pipeline, in turn with it: each round is measured in the same conditions.
+    const rounds: SmallRound[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const study = round === 0 ? small : await generateStudy(SMALL, 'small');
+      if (round > 0) {
+        generated.push(study);
+      }
+      const storescp = await benchStorescp(study);
+      const orthanc = await benchOrthanc(study);
+      const ingest = await benchFacade(pipeline, study);
+      searchable.push(ingest.searchableAfterSeconds);
+      rounds.push({ storescp, orthanc, ingest });
+    }
+    const storescpSmall = percentile(rounds.map((round) => round.storescp), 50);
+    const smallPeakRss = Math.max(...rounds.map((round) => round.ingest.peakRssMiB));
     const largeRun = await benchFacade(pipeline, large);
     searchable.push(largeRun.searchableAfterSeconds);
 
@@ -296,15 +317,21 @@ async function main(): Promise<void> {
 
     const rate = (count: number, seconds: number): string => `${(count / seconds).toFixed(0)}/s`;
     const ratio = (value: number, target: number): string => `${value.toFixed(2)} (target ≥ ${target})`;
-    const smallRate = SMALL / smallRun.seconds;
+    const ingestSmallRate = percentile(rounds.map((round) => SMALL / round.ingest.seconds), 50);
+    const toStorescp = percentile(rounds.map((round) => round.storescp / round.ingest.seconds), 50);
+    const orthancRounds = rounds.flatMap((round) => (round.orthanc === undefined ? [] : [round.orthanc / round.ingest.seconds]));
     const lines = [
       `0. warm-up: ${WARMUP} × CT_small sent to dicom-ingest first, not counted (BENCH_WARMUP)`,
-      `1. one association, ${SMALL} × CT_small (${megabytes(small).toFixed(0)} MB):`,
-      `   DCMTK storescp ${rate(SMALL, storescpSmall)}, ` +
-        (orthancSmall === undefined ? 'Orthanc not installed, ' : `Orthanc ${rate(SMALL, orthancSmall)}, `) +
-        `dicom-ingest ${rate(SMALL, smallRun.seconds)}`,
-      `   ingest / storescp ${ratio(storescpSmall / smallRun.seconds, 0.6)}` +
-        (orthancSmall === undefined ? '' : `, ingest / Orthanc ${ratio(orthancSmall / smallRun.seconds, 2.5)}`),
+      `1. one association, ${SMALL} × CT_small (${megabytes(small).toFixed(0)} MB), ${ROUNDS} rounds (BENCH_ROUNDS), each storescp, Orthanc, dicom-ingest on a fresh copy:`,
+      ...rounds.map(
+        (round, i) =>
+          `   round ${i + 1}: DCMTK storescp ${rate(SMALL, round.storescp)}, ` +
+          (round.orthanc === undefined ? 'Orthanc not installed, ' : `Orthanc ${rate(SMALL, round.orthanc)}, `) +
+          `dicom-ingest ${rate(SMALL, round.ingest.seconds)}: ${(round.storescp / round.ingest.seconds).toFixed(2)} × storescp` +
+          (round.orthanc === undefined ? '' : `, ${(round.orthanc / round.ingest.seconds).toFixed(2)} × Orthanc`),
+      ),
+      `   median of the rounds: ingest / storescp ${ratio(toStorescp, 0.6)}` +
+        (orthancRounds.length === 0 ? '' : `, ingest / Orthanc ${ratio(percentile(orthancRounds, 50), 2.5)}`),
       `2. one association, ${LARGE} × 512 KB CT (${megabytes(large).toFixed(0)} MB):`,
       `   storescp ${rate(LARGE, storescpLarge)}, durable limit (storescp + write and fdatasync each file) ${rate(LARGE, durableLarge)}, ` +
         `dicom-ingest ${rate(LARGE, largeRun.seconds)}`,
@@ -314,10 +341,10 @@ async function main(): Promise<void> {
       `   aggregate / storescp on one association ${ratio(SMALL / concurrent.seconds / (SMALL / storescpSmall), 1.0)}`,
       `4. ${MANY} concurrent associations × 5 CT_small: ${rate(MANY * 5, many.seconds)}, failed associations ${many.failedAssociations}, ` +
         `failed stores ${many.failedStores} (target 0), ingest peak RSS ${manyPeakRss.toFixed(0)} MiB (target ≤ 300)`,
-      `   ingest peak RSS one association: ${smallRun.peakRssMiB.toFixed(0)} MiB (${SMALL} × 39 KB), ${largeRun.peakRssMiB.toFixed(0)} MiB (${LARGE} × 512 KB)`,
+      `   ingest peak RSS one association: ${smallPeakRss.toFixed(0)} MiB (${SMALL} × 39 KB), ${largeRun.peakRssMiB.toFixed(0)} MiB (${LARGE} × 512 KB)`,
       `5. last instance stored → ImagingStudy searchable: p95 ${percentile(searchable, 95).toFixed(1)} s over ${searchable.length} studies ` +
         `(${searchable.map((s) => s.toFixed(1)).join(', ')}), target ≤ quiet period ${QUIET_PERIOD_MS / 1000} s + 2 s`,
-      `   (single-association ingest rate, small study: ${smallRate.toFixed(0)}/s)`,
+      `   (single-association ingest rate, small study: median ${ingestSmallRate.toFixed(0)}/s)`,
     ];
     console.log(`\n${lines.join('\n')}`);
     writeFileSync(path.join(artifacts, 'bench-ingest.txt'), `${lines.join('\n')}\n`);

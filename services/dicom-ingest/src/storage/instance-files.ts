@@ -25,6 +25,10 @@ export class InstanceFiles {
   private readonly knownDirs = new Set<string>();
   /** Directories changed by renames whose entries were not fsynced yet (see `syncPlaced`). */
   private readonly unsynced = new Set<string>();
+  /** Per place, the last deferred move queued (see `placeWhenRecorded`). */
+  private readonly moving = new Map<string, Promise<void>>();
+  /** Deferred moves that failed, per place: the spool file still to be moved there. */
+  private readonly unmoved = new Map<string, string>();
   /** Fsyncs of one directory asked while one runs share the next (group commit). */
   private readonly directorySyncs = new KeyedGroupCommit<void>((dir) => fsyncDirectory(dir));
 
@@ -63,9 +67,13 @@ export class InstanceFiles {
     return this.pool.claim();
   }
 
-  /** Closes the spool files kept open (at shutdown, once no C-STORE is under way). */
-  closeSpool(): Promise<void> {
-    return this.pool.close();
+  /**
+   * At shutdown, once no C-STORE is under way: waits for the moves under way (one that fails is
+   * finished by the next start) and closes the spool files kept open.
+   */
+  async closeSpool(): Promise<void> {
+    await Promise.allSettled([...this.moving.values()]);
+    await this.pool.close();
   }
 
   newIncomingPath(): string {
@@ -87,20 +95,48 @@ export class InstanceFiles {
   }
 
   /**
-   * Moves a received (already fsynced) spool file to its place, replacing an earlier copy
-   * atomically. The rename's directory entries are not fsynced here: the study index records the
-   * spool file too, so that a restart finishes a rename a crash undid (StudyIndex.dropUnplaced), and
-   * `syncPlaced` makes them durable before the study is published. Returns the path relative to the root.
+   * Where an instance goes, relative to the root, with its series directory made (durably) if it
+   * is new: the study index in the study directory can then take its line before the file moves.
    */
-  async place(spoolPath: string, studyUid: string, seriesUid: string, sopInstanceUid: string): Promise<string> {
-    const { relative, seriesDir } = await this.moveIntoPlace(spoolPath, studyUid, seriesUid, sopInstanceUid);
-    this.unsynced.add(seriesDir);
-    this.unsynced.add(path.dirname(spoolPath));
+  async destination(studyUid: string, seriesUid: string, sopInstanceUid: string): Promise<string> {
+    const relative = this.relativePath(studyUid, seriesUid, sopInstanceUid);
+    const seriesDir = path.dirname(path.join(this.root, relative));
+    if (!this.knownDirs.has(seriesDir)) {
+      await this.createDir(seriesDir);
+    }
     return relative;
   }
 
-  /** Makes durable the directory entries of every rename made so far by `place`. */
+  /**
+   * Moves a received (already fsynced) spool file to `relative` once `recorded` has settled: off the
+   * C-STORE's path, after its index line (which names both paths) is durable, so that the answer
+   * waits for one file sync and one index sync only. A restart finishes a move a crash cut off
+   * (StudyIndex.dropUnplaced); `syncPlaced` finishes them, and makes them durable, before a study is
+   * published. Moves to one place run in the order they were asked, which is the order of their
+   * index lines (InstanceStore asks in the same tick as it records), so the last line's file stays there.
+   * The move is made even if recording failed: the file is complete, and its line may be durable.
+   */
+  placeWhenRecorded(spoolPath: string, relative: string, recorded: Promise<unknown>): Promise<void> {
+    const target = path.join(this.root, relative);
+    return this.queueMove(target, async () => {
+      await recorded.catch(() => undefined);
+      await this.move(spoolPath, target);
+    });
+  }
+
+  /** Makes every move asked so far (retrying those that failed) and their directory entries durable. */
   async syncPlaced(): Promise<void> {
+    await Promise.allSettled([...this.moving.values()]);
+    await Promise.all(
+      [...this.unmoved].map(([target, spoolPath]) =>
+        this.queueMove(target, async () => {
+          // Only if no later move to this place succeeded meanwhile.
+          if (this.unmoved.get(target) === spoolPath) {
+            await this.move(spoolPath, target);
+          }
+        }),
+      ),
+    );
     const dirs = [...this.unsynced];
     this.unsynced.clear();
     try {
@@ -111,25 +147,42 @@ export class InstanceFiles {
     }
   }
 
+  /** Runs a move to `target` after the ones queued before it; settles when this one has run. */
+  private queueMove(target: string, task: () => Promise<void>): Promise<void> {
+    const run = (this.moving.get(target) ?? Promise.resolve()).then(task);
+    const settled = run.catch(() => undefined);
+    this.moving.set(target, settled);
+    void settled.then(() => {
+      if (this.moving.get(target) === settled) {
+        this.moving.delete(target);
+      }
+    });
+    return run;
+  }
+
+  /** One deferred move; a failure is remembered (and retried by `syncPlaced`), a success forgets the earlier ones. */
+  private async move(spoolPath: string, target: string): Promise<void> {
+    try {
+      await this.renameInto(spoolPath, target);
+    } catch (error) {
+      this.unmoved.set(target, spoolPath);
+      throw error;
+    }
+    this.unmoved.delete(target);
+    this.unsynced.add(path.dirname(target));
+    this.unsynced.add(path.dirname(spoolPath));
+  }
+
   /** Moves a written (already fsynced) file to its place and makes its new directory entry durable at once. */
   async commit(incomingPath: string, studyUid: string, seriesUid: string, sopInstanceUid: string): Promise<string> {
-    const { relative, seriesDir } = await this.moveIntoPlace(incomingPath, studyUid, seriesUid, sopInstanceUid);
-    await this.directorySyncs.add(seriesDir, undefined);
+    const relative = await this.destination(studyUid, seriesUid, sopInstanceUid);
+    const target = path.join(this.root, relative);
+    await this.renameInto(incomingPath, target);
+    await this.directorySyncs.add(path.dirname(target), undefined);
     return relative;
   }
 
-  private async moveIntoPlace(
-    from: string,
-    studyUid: string,
-    seriesUid: string,
-    sopInstanceUid: string,
-  ): Promise<{ relative: string; seriesDir: string }> {
-    const relative = this.relativePath(studyUid, seriesUid, sopInstanceUid);
-    const target = path.join(this.root, relative);
-    const seriesDir = path.dirname(target);
-    if (!this.knownDirs.has(seriesDir)) {
-      await this.createDir(seriesDir);
-    }
+  private async renameInto(from: string, target: string): Promise<void> {
     try {
       await rename(from, target);
     } catch (error) {
@@ -137,10 +190,9 @@ export class InstanceFiles {
         throw error;
       }
       // The directory may have been removed behind our back (a clean-up job): create it again, once.
-      await this.createDir(seriesDir);
+      await this.createDir(path.dirname(target));
       await rename(from, target);
     }
-    return { relative, seriesDir };
   }
 
   private async createDir(dir: string): Promise<void> {

@@ -82,6 +82,7 @@ describe('InstanceStore', () => {
     const received = await receive(files, dataset);
 
     const result = await store.store(received);
+    await files.syncPlaced();
 
     expect(result).toEqual({ status: 0x0000 });
     const relative = `${STUDY}/${SERIES}/${CT.sopInstanceUid}.dcm`;
@@ -112,11 +113,48 @@ describe('InstanceStore', () => {
   it('when the same instance is sent again, it replaces the file and is recorded again', async () => {
     const { files, store, recorded } = await harness();
 
-    await store.store(await receive(files, await ctDataset()));
-    const again = await store.store(await receive(files, await ctDataset()));
+    const first = await receive(files, await ctDataset());
+    const second = await receive(files, await ctDataset());
+    await store.store(first);
+    const again = await store.store(second);
+    await files.syncPlaced();
 
     expect(again.status).toBe(0x0000);
     expect(recorded).toHaveLength(2);
+    expect([await exists(first.incomingPath), await exists(second.incomingPath)]).toEqual([false, false]);
+  });
+
+  it('records the line while the file is still in the spool: the move to its place waits for the line, and is not awaited by the answer', async () => {
+    const { files, recorded } = await harness();
+    const seenInSpool: boolean[] = [];
+    let releaseLine: () => void = () => undefined;
+    const store = new InstanceStore({
+      files,
+      completion: {
+        recordInstance: async (studyUid, record) => {
+          seenInSpool.push(await exists(path.join(files.root, record.spoolPath ?? '')));
+          await new Promise<void>((resolve) => {
+            releaseLine = resolve;
+          });
+          recorded.push({ studyUid, record });
+        },
+      },
+      logger: createLogger('dicom-ingest-test', 'silent'),
+      metrics: createIngestMetrics(new Registry()),
+    });
+    const received = await receive(files, await ctDataset());
+
+    const answered = store.store(received);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const placed = path.join(files.root, `${STUDY}/${SERIES}/${CT.sopInstanceUid}.dcm`);
+    const beforeLine = { spool: await exists(received.incomingPath), place: await exists(placed) };
+    releaseLine();
+    expect(await answered).toEqual({ status: 0x0000 });
+    await files.syncPlaced();
+
+    expect(seenInSpool).toEqual([true]);
+    expect(beforeLine).toEqual({ spool: true, place: false });
+    expect({ spool: await exists(received.incomingPath), place: await exists(placed) }).toEqual({ spool: false, place: true });
   });
 
   it.each([
@@ -161,8 +199,13 @@ describe('InstanceStore', () => {
     const { files, store, indexDown } = await harness();
     indexDown.value = true;
 
-    const result = await store.store(await receive(files, await ctDataset()));
+    const received = await receive(files, await ctDataset());
+    const result = await store.store(received);
+    await files.syncPlaced();
 
     expect(result).toEqual({ status: 0xa700, reason: 'instance could not be stored' });
+    // Its line may have reached the disk before the failure: the complete file goes to its place, not away.
+    const placed = await readFile(path.join(files.root, `${STUDY}/${SERIES}/${CT.sopInstanceUid}.dcm`));
+    expect(placed.length).toBe(received.sizeBytes);
   });
 });

@@ -25,7 +25,7 @@ export interface ReceivedInstance {
 }
 
 export interface InstanceStoreOptions {
-  files: InstanceFiles;
+  files: Pick<InstanceFiles, 'destination' | 'placeWhenRecorded' | 'relativeToRoot' | 'discard'>;
   completion: Pick<StudyCompletion, 'recordInstance'>;
   logger: Logger;
   metrics: Pick<IngestMetrics, 'instancesStored' | 'storeFailures'>;
@@ -36,7 +36,7 @@ export interface InstanceStoreOptions {
  * Turns a received file into a stored and indexed instance, and says what to answer. Success only
  * once the file's bytes are durable (fdatasync of its spool file, whose name was durable before it
  * was written) and its line in the study index, naming both the spool file and its place, is
- * fsynced. Kafka is not on
+ * fsynced; the file is moved to its place right after, off the answer's path. Kafka is not on
  * this path: the index is also the outbox its instance-stored event is published from (see
  * InstanceOutbox). Never throws: every failure is a DIMSE status. Logs carry UIDs, AE titles and
  * reasons, never patient attributes.
@@ -53,11 +53,13 @@ export class InstanceStore {
       callingAeTitle: received.callingAeTitle,
       sopInstanceUid: received.sopInstanceUid,
     });
-    const result = await this.attempt(received, logger);
+    const { keepFile, ...result } = await this.attempt(received, logger);
     if (result.status === StoreStatus.Success) {
       this.options.metrics.instancesStored.inc();
     } else {
       this.options.metrics.storeFailures.inc({ status: statusLabel(result.status) });
+    }
+    if (result.status !== StoreStatus.Success && keepFile !== true) {
       await this.options.files.discard(received.incomingPath).catch((error: unknown) => {
         logger.error({ err: errorMessage(error) }, 'could not remove the incoming file of a failed store');
       });
@@ -65,7 +67,7 @@ export class InstanceStore {
     return result;
   }
 
-  private async attempt(received: ReceivedInstance, logger: Logger): Promise<StoreResult> {
+  private async attempt(received: ReceivedInstance, logger: Logger): Promise<StoreResult & { keepFile?: boolean }> {
     // Parsing (mostly from the head in memory) overlaps the fdatasync of the file. It starts once
     // the fdatasync was issued: it keeps the main thread busy, and would hold back the writes' turn.
     const parsing = (received.syncing ?? Promise.resolve())
@@ -110,36 +112,40 @@ export class InstanceStore {
     }
 
     const receivedAt = new Date().toISOString();
+    let storagePath: string;
     try {
-      // The rename's directory entries are made durable before the study is published, not here:
-      // the index line records the spool file as well, and a restart finishes a rename a crash
-      // undid (StudyIndex.dropUnplaced). The line is appended after the file's fdatasync, so a line
-      // always points at complete bytes, under one of its two names.
-      const storagePath = await this.options.files.place(
-        received.incomingPath,
-        identity.studyInstanceUid,
-        identity.seriesInstanceUid,
-        identity.sopInstanceUid,
-      );
-      await this.options.completion.recordInstance(identity.studyInstanceUid, {
-        sopInstanceUid: identity.sopInstanceUid,
-        seriesInstanceUid: identity.seriesInstanceUid,
-        sopClassUid: identity.sopClassUid,
-        transferSyntaxUid: received.transferSyntaxUid,
-        storagePath,
-        spoolPath: this.options.files.relativeToRoot(received.incomingPath),
-        sizeBytes: received.sizeBytes,
-        receivedAt,
-        study: header.study,
-        series: header.series,
-        instance: header.instance,
-        ...(header.content ? { content: header.content } : {}),
-        callingAeTitle: received.callingAeTitle,
-        calledAeTitle: received.calledAeTitle,
-      });
+      storagePath = await this.options.files.destination(identity.studyInstanceUid, identity.seriesInstanceUid, identity.sopInstanceUid);
     } catch (error) {
-      // The file may already be in place and indexed: the sender retries, and a retry replaces it.
       return refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, error);
+    }
+    // The line names the spool file and the place: it is durable with the bytes already fsynced
+    // (a restart finishes the move, StudyIndex.dropUnplaced), so the move itself is not awaited.
+    // Asked in the same tick as the line is queued: moves to one place keep the order of their lines.
+    const recorded = this.options.completion.recordInstance(identity.studyInstanceUid, {
+      sopInstanceUid: identity.sopInstanceUid,
+      seriesInstanceUid: identity.seriesInstanceUid,
+      sopClassUid: identity.sopClassUid,
+      transferSyntaxUid: received.transferSyntaxUid,
+      storagePath,
+      spoolPath: this.options.files.relativeToRoot(received.incomingPath),
+      sizeBytes: received.sizeBytes,
+      receivedAt,
+      study: header.study,
+      series: header.series,
+      instance: header.instance,
+      ...(header.content ? { content: header.content } : {}),
+      callingAeTitle: received.callingAeTitle,
+      calledAeTitle: received.calledAeTitle,
+    });
+    this.options.files.placeWhenRecorded(received.incomingPath, storagePath, recorded).catch((error: unknown) => {
+      logger.error({ studyInstanceUid: identity.studyInstanceUid, err: errorMessage(error) }, 'could not move a stored instance to its place; retried before the study is published');
+    });
+    try {
+      await recorded;
+    } catch (error) {
+      // Its line may be durable all the same: the file is moved to its place, not removed. The
+      // sender retries, and a retry replaces it.
+      return { ...refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, error), keepFile: true };
     }
     logger.debug({ studyInstanceUid: identity.studyInstanceUid }, 'instance stored');
     return { status: StoreStatus.Success };

@@ -1,0 +1,87 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InstanceFiles } from './instance-files';
+
+const STUDY = '1.2.3';
+const SERIES = '1.2.3.4';
+const SOP = '1.2.3.4.5';
+
+async function prepared(): Promise<InstanceFiles> {
+  const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'deferred-placement-')));
+  await files.prepare();
+  await files.startSpool();
+  return files;
+}
+
+async function spoolFileWith(files: InstanceFiles, text: string): Promise<string> {
+  const claimed = files.claimSpoolFile();
+  await (await claimed.opened).close();
+  await writeFile(claimed.path, text);
+  return claimed.path;
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
+  let resolve: () => void = () => undefined;
+  let reject: (error: Error) => void = () => undefined;
+  const promise = new Promise<void>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('InstanceFiles: moves made after the index line (placeWhenRecorded)', () => {
+  it('two sends of one instance end with the later one in place, even when the earlier line is recorded last', async () => {
+    const files = await prepared();
+    const relative = await files.destination(STUDY, SERIES, SOP);
+    const earlier = deferred();
+    const later = deferred();
+
+    void files.placeWhenRecorded(await spoolFileWith(files, 'first'), relative, earlier.promise);
+    void files.placeWhenRecorded(await spoolFileWith(files, 'second'), relative, later.promise);
+    later.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    earlier.resolve();
+    await files.syncPlaced();
+
+    expect(await readFile(path.join(files.root, relative), 'utf8')).toBe('second');
+  });
+
+  it('moves the file even when recording it failed: its line may be durable all the same', async () => {
+    const files = await prepared();
+    const relative = await files.destination(STUDY, SERIES, SOP);
+    const recording = deferred();
+
+    void files.placeWhenRecorded(await spoolFileWith(files, 'complete'), relative, recording.promise);
+    recording.reject(new Error('EIO: i/o error, write'));
+    await files.syncPlaced();
+
+    expect(await readFile(path.join(files.root, relative), 'utf8')).toBe('complete');
+  });
+
+  it('a move that failed is made again by syncPlaced, which fails as long as the move does', async () => {
+    const files = await prepared();
+    const relative = await files.destination(STUDY, SERIES, SOP);
+    // A directory in the way (run as root, permissions would not stop a rename): EISDIR.
+    const inTheWay = path.join(files.root, relative);
+    await mkdir(path.join(inTheWay, 'x'), { recursive: true });
+
+    const moved = files.placeWhenRecorded(await spoolFileWith(files, 'kept'), relative, Promise.resolve());
+    await expect(moved).rejects.toThrow();
+    await expect(files.syncPlaced()).rejects.toThrow();
+    await rm(inTheWay, { recursive: true });
+    await files.syncPlaced();
+
+    expect(await readFile(path.join(files.root, relative), 'utf8')).toBe('kept');
+  });
+
+  it('destination makes the series directory, so that the study index can take the line before the file moves', async () => {
+    const files = await prepared();
+
+    const relative = await files.destination(STUDY, SERIES, SOP);
+
+    expect(relative).toBe(`${STUDY}/${SERIES}/${SOP}.dcm`);
+    expect((await stat(path.join(files.root, STUDY, SERIES))).isDirectory()).toBe(true);
+  });
+});
