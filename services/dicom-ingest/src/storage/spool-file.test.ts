@@ -1,7 +1,30 @@
 import { mkdtemp, open, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { constants } from 'node:fs';
 import { SpoolFile } from './spool-file';
+import type { SpoolHandles } from './spool-pool';
+
+/** A file made ahead and opened twice, as SpoolPool does, counting the writes through the O_DSYNC handle and the fdatasyncs. */
+function openTwice(file: string): { handles: Promise<SpoolHandles>; counts: () => Promise<{ durableWrites: number; datasyncs: number }> } {
+  const counts = { durableWrites: 0, datasyncs: 0 };
+  const handles = (async () => {
+    const plain = await open(file, 'wx');
+    const durable = await open(file, constants.O_WRONLY | constants.O_DSYNC);
+    const datasync = plain.datasync.bind(plain);
+    plain.datasync = () => {
+      counts.datasyncs++;
+      return datasync();
+    };
+    const writev = durable.writev.bind(durable);
+    durable.writev = (buffers, position) => {
+      counts.durableWrites++;
+      return writev(buffers, position);
+    };
+    return { file: plain, durable };
+  })();
+  return { handles, counts: async () => counts };
+}
 
 async function spoolPath(): Promise<string> {
   return path.join(await mkdtemp(path.join(tmpdir(), 'spool-')), 'incoming.part');
@@ -23,10 +46,10 @@ describe('SpoolFile', () => {
     expect(spool.size).toBe((await stat(file)).size);
   });
 
-  it('writes into a file made and opened ahead, through the handle it is given', async () => {
+  it('writes into a file made and opened ahead, through the handles it is given', async () => {
     const file = await spoolPath();
-    const opened = open(file, 'wx');
-    const spool = new SpoolFile(file, Buffer.from('META'), opened);
+    const opened = openTwice(file);
+    const spool = new SpoolFile(file, Buffer.from('META'), opened.handles);
 
     spool.write(Buffer.from('dataset'));
     spool.end();
@@ -34,6 +57,26 @@ describe('SpoolFile', () => {
     await spool.done;
 
     expect(await readFile(file, 'utf8')).toBe('METAdataset');
+  });
+
+  it.each([
+    { received: 'whole before its file was open (one read of a small instance)', pausesBeforeEnd: false, durableWrite: true, datasyncs: 0 },
+    { received: 'in parts, written as they came', pausesBeforeEnd: true, durableWrite: false, datasyncs: 1 },
+  ])('a dataset received $received is made durable by ${durableWrite ? "its O_DSYNC write" : "an fdatasync"}', async ({ pausesBeforeEnd, durableWrite, datasyncs }) => {
+    const file = await spoolPath();
+    const opened = openTwice(file);
+    const spool = new SpoolFile(file, Buffer.from('META'), opened.handles);
+
+    spool.write(Buffer.from('first,'));
+    if (pausesBeforeEnd) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    spool.write(Buffer.from('last'));
+    spool.end();
+    await spool.done;
+
+    expect(await readFile(file, 'utf8')).toBe('METAfirst,last');
+    expect(await opened.counts()).toEqual({ durableWrites: durableWrite ? 1 : 0, datasyncs });
   });
 
   it('keeps the first 64 KB of the dataset in memory as they are handed over', async () => {

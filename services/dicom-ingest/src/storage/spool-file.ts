@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import type { SpoolHandles } from './spool-pool';
 
 /**
  * Big enough that the first write of a dataset (one PDV, at most one PDU) never reports
@@ -16,12 +17,17 @@ type WriteCallback = (error: Error | null | undefined) => void;
 /**
  * A Part 10 file being received: the file meta header is written first, then every dataset
  * fragment as it arrives, so that no instance is ever held whole in memory. After `end()`, `done`
- * resolves once every byte is on disk (fdatasync); the file is closed right after, in the
+ * resolves once every byte is on disk (an fdatasync, or writes through an O_DSYNC handle when the
+ * whole file goes out at once); the file is closed right after, in the
  * background (renaming or removing an open file is fine). `done` rejects when the stream fails or
  * is destroyed before its end (an aborted association).
  */
 export class SpoolFile extends Writable {
   private file: FileHandle | undefined;
+  /** The same file opened with O_DSYNC (SpoolHandles.durable), when made ahead. */
+  private durableFile: FileHandle | undefined;
+  /** Set when the whole file went out in writes through `durableFile`: nothing is left to fdatasync. */
+  private writtenDurably = false;
   private position = 0;
   private acceptedBytes = 0;
   private readonly headChunks: Buffer[] = [];
@@ -36,13 +42,13 @@ export class SpoolFile extends Writable {
 
   /**
    * `opened`: the file was made ahead and is open (a SpoolPool file, empty, its directory entry
-   * durable once this resolves); this stream owns the handle from then on. Without it, the file is
+   * durable once this resolves); this stream owns the handles from then on. Without it, the file is
    * created here.
    */
   constructor(
     readonly path: string,
     private readonly metaHeader: Buffer,
-    private readonly opened?: Promise<FileHandle>,
+    private readonly opened?: Promise<SpoolHandles>,
   ) {
     super({ highWaterMark: SPOOL_HIGH_WATER_MARK, decodeStrings: true });
     this.done = new Promise<void>((resolve, reject) => {
@@ -97,9 +103,10 @@ export class SpoolFile extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    const opened = this.opened ?? open(this.path, 'wx', 0o640);
-    opened.then((file) => {
+    const opened = this.opened ?? open(this.path, 'wx', 0o640).then((file) => ({ file, durable: undefined }));
+    opened.then(({ file, durable }) => {
       this.file = file;
+      this.durableFile = durable;
       callback();
     }, callback);
   }
@@ -113,6 +120,10 @@ export class SpoolFile extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (this.writtenDurably) {
+      callback();
+      return;
+    }
     // fdatasync also persists the file's size, which is all the metadata reading it back needs.
     const synced = this.requireFile().datasync();
     this.syncStarted();
@@ -120,23 +131,35 @@ export class SpoolFile extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const file = this.file;
+    const open = [this.file, this.durableFile].filter((file) => file !== undefined);
     this.file = undefined;
-    if (file === undefined) {
+    this.durableFile = undefined;
+    if (open.length === 0) {
       callback(error);
       return;
     }
-    file.close().then(
+    Promise.all(open.map((file) => file.close())).then(
       () => callback(error),
       (closeError: unknown) => callback(error ?? (closeError as Error)),
     );
   }
 
-  /** One writev for the buffers queued together; a short write (rare) is completed byte-wise. */
+  /**
+   * One writev for the buffers queued together; a short write (rare) is completed byte-wise. When
+   * they are the whole file (nothing written yet, and the stream already ended: a dataset received
+   * in one go), they go through the O_DSYNC handle, and are durable when the writes return.
+   */
   private async writeAll(buffers: Buffer[]): Promise<void> {
-    const file = this.requireFile();
+    const whole = this.position === 0 && this.writableEnded && this.durableFile !== undefined;
+    const file = whole && this.durableFile !== undefined ? this.durableFile : this.requireFile();
     const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-    const { bytesWritten } = await file.writev(buffers, this.position);
+    const writing = file.writev(buffers, this.position);
+    if (whole) {
+      this.writtenDurably = true;
+      // The sync runs in this write: the main thread's work may start now (see `syncing`).
+      this.syncStarted();
+    }
+    const { bytesWritten } = await writing;
     this.position += bytesWritten;
     if (bytesWritten === total) {
       return;

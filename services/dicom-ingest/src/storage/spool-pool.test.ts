@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SpoolPool } from './spool-pool';
+import { closeSpoolHandles, SpoolPool } from './spool-pool';
 
 async function poolDir(): Promise<string> {
   return path.join(await mkdtemp(path.join(tmpdir(), 'spool-pool-')), '.spool');
@@ -19,18 +19,19 @@ describe('SpoolPool', () => {
     for (const claimed of claims) {
       expect((await stat(claimed.path)).size).toBe(0);
     }
-    await Promise.all(handles.map((handle) => handle.close()));
+    await Promise.all(handles.map(closeSpoolHandles));
     await pool.close();
   });
 
-  it('hands each file out open for writing: what is written through it is in the file at its path', async () => {
+  it('hands each file out open for writing twice (plain and O_DSYNC): what is written through either is in the file at its path', async () => {
     const pool = new SpoolPool(await poolDir(), { size: 2 });
     await pool.reset();
 
     const claimed = pool.claim();
-    const handle = await claimed.opened;
-    await handle.write(Buffer.from('dataset'));
-    await handle.close();
+    const handles = await claimed.opened;
+    await handles.file.write(Buffer.from('data'), 0, 4, 0);
+    await handles.durable.write(Buffer.from('set'), 0, 3, 4);
+    await closeSpoolHandles(handles);
 
     expect(await readFile(claimed.path, 'utf8')).toBe('dataset');
     await pool.close();
@@ -41,7 +42,7 @@ describe('SpoolPool', () => {
     await mkdir(pool.dir, { recursive: true });
 
     const claimed = pool.claim();
-    await (await claimed.opened).close();
+    await closeSpoolHandles(await claimed.opened);
 
     expect((await stat(claimed.path)).isFile()).toBe(true);
     await pool.close();
@@ -65,7 +66,7 @@ describe('SpoolPool', () => {
 
     await expect(pool.claim().opened).rejects.toThrow(/ENOENT/);
     await mkdir(dir, { recursive: true });
-    await (await pool.claim().opened).close();
+    await closeSpoolHandles(await pool.claim().opened);
     await pool.close();
   });
 });
