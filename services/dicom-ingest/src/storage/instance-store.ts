@@ -11,7 +11,7 @@ export interface ReceivedInstance {
   incomingPath: string;
   /** Resolves once the file is completely written and fsynced; rejects when writing it failed. */
   durable: Promise<void>;
-  /** Resolves once the file's fdatasync has started (or failed); absent: the file is written already. */
+  /** Resolves once the file's sync has started (its fdatasync, or its one O_DSYNC write), or failed; absent: the file is written already. */
   syncing?: Promise<void>;
   datasetOffset: number;
   sizeBytes: number;
@@ -120,7 +120,7 @@ export class InstanceStore {
     }
     // The line names the spool file and the place: it is durable with the bytes already fsynced
     // (a restart finishes the move, StudyIndex.dropUnplaced), so the move itself is not awaited.
-    // Asked in the same tick as the line is queued: moves to one place keep the order of their lines.
+    // Asked in the same tick as recordInstance, which queues lines in call order: moves to one place keep the order of their lines.
     const recorded = this.options.completion.recordInstance(identity.studyInstanceUid, {
       sopInstanceUid: identity.sopInstanceUid,
       seriesInstanceUid: identity.seriesInstanceUid,

@@ -34,7 +34,7 @@ export class SpoolFile extends Writable {
   private headBytes = 0;
   readonly done: Promise<void>;
   /**
-   * Resolves once every byte is written and the fdatasync has started (or the stream failed): work
+   * Resolves once every byte is written and the sync has started (the fdatasync, or the one O_DSYNC write), or the stream failed: work
    * for the main thread is best done then, while the disk syncs, not before the writes are issued.
    */
   readonly syncing: Promise<void>;
