@@ -16,7 +16,7 @@ const QUIET_MS = 5000;
 const STUDY = '1.2.3';
 
 /** A node's study side on a real directory; `unreachable` makes every publish fail, as a broker that does not answer. */
-async function node(root?: string, lingerMs = 20) {
+async function node(root?: string, lingerMs = 20, publishMs = 0) {
   const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'instance-outbox-')));
   await mkdir(path.join(dir, STUDY), { recursive: true });
   const clock = new ManualClock();
@@ -24,6 +24,8 @@ async function node(root?: string, lingerMs = 20) {
   const instanceEvents: InstanceStoredV1Data[] = [];
   /** Events per publish request. */
   const batches: number[] = [];
+  /** When each publish request started and ended (performance.now()). */
+  const requests: Array<{ start: number; end: number }> = [];
   const snapshots: StudyCompletedV1Data[] = [];
   const refuseWhenUnreachable = (): void => {
     if (unreachable.value) {
@@ -32,9 +34,12 @@ async function node(root?: string, lingerMs = 20) {
   };
   const events = {
     instancesStored: async (_studyUid: string, data: readonly InstanceStoredV1Data[]) => {
+      const start = performance.now();
       refuseWhenUnreachable();
+      await new Promise((resolve) => setTimeout(resolve, publishMs));
       instanceEvents.push(...data);
       batches.push(data.length);
+      requests.push({ start, end: performance.now() });
     },
     studyCompleted: async (data: StudyCompletedV1Data) => {
       refuseWhenUnreachable();
@@ -58,7 +63,7 @@ async function node(root?: string, lingerMs = 20) {
     metrics: createIngestMetrics(new Registry()),
     timers: clock,
   });
-  return { dir, clock, unreachable, instanceEvents, batches, snapshots, index, outbox, markers, completion };
+  return { dir, clock, unreachable, instanceEvents, batches, requests, snapshots, index, outbox, markers, completion };
 }
 
 const record = (n: number) => indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: `1.2.3.1.${n}`, callingAeTitle: 'CT1', calledAeTitle: 'FACADE' });
@@ -92,6 +97,22 @@ describe('InstanceOutbox', () => {
     }
     await eventually(() => expect(instanceEvents).toHaveLength(5));
     expect(batches).toEqual([5]);
+    await completion.stop();
+  });
+
+  it('a study receiving instances while its events go out is published once per linger, not request after request', async () => {
+    const lingerMs = 100;
+    const { instanceEvents, requests, completion } = await node(undefined, lingerMs, 30);
+    for (let n = 1; n <= 60; n++) {
+      await completion.recordInstance(STUDY, record(n));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await eventually(() => expect(instanceEvents).toHaveLength(60), 5000);
+    expect(instanceEvents.map((event) => event.sopInstanceUid)).toEqual(Array.from({ length: 60 }, (_, i) => `1.2.3.1.${i + 1}`));
+    // Every request after the first waited a linger after the one before (timers never fire early; 2 ms of clock rounding).
+    const gaps = requests.slice(1).map((request, i) => request.start - (requests[i]?.end ?? 0));
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(lingerMs - 2);
     await completion.stop();
   });
 

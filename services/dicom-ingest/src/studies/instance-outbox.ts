@@ -76,7 +76,7 @@ export class InstanceOutbox {
     }
     const timer = setTimeout(() => {
       this.lingering.delete(studyUid);
-      this.drain(studyUid).then(
+      this.run(studyUid, 'what-is-there').then(
         () => this.attempts.delete(studyUid),
         (error: unknown) => this.retryLater(studyUid, error),
       );
@@ -87,12 +87,22 @@ export class InstanceOutbox {
 
   /** Publishes every line of the study's index up to its end now; rejects when Kafka does not take them. */
   drain(studyUid: string): Promise<void> {
+    return this.run(studyUid, 'to-the-end');
+  }
+
+  /**
+   * One drain of the study, after the one under way. A kicked drain publishes what the index holds
+   * when it reads it, and no more: lines appended while it publishes wait for the next linger (their
+   * kick set `again`). Reading on until the index stops growing would publish a busy study line by
+   * line, one Kafka request per instance, which the linger is there to avoid.
+   */
+  private run(studyUid: string, until: 'what-is-there' | 'to-the-end'): Promise<void> {
     const previous = this.chains.get(studyUid) ?? Promise.resolve();
     const run = previous
       .catch(() => undefined)
       .then(async () => {
         this.again.delete(studyUid);
-        await this.publishToEnd(studyUid);
+        await this.publish(studyUid, until);
       });
     this.chains.set(studyUid, run);
     void run
@@ -143,10 +153,12 @@ export class InstanceOutbox {
     await Promise.allSettled([...this.chains.values()]);
   }
 
-  private async publishToEnd(studyUid: string): Promise<void> {
-    for (;;) {
+  private async publish(studyUid: string, until: 'what-is-there' | 'to-the-end'): Promise<void> {
+    for (let more = true; more; ) {
       const from = this.cursors.get(studyUid) ?? 0;
-      const { lines, end } = await this.options.index.readFrom(studyUid, from);
+      const tail = await this.options.index.readFrom(studyUid, from);
+      const { lines, end } = tail;
+      more = until === 'to-the-end' || tail.more;
       if (lines.length === 0) {
         return;
       }

@@ -51,6 +51,8 @@ const INDEX_FILE = 'study-index.ndjson';
 export interface IndexTail {
   lines: string[];
   end: number;
+  /** The read stopped at its size limit, before the end the file had: more complete lines may follow. */
+  more: boolean;
 }
 
 /** Reads at most this much of an index at once when draining it. */
@@ -156,24 +158,25 @@ export class StudyIndex {
       file = await open(this.indexPath(studyUid), 'r');
     } catch (error) {
       if (isMissing(error)) {
-        return { lines: [], end: offset };
+        return { lines: [], end: offset, more: false };
       }
       throw error;
     }
     try {
-      // Sized to what is there: drains run after every append, most read one line.
-      const length = Math.min(TAIL_CHUNK, Math.max(0, (await file.stat()).size - offset));
+      const available = Math.max(0, (await file.stat()).size - offset);
+      const length = Math.min(TAIL_CHUNK, available);
+      const more = length < available;
       if (length === 0) {
-        return { lines: [], end: offset };
+        return { lines: [], end: offset, more };
       }
       const buffer = Buffer.allocUnsafe(length);
       const { bytesRead } = await file.read(buffer, 0, length, offset);
       const lastNewline = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
       if (lastNewline < 0) {
-        return { lines: [], end: offset };
+        return { lines: [], end: offset, more };
       }
       const text = buffer.toString('utf8', 0, lastNewline);
-      return { lines: text.split('\n').filter((line) => line.length > 0), end: offset + lastNewline + 1 };
+      return { lines: text.split('\n').filter((line) => line.length > 0), end: offset + lastNewline + 1, more };
     } finally {
       await file.close();
     }
