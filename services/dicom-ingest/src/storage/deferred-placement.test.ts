@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InstanceFiles } from './instance-files';
-import { closeSpoolHandles } from './spool-pool';
 
 const STUDY = '1.2.3';
 const SERIES = '1.2.3.4';
@@ -17,7 +16,7 @@ async function prepared(): Promise<InstanceFiles> {
 
 async function spoolFileWith(files: InstanceFiles, text: string): Promise<string> {
   const claimed = files.claimSpoolFile();
-  await closeSpoolHandles(await claimed.opened);
+  await (await claimed.opened).close();
   await writeFile(claimed.path, text);
   return claimed.path;
 }

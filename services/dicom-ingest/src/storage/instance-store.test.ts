@@ -4,7 +4,6 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { createLogger } from '@imaging-facade/service-kit';
 import { InstanceFiles } from './instance-files';
-import { closeSpoolHandles } from './spool-pool';
 import { InstanceStore, type ReceivedInstance } from './instance-store';
 import { createIngestMetrics } from '../metrics';
 import { writeFileMetaHeader } from '@imaging-facade/dicom';
@@ -51,7 +50,7 @@ async function harness(): Promise<Harness> {
 async function receive(files: InstanceFiles, dataset: Buffer, command = { sopClassUid: CT.sopClassUid, sopInstanceUid: CT.sopInstanceUid }): Promise<ReceivedInstance> {
   const meta = writeFileMetaHeader({ ...command, transferSyntaxUid: CT.transferSyntaxUid, sourceAeTitle: 'MODALITY' });
   const claimed = files.claimSpoolFile();
-  await closeSpoolHandles(await claimed.opened);
+  await (await claimed.opened).close();
   const incomingPath = claimed.path;
   await writeFile(incomingPath, Buffer.concat([meta, dataset]));
   return {

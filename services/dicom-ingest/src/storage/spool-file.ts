@@ -1,6 +1,6 @@
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import type { SpoolHandles } from './spool-pool';
 
 /**
  * Big enough that the first write of a dataset (one PDV, at most one PDU) never reports
@@ -23,8 +23,9 @@ type WriteCallback = (error: Error | null | undefined) => void;
  * is destroyed before its end (an aborted association).
  */
 export class SpoolFile extends Writable {
+  /** The file opened plainly: for a dataset written in parts, made durable by one fdatasync at its end. */
   private file: FileHandle | undefined;
-  /** The same file opened with O_DSYNC (SpoolHandles.durable), when made ahead. */
+  /** The file opened with O_DSYNC, when made ahead (SpoolPool): a dataset written whole goes out through it. */
   private durableFile: FileHandle | undefined;
   /** Set when the whole file went out in writes through `durableFile`: nothing is left to fdatasync. */
   private writtenDurably = false;
@@ -41,14 +42,14 @@ export class SpoolFile extends Writable {
   private syncStarted: () => void = () => undefined;
 
   /**
-   * `opened`: the file was made ahead and is open (a SpoolPool file, empty, its directory entry
-   * durable once this resolves); this stream owns the handles from then on. Without it, the file is
-   * created here.
+   * `opened`: the file was made ahead and is open with O_DSYNC (a SpoolPool file, empty, its
+   * directory entry durable once this resolves); this stream owns the handle from then on, and opens
+   * the file plainly too if the dataset comes in parts. Without it, the file is created here.
    */
   constructor(
     readonly path: string,
     private readonly metaHeader: Buffer,
-    private readonly opened?: Promise<SpoolHandles>,
+    private readonly opened?: Promise<FileHandle>,
   ) {
     super({ highWaterMark: SPOOL_HIGH_WATER_MARK, decodeStrings: true });
     this.done = new Promise<void>((resolve, reject) => {
@@ -103,9 +104,14 @@ export class SpoolFile extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    const opened = this.opened ?? open(this.path, 'wx', 0o640).then((file) => ({ file, durable: undefined }));
-    opened.then(({ file, durable }) => {
-      this.file = file;
+    if (this.opened === undefined) {
+      open(this.path, 'wx', 0o640).then((file) => {
+        this.file = file;
+        callback();
+      }, callback);
+      return;
+    }
+    this.opened.then((durable) => {
       this.durableFile = durable;
       callback();
     }, callback);
@@ -148,10 +154,11 @@ export class SpoolFile extends Writable {
    * One writev for the buffers queued together; a short write (rare) is completed byte-wise. When
    * they are the whole file (nothing written yet, and the stream already ended: a dataset received
    * in one go), they go through the O_DSYNC handle, and are durable when the writes return.
+   * Otherwise they go through a plain handle, opened at the first such write.
    */
   private async writeAll(buffers: Buffer[]): Promise<void> {
     const whole = this.position === 0 && this.writableEnded && this.durableFile !== undefined;
-    const file = whole && this.durableFile !== undefined ? this.durableFile : this.requireFile();
+    const file = whole && this.durableFile !== undefined ? this.durableFile : await this.plainFile();
     const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
     const writing = file.writev(buffers, this.position);
     if (whole) {
@@ -176,6 +183,12 @@ export class SpoolFile extends Writable {
     if (this.file === undefined) {
       throw new Error('spool file is not open');
     }
+    return this.file;
+  }
+
+  /** The plain handle; a file made ahead is opened plainly on its first write in parts (writes are serial: opened once). */
+  private async plainFile(): Promise<FileHandle> {
+    this.file ??= await open(this.path, constants.O_WRONLY);
     return this.file;
   }
 }
