@@ -23,8 +23,16 @@ interface Harness {
   registry: Registry;
 }
 
+/** Every harness's files, whose spool files (kept open) are closed after each test. */
+const opened: InstanceFiles[] = [];
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((files) => files.closeSpool()));
+});
+
 async function harness(): Promise<Harness> {
   const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'instance-store-')));
+  opened.push(files);
   await files.prepare();
   await files.startSpool();
   const recorded: Harness['recorded'] = [];
