@@ -120,6 +120,9 @@ export class InstanceFiles {
     const target = path.join(this.root, relative);
     return this.queueMove(target, async () => {
       await recorded.catch(() => undefined);
+      // The answer is sent in the same turn of the event loop as `recorded` settles: the rename is
+      // handed to libuv's pool after it, not before it on the answer's path.
+      await new Promise((resolve) => setImmediate(resolve));
       await this.move(spoolPath, target);
     });
   }

@@ -144,10 +144,17 @@ export class SpoolFile extends Writable {
       callback(error);
       return;
     }
-    Promise.all(open.map((file) => file.close())).then(
-      () => callback(error),
-      (closeError: unknown) => callback(error ?? (closeError as Error)),
-    );
+    const close = (): void => {
+      Promise.all(open.map((file) => file.close())).then(
+        () => callback(error),
+        (closeError: unknown) => callback(error ?? (closeError as Error)),
+      );
+    };
+    // At the end of a store this runs as the file becomes durable, just before its index line is
+    // written: handing the close to libuv's pool then (a wake-up of a pool thread, which may take the
+    // main thread's core) would come first on the answer's path. After this turn of the event loop it
+    // comes after the index line's write has been handed over.
+    setImmediate(close);
   }
 
   /**
