@@ -34,9 +34,9 @@ export interface SpoolPoolOptions {
 
 /**
  * Empty files created ahead of the instances written into them, their directory fsynced once per
- * batch: a C-STORE then makes its file durable with its own `fdatasync` only, instead of also
- * fsyncing the directory that holds a new name. They are kept open, so that a C-STORE's first
- * fragment is written at once, without an open on its path. A claim made while the pool is empty
+ * batch: a C-STORE then makes its file durable with its own sync only, instead of also
+ * fsyncing the directory that holds a new name. They are kept open (O_DSYNC), so that a dataset
+ * received whole is written at once, without an open on its path. A claim made while the pool is empty
  * gets a name at once, created (durably) in the next batch. Files left by a previous run are removed by `reset`,
  * once the study indexes no longer point at any of them (see StudyIndex.dropUnplaced).
  */
