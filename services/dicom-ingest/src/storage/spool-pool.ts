@@ -106,12 +106,12 @@ export class SpoolPool {
     this.demand = [];
     const spare = Array.from({ length: Math.max(0, this.options.size - this.ready.length - demand.length) }, () => this.newPath());
     const paths = [...demand.map((claimed) => claimed.path), ...spare];
-    const created = await Promise.allSettled(paths.map(createEmpty));
-    const handles = created.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const handles: FileHandle[] = [];
     try {
-      const failed = created.find((result) => result.status === 'rejected');
-      if (failed !== undefined) {
-        throw failed.reason;
+      // One after another: concurrent creates in one directory queue on its lock (the kernel spins
+      // on it) and hold libuv's threads, while a C-STORE's writes wait behind them.
+      for (const file of paths) {
+        handles.push(await createEmpty(file));
       }
       await fsyncDirectory(this.dir);
     } catch (error) {
