@@ -100,6 +100,8 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   }
   // Stopped after the SCP (stops run in reverse): no C-STORE claims a file any more.
   onStop('spool files', () => files.closeSpool());
+  // Stopped after the study completion and the SCP: nothing appends to an index any more.
+  onStop('study indexes', () => index.close());
   onStop('study completion', async () => {
     await completion.stop();
     await outbox.stop();

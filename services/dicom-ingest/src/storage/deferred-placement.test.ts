@@ -7,10 +7,17 @@ const STUDY = '1.2.3';
 const SERIES = '1.2.3.4';
 const SOP = '1.2.3.4.5';
 
+/** Every store a test started, its spool pool closed after it (the pool keeps its files open). */
+const started: InstanceFiles[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((files) => files.closeSpool()));
+});
+
 async function prepared(): Promise<InstanceFiles> {
   const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'deferred-placement-')));
   await files.prepare();
   await files.startSpool();
+  started.push(files);
   return files;
 }
 

@@ -15,6 +15,12 @@ import { indexRecord, placeFileOf } from '../test-support/records';
 const QUIET_MS = 5000;
 const STUDY = '1.2.3';
 
+/** Every index a test made, closed after it (each keeps its files open for appending). */
+const indexes: StudyIndex[] = [];
+afterEach(async () => {
+  await Promise.all(indexes.splice(0).map((index) => index.close()));
+});
+
 /** A node's study side on a real directory; `unreachable` makes every publish fail, as a broker that does not answer. */
 async function node(root?: string, lingerMs = 20, publishMs = 0) {
   const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'instance-outbox-')));
@@ -47,6 +53,7 @@ async function node(root?: string, lingerMs = 20, publishMs = 0) {
     },
   };
   const index = new StudyIndex(dir);
+  indexes.push(index);
   const logger = createLogger('dicom-ingest-test', 'silent');
   const retry = { initialMs: 20, maxMs: 50 };
   const outbox = new InstanceOutbox({ index, events, retry, logger, lingerMs });

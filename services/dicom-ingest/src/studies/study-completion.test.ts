@@ -26,6 +26,12 @@ interface Setup {
   completion: StudyCompletion;
 }
 
+/** Every index a test made, closed after it (each keeps its files open for appending). */
+const indexes: StudyIndex[] = [];
+afterEach(async () => {
+  await Promise.all(indexes.splice(0).map((index) => index.close()));
+});
+
 async function setup(
   root?: string,
   manifests?: StudyCompletionOptions['manifests'],
@@ -39,8 +45,10 @@ async function setup(
   const hooks = { beforePublish: async () => undefined };
   const markers = new PendingMarkers(dir);
   await markers.prepare();
+  const index = new StudyIndex(dir);
+  indexes.push(index);
   const completion = new StudyCompletion({
-    index: new StudyIndex(dir),
+    index,
     markers,
     events: {
       studyCompleted: async (data) => {

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StudyIndex } from './study-index';
@@ -14,6 +14,27 @@ describe('StudyIndex', () => {
     root = await mkdtemp(path.join(tmpdir(), 'study-index-'));
     await mkdir(path.join(root, STUDY));
     index = new StudyIndex(root);
+  });
+
+  afterEach(() => index.close());
+
+  /** This process's open files that are study indexes under `root`. */
+  async function openIndexes(): Promise<number> {
+    const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    return targets.filter((target) => target.startsWith(root) && target.endsWith('study-index.ndjson')).length;
+  }
+
+  it('close closes the indexes kept open for appending; an append after it opens the file again', async () => {
+    await mkdir(path.join(root, '4.5.6'));
+    await index.append(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    await index.append('4.5.6', indexRecord({ seriesInstanceUid: '4.5.6.1', sopInstanceUid: '4.5.6.1.1' }));
+    expect(await openIndexes()).toBe(2);
+
+    await index.close();
+    expect(await openIndexes()).toBe(0);
+
+    await index.append(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }));
+    expect((await index.read(STUDY)).records.map((record) => record.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2']);
   });
 
   it('reads back every appended record, in order, including an instance received twice', async () => {

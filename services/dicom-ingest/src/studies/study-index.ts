@@ -124,6 +124,14 @@ export class StudyIndex {
     return file;
   }
 
+  /**
+   * Closes every index kept open for appending, each between its study's writes (at shutdown,
+   * once nothing appends any more; an append after it opens the file again).
+   */
+  async close(): Promise<void> {
+    await Promise.all([...this.appending.keys()].map((studyUid) => this.writes.exclusive(studyUid, () => this.closeHandle(studyUid))));
+  }
+
   /** Closes the study's append handle, if open. Called inside its group commit only. */
   private async closeHandle(studyUid: string): Promise<void> {
     const file = this.appending.get(studyUid);
