@@ -2,22 +2,19 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InstanceFiles } from './instance-files';
+import { closedAfterEach } from '../test-support/closed-after-each';
 
 const STUDY = '1.2.3';
 const SERIES = '1.2.3.4';
 const SOP = '1.2.3.4.5';
 
-/** Every store a test started, its spool pool closed after it (the pool keeps its files open). */
-const started: InstanceFiles[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((files) => files.closeSpool()));
-});
+/** Every store a test started: its spool pool (which keeps its files open) is closed after it. */
+const closeLater = closedAfterEach((files: InstanceFiles) => files.closeSpool());
 
 async function prepared(): Promise<InstanceFiles> {
-  const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'deferred-placement-')));
+  const files = closeLater(new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'deferred-placement-'))));
   await files.prepare();
   await files.startSpool();
-  started.push(files);
   return files;
 }
 

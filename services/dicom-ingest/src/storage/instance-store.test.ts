@@ -9,6 +9,7 @@ import { createIngestMetrics } from '../metrics';
 import { writeFileMetaHeader } from '@imaging-facade/dicom';
 import type { IndexRecord } from '../studies/study-index';
 import { part10Layout, sample as testFile } from '../../../../test/support/sample-files';
+import { closedAfterEach } from '../test-support/closed-after-each';
 
 const CT_SMALL = testFile('CT_small.dcm');
 const CT = part10Layout(CT_SMALL);
@@ -23,16 +24,11 @@ interface Harness {
   registry: Registry;
 }
 
-/** Every harness's files, whose spool files (kept open) are closed after each test. */
-const opened: InstanceFiles[] = [];
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((files) => files.closeSpool()));
-});
+/** Every harness's files: their spool files (kept open) are closed after each test. */
+const closeLater = closedAfterEach((files: InstanceFiles) => files.closeSpool());
 
 async function harness(): Promise<Harness> {
-  const files = new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'instance-store-')));
-  opened.push(files);
+  const files = closeLater(new InstanceFiles(await mkdtemp(path.join(tmpdir(), 'instance-store-'))));
   await files.prepare();
   await files.startSpool();
   const recorded: Harness['recorded'] = [];

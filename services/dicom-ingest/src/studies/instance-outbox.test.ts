@@ -11,15 +11,13 @@ import { StudyCompletion } from './study-completion';
 import { StudyIndex } from './study-index';
 import { eventually, ManualClock } from '../test-support/manual-clock';
 import { indexRecord, placeFileOf } from '../test-support/records';
+import { closedAfterEach } from '../test-support/closed-after-each';
 
 const QUIET_MS = 5000;
 const STUDY = '1.2.3';
 
-/** Every index a test made, closed after it (each keeps its files open for appending). */
-const indexes: StudyIndex[] = [];
-afterEach(async () => {
-  await Promise.all(indexes.splice(0).map((index) => index.close()));
-});
+/** Every index a test made: closed after it (each keeps its files open for appending). */
+const closeLater = closedAfterEach((index: StudyIndex) => index.close());
 
 /** A node's study side on a real directory; `unreachable` makes every publish fail, as a broker that does not answer. */
 async function node(root?: string, lingerMs = 20, publishMs = 0) {
@@ -52,8 +50,7 @@ async function node(root?: string, lingerMs = 20, publishMs = 0) {
       snapshots.push(data);
     },
   };
-  const index = new StudyIndex(dir);
-  indexes.push(index);
+  const index = closeLater(new StudyIndex(dir));
   const logger = createLogger('dicom-ingest-test', 'silent');
   const retry = { initialMs: 20, maxMs: 50 };
   const outbox = new InstanceOutbox({ index, events, retry, logger, lingerMs });

@@ -11,6 +11,7 @@ import { StudyCompletion, type StudyCompletionOptions } from './study-completion
 import { StudyIndex } from './study-index';
 import { eventually, ManualClock } from '../test-support/manual-clock';
 import { indexRecord, placeFileOf } from '../test-support/records';
+import { closedAfterEach } from '../test-support/closed-after-each';
 
 const QUIET_MS = 5000;
 const STUDY = '1.2.3';
@@ -26,11 +27,8 @@ interface Setup {
   completion: StudyCompletion;
 }
 
-/** Every index a test made, closed after it (each keeps its files open for appending). */
-const indexes: StudyIndex[] = [];
-afterEach(async () => {
-  await Promise.all(indexes.splice(0).map((index) => index.close()));
-});
+/** Every index a test made: closed after it (each keeps its files open for appending). */
+const closeLater = closedAfterEach((index: StudyIndex) => index.close());
 
 async function setup(
   root?: string,
@@ -45,8 +43,7 @@ async function setup(
   const hooks = { beforePublish: async () => undefined };
   const markers = new PendingMarkers(dir);
   await markers.prepare();
-  const index = new StudyIndex(dir);
-  indexes.push(index);
+  const index = closeLater(new StudyIndex(dir));
   const completion = new StudyCompletion({
     index,
     markers,
