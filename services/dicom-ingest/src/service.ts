@@ -14,6 +14,7 @@ import { InstanceOutbox } from './studies/instance-outbox';
 import { PendingMarkers } from './studies/pending-markers';
 import { storageReadiness } from './storage/storage-readiness';
 import { StudyCompletion } from './studies/study-completion';
+import { LineSettlement } from './studies/line-settlement';
 import { StudyIndex } from './studies/study-index';
 import { StudyManifests } from './studies/study-manifests';
 
@@ -72,10 +73,14 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   await markers.prepare();
   const index = new StudyIndex(config.storageDir);
   const retry = { initialMs: 1_000, maxMs: config.study.publishRetryMaxMs };
-  const outbox = new InstanceOutbox({ index, events, retry, logger: logger.child({ component: 'outbox' }) });
+  // Lines are written while their files are: what is published waits for both (see LineSettlement).
+  const settlement = new LineSettlement();
+  const lineState = settlement.stateOf.bind(settlement);
+  const outbox = new InstanceOutbox({ index, events, retry, lineState, logger: logger.child({ component: 'outbox' }) });
   const completion = new StudyCompletion({
     index,
     outbox,
+    settlement,
     markers,
     events,
     quietPeriodMs: config.study.quietPeriodMs,

@@ -308,6 +308,7 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
         datasetOffset: spool.datasetOffset,
         // Final: dcmjs-dimse handed over the last fragment before dispatching the request.
         sizeBytes: spool.size,
+        crc32: spool.crc32,
         datasetHead: spool.datasetHead,
         sopClassUid: request.getAffectedSopClassUid(),
         sopInstanceUid: request.getAffectedSopInstanceUid(),

@@ -25,11 +25,11 @@ async function spoolFileWith(files: InstanceFiles, text: string): Promise<string
   return claimed.path;
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
-  let resolve: () => void = () => undefined;
+function deferred(): { promise: Promise<boolean>; resolve: (placeable?: boolean) => void; reject: (error: Error) => void } {
+  let resolve: (placeable?: boolean) => void = () => undefined;
   let reject: (error: Error) => void = () => undefined;
-  const promise = new Promise<void>((ok, fail) => {
-    resolve = ok;
+  const promise = new Promise<boolean>((ok, fail) => {
+    resolve = (placeable = true) => ok(placeable);
     reject = fail;
   });
   return { promise, resolve, reject };
@@ -52,16 +52,31 @@ describe('InstanceFiles: moves made after the index line (placeWhenRecorded)', (
     expect(await readFile(path.join(files.root, relative), 'utf8')).toBe('second');
   });
 
-  it('moves the file even when recording it failed: its line may be durable all the same', async () => {
+  it('moves the file when its write is durable even though recording its line failed: the line may be durable all the same', async () => {
     const files = await prepared();
     const relative = await files.destination(STUDY, SERIES, SOP);
-    const recording = deferred();
+    const settled = deferred();
 
-    void files.placeWhenRecorded(await spoolFileWith(files, 'complete'), relative, recording.promise);
-    recording.reject(new Error('EIO: i/o error, write'));
+    void files.placeWhenRecorded(await spoolFileWith(files, 'complete'), relative, settled.promise);
+    // InstanceStore's verdict once both writes settled: the file is complete, whatever the line's fate.
+    settled.resolve(true);
     await files.syncPlaced();
 
     expect(await readFile(path.join(files.root, relative), 'utf8')).toBe('complete');
+  });
+
+  it('never moves a file whose write failed, not even in syncPlaced: the place keeps the earlier copy', async () => {
+    const files = await prepared();
+    const relative = await files.destination(STUDY, SERIES, SOP);
+    void files.placeWhenRecorded(await spoolFileWith(files, 'earlier'), relative, Promise.resolve(true));
+    const failed = deferred();
+
+    void files.placeWhenRecorded(await spoolFileWith(files, 'torn'), relative, failed.promise);
+    failed.resolve(false);
+    await files.syncPlaced();
+    await files.syncPlaced();
+
+    expect(await readFile(path.join(files.root, relative), 'utf8')).toBe('earlier');
   });
 
   it('a move that failed is made again by syncPlaced, which fails as long as the move does', async () => {
@@ -71,7 +86,7 @@ describe('InstanceFiles: moves made after the index line (placeWhenRecorded)', (
     const inTheWay = path.join(files.root, relative);
     await mkdir(path.join(inTheWay, 'x'), { recursive: true });
 
-    const moved = files.placeWhenRecorded(await spoolFileWith(files, 'kept'), relative, Promise.resolve());
+    const moved = files.placeWhenRecorded(await spoolFileWith(files, 'kept'), relative, Promise.resolve(true));
     await expect(moved).rejects.toThrow();
     await expect(files.syncPlaced()).rejects.toThrow();
     await rm(inTheWay, { recursive: true });

@@ -108,19 +108,21 @@ export class InstanceFiles {
   }
 
   /**
-   * Moves a received (already fsynced) spool file to `relative` once `recorded` has settled: off the
-   * C-STORE's path, after its index line (which names both paths) is durable, so that the answer
-   * waits for one file sync and one index sync only. A restart finishes a move a crash cut off
-   * (StudyIndex.dropUnplaced); `syncPlaced` finishes them, and makes them durable, before a study is
-   * published. Moves to one place run in the order they were asked, which is the order of their
-   * index lines (InstanceStore asks in the same tick as it records), so the last line's file stays there.
-   * The move is made even if recording failed: the file is complete, and its line may be durable.
+   * Moves a received spool file to `relative` once `placeable` resolves true (its file and its
+   * index line, which names both paths, are durable; false: the file's write failed, and it is
+   * never moved): off the C-STORE's path, so that the answer waits for the two writes only. A
+   * restart finishes a move a crash cut off (StudyIndex.dropUnplaced); `syncPlaced` finishes them,
+   * and makes them durable, before a study is published. Moves to one place run in the order they
+   * were asked, which is the order of their index lines (InstanceStore asks in the same tick as it
+   * records), so the last line's file stays there.
    */
-  placeWhenRecorded(spoolPath: string, relative: string, recorded: Promise<unknown>): Promise<void> {
+  placeWhenRecorded(spoolPath: string, relative: string, placeable: Promise<boolean>): Promise<void> {
     const target = path.join(this.root, relative);
     return this.queueMove(target, async () => {
-      await recorded.catch(() => undefined);
-      // The answer is sent in the same turn of the event loop as `recorded` settles: the rename is
+      if (!(await placeable)) {
+        return;
+      }
+      // The answer is sent in the same turn of the event loop as `placeable` settles: the rename is
       // handed to libuv's pool after it, not before it on the answer's path.
       await new Promise((resolve) => setImmediate(resolve));
       await this.move(spoolPath, target);

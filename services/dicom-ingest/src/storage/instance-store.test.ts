@@ -1,6 +1,7 @@
 import { access, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { createLogger } from '@imaging-facade/service-kit';
 import { InstanceFiles } from './instance-files';
@@ -37,11 +38,13 @@ async function harness(): Promise<Harness> {
   const store = new InstanceStore({
     files,
     completion: {
-      recordInstance: async (studyUid, record) => {
+      // As StudyCompletion: the line is asked for at once, and resolves once it and the file are durable.
+      recordInstance: async (studyUid, record, fileDurable) => {
         if (indexDown.value) {
           throw new Error('EIO: i/o error, write');
         }
         recorded.push({ studyUid, record });
+        await fileDurable;
       },
     },
     logger: createLogger('dicom-ingest-test', 'silent'),
@@ -56,12 +59,14 @@ async function receive(files: InstanceFiles, dataset: Buffer, command = { sopCla
   const claimed = files.claimSpoolFile();
   await (await claimed.opened).close();
   const incomingPath = claimed.path;
-  await writeFile(incomingPath, Buffer.concat([meta, dataset]));
+  const file = Buffer.concat([meta, dataset]);
+  await writeFile(incomingPath, file);
   return {
     incomingPath,
     durable: Promise.resolve(),
     datasetOffset: meta.length,
-    sizeBytes: meta.length + dataset.length,
+    sizeBytes: file.length,
+    crc32: crc32(file),
     datasetHead: dataset.subarray(0, 1024),
     ...command,
     transferSyntaxUid: CT.transferSyntaxUid,
@@ -211,5 +216,83 @@ describe('InstanceStore', () => {
     // Its line may have reached the disk before the failure: the complete file goes to its place, not away.
     const placed = await readFile(path.join(files.root, `${STUDY}/${SERIES}/${CT.sopInstanceUid}.dcm`));
     expect(placed.length).toBe(received.sizeBytes);
+  });
+  describe('the line written while the file is', () => {
+    /** A promise the test settles: the file's write, still under way. */
+    function fileWrite(): { durable: Promise<void>; done: () => void; fail: (error: Error) => void } {
+      let done: () => void = () => undefined;
+      let fail: (error: Error) => void = () => undefined;
+      const durable = new Promise<void>((resolve, reject) => {
+        done = resolve;
+        fail = reject;
+      });
+      return { durable, done, fail };
+    }
+
+    const settled = <T>(promise: Promise<T>): Promise<boolean> =>
+      Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50))]);
+
+    it('asks for the line before the file is durable, and answers success only once the file is', async () => {
+      const { files, store, recorded } = await harness();
+      const write = fileWrite();
+      const dataset = await ctDataset();
+      // The SCP keeps the first 64 KB in memory: the header is read from them while the file is written.
+      const received = { ...(await receive(files, dataset)), datasetHead: dataset, durable: write.durable };
+
+      const answered = store.store(received);
+
+      expect(await settled(answered)).toBe(false);
+      expect(recorded).toHaveLength(1);
+      write.done();
+      expect(await answered).toEqual({ status: 0x0000 });
+    });
+
+    it('the line carries the size and the CRC-32 of the whole Part 10 file, by which a restart tells whether the file became durable', async () => {
+      const { files, store, recorded } = await harness();
+      const received = await receive(files, await ctDataset());
+      const bytes = await readFile(received.incomingPath);
+
+      await store.store(received);
+
+      expect(recorded[0]?.record).toEqual(expect.objectContaining({ sizeBytes: bytes.length, crc32: crc32(bytes) }));
+    });
+
+    it('when the file fails after its line was asked for, answers out of resources, removes the file and never puts it in place', async () => {
+      const { files, store, recorded, registry } = await harness();
+      const write = fileWrite();
+      const dataset = await ctDataset();
+      // The SCP keeps the first 64 KB in memory: the header is read from them while the file is written.
+      const received = { ...(await receive(files, dataset)), datasetHead: dataset, durable: write.durable };
+
+      const answered = store.store(received);
+      await settled(answered);
+      expect(recorded).toHaveLength(1);
+      write.fail(new Error('EIO: i/o error, write'));
+      const result = await answered;
+      await files.syncPlaced();
+
+      expect(result).toEqual({ status: 0xa700, reason: 'dataset could not be written' });
+      expect(await exists(received.incomingPath)).toBe(false);
+      expect(await exists(path.join(files.root, `${STUDY}/${SERIES}/${CT.sopInstanceUid}.dcm`))).toBe(false);
+      expect(await registry.getSingleMetricAsString('facade_ingest_store_failures_total')).toContain('status="0xA700"} 1');
+    });
+
+    it('a re-send whose file fails leaves the earlier copy in place', async () => {
+      const { files, store } = await harness();
+      const first = await receive(files, await ctDataset());
+      expect(await store.store(first)).toEqual({ status: 0x0000 });
+      await files.syncPlaced();
+      const placed = path.join(files.root, `${STUDY}/${SERIES}/${CT.sopInstanceUid}.dcm`);
+      const before = await readFile(placed);
+
+      const dataset = await ctDataset();
+      // Its header read from memory: its line is asked for before the write fails.
+      const resent = { ...(await receive(files, dataset)), datasetHead: dataset, durable: Promise.reject(new Error('ENOSPC: no space left on device')) };
+      expect((await store.store(resent)).status).toBe(0xa700);
+      await files.syncPlaced();
+
+      expect((await readFile(placed)).equals(before)).toBe(true);
+      expect(await exists(resent.incomingPath)).toBe(false);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
-import { readInstanceHeader } from './header-reader';
+import { readInstanceHeader, type InstanceHeader } from './header-reader';
 import type { InstanceFiles } from './instance-files';
 import { checkIdentity } from './instance-identity';
 import type { IngestMetrics } from '../metrics';
@@ -15,6 +15,8 @@ export interface ReceivedInstance {
   syncing?: Promise<void>;
   datasetOffset: number;
   sizeBytes: number;
+  /** CRC-32 (zlib's) of the whole Part 10 file, as received. */
+  crc32: number;
   /** The first bytes of the dataset, kept in memory while it was received. */
   datasetHead: Buffer;
   sopClassUid: string;
@@ -34,12 +36,15 @@ export interface InstanceStoreOptions {
 
 /**
  * Turns a received file into a stored and indexed instance, and says what to answer. Success only
- * once the file's bytes are durable (fdatasync of its spool file, whose name was durable before it
- * was written) and its line in the study index, naming both the spool file and its place, is
- * fsynced; the file is moved to its place right after, off the answer's path. Kafka is not on
- * this path: the index is also the outbox its instance-stored event is published from (see
- * InstanceOutbox). Never throws: every failure is a DIMSE status. Logs carry UIDs, AE titles and
- * reasons, never patient attributes.
+ * once the file's bytes are durable (its spool file's one O_DSYNC write or fdatasync; the spool
+ * file's name was durable before it was written) and its line in the study index, naming the spool
+ * file, its place, size and checksum, is durable. The line is written as soon as the header is
+ * parsed, while the file is still being written: the answer waits for both at once, not one after
+ * the other. A line whose file then fails is void (LineSettlement), and a restart keeps a line only
+ * if its file matches it. The file is moved to its place once both are durable, off the answer's
+ * path. Kafka is not on this path: the index is also the outbox its instance-stored event is
+ * published from (see InstanceOutbox). Never throws: every failure is a DIMSE status. Logs carry
+ * UIDs, AE titles and reasons, never patient attributes.
  */
 export class InstanceStore {
   private readonly readHeader: typeof readInstanceHeader;
@@ -68,39 +73,25 @@ export class InstanceStore {
   }
 
   private async attempt(received: ReceivedInstance, logger: Logger): Promise<StoreResult & { keepFile?: boolean }> {
-    // Parsing (mostly from the head in memory) overlaps the fdatasync of the file. It starts once
-    // the fdatasync was issued: it keeps the main thread busy, and would hold back the writes' turn.
-    const parsing = (received.syncing ?? Promise.resolve())
-      .then(() =>
-        this.readHeader(
-          {
-            path: received.incomingPath,
-            datasetOffset: received.datasetOffset,
-            fileSize: received.sizeBytes,
-            head: received.datasetHead,
-            written: received.durable,
-          },
-          received.transferSyntaxUid,
-        ),
-      )
-      .then(
-      (header) => ({ ok: true as const, header }),
+    // Settles once the file's write did, without a rejection left unhandled meanwhile.
+    const fileWritten = received.durable.then(
+      () => ({ ok: true as const }),
       (error: unknown) => ({ ok: false as const, error }),
     );
+    const notWritten = async (): Promise<StoreResult | undefined> => {
+      const written = await fileWritten;
+      return written.ok ? undefined : refuse(logger, { status: StoreStatus.OutOfResources, reason: 'dataset could not be written' }, written.error);
+    };
+    let header: InstanceHeader;
     try {
-      await received.durable;
+      header = await this.parse(received);
     } catch (error) {
-      await parsing;
-      return refuse(logger, { status: StoreStatus.OutOfResources, reason: 'dataset could not be written' }, error);
+      // A header read from a file whose write failed fails too: say what went wrong first.
+      return (await notWritten()) ?? refuse(logger, { status: StoreStatus.CannotUnderstand, reason: 'dataset cannot be parsed' }, error);
     }
-    const parsed = await parsing;
-    if (!parsed.ok) {
-      return refuse(logger, { status: StoreStatus.CannotUnderstand, reason: 'dataset cannot be parsed' }, parsed.error);
-    }
-    const { header } = parsed;
     const checked = checkIdentity(header, received);
     if (!checked.ok) {
-      return refuse(logger, checked.failure);
+      return (await notWritten()) ?? refuse(logger, checked.failure);
     }
     const { identity } = checked;
     if (header.decodeWarning !== undefined) {
@@ -116,39 +107,71 @@ export class InstanceStore {
     try {
       storagePath = await this.options.files.destination(identity.studyInstanceUid, identity.seriesInstanceUid, identity.sopInstanceUid);
     } catch (error) {
-      return refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, error);
+      return (await notWritten()) ?? refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, error);
     }
-    // The line names the spool file and the place: it is durable with the bytes already fsynced
-    // (a restart finishes the move, StudyIndex.dropUnplaced), so the move itself is not awaited.
     // Asked in the same tick as recordInstance, which queues lines in call order: moves to one place keep the order of their lines.
-    const recorded = this.options.completion.recordInstance(identity.studyInstanceUid, {
-      sopInstanceUid: identity.sopInstanceUid,
-      seriesInstanceUid: identity.seriesInstanceUid,
-      sopClassUid: identity.sopClassUid,
-      transferSyntaxUid: received.transferSyntaxUid,
-      storagePath,
-      spoolPath: this.options.files.relativeToRoot(received.incomingPath),
-      sizeBytes: received.sizeBytes,
-      receivedAt,
-      study: header.study,
-      series: header.series,
-      instance: header.instance,
-      ...(header.content ? { content: header.content } : {}),
-      callingAeTitle: received.callingAeTitle,
-      calledAeTitle: received.calledAeTitle,
-    });
-    this.options.files.placeWhenRecorded(received.incomingPath, storagePath, recorded).catch((error: unknown) => {
+    const recorded = this.options.completion.recordInstance(
+      identity.studyInstanceUid,
+      {
+        sopInstanceUid: identity.sopInstanceUid,
+        seriesInstanceUid: identity.seriesInstanceUid,
+        sopClassUid: identity.sopClassUid,
+        transferSyntaxUid: received.transferSyntaxUid,
+        storagePath,
+        spoolPath: this.options.files.relativeToRoot(received.incomingPath),
+        sizeBytes: received.sizeBytes,
+        crc32: received.crc32,
+        receivedAt,
+        study: header.study,
+        series: header.series,
+        instance: header.instance,
+        ...(header.content ? { content: header.content } : {}),
+        callingAeTitle: received.callingAeTitle,
+        calledAeTitle: received.calledAeTitle,
+      },
+      received.durable,
+    );
+    const lineWritten = recorded.then(
+      () => ({ ok: true as const }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    // Moved once both writes settled, if the file is complete: its line may be durable even when
+    // writing it failed. A file whose write failed is never moved (it is removed; its line is void).
+    const placeable = Promise.all([fileWritten, lineWritten]).then(([file]) => file.ok);
+    this.options.files.placeWhenRecorded(received.incomingPath, storagePath, placeable).catch((error: unknown) => {
       logger.error({ studyInstanceUid: identity.studyInstanceUid, err: errorMessage(error) }, 'could not move a stored instance to its place; retried before the study is published');
     });
-    try {
-      await recorded;
-    } catch (error) {
+    const refused = await notWritten();
+    if (refused !== undefined) {
+      await lineWritten;
+      return refused;
+    }
+    const line = await lineWritten;
+    if (!line.ok) {
       // Its line may be durable all the same: the file is moved to its place, not removed. The
       // sender retries, and a retry replaces it.
-      return { ...refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, error), keepFile: true };
+      return { ...refuse(logger, { status: StoreStatus.OutOfResources, reason: 'instance could not be stored' }, line.error), keepFile: true };
     }
     logger.debug({ studyInstanceUid: identity.studyInstanceUid }, 'instance stored');
     return { status: StoreStatus.Success };
+  }
+
+  /**
+   * Parsing (mostly from the head in memory) overlaps the write of the file. It starts once the
+   * write's sync was issued: it keeps the main thread busy, and would hold back the write's turn.
+   */
+  private async parse(received: ReceivedInstance): Promise<InstanceHeader> {
+    await received.syncing;
+    return this.readHeader(
+      {
+        path: received.incomingPath,
+        datasetOffset: received.datasetOffset,
+        fileSize: received.sizeBytes,
+        head: received.datasetHead,
+        written: received.durable,
+      },
+      received.transferSyntaxUid,
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { mkdtemp, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { constants } from 'node:fs';
 import { SpoolFile } from './spool-file';
 
@@ -96,6 +97,25 @@ describe('SpoolFile', () => {
     await spool.done;
 
     expect(spool.datasetHead).toEqual(dataset.subarray(0, 64 * 1024));
+  });
+
+  it.each([
+    { received: 'in one go', fragments: 1 },
+    { received: 'in several fragments', fragments: 7 },
+  ])('its CRC-32, known before the bytes are on disk, is the one of the file as read back ($received)', async ({ fragments }) => {
+    const file = await spoolPath();
+    const spool = new SpoolFile(file, Buffer.from('META'));
+    const dataset = Buffer.from(Array.from({ length: 70_000 }, (_, index) => (index * 7) % 253));
+    const size = Math.ceil(dataset.length / fragments);
+
+    for (let start = 0; start < dataset.length; start += size) {
+      spool.write(dataset.subarray(start, start + size));
+    }
+    const announced = spool.crc32;
+    spool.end();
+    await spool.done;
+
+    expect(announced).toBe(crc32(await readFile(file)));
   });
 
   it('when destroyed before its end (an aborted association), done rejects', async () => {

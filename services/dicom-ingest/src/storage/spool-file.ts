@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 
 /**
  * Big enough that the first write of a dataset (one PDV, at most one PDU) never reports
@@ -33,6 +34,8 @@ export class SpoolFile extends Writable {
   private acceptedBytes = 0;
   private readonly headChunks: Buffer[] = [];
   private headBytes = 0;
+  /** CRC-32 of every byte handed over so far, the file meta header included. */
+  private checksum: number;
   readonly done: Promise<void>;
   /**
    * Resolves once every byte is written and the sync has started (the fdatasync, or the one O_DSYNC write), or the stream failed: work
@@ -52,6 +55,7 @@ export class SpoolFile extends Writable {
     private readonly opened?: Promise<FileHandle>,
   ) {
     super({ highWaterMark: SPOOL_HIGH_WATER_MARK, decodeStrings: true });
+    this.checksum = crc32(metaHeader);
     this.done = new Promise<void>((resolve, reject) => {
       this.once('error', reject);
       this.once('finish', resolve);
@@ -81,6 +85,15 @@ export class SpoolFile extends Writable {
     return this.metaHeader.length + this.acceptedBytes;
   }
 
+  /**
+   * CRC-32 (zlib's) of the Part 10 file with every byte handed over so far: known before the bytes
+   * are on disk, so that the study index can take the file's line while the file is still being
+   * written, and a restart can tell whether the file it names became durable.
+   */
+  get crc32(): number {
+    return this.checksum;
+  }
+
   /** The first bytes of the dataset (up to 64 KB), as received. */
   get datasetHead(): Buffer {
     return Buffer.concat(this.headChunks, this.headBytes);
@@ -92,6 +105,7 @@ export class SpoolFile extends Writable {
    */
   override write(chunk: Buffer, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean {
     this.acceptedBytes += chunk.length;
+    this.checksum = crc32(chunk, this.checksum);
     if (this.headBytes < HEAD_CAPTURE) {
       const kept = chunk.subarray(0, HEAD_CAPTURE - this.headBytes);
       this.headChunks.push(kept);

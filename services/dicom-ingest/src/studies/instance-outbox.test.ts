@@ -6,6 +6,7 @@ import type { InstanceStoredV1Data, StudyCompletedV1Data } from '@imaging-facade
 import { createLogger } from '@imaging-facade/service-kit';
 import { createIngestMetrics } from '../metrics';
 import { InstanceOutbox } from './instance-outbox';
+import { LineSettlement } from './line-settlement';
 import { PendingMarkers } from './pending-markers';
 import { StudyCompletion } from './study-completion';
 import { StudyIndex } from './study-index';
@@ -53,13 +54,17 @@ async function node(root?: string, lingerMs = 20, publishMs = 0) {
   const index = closeLater(new StudyIndex(dir));
   const logger = createLogger('dicom-ingest-test', 'silent');
   const retry = { initialMs: 20, maxMs: 50 };
-  const outbox = new InstanceOutbox({ index, events, retry, logger, lingerMs });
+  // Wired as the service wires them: lines are written while their files are.
+  const settlement = new LineSettlement();
+  const lineState = settlement.stateOf.bind(settlement);
+  const outbox = new InstanceOutbox({ index, events, retry, logger, lingerMs, lineState });
   const markers = new PendingMarkers(dir);
   await markers.prepare();
   const completion = new StudyCompletion({
     index,
     markers,
     outbox,
+    settlement,
     events,
     quietPeriodMs: QUIET_MS,
     retry,
@@ -71,6 +76,21 @@ async function node(root?: string, lingerMs = 20, publishMs = 0) {
 }
 
 const record = (n: number) => indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: `1.2.3.1.${n}`, callingAeTitle: 'CT1', calledAeTitle: 'FACADE' });
+/** A record naming the spool file its instance was received into, as InstanceStore records it. */
+const spooled = (n: number) => ({ ...record(n), spoolPath: `.spool/${n}.part` });
+const sopsOf = (records: Array<{ sopInstanceUid: string }>) => records.map((entry) => entry.sopInstanceUid);
+
+/** A file's write the test settles itself. Watched from the start, as InstanceStore watches it (never an unhandled rejection). */
+function fileWrite(): { durable: Promise<void>; finish: () => void; fail: () => void } {
+  let finish: () => void = () => undefined;
+  let fail: () => void = () => undefined;
+  const durable = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = () => reject(new Error('ENOSPC: no space left on device, write'));
+  });
+  durable.catch(() => undefined);
+  return { durable, finish, fail };
+}
 
 describe('InstanceOutbox', () => {
   it('publishes the instance-stored events of recorded instances in the background, in order, with what the index holds', async () => {
@@ -175,5 +195,51 @@ describe('InstanceOutbox', () => {
     const { records } = await index.read(STUDY);
     expect(records.map((entry) => entry.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2']);
     await completion.stop();
+  });
+
+  describe('lines written while their file is', () => {
+    it('publishes nothing from a line whose file is still being written, nor from the lines after it, until it is durable; then all of them, in order', async () => {
+      const { instanceEvents, index, completion } = await node();
+      await completion.recordInstance(STUDY, spooled(1));
+      await eventually(() => expect(instanceEvents).toHaveLength(1));
+      const reads = jest.spyOn(index, 'readFrom');
+      const file = fileWrite();
+      const recorded = completion.recordInstance(STUDY, spooled(2), file.durable);
+      // Recorded and durable: kicks the outbox, which reads the line in flight before it.
+      await completion.recordInstance(STUDY, spooled(3));
+
+      await eventually(() => expect(reads).toHaveBeenCalled());
+      await new Promise((resolve) => setTimeout(resolve, 100)); // several lingers
+      expect(sopsOf(instanceEvents)).toEqual(sopsOf([spooled(1)]));
+      file.finish();
+      await recorded;
+
+      await eventually(() => expect(instanceEvents).toHaveLength(3));
+      expect(sopsOf(instanceEvents)).toEqual(sopsOf([spooled(1), spooled(2), spooled(3)]));
+      // Where the file was spooled is the ingest's business only.
+      expect(instanceEvents[1]).not.toHaveProperty('spoolPath');
+      await completion.stop();
+    });
+
+    it('never publishes a line whose file could not be written, whether it failed before or while the outbox waited for it; the lines after it go out, and the snapshot follows', async () => {
+      const { clock, instanceEvents, snapshots, completion } = await node();
+      const failedEarly = fileWrite();
+      failedEarly.fail();
+      await completion.recordInstance(STUDY, spooled(1));
+      await expect(completion.recordInstance(STUDY, spooled(2), failedEarly.durable)).rejects.toThrow(/ENOSPC/);
+      const failingLate = fileWrite();
+      const recorded = completion.recordInstance(STUDY, spooled(3), failingLate.durable);
+      await completion.recordInstance(STUDY, spooled(4));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // several lingers: the outbox stops before the line in flight
+      failingLate.fail();
+      await expect(recorded).rejects.toThrow(/ENOSPC/);
+
+      await eventually(() => expect(instanceEvents).toHaveLength(2));
+      clock.advance(QUIET_MS);
+      await eventually(() => expect(snapshots).toHaveLength(1));
+      expect(sopsOf(instanceEvents)).toEqual(sopsOf([spooled(1), spooled(4)]));
+      expect(sopsOf(snapshots[0]?.series.flatMap((series) => series.instances) ?? [])).toEqual(sopsOf([spooled(1), spooled(4)]));
+      await completion.stop();
+    });
   });
 });

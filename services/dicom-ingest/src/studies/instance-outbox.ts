@@ -1,6 +1,7 @@
 import type { InstanceStoredV1Data } from '@imaging-facade/events';
 import { backoffDelay, errorMessage, type Logger } from '@imaging-facade/service-kit';
 import type { IngestEvents } from '../ingest-events';
+import type { LineState } from './line-settlement';
 import { indexRecordSchema, type StudyIndex } from './study-index';
 
 export interface InstanceOutboxOptions {
@@ -10,6 +11,11 @@ export interface InstanceOutboxOptions {
   logger: Logger;
   /** How long a kicked drain waits for more lines, so that a busy study's events go out in batches. */
   lingerMs?: number;
+  /**
+   * Where a line stands (LineSettlement.stateOf): a drain stops before a line still in flight (its
+   * settling kicks the outbox again) and leaves void lines out. Without it, every line is settled.
+   */
+  lineState?: (studyUid: string, spoolPath: string | undefined) => LineState;
 }
 
 /**
@@ -29,6 +35,7 @@ const eventFields = indexRecordSchema.pick({
   receivedAt: true,
   callingAeTitle: true,
   calledAeTitle: true,
+  spoolPath: true,
 });
 
 /**
@@ -157,22 +164,34 @@ export class InstanceOutbox {
     for (let more = true; more; ) {
       const from = this.cursors.get(studyUid) ?? 0;
       const tail = await this.options.index.readFrom(studyUid, from);
-      const { lines, end } = tail;
+      let { end } = tail;
       more = until === 'to-the-end' || tail.more;
-      if (lines.length === 0) {
+      if (tail.lines.length === 0) {
         return;
       }
       const events: InstanceStoredV1Data[] = [];
-      for (const line of lines) {
-        const parsed = parseLine(line);
+      for (const line of tail.lines) {
+        const parsed = parseLine(line.text);
         if (parsed === undefined) {
           // A torn line is cut at start (StudyIndex.repair); anything else is left out, and said.
           this.options.logger.warn({ studyInstanceUid: studyUid }, 'study index line unreadable; no instance-stored event for it');
           continue;
         }
-        events.push({ studyInstanceUid: studyUid, ...parsed });
+        const { spoolPath, ...event } = parsed;
+        const state = this.options.lineState?.(studyUid, spoolPath) ?? 'settled';
+        if (state === 'in-flight') {
+          // Its file may yet fail: published once settled (which kicks the outbox again).
+          end = line.start;
+          more = false;
+          break;
+        }
+        if (state === 'settled') {
+          events.push({ studyInstanceUid: studyUid, ...event });
+        }
       }
-      await this.options.events.instancesStored(studyUid, events);
+      if (events.length > 0) {
+        await this.options.events.instancesStored(studyUid, events);
+      }
       this.cursors.set(studyUid, end);
     }
   }
@@ -197,7 +216,7 @@ export class InstanceOutbox {
   }
 }
 
-function parseLine(line: string): Omit<InstanceStoredV1Data, 'studyInstanceUid'> | undefined {
+function parseLine(line: string): (Omit<InstanceStoredV1Data, 'studyInstanceUid'> & { spoolPath?: string }) | undefined {
   try {
     const parsed = eventFields.safeParse(JSON.parse(line));
     if (!parsed.success) {

@@ -7,8 +7,9 @@ import { createLogger } from '@imaging-facade/service-kit';
 import { createIngestMetrics } from '../metrics';
 import { PendingMarkers } from './pending-markers';
 import { ManifestBuildError } from './kos-writer';
+import { LineSettlement } from './line-settlement';
 import { StudyCompletion, type StudyCompletionOptions } from './study-completion';
-import { StudyIndex } from './study-index';
+import { StudyIndex, type IndexRecord } from './study-index';
 import { eventually, ManualClock } from '../test-support/manual-clock';
 import { indexRecord, placeFileOf } from '../test-support/records';
 import { closedAfterEach } from '../test-support/closed-after-each';
@@ -24,17 +25,19 @@ interface Setup {
   /** Runs before each publish: lets a test hold a publish under way. */
   hooks: { beforePublish: () => Promise<void> };
   markers: PendingMarkers;
+  index: StudyIndex;
   completion: StudyCompletion;
 }
 
 /** Every index a test made: closed after it (each keeps its files open for appending). */
 const closeLater = closedAfterEach((index: StudyIndex) => index.close());
 
-async function setup(
-  root?: string,
-  manifests?: StudyCompletionOptions['manifests'],
-  placement?: StudyCompletionOptions['placement'],
-): Promise<Setup> {
+async function setup({
+  root,
+  manifests,
+  placement,
+  settlement,
+}: { root?: string } & Pick<StudyCompletionOptions, 'manifests' | 'placement' | 'settlement'> = {}): Promise<Setup> {
   const dir = root ?? (await mkdtemp(path.join(tmpdir(), 'study-completion-')));
   await mkdir(path.join(dir, STUDY), { recursive: true });
   const clock = new ManualClock();
@@ -64,12 +67,44 @@ async function setup(
     timers: clock,
     manifests,
     placement,
+    settlement,
   });
-  return { root: dir, clock, published, failNext, hooks, markers, completion };
+  return { root: dir, clock, published, failNext, hooks, markers, index, completion };
 }
 
 function instances(data: StudyCompletedV1Data | undefined): number {
   return (data?.series ?? []).reduce((sum, series) => sum + series.instances.length, 0);
+}
+
+/** The instances of a snapshot, as a receiver reads them: which instance, and which copy (by size). */
+function copiesIn(data: StudyCompletedV1Data | undefined): Array<{ sopInstanceUid: string; sizeBytes: number | undefined }> {
+  return (data?.series ?? []).flatMap((series) => series.instances.map(({ sopInstanceUid, sizeBytes }) => ({ sopInstanceUid, sizeBytes })));
+}
+
+/** The same, for the records a snapshot should hold (one per instance, in order). */
+function copiesOf(...records: IndexRecord[]): Array<{ sopInstanceUid: string; sizeBytes: number | undefined }> {
+  return records.map(({ sopInstanceUid, sizeBytes }) => ({ sopInstanceUid, sizeBytes }));
+}
+
+/** A record of an instance received into its own spool file, as InstanceStore records it. */
+function spooled(n: number): IndexRecord {
+  return indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: `1.2.3.1.${n}`, spoolPath: `.spool/${n}.part` });
+}
+
+/** A file's write that failed. Watched from the start, as InstanceStore watches it (never an unhandled rejection). */
+function failedWrite(): Promise<void> {
+  const failed = Promise.reject(new Error('ENOSPC: no space left on device, write'));
+  failed.catch(() => undefined);
+  return failed;
+}
+
+/** A file's write the test finishes itself. */
+function fileWrite(): { durable: Promise<void>; finish: () => void } {
+  let finish: () => void = () => undefined;
+  const durable = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  return { durable, finish };
 }
 
 describe('StudyCompletion', () => {
@@ -134,7 +169,7 @@ describe('StudyCompletion', () => {
         }
       },
     };
-    const { clock, published, markers, completion, hooks } = await setup(undefined, undefined, placement);
+    const { clock, published, markers, completion, hooks } = await setup({ placement });
     hooks.beforePublish = async () => {
       steps.push('publish');
     };
@@ -161,7 +196,7 @@ describe('StudyCompletion', () => {
     await first.completion.stop(); // the quiet period had not ended: the study stays pending
     expect(first.published).toHaveLength(0);
 
-    const second = await setup(first.root);
+    const second = await setup({ root: first.root });
     expect(await second.completion.recover()).toBe(1);
     second.clock.advance(QUIET_MS);
 
@@ -203,6 +238,82 @@ describe('StudyCompletion', () => {
     expect(await readdir(path.join(root, '.pending'))).toEqual([STUDY]);
   });
 
+  describe('with lines written while their file is (LineSettlement)', () => {
+    it('a snapshot due while a line\'s file is still being written waits for it, then includes that instance', async () => {
+      const settlement = new LineSettlement();
+      const { clock, published, markers, index, completion } = await setup({ settlement });
+      await completion.recordInstance(STUDY, spooled(1));
+      const file = fileWrite();
+      const recorded = completion.recordInstance(STUDY, spooled(2), file.durable);
+      // Its line is in the index before its file is durable.
+      await eventually(async () => expect((await index.read(STUDY)).records).toHaveLength(2));
+
+      clock.advance(QUIET_MS); // the first instance's quiet period ends
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(published).toHaveLength(0);
+      file.finish();
+      await recorded;
+
+      await eventually(() => expect(published).toHaveLength(1));
+      expect(copiesIn(published[0])).toEqual(copiesOf(spooled(1), spooled(2)));
+      await eventually(async () => expect(await markers.list()).toEqual([]));
+    });
+
+    it('an instance whose file could not be written is refused, left out of the snapshot (a re-send keeps its earlier copy) and compacted out of the index', async () => {
+      const settlement = new LineSettlement();
+      const { clock, published, markers, index, completion } = await setup({ settlement });
+      const kept = spooled(1);
+      const failedResend = { ...spooled(1), spoolPath: '.spool/1-again.part', sizeBytes: kept.sizeBytes + 10 };
+      await completion.recordInstance(STUDY, kept);
+      await expect(completion.recordInstance(STUDY, failedResend, failedWrite())).rejects.toThrow(/ENOSPC/);
+      await expect(completion.recordInstance(STUDY, spooled(2), failedWrite())).rejects.toThrow(/ENOSPC/);
+
+      clock.advance(QUIET_MS);
+
+      await eventually(async () => expect(await markers.list()).toEqual([]));
+      expect(published).toHaveLength(1);
+      expect(copiesIn(published[0])).toEqual(copiesOf(kept));
+      expect(await index.read(STUDY)).toEqual({ records: [kept], unreadableLines: 0 });
+      // Out of the index: nothing needs to remember them any more.
+      expect(settlement.voidOf(STUDY).size).toBe(0);
+    });
+
+    it('when the compaction fails while the study has void lines, the marker stays and the study is published and compacted again', async () => {
+      const settlement = new LineSettlement();
+      const { clock, published, markers, index, completion } = await setup({ settlement });
+      await completion.recordInstance(STUDY, spooled(1));
+      await expect(completion.recordInstance(STUDY, spooled(2), failedWrite())).rejects.toThrow(/ENOSPC/);
+      const compact = jest.spyOn(index, 'compact').mockRejectedValueOnce(new Error('ENOSPC: no space left on device, write'));
+
+      clock.advance(QUIET_MS);
+      await eventually(() => expect(compact).toHaveBeenCalledTimes(1));
+      await eventually(() => expect(clock.waiting).toBe(1));
+      // A restart checks only a pending study's lines against their files: the void line must not outlive the marker.
+      expect(await markers.list()).toEqual([STUDY]);
+      clock.advance(1000); // first retry: within [500, 1000] ms
+
+      await eventually(async () => expect(await markers.list()).toEqual([]));
+      expect(await index.read(STUDY)).toEqual({ records: [spooled(1)], unreadableLines: 0 });
+      // Published with the first attempt and again with the retry (at least once), never with the void line.
+      expect(published.map(copiesIn)).toEqual([copiesOf(spooled(1)), copiesOf(spooled(1))]);
+    });
+
+    it('when the compaction fails and the study has no void line, the marker is cleared all the same: the old lines only cost space', async () => {
+      const settlement = new LineSettlement();
+      const { clock, published, markers, index, completion } = await setup({ settlement });
+      await completion.recordInstance(STUDY, spooled(1));
+      await completion.recordInstance(STUDY, { ...spooled(1), spoolPath: '.spool/1-again.part' });
+      const compact = jest.spyOn(index, 'compact').mockRejectedValueOnce(new Error('ENOSPC: no space left on device, write'));
+
+      clock.advance(QUIET_MS);
+
+      await eventually(async () => expect(await markers.list()).toEqual([]));
+      expect(compact).toHaveBeenCalledTimes(1);
+      expect(published).toHaveLength(1);
+      expect(clock.waiting).toBe(0);
+    });
+  });
+
   describe('with manifests', () => {
     const manifestOf = (data: StudyCompletedV1Data): StudyManifest => ({
       seriesInstanceUid: '2.25.1',
@@ -216,10 +327,12 @@ describe('StudyCompletion', () => {
 
     it('brings the manifest up to date before each snapshot and publishes it with the snapshot', async () => {
       const made: number[] = [];
-      const { clock, published, completion } = await setup(undefined, {
-        update: async (data) => {
-          made.push(instances(data));
-          return manifestOf(data);
+      const { clock, published, completion } = await setup({
+        manifests: {
+          update: async (data) => {
+            made.push(instances(data));
+            return manifestOf(data);
+          },
         },
       });
       await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
@@ -234,9 +347,11 @@ describe('StudyCompletion', () => {
     });
 
     it('when the manifest cannot be built from the study, publishes the snapshot without one', async () => {
-      const { clock, published, markers, completion } = await setup(undefined, {
-        update: async () => {
-          throw new ManifestBuildError('unwritable attribute');
+      const { clock, published, markers, completion } = await setup({
+        manifests: {
+          update: async () => {
+            throw new ManifestBuildError('unwritable attribute');
+          },
         },
       });
       await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
@@ -249,12 +364,14 @@ describe('StudyCompletion', () => {
 
     it('when the manifest cannot be written (disk), publishes nothing and tries again later', async () => {
       let failures = 1;
-      const { clock, published, markers, completion } = await setup(undefined, {
-        update: async (data) => {
-          if (failures-- > 0) {
-            throw new Error('ENOSPC: no space left on device');
-          }
-          return manifestOf(data);
+      const { clock, published, markers, completion } = await setup({
+        manifests: {
+          update: async (data) => {
+            if (failures-- > 0) {
+              throw new Error('ENOSPC: no space left on device');
+            }
+            return manifestOf(data);
+          },
         },
       });
       await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));

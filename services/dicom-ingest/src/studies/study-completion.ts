@@ -4,9 +4,10 @@ import type { IngestEvents } from '../ingest-events';
 import type { InstanceFiles } from '../storage/instance-files';
 import type { IngestMetrics } from '../metrics';
 import type { InstanceOutbox } from './instance-outbox';
+import type { LineSettlement } from './line-settlement';
 import type { PendingMarkers } from './pending-markers';
 import { QuietPeriodTracker, type Timers } from './quiet-period';
-import type { IndexRecord, StudyIndex } from './study-index';
+import type { IndexContents, IndexRecord, StudyIndex } from './study-index';
 import { ManifestBuildError } from './kos-writer';
 import type { StudyManifests } from './study-manifests';
 import { buildSnapshot } from './study-snapshot';
@@ -28,6 +29,12 @@ export interface StudyCompletionOptions {
   placement?: Pick<InstanceFiles, 'syncPlaced'>;
   /** Publishes the instance-stored events; without it, none are published. */
   outbox?: Pick<InstanceOutbox, 'startAt' | 'kick' | 'drain' | 'rewritten' | 'forget'>;
+  /**
+   * Tracks the lines written while their file is (recordInstance's `fileDurable`): a snapshot waits
+   * for them, and leaves out and compacts away those whose file failed. Without it, a line is
+   * written only after its file is durable.
+   */
+  settlement?: LineSettlement;
   timers?: Timers;
 }
 
@@ -61,13 +68,14 @@ export class StudyCompletion {
   }
 
   /**
-   * Records a committed instance: durable before the caller acknowledges it. The marker, the
-   * generation and the place of the append in the index's queue are settled under the study's lock;
-   * the append's fsync is awaited outside it, so that the appends of concurrent associations share
+   * Records an instance: resolves once its line and its file (`fileDurable`, written meanwhile) are
+   * durable, which is when the caller may acknowledge it; rejects when either failed. The marker,
+   * the generation and the place of the append in the index's queue are settled under the study's
+   * lock; the writes are awaited outside it, so that the appends of concurrent associations share
    * one fsync. The generation moves first: a snapshot that may have missed this record never clears
    * the marker.
    */
-  async recordInstance(studyUid: string, record: IndexRecord): Promise<void> {
+  async recordInstance(studyUid: string, record: IndexRecord, fileDurable: Promise<void> = Promise.resolve()): Promise<void> {
     const { appended } = await this.lock.run(studyUid, async () => {
       if (!this.pending.has(studyUid)) {
         await this.options.markers.mark(studyUid);
@@ -80,11 +88,20 @@ export class StudyCompletion {
       // Queued under the lock, so that a later read of the index (a snapshot) comes after it.
       const appended = this.options.index.append(studyUid, record);
       appended.catch(() => undefined); // awaited right below; this only keeps it from counting as unhandled meanwhile
+      if (record.spoolPath !== undefined) {
+        this.options.settlement?.track(studyUid, record.spoolPath, appended, fileDurable);
+      }
       return { appended };
     });
-    await appended;
+    const [line, file] = await Promise.allSettled([appended, fileDurable]);
+    // Also after a failure: the study's next snapshot and compaction leave a void line out.
     this.tracker.touch(studyUid, this.options.quietPeriodMs);
     this.options.outbox?.kick(studyUid);
+    for (const written of [file, line]) {
+      if (written.status === 'rejected') {
+        throw written.reason;
+      }
+    }
   }
 
   /** Schedules the studies a previous run left pending (e.g. it crashed during their quiet period). */
@@ -96,7 +113,7 @@ export class StudyCompletion {
       }
       const dropped = await this.options.index.dropUnplaced(studyUid);
       if (dropped > 0) {
-        this.options.logger.warn({ studyInstanceUid: studyUid, records: dropped }, 'dropped index lines of instances never put in place (never answered)');
+        this.options.logger.warn({ studyInstanceUid: studyUid, records: dropped }, 'dropped index lines whose file never became durable (never answered with success) or that a later copy supersedes');
       }
       this.pending.add(studyUid);
       this.generations.set(studyUid, this.generations.get(studyUid) ?? 0);
@@ -133,10 +150,7 @@ export class StudyCompletion {
 
   private async complete(studyUid: string): Promise<void> {
     const logger = this.options.logger.child({ studyInstanceUid: studyUid });
-    const { generation, contents } = await this.lock.run(studyUid, async () => ({
-      generation: this.generations.get(studyUid) ?? 0,
-      contents: await this.options.index.read(studyUid),
-    }));
+    const { generation, contents } = await this.settledContents(studyUid);
     if (contents.unreadableLines > 0) {
       logger.warn({ unreadableLines: contents.unreadableLines }, 'study index has unreadable lines; they are left out');
     }
@@ -165,6 +179,29 @@ export class StudyCompletion {
     const instances = snapshot.series.reduce((sum, series) => sum + series.instances.length, 0);
     logger.info({ series: snapshot.series.length, instances }, 'study completed');
     await this.clearIfUnchanged(studyUid, generation);
+  }
+
+  /**
+   * The study's generation and its index without void lines, read once no line of it is in flight:
+   * lines are tracked under the study's lock, so none in flight then means none unsettled in the read.
+   */
+  private async settledContents(studyUid: string): Promise<{ generation: number; contents: IndexContents }> {
+    for (;;) {
+      const read = await this.lock.run(studyUid, async () => {
+        const inFlight = this.options.settlement?.whenSettled(studyUid);
+        if (inFlight !== undefined) {
+          return { inFlight };
+        }
+        return { generation: this.generations.get(studyUid) ?? 0, contents: await this.options.index.read(studyUid) };
+      });
+      if ('inFlight' in read) {
+        await read.inFlight;
+        continue;
+      }
+      const { settlement } = this.options;
+      const records = settlement === undefined ? read.contents.records : read.contents.records.filter((record) => settlement.stateOf(studyUid, record.spoolPath) !== 'void');
+      return { generation: read.generation, contents: { ...read.contents, records } };
+    }
   }
 
   private async manifestOf(
@@ -206,17 +243,24 @@ export class StudyCompletion {
       if ((this.generations.get(studyUid) ?? 0) !== generation) {
         return;
       }
+      // Compacted first: a void line must be out of the index before the study stops being pending
+      // (only a pending study's lines are checked against their files after a crash).
+      await this.compact(studyUid);
       await this.options.markers.clear(studyUid);
       this.pending.delete(studyUid);
       this.generations.delete(studyUid);
       this.attempts.delete(studyUid);
-      await this.compact(studyUid);
     });
   }
 
-  /** Re-sends left older lines in the index: keep the last of each instance (under the study's lock, nothing is appended meanwhile). */
+  /**
+   * Re-sends left older lines in the index, and failed stores void ones: keep the last settled line
+   * of each instance (under the study's lock, nothing is appended meanwhile). Fails only when void
+   * lines could not be dropped: the study then stays pending, and is tried again.
+   */
   private async compact(studyUid: string): Promise<void> {
-    const compact = (): Promise<number> => this.options.index.compact(studyUid);
+    const voided = this.options.settlement?.voidOf(studyUid) ?? new Set<string>();
+    const compact = (): Promise<number> => this.options.index.compact(studyUid, voided);
     try {
       if (this.options.outbox) {
         await this.options.outbox.rewritten(studyUid, compact);
@@ -224,7 +268,11 @@ export class StudyCompletion {
       } else {
         await compact();
       }
+      this.options.settlement?.forgetVoid(studyUid, voided);
     } catch (error) {
+      if (voided.size > 0) {
+        throw error;
+      }
       // The study is published: an uncompacted index only costs space, and is compacted next time.
       this.options.logger.warn({ studyInstanceUid: studyUid, err: errorMessage(error) }, 'could not compact the study index');
     }

@@ -1,10 +1,16 @@
 import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StudyIndex } from './study-index';
+import { crc32 } from 'node:zlib';
+import { StudyIndex, type IndexRecord } from './study-index';
 import { indexRecord, placeFileOf } from '../test-support/records';
 
 const STUDY = '1.2.3';
+
+/** The line of an instance whose Part 10 file is `bytes`, written into `spoolPath` (relative to the root). */
+function lineOf(bytes: Buffer, spoolPath: string, sopInstanceUid = '1.2.3.1.1'): IndexRecord {
+  return indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid, spoolPath, sizeBytes: bytes.length, crc32: crc32(bytes) });
+}
 
 describe('StudyIndex', () => {
   let root: string;
@@ -112,6 +118,143 @@ describe('StudyIndex', () => {
 
     expect(await index.read(STUDY)).toEqual({ records: [second], unreadableLines: 0 });
     expect(await readFile(path.join(root, second.storagePath))).toEqual(Buffer.alloc(second.sizeBytes, 2));
+  });
+
+  describe('dropUnplaced, for lines written while their file was (each with its checksum)', () => {
+    /** The bytes of a received file: one of `size` bytes, all `fill`. */
+    const fileOf = (fill: number, size = 1000): Buffer => Buffer.alloc(size, fill);
+
+    async function spool(record: IndexRecord, bytes: Buffer): Promise<void> {
+      await mkdir(path.join(root, '.spool'), { recursive: true });
+      await writeFile(path.join(root, record.spoolPath ?? ''), bytes);
+    }
+
+    async function place(record: IndexRecord, bytes: Buffer): Promise<void> {
+      await mkdir(path.dirname(path.join(root, record.storagePath)), { recursive: true });
+      await writeFile(path.join(root, record.storagePath), bytes);
+    }
+
+    async function appendAll(...records: IndexRecord[]): Promise<void> {
+      for (const record of records) {
+        await index.append(STUDY, record);
+      }
+    }
+
+    const placed = (record: IndexRecord): Promise<Buffer> => readFile(path.join(root, record.storagePath));
+
+    it('a spool file of the recorded size but with other bytes (they never reached the disk) is not taken: its line is dropped', async () => {
+      const torn = lineOf(fileOf(1), '.spool/torn.part', '1.2.3.1.1');
+      const intact = lineOf(fileOf(2), '.spool/intact.part', '1.2.3.1.2');
+      // A crash of the machine can leave the size of a file written without its bytes: zeros.
+      await spool(torn, Buffer.alloc(torn.sizeBytes));
+      await spool(intact, fileOf(2));
+      await appendAll(torn, intact);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+      expect(await index.read(STUDY)).toEqual({ records: [intact], unreadableLines: 0 });
+      expect(await placed(intact)).toEqual(fileOf(2));
+      await expect(stat(path.join(root, torn.storagePath))).rejects.toThrow(/ENOENT/);
+    });
+
+    it('an earlier copy whose spool file is durable is renamed into place even though a later copy of the instance is void (its file failed and was removed)', async () => {
+      const earlier = lineOf(fileOf(1), '.spool/earlier.part');
+      const failed = lineOf(fileOf(2, 1200), '.spool/failed.part');
+      await spool(earlier, fileOf(1));
+      await appendAll(earlier, failed);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+      expect(await index.read(STUDY)).toEqual({ records: [earlier], unreadableLines: 0 });
+      expect(await placed(earlier)).toEqual(fileOf(1));
+    });
+
+    it('a place that already holds the file of a later copy (the earlier copy\'s rename failed, the later one\'s did not) is not overwritten by the earlier spool file', async () => {
+      const earlier = lineOf(fileOf(1), '.spool/earlier.part');
+      const later = lineOf(fileOf(2, 1200), '.spool/later.part');
+      await spool(earlier, fileOf(1));
+      await place(later, fileOf(2, 1200));
+      await appendAll(earlier, later);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+      expect(await index.read(STUDY)).toEqual({ records: [later], unreadableLines: 0 });
+      expect(await placed(later)).toEqual(fileOf(2, 1200));
+    });
+
+    it('when later copies have the size of the file in place, its checksum tells which one it is', async () => {
+      const earlier = lineOf(fileOf(1), '.spool/earlier.part');
+      const later = lineOf(fileOf(2), '.spool/later.part');
+      // Same size as `later`, other bytes; its file failed.
+      const failed = lineOf(fileOf(3), '.spool/failed.part');
+      await spool(earlier, fileOf(1));
+      await place(later, fileOf(2));
+      await appendAll(earlier, later, failed);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(2);
+
+      expect(await index.read(STUDY)).toEqual({ records: [later], unreadableLines: 0 });
+      expect(await placed(later)).toEqual(fileOf(2));
+    });
+
+    // BUG (reported to the lead): placedOwner compares checksums only when two candidate lines of
+    // the file's size disagree. The file in place can also be that of a line before the durable
+    // spool file (an earlier publication), and one later void line of the same size is then taken
+    // for it: the durable copy, answered with success, is dropped and its spool file left to be
+    // removed. Remove `.failing` once placedOwner checks the checksum of a single candidate too.
+    it('a file in place from an earlier publication is not taken for a later void copy of the same size: the durable re-send between them is renamed into place', async () => {
+      const published = lineOf(fileOf(1), '.spool/published.part');
+      const resent = lineOf(fileOf(2), '.spool/resent.part');
+      const failed = lineOf(fileOf(3), '.spool/failed.part');
+      await place(published, fileOf(1));
+      // The re-send was answered; the crash undid its rename, which was not yet durable.
+      await spool(resent, fileOf(2));
+      await appendAll(published, resent, failed);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(2);
+
+      expect(await index.read(STUDY)).toEqual({ records: [resent], unreadableLines: 0 });
+      expect(await placed(resent)).toEqual(fileOf(2));
+    });
+  });
+
+  it('compact leaves out void lines, and a void re-send does not displace the settled copy before it', async () => {
+    const first = lineOf(Buffer.alloc(1000, 1), '.spool/first.part', '1.2.3.1.1');
+    const second = lineOf(Buffer.alloc(1000, 2), '.spool/second.part', '1.2.3.1.2');
+    const voidResend = lineOf(Buffer.alloc(1200, 3), '.spool/void-resend.part', '1.2.3.1.1');
+    const voidNew = lineOf(Buffer.alloc(1000, 4), '.spool/void-new.part', '1.2.3.1.3');
+    for (const record of [first, second, voidResend, voidNew]) {
+      await index.append(STUDY, record);
+    }
+
+    const size = await index.compact(STUDY, new Set([voidResend.spoolPath ?? '', voidNew.spoolPath ?? '']));
+
+    expect(await index.read(STUDY)).toEqual({ records: [first, second], unreadableLines: 0 });
+    expect(size).toBe((await stat(index.indexPath(STUDY))).size);
+  });
+
+  it('readFrom gives each complete line with the byte offset it starts at, also when reading from the middle', async () => {
+    // Multi-byte characters: offsets count bytes, not characters.
+    const named = indexRecord({
+      seriesInstanceUid: '1.2.3.1',
+      sopInstanceUid: '1.2.3.1.1',
+      study: { '0020000D': { vr: 'UI', Value: ['1.2.3'] }, '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Zoë' }] } },
+    });
+    const records = [named, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }), indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.3' })];
+    for (const record of records) {
+      await index.append(STUDY, record);
+    }
+    const bytes = await readFile(index.indexPath(STUDY));
+
+    const tail = await index.readFrom(STUDY, 0);
+
+    expect(tail.lines.map((line) => JSON.parse(line.text) as IndexRecord)).toEqual(records);
+    for (const line of tail.lines) {
+      expect(bytes.subarray(line.start, line.start + Buffer.byteLength(line.text)).toString('utf8')).toBe(line.text);
+    }
+    expect(tail.end).toBe(bytes.length);
+    const fromSecond = tail.lines[1]?.start ?? -1;
+    expect(await index.readFrom(STUDY, fromSecond)).toEqual({ lines: tail.lines.slice(1), end: tail.end, more: false });
   });
 
   it('skips and counts a line that is not a record, instead of failing the whole study', async () => {

@@ -1,6 +1,7 @@
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
 import { fsyncDirectory, writeDurably } from '../storage/fs-durable';
@@ -26,6 +27,12 @@ export const indexRecordSchema = z.object({
    */
   spoolPath: z.string().min(1).optional(),
   sizeBytes: z.number().int().nonnegative(),
+  /**
+   * CRC-32 (zlib's) of the Part 10 file (absent in indexes written before lines could precede their
+   * files). The line is written while the file is: after a crash, a spool file is taken as the
+   * line's only if its size and checksum match (see `dropUnplaced`).
+   */
+  crc32: z.number().int().nonnegative().optional(),
   receivedAt: z.iso.datetime({ offset: true }),
   study: dicomJsonSchema,
   series: dicomJsonSchema,
@@ -47,9 +54,15 @@ export interface IndexContents {
 
 const INDEX_FILE = 'study-index.ndjson';
 
+/** One line of an index (without its newline) and the byte offset it starts at. */
+export interface IndexLine {
+  text: string;
+  start: number;
+}
+
 /** Complete lines of an index from a byte offset on, and the offset right after the last of them. */
 export interface IndexTail {
-  lines: string[];
+  lines: IndexLine[];
   end: number;
   /** The read stopped at its size limit, before the end the file had: more complete lines may follow. */
   more: boolean;
@@ -183,8 +196,15 @@ export class StudyIndex {
       if (lastNewline < 0) {
         return { lines: [], end: offset, more };
       }
-      const text = buffer.toString('utf8', 0, lastNewline);
-      return { lines: text.split('\n').filter((line) => line.length > 0), end: offset + lastNewline + 1, more };
+      const lines: IndexLine[] = [];
+      for (let start = 0; start < lastNewline; ) {
+        const newline = buffer.indexOf(0x0a, start);
+        if (newline > start) {
+          lines.push({ text: buffer.toString('utf8', start, newline), start: offset + start });
+        }
+        start = newline + 1;
+      }
+      return { lines, end: offset + lastNewline + 1, more };
     } finally {
       await file.close();
     }
@@ -192,13 +212,17 @@ export class StudyIndex {
 
   /**
    * Rewrites the index with only the last record of each instance (issue: it grew with every
-   * re-send), atomically. Returns the index's size afterwards.
+   * re-send), atomically, leaving out the void lines (by spool file, see LineSettlement). Returns
+   * the index's size afterwards.
    */
-  compact(studyUid: string): Promise<number> {
+  compact(studyUid: string, voidSpoolPaths: ReadonlySet<string> = new Set()): Promise<number> {
     return this.writes.exclusive(studyUid, async () => {
       const { records, unreadableLines } = await this.readNow(studyUid);
       const last = new Map<string, IndexRecord>();
       for (const record of records) {
+        if (record.spoolPath !== undefined && voidSpoolPaths.has(record.spoolPath)) {
+          continue;
+        }
         last.delete(record.sopInstanceUid);
         last.set(record.sopInstanceUid, record);
       }
@@ -213,52 +237,91 @@ export class StudyIndex {
 
   /**
    * At the start after a crash, for a study still pending: finishes the renames a crash undid and
-   * drops the lines of instances that never got their file. A line is appended only once its
-   * spool file is fdatasynced and renamed, but the rename's directory entries are fsynced later
-   * (before the study is published): a line whose spool file is still there (with the size
-   * recorded) gets it renamed to its place now, unless a later line of the same place supersedes
-   * it; a line whose file is in neither place with that size is dropped (indexes written before
-   * spool files: lines appended while their rename was not yet durable; those instances were never
-   * answered). Returns how many lines were dropped.
+   * drops the lines that name no durable file. A line is written while its spool file is, and the
+   * file is renamed to its place after both are durable; the renames' directory entries are fsynced
+   * later (before the study is published). So, per place, in the order of the lines:
+   * - the last line whose spool file is still there with the size and checksum recorded is the
+   *   newest durable copy, and is renamed into place, unless the place already holds the file of a
+   *   later line (its earlier rename failed, a later one did not);
+   * - otherwise the line whose size (and, when sizes alone do not tell, checksum) the file in place
+   *   has is kept;
+   * - every other line of the place is dropped: superseded, or its file never became durable (an
+   *   instance never answered with success, or refused because its file could not be written).
+   * Returns how many lines were dropped.
    */
   dropUnplaced(studyUid: string): Promise<number> {
     return this.writes.exclusive(studyUid, async () => {
       const { records } = await this.readNow(studyUid);
-      const lastOfPlace = new Map(records.map((record, i) => [record.storagePath, i]));
-      const spooled = await Promise.all(records.map((record) => (record.spoolPath === undefined ? false : this.hasSize(record.spoolPath, record.sizeBytes))));
+      const byPlace = new Map<string, IndexRecord[]>();
+      for (const record of records) {
+        byPlace.set(record.storagePath, [...(byPlace.get(record.storagePath) ?? []), record]);
+      }
+      const kept = new Set<IndexRecord>();
       const touched = new Set<string>();
-      const kept: IndexRecord[] = [];
-      for (const [i, record] of records.entries()) {
-        if (spooled[i] === true && record.spoolPath !== undefined) {
-          if (lastOfPlace.get(record.storagePath) !== i) {
-            continue;
-          }
-          const target = path.join(this.root, record.storagePath);
+      for (const [place, lines] of byPlace) {
+        const spooled = await this.lastSpooled(lines);
+        const owner = spooled === undefined ? await this.placedOwner(place, lines, false) : await this.placedOwner(place, lines.slice(lines.indexOf(spooled) + 1), true);
+        if (owner !== undefined) {
+          kept.add(owner);
+        } else if (spooled?.spoolPath !== undefined) {
+          const target = path.join(this.root, place);
           await mkdir(path.dirname(target), { recursive: true });
-          await rename(path.join(this.root, record.spoolPath), target);
+          await rename(path.join(this.root, spooled.spoolPath), target);
+          // Series and study directories alike: the rename may have recreated either.
           touched.add(path.dirname(target));
           touched.add(path.dirname(path.dirname(target)));
-          touched.add(path.dirname(path.join(this.root, record.spoolPath)));
-          kept.push(record);
-        } else if (await this.hasSize(record.storagePath, record.sizeBytes)) {
-          kept.push(record);
+          touched.add(path.dirname(path.join(this.root, spooled.spoolPath)));
+          kept.add(spooled);
         }
       }
-      // Series and study directories alike: a rename may have recreated either.
       await Promise.all([...touched].map((dir) => fsyncDirectory(dir)));
-      if (kept.length < records.length) {
-        await this.replace(studyUid, kept);
+      if (kept.size < records.length) {
+        await this.replace(studyUid, records.filter((record) => kept.has(record)));
       }
-      return records.length - kept.length;
+      return records.length - kept.size;
     });
   }
 
-  private async hasSize(relative: string, sizeBytes: number): Promise<boolean> {
+  /** The last of these lines whose spool file is there with its size and checksum (looked for from the last line back). */
+  private async lastSpooled(lines: IndexRecord[]): Promise<IndexRecord | undefined> {
+    for (const line of [...lines].reverse()) {
+      if (line.spoolPath !== undefined && (await this.matches(line.spoolPath, line.sizeBytes, line.crc32))) {
+        return line;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The line, among these, whose file is in `place`: the last one of its size. The file's checksum
+   * tells when sizes alone do not: when lines of that size carry different checksums (a re-send of
+   * the same size with other content), or when `mayBeOlder` (a durable spool file precedes these
+   * lines, so the file in place may be older than all of them, e.g. a copy published earlier).
+   */
+  private async placedOwner(place: string, lines: IndexRecord[], mayBeOlder: boolean): Promise<IndexRecord | undefined> {
+    const size = await this.sizeOf(place);
+    const candidates = lines.filter((line) => line.sizeBytes === size);
+    if (candidates.length === 0 || (!mayBeOlder && new Set(candidates.map((line) => line.crc32)).size <= 1)) {
+      return candidates.at(-1);
+    }
+    const checksum = await crc32Of(path.join(this.root, place));
+    return [...candidates].reverse().find((line) => line.crc32 === undefined || line.crc32 === checksum);
+  }
+
+  /** The file has this size, and this CRC-32 when one is given. */
+  private async matches(relative: string, sizeBytes: number, checksum: number | undefined): Promise<boolean> {
+    if ((await this.sizeOf(relative)) !== sizeBytes) {
+      return false;
+    }
+    return checksum === undefined || (await crc32Of(path.join(this.root, relative))) === checksum;
+  }
+
+  private async sizeOf(relative: string): Promise<number | undefined> {
     try {
-      return (await stat(path.join(this.root, relative))).size === sizeBytes;
+      return (await stat(path.join(this.root, relative))).size;
     } catch (error) {
       if (isMissing(error)) {
-        return false;
+        return undefined;
       }
       throw error;
     }
@@ -375,6 +438,15 @@ async function lengthUpToLastNewline(file: string, size: number): Promise<number
   } finally {
     await handle.close();
   }
+}
+
+/** CRC-32 (zlib's) of a whole file, read in a stream. */
+async function crc32Of(file: string): Promise<number> {
+  let checksum = 0;
+  for await (const chunk of createReadStream(file)) {
+    checksum = crc32(chunk as Buffer, checksum);
+  }
+  return checksum;
 }
 
 function isMissing(error: unknown): boolean {
