@@ -1,21 +1,24 @@
 /**
  * Benchmark (not a test) of issue 13's targets, all measured side by side in one run on this machine,
- * every sender being DCMTK's storescu (TCP_NODELAY=1 on both sides):
+ * every sender being DCMTK's storescu (TCP_NODELAY=1 on both sides). After a warm-up, BENCH_ROUNDS (5)
+ * rounds, each on fresh copies and each measuring every target beside its peer in the same minutes;
+ * every ratio is taken within its round and the median of the rounds' ratios is reported: single
+ * runs on this shared 2-core machine vary by ±30 % for the same code. Per round:
  *
- * 1. one association, 500 copies of CT_small (39 KB): dicom-ingest vs DCMTK storescp and Orthanc, in
- *    BENCH_ROUNDS (3) alternating rounds, each on a fresh copy, and the median of the rounds' ratios:
- *    single runs on this shared 2-core machine vary by ±30 % for the same code;
- * 2. one association, 600 CT instances of 512 KB: dicom-ingest vs "the durable limit", storescp's
- *    time plus writing and fdatasyncing each file on the same disk (measured here);
- * 3. 8 concurrent associations (the 39 KB study split 8 ways): aggregate vs storescp on one;
- * 4. 100 concurrent associations: failed stores (must be 0) and the ingest's peak RSS (≤ 300 MB);
- * 5. last instance stored → ImagingStudy searchable in HAPI, p95 over every study sent.
+ * 1. one association, 500 copies of CT_small (39 KB): DCMTK storescp, Orthanc, then dicom-ingest;
+ * 2. one association, 600 CT instances of 512 KB: storescp, "the durable limit" (storescp's time plus
+ *    writing and fdatasyncing each file on the same disk, measured here), then dicom-ingest;
+ * 3. 8 concurrent associations (the 39 KB study split 8 ways): aggregate vs the round's storescp on one.
+ *
+ * Then once: 100 concurrent associations (failed stores, must be 0, and the ingest's peak RSS,
+ * ≤ 300 MB); and over every study sent, last instance stored → ImagingStudy searchable in HAPI (p95).
  *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running
  * (FACADE_SKIP_INFRA=1: the running ones only, as on a machine where they are shared).
- * BENCH_SMALL (default 500) and BENCH_INSTANCES (default 600) set the study sizes, BENCH_WARMUP (200)
- * the instances sent to the ingest before anything is timed (its JIT warmed up); BENCH_CPU_PROF=1
- * profiles the services (test/bench/cpu-profile.cjs; profiles in test/artifacts/cpu-prof).
+ * BENCH_SMALL (default 500) and BENCH_INSTANCES (default 600) set the study sizes, BENCH_WARMUP (2500)
+ * the instances sent to the ingest before anything is timed (until its JIT-compiled code is steady:
+ * a node in service is warm); BENCH_CPU_PROF=1 profiles the services (test/bench/cpu-profile.cjs;
+ * profiles in test/artifacts/cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -32,10 +35,14 @@ import { eventually } from '../support/wait';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
-/** Sent once the ingest has started, before anything is timed: a running node has its code compiled (JIT). */
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
-/** Rounds of the one-association comparison (storescp, Orthanc, dicom-ingest in turn); the median ratio is reported. */
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+/**
+ * Sent once the ingest has started, before anything is timed: a node in service runs JIT-compiled
+ * code. 200 were not enough: from a cold start, the ingest's user CPU per instance kept falling for
+ * about 2,500 instances (1.8 → 0.7–1.0 ms), as V8 optimized, deoptimized and reoptimized its paths.
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2500);
+/** Rounds, each measuring every throughput target beside its peer; the median of the rounds' ratios is reported. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const CONCURRENT = 8;
 const MANY = 100;
 const QUIET_PERIOD_MS = 2000;
@@ -207,7 +214,35 @@ function sampleRss(pid: number): { stop: () => number } {
   };
 }
 
+/**
+ * CPU seconds used so far, read from /proc (user and system, in USER_HZ ticks of 10 ms): of one
+ * process with all its threads, or of the whole machine (`pid` undefined), to show where a round's
+ * time went beside its rate.
+ */
+function cpuSeconds(pid?: number): number {
+  if (pid === undefined) {
+    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) / 100;
+  }
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The ingest's and the whole machine's CPU milliseconds per instance over a send. */
+interface CpuPerInstance {
+  ingestMs: number;
+  machineMs: number;
+}
+
+async function measureCpu<T>(pid: number, instances: number, run: () => Promise<T>): Promise<T & { cpu: CpuPerInstance }> {
+  const [ingest, machine] = [cpuSeconds(pid), cpuSeconds()];
+  const result = await run();
+  const perInstance = (seconds: number): number => (seconds * 1000) / instances;
+  return { ...result, cpu: { ingestMs: perInstance(cpuSeconds(pid) - ingest), machineMs: perInstance(cpuSeconds() - machine) } };
+}
+
 interface FacadeResult {
+  cpu: CpuPerInstance;
   seconds: number;
   peakRssMiB: number;
   searchableAfterSeconds: number;
@@ -215,14 +250,14 @@ interface FacadeResult {
 
 async function benchFacade(pipeline: Pipeline, study: Study): Promise<FacadeResult> {
   const rss = sampleRss(pipeline.ingest.pid);
-  const seconds = await send(pipeline.dicomPort, 'FACADE', study);
+  const { seconds, cpu } = await measureCpu(pipeline.ingest.pid, study.files.length, async () => ({ seconds: await send(pipeline.dicomPort, 'FACADE', study) }));
   const lastStored = Date.now();
   const peakRssMiB = rss.stop();
   await eventually(
     async () => ((await studiesByUid(study.uid))[0]?.numberOfInstances === study.files.length ? true : undefined),
     { timeoutMs: 300_000, intervalMs: 100, what: 'the study to be searchable' },
   );
-  return { seconds, peakRssMiB, searchableAfterSeconds: (Date.now() - lastStored) / 1000 };
+  return { seconds, cpu, peakRssMiB, searchableAfterSeconds: (Date.now() - lastStored) / 1000 };
 }
 
 async function waitSearchable(study: Study, since: number): Promise<number> {
@@ -233,10 +268,17 @@ async function waitSearchable(study: Study, since: number): Promise<number> {
   return (Date.now() - since) / 1000;
 }
 
-interface SmallRound {
+/** One round: every target's sends, on fresh copies, each beside its peer in the same minutes. */
+interface Round {
   storescp: number;
   orthanc: number | undefined;
   ingest: FacadeResult;
+  storescpLarge: number;
+  durableLarge: number;
+  ingestLarge: FacadeResult;
+  concurrentSeconds: number;
+  concurrentFailures: number;
+  concurrentCpu: CpuPerInstance;
 }
 
 function percentile(values: number[], p: number): number {
@@ -256,57 +298,64 @@ async function main(): Promise<void> {
   let pipeline: Pipeline | undefined;
   const generated: Study[] = [];
   try {
-    console.log(`generating ${SMALL} copies of CT_small (39 KB) and ${LARGE} CT instances (512x512, 16 bit)…`);
-    const small = await generateStudy(SMALL, 'small');
-    const large = await generateStudy(LARGE, 'large');
-    generated.push(small, large);
+    console.log(`generating ${SMALL} copies of CT_small (39 KB) and ${LARGE} CT instances (512x512, 16 bit) per round…`);
+    const firstSmall = await generateStudy(SMALL, 'small');
+    const firstLarge = await generateStudy(LARGE, 'large');
+    generated.push(firstSmall, firstLarge);
     const megabytes = (study: Study): number => study.files.reduce((sum, file) => sum + readFileSync(file).length, 0) / 1e6;
-
-    const storescpLarge = await benchStorescp(large);
 
     const profile: Record<string, string> = process.env.BENCH_CPU_PROF === '1'
         ? { NODE_OPTIONS: `--require ${path.join(REPO_ROOT, 'test/bench/cpu-profile.cjs')}`, BENCH_CPU_PROF_DIR: path.join(artifacts, 'cpu-prof') }
         : {};
     // The 100-association case needs a limit above 100: the default (50) refuses the others, by design.
     const ingestEnv = { STUDY_QUIET_PERIOD_MS: String(QUIET_PERIOD_MS), LOG_LEVEL: 'warn', DICOM_MAX_ASSOCIATIONS: String(MANY + 20) };
-    pipeline = await startPipeline({ ...ingestEnv, ...profile });
-    const durableLarge = storescpLarge + durableWriteSeconds(large.files, pipeline.storageDir);
+    const running = await startPipeline({ ...ingestEnv, ...profile });
+    pipeline = running;
+    const searchable: number[] = [];
+    let warmupSeconds = 0;
     if (WARMUP > 0) {
       const warmup = await generateStudy(WARMUP, 'small');
       generated.push(warmup);
-      await send(pipeline.dicomPort, 'FACADE', warmup);
+      warmupSeconds = await send(pipeline.dicomPort, 'FACADE', warmup);
       // Its publication (mapper, HAPI) is over before anything is timed.
       await waitSearchable(warmup, Date.now());
     }
-    const searchable: number[] = [];
 
-    // The peers run beside the pipeline, in turn with it: each round is measured in the same conditions.
-    const rounds: SmallRound[] = [];
+    // Every round sends fresh copies (nothing is a re-send), generated before the round so that the
+    // generator's CPU and its dirty pages (synced) are not in any timed send.
+    const rounds: Round[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const study = round === 0 ? small : await generateStudy(SMALL, 'small');
-      if (round > 0) {
-        generated.push(study);
-      }
-      const storescp = await benchStorescp(study);
-      const orthanc = await benchOrthanc(study);
-      const ingest = await benchFacade(pipeline, study);
-      searchable.push(ingest.searchableAfterSeconds);
-      rounds.push({ storescp, orthanc, ingest });
-    }
-    const storescpSmall = percentile(rounds.map((round) => round.storescp), 50);
-    const smallPeakRss = Math.max(...rounds.map((round) => round.ingest.peakRssMiB));
-    const largeRun = await benchFacade(pipeline, large);
-    searchable.push(largeRun.searchableAfterSeconds);
+      const small = round === 0 ? firstSmall : await generateStudy(SMALL, 'small');
+      const large = round === 0 ? firstLarge : await generateStudy(LARGE, 'large');
+      const concurrentStudy = await generateStudy(SMALL, 'small');
+      generated.push(...(round === 0 ? [] : [small, large]), concurrentStudy);
+      await runProcess('sync', []);
 
-    // 8 associations at once: a fresh copy of the small study, so that nothing is a re-send.
-    const concurrentStudy = await generateStudy(SMALL, 'small');
-    generated.push(concurrentStudy);
-    const concurrent = await sendConcurrently(pipeline.dicomPort, concurrentStudy.files, CONCURRENT);
-    searchable.push(await waitSearchable(concurrentStudy, Date.now()));
+      const storescp = await benchStorescp(small);
+      const orthanc = await benchOrthanc(small);
+      const ingest = await benchFacade(pipeline, small);
+      const storescpLarge = await benchStorescp(large);
+      const durableLarge = storescpLarge + durableWriteSeconds(large.files, pipeline.storageDir);
+      const ingestLarge = await benchFacade(pipeline, large);
+      const concurrent = await measureCpu(pipeline.ingest.pid, SMALL, () => sendConcurrently(running.dicomPort, concurrentStudy.files, CONCURRENT));
+      searchable.push(ingest.searchableAfterSeconds, ingestLarge.searchableAfterSeconds, await waitSearchable(concurrentStudy, Date.now()));
+      rounds.push({
+        storescp,
+        orthanc,
+        ingest,
+        storescpLarge,
+        durableLarge,
+        ingestLarge,
+        concurrentSeconds: concurrent.seconds,
+        concurrentFailures: concurrent.failedAssociations + concurrent.failedStores,
+        concurrentCpu: concurrent.cpu,
+      });
+    }
 
     // 100 associations at once, 5 instances each, with the ingest's memory sampled.
     const manyStudy = await generateStudy(MANY * 5, 'small');
     generated.push(manyStudy);
+    await runProcess('sync', []);
     const rss = sampleRss(pipeline.ingest.pid);
     const many = await sendConcurrently(pipeline.dicomPort, manyStudy.files, MANY);
     const manyPeakRss = rss.stop();
@@ -316,35 +365,50 @@ async function main(): Promise<void> {
     }
 
     const rate = (count: number, seconds: number): string => `${(count / seconds).toFixed(0)}/s`;
-    const ratio = (value: number, target: number): string => `${value.toFixed(2)} (target ≥ ${target})`;
-    const ingestSmallRate = percentile(rounds.map((round) => SMALL / round.ingest.seconds), 50);
-    const toStorescp = percentile(rounds.map((round) => round.storescp / round.ingest.seconds), 50);
-    const orthancRounds = rounds.flatMap((round) => (round.orthanc === undefined ? [] : [round.orthanc / round.ingest.seconds]));
+    const median = (values: number[]): number => percentile(values, 50);
+    const cpu = ({ ingestMs, machineMs }: CpuPerInstance): string => ` (CPU per instance: ingest ${ingestMs.toFixed(2)} ms, machine ${machineMs.toFixed(2)} ms)`;
+    const ratio = (values: number[], target: number): string => `${median(values).toFixed(2)} (target ≥ ${target})`;
+    const toStorescp = rounds.map((round) => round.storescp / round.ingest.seconds);
+    const toOrthanc = rounds.flatMap((round) => (round.orthanc === undefined ? [] : [round.orthanc / round.ingest.seconds]));
+    const toDurable = rounds.map((round) => round.durableLarge / round.ingestLarge.seconds);
+    // The aggregate of 8 associations against storescp on one, both of the same round.
+    const concurrentToStorescp = rounds.map((round) => round.storescp / round.concurrentSeconds);
     const lines = [
-      `0. warm-up: ${WARMUP} × CT_small sent to dicom-ingest first, not counted (BENCH_WARMUP)`,
-      `1. one association, ${SMALL} × CT_small (${megabytes(small).toFixed(0)} MB), ${ROUNDS} rounds (BENCH_ROUNDS), each storescp, Orthanc, dicom-ingest on a fresh copy:`,
+      `0. warm-up: ${WARMUP} × CT_small sent to dicom-ingest first (BENCH_WARMUP), not counted: ${WARMUP > 0 ? rate(WARMUP, warmupSeconds) : 'none'} from a cold start`,
+      `${ROUNDS} rounds (BENCH_ROUNDS), each on fresh copies; every ratio is the median of the rounds' ratios, each taken within its round:`,
+      `1. one association, ${SMALL} × CT_small (${megabytes(firstSmall).toFixed(0)} MB), storescp, Orthanc, dicom-ingest in turn:`,
       ...rounds.map(
         (round, i) =>
           `   round ${i + 1}: DCMTK storescp ${rate(SMALL, round.storescp)}, ` +
           (round.orthanc === undefined ? 'Orthanc not installed, ' : `Orthanc ${rate(SMALL, round.orthanc)}, `) +
           `dicom-ingest ${rate(SMALL, round.ingest.seconds)}: ${(round.storescp / round.ingest.seconds).toFixed(2)} × storescp` +
-          (round.orthanc === undefined ? '' : `, ${(round.orthanc / round.ingest.seconds).toFixed(2)} × Orthanc`),
+          (round.orthanc === undefined ? '' : `, ${(round.orthanc / round.ingest.seconds).toFixed(2)} × Orthanc`) +
+          cpu(round.ingest.cpu),
       ),
-      `   median of the rounds: ingest / storescp ${ratio(toStorescp, 0.6)}` +
-        (orthancRounds.length === 0 ? '' : `, ingest / Orthanc ${ratio(percentile(orthancRounds, 50), 2.5)}`),
-      `2. one association, ${LARGE} × 512 KB CT (${megabytes(large).toFixed(0)} MB):`,
-      `   storescp ${rate(LARGE, storescpLarge)}, durable limit (storescp + write and fdatasync each file) ${rate(LARGE, durableLarge)}, ` +
-        `dicom-ingest ${rate(LARGE, largeRun.seconds)}`,
-      `   ingest / durable limit ${ratio(durableLarge / largeRun.seconds, 0.8)}, ingest / storescp ${(storescpLarge / largeRun.seconds).toFixed(2)}`,
-      `3. ${CONCURRENT} concurrent associations, ${SMALL} × CT_small: aggregate ${rate(SMALL, concurrent.seconds)}, ` +
-        `${concurrent.failedAssociations + concurrent.failedStores} failures`,
-      `   aggregate / storescp on one association ${ratio(SMALL / concurrent.seconds / (SMALL / storescpSmall), 1.0)}`,
+      `   median: ingest / storescp ${ratio(toStorescp, 0.6)}` + (toOrthanc.length === 0 ? '' : `, ingest / Orthanc ${ratio(toOrthanc, 2.5)}`),
+      `2. one association, ${LARGE} × 512 KB CT (${megabytes(firstLarge).toFixed(0)} MB), storescp, then the durable limit (storescp + write and fdatasync each file), then dicom-ingest:`,
+      ...rounds.map(
+        (round, i) =>
+          `   round ${i + 1}: storescp ${rate(LARGE, round.storescpLarge)}, durable limit ${rate(LARGE, round.durableLarge)}, ` +
+          `dicom-ingest ${rate(LARGE, round.ingestLarge.seconds)}: ${(round.durableLarge / round.ingestLarge.seconds).toFixed(2)} × durable limit` +
+          cpu(round.ingestLarge.cpu),
+      ),
+      `   median: ingest / durable limit ${ratio(toDurable, 0.8)}`,
+      `3. ${CONCURRENT} concurrent associations, ${SMALL} × CT_small, aggregate against the round's storescp on one association:`,
+      ...rounds.map(
+        (round, i) =>
+          `   round ${i + 1}: aggregate ${rate(SMALL, round.concurrentSeconds)}, ${round.concurrentFailures} failures: ` +
+          `${(round.storescp / round.concurrentSeconds).toFixed(2)} × storescp` +
+          cpu(round.concurrentCpu),
+      ),
+      `   median: aggregate / storescp on one association ${ratio(concurrentToStorescp, 1.0)}`,
       `4. ${MANY} concurrent associations × 5 CT_small: ${rate(MANY * 5, many.seconds)}, failed associations ${many.failedAssociations}, ` +
         `failed stores ${many.failedStores} (target 0), ingest peak RSS ${manyPeakRss.toFixed(0)} MiB (target ≤ 300)`,
-      `   ingest peak RSS one association: ${smallPeakRss.toFixed(0)} MiB (${SMALL} × 39 KB), ${largeRun.peakRssMiB.toFixed(0)} MiB (${LARGE} × 512 KB)`,
+      `   ingest peak RSS one association: ${Math.max(...rounds.map((round) => round.ingest.peakRssMiB)).toFixed(0)} MiB (${SMALL} × 39 KB), ` +
+        `${Math.max(...rounds.map((round) => round.ingestLarge.peakRssMiB)).toFixed(0)} MiB (${LARGE} × 512 KB)`,
       `5. last instance stored → ImagingStudy searchable: p95 ${percentile(searchable, 95).toFixed(1)} s over ${searchable.length} studies ` +
         `(${searchable.map((s) => s.toFixed(1)).join(', ')}), target ≤ quiet period ${QUIET_PERIOD_MS / 1000} s + 2 s`,
-      `   (single-association ingest rate, small study: median ${ingestSmallRate.toFixed(0)}/s)`,
+      `   (single-association ingest rate, small study: median ${median(rounds.map((round) => SMALL / round.ingest.seconds)).toFixed(0)}/s)`,
     ];
     console.log(`\n${lines.join('\n')}`);
     writeFileSync(path.join(artifacts, 'bench-ingest.txt'), `${lines.join('\n')}\n`);

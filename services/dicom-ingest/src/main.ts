@@ -1,5 +1,7 @@
 // First: sizes libuv's thread pool before anything uses it.
 import './threadpool';
+// Then: V8's heap growth, before the heap grows.
+import './heap-growth';
 import { defineService } from '@imaging-facade/service-kit';
 import { loadIngestConfig } from './config';
 import { startIngestService } from './service';
