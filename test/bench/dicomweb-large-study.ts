@@ -20,7 +20,8 @@ import { startPipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
-import { median, retrieve, rssMiB, rssSampler, run, startGateway } from './dicomweb-support';
+import { median, retrieve, run, startGateway } from './dicomweb-support';
+import { rssMiB, rssSampler } from './proc-stats';
 
 const INSTANCES = Number(process.env.BENCH_LARGE_INSTANCES ?? 2048);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

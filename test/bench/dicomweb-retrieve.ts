@@ -25,7 +25,8 @@ import { freePort } from '../support/ports';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
-import { cpuSeconds, latencies, median, percentile, retrieve, rssMiB, run, startGateway } from './dicomweb-support';
+import { latencies, median, percentile, retrieve, run, startGateway } from './dicomweb-support';
+import { cpuSeconds, rssMiB } from './proc-stats';
 import { startViewerBench, summarize, type FirstImage } from './viewer-first-image';
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 600);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,36 +55,8 @@ export async function latencies(url: string, headers: Record<string, string>, co
   return times.sort((a, b) => a - b);
 }
 
-/** Linux's USER_HZ (`getconf CLK_TCK`), the unit of /proc's CPU times. */
-const CLOCK_TICKS = 100;
-
-/** CPU seconds a process has used so far, in user space and in the kernel, from /proc (10 ms resolution). */
-export function cpuSeconds(pid: number | 'self'): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces), counted from the state field: utime 12th, stime 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
-}
-
 export const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
-export function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** Samples a process's resident memory every `everyMs` until stopped; the peak seen (MiB). */
-export function rssSampler(pid: number, everyMs = 100): { stop: () => number } {
-  let peak = rssMiB(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), everyMs);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return Math.max(peak, rssMiB(pid));
-    },
-  };
-}
 
 /** The FHIR gateway as a process, for its development issuer: the tokens DICOMweb takes. */
 export async function startGateway(redirectUri: string): Promise<{ origin: string; token: (scope: string) => Promise<string>; stop: () => Promise<unknown> }> {

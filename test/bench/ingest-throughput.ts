@@ -32,13 +32,14 @@ import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
+import { cpuSeconds, machineCpuSeconds, rssSampler } from './proc-stats';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
 /**
  * Sent once the ingest has started, before anything is timed: a node in service runs JIT-compiled
  * code. 200 were not enough: from a cold start, the ingest's user CPU per instance kept falling for
- * about 2,500 instances (1.8 → 0.7–1.0 ms), as V8 optimized, deoptimized and reoptimized its paths.
+ * about 2,500 instances (1.8 → 0.6–1.1 ms), as V8 optimized, deoptimized and reoptimized its paths.
  */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2500);
 /** Rounds, each measuring every throughput target beside its peer; the median of the rounds' ratios is reported. */
@@ -191,43 +192,6 @@ async function benchOrthanc(study: Study): Promise<number | undefined> {
   }
 }
 
-/** Samples a process's resident memory (VmRSS) every 100 ms until stopped; returns the peak in MiB. */
-function sampleRss(pid: number): { stop: () => number } {
-  let peak = 0;
-  const read = (): void => {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      peak = Math.max(peak, kib / 1024);
-    } catch {
-      // The process is gone: keep the peak seen.
-    }
-  };
-  read();
-  const timer = setInterval(read, 100);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      read();
-      return peak;
-    },
-  };
-}
-
-/**
- * CPU seconds used so far, read from /proc (user and system, in USER_HZ ticks of 10 ms): of one
- * process with all its threads, or of the whole machine (`pid` undefined), to show where a round's
- * time went beside its rate.
- */
-function cpuSeconds(pid?: number): number {
-  if (pid === undefined) {
-    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) / 100;
-  }
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** The ingest's and the whole machine's CPU milliseconds per instance over a send. */
 interface CpuPerInstance {
   ingestMs: number;
@@ -235,10 +199,14 @@ interface CpuPerInstance {
 }
 
 async function measureCpu<T>(pid: number, instances: number, run: () => Promise<T>): Promise<T & { cpu: CpuPerInstance }> {
-  const [ingest, machine] = [cpuSeconds(pid), cpuSeconds()];
+  const processSeconds = (): number => {
+    const { user, system } = cpuSeconds(pid);
+    return user + system;
+  };
+  const [ingest, machine] = [processSeconds(), machineCpuSeconds()];
   const result = await run();
   const perInstance = (seconds: number): number => (seconds * 1000) / instances;
-  return { ...result, cpu: { ingestMs: perInstance(cpuSeconds(pid) - ingest), machineMs: perInstance(cpuSeconds() - machine) } };
+  return { ...result, cpu: { ingestMs: perInstance(processSeconds() - ingest), machineMs: perInstance(machineCpuSeconds() - machine) } };
 }
 
 interface FacadeResult {
@@ -249,7 +217,7 @@ interface FacadeResult {
 }
 
 async function benchFacade(pipeline: Pipeline, study: Study): Promise<FacadeResult> {
-  const rss = sampleRss(pipeline.ingest.pid);
+  const rss = rssSampler(pipeline.ingest.pid);
   const { seconds, cpu } = await measureCpu(pipeline.ingest.pid, study.files.length, async () => ({ seconds: await send(pipeline.dicomPort, 'FACADE', study) }));
   const lastStored = Date.now();
   const peakRssMiB = rss.stop();
@@ -310,13 +278,14 @@ async function main(): Promise<void> {
     // The 100-association case needs a limit above 100: the default (50) refuses the others, by design.
     const ingestEnv = { STUDY_QUIET_PERIOD_MS: String(QUIET_PERIOD_MS), LOG_LEVEL: 'warn', DICOM_MAX_ASSOCIATIONS: String(MANY + 20) };
     const running = await startPipeline({ ...ingestEnv, ...profile });
+    // Stopped in `finally`; `running` is the same pipeline, typed as started.
     pipeline = running;
     const searchable: number[] = [];
     let warmupSeconds = 0;
     if (WARMUP > 0) {
       const warmup = await generateStudy(WARMUP, 'small');
       generated.push(warmup);
-      warmupSeconds = await send(pipeline.dicomPort, 'FACADE', warmup);
+      warmupSeconds = await send(running.dicomPort, 'FACADE', warmup);
       // Its publication (mapper, HAPI) is over before anything is timed.
       await waitSearchable(warmup, Date.now());
     }
@@ -333,11 +302,11 @@ async function main(): Promise<void> {
 
       const storescp = await benchStorescp(small);
       const orthanc = await benchOrthanc(small);
-      const ingest = await benchFacade(pipeline, small);
+      const ingest = await benchFacade(running, small);
       const storescpLarge = await benchStorescp(large);
-      const durableLarge = storescpLarge + durableWriteSeconds(large.files, pipeline.storageDir);
-      const ingestLarge = await benchFacade(pipeline, large);
-      const concurrent = await measureCpu(pipeline.ingest.pid, SMALL, () => sendConcurrently(running.dicomPort, concurrentStudy.files, CONCURRENT));
+      const durableLarge = storescpLarge + durableWriteSeconds(large.files, running.storageDir);
+      const ingestLarge = await benchFacade(running, large);
+      const concurrent = await measureCpu(running.ingest.pid, SMALL, () => sendConcurrently(running.dicomPort, concurrentStudy.files, CONCURRENT));
       searchable.push(ingest.searchableAfterSeconds, ingestLarge.searchableAfterSeconds, await waitSearchable(concurrentStudy, Date.now()));
       rounds.push({
         storescp,
@@ -356,8 +325,8 @@ async function main(): Promise<void> {
     const manyStudy = await generateStudy(MANY * 5, 'small');
     generated.push(manyStudy);
     await runProcess('sync', []);
-    const rss = sampleRss(pipeline.ingest.pid);
-    const many = await sendConcurrently(pipeline.dicomPort, manyStudy.files, MANY);
+    const rss = rssSampler(running.ingest.pid);
+    const many = await sendConcurrently(running.dicomPort, manyStudy.files, MANY);
     const manyPeakRss = rss.stop();
     if (many.failedAssociations + many.failedStores === 0) {
       // A study missing refused instances never becomes whole: its failures are reported below instead.

@@ -11,7 +11,8 @@ import { setFlagsFromString } from 'node:v8';
  */
 const GROWING_PERCENT = 200;
 
-if (!process.execArgv.some((argument) => argument.startsWith('--heap-growing-percent') || argument.startsWith('--heap_growing_percent'))) {
+const givenOnCommandLine = process.execArgv.some((argument) => /^--heap[-_]growing[-_]percent/.test(argument));
+if (!givenOnCommandLine) {
   setFlagsFromString(`--heap-growing-percent=${GROWING_PERCENT}`);
 }
 

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+
+/** What the benches read of a process or of the machine from /proc: CPU time and resident memory. */
+
+/** Linux's USER_HZ (`getconf CLK_TCK`), the unit of /proc's CPU times. */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds a process has used so far, in user space and in the kernel, from /proc (10 ms resolution). */
+export function cpuSeconds(pid: number | 'self'): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), counted from the state field: utime 12th, stime 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+}
+
+/**
+ * CPU seconds the whole machine has used so far (all CPUs, outside idle and I/O wait), from
+ * /proc/stat: beside a process's own, where the rest of a send's CPU went (senders, kernel).
+ */
+export function machineCpuSeconds(): number {
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return (user + nice + system + irq + softirq) / CLOCK_TICKS;
+}
+
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Samples a process's resident memory every `everyMs` until stopped; the peak seen (MiB). */
+export function rssSampler(pid: number, everyMs = 100): { stop: () => number } {
+  let peak = rssMiB(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, rssMiB(pid));
+    },
+  };
+}
