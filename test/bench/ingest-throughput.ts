@@ -8,7 +8,11 @@
  * 1. one association, 500 copies of CT_small (39 KB): DCMTK storescp, Orthanc, then dicom-ingest;
  * 2. one association, 600 CT instances of 512 KB: storescp, "the durable limit" (storescp's time plus
  *    writing and fdatasyncing each file on the same disk, measured here), then dicom-ingest;
- * 3. 8 concurrent associations (the 39 KB study split 8 ways): aggregate vs the round's storescp on one.
+ * 3. 8 concurrent associations (the 39 KB study split 8 ways): aggregate vs the round's storescp on one;
+ *    then again with the 8 senders at nice 10 (in alternating order), the way senders on other
+ *    machines would not take the ingest's CPU: with 8 senders and the ingest sharing 2 cores fairly,
+ *    the ingest's main thread waits behind the senders while they wait for its answers, and the
+ *    CPUs idle. Each line gives the share of CPU left idle during the send.
  *
  * Then once: 100 concurrent associations (failed stores, must be 0, and the ingest's peak RSS,
  * ≤ 300 MB); and over every study sent, last instance stored → ImagingStudy searchable in HAPI (p95).
@@ -22,7 +26,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runDcmtk } from '../support/dcmtk';
@@ -45,6 +49,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2500);
 /** Rounds, each measuring every throughput target beside its peer; the median of the rounds' ratios is reported. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const CONCURRENT = 8;
+/** The niceness of the senders in the second 8-association send (CFS weights them 1:9 against the ingest). */
+const SENDER_NICENESS = 10;
 const MANY = 100;
 const QUIET_PERIOD_MS = 2000;
 
@@ -109,11 +115,19 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Sends the files split over `associations` concurrent storescu processes; the seconds until the last is done, and how many failed. */
-async function sendConcurrently(port: number, files: string[], associations: number): Promise<{ seconds: number; failedAssociations: number; failedStores: number }> {
+async function sendConcurrently(
+  port: number,
+  files: string[],
+  associations: number,
+  niceness = 0,
+): Promise<{ seconds: number; failedAssociations: number; failedStores: number }> {
   const parts = Array.from({ length: associations }, (_, i) => files.filter((_, j) => j % associations === i));
   const started = process.hrtime.bigint();
   const results = await Promise.all(
-    parts.map((part) => runDcmtk('storescu', ['-aec', 'FACADE', '-aet', `BENCH${part.length}`, 'localhost', String(port), ...part])),
+    parts.map((part) => {
+      const args = ['-aec', 'FACADE', '-aet', `BENCH${part.length}`, 'localhost', String(port), ...part];
+      return niceness === 0 ? runDcmtk('storescu', args) : runDcmtk('nice', ['-n', String(niceness), 'storescu', ...args]);
+    }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const failedAssociations = results.filter((result) => result.code !== 0).length;
@@ -196,6 +210,8 @@ async function benchOrthanc(study: Study): Promise<number | undefined> {
 interface CpuPerInstance {
   ingestMs: number;
   machineMs: number;
+  /** Share of the machine's CPU time left idle during the run (0–1). */
+  idleShare: number;
 }
 
 async function measureCpu<T>(pid: number, instances: number, run: () => Promise<T>): Promise<T & { cpu: CpuPerInstance }> {
@@ -203,10 +219,15 @@ async function measureCpu<T>(pid: number, instances: number, run: () => Promise<
     const { user, system } = cpuSeconds(pid);
     return user + system;
   };
-  const [ingest, machine] = [processSeconds(), machineCpuSeconds()];
+  const [ingest, machine, started] = [processSeconds(), machineCpuSeconds(), process.hrtime.bigint()];
   const result = await run();
+  const machineUsed = machineCpuSeconds() - machine;
+  const capacity = (availableParallelism() * Number(process.hrtime.bigint() - started)) / 1e9;
   const perInstance = (seconds: number): number => (seconds * 1000) / instances;
-  return { ...result, cpu: { ingestMs: perInstance(processSeconds() - ingest), machineMs: perInstance(machineCpuSeconds() - machine) } };
+  return {
+    ...result,
+    cpu: { ingestMs: perInstance(processSeconds() - ingest), machineMs: perInstance(machineUsed), idleShare: Math.max(0, 1 - machineUsed / capacity) },
+  };
 }
 
 interface FacadeResult {
@@ -247,6 +268,10 @@ interface Round {
   concurrentSeconds: number;
   concurrentFailures: number;
   concurrentCpu: CpuPerInstance;
+  /** The same, with the senders at SENDER_NICENESS. */
+  nicedSeconds: number;
+  nicedFailures: number;
+  nicedCpu: CpuPerInstance;
 }
 
 function percentile(values: number[], p: number): number {
@@ -297,7 +322,8 @@ async function main(): Promise<void> {
       const small = round === 0 ? firstSmall : await generateStudy(SMALL, 'small');
       const large = round === 0 ? firstLarge : await generateStudy(LARGE, 'large');
       const concurrentStudy = await generateStudy(SMALL, 'small');
-      generated.push(...(round === 0 ? [] : [small, large]), concurrentStudy);
+      const nicedStudy = await generateStudy(SMALL, 'small');
+      generated.push(...(round === 0 ? [] : [small, large]), concurrentStudy, nicedStudy);
       await runProcess('sync', []);
 
       const storescp = await benchStorescp(small);
@@ -306,8 +332,17 @@ async function main(): Promise<void> {
       const storescpLarge = await benchStorescp(large);
       const durableLarge = storescpLarge + durableWriteSeconds(large.files, running.storageDir);
       const ingestLarge = await benchFacade(running, large);
-      const concurrent = await measureCpu(running.ingest.pid, SMALL, () => sendConcurrently(running.dicomPort, concurrentStudy.files, CONCURRENT));
-      searchable.push(ingest.searchableAfterSeconds, ingestLarge.searchableAfterSeconds, await waitSearchable(concurrentStudy, Date.now()));
+      searchable.push(ingest.searchableAfterSeconds, ingestLarge.searchableAfterSeconds);
+      const sendConcurrent = async (study: Study, niceness: number): Promise<Awaited<ReturnType<typeof sendConcurrently>> & { cpu: CpuPerInstance }> => {
+        const sent = await measureCpu(running.ingest.pid, SMALL, () => sendConcurrently(running.dicomPort, study.files, CONCURRENT, niceness));
+        searchable.push(await waitSearchable(study, Date.now()));
+        return sent;
+      };
+      // In alternating order: neither variant always runs on the more warmed-up node.
+      const nicedFirst = round % 2 === 1;
+      const earlier = nicedFirst ? await sendConcurrent(nicedStudy, SENDER_NICENESS) : await sendConcurrent(concurrentStudy, 0);
+      const later = nicedFirst ? await sendConcurrent(concurrentStudy, 0) : await sendConcurrent(nicedStudy, SENDER_NICENESS);
+      const [concurrent, niced] = nicedFirst ? [later, earlier] : [earlier, later];
       rounds.push({
         storescp,
         orthanc,
@@ -318,6 +353,9 @@ async function main(): Promise<void> {
         concurrentSeconds: concurrent.seconds,
         concurrentFailures: concurrent.failedAssociations + concurrent.failedStores,
         concurrentCpu: concurrent.cpu,
+        nicedSeconds: niced.seconds,
+        nicedFailures: niced.failedAssociations + niced.failedStores,
+        nicedCpu: niced.cpu,
       });
     }
 
@@ -335,13 +373,15 @@ async function main(): Promise<void> {
 
     const rate = (count: number, seconds: number): string => `${(count / seconds).toFixed(0)}/s`;
     const median = (values: number[]): number => percentile(values, 50);
-    const cpu = ({ ingestMs, machineMs }: CpuPerInstance): string => ` (CPU per instance: ingest ${ingestMs.toFixed(2)} ms, machine ${machineMs.toFixed(2)} ms)`;
+    const cpu = ({ ingestMs, machineMs, idleShare }: CpuPerInstance, withIdle = false): string =>
+      ` (CPU per instance: ingest ${ingestMs.toFixed(2)} ms, machine ${machineMs.toFixed(2)} ms${withIdle ? `; CPU idle ${(idleShare * 100).toFixed(0)} %` : ''})`;
     const ratio = (values: number[], target: number): string => `${median(values).toFixed(2)} (target ≥ ${target})`;
     const toStorescp = rounds.map((round) => round.storescp / round.ingest.seconds);
     const toOrthanc = rounds.flatMap((round) => (round.orthanc === undefined ? [] : [round.orthanc / round.ingest.seconds]));
     const toDurable = rounds.map((round) => round.durableLarge / round.ingestLarge.seconds);
     // The aggregate of 8 associations against storescp on one, both of the same round.
     const concurrentToStorescp = rounds.map((round) => round.storescp / round.concurrentSeconds);
+    const nicedToStorescp = rounds.map((round) => round.storescp / round.nicedSeconds);
     const lines = [
       `0. warm-up: ${WARMUP} × CT_small sent to dicom-ingest first (BENCH_WARMUP), not counted: ${WARMUP > 0 ? rate(WARMUP, warmupSeconds) : 'none'} from a cold start`,
       `${ROUNDS} rounds (BENCH_ROUNDS), each on fresh copies; every ratio is the median of the rounds' ratios, each taken within its round:`,
@@ -368,9 +408,13 @@ async function main(): Promise<void> {
         (round, i) =>
           `   round ${i + 1}: aggregate ${rate(SMALL, round.concurrentSeconds)}, ${round.concurrentFailures} failures: ` +
           `${(round.storescp / round.concurrentSeconds).toFixed(2)} × storescp` +
-          cpu(round.concurrentCpu),
+          cpu(round.concurrentCpu, true) +
+          `\n     senders at nice ${SENDER_NICENESS}: ${rate(SMALL, round.nicedSeconds)}, ${round.nicedFailures} failures: ` +
+          `${(round.storescp / round.nicedSeconds).toFixed(2)} × storescp` +
+          cpu(round.nicedCpu, true),
       ),
-      `   median: aggregate / storescp on one association ${ratio(concurrentToStorescp, 1.0)}`,
+      `   median: aggregate / storescp on one association ${ratio(concurrentToStorescp, 1.0)}; ` +
+        `senders at nice ${SENDER_NICENESS} (not the target's setting) ${median(nicedToStorescp).toFixed(2)}`,
       `4. ${MANY} concurrent associations × 5 CT_small: ${rate(MANY * 5, many.seconds)}, failed associations ${many.failedAssociations}, ` +
         `failed stores ${many.failedStores} (target 0), ingest peak RSS ${manyPeakRss.toFixed(0)} MiB (target ≤ 300)`,
       `   ingest peak RSS one association: ${Math.max(...rounds.map((round) => round.ingest.peakRssMiB)).toFixed(0)} MiB (${SMALL} × 39 KB), ` +
