@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,7 @@ async function prepared(): Promise<InstanceFiles> {
 
 async function spoolFileWith(files: InstanceFiles, text: string): Promise<string> {
   const claimed = files.claimSpoolFile();
-  await (await claimed.opened).close();
+  closeSync(await claimed.opened);
   await writeFile(claimed.path, text);
   return claimed.path;
 }

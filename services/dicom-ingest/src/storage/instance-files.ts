@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { FsBatchThread } from './fs-batch-thread';
 import { fsyncDirectory, mkdirDurable } from './fs-durable';
-import { KeyedGroupCommit } from './group-commit';
+import { GroupCommit, KeyedGroupCommit } from './group-commit';
 import { SpoolPool, type ClaimedFile } from './spool-pool';
 
 /**
@@ -31,6 +32,13 @@ export class InstanceFiles {
   private readonly unmoved = new Map<string, string>();
   /** Fsyncs of one directory asked while one runs share the next (group commit). */
   private readonly directorySyncs = new KeyedGroupCommit<void>((dir) => fsyncDirectory(dir));
+  /** Creates the spool's files and makes the moves, in batches (see FsBatchThread). */
+  private readonly thread = new FsBatchThread();
+  /** Moves asked while a batch of moves runs go together in the next one. */
+  private readonly renames = new GroupCommit<PendingRename>(async (batch) => {
+    const errors = await this.thread.renameAll(batch.map(({ from, to }) => [from, to]));
+    batch.forEach((rename, i) => (rename.error = errors[i]));
+  });
 
   constructor(
     readonly root: string,
@@ -38,7 +46,7 @@ export class InstanceFiles {
   ) {
     this.incomingDir = path.join(root, '.incoming');
     this.spoolDir = path.join(root, '.spool');
-    this.pool = new SpoolPool(this.spoolDir, { size: spoolPoolSize });
+    this.pool = new SpoolPool(this.spoolDir, { size: spoolPoolSize, thread: this.thread });
   }
 
   /**
@@ -73,7 +81,8 @@ export class InstanceFiles {
    */
   async closeSpool(): Promise<void> {
     await Promise.allSettled([...this.moving.values()]);
-    await this.pool.close();
+    this.pool.close();
+    await this.thread.close();
   }
 
   newIncomingPath(): string {
@@ -188,16 +197,17 @@ export class InstanceFiles {
   }
 
   private async renameInto(from: string, target: string): Promise<void> {
-    try {
-      await rename(from, target);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw error;
-      }
-      // The directory may have been removed behind our back (a clean-up job): create it again, once.
-      await this.createDir(path.dirname(target));
-      await rename(from, target);
+    const first: PendingRename = { from, to: target };
+    await this.renames.add(first);
+    if (first.error === undefined) {
+      return;
     }
+    if (first.error.code !== 'ENOENT') {
+      throw first.error;
+    }
+    // The directory may have been removed behind our back (a clean-up job): create it again, once.
+    await this.createDir(path.dirname(target));
+    await rename(from, target);
   }
 
   private async createDir(dir: string): Promise<void> {
@@ -218,4 +228,11 @@ export class InstanceFiles {
     await writeFile(probe, 'ok', { flush: true });
     await unlink(probe);
   }
+}
+
+/** A move in a batch; `error` is set when its rename failed. */
+interface PendingRename {
+  from: string;
+  to: string;
+  error?: NodeJS.ErrnoException;
 }

@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { access, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,7 +58,7 @@ async function harness(): Promise<Harness> {
 async function receive(files: InstanceFiles, dataset: Buffer, command = { sopClassUid: CT.sopClassUid, sopInstanceUid: CT.sopInstanceUid }): Promise<ReceivedInstance> {
   const meta = writeFileMetaHeader({ ...command, transferSyntaxUid: CT.transferSyntaxUid, sourceAeTitle: 'MODALITY' });
   const claimed = files.claimSpoolFile();
-  await (await claimed.opened).close();
+  closeSync(await claimed.opened);
   const incomingPath = claimed.path;
   const file = Buffer.concat([meta, dataset]);
   await writeFile(incomingPath, file);

@@ -1,34 +1,32 @@
-import { mkdtemp, open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import fs from 'node:fs';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { constants } from 'node:fs';
 import { SpoolFile } from './spool-file';
 
 /**
  * A file made ahead and opened with O_DSYNC, as SpoolPool does. Counts the writes through that
- * handle, and the fdatasyncs of the file through any other handle (spied on FileHandle's prototype).
+ * descriptor, and the fdatasyncs of the file through any other (spied on node:fs).
  */
-function madeAhead(file: string): { handle: Promise<FileHandle>; counts: () => { durableWrites: number; otherDatasyncs: number } } {
+function madeAhead(file: string): { fd: Promise<number>; counts: () => { durableWrites: number; otherDatasyncs: number } } {
+  const durable = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_DSYNC);
   const counts = { durableWrites: 0, otherDatasyncs: 0 };
-  const handle = (async () => {
-    const durable = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC);
-    const writev = durable.writev.bind(durable);
-    durable.writev = (buffers, position) => {
+  const writev = fs.writev;
+  jest.spyOn(fs, 'writev').mockImplementation(((fd: number, ...rest: unknown[]) => {
+    if (fd === durable) {
       counts.durableWrites++;
-      return writev(buffers, position);
-    };
-    const prototype = Object.getPrototypeOf(durable) as FileHandle;
-    const datasync = prototype.datasync;
-    jest.spyOn(prototype, 'datasync').mockImplementation(function (this: FileHandle) {
-      if (this !== durable) {
-        counts.otherDatasyncs++;
-      }
-      return datasync.call(this);
-    });
-    return durable;
-  })();
-  return { handle, counts: () => ({ ...counts }) };
+    }
+    return (writev as (...args: unknown[]) => void)(fd, ...rest);
+  }) as typeof fs.writev);
+  const fdatasync = fs.fdatasync;
+  jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, callback: fs.NoParamCallback) => {
+    if (fd !== durable) {
+      counts.otherDatasyncs++;
+    }
+    fdatasync(fd, callback);
+  }) as typeof fs.fdatasync);
+  return { fd: Promise.resolve(durable), counts: () => ({ ...counts }) };
 }
 
 async function spoolPath(): Promise<string> {
@@ -53,10 +51,10 @@ describe('SpoolFile', () => {
 
   afterEach(() => jest.restoreAllMocks());
 
-  it('writes into a file made and opened ahead, through the handle it is given', async () => {
+  it('writes into a file made and opened ahead, through the descriptor it is given', async () => {
     const file = await spoolPath();
     const opened = madeAhead(file);
-    const spool = new SpoolFile(file, Buffer.from('META'), opened.handle);
+    const spool = new SpoolFile(file, Buffer.from('META'), opened.fd);
 
     spool.write(Buffer.from('dataset'));
     spool.end();
@@ -69,10 +67,10 @@ describe('SpoolFile', () => {
   it.each([
     { received: 'whole before its file was open (one read of a small instance)', pausesBeforeEnd: false, durableWrites: 1, otherDatasyncs: 0 },
     { received: 'in parts, written as they came', pausesBeforeEnd: true, durableWrites: 0, otherDatasyncs: 1 },
-  ])('a dataset received $received: $durableWrites O_DSYNC write, $otherDatasyncs fdatasync through a plain handle', async ({ pausesBeforeEnd, durableWrites, otherDatasyncs }) => {
+  ])('a dataset received $received: $durableWrites O_DSYNC write, $otherDatasyncs fdatasync through a plain descriptor', async ({ pausesBeforeEnd, durableWrites, otherDatasyncs }) => {
     const file = await spoolPath();
     const opened = madeAhead(file);
-    const spool = new SpoolFile(file, Buffer.from('META'), opened.handle);
+    const spool = new SpoolFile(file, Buffer.from('META'), opened.fd);
 
     spool.write(Buffer.from('first,'));
     if (pausesBeforeEnd) {
@@ -125,6 +123,29 @@ describe('SpoolFile', () => {
     spool.destroy();
 
     await expect(spool.done).rejects.toThrow(/not received completely/);
+  });
+
+  it('when destroyed while a write is under way, closes the file only once the write returned', async () => {
+    const file = await spoolPath();
+    const opened = madeAhead(file);
+    const closed: number[] = [];
+    const closeSync = fs.closeSync;
+    jest.spyOn(fs, 'closeSync').mockImplementation((fd: number) => {
+      closed.push(fd);
+      closeSync(fd);
+    });
+    const spool = new SpoolFile(file, Buffer.from('META'), opened.fd);
+    spool.write(Buffer.alloc(1_000_000, 1));
+    spool.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    const writes = opened.counts().durableWrites;
+
+    spool.destroy();
+    await expect(spool.done).rejects.toThrow();
+
+    expect(writes).toBe(1);
+    expect(closed).toEqual([await opened.fd]);
+    expect((await stat(file)).size).toBe(4 + 1_000_000);
   });
 
   it('when the file cannot be created, done rejects and nothing is thrown at the writer', async () => {

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fdatasync, open, write, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 
@@ -19,15 +18,18 @@ type WriteCallback = (error: Error | null | undefined) => void;
  * A Part 10 file being received: the file meta header is written first, then every dataset
  * fragment as it arrives, so that no instance is ever held whole in memory. After `end()`, `done`
  * resolves once every byte is on disk (an fdatasync, or writes through an O_DSYNC handle when the
- * whole file goes out at once); the file is closed right after, in the
- * background (renaming or removing an open file is fine). `done` rejects when the stream fails or
- * is destroyed before its end (an aborted association).
+ * whole file goes out at once); the file is closed right after, on the main thread (a close costs a
+ * few µs; a trip to libuv's pool for it cost ten times that), once no call on it is under way, so
+ * that its descriptor is never reused under a write. `done` rejects when the stream fails or is
+ * destroyed before its end (an aborted association).
  */
 export class SpoolFile extends Writable {
   /** The file opened plainly: for a dataset written in parts, made durable by one fdatasync at its end. */
-  private file: FileHandle | undefined;
+  private file: number | undefined;
   /** The file opened with O_DSYNC, when made ahead (SpoolPool): a dataset written whole goes out through it. */
-  private durableFile: FileHandle | undefined;
+  private durableFile: number | undefined;
+  /** Settles once the call on the file under way (a write, the fdatasync) has returned. */
+  private underWay: Promise<unknown> = Promise.resolve();
   /** Set when the whole file went out in writes through `durableFile`: nothing is left to fdatasync. */
   private writtenDurably = false;
   private position = 0;
@@ -46,13 +48,13 @@ export class SpoolFile extends Writable {
 
   /**
    * `opened`: the file was made ahead and is open with O_DSYNC (a SpoolPool file, empty, its
-   * directory entry durable once this resolves); this stream owns the handle from then on, and opens
-   * the file plainly too if the dataset comes in parts. Without it, the file is created here.
+   * directory entry durable once this resolves); this stream owns the descriptor from then on, and
+   * opens the file plainly too if the dataset comes in parts. Without it, the file is created here.
    */
   constructor(
     readonly path: string,
     private readonly metaHeader: Buffer,
-    private readonly opened?: Promise<FileHandle>,
+    private readonly opened?: Promise<number>,
   ) {
     super({ highWaterMark: SPOOL_HIGH_WATER_MARK, decodeStrings: true });
     this.checksum = crc32(metaHeader);
@@ -119,10 +121,12 @@ export class SpoolFile extends Writable {
 
   override _construct(callback: (error?: Error | null) => void): void {
     if (this.opened === undefined) {
-      open(this.path, 'wx', 0o640).then((file) => {
-        this.file = file;
-        callback();
-      }, callback);
+      open(this.path, 'wx', 0o640, (error, fd) => {
+        if (error === null) {
+          this.file = fd;
+        }
+        callback(error);
+      });
       return;
     }
     this.opened.then((durable) => {
@@ -145,30 +149,28 @@ export class SpoolFile extends Writable {
       return;
     }
     // fdatasync also persists the file's size, which is all the metadata reading it back needs.
-    const synced = this.requireFile().datasync();
+    const synced = this.call<void>((done) => fdatasync(this.requireFile(), done));
     this.syncStarted();
     synced.then(() => callback(), callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const open = [this.file, this.durableFile].filter((file) => file !== undefined);
-    this.file = undefined;
-    this.durableFile = undefined;
-    if (open.length === 0) {
-      callback(error);
-      return;
-    }
-    const close = (): void => {
-      Promise.all(open.map((file) => file.close())).then(
-        () => callback(error),
-        (closeError: unknown) => callback(error ?? (closeError as Error)),
-      );
-    };
-    // At the end of a store this runs as the file becomes durable, just before its index line is
-    // written: handing the close to libuv's pool then (a wake-up of a pool thread, which may take the
-    // main thread's core) would come first on the answer's path. After this turn of the event loop it
-    // comes after the index line's write has been handed over.
-    setImmediate(close);
+    // A call may still be under way when the stream is destroyed early (an aborted association):
+    // the file is closed once it returned, and no call starts once destroyed (see `call`).
+    void this.underWay.then(() => {
+      const open = [this.file, this.durableFile].filter((fd) => fd !== undefined);
+      this.file = undefined;
+      this.durableFile = undefined;
+      let closeError: Error | undefined;
+      for (const fd of open) {
+        try {
+          closeSync(fd);
+        } catch (failure) {
+          closeError ??= failure as Error;
+        }
+      }
+      callback(error ?? closeError);
+    });
   }
 
   /**
@@ -181,35 +183,47 @@ export class SpoolFile extends Writable {
     const whole = this.position === 0 && this.writableEnded && this.durableFile !== undefined;
     const file = whole && this.durableFile !== undefined ? this.durableFile : await this.plainFile();
     const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-    const writing = file.writev(buffers, this.position);
+    const position = this.position;
+    const writing = this.call<number>((done) => writev(file, buffers, position, done));
     if (whole) {
       this.writtenDurably = true;
       // The sync runs in this write: the main thread's work may start now (see `syncing`).
       this.syncStarted();
     }
-    const { bytesWritten } = await writing;
+    const bytesWritten = await writing;
     this.position += bytesWritten;
     if (bytesWritten === total) {
       return;
     }
     const rest = Buffer.concat(buffers).subarray(bytesWritten);
     for (let offset = 0; offset < rest.length; ) {
-      const written = (await file.write(rest, offset, rest.length - offset, this.position)).bytesWritten;
+      const [from, position] = [offset, this.position];
+      const written = await this.call<number>((done) => write(file, rest, from, rest.length - from, position, done));
       offset += written;
       this.position += written;
     }
   }
 
-  private requireFile(): FileHandle {
+  private requireFile(): number {
     if (this.file === undefined) {
       throw new Error('spool file is not open');
     }
     return this.file;
   }
 
-  /** The plain handle; a file made ahead is opened plainly on its first write in parts (writes are serial: opened once). */
-  private async plainFile(): Promise<FileHandle> {
-    this.file ??= await open(this.path, constants.O_WRONLY);
+  /** The plain descriptor; a file made ahead is opened plainly on its first write in parts (writes are serial: opened once). */
+  private async plainFile(): Promise<number> {
+    this.file ??= await this.call<number>((done) => open(this.path, constants.O_WRONLY, done));
     return this.file;
+  }
+
+  /** Runs one callback-style call on the file, remembered as under way until it returns; none once destroyed. */
+  private call<T>(run: (done: (error: NodeJS.ErrnoException | null, result: T) => void) => void): Promise<T> {
+    if (this.destroyed) {
+      return Promise.reject(new Error('the spool file was closed'));
+    }
+    const result = new Promise<T>((resolve, reject) => run((error, value) => (error === null ? resolve(value) : reject(error))));
+    this.underWay = result.catch(() => undefined);
+    return result;
   }
 }

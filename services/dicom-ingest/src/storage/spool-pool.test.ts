@@ -1,54 +1,58 @@
 import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { closeSync, constants, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { FsBatchThread } from './fs-batch-thread';
 import { SpoolPool } from './spool-pool';
 
 async function poolDir(): Promise<string> {
   return path.join(await mkdtemp(path.join(tmpdir(), 'spool-pool-')), '.spool');
 }
 
+const thread = new FsBatchThread();
+afterAll(() => thread.close());
+
 describe('SpoolPool', () => {
   it('hands out empty files that already exist, each once', async () => {
-    const pool = new SpoolPool(await poolDir(), { size: 4 });
+    const pool = new SpoolPool(await poolDir(), { size: 4, thread });
     await pool.reset();
 
     const claims = Array.from({ length: 10 }, () => pool.claim());
-    const handles = await Promise.all(claims.map((claimed) => claimed.opened));
+    const fds = await Promise.all(claims.map((claimed) => claimed.opened));
 
     expect(new Set(claims.map((claimed) => claimed.path)).size).toBe(10);
     for (const claimed of claims) {
       expect((await stat(claimed.path)).size).toBe(0);
     }
-    await Promise.all(handles.map((handle) => handle.close()));
-    await pool.close();
+    fds.forEach((fd) => closeSync(fd));
+    pool.close();
   });
 
   it('hands each file out open for writing with O_DSYNC: what is written through it is in the file at its path', async () => {
-    const pool = new SpoolPool(await poolDir(), { size: 2 });
+    const pool = new SpoolPool(await poolDir(), { size: 2, thread });
     await pool.reset();
 
     const claimed = pool.claim();
-    const handle = await claimed.opened;
+    const fd = await claimed.opened;
     // The open file's flags, as the kernel holds them (octal, Linux).
-    const flags = Number.parseInt(/flags:\s+(\d+)/.exec(await readFile(`/proc/self/fdinfo/${handle.fd}`, 'utf8'))?.[1] ?? '', 8);
-    await handle.write(Buffer.from('dataset'), 0, 7, 0);
-    await handle.close();
+    const flags = Number.parseInt(/flags:\s+(\d+)/.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '', 8);
+    writeSync(fd, Buffer.from('dataset'), 0, 7, 0);
+    closeSync(fd);
 
     expect(flags & constants.O_DSYNC).toBe(constants.O_DSYNC);
     expect(await readFile(claimed.path, 'utf8')).toBe('dataset');
-    await pool.close();
+    pool.close();
   });
 
   it('when claimed before it was filled, a file is created for the claim and ready once it exists', async () => {
-    const pool = new SpoolPool(await poolDir(), { size: 2 });
+    const pool = new SpoolPool(await poolDir(), { size: 2, thread });
     await mkdir(pool.dir, { recursive: true });
 
     const claimed = pool.claim();
-    await (await claimed.opened).close();
+    closeSync(await claimed.opened);
 
     expect((await stat(claimed.path)).isFile()).toBe(true);
-    await pool.close();
+    pool.close();
   });
 
   it('at reset, removes every file a previous run left (unused, or written by a store never answered)', async () => {
@@ -56,20 +60,20 @@ describe('SpoolPool', () => {
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'left-by-a-crash.part'), 'half a dataset');
 
-    const pool = new SpoolPool(dir, { size: 2 });
+    const pool = new SpoolPool(dir, { size: 2, thread });
     expect(await pool.reset()).toBe(1);
 
     expect(await readdir(dir)).not.toContain('left-by-a-crash.part');
-    await pool.close();
+    pool.close();
   });
 
   it('a claim whose file cannot be created fails its ready, and a later claim tries again', async () => {
     const dir = await poolDir();
-    const pool = new SpoolPool(dir, { size: 2 });
+    const pool = new SpoolPool(dir, { size: 2, thread });
 
     await expect(pool.claim().opened).rejects.toThrow(/ENOENT/);
     await mkdir(dir, { recursive: true });
-    await (await pool.claim().opened).close();
-    await pool.close();
+    closeSync(await pool.claim().opened);
+    pool.close();
   });
 });
