@@ -6,6 +6,8 @@
  * runs on this shared 2-core machine vary by ±30 % for the same code. Per round:
  *
  * 1. one association, 500 copies of CT_small (39 KB): DCMTK storescp, Orthanc, then dicom-ingest;
+ *    beside them (not a target) the durable limit of this study, as in 2: storescp answers before
+ *    anything is durable, the ingest only once its file and its index line are;
  * 2. one association, 600 CT instances of 512 KB: storescp, "the durable limit" (storescp's time plus
  *    writing and fdatasyncing each file on the same disk, measured here), then dicom-ingest;
  * 3. 8 concurrent associations, each sending a study of its own of 500 × 39 KB, as 8 modalities
@@ -255,6 +257,8 @@ async function waitSearchable(study: Study, since: number): Promise<number> {
 /** One round: every target's sends, on fresh copies, each beside its peer in the same minutes. */
 interface Round {
   storescp: number;
+  /** storescp's time plus writing and fdatasyncing each file of the small study: not a target, the floor under a durable answer. */
+  durableSmall: number;
   orthanc: number | undefined;
   ingest: FacadeResult;
   storescpLarge: number;
@@ -333,6 +337,7 @@ async function main(): Promise<void> {
       await runProcess('sync', []);
 
       const storescp = await benchStorescp(small);
+      const durableSmall = storescp + durableWriteSeconds(small.files, running.storageDir);
       const orthanc = await benchOrthanc(small);
       const ingest = await benchFacade(running, small);
       const storescpLarge = await benchStorescp(large);
@@ -356,6 +361,7 @@ async function main(): Promise<void> {
       const concurrent = await sendConcurrent(concurrentStudies, concurrentParts);
       rounds.push({
         storescp,
+        durableSmall,
         orthanc,
         ingest,
         storescpLarge,
@@ -400,9 +406,13 @@ async function main(): Promise<void> {
           (round.orthanc === undefined ? 'Orthanc not installed, ' : `Orthanc ${rate(SMALL, round.orthanc)}, `) +
           `dicom-ingest ${rate(SMALL, round.ingest.seconds)}: ${(round.storescp / round.ingest.seconds).toFixed(2)} × storescp` +
           (round.orthanc === undefined ? '' : `, ${(round.orthanc / round.ingest.seconds).toFixed(2)} × Orthanc`) +
-          cpu(round.ingest.cpu),
+          cpu(round.ingest.cpu) +
+          `\n     durable limit of this study (storescp + write and fdatasync each file; not a target) ${rate(SMALL, round.durableSmall)}: ` +
+          `storescp ${(round.storescp / round.durableSmall).toFixed(2)} ×, dicom-ingest ${(round.durableSmall / round.ingest.seconds).toFixed(2)} × it`,
       ),
-      `   median: ingest / storescp ${ratio(toStorescp, 0.6)}` + (toOrthanc.length === 0 ? '' : `, ingest / Orthanc ${ratio(toOrthanc, 2.5)}`),
+      `   median: ingest / storescp ${ratio(toStorescp, 0.6)}` + (toOrthanc.length === 0 ? '' : `, ingest / Orthanc ${ratio(toOrthanc, 2.5)}`) +
+        `; ingest / this study's durable limit ${median(rounds.map((round) => round.durableSmall / round.ingest.seconds)).toFixed(2)}, ` +
+        `durable limit / storescp ${median(rounds.map((round) => round.storescp / round.durableSmall)).toFixed(2)} (not targets)`,
       `2. one association, ${LARGE} × 512 KB CT (${megabytes(firstLarge).toFixed(0)} MB), storescp, then the durable limit (storescp + write and fdatasync each file), then dicom-ingest:`,
       ...rounds.map(
         (round, i) =>
