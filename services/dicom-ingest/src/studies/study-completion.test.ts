@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -122,6 +122,30 @@ describe('StudyCompletion', () => {
     await eventually(async () => expect(await markers.list()).toEqual([]));
     expect(published).toHaveLength(1);
     expect(published[0]?.series.map((series) => series.seriesInstanceUid)).toEqual(['1.2.3.1', '1.2.3.2']);
+  });
+
+  it('leaves an index of one line per instance as it is once published, without reading it again, and compacts one a re-send added a line to', async () => {
+    const { root, clock, markers, index, completion } = await setup();
+    const compact = jest.spyOn(index, 'compact');
+    const indexFile = path.join(root, STUDY, 'study-index.ndjson');
+    const first = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' });
+    const second = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' });
+    await completion.recordInstance(STUDY, first);
+    await completion.recordInstance(STUDY, second);
+    const before = await stat(indexFile);
+    clock.advance(QUIET_MS);
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+    // The same file (a compaction renames a new one over it), with the same lines.
+    expect((await stat(indexFile)).ino).toBe(before.ino);
+    expect(await index.read(STUDY)).toEqual({ records: [first, second], unreadableLines: 0 });
+    expect(compact).not.toHaveBeenCalled();
+
+    const again = { ...second, sizeBytes: (second.sizeBytes ?? 0) + 1 };
+    await completion.recordInstance(STUDY, again);
+    clock.advance(QUIET_MS);
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+    expect(await index.read(STUDY)).toEqual({ records: [first, again], unreadableLines: 0 });
+    expect(compact).toHaveBeenCalledTimes(1);
   });
 
   it('when a late series arrives after the snapshot, publishes a new full snapshot, not a delta', async () => {

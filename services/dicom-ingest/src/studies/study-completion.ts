@@ -150,7 +150,7 @@ export class StudyCompletion {
 
   private async complete(studyUid: string): Promise<void> {
     const logger = this.options.logger.child({ studyInstanceUid: studyUid });
-    const { generation, contents } = await this.settledContents(studyUid);
+    const { generation, contents, compacted } = await this.settledContents(studyUid);
     if (contents.unreadableLines > 0) {
       logger.warn({ unreadableLines: contents.unreadableLines }, 'study index has unreadable lines; they are left out');
     }
@@ -158,7 +158,7 @@ export class StudyCompletion {
     const snapshot = buildSnapshot(studyUid, contents.records);
     if (snapshot === undefined) {
       logger.warn('pending study has no indexed instance; nothing to publish');
-      await this.clearIfUnchanged(studyUid, generation);
+      await this.clearIfUnchanged(studyUid, generation, compacted);
       return;
     }
     const manifest = await this.manifestOf(snapshot, logger);
@@ -178,14 +178,15 @@ export class StudyCompletion {
     this.options.metrics.studiesCompleted.inc();
     const instances = snapshot.series.reduce((sum, series) => sum + series.instances.length, 0);
     logger.info({ series: snapshot.series.length, instances }, 'study completed');
-    await this.clearIfUnchanged(studyUid, generation);
+    await this.clearIfUnchanged(studyUid, generation, compacted);
   }
 
   /**
    * The study's generation and its index without void lines, read once no line of it is in flight:
    * lines are tracked under the study's lock, so none in flight then means none unsettled in the read.
+   * `compacted`: the index held one readable, settled line per instance, nothing a compaction drops.
    */
-  private async settledContents(studyUid: string): Promise<{ generation: number; contents: IndexContents }> {
+  private async settledContents(studyUid: string): Promise<{ generation: number; contents: IndexContents; compacted: boolean }> {
     for (;;) {
       const read = await this.lock.run(studyUid, async () => {
         const inFlight = this.options.settlement?.whenSettled(studyUid);
@@ -199,8 +200,10 @@ export class StudyCompletion {
         continue;
       }
       const { settlement } = this.options;
-      const records = settlement === undefined ? read.contents.records : read.contents.records.filter((record) => settlement.stateOf(studyUid, record.spoolPath) !== 'void');
-      return { generation: read.generation, contents: { ...read.contents, records } };
+      const all = read.contents.records;
+      const records = settlement === undefined ? all : all.filter((record) => settlement.stateOf(studyUid, record.spoolPath) !== 'void');
+      const compacted = read.contents.unreadableLines === 0 && records.length === all.length && new Set(all.map((record) => record.sopInstanceUid)).size === all.length;
+      return { generation: read.generation, contents: { ...read.contents, records }, compacted };
     }
   }
 
@@ -238,14 +241,14 @@ export class StudyCompletion {
     }
   }
 
-  private async clearIfUnchanged(studyUid: string, generation: number): Promise<void> {
+  private async clearIfUnchanged(studyUid: string, generation: number, compacted: boolean): Promise<void> {
     await this.lock.run(studyUid, async () => {
       if ((this.generations.get(studyUid) ?? 0) !== generation) {
         return;
       }
       // Compacted first: a void line must be out of the index before the study stops being pending
       // (only a pending study's lines are checked against their files after a crash).
-      await this.compact(studyUid);
+      await this.compact(studyUid, compacted);
       await this.options.markers.clear(studyUid);
       this.pending.delete(studyUid);
       this.generations.delete(studyUid);
@@ -256,10 +259,18 @@ export class StudyCompletion {
   /**
    * Re-sends left older lines in the index, and failed stores void ones: keep the last settled line
    * of each instance (under the study's lock, nothing is appended meanwhile). Fails only when void
-   * lines could not be dropped: the study then stays pending, and is tried again.
+   * lines could not be dropped: the study then stays pending, and is tried again. An index the
+   * snapshot's read found compacted is not read again: the generation is unchanged, so it holds
+   * exactly those lines (a study of 500 instances: ~45 ms of the main thread, during other studies'
+   * completions in a burst).
    */
-  private async compact(studyUid: string): Promise<void> {
+  private async compact(studyUid: string, compacted: boolean): Promise<void> {
     const voided = this.options.settlement?.voidOf(studyUid) ?? new Set<string>();
+    if (compacted && voided.size === 0) {
+      await this.options.index.release(studyUid);
+      this.options.outbox?.forget(studyUid);
+      return;
+    }
     const compact = (): Promise<number> => this.options.index.compact(studyUid, voided);
     try {
       if (this.options.outbox) {

@@ -236,6 +236,14 @@ export class StudyIndex {
   }
 
   /**
+   * Published with nothing to drop (one readable line per instance, none void, as the snapshot's
+   * read found it): the index stays as it is, and is closed until the next append opens it again.
+   */
+  release(studyUid: string): Promise<void> {
+    return this.writes.exclusive(studyUid, () => this.closeHandle(studyUid));
+  }
+
+  /**
    * At the start after a crash, for a study still pending: finishes the renames a crash undid and
    * drops the lines that name no durable file. A line is written while its spool file is, and the
    * file is renamed to its place after both are durable; the renames' directory entries are fsynced
