@@ -110,3 +110,60 @@ test('on one partition, poison and failing messages are set aside and the messag
   expect(byKey.get('e')?.headers?.['x-dlq-source-topic']?.toString()).toBe(topic);
   expect(byKey.get('e')?.headers?.['x-dlq-source-offset']?.toString()).toBe('4');
 });
+
+test('with its partitions handled at once, messages of different partitions are handled side by side, each partition in order', async () => {
+  const spread = `test.${run}.spread`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: spread, partitions: 3, cleanupPolicy: 'delete' }], '');
+  await admin.disconnect();
+  const message = (partition: number, id: string) => ({ partition, key: id, value: JSON.stringify({ id, fail: 'never' }) });
+  await producer.send({
+    topic: spread,
+    messages: [message(0, 'a1'), message(0, 'a2'), message(1, 'b1'), message(1, 'b2'), message(2, 'c1'), message(2, 'c2')],
+  });
+  // Each partition's first message waits until all three are being handled: one at a time, they never would be.
+  let allStarted: () => void = () => undefined;
+  const together = new Promise<void>((resolve) => {
+    allStarted = resolve;
+  });
+  let started = 0;
+  const seen: Array<{ partition: number; id: string }> = [];
+  const spreadConsumer = kafka.consumer({ groupId: `spread-${run}` });
+  await spreadConsumer.connect();
+  const { stop: stopSpread } = await runValidatedConsumer({
+    consumer: spreadConsumer,
+    groupId: `spread-${run}`,
+    topic: spread,
+    deadLetterTopic,
+    schema,
+    publisher: new EventPublisher(producer),
+    logger,
+    metrics: new Registry(),
+    partitionsConcurrently: 3,
+    isRetryable: () => false,
+    handle: async (event, context) => {
+      if (event.id.endsWith('1')) {
+        if (++started === 3) {
+          allStarted();
+        }
+        await Promise.race([together, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      }
+      seen.push({ partition: context.partition, id: event.id });
+    },
+  });
+  try {
+    const deadline = Date.now() + 30_000;
+    while (seen.length < 6 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(started).toBe(3);
+    // The three first messages were all under way before any of them finished.
+    expect(seen.slice(0, 3).map(({ id }) => id).sort()).toEqual(['a1', 'b1', 'c1']);
+    const order = (partition: number) => seen.filter((entry) => entry.partition === partition).map(({ id }) => id);
+    expect([order(0), order(1), order(2)]).toEqual([['a1', 'a2'], ['b1', 'b2'], ['c1', 'c2']]);
+  } finally {
+    allStarted();
+    await stopSpread();
+  }
+});

@@ -29,6 +29,13 @@ export interface ValidatedConsumerOptions<S extends z.ZodType> {
   /** True for failures that may pass (a server down, a conflict): retried with backoff, never dead-lettered. */
   isRetryable: (error: unknown) => boolean;
   retry?: { initialMs: number; maxMs: number };
+  /**
+   * How many partitions are handled at once (kafkajs's partitionsConsumedConcurrently): the messages
+   * of different partitions fetched together are handled side by side, each partition still one
+   * message at a time, in order. 1 by default. Handlers must then tolerate concurrent calls for
+   * different keys.
+   */
+  partitionsConcurrently?: number;
 }
 
 export type Outcome = 'processed' | 'dead-lettered' | 'retried';
@@ -57,6 +64,7 @@ export async function runValidatedConsumer<S extends z.ZodType>(
     await consumer.subscribe({ topic: options.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: true,
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
       eachMessage: async ({ topic, partition, message, heartbeat }) => {
         const key = message.key?.toString('utf8') ?? null;
         const context: MessageContext = {

@@ -1,4 +1,6 @@
-import type { ImagingStudy } from '@medplum/fhirtypes';
+import type { Endpoint, ImagingStudy } from '@medplum/fhirtypes';
+import { retry } from '@imaging-facade/service-kit';
+import { DEFAULT_NODE_SETTINGS } from './node-settings';
 import { createFhirClient, dicomUidIdentifier as studyIdentifier, FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
 import { mergeImagingStudy } from './fhir/merge';
@@ -132,6 +134,28 @@ describe('the mapper against a real FHIR server', () => {
 
     expect(await mapStudySnapshot(other, fhir, settings)).toMatchObject({ outcome: 'updated', numberOfSeries: 2 });
     expect((await onlyStudy(snapshot.studyInstanceUid)).numberOfSeries).toBe(2);
+  });
+
+  it('when studies of several patients are written at once by a new node, every study is indexed and the node has one Endpoint', async () => {
+    // As the consumer does with the topic's partitions side by side: each study retried on a retryable failure.
+    const node = { ...DEFAULT_NODE_SETTINGS, nodeUid: newUid() };
+    const snapshots = [snapshotFor(uniquePatientId()), snapshotFor(uniquePatientId()), snapshotFor(uniquePatientId())];
+    await Promise.all(
+      snapshots.map((snapshot) =>
+        retry(() => mapStudySnapshot(snapshot, fhir, { ...settings, node }), {
+          isRetryable: isRetryableFhirError,
+          initialMs: 50,
+          maxMs: 500,
+          attempts: 10,
+        }),
+      ),
+    );
+
+    const endpoints: Endpoint[] = await fhir.search('Endpoint', { identifier: `urn:ietf:rfc:3986|urn:oid:${node.nodeUid}` });
+    expect(endpoints).toHaveLength(1);
+    for (const snapshot of snapshots) {
+      expect((await onlyStudy(snapshot.studyInstanceUid)).endpoint?.[0]?.reference).toBe(`Endpoint/${endpoints[0]!.id}`);
+    }
   });
 
   it('when the Patient already exists, the study references it and the Patient is not overwritten', async () => {

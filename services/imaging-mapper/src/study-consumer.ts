@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
-import { studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
+import { STUDY_COMPLETED_V1, studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
 import { startValidatedConsumer, type EventPublisher, type MessageContext } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
 import { isRetryableGateError, type ConsentGate } from './consent/consent-gate';
@@ -23,6 +23,10 @@ export interface StudyConsumerOptions {
  * one FHIR transaction, or is withheld. Start it only once the gate's consent view has caught up.
  * Validation, retries (FHIR unreachable, 412, 429, 5xx, the consent view down: isRetryableGateError)
  * and the dead-letter topic are runValidatedConsumer's; `stop` lets the message in flight finish.
+ * The topic's partitions are handled at once, each in order: studies that go quiet together (a
+ * region's modalities) are written side by side. Safe because the gate decides each patient under
+ * a lock, and the index's writes fail on a concurrent writer (409/412, retried) rather than
+ * overwrite it.
  */
 export async function startStudyConsumer(options: StudyConsumerOptions): Promise<{ stop: () => Promise<void> }> {
   return startValidatedConsumer(options.kafka, {
@@ -34,6 +38,7 @@ export async function startStudyConsumer(options: StudyConsumerOptions): Promise
     logger: options.logger,
     metrics: options.metrics,
     isRetryable: isRetryableGateError,
+    partitionsConcurrently: STUDY_COMPLETED_V1.partitions,
     handle: studyCompletedHandler(options),
   });
 }
