@@ -234,6 +234,25 @@ describe('writeKos: the study manifest as a Key Object Selection document', () =
     expect(dump.code).toBe(0);
   });
 
+  it('of a study of 20,000 instances, references each one in both places, in order (as pydicom reads it)', async () => {
+    const instances = Array.from({ length: 20_000 }, (_, i) => ({ sopInstanceUid: `1.2.3.9.${i + 1}`, sopClassUid: CT }));
+    const large = await written(manifest({ series: [{ seriesInstanceUid: '1.2.3.9', instances }] }));
+    const read = runPydicom<{ evidence: string[]; content: string[] }>(
+      `
+import json, sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+print(json.dumps({
+  'evidence': [r.ReferencedSOPInstanceUID for r in ds.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence],
+  'content': [c.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for c in ds.ContentSequence if 'ReferencedSOPSequence' in c],
+}))
+`,
+      [large],
+    );
+    const uids = instances.map((instance) => instance.sopInstanceUid);
+    expect(read.evidence).toEqual(uids);
+    expect(read.content).toEqual(uids);
+  }, 60_000);
+
   it('fails with a ManifestBuildError, not an I/O error, when dcmjs cannot encode the attributes', () => {
     const unwritable = { ...study, '00100010': { vr: 'PN', Value: [{ Alphabetic: 1 as unknown as string }] }, '00080050': { vr: 'ZZ', Value: ['x'] } };
     expect(() => writeKos(manifest({ study: unwritable }))).toThrow(ManifestBuildError);
