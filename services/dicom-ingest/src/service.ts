@@ -16,6 +16,7 @@ import { storageReadiness } from './storage/storage-readiness';
 import { StudyCompletion } from './studies/study-completion';
 import { LineSettlement } from './studies/line-settlement';
 import { StudyIndex } from './studies/study-index';
+import { ManifestThread } from './studies/kos-thread';
 import { StudyManifests } from './studies/study-manifests';
 
 export interface RunningIngest {
@@ -77,6 +78,9 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
   const settlement = new LineSettlement();
   const lineState = settlement.stateOf.bind(settlement);
   const outbox = new InstanceOutbox({ index, events, retry, lineState, logger: logger.child({ component: 'outbox' }) });
+  const manifestThread = new ManifestThread();
+  // Stopped after the study completion (stops run in reverse): no manifest is asked for any more.
+  onStop('manifest thread', () => manifestThread.close());
   const completion = new StudyCompletion({
     index,
     outbox,
@@ -88,11 +92,15 @@ export async function startIngestService(config: IngestConfig, logger: Logger, o
     logger: logger.child({ component: 'study-completion' }),
     metrics,
     placement: files,
-    manifests: new StudyManifests(files, {
-      aeTitle: config.dicom.aeTitle,
-      locationUid: config.manifest.retrieveLocationUid,
-      dicomWebBaseUrl: config.manifest.dicomWebBaseUrl,
-    }),
+    manifests: new StudyManifests(
+      files,
+      {
+        aeTitle: config.dicom.aeTitle,
+        locationUid: config.manifest.retrieveLocationUid,
+        dicomWebBaseUrl: config.manifest.dicomWebBaseUrl,
+      },
+      { write: manifestThread.write },
+    ),
   });
   const recovered = await completion.recover();
   if (recovered > 0) {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { RequestThread } from '../request-thread';
 
 /**
  * The thread's code (plain JavaScript, run with `eval`: the same under ts-jest and from dist). Each
@@ -30,8 +31,6 @@ parentPort.on('message', (request) => {
 });
 `;
 
-const ignore = (): void => undefined;
-
 interface Failure {
   code?: string;
   message: string;
@@ -52,15 +51,20 @@ function toError(failure: Failure): NodeJS.ErrnoException {
  * one directory queue on its lock). The thread is started on first use and ends with `close`.
  */
 export class FsBatchThread {
-  private worker: Worker | undefined;
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: unknown) => void }>();
-  /** Settles as each batch is answered or failed: what `close` waits for. */
-  private readonly underWay = new Set<Promise<void>>();
+  // Its descriptors are handed to the main thread and must outlive it: it does not track them.
+  private readonly thread = new RequestThread<Record<string, unknown>, Reply>(
+    () =>
+      new Worker(THREAD_SOURCE, {
+        eval: true,
+        trackUnmanagedFds: false,
+        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+      }),
+    'file system',
+  );
 
   /** Creates each file (flags as given, e.g. O_CREAT | O_EXCL | O_DSYNC), then fsyncs `dir`: their descriptors, in order. All or none: on a failure the ones opened are closed. */
   async createFiles(dir: string, paths: string[], flags: number, mode: number): Promise<number[]> {
-    const reply = await this.request({ op: 'create', dir, paths, flags, mode });
+    const reply = await this.thread.request({ op: 'create', dir, paths, flags, mode });
     if (reply.error !== undefined) {
       throw toError(reply.error);
     }
@@ -69,68 +73,12 @@ export class FsBatchThread {
 
   /** Renames each pair in order; per pair, undefined or the error that rename raised. */
   async renameAll(pairs: Array<[from: string, to: string]>): Promise<Array<NodeJS.ErrnoException | undefined>> {
-    const reply = await this.request({ op: 'rename', pairs });
+    const reply = await this.thread.request({ op: 'rename', pairs });
     return (reply.errors ?? []).map((failure) => (failure === null ? undefined : toError(failure)));
   }
 
   /** Ends the thread once the batches under way are answered. A later call starts a new one. */
-  async close(): Promise<void> {
-    const worker = this.worker;
-    if (worker === undefined) {
-      return;
-    }
-    await Promise.all([...this.underWay]);
-    if (this.worker === worker) {
-      this.worker = undefined;
-    }
-    await worker.terminate();
-  }
-
-  private request(message: Record<string, unknown>): Promise<Reply> {
-    const worker = this.started();
-    const id = this.nextId++;
-    const answered = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    const settled = answered.then(ignore, ignore);
-    this.underWay.add(settled);
-    void settled.then(() => this.underWay.delete(settled));
-    // Keeps the process alive only while a batch is under way.
-    worker.ref();
-    worker.postMessage({ ...message, id });
-    return answered;
-  }
-
-  private started(): Worker {
-    if (this.worker !== undefined) {
-      return this.worker;
-    }
-    // Its descriptors are handed to the main thread and must outlive it: it does not track them.
-    const worker = new Worker(THREAD_SOURCE, {
-      eval: true,
-      trackUnmanagedFds: false,
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-    });
-    worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const entry = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) {
-        worker.unref();
-      }
-      entry?.resolve(reply);
-    });
-    // A thread that fails fails its batches under way; the next call starts a new one.
-    const fail = (error: unknown): void => {
-      if (this.worker !== worker) {
-        return;
-      }
-      this.worker = undefined;
-      const entries = [...this.pending.values()];
-      this.pending.clear();
-      entries.forEach((entry) => entry.reject(error));
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the file system thread exited (code ${code})`)));
-    this.worker = worker;
-    return worker;
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }

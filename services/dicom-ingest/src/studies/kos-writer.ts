@@ -52,7 +52,10 @@ export interface ManifestContent {
 
 /** A manifest could not be built from the study's attributes (not an I/O failure). */
 export class ManifestBuildError extends Error {
-  constructor(reason: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
     super(`manifest cannot be built: ${reason}`, options);
     this.name = 'ManifestBuildError';
   }

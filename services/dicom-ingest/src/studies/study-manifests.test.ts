@@ -39,7 +39,7 @@ async function setup() {
   const files = new InstanceFiles(root);
   await files.prepare();
   let now = new Date('2024-01-05T12:00:00.000Z');
-  const manifests = new StudyManifests(files, RETRIEVE, () => now);
+  const manifests = new StudyManifests(files, RETRIEVE, { clock: () => now });
   const seriesDir = path.join(root, STUDY, manifestSeriesUid(STUDY, RETRIEVE.locationUid));
   return {
     root,

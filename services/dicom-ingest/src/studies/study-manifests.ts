@@ -5,7 +5,8 @@ import { KEY_OBJECT_SELECTION_SOP_CLASS, type DicomJson } from '@imaging-facade/
 import type { StudyCompletedV1Data, StudyManifest } from '@imaging-facade/events';
 import { fsyncDirectory, writeDurably } from '../storage/fs-durable';
 import type { InstanceFiles } from '../storage/instance-files';
-import { EXPLICIT_VR_LITTLE_ENDIAN, writeKos, type ManifestRetrieval } from './kos-writer';
+import { EXPLICIT_VR_LITTLE_ENDIAN, type ManifestRetrieval } from './kos-writer';
+import { writeKosHere, type ManifestWrite } from './kos-thread';
 
 /**
  * Keeps one manifest (kos-writer.ts) per study on disk, next to the study's instances and laid out
@@ -21,13 +22,16 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, writeKos, type ManifestRetrieval } from './k
  */
 export class StudyManifests {
   private readonly clock: () => Date;
+  private readonly writeKos: ManifestWrite;
 
+  /** `write` makes the manifest's bytes: in the service, on the manifest thread (ManifestThread). */
   constructor(
     private readonly files: Pick<InstanceFiles, 'root' | 'newIncomingPath' | 'commit' | 'discard'>,
     private readonly retrieve: ManifestRetrieval,
-    clock?: () => Date,
+    options: { clock?: () => Date; write?: ManifestWrite } = {},
   ) {
-    this.clock = clock ?? (() => new Date());
+    this.clock = options.clock ?? (() => new Date());
+    this.writeKos = options.write ?? writeKosHere;
   }
 
   /**
@@ -53,7 +57,7 @@ export class StudyManifests {
     }
 
     const createdAt = this.clock();
-    const bytes = writeKos({
+    const bytes = await this.writeKos({
       studyInstanceUid: studyUid,
       seriesInstanceUid,
       sopInstanceUid,
