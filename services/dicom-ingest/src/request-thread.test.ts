@@ -41,25 +41,6 @@ describe('RequestThread', () => {
     expect(started).toBe(2);
   });
 
-  it('with idleMs, ends a thread idle for that long, not one with a request under way, and starts a new one when asked', async () => {
-    const exits: number[] = [];
-    const idle = new RequestThread<Request, Reply>(() => {
-      started++;
-      const worker = new Worker(ECHO_SOURCE, { eval: true });
-      worker.on('exit', () => exits.push(started));
-      return worker;
-    }, 'echo', { idleMs: 50 });
-    await idle.request({ value: 1 });
-    // Answered after the idle time would have run out, had it counted while a request was under way.
-    await idle.request({ value: 2, delayMs: 150 });
-    expect(exits).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(exits).toEqual([1]);
-    await expect(idle.request({ value: 3 })).resolves.toMatchObject({ doubled: 6 });
-    expect(started).toBe(2);
-    await idle.close();
-  });
-
   it('closes once the requests under way are answered', async () => {
     const answered = thread.request({ value: 4, delayMs: 100 });
     await thread.close();

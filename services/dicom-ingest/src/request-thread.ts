@@ -7,8 +7,7 @@ const ignore = (): void => undefined;
  * answers it with one message carrying the same `id`. Started on first use; keeps the process alive
  * only while a request is under way. A thread that fails (an uncaught error, an exit) fails the
  * requests under way, and the next request starts a new one. `close` ends it once the requests
- * under way are answered; a later request starts a new one. With `idleMs`, a thread with nothing
- * under way for that long is ended too (its memory returned), and the next request starts a new one.
+ * under way are answered; a later request starts a new one.
  */
 export class RequestThread<Request extends object, Reply extends { id: number }> {
   private worker: Worker | undefined;
@@ -17,17 +16,13 @@ export class RequestThread<Request extends object, Reply extends { id: number }>
   /** Settles as each request is answered or failed: what `close` waits for. */
   private readonly underWay = new Set<Promise<void>>();
 
-  private idleTimer: NodeJS.Timeout | undefined;
-
   /** `start` makes a new worker; `name` says which thread failed, in errors. */
   constructor(
     private readonly start: () => Worker,
     private readonly name: string,
-    private readonly options: { idleMs?: number } = {},
   ) {}
 
   request(message: Request): Promise<Reply> {
-    clearTimeout(this.idleTimer);
     const worker = this.started();
     const id = this.nextId++;
     const answered = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
@@ -40,7 +35,6 @@ export class RequestThread<Request extends object, Reply extends { id: number }>
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.idleTimer);
     const worker = this.worker;
     if (worker === undefined) {
       return;
@@ -63,7 +57,6 @@ export class RequestThread<Request extends object, Reply extends { id: number }>
       this.pending.delete(reply.id);
       if (this.pending.size === 0) {
         worker.unref();
-        this.endWhenIdle(worker);
       }
       entry?.resolve(reply);
     });
@@ -80,19 +73,5 @@ export class RequestThread<Request extends object, Reply extends { id: number }>
     worker.on('exit', (code) => fail(new Error(`the ${this.name} thread exited (code ${code})`)));
     this.worker = worker;
     return worker;
-  }
-
-  private endWhenIdle(worker: Worker): void {
-    const { idleMs } = this.options;
-    if (idleMs === undefined) {
-      return;
-    }
-    this.idleTimer = setTimeout(() => {
-      if (this.worker === worker && this.pending.size === 0) {
-        this.worker = undefined;
-        void worker.terminate();
-      }
-    }, idleMs);
-    this.idleTimer.unref();
   }
 }
