@@ -37,8 +37,11 @@ export class ManifestThread {
         if (reply.error !== undefined) {
           throw reply.error.buildError ? new ManifestBuildError(reply.error.message) : new Error(reply.error.message);
         }
-        const bytes = reply.bytes ?? new Uint8Array(0);
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        // Never an empty manifest in place of a missing answer: the study's publication is retried.
+        if (reply.bytes === undefined) {
+          throw new Error('the manifest thread answered without the manifest');
+        }
+        return Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
       };
 
   close(): Promise<void> {
