@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { StudyIndex, type IndexRecord } from './study-index';
+import { indexRecordSchema, StudyIndex, type IndexRecord } from './study-index';
 import { indexRecord, placeFileOf } from '../test-support/records';
 
 const STUDY = '1.2.3';
@@ -54,6 +54,25 @@ describe('StudyIndex', () => {
     }
 
     expect(await index.read(STUDY)).toEqual({ records, unreadableLines: 0 });
+  });
+
+  it('reads back the study attributes, and those of each series, as one value shared by the lines that repeat them', async () => {
+    const inSeries = (seriesInstanceUid: string, sopInstanceUid: string): IndexRecord =>
+      indexRecord({ seriesInstanceUid, sopInstanceUid, series: { '0020000E': { vr: 'UI', Value: [seriesInstanceUid] } } });
+    const records = [inSeries('1.2.3.1', '1.2.3.1.1'), inSeries('1.2.3.2', '1.2.3.2.1'), inSeries('1.2.3.1', '1.2.3.1.2'), inSeries('1.2.3.2', '1.2.3.2.2')];
+    for (const record of records) {
+      await index.append(STUDY, record);
+    }
+
+    const read = (await index.read(STUDY)).records;
+
+    expect(read).toEqual(records);
+    expect(new Set(read.map((record) => record.study)).size).toBe(1);
+    expect(read[2]?.series).toBe(read[0]?.series);
+    expect(read[3]?.series).toBe(read[1]?.series);
+    expect(read[1]?.series).not.toBe(read[0]?.series);
+    // Keys in the schema's order, as every record read back had them: a compaction rewrites lines alike.
+    expect(Object.keys(read[0] ?? {})).toEqual(Object.keys(indexRecordSchema.parse(records[0])));
   });
 
   it('reads a study without an index as empty', async () => {
@@ -265,6 +284,19 @@ describe('StudyIndex', () => {
 
     expect(contents.records).toHaveLength(1);
     expect(contents.unreadableLines).toBe(1);
+  });
+
+  it('skips and counts a line whose study or series attributes are not DICOM JSON', async () => {
+    const good = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' });
+    await index.append(STUDY, good);
+    const badStudy = JSON.stringify({ ...good, sopInstanceUid: '1.2.3.1.2', study: { PatientName: 'Doe^Jane' } });
+    const badSeries = JSON.stringify({ ...good, sopInstanceUid: '1.2.3.1.3', series: { '0020000E': { Value: ['1.2.3.1'] } } });
+    await appendFile(index.indexPath(STUDY), `${badStudy}\n${badSeries}\n`);
+
+    const contents = await index.read(STUDY);
+
+    expect(contents.records.map((record) => record.sopInstanceUid)).toEqual(['1.2.3.1.1']);
+    expect(contents.unreadableLines).toBe(2);
   });
 
   it('appends made after a compaction replaced the index file go to the new file', async () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
 import { fsyncDirectory, writeDurably } from '../storage/fs-durable';
 import { KeyedGroupCommit } from '../storage/group-commit';
+import { SharedAttributes } from './shared-attributes';
 
 /**
  * What the study-completed snapshot is built from: one line per received instance in
@@ -45,6 +46,9 @@ export const indexRecordSchema = z.object({
 });
 
 export type IndexRecord = z.infer<typeof indexRecordSchema>;
+
+/** A line as read: its study and series attributes are checked apart, once per distinct value (see SharedAttributes). */
+const indexLineSchema = indexRecordSchema.extend({ study: z.unknown(), series: z.unknown() });
 
 export interface IndexContents {
   records: IndexRecord[];
@@ -351,12 +355,13 @@ export class StudyIndex {
   /** Streamed: a large study's index is not read at once. */
   private async readNow(studyUid: string): Promise<IndexContents> {
     const records: IndexRecord[] = [];
+    const shared = new SharedAttributes();
     let unreadableLines = 0;
     const take = (line: string): void => {
       if (line.length === 0) {
         return;
       }
-      const parsed = parseLine(line);
+      const parsed = parseLine(line, shared);
       if (parsed === undefined) {
         unreadableLines++;
       } else {
@@ -420,13 +425,20 @@ export class StudyIndex {
   }
 }
 
-function parseLine(line: string): IndexRecord | undefined {
+function parseLine(line: string, shared: SharedAttributes): IndexRecord | undefined {
+  let result;
   try {
-    const result = indexRecordSchema.safeParse(JSON.parse(line));
-    return result.success ? result.data : undefined;
+    result = indexLineSchema.safeParse(JSON.parse(line));
   } catch {
     return undefined;
   }
+  if (!result.success) {
+    return undefined;
+  }
+  const study = shared.study(result.data.study);
+  const series = shared.series(result.data.seriesInstanceUid, result.data.series);
+  // Spread over the parsed line: study and series keep their place among its keys.
+  return study === undefined || series === undefined ? undefined : { ...result.data, study, series };
 }
 
 async function lengthUpToLastNewline(file: string, size: number): Promise<number> {
