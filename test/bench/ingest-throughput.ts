@@ -18,7 +18,10 @@
  *    on the same 2 cores. Each line gives the share of CPU left idle during the send.
  *
  * Then once: 100 concurrent associations (failed stores, must be 0, and the ingest's peak RSS,
- * ≤ 300 MB); and over every study sent, last instance stored → ImagingStudy searchable in HAPI (p95).
+ * ≤ 300 MB); one study of BENCH_STUDY_SIZE (5,000) × 39 KB on one association, whose memory is
+ * printed beside the rounds' 500 (while received, and until searchable: receiving is meant to be
+ * flat in study size, completing a study holds all its instances' attributes at once); and over
+ * every study sent, last instance stored → ImagingStudy searchable in HAPI (p95).
  *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running
  * (FACADE_SKIP_INFRA=1: the running ones only, as on a machine where they are shared).
@@ -39,7 +42,7 @@ import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
-import { cpuSeconds, machineCpuSeconds, rssSampler } from './proc-stats';
+import { cpuSeconds, machineCpuSeconds, rssMiB, rssSampler } from './proc-stats';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
@@ -51,6 +54,8 @@ const SMALL = Number(process.env.BENCH_SMALL ?? 500);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2500);
 /** Rounds, each measuring every throughput target beside its peer; the median of the rounds' ratios is reported. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+/** The study of the memory reading (case 6): instances of CT_small, on one association. */
+const STUDY_SIZE = Number(process.env.BENCH_STUDY_SIZE ?? 5000);
 const CONCURRENT = 8;
 const MANY = 100;
 const QUIET_PERIOD_MS = 2000;
@@ -230,11 +235,16 @@ async function measureCpu<T>(pid: number, instances: number, run: () => Promise<
 interface FacadeResult {
   cpu: CpuPerInstance;
   seconds: number;
+  /** The ingest's resident memory: just before the send, its peak during the send, and its peak until the study was searchable. */
+  rssBeforeMiB: number;
   peakRssMiB: number;
+  peakRssUntilSearchableMiB: number;
   searchableAfterSeconds: number;
 }
 
 async function benchFacade(pipeline: Pipeline, study: Study): Promise<FacadeResult> {
+  const rssBeforeMiB = rssMiB(pipeline.ingest.pid);
+  const rssUntilSearchable = rssSampler(pipeline.ingest.pid);
   const rss = rssSampler(pipeline.ingest.pid);
   const { seconds, cpu } = await measureCpu(pipeline.ingest.pid, study.files.length, async () => ({ seconds: await send(pipeline.dicomPort, 'FACADE', study) }));
   const lastStored = Date.now();
@@ -243,7 +253,8 @@ async function benchFacade(pipeline: Pipeline, study: Study): Promise<FacadeResu
     async () => ((await studiesByUid(study.uid))[0]?.numberOfInstances === study.files.length ? true : undefined),
     { timeoutMs: 300_000, intervalMs: 100, what: 'the study to be searchable' },
   );
-  return { seconds, cpu, peakRssMiB, searchableAfterSeconds: (Date.now() - lastStored) / 1000 };
+  const searchableAfterSeconds = (Date.now() - lastStored) / 1000;
+  return { seconds, cpu, rssBeforeMiB, peakRssMiB, peakRssUntilSearchableMiB: rssUntilSearchable.stop(), searchableAfterSeconds };
 }
 
 async function waitSearchable(study: Study, since: number): Promise<number> {
@@ -384,10 +395,18 @@ async function main(): Promise<void> {
       searchable.push(await waitSearchable(manyStudy, Date.now()));
     }
 
+    // Last, so that no reading above runs after it: a study ten times the others, its memory beside theirs.
+    const sized = await generateStudy(STUDY_SIZE, 'small');
+    generated.push(sized);
+    await runProcess('sync', []);
+    const bySize = await benchFacade(running, sized);
+
     const rate = (count: number, seconds: number): string => `${(count / seconds).toFixed(0)}/s`;
     const median = (values: number[]): number => percentile(values, 50);
     const cpu = ({ ingestMs, machineMs, idleShare }: CpuPerInstance, withIdle = false): string =>
       ` (CPU per instance: ingest ${ingestMs.toFixed(2)} ms, machine ${machineMs.toFixed(2)} ms${withIdle ? `; CPU idle ${(idleShare * 100).toFixed(0)} %` : ''})`;
+    const memory = (result: FacadeResult): string =>
+      `${result.rssBeforeMiB.toFixed(0)} → ${result.peakRssMiB.toFixed(0)} → ${result.peakRssUntilSearchableMiB.toFixed(0)} MiB (searchable after ${result.searchableAfterSeconds.toFixed(1)} s)`;
     const ratio = (values: number[], target: number): string => `${median(values).toFixed(2)} (target ≥ ${target})`;
     const toStorescp = rounds.map((round) => round.storescp / round.ingest.seconds);
     const toOrthanc = rounds.flatMap((round) => (round.orthanc === undefined ? [] : [round.orthanc / round.ingest.seconds]));
@@ -443,6 +462,9 @@ async function main(): Promise<void> {
       `   studies sent ${CONCURRENT} at once (case 3; ${CONCURRENT} × ${SMALL} instances indexed in the same seconds): ` +
         `p95 ${percentile(searchableInBursts, 95).toFixed(1)} s (${searchableInBursts.map((s) => s.toFixed(1)).join(', ')})`,
       `   (single-association ingest rate, small study: median ${median(rounds.map((round) => SMALL / round.ingest.seconds)).toFixed(0)}/s)`,
+      `6. memory in study size, one association: the ingest's RSS before the send → peak during it → peak until searchable:`,
+      ...rounds.map((round, i) => `   round ${i + 1}, ${SMALL} × 39 KB: ${memory(round.ingest)}`),
+      `   ${STUDY_SIZE} × 39 KB (sent after case 4; not in case 5's p95, for runs to compare; ${rate(STUDY_SIZE, bySize.seconds)}): ${memory(bySize)}`,
     ];
     console.log(`\n${lines.join('\n')}`);
     writeFileSync(path.join(artifacts, 'bench-ingest.txt'), `${lines.join('\n')}\n`);
