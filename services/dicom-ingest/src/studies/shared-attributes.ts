@@ -1,6 +1,9 @@
 import sameJson from 'fast-deep-equal';
 import { dicomJsonSchema, type DicomJson } from '@imaging-facade/dicom';
 
+/** The key the study's value is held under: no series UID is empty. */
+const STUDY = '';
+
 /**
  * The study and series attributes of an index's lines, held once for all the lines that repeat them.
  * Every line of a study carries the study's attributes and its series', about 60 % of the line. Read
@@ -12,31 +15,28 @@ import { dicomJsonSchema, type DicomJson } from '@imaging-facade/dicom';
  * checked, and held from then on. Returns undefined for a value that is not DICOM JSON.
  */
 export class SharedAttributes {
-  private lastStudy: DicomJson | undefined;
-  private readonly lastOfSeries = new Map<string, DicomJson>();
+  /** The value held last, per series (by its UID) and for the study (under STUDY). */
+  private readonly held = new Map<string, DicomJson>();
 
   study(value: unknown): DicomJson | undefined {
-    const shared = this.shared(this.lastStudy, value);
-    if (shared !== undefined) {
-      this.lastStudy = shared;
-    }
-    return shared;
+    return this.share(STUDY, value);
   }
 
   series(seriesInstanceUid: string, value: unknown): DicomJson | undefined {
-    const shared = this.shared(this.lastOfSeries.get(seriesInstanceUid), value);
-    if (shared !== undefined) {
-      this.lastOfSeries.set(seriesInstanceUid, shared);
-    }
-    return shared;
+    return this.share(seriesInstanceUid, value);
   }
 
-  private shared(held: DicomJson | undefined, value: unknown): DicomJson | undefined {
+  private share(key: string, value: unknown): DicomJson | undefined {
+    const held = this.held.get(key);
     // Equal to what the schema made of an earlier value: the schema makes the same of this one.
     if (held !== undefined && sameJson(value, held)) {
       return held;
     }
     const parsed = dicomJsonSchema.safeParse(value);
-    return parsed.success ? parsed.data : undefined;
+    if (!parsed.success) {
+      return undefined;
+    }
+    this.held.set(key, parsed.data);
+    return parsed.data;
   }
 }
