@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 /**
  * A modality as a PACS administrator knows one: DCMTK's storescu sends files, and whatever was not
@@ -40,33 +41,29 @@ export function storescuOnce(files: string[], options: SendOptions, record: Send
   return new Promise((resolve) => {
     const child = spawn('storescu', args, { env: { ...process.env, TCP_NODELAY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let current: string | undefined;
-    let pending = '';
-    const onText = (chunk: Buffer): void => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const sending = SENDING.exec(line);
-        if (sending?.[1]) {
-          current = sending[1].trim();
-          continue;
+    const onLine = (line: string): void => {
+      const sending = SENDING.exec(line);
+      if (sending?.[1]) {
+        current = sending[1].trim();
+        return;
+      }
+      const response = RESPONSE.exec(line);
+      if (response && current) {
+        if (response[1] === 'Success') {
+          record.acknowledged.add(current);
+          options.onAcknowledged?.(record.acknowledged.size);
+        } else {
+          record.failures.push(response[1] ?? 'unknown status');
         }
-        const response = RESPONSE.exec(line);
-        if (response && current) {
-          if (response[1] === 'Success') {
-            record.acknowledged.add(current);
-            options.onAcknowledged?.(record.acknowledged.size);
-          } else {
-            record.failures.push(response[1] ?? 'unknown status');
-          }
-          current = undefined;
-        } else if (/^E: /.test(line)) {
-          record.failures.push(line.slice(3).trim());
-        }
+        current = undefined;
+      } else if (/^E: /.test(line)) {
+        record.failures.push(line.slice(3).trim());
       }
     };
-    child.stdout.on('data', onText);
-    child.stderr.on('data', onText);
+    // Each stream read by its own lines: storescu logs to stderr but writes its progress dots
+    // ("XMIT: .") to stdout, and one shared buffer once glued them onto a file name.
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', onLine);
     child.on('close', () => resolve());
   });
 }
