@@ -42,7 +42,7 @@ const failure = (promise: Promise<unknown>) =>
   );
 
 describe('the FHIR client', () => {
-  it('searches without the server cache and keeps only the resources of the type asked', async () => {
+  it('searches one page without the server cache, asking it not to store the search, and keeps only the resources of the type asked', async () => {
     answer = json(200, {
       resourceType: 'Bundle',
       type: 'searchset',
@@ -55,7 +55,7 @@ describe('the FHIR client', () => {
     const found = await client.search('Patient', { identifier: 'urn:x|A\\|1' });
     expect(found).toEqual([{ resourceType: 'Patient', id: '1' }]);
     expect(seen[0]?.url).toBe('/fhir/Patient?identifier=urn%3Ax%7CA%5C%7C1');
-    expect(seen[0]?.headers['cache-control']).toBe('no-cache');
+    expect(seen[0]?.headers['cache-control']).toBe('no-store');
   });
 
   it('follows the next links until the last page, without the server cache', async () => {
