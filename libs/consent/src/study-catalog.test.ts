@@ -1,7 +1,7 @@
 import { createLogger } from '@imaging-facade/service-kit';
 import type { Kafka } from 'kafkajs';
 import { StudyCatalog } from './study-catalog';
-import { studySnapshot } from './test-support/snapshots';
+import { studySnapshot, testUid } from './test-support/snapshots';
 
 const SYSTEM = 'urn:oid:1.2.250.1.999.1';
 
@@ -22,7 +22,35 @@ describe('StudyCatalog (applying snapshots)', () => {
       studies: [{ studyInstanceUid: snapshot.studyInstanceUid, accessionNumber: 'A1', date: '2024-01-05', description: 'CT THORAX', modalities: ['CT', 'SR'], seriesCount: 3, instanceCount: 3 }],
     });
     expect(studies.study(snapshot.studyInstanceUid)?.patientKey).toBe(`${SYSTEM}|P1`);
-    expect(studies.snapshotOf(snapshot.studyInstanceUid)).toBe(snapshot);
+    expect(studies.snapshotOf(snapshot.studyInstanceUid)).toEqual(snapshot);
+  });
+
+  test('a kept snapshot reads back as applied, every value of its DICOM JSON included, as a new copy each time', () => {
+    const studies = catalog();
+    const snapshot = studySnapshot({ patientId: 'P1', patientName: 'Yamada^Tarou=山田^太郎=やまだ^たろう', description: 'Ünïcödé ✓', modalities: ['CT', 'SR'] });
+    const [series] = snapshot.series;
+    series!.instances[0] = {
+      ...series!.instances[0]!,
+      attributes: { '00200013': { vr: 'IS', Value: [1] }, '00281050': { vr: 'DS', Value: [-600.5, 1e-7] }, '00081140': { vr: 'SQ', Value: [{}] }, '00180050': { vr: 'DS' } },
+      storagePath: 'a/b/c.dcm',
+      sizeBytes: 39_098,
+    };
+    snapshot.manifest = { seriesInstanceUid: '2.25.1', sopInstanceUid: '2.25.2', sopClassUid: '1.2.840.10008.5.1.4.1.1.88.59', transferSyntaxUid: '1.2.840.10008.1.2.1', storagePath: 'm.dcm', createdAt: '2025-01-01T10:00:00.000Z', referencedInstances: 2 };
+    studies.apply(snapshot);
+
+    const first = studies.snapshotOf(snapshot.studyInstanceUid)!;
+    expect(first).toEqual(snapshot);
+    first.series.pop();
+    expect(studies.snapshotOf(snapshot.studyInstanceUid)).toEqual(snapshot);
+    expect(studies.snapshotOf(testUid())).toBeUndefined();
+  });
+
+  test('a catalogue that does not keep snapshots has none to give', () => {
+    const studies = new StudyCatalog({ kafka: {} as Kafka, topicPrefix: '', defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent') });
+    const snapshot = studySnapshot({ patientId: 'P1' });
+    studies.apply(snapshot);
+    expect(studies.study(snapshot.studyInstanceUid)).toBeDefined();
+    expect(studies.snapshotOf(snapshot.studyInstanceUid)).toBeUndefined();
   });
 
   test('when a corrected snapshot moves a study to another patient, the first patient no longer lists it', () => {
