@@ -190,7 +190,7 @@ export class StudyCatalog extends CompactedTopicView {
 
 /**
  * A snapshot held as its JSON, deflated: as objects it takes ~1.2 KB of heap per instance, packed
- * ~40 bytes (libs/consent README). In a Buffer of its own size, not a slice of Node's shared pool,
+ * ~100 bytes (libs/consent README). In a Buffer of its own size, not a slice of Node's shared pool,
  * which a small one would keep alive.
  */
 function packSnapshot(snapshot: StudyCompletedV1Data): Buffer {
