@@ -21,7 +21,9 @@
  * ≤ 300 MB); one study of BENCH_STUDY_SIZE (5,000) × 39 KB on one association, whose memory is
  * printed beside the rounds' 500 (while received, and until searchable: receiving is meant to be
  * flat in study size, completing a study holds all its instances' attributes at once); and over
- * every study sent, last instance stored → ImagingStudy searchable in HAPI (p95).
+ * every study sent, last instance stored → ImagingStudy searchable in HAPI (p95; each study's own
+ * time, the studies of a burst polled together), with the CPU that HAPI (when it runs here), the
+ * mapper and the ingest used per study of a burst until its last study was searchable.
  *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running
  * (FACADE_SKIP_INFRA=1: the running ones only, as on a machine where they are shared).
@@ -35,14 +37,15 @@ import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSyn
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
 import { runDcmtk } from '../support/dcmtk';
-import { studiesByUid } from '../support/fhir';
+import { FHIR_BASE_URL } from '../support/fhir';
 import { freePort } from '../support/ports';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
-import { cpuSeconds, machineCpuSeconds, rssMiB, rssSampler } from './proc-stats';
+import { cpuSeconds, findProcess, machineCpuSeconds, namedThreadsCpuSeconds, rssMiB, rssSampler } from './proc-stats';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
@@ -249,20 +252,44 @@ async function benchFacade(pipeline: Pipeline, study: Study): Promise<FacadeResu
   const { seconds, cpu } = await measureCpu(pipeline.ingest.pid, study.files.length, async () => ({ seconds: await send(pipeline.dicomPort, 'FACADE', study) }));
   const lastStored = Date.now();
   const peakRssMiB = rss.stop();
-  await eventually(
-    async () => ((await studiesByUid(study.uid))[0]?.numberOfInstances === study.files.length ? true : undefined),
-    { timeoutMs: 300_000, intervalMs: 100, what: 'the study to be searchable' },
-  );
-  const searchableAfterSeconds = (Date.now() - lastStored) / 1000;
+  const [searchableAfterSeconds = NaN] = await waitSearchable([study], lastStored);
   return { seconds, cpu, rssBeforeMiB, peakRssMiB, peakRssUntilSearchableMiB: rssUntilSearchable.stop(), searchableAfterSeconds };
 }
 
-async function waitSearchable(study: Study, since: number): Promise<number> {
+/**
+ * Seconds from `since` until each study is searchable in HAPI with all its instances. One search
+ * every 100 ms asks for every study not yet seen (their identifiers, OR-ed), so that each study's
+ * time is its own: waited for one after another, a study indexed before the one ahead of it would
+ * take that one's time. It asks for two elements only, and that HAPI store nothing
+ * (`Cache-Control: no-store`, which is as fresh as `no-cache`: libs/fhir README): the probe is the
+ * bench's instrument, and should add as little as it can to HAPI's work.
+ */
+async function waitSearchable(studies: Study[], since: number): Promise<number[]> {
+  const seen = new Map<string, number>();
   await eventually(
-    async () => ((await studiesByUid(study.uid))[0]?.numberOfInstances === study.files.length ? true : undefined),
-    { timeoutMs: 300_000, intervalMs: 100, what: 'the study to be searchable' },
+    async () => {
+      const pending = studies.filter((study) => !seen.has(study.uid));
+      const identifiers = pending.map((study) => encodeURIComponent(`urn:oid:${study.uid}`)).join(',');
+      const response = await fetch(
+        `${FHIR_BASE_URL()}/ImagingStudy?identifier=${identifiers}&_elements=identifier,numberOfInstances&_count=${pending.length}`,
+        { headers: { accept: 'application/fhir+json', 'cache-control': 'no-store' } },
+      );
+      if (!response.ok) {
+        throw new Error(`HAPI answered ${response.status}`);
+      }
+      const bundle = (await response.json()) as Bundle<ImagingStudy>;
+      const after = (Date.now() - since) / 1000;
+      for (const study of pending) {
+        const indexed = bundle.entry?.find((entry) => entry.resource?.identifier?.some((id) => id.value === `urn:oid:${study.uid}`));
+        if (indexed?.resource?.numberOfInstances === study.files.length) {
+          seen.set(study.uid, after);
+        }
+      }
+      return seen.size === studies.length ? true : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 100, what: 'the studies to be searchable' },
   );
-  return (Date.now() - since) / 1000;
+  return studies.map((study) => seen.get(study.uid) ?? NaN);
 }
 
 /** One round: every target's sends, on fresh copies, each beside its peer in the same minutes. */
@@ -286,6 +313,50 @@ interface ConcurrentSend {
   seconds: number;
   failures: number;
   cpu: CpuPerInstance;
+  /** CPU seconds each process used from the send's end until its last study was searchable (case 5). */
+  untilSearchable: PublicationCpu;
+}
+
+/** CPU seconds used while studies are published; `hapi` and `hapiJit` are absent when HAPI does not run on this machine. */
+interface PublicationCpu {
+  ingest: number;
+  mapper: number;
+  hapi?: number;
+  /** Of `hapi`, what its JIT compiler threads used: code compiled while the bench runs, not yet in a HAPI long in service. */
+  hapiJit?: number;
+}
+
+/** The local stack's HAPI (deploy/local), found by its jar; a HAPI elsewhere is not read. */
+const HAPI_JAR = 'facade-hapi.jar';
+const JIT_THREADS = /^C[12] CompilerThre/;
+
+/** Starts counting the CPU the services use while studies are published; the returned function reads it. */
+function publicationCpu(pipeline: Pipeline): () => PublicationCpu {
+  const seconds = (pid: number): number => {
+    const { user, system } = cpuSeconds(pid);
+    return user + system;
+  };
+  const hapiPid = findProcess(HAPI_JAR);
+  const [ingest, mapper] = [seconds(pipeline.ingest.pid), seconds(pipeline.mapper.pid)];
+  const hapi = hapiPid === undefined ? undefined : { all: seconds(hapiPid), jit: namedThreadsCpuSeconds(hapiPid, JIT_THREADS) };
+  return () => {
+    const used = { ingest: seconds(pipeline.ingest.pid) - ingest, mapper: seconds(pipeline.mapper.pid) - mapper };
+    return hapiPid === undefined || hapi === undefined
+      ? used
+      : { ...used, hapi: seconds(hapiPid) - hapi.all, hapiJit: namedThreadsCpuSeconds(hapiPid, JIT_THREADS) - hapi.jit };
+  };
+}
+
+const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+
+/** Where a burst's publication went, per study: each process's CPU seconds (medians of the rounds). */
+function burstCpu(bursts: PublicationCpu[]): string {
+  const perStudy = (values: number[]): string => `${(percentile(values, 50) / CONCURRENT).toFixed(2)} s`;
+  const hapi = bursts.flatMap(({ hapi, hapiJit }) => (hapi === undefined || hapiJit === undefined ? [] : [{ hapi, hapiJit }]));
+  const hapiShare = hapi.length === 0
+    ? 'HAPI not on this machine'
+    : `HAPI ${perStudy(hapi.map(({ hapi }) => hapi))} (its JIT compiler ${((100 * sum(hapi.map(({ hapiJit }) => hapiJit))) / sum(hapi.map(({ hapi }) => hapi))).toFixed(0)} % of all rounds' HAPI CPU)`;
+  return `${hapiShare}, mapper ${perStudy(bursts.map(({ mapper }) => mapper))}, ingest ${perStudy(bursts.map(({ ingest }) => ingest))}`;
 }
 
 function percentile(values: number[], p: number): number {
@@ -329,7 +400,7 @@ async function main(): Promise<void> {
       generated.push(warmup);
       warmupSeconds = await send(running.dicomPort, 'FACADE', warmup);
       // Its publication (mapper, HAPI) is over before anything is timed.
-      await waitSearchable(warmup, Date.now());
+      await waitSearchable([warmup], Date.now());
     }
 
     // Every round sends fresh copies (nothing is a re-send), generated before the round so that the
@@ -359,10 +430,9 @@ async function main(): Promise<void> {
         const instances = parts.reduce((sum, part) => sum + part.length, 0);
         const sent = await measureCpu(running.ingest.pid, instances, () => sendConcurrently(running.dicomPort, parts));
         const since = Date.now();
-        for (const study of studies) {
-          (studies.length > 1 ? searchableInBursts : searchable).push(await waitSearchable(study, since));
-        }
-        return { instances, seconds: sent.seconds, failures: sent.failedAssociations + sent.failedStores, cpu: sent.cpu };
+        const published = publicationCpu(running);
+        (studies.length > 1 ? searchableInBursts : searchable).push(...(await waitSearchable(studies, since)));
+        return { instances, seconds: sent.seconds, failures: sent.failedAssociations + sent.failedStores, cpu: sent.cpu, untilSearchable: published() };
       };
       // In alternating order: neither reading always runs on the more warmed-up node.
       const concurrentParts = concurrentStudies.map((study) => study.files);
@@ -392,7 +462,7 @@ async function main(): Promise<void> {
     const manyPeakRss = rss.stop();
     if (many.failedAssociations + many.failedStores === 0) {
       // A study missing refused instances never becomes whole: its failures are reported below instead.
-      searchable.push(await waitSearchable(manyStudy, Date.now()));
+      searchable.push(...(await waitSearchable([manyStudy], Date.now())));
     }
 
     // Last, so that no reading above runs after it: a study ten times the others, its memory beside theirs.
@@ -461,6 +531,7 @@ async function main(): Promise<void> {
       `   studies sent one at a time: p95 ${percentile(searchable, 95).toFixed(1)} s (${searchable.map((s) => s.toFixed(1)).join(', ')})`,
       `   studies sent ${CONCURRENT} at once (case 3; ${CONCURRENT} × ${SMALL} instances indexed in the same seconds): ` +
         `p95 ${percentile(searchableInBursts, 95).toFixed(1)} s (${searchableInBursts.map((s) => s.toFixed(1)).join(', ')})`,
+      `   CPU per study of a burst, from the send's end until its last study was searchable (medians of the rounds): ${burstCpu(rounds.map((round) => round.concurrent.untilSearchable))}`,
       `   (single-association ingest rate, small study: median ${median(rounds.map((round) => SMALL / round.ingest.seconds)).toFixed(0)}/s)`,
       `6. memory in study size, one association: the ingest's RSS before the send → peak during it → peak until searchable:`,
       ...rounds.map((round, i) => `   round ${i + 1}, ${SMALL} × 39 KB: ${memory(round.ingest)}`),

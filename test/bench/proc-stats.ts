@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** What the benches read of a process or of the machine from /proc: CPU time and resident memory. */
 
 /** Linux's USER_HZ (`getconf CLK_TCK`), the unit of /proc's CPU times. */
 const CLOCK_TICKS = 100;
 
-/** CPU seconds a process has used so far, in user space and in the kernel, from /proc (10 ms resolution). */
-export function cpuSeconds(pid: number | 'self'): { user: number; system: number } {
+/** CPU seconds a process (or one of its threads: `pid/task/tid`) has used so far, in user space and in the kernel, from /proc (10 ms resolution). */
+export function cpuSeconds(pid: number | `${number}/task/${string}` | 'self'): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces), counted from the state field: utime 12th, stime 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -41,4 +41,41 @@ export function rssSampler(pid: number, everyMs = 100): { stop: () => number } {
       return Math.max(peak, rssMiB(pid));
     },
   };
+}
+
+/**
+ * CPU seconds the threads of a process whose names match `named` have used so far (e.g. a JVM's JIT
+ * compilers, "C1 CompilerThre" and "C2 CompilerThre"). A thread that ended no longer counts: read
+ * it over a window in which those threads live (the process's own total, `cpuSeconds`, keeps them).
+ */
+export function namedThreadsCpuSeconds(pid: number, named: RegExp): number {
+  let seconds = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (named.test(readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim())) {
+        const { user, system } = cpuSeconds(`${pid}/task/${task}`);
+        seconds += user + system;
+      }
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return seconds;
+}
+
+/** The pid of the process whose command line holds `fragment` (e.g. a server's jar), if one runs on this machine. */
+export function findProcess(fragment: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
+      continue;
+    }
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(fragment))) {
+        return Number(entry);
+      }
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return undefined;
 }
