@@ -45,7 +45,7 @@ import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
-import { cpuSeconds, findProcess, machineCpuSeconds, namedThreadsCpuSeconds, rssMiB, rssSampler } from './proc-stats';
+import { cpuSeconds, machineCpuSeconds, namedThreadsCpuSeconds, rssMiB, rssSampler } from './proc-stats';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
@@ -326,17 +326,18 @@ interface PublicationCpu {
   hapiJit?: number;
 }
 
-/** The local stack's HAPI (deploy/local), found by its jar; a HAPI elsewhere is not read. */
-const HAPI_JAR = 'facade-hapi.jar';
+/** HAPI's JIT compilers (HotSpot's thread names, cut to 15 characters by Linux). */
 const JIT_THREADS = /^C[12] CompilerThre/;
 
-/** Starts counting the CPU the services use while studies are published; the returned function reads it. */
-function publicationCpu(pipeline: Pipeline): () => PublicationCpu {
+/**
+ * Starts counting the CPU the services use while studies are published; the returned function
+ * reads it. `hapiPid`: the local stack's HAPI, when it runs one (a HAPI elsewhere is not read).
+ */
+function publicationCpu(pipeline: Pipeline, hapiPid: number | undefined): () => PublicationCpu {
   const seconds = (pid: number): number => {
     const { user, system } = cpuSeconds(pid);
     return user + system;
   };
-  const hapiPid = findProcess(HAPI_JAR);
   const [ingest, mapper] = [seconds(pipeline.ingest.pid), seconds(pipeline.mapper.pid)];
   const hapi = hapiPid === undefined ? undefined : { all: seconds(hapiPid), jit: namedThreadsCpuSeconds(hapiPid, JIT_THREADS) };
   return () => {
@@ -370,6 +371,8 @@ async function main(): Promise<void> {
   const harness = await import(pathToFileURL(path.join(REPO_ROOT, 'deploy/local/lib/harness.mjs')).href);
   // As for the tests: FACADE_SKIP_INFRA=1 uses the Kafka and HAPI already running (shared), never starts or stops them.
   const startedInfra: unknown = process.env.FACADE_SKIP_INFRA === '1' ? [] : await harness.ensureInfra({ components: ['kafka', 'hapi'] });
+  // The local stack's HAPI, whose CPU case 5 reads; none when HAPI runs elsewhere.
+  const hapiPid = (harness.stackPid('hapi') as number | null) ?? undefined;
   const artifacts = path.join(REPO_ROOT, 'test/artifacts');
   mkdirSync(artifacts, { recursive: true });
 
@@ -430,7 +433,7 @@ async function main(): Promise<void> {
         const instances = parts.reduce((sum, part) => sum + part.length, 0);
         const sent = await measureCpu(running.ingest.pid, instances, () => sendConcurrently(running.dicomPort, parts));
         const since = Date.now();
-        const published = publicationCpu(running);
+        const published = publicationCpu(running, hapiPid);
         (studies.length > 1 ? searchableInBursts : searchable).push(...(await waitSearchable(studies, since)));
         return { instances, seconds: sent.seconds, failures: sent.failedAssociations + sent.failedStores, cpu: sent.cpu, untilSearchable: published() };
       };

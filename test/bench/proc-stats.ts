@@ -62,20 +62,3 @@ export function namedThreadsCpuSeconds(pid: number, named: RegExp): number {
   }
   return seconds;
 }
-
-/** The pid of the process whose command line holds `fragment` (e.g. a server's jar), if one runs on this machine. */
-export function findProcess(fragment: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
-      continue;
-    }
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(fragment))) {
-        return Number(entry);
-      }
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return undefined;
-}

@@ -9,6 +9,8 @@
 // inherit them, and returns the names it started. stopInfra stops exactly those.
 import { stackEnv, say } from './env.mjs';
 import { upComponents, downComponents } from './commands.mjs';
+import { selectComponents } from './components.mjs';
+import { readPid } from './supervisor.mjs';
 
 const log = (msg) => say(msg);
 
@@ -43,4 +45,15 @@ export async function ensureInfra({ components = ['kafka', 'hapi'] } = {}) {
 export async function stopInfra(started = []) {
   if (!started || started.length === 0) return;
   await downComponents(started, { env: stackEnv(process.env), log });
+}
+
+/**
+ * The pid of a component the local stack runs (its pid file, checked against the process's command
+ * line), or null: not started by the stack, or stopped. For benches that read a server's CPU.
+ * @param {string} name  a component name from deploy/local/lib/components.mjs
+ * @returns {number | null}
+ */
+export function stackPid(name) {
+  const [comp] = selectComponents([name]);
+  return comp ? readPid(stackEnv(process.env), comp) : null;
 }
