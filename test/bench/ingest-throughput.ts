@@ -22,7 +22,7 @@
  * printed beside the rounds' 500 (while received, and until searchable: receiving is meant to be
  * flat in study size, completing a study holds all its instances' attributes at once); and over
  * every study sent, last instance stored → ImagingStudy searchable in HAPI (p95; each study's own
- * time, the studies of a burst polled together), with the CPU that HAPI (when it runs here), the
+ * time, the studies of a burst polled together), with the CPU that HAPI (when the local stack runs it), the
  * mapper and the ingest used per study of a burst until its last study was searchable.
  *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running
@@ -317,7 +317,7 @@ interface ConcurrentSend {
   untilSearchable: PublicationCpu;
 }
 
-/** CPU seconds used while studies are published; `hapi` and `hapiJit` are absent when HAPI does not run on this machine. */
+/** CPU seconds used while studies are published; `hapi` and `hapiJit` are absent when the local stack does not run HAPI. */
 interface PublicationCpu {
   ingest: number;
   mapper: number;
@@ -355,7 +355,7 @@ function burstCpu(bursts: PublicationCpu[]): string {
   const perStudy = (values: number[]): string => `${(percentile(values, 50) / CONCURRENT).toFixed(2)} s`;
   const hapi = bursts.flatMap(({ hapi, hapiJit }) => (hapi === undefined || hapiJit === undefined ? [] : [{ hapi, hapiJit }]));
   const hapiShare = hapi.length === 0
-    ? 'HAPI not on this machine'
+    ? 'HAPI not run by the local stack'
     : `HAPI ${perStudy(hapi.map(({ hapi }) => hapi))} (its JIT compiler ${((100 * sum(hapi.map(({ hapiJit }) => hapiJit))) / sum(hapi.map(({ hapi }) => hapi))).toFixed(0)} % of all rounds' HAPI CPU)`;
   return `${hapiShare}, mapper ${perStudy(bursts.map(({ mapper }) => mapper))}, ingest ${perStudy(bursts.map(({ ingest }) => ingest))}`;
 }
