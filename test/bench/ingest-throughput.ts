@@ -22,8 +22,8 @@
  * printed beside the rounds' 500 (while received, and until searchable: receiving is meant to be
  * flat in study size, completing a study holds all its instances' attributes at once); and over
  * every study sent, last instance stored → ImagingStudy searchable in HAPI (p95; each study's own
- * time, the studies of a burst polled together), with the CPU that HAPI (when the local stack runs it), the
- * mapper and the ingest used per study of a burst until its last study was searchable.
+ * time, the studies of a burst polled together), with the CPU that HAPI (when the local stack
+ * runs it), the mapper and the ingest used per study of a burst until its last study was searchable.
  *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running
  * (FACADE_SKIP_INFRA=1: the running ones only, as on a machine where they are shared).
