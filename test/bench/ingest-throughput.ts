@@ -37,15 +37,15 @@ import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSyn
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
+import type { ImagingStudy } from '@medplum/fhirtypes';
 import { runDcmtk } from '../support/dcmtk';
-import { FHIR_BASE_URL } from '../support/fhir';
+import { search } from '../support/fhir';
 import { freePort } from '../support/ports';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
-import { cpuSeconds, machineCpuSeconds, namedThreadsCpuSeconds, rssMiB, rssSampler } from './proc-stats';
+import { machineCpuSeconds, namedThreadsCpuSeconds, processCpuSeconds, rssMiB, rssSampler } from './proc-stats';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
@@ -220,10 +220,7 @@ interface CpuPerInstance {
 }
 
 async function measureCpu<T>(pid: number, instances: number, run: () => Promise<T>): Promise<T & { cpu: CpuPerInstance }> {
-  const processSeconds = (): number => {
-    const { user, system } = cpuSeconds(pid);
-    return user + system;
-  };
+  const processSeconds = (): number => processCpuSeconds(pid);
   const [ingest, machine, started] = [processSeconds(), machineCpuSeconds(), process.hrtime.bigint()];
   const result = await run();
   const machineUsed = machineCpuSeconds() - machine;
@@ -270,18 +267,14 @@ async function waitSearchable(studies: Study[], since: number): Promise<number[]
     async () => {
       const pending = studies.filter((study) => !seen.has(study.uid));
       const identifiers = pending.map((study) => encodeURIComponent(`urn:oid:${study.uid}`)).join(',');
-      const response = await fetch(
-        `${FHIR_BASE_URL()}/ImagingStudy?identifier=${identifiers}&_elements=identifier,numberOfInstances&_count=${pending.length}`,
-        { headers: { accept: 'application/fhir+json', 'cache-control': 'no-store' } },
+      const found = await search<ImagingStudy>(
+        `ImagingStudy?identifier=${identifiers}&_elements=identifier,numberOfInstances&_count=${pending.length}`,
+        'no-store',
       );
-      if (!response.ok) {
-        throw new Error(`HAPI answered ${response.status}`);
-      }
-      const bundle = (await response.json()) as Bundle<ImagingStudy>;
       const after = (Date.now() - since) / 1000;
       for (const study of pending) {
-        const indexed = bundle.entry?.find((entry) => entry.resource?.identifier?.some((id) => id.value === `urn:oid:${study.uid}`));
-        if (indexed?.resource?.numberOfInstances === study.files.length) {
+        const indexed = found.find((resource) => resource.identifier?.some((id) => id.value === `urn:oid:${study.uid}`));
+        if (indexed?.numberOfInstances === study.files.length) {
           seen.set(study.uid, after);
         }
       }
@@ -334,17 +327,13 @@ const JIT_THREADS = /^C[12] CompilerThre/;
  * reads it. `hapiPid`: the local stack's HAPI, when it runs one (a HAPI elsewhere is not read).
  */
 function publicationCpu(pipeline: Pipeline, hapiPid: number | undefined): () => PublicationCpu {
-  const seconds = (pid: number): number => {
-    const { user, system } = cpuSeconds(pid);
-    return user + system;
-  };
-  const [ingest, mapper] = [seconds(pipeline.ingest.pid), seconds(pipeline.mapper.pid)];
-  const hapi = hapiPid === undefined ? undefined : { all: seconds(hapiPid), jit: namedThreadsCpuSeconds(hapiPid, JIT_THREADS) };
+  const [ingest, mapper] = [processCpuSeconds(pipeline.ingest.pid), processCpuSeconds(pipeline.mapper.pid)];
+  const hapi = hapiPid === undefined ? undefined : { all: processCpuSeconds(hapiPid), jit: namedThreadsCpuSeconds(hapiPid, JIT_THREADS) };
   return () => {
-    const used = { ingest: seconds(pipeline.ingest.pid) - ingest, mapper: seconds(pipeline.mapper.pid) - mapper };
+    const used = { ingest: processCpuSeconds(pipeline.ingest.pid) - ingest, mapper: processCpuSeconds(pipeline.mapper.pid) - mapper };
     return hapiPid === undefined || hapi === undefined
       ? used
-      : { ...used, hapi: seconds(hapiPid) - hapi.all, hapiJit: namedThreadsCpuSeconds(hapiPid, JIT_THREADS) - hapi.jit };
+      : { ...used, hapi: processCpuSeconds(hapiPid) - hapi.all, hapiJit: namedThreadsCpuSeconds(hapiPid, JIT_THREADS) - hapi.jit };
   };
 }
 

@@ -13,6 +13,12 @@ export function cpuSeconds(pid: number | `${number}/task/${string}` | 'self'): {
   return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
 }
 
+/** CPU seconds (user and kernel together) a process has used so far. */
+export function processCpuSeconds(pid: number): number {
+  const { user, system } = cpuSeconds(pid);
+  return user + system;
+}
+
 /**
  * CPU seconds the whole machine has used so far (all CPUs, outside idle and I/O wait), from
  * /proc/stat: beside a process's own, where the rest of a send's CPU went (senders, kernel).

@@ -2,10 +2,13 @@ import type { Bundle, ImagingStudy, Patient, Resource } from '@medplum/fhirtypes
 
 export const FHIR_BASE_URL = (): string => process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
 
-/** A FHIR search against the real server, without caching, as an EHR app would run it. */
-export async function search<T extends Resource>(query: string): Promise<T[]> {
+/**
+ * A FHIR search against the real server, without caching. `no-store` also asks HAPI to keep
+ * nothing of it (one page only: libs/fhir README), for a probe that polls.
+ */
+export async function search<T extends Resource>(query: string, cacheControl: 'no-cache' | 'no-store' = 'no-cache'): Promise<T[]> {
   const response = await fetch(`${FHIR_BASE_URL()}/${query}`, {
-    headers: { accept: 'application/fhir+json', 'cache-control': 'no-cache' },
+    headers: { accept: 'application/fhir+json', 'cache-control': cacheControl },
   });
   if (!response.ok) {
     throw new Error(`GET ${query}: HTTP ${response.status} ${await response.text()}`);
