@@ -4,6 +4,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { topicName, type TopicSpec } from '@imaging-facade/events';
 import { ensureTopics, restartAfterFatalCrash } from '@imaging-facade/kafka';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
+import { startingPoints, type SavedReadPosition } from './read-position';
 
 /** One record of a compacted topic, handed over in partition order. A null value is a tombstone. */
 export interface TopicRecord {
@@ -22,13 +23,16 @@ export interface CompactedTopicReaderOptions {
   groupIdPrefix: string;
   logger: Logger;
   apply: (record: TopicRecord) => void;
+  /** Where a view kept on disk saved how far it read: it reads on from there. Without it, from the beginning. */
+  position?: SavedReadPosition;
 }
 
 /**
- * Reads a whole compacted topic into memory and keeps following it: a consumer in a group of its
- * own (unique per process), from the beginning, committing nothing. It knows when it has caught up
- * with the end of every partition as it was at start (`ready()`), which is when the materialized
- * state is as complete as the topic was when the process started.
+ * Reads a whole compacted topic and keeps following it: a consumer in a group of its own (unique
+ * per process), committing nothing to Kafka, from the beginning or from the position the view saved
+ * with its state. It knows when it has caught up with the end of every partition as it was at start
+ * (`ready()`), which is when the materialized state is as complete as the topic was when the process
+ * started.
  */
 export class CompactedTopicReader {
   private consumer: Consumer | undefined;
@@ -39,6 +43,7 @@ export class CompactedTopicReader {
   private readonly next = new Map<number, bigint>();
   private readonly stopping = new AbortController();
   private readonly readyWaiters: Array<() => void> = [];
+  private read = 0;
   readonly groupId: string;
 
   readonly topic: string;
@@ -56,11 +61,20 @@ export class CompactedTopicReader {
       // A reader may start before the topic's writer: the topic is then created as the writer would.
       await ensureTopics(admin, [this.options.spec], this.options.topicPrefix, logger);
       // The end of each partition now: once consumed up to there, the view is complete.
-      for (const partition of await admin.fetchTopicOffsets(topic)) {
-        const high = BigInt(partition.high);
-        if (high > BigInt(partition.low)) {
-          this.remaining.set(partition.partition, high);
+      const partitions = (await admin.fetchTopicOffsets(topic)).map((bound) => ({ partition: bound.partition, low: BigInt(bound.low), high: BigInt(bound.high) }));
+      const { position } = this.options;
+      const { reset, from } = startingPoints(position?.load() ?? new Map(), partitions);
+      if (reset) {
+        logger.warn({ topic }, 'the saved state was not read from this topic as it is now: it is read again from the beginning');
+        position?.reset();
+      }
+      for (const { partition, low, high } of partitions) {
+        if (high > (from.get(partition) ?? low)) {
+          this.remaining.set(partition, high);
         }
+      }
+      for (const [partition, offset] of from) {
+        this.next.set(partition, offset);
       }
     } finally {
       await admin.disconnect();
@@ -71,20 +85,23 @@ export class CompactedTopicReader {
     this.consumer = consumer;
     restartAfterFatalCrash(consumer, {
       // Where it stopped, not from the beginning: replaying older records would show older states.
-      run: async () => {
-        await this.subscribeAndRun(consumer);
-        for (const [partition, offset] of this.next) {
-          consumer.seek({ topic, partition, offset: offset.toString() });
-        }
-      },
+      run: () => this.runFromNext(consumer),
       logger,
       signal: this.stopping.signal,
       onStopped: (error) => (this.interruption = new Error(`the reader of ${topic} stopped: ${errorMessage(error)}`)),
       onRunning: () => (this.interruption = undefined),
     });
     await consumer.connect();
+    await this.runFromNext(consumer);
+    logger.info({ topic, groupId: this.groupId, partitionsToRead: this.remaining.size, readingOnFromSavedPosition: this.next.size > 0 }, 'reading the compacted topic');
+  }
+
+  /** Runs the consumer from where each partition is to be read next (the beginning when not known). */
+  private async runFromNext(consumer: Consumer): Promise<void> {
     await this.subscribeAndRun(consumer);
-    logger.info({ topic, groupId: this.groupId, partitionsToRead: this.remaining.size }, 'reading the compacted topic from the beginning');
+    for (const [partition, offset] of this.next) {
+      consumer.seek({ topic: this.topic, partition, offset: offset.toString() });
+    }
   }
 
   private async subscribeAndRun(consumer: Consumer): Promise<void> {
@@ -94,20 +111,29 @@ export class CompactedTopicReader {
       autoCommit: false,
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          try {
-            this.options.apply({
-              key: message.key?.toString('utf8') ?? null,
-              value: message.value,
-              partition: batch.partition,
-              offset: message.offset,
-            });
-          } catch (error) {
-            // A record that cannot be applied is skipped, never retried forever (it would block the partition).
-            logger.error({ topic: this.topic, partition: batch.partition, offset: message.offset, reason: errorMessage(error) }, 'record skipped');
+        const applyRecords = () => {
+          for (const message of batch.messages) {
+            try {
+              this.options.apply({
+                key: message.key?.toString('utf8') ?? null,
+                value: message.value,
+                partition: batch.partition,
+                offset: message.offset,
+              });
+            } catch (error) {
+              // A record that cannot be applied is skipped, never retried forever (it would block the partition).
+              logger.error({ topic: this.topic, partition: batch.partition, offset: message.offset, reason: errorMessage(error) }, 'record skipped');
+            }
           }
+        };
+        const nextOffset = BigInt(batch.lastOffset()) + 1n;
+        if (this.options.position) {
+          this.options.position.saveWith(batch.partition, nextOffset, applyRecords);
+        } else {
+          applyRecords();
         }
-        this.progress(batch.partition, BigInt(batch.lastOffset()) + 1n);
+        this.read += batch.messages.length;
+        this.progress(batch.partition, nextOffset);
       },
     });
   }
@@ -122,6 +148,11 @@ export class CompactedTopicReader {
 
   isReady(): boolean {
     return this.caughtUp && this.error === undefined;
+  }
+
+  /** Records read since start: the whole topic, or what came after the saved position. */
+  get recordsRead(): number {
+    return this.read;
   }
 
   /** Why the reader does not follow the topic now (it stopped and is being started again), if so. */
@@ -149,7 +180,7 @@ export class CompactedTopicReader {
       return;
     }
     this.caughtUp = true;
-    this.options.logger.info({ topic: this.topic }, 'caught up with the compacted topic');
+    this.options.logger.info({ topic: this.topic, recordsRead: this.read }, 'caught up with the compacted topic');
     for (const resolve of this.readyWaiters.splice(0)) {
       resolve();
     }
@@ -177,6 +208,10 @@ export abstract class CompactedTopicView {
 
   get error(): Error | undefined {
     return this.reader.error;
+  }
+
+  get recordsRead(): number {
+    return this.reader.recordsRead;
   }
 
   stop(): Promise<void> {

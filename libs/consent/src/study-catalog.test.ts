@@ -1,3 +1,6 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createLogger } from '@imaging-facade/service-kit';
 import type { Kafka } from 'kafkajs';
 import { StudyCatalog } from './study-catalog';
@@ -112,5 +115,37 @@ describe('StudyCatalog (applying snapshots)', () => {
     ])('%s', (_situation, find, keys) => {
       expect(find().map((patient) => patient.key).sort()).toEqual([...keys].sort());
     });
+  });
+});
+
+describe('StudyCatalog (its file)', () => {
+  const onFile = (directory: string, topicPrefix = '') =>
+    new StudyCatalog({ kafka: {} as Kafka, topicPrefix, defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent'), keepSnapshots: true, directory });
+
+  test('a catalogue opened again on its file holds what was applied, snapshots included', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'study-catalog-'));
+    const first = onFile(directory);
+    const snapshot = studySnapshot({ patientId: 'P1', patientName: 'DUPONT^HELENE', birthDate: '19800101' });
+    first.apply(snapshot);
+    await first.stop();
+
+    const again = onFile(directory);
+    expect(again.file).toBe(path.join(directory, 'imaging.study-completed.v1.sqlite'));
+    expect(again.size).toBe(1);
+    expect(again.snapshotOf(snapshot.studyInstanceUid)).toEqual(snapshot);
+    expect(again.findByNameAndBirthDate('dupont', '1980-01-01').map((patient) => patient.key)).toEqual([`${SYSTEM}|P1`]);
+    await again.stop();
+  });
+
+  test('a file made from another topic is not used: the catalogue starts empty', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'study-catalog-'));
+    const first = onFile(directory, 'a.');
+    first.apply(studySnapshot({ patientId: 'P1' }));
+    await first.stop();
+    copyFileSync(first.file, path.join(directory, 'b.imaging.study-completed.v1.sqlite'));
+
+    const other = onFile(directory, 'b.');
+    expect(other.size).toBe(0);
+    await other.stop();
   });
 });

@@ -1,8 +1,10 @@
+import path from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kafka } from 'kafkajs';
 import { patientKey, STUDY_COMPLETED_V1, studyCompletedV1Schema, topicName, type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Logger } from '@imaging-facade/service-kit';
 import { CompactedTopicReader, CompactedTopicView, type TopicRecord } from './compacted-topic-reader';
+import { StudyCatalogDb } from './study-catalog-db';
 import { patientOfStudy, summarizeStudy, type StudyPatient, type StudySummary } from './study-summary';
 
 /** A patient as the node's studies describe them, with their studies, most recent first. */
@@ -20,30 +22,33 @@ export interface StudyCatalogOptions {
   groupIdPrefix?: string;
   /**
    * Keep each study's whole snapshot (`snapshotOf`), e.g. to republish it once consent is given.
-   * Each is held packed (`packSnapshot`): it grows with the study, and the catalogue holds them all.
+   * Each is kept packed (`packSnapshot`).
    */
   keepSnapshots?: boolean;
-}
-
-interface Entry {
-  summary: StudySummary;
-  patient: StudyPatient | undefined;
-  snapshot: Buffer | undefined;
+  /**
+   * Where the catalogue keeps its file (`<topic>.sqlite`), so that a restart reads only what the
+   * topic got since. Without it, the catalogue is in memory and reads the whole topic at each start.
+   */
+  directory?: string;
 }
 
 /**
  * The node's studies by patient, materialized from the compacted study-completed topic (its
- * durable catalogue of studies): who each study belongs to, and what the desk shows of it.
+ * durable catalogue of studies): who each study belongs to, and what the desk shows of it. Kept in
+ * a SQLite file with how far the topic was read (study-catalog-db.ts).
  */
 export class StudyCatalog extends CompactedTopicView {
-  private readonly studies = new Map<string, Entry>();
-  private readonly byPatient = new Map<string, Set<string>>();
+  private readonly db: StudyCatalogDb;
   protected readonly reader: CompactedTopicReader;
   readonly topic: string;
+  /** The catalogue's file, or ':memory:'. */
+  readonly file: string;
 
   constructor(private readonly options: StudyCatalogOptions) {
     super();
     this.topic = topicName(STUDY_COMPLETED_V1.topic, options.topicPrefix);
+    this.file = options.directory ? path.join(options.directory, `${this.topic}.sqlite`) : ':memory:';
+    this.db = new StudyCatalogDb(this.file, this.topic);
     const logger = options.logger.child({ component: 'study-catalog' });
     this.reader = new CompactedTopicReader({
       kafka: options.kafka,
@@ -52,11 +57,18 @@ export class StudyCatalog extends CompactedTopicView {
       groupIdPrefix: options.groupIdPrefix ?? 'study-catalog',
       logger,
       apply: (record) => this.applyRecord(record),
+      position: this.db,
     });
   }
 
   get size(): number {
-    return this.studies.size;
+    return this.db.count();
+  }
+
+  /** Stops following the topic and closes the file. */
+  override async stop(): Promise<void> {
+    await super.stop();
+    this.db.close();
   }
 
   /**
@@ -66,80 +78,63 @@ export class StudyCatalog extends CompactedTopicView {
    */
   apply(snapshot: StudyCompletedV1Data): void {
     const uid = snapshot.studyInstanceUid;
-    const existing = this.studies.get(uid);
-    if (existing && Date.parse(existing.summary.lastReceivedAt) > Date.parse(snapshot.lastReceivedAt)) {
+    const existing = this.db.lastReceivedAt(uid);
+    if (existing && Date.parse(existing) > Date.parse(snapshot.lastReceivedAt)) {
       return;
     }
-    this.remove(uid);
     const patient = patientOfStudy(snapshot, this.options.defaultPatientIdSystem);
-    this.studies.set(uid, {
+    this.db.put({
+      studyInstanceUid: uid,
+      patientKey: patient && patientKey(patient.identifier),
       summary: summarizeStudy(snapshot),
       patient,
       snapshot: this.options.keepSnapshots ? packSnapshot(snapshot) : undefined,
     });
-    if (patient) {
-      const key = patientKey(patient.identifier);
-      const uids = this.byPatient.get(key) ?? new Set<string>();
-      uids.add(uid);
-      this.byPatient.set(key, uids);
-    }
   }
 
   /** Forgets a study (a tombstone on the topic). */
   remove(studyInstanceUid: string): void {
-    const existing = this.studies.get(studyInstanceUid);
-    if (!existing) {
-      return;
-    }
-    this.studies.delete(studyInstanceUid);
-    if (existing.patient) {
-      const key = patientKey(existing.patient.identifier);
-      const uids = this.byPatient.get(key);
-      uids?.delete(studyInstanceUid);
-      if (uids?.size === 0) {
-        this.byPatient.delete(key);
-      }
-    }
+    this.db.delete(studyInstanceUid);
   }
 
   /** The study and the key of its patient (undefined when it has no Patient ID). */
   study(studyInstanceUid: string): { summary: StudySummary; patientKey: string | undefined } | undefined {
-    const entry = this.studies.get(studyInstanceUid);
-    return entry && { summary: entry.summary, patientKey: entry.patient && patientKey(entry.patient.identifier) };
+    return this.db.study(studyInstanceUid);
   }
 
   /** The whole snapshot, when the catalogue keeps them: a new copy at each call. */
   snapshotOf(studyInstanceUid: string): StudyCompletedV1Data | undefined {
-    const packed = this.studies.get(studyInstanceUid)?.snapshot;
+    const packed = this.db.snapshot(studyInstanceUid);
     return packed && unpackSnapshot(packed);
   }
 
   /** The key of every patient with at least one study (e.g. to sweep them all under opt-in). */
   patientKeys(): string[] {
-    return [...this.byPatient.keys()];
+    return this.db.patientKeys();
   }
 
   studiesOf(patientKey: string): StudySummary[] {
-    return [...(this.byPatient.get(patientKey) ?? [])]
-      .map((uid) => this.studies.get(uid)!.summary)
+    return this.db
+      .studiesOf(patientKey)
+      .map((study) => study.summary)
       .sort(mostRecentFirst);
   }
 
   /** The patient with their studies; demographics come from their most recently received study. */
   patient(key: string): CatalogPatient | undefined {
-    const uids = this.byPatient.get(key);
-    if (!uids || uids.size === 0) {
+    const studies = this.db.studiesOf(key);
+    if (studies.length === 0) {
       return undefined;
     }
-    const entries = [...uids].map((uid) => this.studies.get(uid)!);
-    const newest = entries.reduce((a, b) => (Date.parse(b.summary.lastReceivedAt) > Date.parse(a.summary.lastReceivedAt) ? b : a));
-    return { ...newest.patient!, key, studies: entries.map((entry) => entry.summary).sort(mostRecentFirst) };
+    const newest = studies.reduce((a, b) => (Date.parse(b.summary.lastReceivedAt) > Date.parse(a.summary.lastReceivedAt) ? b : a));
+    return { ...newest.patient, key, studies: studies.map((study) => study.summary).sort(mostRecentFirst) };
   }
 
   /** Patients whose Patient ID is `value` (in `system` only, when given). */
   findByIdentifier(value: string, system?: string): CatalogPatient[] {
     const wanted = value.trim();
     return this.patientsWhere(
+      this.db.patientKeysWithIdentifier(wanted),
       (patient) => patient.identifier.value === wanted && (system === undefined || patient.identifier.system === system),
     );
   }
@@ -153,7 +148,7 @@ export class StudyCatalog extends CompactedTopicView {
     if (wanted.length === 0) {
       return [];
     }
-    return this.patientsWhere((patient) => {
+    return this.patientsWhere(this.db.patientKeysBornOn(birthDate), (patient) => {
       if (patient.birthDate !== birthDate || !patient.name) {
         return false;
       }
@@ -162,15 +157,9 @@ export class StudyCatalog extends CompactedTopicView {
     });
   }
 
-  private patientsWhere(predicate: (patient: StudyPatient) => boolean): CatalogPatient[] {
-    const found: CatalogPatient[] = [];
-    for (const key of this.byPatient.keys()) {
-      const patient = this.patient(key);
-      if (patient && predicate(patient)) {
-        found.push(patient);
-      }
-    }
-    return found;
+  /** Of the patients a study names under these keys, those whose current demographics match. */
+  private patientsWhere(keys: string[], predicate: (patient: StudyPatient) => boolean): CatalogPatient[] {
+    return keys.map((key) => this.patient(key)).filter((patient): patient is CatalogPatient => patient !== undefined && predicate(patient));
   }
 
   private applyRecord(record: TopicRecord): void {
@@ -188,16 +177,9 @@ export class StudyCatalog extends CompactedTopicView {
   }
 }
 
-/**
- * A snapshot held as its JSON, deflated: as objects it takes ~1.2 KB of heap per instance, packed
- * ~100 bytes (libs/consent README). In a Buffer of its own size, not a slice of Node's shared pool,
- * which a small one would keep alive.
- */
+/** A snapshot kept as its JSON, deflated: ~100 bytes per instance (libs/consent README). */
 function packSnapshot(snapshot: StudyCompletedV1Data): Buffer {
-  const deflated = deflateRawSync(JSON.stringify(snapshot), { level: 1 });
-  const packed = Buffer.allocUnsafeSlow(deflated.length);
-  deflated.copy(packed);
-  return packed;
+  return deflateRawSync(JSON.stringify(snapshot), { level: 1 });
 }
 
 /** What `packSnapshot` packed: checked against the schema when it was applied, so read back as it is. */

@@ -88,6 +88,8 @@ export const configSchema = z
         lockoutSeconds: raw.CONSENT_LOCKOUT_SECONDS,
       },
       environment: node.environment,
+      /** The desk keeps its study catalogue under `<dataDir>/consent-desk/`. */
+      dataDir: node.dataDir,
       logLevel: raw.LOG_LEVEL,
     };
   });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import express from 'express';
 import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
@@ -40,6 +41,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     defaultPatientIdSystem: config.defaultPatientIdSystem,
     logger,
     groupIdPrefix: `${SERVICE}-studies`,
+    directory: path.join(config.dataDir, SERVICE, 'study-catalog'),
   });
   const store = new ConsentStore(fhir);
   const decisions = new DecisionService({

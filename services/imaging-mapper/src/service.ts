@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Partitioners } from 'kafkajs';
 import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
@@ -44,6 +45,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     groupIdPrefix: `${SERVICE}-studies`,
     // A study held or refused is published later from its snapshot, once consent allows it.
     keepSnapshots: true,
+    directory: path.join(node.dataDir, SERVICE, 'study-catalog'),
   });
   const gate = new ConsentGate({
     consent: consentView,

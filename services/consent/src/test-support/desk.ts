@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger, stopAll, type Stoppable } from '@imaging-facade/service-kit';
 import { loadConsentConfig } from '../config';
@@ -26,6 +29,8 @@ export async function startDesk(environment: Record<string, string>): Promise<Ru
     FHIR_BASE_URL: process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir',
     CONSENT_HTTP_PORT: '0',
     LOG_LEVEL: 'info',
+    // Its study catalogue's file: a directory of its own unless the test gives one (to restart a desk on it).
+    FACADE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'facade-desk-')),
     ...environment,
   });
   const logger = createLogger('consent-desk', config.logLevel, sink);
