@@ -25,6 +25,8 @@ interface LogLine {
   studyInstanceUid?: string;
   outcome?: string;
   trigger?: string;
+  topic?: string;
+  readingOnFromSavedPosition?: boolean;
 }
 
 function logLines(service: RunningService): LogLine[] {
@@ -290,6 +292,11 @@ describe('under the opt-out policy (the default)', () => {
     const removalMs = await goneWithin(study, restarted);
     console.log(`refusal recorded while the mapper was down → study gone ${removalMs} ms after the restart began`);
     await eventually(async () => (logLines(pipeline.mapper).some((line) => line.msg === 'consent sweep done') ? true : undefined), { what: 'the sweep' });
+    // Both read the study topic on from their catalogue's file, not again from its beginning (libs/consent README).
+    for (const service of [pipeline.mapper, pipeline.consent]) {
+      const studyTopicStart = logLines(service).find((line) => line.msg === 'reading the compacted topic' && String(line.topic).endsWith('imaging.study-completed.v1'));
+      expect({ service: service.name, readingOnFromSavedPosition: studyTopicStart?.readingOnFromSavedPosition }).toEqual({ service: service.name, readingOnFromSavedPosition: true });
+    }
 
     for (const patientId of [shared, refusedEarlier]) {
       const response = await fetch(`http://127.0.0.1:${pipeline.consentPort}/api/patients/${encodeURIComponent(`${SYSTEM}|${patientId}`)}/decision`, {
