@@ -146,8 +146,9 @@ export class CompactedTopicReader {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
+  /** Caught up and following the topic: not once stopped (a view kept on disk closes its file then). */
   isReady(): boolean {
-    return this.caughtUp && this.error === undefined;
+    return this.caughtUp && this.error === undefined && !this.stopping.signal.aborted;
   }
 
   /** Records read since start: the whole topic, or what came after the saved position. */

@@ -85,7 +85,10 @@ describe('StudyCatalog against a real Kafka broker', () => {
     const before = await startCatalog(true, directory);
     await before.ready();
     expect(before.recordsRead).toBe(2);
+    expect(before.isReady()).toBe(true);
     await stopCatalog(before);
+    // Its file is closed: the desk answers 503 rather than reading it.
+    expect(before.isReady()).toBe(false);
 
     const later = studySnapshot({ patientId: 'P2', accessionNumber: 'A3' });
     await sendStudy(producer, prefix, later);
