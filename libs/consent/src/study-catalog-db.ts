@@ -49,7 +49,8 @@ export class StudyCatalogDb implements SavedReadPosition {
   /** `file` ':memory:' keeps nothing across starts. */
   constructor(file: string, topic: string) {
     if (file !== ':memory:') {
-      mkdirSync(path.dirname(file), { recursive: true });
+      // Patient data: not readable by other users (as the DICOM store's files).
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
     }
     this.db = new Database(file, { timeout: 1_000 });
     try {

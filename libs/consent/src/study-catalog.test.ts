@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@imaging-facade/service-kit';
@@ -122,12 +122,14 @@ describe('StudyCatalog (its file)', () => {
   const onFile = (directory: string, topicPrefix = '') =>
     new StudyCatalog({ kafka: {} as Kafka, topicPrefix, defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent'), keepSnapshots: true, directory });
 
-  test('a catalogue opened again on its file holds what was applied, snapshots included', async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'study-catalog-'));
+  test('a catalogue opened again on its file holds what was applied, snapshots included; its directory is closed to other users', async () => {
+    const directory = path.join(mkdtempSync(path.join(tmpdir(), 'study-catalog-')), 'made-by-the-catalogue');
     const first = onFile(directory);
     const snapshot = studySnapshot({ patientId: 'P1', patientName: 'DUPONT^HELENE', birthDate: '19800101' });
     first.apply(snapshot);
     await first.stop();
+
+    expect(statSync(directory).mode & 0o007).toBe(0); // no access for other users
 
     const again = onFile(directory);
     expect(again.file).toBe(path.join(directory, 'imaging.study-completed.v1.sqlite'));

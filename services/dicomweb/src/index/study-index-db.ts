@@ -106,7 +106,8 @@ export class StudyIndexDb {
 
   constructor(file: string) {
     if (file !== ':memory:') {
-      mkdirSync(path.dirname(file), { recursive: true });
+      // Patient data: not readable by other users (as the DICOM store's files).
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
     }
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
