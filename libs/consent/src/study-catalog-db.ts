@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { patientKey } from '@imaging-facade/events';
 import type { SavedReadPosition } from './read-position';
 import type { StudyPatient, StudySummary } from './study-summary';
 
 /** One study as the catalogue keeps it. */
 export interface CatalogRow {
   studyInstanceUid: string;
-  patientKey: string | undefined;
   summary: StudySummary;
   patient: StudyPatient | undefined;
   /** The packed snapshot, when the catalogue keeps them. */
@@ -15,13 +15,13 @@ export interface CatalogRow {
 }
 
 /** Bumped when the tables change: a file of another version is read again from the topic. */
-const VERSION = 1;
+const VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS studies (
   study_uid TEXT PRIMARY KEY,
   last_received_at TEXT NOT NULL,
-  patient_key TEXT, identifier_system TEXT, identifier_value TEXT, birth_date TEXT,
+  patient_key TEXT, identifier_value TEXT, birth_date TEXT,
   summary TEXT NOT NULL, patient TEXT, snapshot BLOB
 );
 CREATE INDEX IF NOT EXISTS studies_patient ON studies (patient_key);
@@ -91,8 +91,7 @@ export class StudyCatalogDb implements SavedReadPosition {
     this.statements.put.run({
       studyInstanceUid: row.studyInstanceUid,
       lastReceivedAt: row.summary.lastReceivedAt,
-      patientKey: row.patientKey ?? null,
-      identifierSystem: row.patient?.identifier.system ?? null,
+      patientKey: row.patient ? patientKey(row.patient.identifier) : null,
       identifierValue: row.patient?.identifier.value ?? null,
       birthDate: row.patient?.birthDate ?? null,
       summary: JSON.stringify(row.summary),
@@ -164,7 +163,7 @@ function prepare(db: Database.Database) {
   return {
     lastReceivedAt: db.prepare<[string], { last: string }>('SELECT last_received_at AS last FROM studies WHERE study_uid = ?'),
     put: db.prepare(
-      `INSERT OR REPLACE INTO studies VALUES (@studyInstanceUid, @lastReceivedAt, @patientKey, @identifierSystem, @identifierValue, @birthDate, @summary, @patient, @snapshot)`,
+      `INSERT OR REPLACE INTO studies VALUES (@studyInstanceUid, @lastReceivedAt, @patientKey, @identifierValue, @birthDate, @summary, @patient, @snapshot)`,
     ),
     delete: db.prepare<[string]>('DELETE FROM studies WHERE study_uid = ?'),
     study: db.prepare<[string], { patientKey: string | null; summary: string }>('SELECT patient_key AS patientKey, summary FROM studies WHERE study_uid = ?'),

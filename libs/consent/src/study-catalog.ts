@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kafka } from 'kafkajs';
-import { patientKey, STUDY_COMPLETED_V1, studyCompletedV1Schema, topicName, type StudyCompletedV1Data } from '@imaging-facade/events';
+import { STUDY_COMPLETED_V1, studyCompletedV1Schema, topicName, type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Logger } from '@imaging-facade/service-kit';
 import { CompactedTopicReader, CompactedTopicView, type TopicRecord } from './compacted-topic-reader';
 import { StudyCatalogDb } from './study-catalog-db';
@@ -85,7 +85,6 @@ export class StudyCatalog extends CompactedTopicView {
     const patient = patientOfStudy(snapshot, this.options.defaultPatientIdSystem);
     this.db.put({
       studyInstanceUid: uid,
-      patientKey: patient && patientKey(patient.identifier),
       summary: summarizeStudy(snapshot),
       patient,
       snapshot: this.options.keepSnapshots ? packSnapshot(snapshot) : undefined,
