@@ -27,6 +27,8 @@ interface LogLine {
   trigger?: string;
   topic?: string;
   readingOnFromSavedPosition?: boolean;
+  scope?: string;
+  patients?: number;
 }
 
 function logLines(service: RunningService): LogLine[] {
@@ -291,7 +293,9 @@ describe('under the opt-out policy (the default)', () => {
     // The mapper's sweep after its start applies the refusal it missed.
     const removalMs = await goneWithin(study, restarted);
     console.log(`refusal recorded while the mapper was down → study gone ${removalMs} ms after the restart began`);
-    await eventually(async () => (logLines(pipeline.mapper).some((line) => line.msg === 'consent sweep done') ? true : undefined), { what: 'the sweep' });
+    const sweep = await eventually(async () => logLines(pipeline.mapper).find((line) => line.msg === 'consent sweep done'), { what: 'the sweep' });
+    // Only the patient whose decision changed while the mapper was down, not every patient of the topic (imaging-mapper README).
+    expect({ scope: sweep.scope, patients: sweep.patients }).toEqual({ scope: 'changed decisions', patients: 1 });
     // Both read the study topic on from their catalogue's file, not again from its beginning (libs/consent README).
     for (const service of [pipeline.mapper, pipeline.consent]) {
       const studyTopicStart = logLines(service).find((line) => line.msg === 'reading the compacted topic' && String(line.topic).endsWith('imaging.study-completed.v1'));

@@ -5,5 +5,6 @@ export * from './patient-key';
 export * from './policy';
 export * from './pseudonym';
 export * from './read-position';
+export * from './reconciled-patients';
 export * from './study-catalog';
 export * from './study-summary';

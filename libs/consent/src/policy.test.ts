@@ -1,5 +1,5 @@
 import type { ConsentDecision } from '@imaging-facade/events';
-import { decideSharing, type ConsentPolicy, type PatientConsentState, type StudyRef } from './policy';
+import { decideSharing, decisionsFingerprint, type ConsentPolicy, type PatientConsentState, type StudyRef } from './policy';
 
 const patient = { system: 'urn:oid:1.2.250.1.71.4.2.7', value: 'P1' };
 const study: StudyRef = { studyInstanceUid: '1.2.3.4', accessionNumber: 'ACC1' };
@@ -47,5 +47,26 @@ describe('decideSharing', () => {
 
   test.each(cases)('%s', (_situation, policy, consentState, studyRef, expected) => {
     expect(decideSharing(policy, consentState, studyRef)).toBe(expected);
+  });
+});
+
+describe('decisionsFingerprint', () => {
+  const refusal = decision('deny', undefined, '2025-01-01T10:00:00Z');
+  const agreement = decision('permit', undefined, '2025-01-01T10:00:00Z');
+  test.each<[string, PatientConsentState | undefined, PatientConsentState | undefined, boolean]>([
+    ['the same decisions, in another message (another updatedAt): the same', state(refusal), { ...state(refusal), updatedAt: '2025-02-01T00:00:00Z' }, true],
+    ['a refusal and an agreement: different', state(refusal), state(agreement), false],
+    ['a decision added: different', state(refusal), state(refusal, decision('permit', { studyInstanceUid: '1.2.3.4' })), false],
+    ['the same provision recorded at another time: different (it may govern otherwise)', state(refusal), state({ ...refusal, recordedAt: '2025-01-01T11:00:00Z' }), false],
+    ['no state and no decision left: both none', undefined, state(), true],
+  ])('%s', (_situation, first, second, same) => {
+    expect(decisionsFingerprint(first) === decisionsFingerprint(second)).toBe(same);
+  });
+
+  test('none when there is no decision; otherwise a short digest that names nobody', () => {
+    expect(decisionsFingerprint(undefined)).toBeUndefined();
+    const fingerprint = decisionsFingerprint(state(refusal));
+    expect(fingerprint).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(fingerprint).not.toContain(patient.value);
   });
 });

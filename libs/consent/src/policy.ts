@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConsentDecision, ConsentDecisionV1Data, ConsentStudy } from '@imaging-facade/events';
 
 /**
@@ -68,4 +69,17 @@ function latest(decisions: ConsentDecision[]): ConsentDecision {
     }
     return best;
   });
+}
+
+/**
+ * What decideSharing reads of a patient's state, as a short digest: two states with the same
+ * fingerprint decide every study alike under one policy. Undefined for no decision (the policy
+ * decides). Stored by the mapper as the decisions it last applied (ReconciledPatients).
+ */
+export function decisionsFingerprint(state: PatientConsentState | undefined): string | undefined {
+  if (state === undefined || state.decisions.length === 0) {
+    return undefined;
+  }
+  // The view's states are parsed by zod, so their keys come in the schema's order.
+  return createHash('sha256').update(JSON.stringify(state.decisions)).digest('base64url').slice(0, 22);
 }

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { patientKey } from '@imaging-facade/events';
+import { openLocalDatabase } from './local-database';
 import type { SavedReadPosition } from './read-position';
 import type { StudyPatient, StudySummary } from './study-summary';
 
@@ -48,21 +47,8 @@ export class StudyCatalogDb implements SavedReadPosition {
 
   /** `file` ':memory:' keeps nothing across starts. */
   constructor(file: string, topic: string) {
-    if (file !== ':memory:') {
-      // Patient data: not readable by other users (as the DICOM store's files).
-      mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-    }
-    this.db = new Database(file, { timeout: 1_000 });
-    try {
-      // Set before the first access, so that WAL needs no shared memory and no other process can open the file.
-      this.db.pragma('locking_mode = EXCLUSIVE');
-      this.db.pragma('journal_mode = WAL');
-      // A crash may lose the last transactions; each holds its records and their offsets, so it is read again.
-      this.db.pragma('synchronous = NORMAL');
-    } catch (error) {
-      this.db.close();
-      throw new Error(`the study catalogue ${file} cannot be opened (${(error as Error).message}): is another process using it?`);
-    }
+    // A crash may lose the last transactions; each holds its records and their offsets, so it is read again.
+    this.db = openLocalDatabase(file, { what: 'the study catalogue', synchronous: 'NORMAL' });
     this.open(topic);
     this.statements = prepare(this.db);
   }

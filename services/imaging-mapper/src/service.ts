@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Partitioners } from 'kafkajs';
-import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
+import { ConsentView, ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
@@ -47,10 +47,14 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     keepSnapshots: true,
     directory: path.join(node.dataDir, SERVICE, 'study-catalog'),
   });
+  // Closed last, after the gate has stopped writing to it.
+  const reconciled = new ReconciledPatients(path.join(node.dataDir, SERVICE, 'consent-gate', `${consentView.topic}.sqlite`));
+  onStop('record of applied consent decisions', async () => reconciled.close());
   const gate = new ConsentGate({
     consent: consentView,
     catalog,
     index: indexWriter(fhir, settings),
+    reconciled,
     defaultPatientIdSystem: config.FACADE_PATIENT_ID_SYSTEM,
     logger,
     metrics,

@@ -1,6 +1,6 @@
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { StudyCatalog } from '@imaging-facade/consent';
+import { ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, makeEvent, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
@@ -45,9 +45,10 @@ beforeAll(async () => {
   const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test' };
   // Opt-out without any decision: every study is shared (consent itself is proven end to end).
   const gate = new ConsentGate({
-    consent: { policy: 'opt-out', decide: () => 'share', patients: () => [] },
+    consent: { policy: 'opt-out', decide: () => 'share', patients: () => [], stateOf: () => undefined },
     catalog: new StudyCatalog({ kafka: {} as Kafka, topicPrefix: prefix, defaultPatientIdSystem: settings.defaultPatientIdSystem, logger: createLogger('catalog', 'silent'), keepSnapshots: true }),
     index: { publish: (snapshot) => mapStudySnapshot(snapshot, fhir, settings), withdraw: (uid) => withdrawStudy(fhir, uid) },
+    reconciled: new ReconciledPatients(),
     defaultPatientIdSystem: settings.defaultPatientIdSystem,
     logger: createLogger('gate', 'silent'),
     metrics: new Registry(),

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { decideSharing, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
+import { decideSharing, ReconciledPatients, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
 import { studySnapshot } from '@imaging-facade/consent/src/test-support/snapshots';
 import type { ConsentDecision, StudyCompletedV1Data } from '@imaging-facade/events';
 import { FhirError } from '@imaging-facade/fhir';
@@ -27,6 +27,9 @@ class FakeConsent {
   }
   patients() {
     return this.states.entries();
+  }
+  stateOf(key: string) {
+    return this.states.get(key);
   }
   /** Sets the patient's decisions, each recorded a second after the previous one. */
   set(key: string, decisions: Decision[]): void {
@@ -65,7 +68,7 @@ class FakeIndex implements IndexWriter {
   };
 }
 
-function setup(policy: ConsentPolicy, index: IndexWriter = new FakeIndex()) {
+function setup(policy: ConsentPolicy, index: IndexWriter = new FakeIndex(), reconciled = new ReconciledPatients()) {
   const consent = new FakeConsent(policy);
   const catalog = new StudyCatalog({ kafka: {} as Kafka, topicPrefix: '', defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent'), keepSnapshots: true });
   const metrics = new Registry();
@@ -73,6 +76,7 @@ function setup(policy: ConsentPolicy, index: IndexWriter = new FakeIndex()) {
     consent,
     catalog,
     index,
+    reconciled,
     defaultPatientIdSystem: SYSTEM,
     logger: createLogger('test', 'silent'),
     metrics,
@@ -83,7 +87,7 @@ function setup(policy: ConsentPolicy, index: IndexWriter = new FakeIndex()) {
     consent.set(key, decisions);
     await gate.onConsentChange(key, consent.states.get(key), { replaying: false });
   };
-  return { consent, catalog, gate, metrics, record };
+  return { consent, catalog, gate, metrics, record, reconciled };
 }
 
 const studies = {
@@ -275,6 +279,115 @@ describe('the sweep after a start', () => {
     await gate.sweep();
 
     expect(namesIn(index)).toEqual(expected);
+  });
+});
+
+describe('the sweep at a later start: only the patients whose decisions changed', () => {
+  const OTHER = `${SYSTEM}|P2`;
+  // P2 refused in the first life, unchanged since; P3 never made a decision.
+  const theirs = { other: studySnapshot({ patientId: 'P2' }), none: studySnapshot({ patientId: 'P3' }) };
+
+  /** One node across a restart: the index, the decisions topic, the study topic and the record of applied decisions. */
+  function node() {
+    const index = new FakeIndex();
+    const reconciled = new ReconciledPatients();
+    const topic = new Map<string, Decision[]>();
+    const start = async (policy: ConsentPolicy) => {
+      const context = setup(policy, index, reconciled);
+      for (const [key, decisions] of topic) {
+        context.consent.set(key, decisions);
+        await context.gate.onConsentChange(key, context.consent.states.get(key), { replaying: true });
+      }
+      for (const snapshot of [...Object.values(studies), ...Object.values(theirs)]) context.catalog.apply(snapshot);
+      const decide = async (key: string, decisions: Decision[]) => {
+        topic.set(key, decisions);
+        await context.record(key, decisions);
+      };
+      return { ...context, decide };
+    };
+    /** The first life: its own sweep, every study received, then the decisions recorded at the desk. */
+    const firstLife = async (policy: ConsentPolicy, decisions: Decision[]) => {
+      const life = await start(policy);
+      await life.gate.sweep();
+      for (const snapshot of [...Object.values(studies), ...Object.values(theirs)]) await life.gate.onStudy(snapshot);
+      await life.decide(OTHER, [patientWide('deny')]);
+      await life.decide(KEY, decisions);
+      await life.gate.stop();
+      return life;
+    };
+    return { index, reconciled, topic, start, firstLife };
+  }
+
+  test.each<[string, [ConsentPolicy, Decision[]], Decision[], ConsentPolicy, { scope: string; patients: number }, Name[], boolean]>([
+    ['nothing changed while the mapper was down: nobody is swept', ['opt-out', [byUid('deny', uidOf('a'))]], [byUid('deny', uidOf('a'))], 'opt-out', { scope: 'changed decisions', patients: 0 }, ['b', 'c'], true],
+    ['a refusal recorded while down: that patient alone', ['opt-out', []], [patientWide('deny')], 'opt-out', { scope: 'changed decisions', patients: 1 }, [], true],
+    ['a refusal revoked while down: that patient alone, published again', ['opt-out', [patientWide('deny')]], [], 'opt-out', { scope: 'changed decisions', patients: 1 }, ['a', 'b', 'c'], true],
+    ['opt-in, consent given while down: that patient alone', ['opt-in', []], [patientWide('permit')], 'opt-in', { scope: 'changed decisions', patients: 1 }, ['a', 'b', 'c'], false],
+    ['the policy changed to opt-in: every patient, and those without a decision withdrawn', ['opt-out', []], [], 'opt-in', { scope: 'every patient', patients: 3 }, [], false],
+    ['the policy changed to opt-out: every patient, and those without a decision published', ['opt-in', []], [], 'opt-out', { scope: 'every patient', patients: 3 }, ['a', 'b', 'c'], true],
+  ])('%s', async (_situation, [policyBefore, before], after, policy, swept, expected, noneShared) => {
+    const { index, topic, start, firstLife } = node();
+    await firstLife(policyBefore, before);
+    topic.set(KEY, after);
+    index.calls.length = 0;
+
+    const { gate } = await start(policy);
+    const result = await gate.sweep();
+
+    expect({ scope: result.scope, patients: result.patients }).toEqual(swept);
+    expect(namesIn(index)).toEqual(expected);
+    expect(index.published.has(theirs.none.studyInstanceUid)).toBe(noneShared);
+    expect(index.published.has(theirs.other.studyInstanceUid)).toBe(false);
+    if (swept.patients === 0) expect(index.calls).toEqual([]);
+  });
+
+  test('a change being applied when the mapper stopped is applied at the next start, though the decisions went back to those applied before', async () => {
+    const { index, topic, start } = node();
+    const life = await start('opt-out');
+    await life.gate.sweep();
+    for (const snapshot of Object.values(studies)) await life.gate.onStudy(snapshot);
+    await life.decide(KEY, [patientWide('permit')]);
+    // A refusal whose withdrawals stop half-way: one study withdrawn, then the index keeps failing until the mapper stops.
+    const withdraw = index.withdraw;
+    let attempts = 0;
+    index.withdraw = async (uid) => {
+      if (++attempts > 1) throw new FhirError('busy', 503);
+      return withdraw(uid);
+    };
+    const refusal = life.decide(KEY, [patientWide('deny')]);
+    while (attempts < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    await life.gate.stop();
+    await refusal;
+    expect(namesIn(index)).toHaveLength(2);
+    index.withdraw = withdraw;
+    // While down, the refusal is revoked: the decisions are again those fully applied before.
+    topic.set(KEY, [patientWide('permit')]);
+
+    const result = await (await start('opt-out')).gate.sweep();
+
+    expect({ scope: result.scope, patients: result.patients }).toEqual({ scope: 'changed decisions', patients: 1 });
+    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a patient with a study that failed for good is swept again at the next start', async () => {
+    const { index, start } = node();
+    const life = await start('opt-out');
+    await life.gate.sweep();
+    for (const snapshot of Object.values(studies)) await life.gate.onStudy(snapshot);
+    const withdraw = index.withdraw;
+    index.withdraw = async (uid) => {
+      if (uid === uidOf('c')) throw new FhirError('bad request', 400);
+      return withdraw(uid);
+    };
+    await life.decide(KEY, [patientWide('deny')]);
+    await life.gate.stop();
+    expect(namesIn(index)).toEqual(['c']);
+    index.withdraw = withdraw;
+
+    const result = await (await start('opt-out')).gate.sweep();
+
+    expect(result.patients).toBe(1);
+    expect(namesIn(index)).toEqual([]);
   });
 });
 

@@ -1,9 +1,12 @@
 import { Counter, type Registry } from 'prom-client';
 import {
+  decisionsFingerprint,
   patientKeyOfStudy,
   pseudonym,
   summarizeStudy,
   type ConsentPolicy,
+  type PatientConsentState,
+  type ReconciledPatients,
   type SharingDecision,
   type StudyRef,
   type StudySummary,
@@ -12,10 +15,14 @@ import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { errorMessage, KeyedLock, retry, type Logger } from '@imaging-facade/service-kit';
 import type { MappingResult } from '../pipeline';
+import { patientsWithChangedDecisions } from './sweep-plan';
 import type { WithdrawalResult } from './withdrawal';
 
 /** What started a decision: a study event, a consent decision that changed, the sweep after a start. */
 export type GateTrigger = 'study' | 'decision' | 'sweep';
+
+/** Whom a sweep went through: those whose decisions changed since they were applied, or everyone (the policy changed). */
+export type SweepScope = 'changed decisions' | 'every patient';
 
 /**
  * What became of a study: `shared` (published), `withheld` (not published, and nothing of it was in
@@ -27,7 +34,8 @@ export type GateOutcome = 'shared' | 'withheld' | 'withdrawn';
 export interface ConsentSource {
   readonly policy: ConsentPolicy;
   decide(patientKey: string | undefined, study: StudyRef): SharingDecision;
-  patients(): Iterable<[string, unknown]>;
+  patients(): Iterable<[string, PatientConsentState]>;
+  stateOf(patientKey: string): PatientConsentState | undefined;
   /** Set when the view stopped following the decisions topic for good: it may miss refusals. */
   readonly error?: Error | undefined;
 }
@@ -71,6 +79,8 @@ export interface ConsentGateOptions {
   consent: ConsentSource;
   catalog: StudySource;
   index: IndexWriter;
+  /** Which patients' decisions the index reflects, kept across starts: the sweep applies only what changed. */
+  reconciled: ReconciledPatients;
   defaultPatientIdSystem: string;
   logger: Logger;
   metrics: Registry;
@@ -88,6 +98,8 @@ export interface ConsentGateOptions {
  */
 export class ConsentGate {
   private readonly lock = new KeyedLock();
+  /** Changes of one patient's decisions, applied one after another (reconcile). */
+  private readonly reconciling = new KeyedLock();
   private readonly stopping = new AbortController();
   private readonly pending = new Set<Promise<unknown>>();
   /** Patients the decisions topic spoke of while it was replayed at start (revoked ones included). */
@@ -114,7 +126,7 @@ export class ConsentGate {
       this.replayed.add(patientKey);
       return;
     }
-    return this.track(this.reconcilePatient(patientKey, 'decision'));
+    return this.track(this.reconcile(patientKey, 'decision'));
   };
 
   /**
@@ -133,19 +145,31 @@ export class ConsentGate {
   }
 
   /**
-   * After a start, once the view and the catalogue have caught up: every patient the decisions
-   * topic speaks of (and, under opt-in, every patient of the catalogue) is reconciled, so that a
-   * decision recorded while the mapper was down is applied.
+   * After a start, once the view and the catalogue have caught up: a decision recorded, changed or
+   * revoked while the mapper was down is applied to every study it concerns. Only the patients
+   * whose decisions differ from those last applied are swept (patientsWithChangedDecisions). Every
+   * patient of the decisions topic, and of the catalogue when the policy changed, is swept when the
+   * policy differs from the last full sweep's; before the first, as if the policy were unchanged
+   * (under opt-in: every patient of the catalogue, under opt-out: those with a decision).
    */
-  async sweep(): Promise<{ patients: number; durationMs: number }> {
+  async sweep(): Promise<{ patients: number; scope: SweepScope; durationMs: number }> {
     const started = Date.now();
-    const keys = new Set(this.replayed);
-    for (const [key] of this.options.consent.patients()) {
-      keys.add(key);
-    }
-    if (this.options.consent.policy === 'opt-in') {
-      for (const key of this.options.catalog.patientKeys()) {
+    const { consent, reconciled, catalog } = this.options;
+    const policyBefore = reconciled.policy();
+    const scope: SweepScope = policyBefore === consent.policy ? 'changed decisions' : 'every patient';
+    const keys = scope === 'changed decisions' ? await patientsWithChangedDecisions(consent, reconciled) : new Set(this.replayed);
+    if (scope === 'every patient') {
+      for (const [key] of consent.patients()) {
         keys.add(key);
+      }
+      for (const row of reconciled.rows()) {
+        keys.add(row.patientKey);
+      }
+      // A changed policy changes the decision of every study without one (opt-in withholds them, opt-out shares them).
+      if (consent.policy === 'opt-in' || policyBefore !== undefined) {
+        for (const key of catalog.patientKeys()) {
+          keys.add(key);
+        }
       }
     }
     this.replayed.clear();
@@ -153,9 +177,13 @@ export class ConsentGate {
       if (this.stopping.signal.aborted) {
         break;
       }
-      await this.track(this.reconcilePatient(key, 'sweep'));
+      await this.track(this.reconcile(key, 'sweep'));
     }
-    const result = { patients: keys.size, durationMs: Date.now() - started };
+    if (scope === 'every patient' && !this.stopping.signal.aborted) {
+      // A patient who failed is still marked, and swept at the next start.
+      reconciled.setPolicy(consent.policy);
+    }
+    const result = { patients: keys.size, scope, durationMs: Date.now() - started };
     this.logger.info(result, 'consent sweep done');
     return result;
   }
@@ -174,13 +202,28 @@ export class ConsentGate {
    * decision then, so the last decision is the one applied whatever the order of attempts; between
    * attempts (a passing failure, retried with backoff) the lock is free, and the patient's study
    * events are not held up for longer than one FHIR call. A permanent failure is logged and counted,
-   * and the next study is handled. Never throws.
+   * and the next study is handled; the patient stays marked in the record, and is swept at the next
+   * start. Throws only when the record cannot be written (before any study: nothing was touched).
+   * One change of a patient at a time: their row then says what the last one applied.
    */
+  private reconcile(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<void> {
+    return this.reconciling.run(patientKey, () => this.reconcilePatient(patientKey, trigger));
+  }
+
   private async reconcilePatient(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<void> {
+    // Read before any study: each study below is decided on these decisions or later ones.
+    const fingerprint = decisionsFingerprint(this.options.consent.stateOf(patientKey));
     // Read now, when the change is known: a study catalogued later is decided by its own event.
-    for (const study of this.options.catalog.studiesOf(patientKey)) {
+    const studies = this.options.catalog.studiesOf(patientKey);
+    if (studies.length > 0) {
+      // Durable before the index is touched; a patient without a study here costs no fsync.
+      this.options.reconciled.begin(patientKey);
+    }
+    let everyStudy = true;
+    for (const study of studies) {
       const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: pseudonym(patientKey), trigger });
       if (this.stopping.signal.aborted) {
+        // Left marked: swept at the next start.
         return;
       }
       try {
@@ -195,11 +238,15 @@ export class ConsentGate {
           },
         );
       } catch (error) {
+        everyStudy = false;
         if (!isRetryableGateError(error)) {
           this.count(trigger, 'failed');
           logger.error({ reason: errorMessage(error) }, 'consent decision could not be applied to the study');
         }
       }
+    }
+    if (everyStudy) {
+      this.options.reconciled.done(patientKey, fingerprint);
     }
   }
 
@@ -256,3 +303,4 @@ export class ConsentGate {
 function lockKey(patientKey: string | undefined, studyInstanceUid: string): string {
   return patientKey ?? `study:${studyInstanceUid}`;
 }
+
