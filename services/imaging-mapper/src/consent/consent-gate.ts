@@ -203,8 +203,9 @@ export class ConsentGate {
    * attempts (a passing failure, retried with backoff) the lock is free, and the patient's study
    * events are not held up for longer than one FHIR call. A permanent failure is logged and counted,
    * and the next study is handled; the patient stays marked in the record, and is swept at the next
-   * start. Throws only when the record cannot be written (before any study: nothing was touched).
-   * One change of a patient at a time: their row then says what the last one applied.
+   * start. Throws only when the record cannot be written: its mark, before any study is touched, or
+   * its row at the end, when the mark stays. One change of a patient at a time: their row then says
+   * what the last one applied.
    */
   private reconcile(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<void> {
     return this.reconciling.run(patientKey, () => this.reconcilePatient(patientKey, trigger));
