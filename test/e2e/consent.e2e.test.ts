@@ -315,6 +315,32 @@ describe('under the opt-out policy (the default)', () => {
     expect(await handledByMapper(pipeline, later)).toBe('withheld');
     expect(await studiesByUid(later.studyInstanceUid)).toEqual([]);
   });
+
+  test('kill -9 of the mapper while it withdraws a refused patient\'s studies: the next start withdraws the rest', async () => {
+    const patientId = newPatientId('KILLED');
+    const studies = await Promise.all(Array.from({ length: 12 }, () => oneInstanceStudy(patientId)));
+    await Promise.all(studies.map((study) => send(pipeline, study)));
+    await Promise.all(studies.map((study) => publishedStudy(study)));
+    const inIndex = async () => (await search<ImagingStudy>(`ImagingStudy?patient.identifier=${encodeURIComponent(`${SYSTEM}|${patientId}`)}&_count=50`)).length;
+    expect(await inIndex()).toBe(12);
+
+    await decide(pipeline, patientId, 'deny');
+    // Killed as soon as the first study has left the index: the others are still being withdrawn.
+    await eventually(async () => ((await inIndex()) < 12 ? true : undefined), { intervalMs: 20, timeoutMs: 30_000, what: 'the first withdrawal' });
+    process.kill(pipeline.mapper.pid, 'SIGKILL');
+    const left = await inIndex();
+    console.log(`kill -9 of the mapper with ${left} of 12 refused studies still in the index`);
+    expect(left).toBeGreaterThan(0);
+
+    const restarted = Date.now();
+    await pipeline.startService('imaging-mapper');
+    // Within seconds: the sweep does not wait for the study consumer to rejoin its group, which after a kill waits for the dead member's 30 s session.
+    await eventually(async () => ((await inIndex()) === 0 ? true : undefined), { intervalMs: 100, timeoutMs: 20_000, what: 'the other withdrawals' });
+    console.log(`after the restart, the last refused study left the index ${Date.now() - restarted} ms after the restart began`);
+    const sweep = await eventually(async () => logLines(pipeline.mapper).find((line) => line.msg === 'consent sweep done'), { what: 'the sweep' });
+    expect(sweep.scope).toBe('changed decisions');
+    expect(sweep.patients).toBeGreaterThanOrEqual(1);
+  });
 });
 
 describe('under the opt-in policy', () => {

@@ -87,6 +87,9 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   // Not one study is decided before the view knows every refusal.
   await Promise.all([consentView.ready(), catalog.ready()]);
   onStop('consent gate', () => gate.stop());
+  // Decisions recorded while the mapper was down: applied to every study they concern. Not after the
+  // consumer has joined its group: after a crash that waits for the dead member's session to expire.
+  gate.sweep().catch((error: unknown) => logger.error({ reason: errorMessage(error) }, 'consent sweep failed'));
 
   const consumer = await startStudyConsumer({
     kafka,
@@ -100,7 +103,5 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   });
   onStop('study consumer', consumer.stop);
 
-  // Decisions recorded while the mapper was down: applied to every study they concern.
-  gate.sweep().catch((error: unknown) => logger.error({ reason: errorMessage(error) }, 'consent sweep failed'));
   logger.info({ policy: config.FACADE_CONSENT_POLICY, studies: catalog.size }, 'consent gate ready');
 }
