@@ -21,8 +21,9 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
  * applied, or none is left. And the policy under which the last sweep of every patient ran.
  * A row is marked before the index is touched, and that mark is fsynced: whatever a crash
  * interrupts is found marked at the next start. The other writes are not waited for: one lost
- * leaves an older row or a mark, and its patient is swept again. Derived data: deleting the file makes the next
- * start apply every patient's decisions again. One process per file. Holds patient identifiers.
+ * leaves an older row or a mark, and its patient is swept again. Derived data: deleting the file
+ * makes the next start apply every patient's decisions again. One process per file. Holds patient
+ * identifiers (the keys).
  */
 export class ReconciledPatients {
   private readonly db: Database.Database;

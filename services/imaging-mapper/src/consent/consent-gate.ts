@@ -5,7 +5,6 @@ import {
   pseudonym,
   summarizeStudy,
   type ConsentPolicy,
-  type PatientConsentState,
   type ReconciledPatients,
   type SharingDecision,
   type StudyRef,
@@ -15,7 +14,7 @@ import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { errorMessage, KeyedLock, retry, type Logger } from '@imaging-facade/service-kit';
 import type { MappingResult } from '../pipeline';
-import { patientsWithChangedDecisions } from './sweep-plan';
+import { patientsWithChangedDecisions, type ConsentStates } from './sweep-plan';
 import type { WithdrawalResult } from './withdrawal';
 
 /** What started a decision: a study event, a consent decision that changed, the sweep after a start. */
@@ -31,11 +30,9 @@ export type SweepScope = 'changed decisions' | 'every patient';
 export type GateOutcome = 'shared' | 'withheld' | 'withdrawn';
 
 /** The consent view as the gate reads it (ConsentView). */
-export interface ConsentSource {
+export interface ConsentSource extends ConsentStates {
   readonly policy: ConsentPolicy;
   decide(patientKey: string | undefined, study: StudyRef): SharingDecision;
-  patients(): Iterable<[string, PatientConsentState]>;
-  stateOf(patientKey: string): PatientConsentState | undefined;
   /** Set when the view stopped following the decisions topic for good: it may miss refusals. */
   readonly error?: Error | undefined;
 }
