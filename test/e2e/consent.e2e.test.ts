@@ -296,10 +296,12 @@ describe('under the opt-out policy (the default)', () => {
     const sweep = await eventually(async () => logLines(pipeline.mapper).find((line) => line.msg === 'consent sweep done'), { what: 'the sweep' });
     // Only the patient whose decision changed while the mapper was down, not every patient of the topic (imaging-mapper README).
     expect({ scope: sweep.scope, patients: sweep.patients }).toEqual({ scope: 'changed decisions', patients: 1 });
-    // Both read the study topic on from their catalogue's file, not again from its beginning (libs/consent README).
+    // Both read the study and the decisions topics on from their files, not again from the beginning (libs/consent README).
     for (const service of [pipeline.mapper, pipeline.consent]) {
-      const studyTopicStart = logLines(service).find((line) => line.msg === 'reading the compacted topic' && String(line.topic).endsWith('imaging.study-completed.v1'));
-      expect({ service: service.name, readingOnFromSavedPosition: studyTopicStart?.readingOnFromSavedPosition }).toEqual({ service: service.name, readingOnFromSavedPosition: true });
+      for (const topic of ['imaging.study-completed.v1', 'consent.patient-decisions.v1']) {
+        const topicStart = logLines(service).find((line) => line.msg === 'reading the compacted topic' && String(line.topic).endsWith(topic));
+        expect({ service: service.name, topic, readingOnFromSavedPosition: topicStart?.readingOnFromSavedPosition }).toEqual({ service: service.name, topic, readingOnFromSavedPosition: true });
+      }
     }
 
     for (const patientId of [shared, refusedEarlier]) {

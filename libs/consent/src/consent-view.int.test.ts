@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { CONSENT_DECISION_V1, makeEvent, patientKey, topicName, type ConsentDecisionV1Data } from '@imaging-facade/events';
 import { createLogger } from '@imaging-facade/service-kit';
@@ -23,8 +26,8 @@ describe('ConsentView against a real Kafka broker', () => {
   let prefix: string;
   const views: ConsentView[] = [];
 
-  const startView = async (policy: 'opt-in' | 'opt-out' = 'opt-out') => {
-    const view = new ConsentView({ kafka, topicPrefix: prefix, policy, logger });
+  const startView = async (policy: 'opt-in' | 'opt-out' = 'opt-out', directory?: string) => {
+    const view = new ConsentView({ kafka, topicPrefix: prefix, policy, logger, ...(directory ? { directory } : {}) });
     views.push(view);
     await view.start();
     return view;
@@ -52,6 +55,41 @@ describe('ConsentView against a real Kafka broker', () => {
     expect(view.decide(patientKey(patient('P0')), study)).toBe('withhold');
     expect(view.decide(patient('P1'), study)).toBe('share');
     expect(view.decide(patient('unknown'), study)).toBe('share');
+  });
+
+  test('restarted on its file, the view reads only what the topic got since, and holds what it held', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'consent-view-'));
+    for (const [value, provision] of [['P1', 'deny'], ['P2', 'permit'], ['P3', 'deny']] as const) {
+      await sendDecisionState(producer, prefix, state(value, provision));
+    }
+    const before = await startView('opt-out', directory);
+    await before.ready();
+    expect(before.recordsRead).toBe(3);
+    await views.splice(views.indexOf(before), 1)[0]!.stop();
+
+    // While it was stopped: P1 agreed, P2's decision revoked (an empty state), P4 refused.
+    await sendDecisionState(producer, prefix, state('P1', 'permit'));
+    await sendDecisionState(producer, prefix, state('P2', undefined));
+    await sendDecisionState(producer, prefix, state('P4', 'deny'));
+    const changes: string[] = [];
+    const after = new ConsentView({ kafka, topicPrefix: prefix, policy: 'opt-out', logger, directory });
+    views.push(after);
+    after.onChange((key, _state, change) => void changes.push(`${key.split('|')[1]}${change.replaying ? ' (replayed)' : ''}`));
+    await after.start();
+    await after.ready();
+
+    expect(after.file).toBe(path.join(directory, `${topicName(CONSENT_DECISION_V1.topic, prefix)}.sqlite`));
+    expect(after.recordsRead).toBe(3);
+    expect(changes.sort()).toEqual(['P1 (replayed)', 'P2 (replayed)', 'P4 (replayed)']);
+    expect(after.size).toBe(3);
+    expect([...after.patients()].map(([key]) => key.split('|')[1])).toEqual(['P1', 'P3', 'P4']);
+    expect(['P1', 'P2', 'P3', 'P4'].map((value) => after.decide(patient(value), study))).toEqual(['share', 'share', 'withhold', 'withhold']);
+  });
+
+  test('a file in use by a running view is refused, saying so', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'consent-view-'));
+    await startView('opt-out', directory);
+    expect(() => new ConsentView({ kafka, topicPrefix: prefix, policy: 'opt-out', logger, directory })).toThrow(/the consent view .* is another process using it\?/);
   });
 
   test('on an empty topic the view is ready at once, and applies the policy', async () => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import {
   CONSENT_DECISION_V1,
@@ -8,6 +9,7 @@ import {
 } from '@imaging-facade/events';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { CompactedTopicReader, CompactedTopicView, type TopicRecord } from './compacted-topic-reader';
+import { ConsentViewDb } from './consent-view-db';
 import { decideSharing, type ConsentPolicy, type PatientConsentState, type SharingDecision, type StudyRef } from './policy';
 import { pseudonym } from './pseudonym';
 
@@ -28,26 +30,36 @@ export interface ConsentViewOptions {
   logger: Logger;
   /** Prefix of the view's own consumer group (a unique suffix is added per process). */
   groupIdPrefix?: string;
+  /**
+   * Where the view keeps its file (`<topic>.sqlite`), so that a restart reads only what the topic
+   * got since. Without it, the view reads the whole topic at each start into a database in memory.
+   */
+  directory?: string;
 }
 
 /**
- * Every patient's current consent state, materialized in memory from the compacted decisions topic,
- * so that any service can decide, without a network call, whether a study may be shared.
+ * Every patient's current consent state, materialized from the compacted decisions topic into a
+ * SQLite file that a restart reads on from (or into memory, without a `directory`), so that any
+ * service can decide, without a network call, whether a study may be shared.
  * Start it, wait for `ready()` before deciding anything (before that it does not know every
  * refusal), then keep it running: `onChange` tells when a patient's decisions change.
  */
 export class ConsentView extends CompactedTopicView {
-  private readonly states = new Map<string, PatientConsentState>();
+  private readonly states: ConsentViewDb;
   private readonly listeners = new Set<ConsentListener>();
   protected readonly reader: CompactedTopicReader;
   private readonly logger: Logger;
   readonly topic: string;
   readonly policy: ConsentPolicy;
+  /** The view's file, or ':memory:'. */
+  readonly file: string;
 
   constructor(options: ConsentViewOptions) {
     super();
     this.topic = topicName(CONSENT_DECISION_V1.topic, options.topicPrefix);
     this.policy = options.policy;
+    this.file = options.directory ? path.join(options.directory, `${this.topic}.sqlite`) : ':memory:';
+    this.states = new ConsentViewDb(this.file, this.topic);
     this.logger = options.logger.child({ component: 'consent-view' });
     this.reader = new CompactedTopicReader({
       kafka: options.kafka,
@@ -56,7 +68,14 @@ export class ConsentView extends CompactedTopicView {
       groupIdPrefix: options.groupIdPrefix ?? 'consent-view',
       logger: this.logger,
       apply: (record) => this.apply(record),
+      position: this.states,
     });
+  }
+
+  /** Stops following the topic and closes the file. */
+  override async stop(): Promise<void> {
+    await super.stop();
+    this.states.close();
   }
 
   /** The patient's current state; undefined when no decision is known for them. */
@@ -69,9 +88,14 @@ export class ConsentView extends CompactedTopicView {
     return decideSharing(this.policy, patient === undefined ? undefined : this.stateOf(patient), study);
   }
 
-  /** Every patient with at least one decision in force. */
+  /** Every patient with at least one decision in force, in key order. */
   patients(): IterableIterator<[string, PatientConsentState]> {
     return this.states.entries();
+  }
+
+  /** How many patients have a decision in force. */
+  get size(): number {
+    return this.states.count();
   }
 
   /** Registers a listener; returns the function that removes it. Listeners must not throw (errors are logged). */
@@ -98,7 +122,7 @@ export class ConsentView extends CompactedTopicView {
     }
     const previous = this.states.get(key);
     if (state) {
-      this.states.set(key, state);
+      this.states.put(key, state);
     } else {
       this.states.delete(key);
     }

@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import { patientKey } from '@imaging-facade/events';
-import { openLocalDatabase } from './local-database';
-import type { SavedReadPosition } from './read-position';
+import { TopicStateDb } from './topic-state-db';
 import type { StudyPatient, StudySummary } from './study-summary';
 
 /** One study as the catalogue keeps it. */
@@ -26,8 +25,6 @@ CREATE TABLE IF NOT EXISTS studies (
 CREATE INDEX IF NOT EXISTS studies_patient ON studies (patient_key);
 CREATE INDEX IF NOT EXISTS studies_identifier ON studies (identifier_value);
 CREATE INDEX IF NOT EXISTS studies_birth_date ON studies (birth_date);
-CREATE TABLE IF NOT EXISTS read_position (partition INTEGER PRIMARY KEY, next_offset TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS source (topic TEXT NOT NULL);
 `;
 
 interface StoredRow {
@@ -36,37 +33,16 @@ interface StoredRow {
 }
 
 /**
- * The study catalogue on disk (SQLite, one file, WAL), with how far it has read the study topic, so
- * that a restart reads only what came since. Derived data: deleting the file makes the next start
- * read the topic again from the beginning. One process per file: the file is locked while open.
+ * The study catalogue on disk (TopicStateDb: SQLite, with how far it has read the study topic).
  * Holds patient data (identifiers, names, birth dates), like the topic it is read from.
  */
-export class StudyCatalogDb implements SavedReadPosition {
-  private readonly db: Database.Database;
+export class StudyCatalogDb extends TopicStateDb {
   private readonly statements: ReturnType<typeof prepare>;
 
   /** `file` ':memory:' keeps nothing across starts. */
   constructor(file: string, topic: string) {
-    // A crash may lose the last transactions; each holds its records and their offsets, so it is read again.
-    this.db = openLocalDatabase(file, { what: 'the study catalogue', synchronous: 'NORMAL' });
-    this.open(topic);
+    super(file, topic, { what: 'the study catalogue', version: VERSION, schema: SCHEMA, tables: ['studies'] });
     this.statements = prepare(this.db);
-  }
-
-  /** Creates the tables, or starts afresh when the file was made by another version or from another topic. */
-  private open(topic: string): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    const madeFrom = version === VERSION ? (this.db.prepare('SELECT topic FROM source').get() as { topic: string } | undefined)?.topic : undefined;
-    this.db.transaction(() => {
-      if (version !== VERSION || madeFrom !== topic) {
-        this.db.exec('DROP TABLE IF EXISTS studies; DROP TABLE IF EXISTS read_position; DROP TABLE IF EXISTS source;');
-      }
-      this.db.exec(SCHEMA);
-      if (madeFrom !== topic) {
-        this.db.prepare('INSERT INTO source VALUES (?)').run(topic);
-      }
-      this.db.pragma(`user_version = ${VERSION}`);
-    })();
   }
 
   lastReceivedAt(studyInstanceUid: string): string | undefined {
@@ -121,27 +97,6 @@ export class StudyCatalogDb implements SavedReadPosition {
   patientKeysBornOn(birthDate: string): string[] {
     return this.statements.keysBornOn.all(birthDate).map((row) => row.key);
   }
-
-  load(): Map<number, bigint> {
-    return new Map(this.statements.position.all().map((row) => [row.partition, BigInt(row.next)]));
-  }
-
-  reset(): void {
-    this.db.exec('DELETE FROM studies; DELETE FROM read_position;');
-  }
-
-  saveWith(partition: number, nextOffset: bigint, applyRecords: () => void): void {
-    this.db.transaction(() => {
-      applyRecords();
-      this.statements.savePosition.run(partition, nextOffset.toString());
-    })();
-  }
-
-  close(): void {
-    if (this.db.open) {
-      this.db.close();
-    }
-  }
 }
 
 /** The catalogue's statements, prepared once per file. */
@@ -159,7 +114,5 @@ function prepare(db: Database.Database) {
     ofPatient: db.prepare<[string], StoredRow>('SELECT summary, patient FROM studies WHERE patient_key = ?'),
     keysWithIdentifier: db.prepare<[string], { key: string }>('SELECT DISTINCT patient_key AS key FROM studies WHERE identifier_value = ? AND patient_key IS NOT NULL'),
     keysBornOn: db.prepare<[string], { key: string }>('SELECT DISTINCT patient_key AS key FROM studies WHERE birth_date = ? AND patient_key IS NOT NULL'),
-    position: db.prepare<[], { partition: number; next: string }>('SELECT partition, next_offset AS next FROM read_position'),
-    savePosition: db.prepare<[number, string]>('INSERT OR REPLACE INTO read_position VALUES (?, ?)'),
   };
 }

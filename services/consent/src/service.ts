@@ -34,7 +34,14 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   const decisionsTopic = topicName(CONSENT_DECISION_V1.topic, config.kafka.topicPrefix);
   const studiesTopic = topicName(STUDY_COMPLETED_V1.topic, config.kafka.topicPrefix);
 
-  const view = new ConsentView({ kafka, topicPrefix: config.kafka.topicPrefix, policy: config.policy, logger, groupIdPrefix: `${SERVICE}-decisions` });
+  const view = new ConsentView({
+    kafka,
+    topicPrefix: config.kafka.topicPrefix,
+    policy: config.policy,
+    logger,
+    groupIdPrefix: `${SERVICE}-decisions`,
+    directory: path.join(config.dataDir, SERVICE, 'consent-view'),
+  });
   const catalog = new StudyCatalog({
     kafka,
     topicPrefix: config.kafka.topicPrefix,

@@ -36,6 +36,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     policy: config.FACADE_CONSENT_POLICY,
     logger,
     groupIdPrefix: `${SERVICE}-decisions`,
+    directory: path.join(node.dataDir, SERVICE, 'consent-view'),
   });
   const catalog = new StudyCatalog({
     kafka,
