@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { DocumentReference, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
 import { runDcmtk, storescu } from '../support/dcmtk';
 import { FHIR_BASE_URL, search, studiesByUid } from '../support/fhir';
@@ -93,6 +95,20 @@ async function goneWithin(study: GeneratedStudy, since: number, timeoutMs = 30_0
     what: `${study.studyInstanceUid} to leave the index`,
   });
   return Date.now() - since;
+}
+
+/** Removes the study and its manifest's DocumentReference from HAPI directly: as in an index restored from an older backup. */
+async function removeFromIndex(study: GeneratedStudy): Promise<void> {
+  const entries = (await studiesByUid(study.studyInstanceUid)).flatMap((found) => [
+    { request: { method: 'DELETE', url: `DocumentReference?related=ImagingStudy/${found.id}` } },
+    { request: { method: 'DELETE', url: `ImagingStudy/${found.id}` } },
+  ]);
+  const response = await fetch(FHIR_BASE_URL(), {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+    body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }),
+  });
+  expect(response.status).toBe(200);
 }
 
 /** A search as an app would run it; `cached` lets HAPI answer from its search cache. */
@@ -342,6 +358,36 @@ describe('under the opt-out policy (the default)', () => {
     const sweep = await eventually(async () => logLines(pipeline.mapper).find((line) => line.msg === 'consent sweep done'), { what: 'the sweep' });
     expect(sweep.scope).toBe('changed decisions');
     expect(sweep.patients).toBeGreaterThanOrEqual(1);
+  });
+
+  test('after the index is restored from a backup, deleting the mapper\'s record of applied decisions makes its next start apply every decision again, a revoked refusal included', async () => {
+    const patientId = newPatientId('RESTORED');
+    const study = await oneInstanceStudy(patientId);
+    await send(pipeline, study);
+    await publishedStudy(study);
+    await decide(pipeline, patientId, 'deny');
+    await goneWithin(study, Date.now());
+    const revoked = await fetch(`http://127.0.0.1:${pipeline.consentPort}/api/patients/${encodeURIComponent(`${SYSTEM}|${patientId}`)}/decision`, {
+      method: 'DELETE',
+      headers: { authorization: DESK_AUTH },
+    });
+    expect(revoked.status).toBe(200);
+    await publishedStudy(study);
+
+    // The index goes back to a backup taken while the refusal stood: the study is not in it.
+    expect(await pipeline.stopService('imaging-mapper')).toBe(0);
+    await removeFromIndex(study);
+    expect(await studiesByUid(study.studyInstanceUid)).toEqual([]);
+    // What the operator then does (imaging-mapper README, Consent).
+    rmSync(path.join(pipeline.dataDir, 'imaging-mapper', 'consent-gate'), { recursive: true });
+
+    await pipeline.startService('imaging-mapper');
+    // The patient has no decision left: only a reading of the whole decisions topic names them.
+    await publishedStudy(study);
+    const sweep = await eventually(async () => logLines(pipeline.mapper).find((line) => line.msg === 'consent sweep done'), { what: 'the sweep' });
+    expect(sweep.scope).toBe('every patient');
+    const decisionsRead = logLines(pipeline.mapper).find((line) => line.msg === 'reading the compacted topic' && String(line.topic).endsWith('consent.patient-decisions.v1'));
+    expect(decisionsRead?.readingOnFromSavedPosition).toBe(false);
   });
 });
 

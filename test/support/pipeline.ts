@@ -20,6 +20,8 @@ export interface Pipeline {
   consentPort: number;
   topicPrefix: string;
   storageDir: string;
+  /** FACADE_DATA_DIR of the mapper and the desk (their views' and records' files), of this pipeline alone. */
+  dataDir: string;
   /** The services as they run now (a restart replaces the process). */
   readonly ingest: RunningService;
   readonly mapper: RunningService;
@@ -41,7 +43,9 @@ export async function startPipeline(env: Record<string, string> = {}, options: P
   const runId = newUid().slice(-10);
   const topicPrefix = `e2e-${runId}.`;
   const storageDir = mkdtempSync(path.join(tmpdir(), 'facade-storage-'));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'facade-data-'));
   const common = {
+    FACADE_DATA_DIR: dataDir,
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? 'localhost:9092',
     FHIR_BASE_URL: process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir',
     KAFKA_TOPIC_PREFIX: topicPrefix,
@@ -107,6 +111,7 @@ export async function startPipeline(env: Record<string, string> = {}, options: P
     consentPort,
     topicPrefix,
     storageDir,
+    dataDir,
     get ingest() {
       return current('dicom-ingest');
     },

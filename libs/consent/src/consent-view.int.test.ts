@@ -86,6 +86,27 @@ describe('ConsentView against a real Kafka broker', () => {
     expect(['P1', 'P2', 'P3', 'P4'].map((value) => after.decide(patient(value), study))).toEqual(['share', 'share', 'withhold', 'withhold']);
   });
 
+  test('started with fromBeginning, the view reads the whole topic again and names every patient to its listeners, those with every decision revoked included', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'consent-view-'));
+    await sendDecisionState(producer, prefix, state('P1', 'deny'));
+    await sendDecisionState(producer, prefix, state('P2', 'deny'));
+    await sendDecisionState(producer, prefix, state('P2', undefined));
+    const before = await startView('opt-out', directory);
+    await before.ready();
+    await views.splice(views.indexOf(before), 1)[0]!.stop();
+
+    const named = new Set<string>();
+    const after = new ConsentView({ kafka, topicPrefix: prefix, policy: 'opt-out', logger, directory, fromBeginning: true });
+    views.push(after);
+    after.onChange((key, _state, change) => void (change.replaying && named.add(key.split('|')[1]!)));
+    await after.start();
+    await after.ready();
+
+    expect(after.recordsRead).toBe(3);
+    expect([...named].sort()).toEqual(['P1', 'P2']);
+    expect([...after.patients()].map(([key]) => key.split('|')[1])).toEqual(['P1']);
+  });
+
   test('a file in use by a running view is refused, saying so', async () => {
     const directory = mkdtempSync(path.join(tmpdir(), 'consent-view-'));
     await startView('opt-out', directory);

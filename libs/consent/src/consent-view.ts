@@ -35,6 +35,11 @@ export interface ConsentViewOptions {
    * got since. Without it, the view reads the whole topic at each start into a database in memory.
    */
   directory?: string;
+  /**
+   * Reads the whole topic at this start, whatever the file holds: listeners are then told of every
+   * patient the topic names, those whose decisions are all revoked included.
+   */
+  fromBeginning?: boolean;
 }
 
 /**
@@ -60,6 +65,9 @@ export class ConsentView extends CompactedTopicView {
     this.policy = options.policy;
     this.file = options.directory ? path.join(options.directory, `${this.topic}.sqlite`) : ':memory:';
     this.states = new ConsentViewDb(this.file, this.topic);
+    if (options.fromBeginning) {
+      this.states.reset();
+    }
     this.logger = options.logger.child({ component: 'consent-view' });
     this.reader = new CompactedTopicReader({
       kafka: options.kafka,

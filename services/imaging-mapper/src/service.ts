@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Partitioners } from 'kafkajs';
 import { ConsentView, ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
-import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
+import { CONSENT_DECISION_V1, DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
 import { caughtUp, createMetricsRegistry, errorMessage, loadConfig, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
@@ -29,7 +29,11 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   // Only dead letters are produced: at-least-once is enough, keyed like their source message.
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
 
-  // Every patient's consent and the node's studies, read into memory from their compacted topics.
+  // Closed last, after the gate has stopped writing to it.
+  const decisionsTopic = topicName(CONSENT_DECISION_V1.topic, config.KAFKA_TOPIC_PREFIX);
+  const reconciled = new ReconciledPatients(path.join(node.dataDir, SERVICE, 'consent-gate', `${decisionsTopic}.sqlite`));
+  onStop('record of applied consent decisions', async () => reconciled.close());
+  // Every patient's consent and the node's studies, from their compacted topics, each kept in a file read on from at a restart.
   const consentView = new ConsentView({
     kafka,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
@@ -37,6 +41,9 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     logger,
     groupIdPrefix: `${SERVICE}-decisions`,
     directory: path.join(node.dataDir, SERVICE, 'consent-view'),
+    // Until a sweep has gone through every patient (the first start with this record, or one
+    // stopped or crashed), patients whose decisions were all revoked are named only by the replay.
+    fromBeginning: reconciled.policy() === undefined,
   });
   const catalog = new StudyCatalog({
     kafka,
@@ -48,9 +55,6 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     keepSnapshots: true,
     directory: path.join(node.dataDir, SERVICE, 'study-catalog'),
   });
-  // Closed last, after the gate has stopped writing to it.
-  const reconciled = new ReconciledPatients(path.join(node.dataDir, SERVICE, 'consent-gate', `${consentView.topic}.sqlite`));
-  onStop('record of applied consent decisions', async () => reconciled.close());
   const gate = new ConsentGate({
     consent: consentView,
     catalog,
