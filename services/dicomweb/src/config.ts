@@ -85,6 +85,8 @@ const schema = z
         discoveryMaxAgeMs: 60 * 60_000,
       },
       consentPolicy: node.consentPolicy,
+      /** The consent view's file, read on from at a restart. */
+      consentViewDir: path.join(dataDir, 'dicomweb', 'consent-view'),
       defaultPatientIdSystem: node.patientIdSystem,
       patientCacheTtlMs: raw.PATIENT_CACHE_TTL_MS,
       failedTokens:

@@ -40,8 +40,15 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
   await producer.connect();
   onStop('kafka producer', () => producer.disconnect());
 
-  // Consent decisions, read whole from their compacted topic and followed: a refusal acts at once.
-  const consentView = new ConsentView({ kafka, topicPrefix: config.kafka.topicPrefix, policy: config.consentPolicy, logger, groupIdPrefix: `${SERVICE}-consent` });
+  // Consent decisions, from their compacted topic into a file read on from at a restart, and followed: a refusal acts at once.
+  const consentView = new ConsentView({
+    kafka,
+    topicPrefix: config.kafka.topicPrefix,
+    policy: config.consentPolicy,
+    logger,
+    groupIdPrefix: `${SERVICE}-consent`,
+    directory: config.consentViewDir,
+  });
   await startWhileRetriable(() => consentView.start(), logger);
   onStop('consent view', () => consentView.stop());
   const access = new StudyAccess({ rules: consentRulesFrom(consentView), lookups: upstreamConsentLookups(upstream, config.patientCacheTtlMs) });

@@ -11,6 +11,7 @@ describe('loadGatewayConfig', () => {
     expect(config.oidc.audience).toBe('http://localhost:8000/fhir');
     expect(config.devIssuer).toMatchObject({ mountPath: '/oidc', keyFile: '/data/fhir-gateway/dev-issuer-keys.json' });
     expect(config.consentPolicy).toBe('opt-out');
+    expect(config.consentViewDir).toBe('/data/fhir-gateway/consent-view');
   });
 
   test('a real provider: its issuer kept exactly (trailing slash included), no development issuer', () => {

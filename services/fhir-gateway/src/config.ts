@@ -161,6 +161,8 @@ const schema = z
         : undefined,
       kafka: { brokers: raw.KAFKA_BROKERS, clientId: raw.KAFKA_CLIENT_ID, topicPrefix: raw.KAFKA_TOPIC_PREFIX },
       consentPolicy: node.consentPolicy,
+      /** The consent view's file, read on from at a restart. */
+      consentViewDir: path.join(node.dataDir, 'fhir-gateway', 'consent-view'),
       audit: {
         batchSize: raw.AUDIT_BATCH_SIZE,
         flushIntervalMs: raw.AUDIT_FLUSH_INTERVAL_MS,

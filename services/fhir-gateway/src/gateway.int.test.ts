@@ -228,6 +228,28 @@ describe('FHIR gateway', () => {
     });
   });
 
+  describe('consent across a restart', () => {
+    test('restarted, the gateway reads on from its file: a refusal read before still hides, one recorded while it was down too', async () => {
+      const locations = await fhirTransaction([patientEntry('urn:uuid:00000000-0000-4000-8000-00000000000e', `E-${run}`), studyEntry('urn:uuid:00000000-0000-4000-8000-00000000000e', newUid())]);
+      const studyOfE = (locations[1] ?? '').split('/')[1] as string;
+      expect((await gateway.get(`ImagingStudy/${studyOfE}`, practitioner)).status).toBe(200);
+
+      await gateway.restart(() => publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `E-${run}` }, [refusal()]));
+
+      expect((await gateway.get(`ImagingStudy/${studies.refuser}`, practitioner)).status).toBe(404);
+      expect((await gateway.get(`ImagingStudy/${studyOfE}`, practitioner)).status).toBe(404);
+      expect((await gateway.get(`ImagingStudy/${studies.a[0]}`, practitioner)).status).toBe(200);
+      // Only the decision recorded while it was down was read: the others came from its file.
+      const lines = gateway.process
+        .logs()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; readingOnFromSavedPosition?: boolean; recordsRead?: number });
+      expect(lines.find((line) => line.msg === 'reading the compacted topic')?.readingOnFromSavedPosition).toBe(true);
+      expect(lines.find((line) => line.msg === 'caught up with the compacted topic')?.recordsRead).toBe(1);
+    });
+  });
+
   describe('audit', () => {
     test('a read is recorded as a BALP AuditEvent, searchable with the auditor scope only', async () => {
       const clientId = `audited-${run}`;

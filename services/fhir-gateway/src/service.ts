@@ -22,7 +22,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, onStop
   const devIssuer = config.devIssuer ? await DevIssuer.start(config.devIssuer, logger) : undefined;
   const verifier = new OidcVerifier(config.oidc);
 
-  // Consent decisions, read whole from the compacted topic and followed (libs/consent).
+  // Consent decisions, from the compacted topic into a file read on from at a restart, and followed (libs/consent).
   const kafka = createKafka({ clientId: config.kafka.clientId, brokers: config.kafka.brokers }, logger);
   const admin = kafka.admin();
   await admin.connect();
@@ -31,7 +31,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger, onStop
   } finally {
     await admin.disconnect();
   }
-  const consentView = new ConsentView({ kafka, topicPrefix: config.kafka.topicPrefix, policy: config.consentPolicy, logger, groupIdPrefix: 'fhir-gateway-consent' });
+  const consentView = new ConsentView({
+    kafka,
+    topicPrefix: config.kafka.topicPrefix,
+    policy: config.consentPolicy,
+    logger,
+    groupIdPrefix: 'fhir-gateway-consent',
+    directory: config.consentViewDir,
+  });
   await startWhileRetriable(() => consentView.start(), logger);
   onStop('consent-view', () => consentView.stop());
 

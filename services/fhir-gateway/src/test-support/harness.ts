@@ -16,12 +16,15 @@ export interface Gateway {
   origin: string;
   port: number;
   topicPrefix: string;
-  process: RunningService;
+  /** The gateway's process as it runs now (a restart replaces it). */
+  readonly process: RunningService;
   /** A token from the gateway's development issuer. */
   token: (scope: string, options?: { patient?: string; clientId?: string; sub?: string; alg?: string }) => Promise<string>;
   get: (pathOrUrl: string, token?: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
   send: (method: string, pathOrUrl: string, token: string | undefined, body?: unknown) => Promise<{ status: number; body: any; headers: Headers }>;
   stop: () => Promise<void>;
+  /** Stops the process (SIGTERM), runs `whileDown`, and starts another on the same port, topics and data directory. */
+  restart: (whileDown?: () => Promise<void>) => Promise<void>;
 }
 
 /** The gateway as a real process on a free port, with its development issuer, its own topics and data directory. */
@@ -30,22 +33,19 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
   const origin = `http://127.0.0.1:${port}`;
   const base = `${origin}/fhir`;
   const topicPrefix = `gw-${newUid().slice(-10)}.`;
-  const child = await startService(
-    'fhir-gateway',
-    {
-      GATEWAY_HTTP_PORT: String(port),
-      GATEWAY_PUBLIC_BASE_URL: base,
-      FHIR_BASE_URL: FHIR_BASE_URL(),
-      KAFKA_BROKERS: KAFKA_BROKERS(),
-      KAFKA_TOPIC_PREFIX: topicPrefix,
-      DEV_ISSUER_ENABLED: 'true',
-      FACADE_ENV: 'test',
-      FACADE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'facade-gateway-')),
-      AUDIT_FLUSH_INTERVAL_MS: '200',
-      ...env,
-    },
-    port,
-  );
+  const serviceEnv = {
+    GATEWAY_HTTP_PORT: String(port),
+    GATEWAY_PUBLIC_BASE_URL: base,
+    FHIR_BASE_URL: FHIR_BASE_URL(),
+    KAFKA_BROKERS: KAFKA_BROKERS(),
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    DEV_ISSUER_ENABLED: 'true',
+    FACADE_ENV: 'test',
+    FACADE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'facade-gateway-')),
+    AUDIT_FLUSH_INTERVAL_MS: '200',
+    ...env,
+  };
+  let child = await startService('fhir-gateway', serviceEnv, port);
   const call = async (method: string, pathOrUrl: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) => {
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${base}/${pathOrUrl}`;
     const response = await fetch(url, {
@@ -67,7 +67,9 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
     origin,
     port,
     topicPrefix,
-    process: child,
+    get process() {
+      return child;
+    },
     token: async (scope, options = {}) => {
       const form = new URLSearchParams({ grant_type: 'client_credentials', scope });
       for (const [name, value] of Object.entries({ patient: options.patient, client_id: options.clientId, sub: options.sub, alg: options.alg })) {
@@ -86,6 +88,11 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
     send: (method, pathOrUrl, token, body) => call(method, pathOrUrl, token, body),
     stop: async () => {
       await child.stop();
+    },
+    restart: async (whileDown) => {
+      await child.stop();
+      await whileDown?.();
+      child = await startService('fhir-gateway', serviceEnv, port);
     },
   };
 }
