@@ -4,6 +4,7 @@ export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
 export * from './ops-server';
+export * from './requests-under-way';
 export * from './readiness';
 export * from './keyed-lock';
 export * from './failed-sign-ins';

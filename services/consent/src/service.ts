@@ -4,7 +4,17 @@ import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
-import { caughtUp, createMetricsRegistry, errorMessage, FailedSignIns, startOpsServer, type Logger, type OnStop, type ReadinessCheck } from '@imaging-facade/service-kit';
+import {
+  caughtUp,
+  createMetricsRegistry,
+  errorMessage,
+  FailedSignIns,
+  RequestsUnderWay,
+  startOpsServer,
+  type Logger,
+  type OnStop,
+  type ReadinessCheck,
+} from '@imaging-facade/service-kit';
 import { AccountVerifier } from './auth/accounts';
 import { consentApi } from './api/routes';
 import type { ConsentConfig } from './config';
@@ -20,6 +30,11 @@ export const SERVICE = 'consent-desk';
 
 /** How often states that Kafka refused are offered again, and reconciliation retried. */
 const RETRY_INTERVAL_MS = 5_000;
+/**
+ * How long a stop waits for the requests under way: past a FHIR call's timeout (FHIR_TIMEOUT_MS, 15 s
+ * by default), within the 30 s an orchestrator usually allows a stop.
+ */
+const REQUESTS_STOP_MS = 20_000;
 
 /**
  * Wires and starts the consent desk; registers each part's stop as soon as it runs. Resolves with
@@ -66,7 +81,9 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     directory: new PatientDirectory(catalog, store),
     doses: store,
   };
-  const isReady = () => view.isReady() && catalog.isReady();
+  // Stopping, the requests under way finish before what they use is closed; new ones get a 503.
+  const requests = new RequestsUnderWay();
+  const isReady = () => !requests.closing && view.isReady() && catalog.isReady();
 
   const app = express();
   app.disable('x-powered-by');
@@ -81,6 +98,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   });
   onStop('http server', ops.close);
   // After the ops routes, so that the page's sign-in redirect never shadows /healthz, /readyz, /metrics.
+  app.use(requests.track);
   const verifier = new AccountVerifier(config.accounts);
   const failedSignIns = new FailedSignIns(config.signInLimits);
   app.use('/api', consentApi({ desk, verifier, failedSignIns, logger, isReady }));
@@ -124,6 +142,8 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     await background;
   });
 
+  // Registered last, so stopped first: the routes share the ops server, which stops last.
+  onStop('requests under way', () => requests.close(REQUESTS_STOP_MS));
   logger.info({ port: ops.port, policy: config.policy, decisionsTopic, studiesTopic, studies: catalog.size }, 'consent desk ready');
   return { port: ops.port };
 }

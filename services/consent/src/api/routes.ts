@@ -42,7 +42,7 @@ export function consentApi(options: ApiOptions): Router {
   api.use(basicAuth(options.verifier, options.failedSignIns));
   api.use((_req, _res, next) => {
     if (!options.isReady()) {
-      throw new OutcomeError(serviceUnavailable('The consent desk is starting (reading Kafka); try again in a moment'));
+      throw new OutcomeError(serviceUnavailable('The consent desk is starting (reading Kafka) or stopping; try again in a moment'));
     }
     next();
   });

@@ -76,7 +76,7 @@ const en = {
   error: 'Something went wrong (the FHIR server may be unavailable). Try again in a moment.',
   accessKeysHint: 'Access keys (Alt, or Alt+Shift): F find, A agree (all studies), R refuse (all studies), N new search.',
   unknownPatient: 'Unknown patient identifier.',
-  starting: 'The consent desk is starting; try again in a moment.',
+  notReady: 'The consent desk is starting or stopping; try again in a moment.',
 };
 
 export type Messages = typeof en;
@@ -155,7 +155,7 @@ const fr: Messages = {
   error: 'Une erreur est survenue (le serveur FHIR est peut-être indisponible). Réessayez dans un instant.',
   accessKeysHint: 'Raccourcis (Alt, ou Alt+Maj) : F rechercher, A accepte (tous les examens), R refuse (tous les examens), N nouvelle recherche.',
   unknownPatient: 'Identifiant patient inconnu.',
-  starting: 'L’accueil consentement démarre ; réessayez dans un instant.',
+  notReady: 'L’accueil consentement démarre ou s’arrête ; réessayez dans un instant.',
 };
 
 const MESSAGES: Record<Language, Messages> = { en, fr };

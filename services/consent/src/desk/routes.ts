@@ -106,7 +106,7 @@ export function deskPages(options: DeskOptions): Router {
   router.use((req, res, next) => {
     if (!options.isReady()) {
       const t = messages(res.locals.language as Language);
-      res.status(503).send(messagePage(pageContext(req, res), t.title, t.starting));
+      res.status(503).send(messagePage(pageContext(req, res), t.title, t.notReady));
       return;
     }
     next();
