@@ -44,6 +44,10 @@ async function slowFhirWrites(upstream: string, delayMs: number): Promise<{ base
   return { baseUrl: `http://127.0.0.1:${port}${target.pathname}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+/** Waits until the desk has compared the decisions topic with FHIR's Consents, which it logs after /readyz. */
+const reconciled = (desk: RunningService) =>
+  eventually(async () => (desk.logs().includes('consent states reconciled with FHIR') ? true : undefined), { what: 'the reconciliation with FHIR' });
+
 describe('the consent desk as a process (node services/consent/dist/main.js)', () => {
   const running: RunningService[] = [];
   afterEach(async () => {
@@ -65,6 +69,8 @@ describe('the consent desk as a process (node services/consent/dist/main.js)', (
     const first = await startService('consent', env, port);
     running.push(first);
     expect((await call(port, 'POST', '/api/decisions', { patient, decision: 'deny' })).status).toBe(201);
+    // On a new topic the desk first announces every Consent of the FHIR server (after /readyz): let it finish.
+    await reconciled(first);
     running.pop();
     expect(await first.stop()).toBe(0);
     expect(first.logs()).toContain('"msg":"stopped"');
@@ -74,8 +80,8 @@ describe('the consent desk as a process (node services/consent/dist/main.js)', (
     const read = await call(port, 'GET', `/api/patients/${key}/decision`);
     expect(read.status).toBe(200);
     expect(read.body.patientDecision).toMatchObject({ provision: 'deny', recordedBy: 'desk' });
-    // Nothing to heal: the topic already agreed with FHIR (logged once the desk has compared them, possibly after /readyz).
-    await eventually(async () => (second.logs().includes('consent states reconciled with FHIR') ? true : undefined), { what: 'the reconciliation' });
+    // Nothing to heal: the topic already agreed with FHIR.
+    await reconciled(second);
     expect(second.logs()).toMatch(/"announced":0,.*"msg":"consent states reconciled with FHIR"|"msg":"consent states reconciled with FHIR".*"announced":0/);
   });
 
