@@ -2,12 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, Kafka } from 'kafkajs';
 import { topicName, type TopicSpec } from '@imaging-facade/events';
-import { ensureTopics, restartAfterFatalCrash } from '@imaging-facade/kafka';
+import { ensureTopics, FETCH_WAIT_MS, restartAfterFatalCrash } from '@imaging-facade/kafka';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { startingPoints, type SavedReadPosition } from './read-position';
-
-/** How long the broker may hold a fetch when there is nothing new to read. */
-const FETCH_WAIT_MS = 500;
 
 /** One record of a compacted topic, handed over in partition order. A null value is a tombstone. */
 export interface TopicRecord {
@@ -84,8 +81,6 @@ export class CompactedTopicReader {
     }
     this.checkCaughtUp();
 
-    // A stop waits for the fetch under way, which the broker holds up to maxWaitTimeInMs when the
-    // topic is quiet (kafkajs's 5 s made each view's stop take up to 5 s); a new record ends the wait at once.
     const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_WAIT_MS });
     this.consumer = consumer;
     restartAfterFatalCrash(consumer, {

@@ -4,6 +4,7 @@ import { Counter } from 'prom-client';
 import type { z } from 'zod';
 import { DEAD_LETTER_V1 } from '@imaging-facade/events';
 import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
+import { FETCH_WAIT_MS } from './client';
 import { restartAfterFatalCrash } from './consumer-restart';
 import type { EventPublisher } from './publisher';
 
@@ -166,7 +167,7 @@ export async function startValidatedConsumer<S extends z.ZodType>(
   kafka: Kafka,
   options: Omit<ValidatedConsumerOptions<S>, 'consumer'>,
 ): Promise<{ stop: () => Promise<void> }> {
-  const consumer = kafka.consumer({ groupId: options.groupId });
+  const consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: FETCH_WAIT_MS });
   await consumer.connect();
   try {
     return await runValidatedConsumer({ ...options, consumer });
