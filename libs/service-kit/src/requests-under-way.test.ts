@@ -30,12 +30,18 @@ describe('requests under way at a stop', () => {
     let closed = false;
     const closing = requests.close(10_000).then(() => (closed = true));
     expect(requests.closing).toBe(true);
+    await expect(requests.readiness.probe()).rejects.toThrow('stopping');
+    // A request arriving now is not waited for (the routes answer it 503).
+    const late = fetch(server.url);
+    await server.arrived(3);
     server.answers[0]!();
     expect((await responses[0]!).status).toBe(299);
     expect(closed).toBe(false);
     server.answers[1]!();
     await closing;
     expect((await responses[1]!).status).toBe(299);
+    server.answers[2]!();
+    expect((await late).status).toBe(299);
     await server.close();
   });
 

@@ -1,10 +1,12 @@
 import type { RequestHandler } from 'express';
+import type { ReadinessCheck } from './readiness';
 
 /**
  * The requests a server is answering, so that a stop lets them finish before it closes what they
  * use. For routes mounted on the ops server, which stops last (its /readyz answers while the rest
  * stops): without it, a request under way when the service stops finds its Kafka producer or its
- * view's file already closed.
+ * view's file already closed. A request is under way until its response is sent or its client
+ * goes away (its handler may then still be running: the stop no longer waits for it).
  */
 export class RequestsUnderWay {
   private count = 0;
@@ -16,8 +18,12 @@ export class RequestsUnderWay {
     return this.stopping;
   }
 
-  /** Counts each request from its arrival until its response is sent or its connection closed. */
+  /** Counts each request from its arrival until its response is sent or its connection closed; once closing, none (the routes answer them 503 at once). */
   readonly track: RequestHandler = (_req, res, next) => {
+    if (this.stopping) {
+      next();
+      return;
+    }
     this.count++;
     res.once('close', () => {
       this.count--;
@@ -26,6 +32,16 @@ export class RequestsUnderWay {
       }
     });
     next();
+  };
+
+  /** For /readyz: fails once closing, so that a load balancer stops sending requests here. */
+  readonly readiness: ReadinessCheck = {
+    name: 'accepting requests',
+    probe: async () => {
+      if (this.stopping) {
+        throw new Error('stopping');
+      }
+    },
   };
 
   /** Marks the server closing; resolves once every request under way is answered, or after `timeoutMs`. */

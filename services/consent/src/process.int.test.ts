@@ -86,46 +86,51 @@ describe('the consent desk as a process (node services/consent/dist/main.js)', (
   });
 
   test('a stop lets the decisions under way finish: each desk gets 201, then 503 once stopping, never a 500; every 201 is there after a restart', async () => {
-    // FHIR takes 8 s per write: decisions are under way for longer than the rest of the stop takes (~5 s, mostly its Kafka consumers).
-    const fhir = await slowFhirWrites(process.env.FHIR_BASE_URL!, 8_000);
-    const env = {
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
-      FHIR_BASE_URL: fhir.baseUrl,
-      KAFKA_TOPIC_PREFIX: uniquePrefix(),
-      CONSENT_HTTP_PORT: String(await freePort()),
-      FACADE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'consent-desk-')),
-    };
-    const port = Number(env.CONSENT_HTTP_PORT);
-    const first = await startService('consent', env, port);
-    running.push(first);
-    const statuses: number[] = [];
-    const recorded: string[] = [];
-    let sent = 0;
-    // Four desks, each sending decisions one after another until told the desk is stopping.
-    const desk = async () => {
-      for (;;) {
-        const value = `IPP-STOP-${testUid().slice(-10)}-${sent++}`;
-        const answer = await call(port, 'POST', '/api/decisions', { patient: { system: 'urn:oid:1.2.250.1.71.4.2.7', value }, decision: 'deny' });
-        statuses.push(answer.status);
-        if (answer.status === 201) recorded.push(value);
-        if (answer.status !== 201) return;
-      }
-    };
-    const desks = Array.from({ length: 4 }, desk);
-    while (recorded.length < 4) await new Promise((resolve) => setTimeout(resolve, 10));
-    running.pop();
-    const stopped = first.stop();
-    await Promise.all(desks);
-    expect(await stopped).toBe(0);
+    // FHIR takes 3 s per write: decisions are under way for far longer than the rest of the stop takes (under a second).
+    const fhir = await slowFhirWrites(process.env.FHIR_BASE_URL!, 3_000);
+    try {
+      const env = {
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+        FHIR_BASE_URL: fhir.baseUrl,
+        KAFKA_TOPIC_PREFIX: uniquePrefix(),
+        CONSENT_HTTP_PORT: String(await freePort()),
+        FACADE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'consent-desk-')),
+      };
+      const port = Number(env.CONSENT_HTTP_PORT);
+      const first = await startService('consent', env, port);
+      running.push(first);
+      await reconciled(first);
+      const statuses: number[] = [];
+      const recorded: string[] = [];
+      let sent = 0;
+      // Four desks, each sending decisions one after another until told the desk is stopping.
+      const desk = async () => {
+        for (;;) {
+          const value = `IPP-STOP-${testUid().slice(-10)}-${sent++}`;
+          const answer = await call(port, 'POST', '/api/decisions', { patient: { system: 'urn:oid:1.2.250.1.71.4.2.7', value }, decision: 'deny' });
+          statuses.push(answer.status);
+          if (answer.status !== 201) return;
+          recorded.push(value);
+        }
+      };
+      const desks = Array.from({ length: 4 }, desk);
+      await eventually(async () => (recorded.length >= 4 || statuses.some((status) => status !== 201) ? true : undefined), { intervalMs: 10, what: 'four decisions recorded' });
+      expect(statuses.filter((status) => status !== 201)).toEqual([]);
+      running.pop();
+      const stopped = first.stop();
+      await Promise.all(desks);
+      expect(await stopped).toBe(0);
 
-    expect(statuses.filter((status) => status !== 201)).toEqual([503, 503, 503, 503]);
-    const second = await startService('consent', { ...env, FHIR_BASE_URL: process.env.FHIR_BASE_URL! }, port);
-    running.push(second);
-    for (const value of recorded) {
-      const read = await call(port, 'GET', `/api/patients/${encodeURIComponent(`urn:oid:1.2.250.1.71.4.2.7|${value}`)}/decision`);
-      expect({ value, provision: read.body.patientDecision?.provision }).toEqual({ value, provision: 'deny' });
+      expect(statuses.filter((status) => status !== 201)).toEqual([503, 503, 503, 503]);
+      const second = await startService('consent', { ...env, FHIR_BASE_URL: process.env.FHIR_BASE_URL! }, port);
+      running.push(second);
+      for (const value of recorded) {
+        const read = await call(port, 'GET', `/api/patients/${encodeURIComponent(`urn:oid:1.2.250.1.71.4.2.7|${value}`)}/decision`);
+        expect({ value, provision: read.body.patientDecision?.provision }).toEqual({ value, provision: 'deny' });
+      }
+    } finally {
+      await fhir.close();
     }
-    await fhir.close();
   });
 
   test('a production configuration with the default desk/desk account refuses to start, saying why', () => {

@@ -93,7 +93,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     opsToken: config.opsToken,
     logger,
     metrics,
-    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('kafka-views', [view, catalog], 'the decisions and studies topics'), announced(decisions)],
+    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('kafka-views', [view, catalog], 'the decisions and studies topics'), announced(decisions), requests.readiness],
     app,
   });
   onStop('http server', ops.close);
@@ -115,6 +115,8 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   onStop('consent view', () => view.stop());
   await startWhileRetriable(() => catalog.start(), logger);
   onStop('study catalog', () => catalog.stop());
+  // Registered after what requests use, so stopped before it: requests are served from the moment the views are ready.
+  onStop('requests under way', () => requests.close(REQUESTS_STOP_MS));
   await Promise.all([view.ready(), catalog.ready()]);
 
   let reconciled = false;
@@ -142,8 +144,6 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     await background;
   });
 
-  // Registered last, so stopped first: the routes share the ops server, which stops last.
-  onStop('requests under way', () => requests.close(REQUESTS_STOP_MS));
   logger.info({ port: ops.port, policy: config.policy, decisionsTopic, studiesTopic, studies: catalog.size }, 'consent desk ready');
   return { port: ops.port };
 }
