@@ -41,8 +41,9 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     logger,
     groupIdPrefix: `${SERVICE}-decisions`,
     directory: path.join(node.dataDir, SERVICE, 'consent-view'),
-    // Until a sweep has gone through every patient (the first start with this record, or one
-    // stopped or crashed), patients whose decisions were all revoked are named only by the replay.
+    // Until a first sweep of every patient has completed with this record (at its first start, and
+    // after one stopped or crashed), patients whose decisions were all revoked are named only by the replay.
+    // Once it has, a changed policy sweeps the catalogue too, and the record's rows name the rest.
     fromBeginning: reconciled.policy() === undefined,
   });
   const catalog = new StudyCatalog({
