@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openLocalDatabase } from './local-database';
+import { openLocalDatabase } from '@imaging-facade/service-kit';
 import type { ConsentPolicy } from './policy';
 
 /** A patient's row: the fingerprint of the decisions last applied to all their studies, or null while applying. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openLocalDatabase } from './local-database';
+import { openLocalDatabase } from '@imaging-facade/service-kit';
 import type { SavedReadPosition } from './read-position';
 
 export interface TopicStateTables {

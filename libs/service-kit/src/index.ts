@@ -12,3 +12,4 @@ export * from './html';
 export * from './retry';
 export * from './define-service';
 export * from './format-parameter';
+export * from './local-database';

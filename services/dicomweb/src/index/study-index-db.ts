@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { PatientIdentifier } from '@imaging-facade/events';
+import { openLocalDatabase } from '@imaging-facade/service-kit';
 
 /**
  * The node's own index of what it stores, for QIDO-RS and for finding files: one row per study,
@@ -105,14 +104,9 @@ export class StudyIndexDb {
   private readonly db: Database.Database;
 
   constructor(file: string) {
-    if (file !== ':memory:') {
-      // Patient data: not readable by other users (as the DICOM store's files).
-      mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-    }
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    // One process at a time: a second dicomweb on the same data directory fails at start, saying so.
     // The index is rebuilt from the study topic after a crash: losing its last transactions is harmless.
-    this.db.pragma('synchronous = NORMAL');
+    this.db = openLocalDatabase(file, { what: 'the DICOMweb index', synchronous: 'NORMAL' });
     this.db.exec(SCHEMA);
   }
 
