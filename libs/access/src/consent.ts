@@ -98,10 +98,12 @@ export async function consentAllows(resources: readonly AnyResource[], rules: Co
   }
   const known = new Map<string, Promise<PatientIdentifier[]>>();
   const knownStudies = new Map<string, Promise<StudyKey | undefined>>();
+  // What the answer holds is used only where it says something: a client may have narrowed it
+  // (`_elements`), and a Patient without identifiers or a study without its UID is looked up.
   for (const resource of resources) {
-    if (resource.resourceType === 'Patient' && resource.id) {
+    if (resource.resourceType === 'Patient' && resource.id && identifiersOfPatient(resource).length > 0) {
       known.set(resource.id, Promise.resolve(identifiersOfPatient(resource)));
-    } else if (resource.resourceType === 'ImagingStudy' && resource.id) {
+    } else if (resource.resourceType === 'ImagingStudy' && resource.id && studyKeyOf(resource) !== undefined) {
       knownStudies.set(resource.id, Promise.resolve(studyKeyOf(resource)));
     }
   }
@@ -125,14 +127,18 @@ export async function consentAllows(resources: readonly AnyResource[], rules: Co
   return Promise.all(
     resources.map(async (resource) => {
       const patients = patientsOf(resource);
-      if (patients === undefined || patients.length === 0) {
+      if (patients === undefined) {
         return true;
+      }
+      if (patients.length === 0) {
+        // In the Patient compartment but naming no patient (a narrowed answer): nothing says it may be shown.
+        return false;
       }
       for (const patientId of patients) {
         const identifiers = await identifiersOf(patientId);
         const studies: StudyKey[] = [];
         if (resource.resourceType === 'ImagingStudy') {
-          const key = studyKeyOf(resource);
+          const key = studyKeyOf(resource) ?? (resource.id ? await studyOf(resource.id) : undefined);
           if (key) {
             studies.push(key);
           }

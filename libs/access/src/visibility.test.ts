@@ -74,6 +74,38 @@ describe('filterSearchBundle', () => {
     expect(result.value.entry?.map((entry) => entry.resource?.id)).toEqual(['s1', 'p1']);
     expect(result.patients).toEqual(['p1']);
   });
+
+  test('while consent may withhold, total is dropped even when this page lost nothing (a refuser may match on another page)', async () => {
+    const page = { resourceType: 'Bundle', total: 2, entry: [{ resource: patient('p1'), search: { mode: 'match' } }] };
+    const result = await filterSearchBundle(page, holder('system/*.rs'), refusing('p2'));
+    expect(result.value.entry).toHaveLength(1);
+    expect(result.value.total).toBeUndefined();
+  });
+
+  test('a narrowed answer decides nothing by itself: a Patient without identifiers is looked up, a compartment resource without a patient withheld', async () => {
+    const narrowed = {
+      resourceType: 'Bundle',
+      entry: [
+        { resource: { resourceType: 'Patient', id: 'p2', name: [{ family: 'Refuser' }] }, search: { mode: 'match' } },
+        { resource: { resourceType: 'Patient', id: 'p1' }, search: { mode: 'match' } },
+        { resource: { resourceType: 'ImagingStudy', id: 's9' }, search: { mode: 'match' } },
+        { resource: { resourceType: 'Observation', id: 'o9', status: 'final' }, search: { mode: 'match' } },
+        { resource: { resourceType: 'Endpoint', id: 'e1' }, search: { mode: 'include' } },
+      ],
+    };
+    const result = await filterSearchBundle(narrowed, holder('system/*.rs'), refusing('p2'));
+    expect(result.value.entry?.map((entry) => entry.resource?.id)).toEqual(['p1', 'e1']);
+  });
+
+  test('a study whose UID the answer does not hold is looked up, so that a refusal of that study applies', async () => {
+    const refusedStudy = '1.2.3';
+    const consent = {
+      rules: { mayWithhold: () => true, patientSharing: () => 'share' as const, studySharing: (_ids: unknown, key: { studyInstanceUid: string }) => (key.studyInstanceUid === refusedStudy ? ('withhold' as const) : ('share' as const)) },
+      lookups: { patientIdentifiers: async (id: string) => [{ system: 's', value: id }], study: async (id: string) => (id === 's2' ? { studyInstanceUid: refusedStudy } : { studyInstanceUid: '9.9' }) },
+    };
+    const result = await filterSearchBundle(bundle(), holder('system/*.rs'), consent);
+    expect(result.value.entry?.map((entry) => entry.resource?.id)).toEqual(['s1', 'p1', 'p2']);
+  });
 });
 
 describe('readVisible', () => {

@@ -75,8 +75,9 @@ function patientIds(resources: readonly AnyResource[]): string[] {
 /**
  * A search answer with everything the token may not see taken out: resources of other types or
  * other patients (brought by `_include` / `_revinclude`, or on a page of somebody else's search),
- * and what consent withholds. When a match was taken out, `total` is dropped rather than left
- * counting what the client may not know exists.
+ * and what consent withholds. `total` is dropped when a match was taken out, and whenever consent
+ * may withhold anything: a total counts the matches of every page, and a refuser's match on
+ * another page would be counted (`Patient?_id=a,r&_count=1` would tell that `r` matches).
  */
 export async function filterSearchBundle<B extends SearchBundle>(
   bundle: B,
@@ -96,7 +97,7 @@ export async function filterSearchBundle<B extends SearchBundle>(
   if (removed > 0) {
     bundle.entry = kept;
   }
-  if (removedMatches > 0) {
+  if (removedMatches > 0 || consent.rules.mayWithhold()) {
     delete bundle.total;
   }
   return { value: bundle, patients: patientIds(kept.map((entry) => entry.resource as AnyResource)), removed };

@@ -216,6 +216,35 @@ describe('FHIR gateway', () => {
       expect(search.body.entry ?? []).toEqual([]);
     });
 
+    test('an answer cannot be reshaped or counted around consent: such parameters are refused, in a search and on a page link', async () => {
+      const system = await gateway.token('system/*.rs');
+      const refused = [
+        `ImagingStudy?_id=${studies.refuser}&_include=ImagingStudy:subject&_elements:exclude=Patient.identifier`,
+        `ImagingStudy?_id=${studies.refuser}&_elements:exclude=ImagingStudy.subject`,
+        `Patient?_id=${ids.refuser}&_summary=TEXT`,
+        `Patient?_id=${ids.refuser}&_summary=count`,
+        `Patient?_id=${ids.refuser}&_total=accurate`,
+        `Patient?_id=${ids.refuser}&_narrative=only`,
+        `ImagingStudy?_has:Observation:part-of:subject.name=x`,
+        `ImagingStudy?patient._has:AuditEvent:patient:agent-name=ehr-${run}`,
+      ];
+      for (const query of refused) {
+        const answer = await gateway.get(query, system);
+        expect([query, answer.status, answer.body.resourceType]).toEqual([query, 400, 'OperationOutcome']);
+      }
+      // What is let through still hides the refuser, and counts nothing: the refuser may match on another page.
+      const narrowed = await gateway.get(`Patient?_id=${ids.refuser},${ids.a}&_elements=name`, system);
+      expect(narrowed.body.entry.map((entry: any) => entry.resource.id)).toEqual([ids.a]);
+      const firstPage = await gateway.get(`Patient?_id=${ids.a},${ids.refuser}&_count=1&_sort=_id`, system);
+      expect(firstPage.body.total).toBeUndefined();
+      const next = firstPage.body.link.find((link: any) => link.relation === 'next');
+      for (const added of ['&_summary=text', '&_elements:exclude=Patient.identifier', '&_narrative=only']) {
+        expect((await gateway.get(`${next.url}${added}`, system)).status).toBe(400);
+      }
+      const pages = [...(firstPage.body.entry ?? []), ...((await gateway.get(next.url, system)).body.entry ?? [])];
+      expect(pages.map((entry: any) => entry.resource.id)).toEqual([ids.a]);
+    });
+
     test('a refusal of one study hides that study only', async () => {
       await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `B-${run}` }, [
         { scope: 'study', study: { studyInstanceUid: uid.b }, provision: 'deny', consentId: 'c-b', recordedAt: new Date().toISOString(), recordedBy: 'desk' },

@@ -1,6 +1,6 @@
 import { evaluateAccess, type ScopeHolder } from '@imaging-facade/access';
 import { holder, statusOf } from '../test-support/policy';
-import { lookedIntoType, parseQuery, prepareSearch } from './search-policy';
+import { chainTarget, parseQuery, prepareSearch } from './search-policy';
 
 function prepare(type: string, query: string, who: ScopeHolder) {
   return prepareSearch(type, parseQuery(query), evaluateAccess(who, type, 'search'), who);
@@ -21,6 +21,11 @@ describe('prepareSearch', () => {
     ['Endpoints carry no patient data: not restricted', 'Endpoint', 'status=active', patientApp, [['status', 'active']]],
     ['a chain into Patient with Patient access', 'ImagingStudy', 'patient.identifier=x', practitioner, [['patient.identifier', 'x']]],
     ['_include is left to the answer filter', 'ImagingStudy', '_include=ImagingStudy:subject', practitioner, [['_include', 'ImagingStudy:subject']]],
+    ['_revinclude:iterate too', 'ImagingStudy', '_revinclude:iterate=Observation:part-of', practitioner, [['_revinclude:iterate', 'Observation:part-of']]],
+    ['a chain naming its type', 'ImagingStudy', 'subject:Patient.birthdate=1961', practitioner, [['subject:Patient.birthdate', '1961']]],
+    ['filters on common parameters, with their modifiers', 'ImagingStudy', '_id:not=x&_lastUpdated=gt2020&_tag=a|b', practitioner, [['_id:not', 'x'], ['_lastUpdated', 'gt2020'], ['_tag', 'a|b']]],
+    ['_summary true, false and data keep what the gateway checks', 'ImagingStudy', '_summary=true&_summary=data&_summary=false', practitioner, [['_summary', 'true'], ['_summary', 'data'], ['_summary', 'false']]],
+    ['_total=none counts nothing', 'ImagingStudy', '_total=none&_sort=-_lastUpdated', practitioner, [['_total', 'none'], ['_sort', '-_lastUpdated']]],
   ] as const)('%s', (_situation, type, query, who, expected) => {
     expect(prepare(type, query, who)).toEqual(expected);
   });
@@ -30,25 +35,50 @@ describe('prepareSearch', () => {
     ['a patient app asking about another patient', 'ImagingStudy', 'patient=Patient/p2', patientApp, 403],
     ['a patient app asking for another Patient', 'Patient', '_id=p2', patientApp, 403],
     ['a chain into a type the token may not search', 'ImagingStudy', 'patient.name=x', holder('user/ImagingStudy.rs'), 403],
-    ['_has into a type the token may not search', 'Patient', '_has:Observation:patient:code=1234', holder('user/Patient.rs'), 403],
     ['XML is not served', 'ImagingStudy', '_format=xml', practitioner, 406],
-    ['_summary=text cannot be checked', 'ImagingStudy', '_summary=text', practitioner, 400],
     ['paging parameters on a type', 'ImagingStudy', '_getpages=abc', practitioner, 400],
+    // Parameters that reshape the answer could hide the patient or study the decision needs.
+    ['_summary=text cannot be checked', 'ImagingStudy', '_summary=text', practitioner, 400],
+    ['_summary in another case', 'Observation', '_summary=TEXT', holder('system/*.rs'), 400],
+    ['_elements:exclude of the patient\'s identifiers', 'Patient', '_elements:exclude=Patient.identifier', practitioner, 400],
+    ['_elements:exclude of the subject', 'ImagingStudy', '_elements:exclude=ImagingStudy.subject', practitioner, 400],
+    ['_narrative', 'Observation', '_narrative=only', holder('system/*.rs'), 400],
+    ['_contained', 'ImagingStudy', '_contained=true', practitioner, 400],
+    ['a parameter name in another case', 'ImagingStudy', '_SUMMARY=text', practitioner, 400],
+    ['_filter (chains inside a value)', 'ImagingStudy', '_filter=subject.name eq x', practitioner, 400],
+    // Counting would count what consent withholds.
+    ['_summary=count', 'Patient', '_summary=count&birthdate=1961-02-03', practitioner, 400],
+    ['_total=accurate', 'Patient', '_total=accurate', practitioner, 400],
+    // Reverse and long chains reach types the scopes were never checked against.
+    ['_has, whatever the scopes', 'Patient', '_has:Observation:patient:code=1234', holder('system/*.rs'), 400],
+    ['_has from ImagingStudy through Observation to Patient', 'ImagingStudy', '_has:Observation:part-of:subject.name=x', holder('user/ImagingStudy.rs user/Observation.rs'), 400],
+    ['a chain of two links', 'Observation', 'part-of.patient.name=x', holder('user/Observation.rs'), 400],
+    ['a chain ending in _has into the audit trail', 'ImagingStudy', 'patient._has:AuditEvent:patient:agent-name=app', practitioner, 400],
+    ['a chain of unknown target', 'Observation', 'part-of.identifier=x', holder('user/Observation.rs'), 400],
+    ['_sort on a chain', 'ImagingStudy', '_sort=patient.birthdate', practitioner, 400],
+    ['a patient app chaining from Endpoint (shared by every patient)', 'Endpoint', 'endpoint:Endpoint.name=x', patientApp, 403],
+    ['a patient app\'s _has from Endpoint', 'Endpoint', '_has:ImagingStudy:endpoint:patient=Patient/p2', patientApp, 400],
   ] as const)('refuses %s', (_situation, type, query, who, status) => {
     expect(statusOf(() => prepare(type, query, who))).toBe(status);
   });
 });
 
-describe('lookedIntoType', () => {
+describe('chainTarget', () => {
   test.each([
     ['status', undefined],
     ['patient.name', 'Patient'],
     ['subject:Patient.birthdate', 'Patient'],
     ['subject:Group.name', 'Group'],
     ['endpoint.address', 'Endpoint'],
-    ['performer.name', undefined],
-    ['_has:Observation:patient:code', 'Observation'],
+    ['patient.name:exact', 'Patient'],
   ])('%s → %s', (name, expected) => {
-    expect(lookedIntoType(name)).toBe(expected);
+    expect(chainTarget(name)).toBe(expected);
   });
+
+  test.each([['performer.name'], ['part-of.patient.name'], ['patient._has:AuditEvent:patient:agent-name'], ['subject:missing.name'], ['patient.Patient.name']])(
+    '%s is refused',
+    (name) => {
+      expect(statusOf(() => chainTarget(name))).toBe(400);
+    },
+  );
 });

@@ -1,20 +1,10 @@
 import { badRequest, forbidden, notAcceptable, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { formatRefusal } from '@imaging-facade/service-kit';
 import { type Access, evaluateAccess, namedPatients, PATIENT_COMPARTMENT, restrictToPatient, type ScopeHolder } from '@imaging-facade/access';
+import { searchResultParameter } from './result-parameters';
 
 /** Query parameters in order, repeated names kept (`a=1&a=2` is an AND in FHIR search). */
 export type SearchParams = Array<[string, string]>;
-
-/**
- * Elements the gateway needs to decide whether it may show a resource (its patient, its study):
- * added to a client's `_elements` so that a narrowed answer can still be checked.
- */
-export const ELEMENTS_NEEDED: Readonly<Record<string, readonly string[]>> = {
-  Patient: ['identifier'],
-  ImagingStudy: ['subject', 'identifier'],
-  DocumentReference: ['subject', 'context'],
-  Observation: ['subject', 'partOf', 'derivedFrom'],
-};
 
 /** Reference search parameters whose target type is known without asking the server. */
 const CHAIN_TARGETS: Readonly<Record<string, string>> = { patient: 'Patient', subject: 'Patient', endpoint: 'Endpoint' };
@@ -29,9 +19,9 @@ export function formatQuery(params: SearchParams): string {
 
 /**
  * Checks a client's search parameters against its token and returns the parameters to send to the
- * FHIR server: chained searches and `_has` need search access to the type they look into, answers
- * are JSON (the gateway reads every answer), `_elements` keeps what the gateway must check, and a
- * patient-restricted token's search is ANDed with its compartment.
+ * FHIR server: a chained parameter (one link) needs search access to the type it looks into, the
+ * `_`-parameters are those of result-parameters.ts, answers are JSON (the gateway reads every
+ * answer), and a patient-restricted token's search is ANDed with its compartment.
  */
 export function prepareSearch(resourceType: string, params: SearchParams, access: Access, holder: ScopeHolder): SearchParams {
   if (!access.allowed) {
@@ -50,18 +40,15 @@ export function prepareSearch(resourceType: string, params: SearchParams, access
     if (name === '_getpages' || name === '_getpagesoffset') {
       throw new OutcomeError(badRequest(`${name} is only valid on the base URL, as in the links of a search answer`));
     }
-    if (name === '_summary' && value === 'text') {
-      throw new OutcomeError(badRequest('_summary=text is not supported by the gateway'));
-    }
-    if (name === '_elements') {
-      const wanted = new Set(value.split(',').map((element) => element.trim()).filter(Boolean));
-      for (const element of ELEMENTS_NEEDED[resourceType] ?? []) {
-        wanted.add(element);
-      }
-      out.push([name, [...wanted].join(',')]);
+    if (name.startsWith('_')) {
+      out.push(searchResultParameter(resourceType, name, value));
       continue;
     }
-    const target = lookedIntoType(name);
+    const target = chainTarget(name);
+    if (target !== undefined && access.restriction === 'patient' && !PATIENT_COMPARTMENT[resourceType]) {
+      // Endpoints are shared by every study: a chain from them would ask about other patients.
+      throw new OutcomeError(forbidden(`a token restricted to a patient may not search ${resourceType} with a chained parameter`));
+    }
     if (target !== undefined && !evaluateAccess(holder, target, 'search').allowed) {
       throw new OutcomeError(forbidden(`the search parameter ${name} looks into ${target}, which the token may not search`));
     }
@@ -81,21 +68,29 @@ export function prepareSearch(resourceType: string, params: SearchParams, access
 }
 
 /**
- * The type a parameter searches into: `_has:Observation:patient:code` → Observation,
- * `subject:Patient.name` → Patient, `patient.identifier` → Patient; undefined for plain parameters
- * and for chains whose target is not known (they cannot reach patient data of the served types).
+ * The type a chained parameter searches into: `subject:Patient.birthdate` → Patient,
+ * `patient.identifier` → Patient; undefined for a plain parameter. Only chains of one link are
+ * let through, into a type named or known: a longer chain, or a link of unknown target, could
+ * reach types the token's scopes were never checked against (a 400).
  */
-export function lookedIntoType(name: string): string | undefined {
-  if (name.startsWith('_has:')) {
-    return name.split(':')[1];
-  }
+export function chainTarget(name: string): string | undefined {
   const dot = name.indexOf('.');
   if (dot < 0) {
     return undefined;
   }
-  const [reference, modifier] = name.slice(0, dot).split(':');
-  if (modifier && /^[A-Z][A-Za-z]+$/.test(modifier)) {
+  const [reference = '', modifier, ...more] = name.slice(0, dot).split(':');
+  if (!/^[a-z][a-z0-9-]*(?::[a-z][a-z-]*)?$/.test(name.slice(dot + 1)) || more.length > 0) {
+    throw new OutcomeError(badRequest(`${name}: chains of more than one link are not supported by the gateway`));
+  }
+  if (modifier !== undefined) {
+    if (!/^[A-Z][A-Za-z]+$/.test(modifier)) {
+      throw new OutcomeError(badRequest(`${name}: the modifier :${modifier} cannot start a chain`));
+    }
     return modifier;
   }
-  return CHAIN_TARGETS[reference ?? ''];
+  const target = CHAIN_TARGETS[reference];
+  if (target === undefined) {
+    throw new OutcomeError(badRequest(`${name}: name the type the chain looks into (${reference}:<Type>.…)`));
+  }
+  return target;
 }

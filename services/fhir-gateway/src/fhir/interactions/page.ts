@@ -3,10 +3,12 @@ import { notFound, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { Upstream } from '@imaging-facade/fhir';
 import { exchangeOf, type FhirContext } from '../context';
 import { answerBundle, visibleEntries } from './answers';
+import { pageQuery } from '../result-parameters';
 
 /**
  * `GET [base]?_getpages=…`: the next and previous pages a search answer links to. Every resource of
- * the page is checked again, so a link that reaches another token shows it nothing it may not see.
+ * the page is checked again, so a link that reaches another token shows it nothing it may not see,
+ * and only the parameters of the server's own links are sent on (`pageQuery`).
  */
 export function searchPage(ctx: FhirContext): RequestHandler {
   return async (req, res) => {
@@ -17,8 +19,9 @@ export function searchPage(ctx: FhirContext): RequestHandler {
       throw new OutcomeError(notFound('System-level search is not supported; search a resource type'));
     }
     exchange.query = `GET ${ctx.publicOrigin}${req.originalUrl}`;
-    exchange.cleanedQuery = `?${query}`;
-    const response = await ctx.upstream.request('GET', `?${query}`, { headers: Upstream.forwardedHeaders(req.headers) });
+    const cleaned = pageQuery(query);
+    exchange.cleanedQuery = `?${cleaned}`;
+    const response = await ctx.upstream.request('GET', `?${cleaned}`, { headers: Upstream.forwardedHeaders(req.headers) });
     await answerBundle(ctx, res, response, exchange, visibleEntries(ctx));
   };
 }

@@ -1,0 +1,23 @@
+import { statusOf } from '../test-support/policy';
+import { pageQuery } from './result-parameters';
+
+describe('pageQuery: a page link as the server wrote it, and nothing a client adds', () => {
+  test.each([
+    ['the server\'s own link', '_getpages=abc&_getpagesoffset=20&_count=20&_pretty=true&_bundletype=searchset', '_getpages=abc&_getpagesoffset=20&_count=20&_pretty=true&_bundletype=searchset'],
+    ['a link of a search with _elements: widened for any type', '_getpages=abc&_elements=status', '_getpages=abc&_elements=status%2Cidentifier%2Csubject%2Ccontext%2CpartOf%2CderivedFrom'],
+    ['a link of a search with _summary=true', '_getpages=abc&_summary=true', '_getpages=abc&_summary=true'],
+    ['a link of a search with _include (HAPI writes them in)', '_getpages=abc&_count=1&_include=ImagingStudy%3Asubject&_bundletype=searchset', '_getpages=abc&_count=1&_include=ImagingStudy%3Asubject&_bundletype=searchset'],
+  ])('%s', (_situation, query, expected) => {
+    expect(pageQuery(query)).toBe(expected);
+  });
+
+  test.each([
+    ['_summary=text appended', '_getpages=abc&_summary=text'],
+    ['_elements:exclude appended', '_getpages=abc&_elements:exclude=Patient.identifier'],
+    ['_narrative appended', '_getpages=abc&_narrative=only'],
+    ['a search parameter appended', '_getpages=abc&birthdate=1961-02-03'],
+    ['another bundle type', '_getpages=abc&_bundletype=collection'],
+  ])('refuses %s', (_situation, query) => {
+    expect(statusOf(() => pageQuery(query))).toBe(400);
+  });
+});

@@ -1,0 +1,121 @@
+import { badRequest, OutcomeError } from '@imaging-facade/fhir-outcomes';
+
+/**
+ * The search parameters whose names begin with `_`: only those listed here reach the FHIR server,
+ * each in the forms listed. The gateway decides what a client may see from the answer itself (its
+ * patients, its studies), so a parameter that reshapes the answer (`_elements:exclude`,
+ * `_summary=text`, `_narrative`) could hide what the decision needs, and one that counts
+ * (`_summary=count`, `_total`) would count what consent withholds. Anything not listed is refused
+ * with a 400 rather than passed on for the server to interpret.
+ */
+
+/**
+ * Elements the gateway needs to decide whether it may show a resource (its patient, its study):
+ * added to a client's `_elements` so that a narrowed answer can still be checked.
+ */
+export const ELEMENTS_NEEDED: Readonly<Record<string, readonly string[]>> = {
+  Patient: ['identifier'],
+  ImagingStudy: ['subject', 'identifier'],
+  DocumentReference: ['subject', 'context'],
+  Observation: ['subject', 'partOf', 'derivedFrom'],
+};
+
+/** Every type's needed elements: a page link's `_elements` may be applied to any type of the search's answer. */
+const ELEMENTS_NEEDED_BY_ANY = [...new Set(Object.values(ELEMENTS_NEEDED).flat())];
+
+/** Filters on the server's common search parameters: they narrow a search, never reshape its answer. */
+const FILTERS = new Set(['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source', '_text', '_content', '_list']);
+const FILTER_MODIFIERS = new Set(['missing', 'not', 'exact', 'contains', 'text', 'above', 'below', 'in', 'not-in']);
+
+/** `_summary` values that keep every element the gateway checks (they are summary elements in R4). */
+const SUMMARIES = new Set(['true', 'false', 'data']);
+
+/** Parameters of a page link (`[base]?_getpages=…`), as the server writes them into the links of an answer (with `_include`s). */
+const PAGE_PARAMETERS = new Set(['_getpages', '_getpagesoffset', '_count', '_pretty', '_bundletype', '_format']);
+/** Page link parameters checked as in a search: the ones that may shape or add to the answer. */
+const PAGE_RESULT_PARAMETERS = new Set(['_elements', '_summary', '_include', '_revinclude']);
+
+const refuse = (diagnostics: string): never => {
+  throw new OutcomeError(badRequest(diagnostics));
+};
+
+/**
+ * The form in which a client's `_`-parameter is sent to the FHIR server (`_elements` widened with
+ * `needed`), or a 400 when the gateway does not let it through.
+ */
+export function resultParameter(name: string, value: string, needed: readonly string[]): [string, string] {
+  const [base = '', modifier, ...more] = name.split(':');
+  if (FILTERS.has(base) && more.length === 0 && (modifier === undefined || FILTER_MODIFIERS.has(modifier))) {
+    return [name, value];
+  }
+  if ((base === '_include' || base === '_revinclude') && more.length === 0 && (modifier === undefined || modifier === 'iterate' || modifier === 'recurse')) {
+    // Each resource an include brings is checked like any other of the answer.
+    return [name, value];
+  }
+  if (modifier !== undefined) {
+    return refuse(`${name}: the modifier :${[modifier, ...more].join(':')} is not supported by the gateway on ${base}`);
+  }
+  switch (name) {
+    case '_count':
+    case '_offset':
+    case '_pretty':
+      return [name, value];
+    case '_sort':
+      if (value.includes('.')) {
+        return refuse('_sort on a chained parameter is not supported by the gateway');
+      }
+      return [name, value];
+    case '_summary':
+      if (!SUMMARIES.has(value)) {
+        return refuse(`_summary=${value} is not supported by the gateway (only true, false and data): the gateway must see each resource's patient and study, and does not count what consent may withhold`);
+      }
+      return [name, value];
+    case '_total':
+      if (value !== 'none') {
+        return refuse('_total is not supported by the gateway (only none): it does not count what consent may withhold');
+      }
+      return [name, value];
+    case '_elements': {
+      const wanted = new Set(value.split(',').map((element) => element.trim()).filter(Boolean));
+      for (const element of needed) {
+        wanted.add(element);
+      }
+      return [name, [...wanted].join(',')];
+    }
+    case '_has':
+      return refuse('_has (reverse chaining) is not supported by the gateway');
+    default:
+      return refuse(`${name} is not supported by the gateway`);
+  }
+}
+
+/** `_`-parameters of a search of `resourceType`, each through `resultParameter`; `_has:…` is refused. */
+export function searchResultParameter(resourceType: string, name: string, value: string): [string, string] {
+  if (name.startsWith('_has:')) {
+    return refuse('_has (reverse chaining) is not supported by the gateway');
+  }
+  return resultParameter(name, value, ELEMENTS_NEEDED[resourceType] ?? []);
+}
+
+/**
+ * The query of a page link as it is sent on: only the parameters the server's own links carry,
+ * `_elements` widened for any type, `_summary` as in a search. A client cannot reshape a page of a
+ * search it was allowed by adding its own parameters to the link.
+ */
+export function pageQuery(query: string): string {
+  const params: Array<[string, string]> = [];
+  for (const [name, value] of new URLSearchParams(query)) {
+    if (PAGE_RESULT_PARAMETERS.has(name.split(':')[0] ?? '')) {
+      params.push(resultParameter(name, value, ELEMENTS_NEEDED_BY_ANY));
+      continue;
+    }
+    if (!PAGE_PARAMETERS.has(name)) {
+      refuse(`${name} is not a parameter of a page link: follow the links of a search answer as they are`);
+    }
+    if (name === '_bundletype' && value !== 'searchset') {
+      refuse(`_bundletype=${value} is not supported by the gateway`);
+    }
+    params.push([name, value]);
+  }
+  return new URLSearchParams(params).toString();
+}
