@@ -178,6 +178,10 @@ describe('principalFrom', () => {
   ])('%s', (_situation, payload, expected) => {
     expect(principalFrom(payload, 'https://idp')).toMatchObject(expected);
   });
+
+  test.each([['1,2'], ['p1&_id=p2'], ['Patient/p1/../p2'], ['a'.repeat(65)]])('a patient claim that is not a FHIR id (%s) makes the token invalid', (patient) => {
+    expect(() => principalFrom({ sub: 'u', scope: 'patient/*.rs', patient }, 'https://idp')).toThrow(InvalidTokenError);
+  });
 });
 
 describe('OidcVerifier cache of verified tokens', () => {

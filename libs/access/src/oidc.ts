@@ -205,6 +205,18 @@ function classify(error: unknown): Error {
   return new InvalidTokenError('the token is not valid');
 }
 
+/**
+ * The patient in context: a FHIR id or a Patient reference. Anything else would be spliced into a
+ * search as written (`1,2` is an OR of two patients): the token is refused rather than read.
+ */
+function patientIdOf(claim: string): string {
+  const id = referencedId(claim, 'Patient') ?? claim;
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) {
+    throw new InvalidTokenError('the token\'s patient claim is not a FHIR Patient id');
+  }
+  return id;
+}
+
 /** The claims the gateway uses, SMART's and the common providers' spellings. */
 export function principalFrom(payload: JWTPayload, issuer: string): Principal {
   const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
@@ -216,7 +228,7 @@ export function principalFrom(payload: JWTPayload, issuer: string): Principal {
     clientId: text(payload.client_id) ?? text(payload.azp) ?? text(payload.cid),
     scopes: parseScopes(scope),
     grantedScopes: typeof scope === 'string' ? scope.split(/\s+/).filter(Boolean) : Array.isArray(scope) ? scope.filter((item): item is string => typeof item === 'string') : [],
-    patientId: patientClaim ? (referencedId(patientClaim, 'Patient') ?? patientClaim) : undefined,
+    patientId: patientClaim === undefined ? undefined : patientIdOf(patientClaim),
     fhirUser: text(payload.fhirUser),
     tokenId: text(payload.jti),
   };
