@@ -11,7 +11,7 @@ import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { CompactedTopicReader, CompactedTopicView, type TopicRecord } from './compacted-topic-reader';
 import { ConsentViewDb } from './consent-view-db';
 import { decideSharing, type ConsentPolicy, type PatientConsentState, type SharingDecision, type StudyRef } from './policy';
-import { pseudonym } from './pseudonym';
+import type { Pseudonymizer } from './pseudonym';
 
 export interface ConsentChange {
   /** The state before this message (undefined: the view knew no decision for the patient). */
@@ -40,6 +40,11 @@ export interface ConsentViewOptions {
    * patient the topic names, those whose decisions are all revoked included.
    */
   fromBeginning?: boolean;
+  /**
+   * Names a patient in the view's log lines (`pseudonymizer(node's FACADE_LOG_PSEUDONYM_KEY)`).
+   * Without it, those lines name no patient.
+   */
+  pseudonymize?: Pseudonymizer;
 }
 
 /**
@@ -54,6 +59,7 @@ export class ConsentView extends CompactedTopicView {
   private readonly listeners = new Set<ConsentListener>();
   protected readonly reader: CompactedTopicReader;
   private readonly logger: Logger;
+  private readonly patientField: (key: string) => { patient?: string };
   readonly topic: string;
   readonly policy: ConsentPolicy;
   /** The view's file, or ':memory:'. */
@@ -69,6 +75,8 @@ export class ConsentView extends CompactedTopicView {
       this.states.reset();
     }
     this.logger = options.logger.child({ component: 'consent-view' });
+    const pseudonymize = options.pseudonymize;
+    this.patientField = pseudonymize ? (key) => ({ patient: pseudonymize(key) }) : () => ({});
     this.reader = new CompactedTopicReader({
       kafka: options.kafka,
       spec: CONSENT_DECISION_V1,
@@ -135,14 +143,14 @@ export class ConsentView extends CompactedTopicView {
       this.states.delete(key);
     }
     const change: ConsentChange = { previous, replaying: !this.reader.isReady() };
-    this.logger.debug({ patient: pseudonym(key), decisions: state?.decisions.length ?? 0, replaying: change.replaying }, 'consent state applied');
+    this.logger.debug({ ...this.patientField(key), decisions: state?.decisions.length ?? 0, replaying: change.replaying }, 'consent state applied');
     for (const listener of this.listeners) {
       this.notify(listener, key, state, change);
     }
   }
 
   private notify(listener: ConsentListener, key: string, state: PatientConsentState | undefined, change: ConsentChange): void {
-    const failed = (error: unknown) => this.logger.error({ patient: pseudonym(key), reason: errorMessage(error) }, 'consent listener failed');
+    const failed = (error: unknown) => this.logger.error({ ...this.patientField(key), reason: errorMessage(error) }, 'consent listener failed');
     try {
       const result = listener(key, state, change);
       if (result instanceof Promise) {

@@ -3,6 +3,8 @@ import { DEFAULT_NODE_UID, DEFAULT_PATIENT_ID_SYSTEM } from '@imaging-facade/eve
 import path from 'node:path';
 import { nodeSettingsSchema } from './node-settings';
 
+const KEY_HEX = '5f'.repeat(32);
+
 describe('the node settings', () => {
   it('have a working default for each', () => {
     expect(loadConfig(nodeSettingsSchema, { TZ: 'UTC' })).toEqual({
@@ -34,6 +36,7 @@ describe('the node settings', () => {
         FACADE_TIME_ZONE: 'Europe/Paris',
         FACADE_ENV: 'production',
         FACADE_DATA_DIR: '/var/lib/facade',
+        FACADE_LOG_PSEUDONYM_KEY: KEY_HEX,
       }),
     ).toEqual({
       nodeUid: '1.2.250.1.999.1',
@@ -46,6 +49,7 @@ describe('the node settings', () => {
       timeZone: 'Europe/Paris',
       environment: 'production',
       dataDir: '/var/lib/facade',
+      logPseudonymKey: expect.objectContaining({ type: 'secret', symmetricKeySize: 32 }),
     });
   });
 
@@ -59,6 +63,8 @@ describe('the node settings', () => {
     ['FACADE_NATIONAL_PROFILE', 'de'],
     ['FACADE_TIME_ZONE', 'Europe/Nowhere'],
     ['FACADE_ENV', 'staging'],
+    ['FACADE_LOG_PSEUDONYM_KEY', 'a'.repeat(62)],
+    ['FACADE_LOG_PSEUDONYM_KEY', 'not a key, not hex, not base64!'],
   ])('refuse a bad %s (%s), naming it', (name, value) => {
     expect(() => loadConfig(nodeSettingsSchema, { [name]: value })).toThrow(name);
   });

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CONSENT_POLICIES, type ConsentPolicy } from '@imaging-facade/consent';
+import { CONSENT_POLICIES, type ConsentPolicy, type PseudonymKey } from '@imaging-facade/consent';
 import { dicomUidSchema } from '@imaging-facade/dicom';
 import { DEFAULT_NODE_UID, DEFAULT_PATIENT_ID_SYSTEM } from '@imaging-facade/events';
 import { env } from '@imaging-facade/service-kit';
+import { LOG_PSEUDONYM_KEY_HINT, logPseudonymKeySchema } from './log-pseudonym-key';
 import { timeZoneSchema } from './time-zone';
 
 /**
@@ -51,7 +52,10 @@ export const nodeSettingsShape = {
    * TimezoneOffsetFromUTC is local time there. Default: the host's zone.
    */
   FACADE_TIME_ZONE: timeZoneSchema.optional(),
-  /** `production` refuses development conveniences (the development issuer, the desk/desk account). */
+  /**
+   * `production` refuses development conveniences (the development issuer, the desk/desk account)
+   * and requires FACADE_LOG_PSEUDONYM_KEY.
+   */
   FACADE_ENV: z.enum(FACADE_ENVIRONMENTS).default('development'),
   /**
    * A Bearer token that opens every service's `/readyz` and `/metrics` to callers on other hosts (a
@@ -60,6 +64,13 @@ export const nodeSettingsShape = {
   FACADE_OPS_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
   /** Root of the node's local data (stored instances, indexes, keys). */
   FACADE_DATA_DIR: z.string().min(1).default('./.data'),
+  /**
+   * The node's secret key of the pseudonyms that its logs write instead of a patient identifier
+   * (HMAC-SHA-256): at least 32 random bytes, hex or base64, the same for every service of the node.
+   * Required when FACADE_ENV=production; otherwise, when unset (or empty), one is generated once and
+   * kept in `$FACADE_DATA_DIR/log-pseudonym.key` (see `resolveLogPseudonymKey`).
+   */
+  FACADE_LOG_PSEUDONYM_KEY: logPseudonymKeySchema,
   ...retiredSettings({
     MAPPER_NODE_UID: 'FACADE_NODE_UID',
     INGEST_RETRIEVE_LOCATION_UID: 'FACADE_NODE_UID',
@@ -108,6 +119,11 @@ export interface NodeSettings {
   opsToken: string | undefined;
   /** Absolute. */
   dataDir: string;
+  /**
+   * The key of the log pseudonyms as configured (FACADE_LOG_PSEUDONYM_KEY); undefined: not set, and
+   * `resolveLogPseudonymKey` keeps one in the data directory (outside production).
+   */
+  logPseudonymKey: PseudonymKey | undefined;
 }
 
 /** The typed node settings of a parsed environment (call it in a service schema's transform). */
@@ -128,8 +144,23 @@ export function nodeSettingsOf(raw: RawNodeSettings): NodeSettings {
     environment: raw.FACADE_ENV,
     opsToken: raw.FACADE_OPS_TOKEN,
     dataDir: path.resolve(raw.FACADE_DATA_DIR),
+    logPseudonymKey: raw.FACADE_LOG_PSEUDONYM_KEY,
   };
 }
 
+/**
+ * The rules that involve more than one node setting: call it in a service schema's `superRefine`
+ * (or its transform), so that a start is refused, naming the variable, like any bad value.
+ */
+export function checkNodeSettings(raw: Pick<RawNodeSettings, 'FACADE_ENV' | 'FACADE_LOG_PSEUDONYM_KEY'>, context: z.RefinementCtx): void {
+  if (raw.FACADE_ENV === 'production' && raw.FACADE_LOG_PSEUDONYM_KEY === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['FACADE_LOG_PSEUDONYM_KEY'],
+      message: `required when FACADE_ENV=production: ${LOG_PSEUDONYM_KEY_HINT}`,
+    });
+  }
+}
+
 /** The node settings alone, parsed from an environment (tests and tools). */
-export const nodeSettingsSchema = z.object(nodeSettingsShape).transform(nodeSettingsOf);
+export const nodeSettingsSchema = z.object(nodeSettingsShape).superRefine(checkNodeSettings).transform(nodeSettingsOf);

@@ -1,9 +1,19 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pseudonym, pseudonymKey } from '@imaging-facade/consent';
 import { ConfigError } from '@imaging-facade/service-kit';
 import { loadConsentConfig } from './config';
 
 describe('loadConsentConfig', () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'facade-desk-config-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
   test('the local defaults', () => {
-    expect(loadConsentConfig({})).toMatchObject({
+    expect(loadConsentConfig({ FACADE_DATA_DIR: dataDir })).toMatchObject({
       httpPort: 8001,
       fhir: { baseUrl: 'http://localhost:8080/fhir' },
       kafka: { brokers: ['localhost:9092'], topicPrefix: '' },
@@ -16,6 +26,7 @@ describe('loadConsentConfig', () => {
 
   test('opt-in with its own policy document and an identified organization', () => {
     const config = loadConsentConfig({
+      FACADE_DATA_DIR: dataDir,
       FACADE_CONSENT_POLICY: 'opt-in',
       CONSENT_POLICY_URI: 'https://region.example.org/policies/imaging-sharing-v2',
       CONSENT_ORGANIZATION: 'CHU Exemple',
@@ -34,8 +45,20 @@ describe('loadConsentConfig', () => {
     ['an organization identifier without system', { CONSENT_ORGANIZATION_IDENTIFIER: '330000001' }, 'CONSENT_ORGANIZATION_IDENTIFIER'],
     ['an unknown environment', { FACADE_ENV: 'staging' }, 'FACADE_ENV'],
     ['broken accounts', { CONSENT_DESK_ACCOUNTS: 'desk' }, 'CONSENT_DESK_ACCOUNTS'],
+    ['a log pseudonym key too short', { FACADE_LOG_PSEUDONYM_KEY: 'ab'.repeat(31) }, 'FACADE_LOG_PSEUDONYM_KEY'],
+    ['production without a log pseudonym key', { FACADE_ENV: 'production' }, 'FACADE_LOG_PSEUDONYM_KEY'],
   ])('fails fast on %s, naming the variable', (_situation, environment, variable) => {
     expect(() => loadConsentConfig(environment)).toThrow(ConfigError);
     expect(() => loadConsentConfig(environment)).toThrow(new RegExp(`${variable}:`));
+  });
+
+  test('the key of the patient pseudonyms in the logs is the one set, else, outside production, the one kept in the data directory', () => {
+    const key = Buffer.alloc(32, 9);
+    const patient = 'urn:oid:1.2.250.1.999.1|00734129';
+    const set = loadConsentConfig({ FACADE_LOG_PSEUDONYM_KEY: key.toString('hex'), FACADE_DATA_DIR: dataDir });
+    expect(pseudonym(patient, set.logPseudonymKey)).toBe(pseudonym(patient, pseudonymKey(key)));
+    const kept = pseudonym(patient, loadConsentConfig({ FACADE_DATA_DIR: dataDir }).logPseudonymKey);
+    expect(pseudonym(patient, loadConsentConfig({ FACADE_DATA_DIR: dataDir }).logPseudonymKey)).toBe(kept);
+    expect(kept).not.toBe(pseudonym(patient, set.logPseudonymKey));
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { nodeSettingsOf, nodeSettingsShape } from '@imaging-facade/node-settings';
+import type { PseudonymKey } from '@imaging-facade/consent';
+import { checkNodeSettings, nodeSettingsOf, nodeSettingsShape, resolveLogPseudonymKey } from '@imaging-facade/node-settings';
 import { env, loadConfig } from '@imaging-facade/service-kit';
 import { parseAccounts, usesDefaultAccount, type DeskAccount } from './auth/accounts';
 
@@ -42,12 +43,13 @@ export const configSchema = z
     CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT: env.positiveInt(5),
     /** How long a lock-out lasts, and the window failed sign-ins are counted in, in seconds. */
     CONSENT_LOCKOUT_SECONDS: env.positiveInt(900),
-    /** The node-wide settings (FACADE_*): its consent policy, patient ID system, environment… */
+    /** The node-wide settings (FACADE_*): its consent policy, patient ID system, environment, log pseudonym key… */
     ...nodeSettingsShape,
     /** pino log level. */
     LOG_LEVEL: env.logLevel,
   })
   .transform((raw, context) => {
+    checkNodeSettings(raw, context);
     const node = nodeSettingsOf(raw);
     let accounts: DeskAccount[] = [];
     try {
@@ -90,12 +92,19 @@ export const configSchema = z
       environment: node.environment,
       /** The desk keeps its study catalogue under `<dataDir>/consent-desk/`. */
       dataDir: node.dataDir,
+      /** FACADE_LOG_PSEUDONYM_KEY as set; `loadConsentConfig` resolves it. */
+      logPseudonymKey: node.logPseudonymKey,
       logLevel: raw.LOG_LEVEL,
     };
   });
 
-export type ConsentConfig = z.infer<typeof configSchema>;
+export type ConsentConfig = Omit<z.infer<typeof configSchema>, 'logPseudonymKey'> & {
+  /** The key of the pseudonyms the desk logs instead of a patient identifier (libs/node-settings `resolveLogPseudonymKey`). */
+  logPseudonymKey: PseudonymKey;
+};
 
+/** Reads and validates the desk's environment, and the node's log pseudonym key (a file of the data directory outside production). */
 export function loadConsentConfig(environment: NodeJS.ProcessEnv = process.env): ConsentConfig {
-  return loadConfig(configSchema, environment);
+  const config = loadConfig(configSchema, environment);
+  return { ...config, logPseudonymKey: resolveLogPseudonymKey(config) };
 }

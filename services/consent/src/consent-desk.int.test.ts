@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { ConsentView } from '@imaging-facade/consent';
 import { connectedProducer, eventually, sendStudy, testKafka, uniquePrefix } from '@imaging-facade/consent/src/test-support/kafka';
 import { studySnapshot, testUid } from '@imaging-facade/consent/src/test-support/snapshots';
+import { patientKey } from '@imaging-facade/events';
 import { createFhirClient, CUMULATIVE_DOSE_CODE } from '@imaging-facade/fhir';
 import { createLogger } from '@imaging-facade/service-kit';
 import { validationErrors } from '../../../test/support/fhir';
@@ -227,9 +229,14 @@ describe('consent desk API against real Kafka and HAPI FHIR', () => {
     const patient = newPatient();
     await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
     const audits = desk.logs.map((line) => JSON.parse(line)).filter((line) => line.audit === true);
-    expect(audits).toContainEqual(expect.objectContaining({ user: 'desk', action: 'record-deny-all', outcome: 'success', status: 201, patient: expect.stringMatching(/^pt-[0-9a-f]{16}$/) }));
+    const named = desk.pseudonymize(patientKey(patient));
+    expect(named).toMatch(/^pt-[0-9a-f]{16}$/);
+    expect(audits).toContainEqual(expect.objectContaining({ user: 'desk', action: 'record-deny-all', outcome: 'success', status: 201, patient: named }));
     expect(audits).toContainEqual(expect.objectContaining({ user: null, outcome: 'failure', status: 401 }));
     expect(desk.logs.join('\n')).not.toContain(patient.value);
+    // Not the unkeyed digest of earlier versions, which anyone could reverse by trying every identifier.
+    const unkeyed = `pt-${createHash('sha256').update(patientKey(patient), 'utf8').digest('hex').slice(0, 16)}`;
+    expect(desk.logs.join('\n')).not.toContain(unkeyed);
   });
 
   test('at start, a decision stored in FHIR whose announcement was lost is announced from FHIR', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,6 +83,21 @@ describe('the consent desk as a process (node services/consent/dist/main.js)', (
     // Nothing to heal: the topic already agreed with FHIR.
     await reconciled(second);
     expect(second.logs()).toMatch(/"announced":0,.*"msg":"consent states reconciled with FHIR"|"msg":"consent states reconciled with FHIR".*"announced":0/);
+
+    // No key was set: the desk made one in its data directory (0600), and named the patient alike before and after the restart.
+    expect(statSync(path.join(env.FACADE_DATA_DIR, 'log-pseudonym.key')).mode & 0o777).toBe(0o600);
+    const auditedPatients = (service: RunningService) =>
+      service
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('"audit":true') && line.includes('"patient"'))
+        .map((line) => JSON.parse(line).patient as string);
+    const before = auditedPatients(first);
+    expect(before).toEqual([expect.stringMatching(/^pt-[0-9a-f]{16}$/)]);
+    // The second desk's audit line of the read reaches its log file a moment after the answer.
+    const after = await eventually(async () => (auditedPatients(second).length > 0 ? auditedPatients(second) : undefined), { what: "the second desk's audit line" });
+    expect(after).toContain(before[0]);
+    expect(`${first.logs()}${second.logs()}`).not.toContain(patient.value);
   });
 
   test('a stop lets the decisions under way finish: each desk gets 201, then 503 once stopping, never a 500; every 201 is there after a restart', async () => {
@@ -141,5 +156,16 @@ describe('the consent desk as a process (node services/consent/dist/main.js)', (
     });
     expect(result.status).not.toBe(0);
     expect(`${result.stdout}${result.stderr}`).toContain('the default desk/desk account is refused in production');
+  });
+
+  test('a production configuration without the log pseudonym key refuses to start (exit 78), naming it', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'consent-desk-'));
+    const result = spawnSync(process.execPath, [MAIN], {
+      env: { ...process.env, FACADE_ENV: 'production', FACADE_DATA_DIR: dataDir, FACADE_LOG_PSEUDONYM_KEY: '', CONSENT_DESK_ACCOUNTS: `alice:${'x'.repeat(20)}` },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toContain('FACADE_LOG_PSEUDONYM_KEY: required when FACADE_ENV=production: at least 32 random bytes, hex or base64');
   });
 });

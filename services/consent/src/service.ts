@@ -1,6 +1,6 @@
 import path from 'node:path';
 import express from 'express';
-import { ConsentView, StudyCatalog } from '@imaging-facade/consent';
+import { ConsentView, pseudonymizer, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
@@ -48,6 +48,8 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   const producer = kafka.producer({ idempotent: true });
   const decisionsTopic = topicName(CONSENT_DECISION_V1.topic, config.kafka.topicPrefix);
   const studiesTopic = topicName(STUDY_COMPLETED_V1.topic, config.kafka.topicPrefix);
+  // What the logs name a patient by: never the identifier (libs/consent pseudonym).
+  const pseudonymize = pseudonymizer(config.logPseudonymKey);
 
   const view = new ConsentView({
     kafka,
@@ -56,6 +58,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     logger,
     groupIdPrefix: `${SERVICE}-decisions`,
     directory: path.join(config.dataDir, SERVICE, 'consent-view'),
+    pseudonymize,
   });
   const catalog = new StudyCatalog({
     kafka,
@@ -68,7 +71,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   const store = new ConsentStore(fhir);
   const decisions = new DecisionService({
     store,
-    publisher: new StatePublisher(new EventPublisher(producer), decisionsTopic, logger),
+    publisher: new StatePublisher(new EventPublisher(producer), decisionsTopic, logger, pseudonymize),
     catalog,
     settings: config.consent,
     logger,
@@ -101,8 +104,8 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   app.use(requests.track);
   const verifier = new AccountVerifier(config.accounts);
   const failedSignIns = new FailedSignIns(config.signInLimits);
-  app.use('/api', consentApi({ desk, verifier, failedSignIns, logger, isReady }));
-  app.use(deskPages({ desk, verifier, failedSignIns, sessions: new SessionStore(config.sessionIdleMs), logger, isReady }));
+  app.use('/api', consentApi({ desk, verifier, failedSignIns, logger, pseudonymize, isReady }));
+  app.use(deskPages({ desk, verifier, failedSignIns, sessions: new SessionStore(config.sessionIdleMs), logger, pseudonymize, isReady }));
 
   await admin.connect();
   onStop('kafka admin', () => admin.disconnect());
@@ -122,7 +125,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   let reconciled = false;
   const reconcile = async () => {
     try {
-      const result = await reconcileWithTopic(store, decisions, view.patients(), logger);
+      const result = await reconcileWithTopic(store, decisions, view.patients(), logger, pseudonymize);
       reconciled = true;
       logger.info(result, 'consent states reconciled with FHIR');
     } catch (error) {

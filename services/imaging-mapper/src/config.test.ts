@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pseudonym, pseudonymKey } from '@imaging-facade/consent';
 import { ConfigError, loadConfig } from '@imaging-facade/service-kit';
 import { DEFAULT_NODE_UID } from '@imaging-facade/events';
-import { configSchema, DEFAULT_PATIENT_ID_SYSTEM, nodeSettings } from './config';
+import { configSchema, DEFAULT_PATIENT_ID_SYSTEM, loadMapperConfig, nodeSettings } from './config';
 
 describe('the mapper configuration', () => {
   it('has a working default for every setting', () => {
@@ -86,5 +90,34 @@ describe('the mapper configuration', () => {
   ])('refuses a bad %s, naming it', (name, value) => {
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(name);
+  });
+
+  describe('the key of the patient pseudonyms in its logs (FACADE_LOG_PSEUDONYM_KEY)', () => {
+    const PATIENT = 'urn:oid:1.2.250.1.999.1|00734129';
+    let dataDir: string;
+    beforeEach(() => {
+      dataDir = mkdtempSync(path.join(tmpdir(), 'facade-mapper-config-'));
+    });
+    afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+    it('is the one set', () => {
+      const key = Buffer.alloc(32, 7);
+      const config = loadMapperConfig({ FACADE_LOG_PSEUDONYM_KEY: key.toString('base64'), FACADE_DATA_DIR: dataDir });
+      expect(pseudonym(PATIENT, config.logPseudonymKey)).toBe(pseudonym(PATIENT, pseudonymKey(key)));
+    });
+
+    it('is, when unset in development, the key kept in the data directory: the same at every start', () => {
+      const first = loadMapperConfig({ FACADE_DATA_DIR: dataDir });
+      const second = loadMapperConfig({ FACADE_DATA_DIR: dataDir });
+      expect(pseudonym(PATIENT, second.logPseudonymKey)).toBe(pseudonym(PATIENT, first.logPseudonymKey));
+    });
+
+    it.each([
+      ['missing', {}],
+      ['too short', { FACADE_LOG_PSEUDONYM_KEY: 'ab'.repeat(16) }],
+    ])('when %s, refuses a production start, naming it', (_situation, environment) => {
+      expect(() => loadMapperConfig({ FACADE_ENV: 'production', FACADE_DATA_DIR: dataDir, ...environment })).toThrow(ConfigError);
+      expect(() => loadMapperConfig({ FACADE_ENV: 'production', FACADE_DATA_DIR: dataDir, ...environment })).toThrow(/FACADE_LOG_PSEUDONYM_KEY: .*at least 32 random bytes/);
+    });
   });
 });

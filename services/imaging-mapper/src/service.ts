@@ -1,19 +1,18 @@
 import path from 'node:path';
 import { Partitioners } from 'kafkajs';
-import { ConsentView, ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
+import { ConsentView, pseudonymizer, ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
-import { caughtUp, createMetricsRegistry, errorMessage, loadConfig, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
-import { configSchema, nodeSettings, type MapperConfig } from './config';
+import { caughtUp, createMetricsRegistry, errorMessage, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
+import { nodeSettings, type MapperConfig } from './config';
 import { ConsentGate } from './consent/consent-gate';
 import { indexWriter } from './index-writer';
 import { startStudyConsumer } from './study-consumer';
 
 export const SERVICE = 'imaging-mapper';
 
-/** Reads and validates the mapper's environment. */
-export const loadMapperConfig = (): MapperConfig => loadConfig(configSchema);
+export { loadMapperConfig } from './config';
 
 /** Wires the mapper and starts it; each part's stop is registered as soon as it runs. */
 export async function startMapper(config: MapperConfig, logger: Logger, onStop: OnStop): Promise<void> {
@@ -21,6 +20,8 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   const deadLetterTopic = topicName(DEAD_LETTER_V1.topic, config.KAFKA_TOPIC_PREFIX);
   const node = nodeSettings(config);
   const settings = { defaultPatientIdSystem: node.patientIdSystem, timeZone: node.timeZone, node };
+  // What the logs name a patient by, next to the study: never the identifier (libs/consent pseudonym).
+  const pseudonymize = pseudonymizer(config.logPseudonymKey);
 
   const metrics = createMetricsRegistry(SERVICE);
   const fhir = createFhirClient({ baseUrl: config.FHIR_BASE_URL, timeoutMs: config.FHIR_TIMEOUT_MS });
@@ -45,6 +46,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     // after one stopped or crashed), patients whose decisions were all revoked are named only by the replay.
     // Once it has, a changed policy sweeps the catalogue too, and the record's rows name the rest.
     fromBeginning: reconciled.policy() === undefined,
+    pseudonymize,
   });
   const catalog = new StudyCatalog({
     kafka,
@@ -63,6 +65,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     reconciled,
     defaultPatientIdSystem: config.FACADE_PATIENT_ID_SYSTEM,
     logger,
+    pseudonymize,
     metrics,
   });
   // Before the view starts: the replay tells the gate which patients to sweep.

@@ -1,6 +1,6 @@
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
+import { generatePseudonymKey, pseudonymizer, ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, makeEvent, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
@@ -51,6 +51,7 @@ beforeAll(async () => {
     reconciled: new ReconciledPatients(),
     defaultPatientIdSystem: settings.defaultPatientIdSystem,
     logger: createLogger('gate', 'silent'),
+    pseudonymize: pseudonymizer(generatePseudonymKey()),
     metrics: new Registry(),
   });
   mapper = await startStudyConsumer({

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { pseudonym } from '@imaging-facade/consent';
+import type { Pseudonymizer } from '@imaging-facade/consent';
 import type { Logger } from '@imaging-facade/service-kit';
 
 /** What a handler tells the audit line about the call it served. */
@@ -15,9 +15,9 @@ export type AuditChannel = 'api' | 'desk';
 
 /**
  * One structured line per call: who (the desk account), what (the action), on whom (a pseudonym of
- * the patient, never the identifier or the name), and the outcome (the HTTP status).
+ * the patient under the node's key, never the identifier or the name), and the outcome (the HTTP status).
  */
-export function auditTrail(logger: Logger, channel: AuditChannel) {
+export function auditTrail(logger: Logger, channel: AuditChannel, pseudonymize: Pseudonymizer) {
   const audit = logger.child({ component: 'audit', channel });
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = Date.now();
@@ -28,7 +28,7 @@ export function auditTrail(logger: Logger, channel: AuditChannel) {
           audit: true,
           user: (res.locals.user as string | undefined) ?? null,
           action: details.action ?? `${req.method} ${req.baseUrl}${req.route?.path ?? ''}`,
-          patient: details.patientKey ? pseudonym(details.patientKey) : undefined,
+          patient: details.patientKey ? pseudonymize(details.patientKey) : undefined,
           consentId: details.consentId,
           inactivated: details.inactivated,
           outcome: res.statusCode < 400 ? 'success' : 'failure',

@@ -12,6 +12,7 @@ import {
   unauthorized,
   type Outcome,
 } from '@imaging-facade/fhir-outcomes';
+import type { Pseudonymizer } from '@imaging-facade/consent';
 import type { FailedSignIns, Logger } from '@imaging-facade/service-kit';
 import type { AccountVerifier } from '../auth/accounts';
 import { auditTrail, setAudit } from './audit';
@@ -25,6 +26,8 @@ export interface ApiOptions {
   /** Failed sign-ins, shared with the desk page: past the limits, 429 whatever the password. */
   failedSignIns: FailedSignIns;
   logger: Logger;
+  /** Names a patient in the audit lines (the node's log pseudonym key). */
+  pseudonymize: Pseudonymizer;
   /** False while the service is still reading Kafka at start: the API answers 503. */
   isReady: () => boolean;
 }
@@ -38,7 +41,7 @@ export const BASIC_REALM = 'Imaging Facade consent desk';
 export function consentApi(options: ApiOptions): Router {
   const { desk } = options;
   const api = express.Router();
-  api.use(auditTrail(options.logger, 'api'));
+  api.use(auditTrail(options.logger, 'api', options.pseudonymize));
   api.use(basicAuth(options.verifier, options.failedSignIns));
   api.use((_req, _res, next) => {
     if (!options.isReady()) {

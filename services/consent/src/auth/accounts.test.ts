@@ -40,20 +40,23 @@ describe('AccountVerifier', () => {
 });
 
 describe('the default account in configuration', () => {
+  /** Production requires the node's log pseudonym key; set here, nothing is written to a data directory. */
+  const PSEUDONYM_KEY = '5f'.repeat(32);
+
   test('desk/desk is the local default', () => {
-    expect(usesDefaultAccount(loadConsentConfig({}).accounts)).toBe(true);
+    expect(usesDefaultAccount(loadConsentConfig({ FACADE_LOG_PSEUDONYM_KEY: PSEUDONYM_KEY }).accounts)).toBe(true);
   });
 
   test.each([
     ['the default accounts', {}],
     ['desk/desk among others', { CONSENT_DESK_ACCOUNTS: 'alice:long-password,desk:desk' }],
   ])('production refuses to start with %s, saying why', (_situation, environment) => {
-    expect(() => loadConsentConfig({ ...environment, FACADE_ENV: 'production' })).toThrow(/desk\/desk account is refused in production/);
+    expect(() => loadConsentConfig({ ...environment, FACADE_ENV: 'production', FACADE_LOG_PSEUDONYM_KEY: PSEUDONYM_KEY })).toThrow(/desk\/desk account is refused in production/);
   });
 
   test('production starts with real accounts, even one named desk', async () => {
     const hash = await hashPassword('a long desk password');
-    const config = loadConsentConfig({ FACADE_ENV: 'production', CONSENT_DESK_ACCOUNTS: `desk:${hash}` });
+    const config = loadConsentConfig({ FACADE_ENV: 'production', CONSENT_DESK_ACCOUNTS: `desk:${hash}`, FACADE_LOG_PSEUDONYM_KEY: PSEUDONYM_KEY });
     expect(config.accounts.map((account) => account.user)).toEqual(['desk']);
   });
 });

@@ -1,7 +1,7 @@
 import type { Consent } from '@medplum/fhirtypes';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { parsePatientKey, patientKey, type ConsentDecision, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
-import { KeyedLock, pseudonym, type PatientConsentState, type StudyCatalog } from '@imaging-facade/consent';
+import { KeyedLock, type PatientConsentState, type Pseudonymizer, type StudyCatalog } from '@imaging-facade/consent';
 import { FhirError } from '@imaging-facade/fhir';
 import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
 import { buildConsent, decisionOfConsent, patientOfConsent, type ConsentSettings } from './consent-resource';
@@ -247,6 +247,7 @@ export async function reconcileWithTopic(
   decisions: DecisionService,
   topicStates: Iterable<[string, PatientConsentState]>,
   logger: Logger,
+  pseudonymize: Pseudonymizer,
 ): Promise<{ checked: number; announced: number }> {
   const fromFhir = new Map<string, { patient: PatientIdentifier; consents: Consent[] }>();
   for await (const consent of store.allActive()) {
@@ -271,10 +272,10 @@ export async function reconcileWithTopic(
     try {
       if (await decisions.reconcile(patient, known)) {
         announced++;
-        logger.info({ patient: pseudonym(key) }, 'consent state re-announced from FHIR');
+        logger.info({ patient: pseudonymize(key) }, 'consent state re-announced from FHIR');
       }
     } catch (error) {
-      logger.error({ patient: pseudonym(key), reason: errorMessage(error) }, 'could not reconcile a consent state');
+      logger.error({ patient: pseudonymize(key), reason: errorMessage(error) }, 'could not reconcile a consent state');
     }
   }
   return { checked: keys.size, announced };

@@ -1,6 +1,6 @@
 import { CONSENT_DECISION_V1, makeEvent, patientKey } from '@imaging-facade/events';
 import type { EventPublisher } from '@imaging-facade/kafka';
-import { pseudonym, type PatientConsentState } from '@imaging-facade/consent';
+import type { PatientConsentState, Pseudonymizer } from '@imaging-facade/consent';
 import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
 
 export const EVENT_SOURCE = 'urn:imaging-facade:consent-desk';
@@ -20,13 +20,15 @@ export class StatePublisher {
     private readonly publisher: EventPublisher,
     private readonly topic: string,
     private readonly logger: Logger,
+    /** Names the patient in the log lines and in the event's `subject` (the node's log pseudonym key). */
+    private readonly pseudonymize: Pseudonymizer,
     private readonly retry: PublishRetry = { attempts: 5, initialMs: 250, maxMs: 4_000 },
   ) {}
 
   async publish(state: PatientConsentState, signal?: AbortSignal): Promise<boolean> {
     const key = patientKey(state.patient);
-    const event = makeEvent(CONSENT_DECISION_V1.type, EVENT_SOURCE, pseudonym(key), state);
-    const patient = pseudonym(key);
+    const patient = this.pseudonymize(key);
+    const event = makeEvent(CONSENT_DECISION_V1.type, EVENT_SOURCE, patient, state);
     try {
       await retry(() => this.publisher.publish(this.topic, key, event), {
         ...this.retry,

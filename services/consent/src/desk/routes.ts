@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import { parsePatientKey, patientKey } from '@imaging-facade/events';
 import { FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
+import type { Pseudonymizer } from '@imaging-facade/consent';
 import { errorMessage, type FailedSignIns, type Logger } from '@imaging-facade/service-kit';
 import type { AccountVerifier } from '../auth/accounts';
 import { auditTrail, setAudit } from '../api/audit';
@@ -18,6 +19,8 @@ export interface DeskOptions {
   failedSignIns: FailedSignIns;
   sessions: SessionStore;
   logger: Logger;
+  /** Names a patient in the audit lines (the node's log pseudonym key). */
+  pseudonymize: Pseudonymizer;
   isReady: () => boolean;
 }
 
@@ -39,7 +42,7 @@ export function deskPages(options: DeskOptions): Router {
 
   router.use(pageHeaders);
   router.use(express.urlencoded({ extended: false, limit: '8kb' }));
-  router.use(auditTrail(options.logger, 'desk'));
+  router.use(auditTrail(options.logger, 'desk', options.pseudonymize));
   router.use((req, res, next) => {
     res.locals.language = pickLanguage(req, res);
     next();

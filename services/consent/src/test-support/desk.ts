@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { pseudonymizer, type Pseudonymizer } from '@imaging-facade/consent';
 import { createLogger, stopAll, type Stoppable } from '@imaging-facade/service-kit';
 import { loadConsentConfig } from '../config';
 import { startConsentDesk } from '../service';
@@ -12,6 +13,8 @@ export interface RunningDesk {
   url: string;
   /** Every log line written so far (JSON). */
   logs: string[];
+  /** What this desk's logs name a patient by (its node's log pseudonym key). */
+  pseudonymize: Pseudonymizer;
   stop: () => Promise<void>;
 }
 
@@ -37,7 +40,7 @@ export async function startDesk(environment: Record<string, string>): Promise<Ru
   const parts: Stoppable[] = [];
   try {
     const { port } = await startConsentDesk(config, logger, (name, stop) => parts.push({ name, stop }));
-    return { url: `http://127.0.0.1:${port}`, logs, stop: async () => void (await stopAll(parts, logger)) };
+    return { url: `http://127.0.0.1:${port}`, logs, pseudonymize: pseudonymizer(config.logPseudonymKey), stop: async () => void (await stopAll(parts, logger)) };
   } catch (error) {
     await stopAll(parts, logger);
     throw new Error(`the consent desk did not start: ${(error as Error).message}\n${logs.slice(-20).join('\n')}`);

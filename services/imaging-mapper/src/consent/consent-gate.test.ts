@@ -1,10 +1,10 @@
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { decideSharing, ReconciledPatients, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
+import { decideSharing, generatePseudonymKey, pseudonymizer, pseudonymKey, ReconciledPatients, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
 import { studySnapshot } from '@imaging-facade/consent/src/test-support/snapshots';
 import type { ConsentDecision, StudyCompletedV1Data } from '@imaging-facade/events';
 import { FhirError } from '@imaging-facade/fhir';
-import { createLogger } from '@imaging-facade/service-kit';
+import { createLogger, type Logger } from '@imaging-facade/service-kit';
 import { ConsentGate, ConsentUnavailableError, isRetryableGateError, type IndexWriter } from './consent-gate';
 import type { MappingResult } from '../pipeline';
 
@@ -68,7 +68,12 @@ class FakeIndex implements IndexWriter {
   };
 }
 
-function setup(policy: ConsentPolicy, index: IndexWriter = new FakeIndex(), reconciled = new ReconciledPatients()) {
+function setup(
+  policy: ConsentPolicy,
+  index: IndexWriter = new FakeIndex(),
+  reconciled = new ReconciledPatients(),
+  logging: { logger: Logger; pseudonymize: (patientKey: string) => string } = { logger: createLogger('test', 'silent'), pseudonymize: pseudonymizer(generatePseudonymKey()) },
+) {
   const consent = new FakeConsent(policy);
   const catalog = new StudyCatalog({ kafka: {} as Kafka, topicPrefix: '', defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent'), keepSnapshots: true });
   const metrics = new Registry();
@@ -78,7 +83,7 @@ function setup(policy: ConsentPolicy, index: IndexWriter = new FakeIndex(), reco
     index,
     reconciled,
     defaultPatientIdSystem: SYSTEM,
-    logger: createLogger('test', 'silent'),
+    ...logging,
     metrics,
     retry: { initialMs: 1, maxMs: 2 },
   });
@@ -196,6 +201,22 @@ describe('the consent gate, when a decision changes', () => {
     for (const snapshot of published) {
       expect(snapshot).toEqual(catalog.snapshotOf(snapshot.studyInstanceUid));
     }
+  });
+
+  test("its log lines name each study and its patient by the node's pseudonym, never by the identifier", async () => {
+    const lines: string[] = [];
+    const pseudonymize = pseudonymizer(pseudonymKey(Buffer.alloc(32, 3)));
+    const patientId = '00734129';
+    const context = setup('opt-out', new FakeIndex(), new ReconciledPatients(), {
+      logger: createLogger('imaging-mapper', 'info', { write: (line: string) => void lines.push(line) }),
+      pseudonymize,
+    });
+    const snapshot = studySnapshot({ patientId });
+    await context.gate.onStudy(snapshot);
+    await context.record(`${SYSTEM}|${patientId}`, [patientWide('deny')]);
+    const withheld = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'study withheld from the index (consent)');
+    expect(withheld).toEqual([expect.objectContaining({ studyInstanceUid: snapshot.studyInstanceUid, patient: pseudonymize(`${SYSTEM}|${patientId}`) })]);
+    expect(lines.join('\n')).not.toContain(patientId);
   });
 
   test('a decision about another patient touches nothing of this one', async () => {

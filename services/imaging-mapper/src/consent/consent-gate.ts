@@ -2,9 +2,9 @@ import { Counter, type Registry } from 'prom-client';
 import {
   decisionsFingerprint,
   patientKeyOfStudy,
-  pseudonym,
   summarizeStudy,
   type ConsentPolicy,
+  type Pseudonymizer,
   type ReconciledPatients,
   type SharingDecision,
   type StudyRef,
@@ -80,6 +80,8 @@ export interface ConsentGateOptions {
   reconciled: ReconciledPatients;
   defaultPatientIdSystem: string;
   logger: Logger;
+  /** Names a patient in the log lines, next to the study (the node's log pseudonym key): never the identifier. */
+  pseudonymize: Pseudonymizer;
   metrics: Registry;
   retry?: { initialMs: number; maxMs: number };
 }
@@ -219,7 +221,7 @@ export class ConsentGate {
     }
     let everyStudy = true;
     for (const study of studies) {
-      const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: pseudonym(patientKey), trigger });
+      const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: this.options.pseudonymize(patientKey), trigger });
       if (this.stopping.signal.aborted) {
         // Left marked: swept at the next start.
         return;
@@ -260,7 +262,7 @@ export class ConsentGate {
     }
     const decision = this.options.consent.decide(patientKey, study);
     // Keyed by the study and a pseudonym of the patient: never the patient's identifier.
-    const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, trigger, ...(patientKey ? { patient: pseudonym(patientKey) } : {}) });
+    const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, trigger, ...(patientKey ? { patient: this.options.pseudonymize(patientKey) } : {}) });
     if (decision === 'share') {
       const data = snapshot();
       if (!data) {
