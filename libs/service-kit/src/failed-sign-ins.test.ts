@@ -40,3 +40,55 @@ describe('FailedSignIns', () => {
     expect(await throttle.gate('10.0.0.3')).toMatchObject({ allowed: false, lockedOut: 'client' });
   });
 });
+
+describe('FailedSignIns.attempt', () => {
+  const limits = { perClient: 20, perAccount: 5, lockoutSeconds: 60 };
+  const slowWrongPassword = async (): Promise<string | undefined> => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return undefined;
+  };
+
+  it('checks no more attempts of a burst sent at once than the account may fail', async () => {
+    const throttle = new FailedSignIns(limits);
+    let checked = 0;
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        throttle.attempt('10.0.0.1', 'desk', async () => {
+          checked++;
+          return slowWrongPassword();
+        }),
+      ),
+    );
+    expect(checked).toBe(limits.perAccount);
+    expect(burst.filter((attempt) => !attempt.allowed)).toHaveLength(60 - limits.perAccount);
+    expect(await throttle.gate('10.0.0.2', 'desk')).toMatchObject({ allowed: false, lockedOut: 'account' });
+  });
+
+  it('a burst across accounts stops at the client\'s limit', async () => {
+    const throttle = new FailedSignIns(limits);
+    let checked = 0;
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        throttle.attempt('10.0.0.1', `user-${i}`, async () => {
+          checked++;
+          return slowWrongPassword();
+        }),
+      ),
+    );
+    expect(checked).toBe(limits.perClient);
+  });
+
+  it('a success settles as one: it clears the account and does not count against the client', async () => {
+    const throttle = new FailedSignIns({ perClient: 2, perAccount: 2, lockoutSeconds: 60 });
+    expect(await throttle.attempt('10.0.0.1', 'desk', async () => undefined)).toEqual({ allowed: true, value: undefined });
+    expect(await throttle.attempt('10.0.0.1', 'desk', async () => 'desk')).toEqual({ allowed: true, value: 'desk' });
+    expect(await throttle.attempt('10.0.0.1', 'desk', async () => 'desk')).toEqual({ allowed: true, value: 'desk' });
+  });
+
+  it('a check that throws counts as a failure and is released', async () => {
+    const throttle = new FailedSignIns({ perClient: 2, perAccount: 2, lockoutSeconds: 60 });
+    await expect(throttle.attempt('10.0.0.1', 'desk', async () => Promise.reject(new Error('store down')))).rejects.toThrow('store down');
+    await throttle.attempt('10.0.0.1', 'desk', async () => undefined);
+    expect(await throttle.gate('10.0.0.1', 'desk')).toMatchObject({ allowed: false });
+  });
+});

@@ -20,9 +20,15 @@ export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perClient: 20, perAccount:
 
 export type SignInGate = { allowed: true } | { allowed: false; retryAfterSeconds: number; lockedOut: 'client' | 'account' };
 
+/** An attempt checked (`value`: what the check found, undefined when the credentials were wrong), or refused unchecked. */
+export type SignInAttempt<T> = { allowed: true; value: T | undefined } | Extract<SignInGate, { allowed: false }>;
+
 export class FailedSignIns {
   private readonly clients: RateLimiterMemory;
   private readonly accounts: RateLimiterMemory;
+  /** Attempts let through and not yet settled, counted as failures by the gate meanwhile. */
+  private readonly clientsInFlight = new Map<string, number>();
+  private readonly accountsInFlight = new Map<string, number>();
 
   constructor(private readonly limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS) {
     const window = { duration: limits.lockoutSeconds, blockDuration: limits.lockoutSeconds };
@@ -30,17 +36,72 @@ export class FailedSignIns {
     this.accounts = new RateLimiterMemory({ ...window, points: limits.perAccount, keyPrefix: 'account' });
   }
 
-  /** Whether an attempt from this client for this account may be checked at all. */
+  /**
+   * Checks credentials under the limits: refused unchecked past them; otherwise `check` runs, and
+   * its outcome is counted (undefined or a throw: a failure). While it runs (a password hash takes
+   * a pool thread tens of milliseconds) the attempt counts as a failure: a burst of attempts sent
+   * at once cannot all pass the gate before the first of them has failed.
+   */
+  async attempt<T>(client: string, account: string | undefined, check: () => Promise<T | undefined>): Promise<SignInAttempt<T>> {
+    const counts = await this.counts(client, account);
+    // From here to the reservation nothing awaits: no other attempt is let through in between.
+    const refused = this.refusal(client, account, counts);
+    if (refused) {
+      return refused;
+    }
+    const release = this.reserve(client, account);
+    let value: T | undefined;
+    try {
+      value = await check();
+    } finally {
+      try {
+        await (value === undefined ? this.failed(client, account) : account ? this.succeeded(account) : undefined);
+      } finally {
+        // Only once the failure is counted: until then the reservation stands for it.
+        release();
+      }
+    }
+    return { allowed: true, value };
+  }
+
+  /** Whether an attempt from this client for this account may be checked at all (attempts under way count as failures). */
   async gate(client: string, account?: string): Promise<SignInGate> {
-    const byClient = await this.clients.get(client);
-    if (byClient && byClient.consumedPoints >= this.limits.perClient) {
-      return { allowed: false, retryAfterSeconds: secondsOf(byClient), lockedOut: 'client' };
+    return this.refusal(client, account, await this.counts(client, account)) ?? { allowed: true };
+  }
+
+  private async counts(client: string, account: string | undefined): Promise<[RateLimiterRes | null, RateLimiterRes | null]> {
+    return Promise.all([this.clients.get(client), account ? this.accounts.get(account) : null]);
+  }
+
+  private refusal(client: string, account: string | undefined, [byClient, byAccount]: [RateLimiterRes | null, RateLimiterRes | null]): Extract<SignInGate, { allowed: false }> | undefined {
+    if ((byClient?.consumedPoints ?? 0) + (this.clientsInFlight.get(client) ?? 0) >= this.limits.perClient) {
+      return { allowed: false, retryAfterSeconds: byClient ? secondsOf(byClient) : this.limits.lockoutSeconds, lockedOut: 'client' };
     }
-    const byAccount = account ? await this.accounts.get(account) : null;
-    if (byAccount && byAccount.consumedPoints >= this.limits.perAccount) {
-      return { allowed: false, retryAfterSeconds: secondsOf(byAccount), lockedOut: 'account' };
+    if (account && (byAccount?.consumedPoints ?? 0) + (this.accountsInFlight.get(account) ?? 0) >= this.limits.perAccount) {
+      return { allowed: false, retryAfterSeconds: byAccount ? secondsOf(byAccount) : this.limits.lockoutSeconds, lockedOut: 'account' };
     }
-    return { allowed: true };
+    return undefined;
+  }
+
+  private reserve(client: string, account: string | undefined): () => void {
+    const add = (counts: Map<string, number>, key: string, by: number): void => {
+      const count = (counts.get(key) ?? 0) + by;
+      if (count > 0) {
+        counts.set(key, count);
+      } else {
+        counts.delete(key);
+      }
+    };
+    add(this.clientsInFlight, client, 1);
+    if (account) {
+      add(this.accountsInFlight, account, 1);
+    }
+    return () => {
+      add(this.clientsInFlight, client, -1);
+      if (account) {
+        add(this.accountsInFlight, account, -1);
+      }
+    };
   }
 
   /** Counts a failed attempt (a wrong password, an invalid token). */

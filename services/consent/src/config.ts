@@ -43,6 +43,18 @@ export const configSchema = z
     CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT: env.positiveInt(5),
     /** How long a lock-out lasts, and the window failed sign-ins are counted in, in seconds. */
     CONSENT_LOCKOUT_SECONDS: env.positiveInt(900),
+    /**
+     * The reverse proxy that serves the desk over HTTPS, as Express's `trust proxy`: `loopback`, its
+     * addresses or subnets (comma-separated), or the number of proxies in front. Unset: none, and the
+     * client is the connection's address. Set: the client is the one the proxy forwards (X-Forwarded-For:
+     * lockouts and the audit trail name it), and X-Forwarded-Proto=https makes the cookies Secure.
+     */
+    CONSENT_TRUST_PROXY: z
+      .string()
+      .trim()
+      .regex(/^(\d+|[A-Za-z0-9.:/_-]+(\s*,\s*[A-Za-z0-9.:/_-]+)*)$/, 'must be loopback, addresses or subnets (comma-separated), or a number of proxies')
+      .refine((value) => value !== 'true', 'true would trust any client\'s X-Forwarded-For: name the proxy')
+      .optional(),
     /** The node-wide settings (FACADE_*): its consent policy, patient ID system, environment, log pseudonym key… */
     ...nodeSettingsShape,
     /** pino log level. */
@@ -84,6 +96,7 @@ export const configSchema = z
       accounts,
       defaultPatientIdSystem: node.patientIdSystem,
       sessionIdleMs: raw.CONSENT_SESSION_IDLE_MS,
+      trustProxy: raw.CONSENT_TRUST_PROXY === undefined ? undefined : /^\d+$/.test(raw.CONSENT_TRUST_PROXY) ? Number(raw.CONSENT_TRUST_PROXY) : raw.CONSENT_TRUST_PROXY,
       signInLimits: {
         perClient: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT,
         perAccount: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT,

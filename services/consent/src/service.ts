@@ -1,5 +1,5 @@
 import path from 'node:path';
-import express from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import { ConsentView, pseudonymizer, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
@@ -21,7 +21,7 @@ import type { ConsentConfig } from './config';
 import { ConsentStore } from './decisions/consent-store';
 import { DecisionService, reconcileWithTopic } from './decisions/decisions';
 import { deskPages } from './desk/routes';
-import { SessionStore } from './desk/session';
+import { SECURE_COOKIES, SessionStore } from './desk/session';
 import type { ConsentDesk } from './decisions/patient-consent';
 import { PatientDirectory } from './decisions/patients';
 import { StatePublisher } from './decisions/state-publisher';
@@ -90,6 +90,11 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
 
   const app = express();
   app.disable('x-powered-by');
+  if (config.trustProxy !== undefined) {
+    app.set('trust proxy', config.trustProxy);
+  }
+  // In production the desk is served over HTTPS (through a proxy): its cookies are Secure whatever a request says.
+  app.set(SECURE_COOKIES, config.environment === 'production');
   const ops = await startOpsServer({
     port: config.httpPort,
     host: config.httpBind,
@@ -106,6 +111,15 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   const failedSignIns = new FailedSignIns(config.signInLimits);
   app.use('/api', consentApi({ desk, verifier, failedSignIns, logger, pseudonymize, isReady }));
   app.use(deskPages({ desk, verifier, failedSignIns, sessions: new SessionStore(config.sessionIdleMs), logger, pseudonymize, isReady }));
+  // Last: whatever escaped the page's and the API's own handlers gets a plain 500, never Express's page with a stack.
+  app.use(((error, _req, res, _next) => {
+    logger.error({ err: error }, 'unhandled error');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(500).type('text/plain').send('Internal error');
+  }) as ErrorRequestHandler);
 
   await admin.connect();
   onStop('kafka admin', () => admin.disconnect());

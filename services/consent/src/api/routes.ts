@@ -42,6 +42,11 @@ export function consentApi(options: ApiOptions): Router {
   const { desk } = options;
   const api = express.Router();
   api.use(auditTrail(options.logger, 'api', options.pseudonymize));
+  // Answers name patients: never kept by a browser or a proxy.
+  api.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   api.use(basicAuth(options.verifier, options.failedSignIns));
   api.use((_req, _res, next) => {
     if (!options.isReady()) {
@@ -53,7 +58,9 @@ export function consentApi(options: ApiOptions): Router {
 
   api.get('/patients', async (req, res) => {
     setAudit(res, { action: 'search-patients' });
-    const patients = await desk.directory.search(parsePatientSearch(req.query));
+    const query = parsePatientSearch(req.query);
+    const patients = await desk.directory.search(query);
+    setAudit(res, { action: 'identifier' in query ? 'search-patients-by-identifier' : 'search-patients-by-name', patientKeys: patients.map((patient) => patient.key) });
     res.json({ patients });
   });
 
@@ -113,20 +120,20 @@ async function changeBody(desk: ConsentDesk, result: ChangeResult): Promise<obje
 export function basicAuth(verifier: AccountVerifier, failedSignIns: FailedSignIns): RequestHandler {
   return async (req, res, next) => {
     const credentials = parseBasic(req.headers.authorization);
-    const client = req.socket.remoteAddress ?? 'unknown';
+    const client = req.ip ?? 'unknown';
+    let user: string | undefined;
     if (credentials) {
-      const gate = await failedSignIns.gate(client, credentials.user);
-      if (!gate.allowed) {
-        res.setHeader('Retry-After', String(gate.retryAfterSeconds));
-        sendOutcome(res, tooManyRequests(`Too many failed sign-ins for this ${gate.lockedOut}: try again in ${gate.retryAfterSeconds} s`));
+      const attempt = await failedSignIns.attempt(client, credentials.user, () => verifier.verify(credentials.user, credentials.password));
+      if (!attempt.allowed) {
+        setAudit(res, { action: `sign-in refused (${attempt.lockedOut} locked out)`, attemptedUser: credentials.user });
+        res.setHeader('Retry-After', String(attempt.retryAfterSeconds));
+        sendOutcome(res, tooManyRequests(`Too many failed sign-ins for this ${attempt.lockedOut}: try again in ${attempt.retryAfterSeconds} s`));
         return;
       }
-    }
-    const user = credentials && (await verifier.verify(credentials.user, credentials.password));
-    if (credentials && user) {
-      await failedSignIns.succeeded(user);
-    } else if (credentials) {
-      await failedSignIns.failed(client, credentials.user);
+      user = attempt.value;
+      if (!user) {
+        setAudit(res, { action: 'sign-in', attemptedUser: credentials.user });
+      }
     }
     if (!user) {
       res.setHeader('WWW-Authenticate', `Basic realm="${BASIC_REALM}", charset="UTF-8"`);

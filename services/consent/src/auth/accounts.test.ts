@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { AccountVerifier, hashPassword, parseAccounts, usesDefaultAccount } from './accounts';
 import { loadConsentConfig } from '../config';
 
@@ -36,6 +37,18 @@ describe('AccountVerifier', () => {
     const verifier = new AccountVerifier(parseAccounts(`alice:${hash}`));
     await expect(verifier.verify('alice', 'correct horse battery')).resolves.toBe('alice');
     await expect(verifier.verify('alice', 'wrong horse battery')).resolves.toBeUndefined();
+  });
+
+  test('a user who does not exist costs a scrypt too, when the accounts are hashed (the time would tell who exists)', async () => {
+    const verifier = new AccountVerifier(parseAccounts(`alice:${await hashPassword('correct horse battery')}`));
+    const scrypt = jest.spyOn(crypto, 'scrypt');
+    try {
+      await expect(verifier.verify('nobody', 'correct horse battery')).resolves.toBeUndefined();
+      await expect(verifier.verify('alice', 'wrong horse battery')).resolves.toBeUndefined();
+      expect(scrypt).toHaveBeenCalledTimes(2);
+    } finally {
+      scrypt.mockRestore();
+    }
   });
 });
 

@@ -71,6 +71,8 @@ export async function hashPassword(password: string, salt: Buffer = randomBytes(
  */
 export class AccountVerifier {
   private readonly accounts: Map<string, DeskAccount>;
+  /** Checked for a user who does not exist, at the cost of the real accounts (scrypt when any is hashed). */
+  private readonly dummy: DeskAccount;
   /** Recent successful checks (a digest of user and password), so that Basic auth does not run scrypt on every call. */
   private readonly recent = new Map<string, number>();
 
@@ -79,6 +81,9 @@ export class AccountVerifier {
     private readonly cacheMs = 60_000,
   ) {
     this.accounts = new Map(accounts.map((account) => [account.user, account]));
+    this.dummy = accounts.some((account) => account.kind === 'scrypt')
+      ? { user: '', kind: 'scrypt', salt: randomBytes(16), hash: randomBytes(KEY_LENGTH) }
+      : { user: '', kind: 'plain', password: randomBytes(16).toString('hex') };
   }
 
   async verify(user: string, password: string): Promise<string | undefined> {
@@ -88,7 +93,7 @@ export class AccountVerifier {
       return user;
     }
     const account = this.accounts.get(user);
-    const ok = account ? await matches(account, password) : (await matches(DUMMY, password), false);
+    const ok = account ? await matches(account, password) : (await matches(this.dummy, password), false);
     if (!ok) {
       return undefined;
     }
@@ -96,8 +101,6 @@ export class AccountVerifier {
     return user;
   }
 }
-
-const DUMMY: DeskAccount = { user: '', kind: 'plain', password: randomBytes(16).toString('hex') };
 
 async function matches(account: DeskAccount, password: string): Promise<boolean> {
   if (account.kind === 'plain') {

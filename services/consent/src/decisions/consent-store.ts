@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BundleEntry, Consent, Patient } from '@medplum/fhirtypes';
 import type { PatientIdentifier } from '@imaging-facade/events';
-import { CUMULATIVE_DOSE_CODE, cumulativeDoseLines, FhirError, identifierToken, searchQuery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
+import { CUMULATIVE_DOSE_CODE, cumulativeDoseLines, escapeSearchValue, FhirError, identifierToken, searchQuery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
 import { DESK_CONSENT_TAG, inactivated } from './consent-resource';
 
 const TAG_TOKEN = `${DESK_CONSENT_TAG.system}|${DESK_CONSENT_TAG.code}`;
@@ -54,7 +54,8 @@ export class ConsentStore {
   /** Patients by identifier (a bare value matches it in any system) or by name and birth date. */
   findPatients(query: { identifier: PatientIdentifier | { value: string } } | { name: string; birthdate: string }): Promise<Patient[]> {
     const params: Record<string, string> =
-      'identifier' in query ? { identifier: identifierToken(query.identifier) } : { name: query.name, birthdate: query.birthdate };
+      // Escaped: a `,` in a name would be an OR of names (FHIR search), and a birth date alone would list a day's patients.
+      'identifier' in query ? { identifier: identifierToken(query.identifier) } : { name: escapeSearchValue(query.name), birthdate: query.birthdate };
     return this.fhir.search('Patient', { ...params, _count: '20' });
   }
 

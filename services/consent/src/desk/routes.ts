@@ -41,12 +41,13 @@ export function deskPages(options: DeskOptions): Router {
   });
 
   router.use(pageHeaders);
-  router.use(express.urlencoded({ extended: false, limit: '8kb' }));
-  router.use(auditTrail(options.logger, 'desk', options.pseudonymize));
+  // Before the body parser: a body it refuses still gets a page in the user's language.
   router.use((req, res, next) => {
     res.locals.language = pickLanguage(req, res);
     next();
   });
+  router.use(auditTrail(options.logger, 'desk', options.pseudonymize));
+  router.use(express.urlencoded({ extended: false, limit: '8kb' }));
   router.use(sameOriginPosts);
 
   router.get('/login', (req, res) => {
@@ -54,32 +55,30 @@ export function deskPages(options: DeskOptions): Router {
   });
 
   router.post('/login', async (req, res) => {
-    setAudit(res, { action: 'sign-in' });
     const body = req.body as Record<string, unknown>;
     const expected = readCookie(req, LOGIN_COOKIE);
     const user = typeof body.user === 'string' ? body.user.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
+    setAudit(res, { action: 'sign-in', ...(user ? { attemptedUser: user } : {}) });
     if (!expected || !sameSecret(expected, body._login)) {
       res.status(403);
       renderLogin(req, res, 'expired');
       return;
     }
-    const client = req.socket.remoteAddress ?? 'unknown';
-    const gate = await options.failedSignIns.gate(client, user || undefined);
-    if (!gate.allowed) {
-      res.status(429).set('Retry-After', String(gate.retryAfterSeconds));
-      setAudit(res, { action: `sign-in refused (${gate.lockedOut} locked out)` });
+    const client = req.ip ?? 'unknown';
+    const attempt = await options.failedSignIns.attempt(client, user || undefined, async () => (user ? options.verifier.verify(user, password) : undefined));
+    if (!attempt.allowed) {
+      res.status(429).set('Retry-After', String(attempt.retryAfterSeconds));
+      setAudit(res, { action: `sign-in refused (${attempt.lockedOut} locked out)`, ...(user ? { attemptedUser: user } : {}) });
       renderLogin(req, res, 'locked-out', user);
       return;
     }
-    const verified = user ? await options.verifier.verify(user, password) : undefined;
+    const verified = attempt.value;
     if (!verified) {
-      await options.failedSignIns.failed(client, user || undefined);
       res.status(401);
       renderLogin(req, res, 'wrong', user);
       return;
     }
-    await options.failedSignIns.succeeded(verified);
     const session = sessions.create(verified);
     res.locals.user = verified;
     setCookie(req, res, LOGIN_COOKIE, '', 0);
@@ -135,6 +134,7 @@ export function deskPages(options: DeskOptions): Router {
       return;
     }
     const patients = await desk.directory.search(query);
+    setAudit(res, { action: 'identifier' in query ? 'search-patients-by-identifier' : 'search-patients-by-name', patientKeys: patients.map((patient) => patient.key) });
     if (patients.length === 1 && 'identifier' in query) {
       res.redirect(303, patientHref(patients[0]!.key));
       return;
@@ -205,7 +205,18 @@ export function deskPages(options: DeskOptions): Router {
       next(error);
       return;
     }
-    const t = messages((res.locals.language as Language | undefined) ?? 'fr');
+    const t = messages(languageOf(res));
+    if (isOutcomeError(error) && error.status < 500) {
+      // A form the desk refused (a study that is not a UID).
+      res.status(error.status).send(messagePage(pageContext(req, res), t.title, error.message));
+      return;
+    }
+    const refusedBody = (error as { type?: unknown; status?: unknown }).type !== undefined && typeof (error as { status?: unknown }).status === 'number' ? ((error as { status: number }).status) : undefined;
+    if (refusedBody !== undefined && refusedBody >= 400 && refusedBody < 500) {
+      // What the body parser refused (too large, an unknown charset): its own status, never a 500.
+      res.status(refusedBody).send(messagePage(pageContext(req, res), t.title, t.error));
+      return;
+    }
     const unavailable = error instanceof FhirError && isRetryableFhirError(error);
     if (!unavailable) {
       options.logger.error({ err: error }, 'unhandled error on a desk page');
@@ -224,10 +235,15 @@ function renderLogin(req: Request, res: Response, problem?: LoginProblem, user?:
   res.send(loginPage(pageContext(req, res), loginToken, problem, user));
 }
 
+/** The page's language; French (the desk's default) when the request failed before it was chosen. */
+function languageOf(res: Response): Language {
+  return (res.locals.language as Language | undefined) ?? 'fr';
+}
+
 function pageContext(req: Request, res: Response): PageContext {
   const session = res.locals.session as DeskSession | undefined;
   return {
-    language: res.locals.language as Language,
+    language: languageOf(res),
     path: req.originalUrl,
     ...(session ? { user: session.user, csrfToken: session.csrfToken } : {}),
   };

@@ -87,9 +87,12 @@ export function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
+/** The app setting that makes every cookie Secure (production: the desk is served over HTTPS, through a proxy). */
+export const SECURE_COOKIES = 'facade secure cookies';
+
 export function setCookie(req: Request, res: Response, name: string, value: string, maxAgeSeconds?: number): void {
   const attributes = [`${name}=${encodeURIComponent(value)}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
-  if (req.secure) attributes.push('Secure');
+  if (req.secure || req.app.get(SECURE_COOKIES) === true) attributes.push('Secure');
   if (maxAgeSeconds !== undefined) attributes.push(`Max-Age=${maxAgeSeconds}`);
   res.append('Set-Cookie', attributes.join('; '));
 }

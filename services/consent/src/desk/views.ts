@@ -149,7 +149,7 @@ export function patientPage(context: PageContext, consent: PatientConsent, flash
   const t = messages(context.language);
   const label = consent.name ?? consent.patient.value;
   const notices: SafeHtml[] = [];
-  if (flash?.done && t.done[flash.done]) {
+  if (flash?.done && Object.hasOwn(t.done, flash.done)) {
     notices.push(html`<p class="notice" role="status">${t.done[flash.done]} <a href="/" accesskey="n" autofocus>${t.newSearch}</a></p>`);
   }
   if (flash?.notAnnounced) {
