@@ -76,6 +76,8 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     db,
     storageDir: config.storageDir,
     access,
+    // Every route with patient data or images answers 503 until the view has read the decisions to the end, and whenever it stops following them.
+    consentView,
     maxResults: config.maxResults,
     verifier,
     failedTokens: config.failedTokens ? failedTokenCounter(config.failedTokens) : undefined,

@@ -1,7 +1,8 @@
 import express from 'express';
 import type { AuditEvent } from '@medplum/fhirtypes';
-import { parseScopes, type Principal } from '@imaging-facade/access';
+import { parseScopes, StudyAccess, type Principal } from '@imaging-facade/access';
 import { createLogger } from '@imaging-facade/service-kit';
+import { StudyIndexDb } from '../index/study-index-db';
 import { serveOnLoopback } from '../../../../test/support/http-from';
 import { eventually } from '../../../../test/support/wait';
 import { doseApiRoutes } from './api-routes';
@@ -29,7 +30,51 @@ function principalOf(scope: string): Principal {
 /** The fake verifier's token for a scope string (base64url: a bearer token's alphabet). */
 const tokenFor = (scope: string): string => Buffer.from(scope).toString('base64url');
 
-async function serve(events: AuditEvent[]) {
+const PATIENTS = 'urn:oid:1.2.250.1.71.4.2.1';
+
+/** dicomweb's index with these studies: `patient` undefined is a study indexed without a patient identifier. */
+function indexWith(studies: Array<{ uid: string; patient: string | undefined; accession?: string }>): StudyIndexDb {
+  const db = new StudyIndexDb(':memory:');
+  for (const study of studies) {
+    db.replaceStudy({
+      study: {
+        studyUid: study.uid,
+        patientSystem: study.patient === undefined ? null : PATIENTS,
+        patientValue: study.patient ?? null,
+        patientId: study.patient ?? null,
+        patientNameKey: null,
+        studyDate: '20240105',
+        accession: study.accession ?? null,
+        modalities: 'CT',
+        numberOfSeries: 1,
+        numberOfInstances: 1,
+        attributes: '{}',
+      },
+      series: [],
+      instances: [],
+    });
+  }
+  return db;
+}
+
+/** libs/access's rule over consent decisions: patients who refused everything, and single studies refused (by UID or accession). */
+const accessWith = (refused: { patients?: string[]; studies?: string[] }): StudyAccess =>
+  new StudyAccess({
+    rules: {
+      mayWithhold: () => true,
+      patientSharing: (ids) => (ids.some((id) => refused.patients?.includes(id.value)) ? 'withhold' : 'share'),
+      studySharing: (ids, study) =>
+        ids.some((id) => refused.patients?.includes(id.value)) || refused.studies?.some((key) => key === study.studyInstanceUid || key === study.accessionNumber) ? 'withhold' : 'share',
+    },
+    lookups: { patientIdentifiers: async () => [], study: async () => undefined },
+  });
+
+const SHARED_INDEX = [
+  { uid: '2.25.1', patient: 'P-1' },
+  { uid: '2.25.2', patient: 'P-2' },
+];
+
+async function serve(events: AuditEvent[], consent: { source?: unknown[]; index?: StudyIndexDb; access?: StudyAccess } = {}) {
   const app = express();
   app.set('query parser', 'simple');
   app.use(
@@ -37,11 +82,14 @@ async function serve(events: AuditEvent[]) {
     doseApiRoutes({
       verifier: { verify: async (token) => principalOf(Buffer.from(token, 'base64url').toString()) },
       failedTokens: undefined,
+      consentView: { isReady: () => true },
       publicBaseUrl: 'https://node.example/dicomweb',
       audit: { enqueue: (event) => events.push(event) },
       logger,
       roleScope: 'dose-officer',
-      source: { resources: async () => [summary('1', '2.25.1', 300), summary('2', '2.25.2', 900)] },
+      source: { resources: async () => (consent.source ?? [summary('1', '2.25.1', 300), summary('2', '2.25.2', 900)]) as Array<{ resourceType: string }> },
+      studies: consent.index ?? indexWith(SHARED_INDEX),
+      access: consent.access ?? accessWith({}),
       table: TABLE,
       maxFlaggedListed: 10,
     }),
@@ -112,6 +160,51 @@ describe('the dashboard API: what it answers', () => {
       expect(((await bad.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('the dashboard API: consent, by DICOMweb\'s rule over its own index', () => {
+  const officer = tokenFor('openid dose-officer user/Observation.rs');
+
+  test('an exam whose patient refused, whose study alone was refused (by accession), that is not in the index, or whose study has no patient identifier there is neither exported, listed nor counted', async () => {
+    const index = indexWith([
+      ...SHARED_INDEX,
+      { uid: '2.25.3', patient: 'P-REFUSED' },
+      { uid: '2.25.4', patient: 'P-1', accession: 'ACC-REFUSED' },
+      { uid: '2.25.6', patient: undefined },
+    ]);
+    const source = [
+      summary('1', '2.25.1', 300),
+      summary('2', '2.25.2', 900),
+      summary('3', '2.25.3', 990),
+      summary('4', '2.25.4', 980),
+      summary('5', '2.25.5', 970),
+      summary('6', '2.25.6', 960),
+    ];
+    const events: AuditEvent[] = [];
+    const server = await serve(events, { source, index, access: accessWith({ patients: ['P-REFUSED'], studies: ['ACC-REFUSED'] }) });
+    try {
+      const csv = await fetch(server.url('/dose/api/export.csv?from=2024-01-01&to=2024-01-31'), { headers: { authorization: `Bearer ${officer}` } });
+      expect(csv.status).toBe(200);
+      const rows = (await csv.text()).trim().split('\r\n').slice(1);
+      expect(rows.map((row) => row.split(',')[1])).toEqual(['2.25.1', '2.25.2']);
+
+      const response = await fetch(server.url('/dose/api/summary?from=2024-01-01&to=2024-01-31'), { headers: { authorization: `Bearer ${officer}` } });
+      const body = (await response.json()) as { exams: number; flaggedCount: number; flagged: Array<{ studyUid: string }>; distributions: Array<{ count: number; quantities: Array<{ quantity: string; median: number }> }>; trends: Array<{ points: Array<{ count: number }> }> };
+      expect(body).toMatchObject({ exams: 2, flaggedCount: 1 });
+      expect(body.flagged.map((exam) => exam.studyUid)).toEqual(['2.25.2']);
+      // The aggregates too: nothing of the left-out exams in the distributions or the trends.
+      expect(body.distributions.reduce((sum, group) => sum + group.count, 0)).toBe(2);
+      expect(body.distributions[0]?.quantities.find((quantity) => quantity.quantity === 'dlp')?.median).toBe(600);
+      expect(body.trends.flatMap((trend) => trend.points).reduce((sum, point) => sum + point.count, 0)).toBe(2);
+
+      const audited = await eventually(async () => (events.length === 2 ? events : undefined), { what: 'two AuditEvents', timeoutMs: 5000 });
+      const named = audited.flatMap((event) => event.entity?.filter((entity) => entity.what?.type === 'ImagingStudy').map((entity) => entity.name) ?? []);
+      expect(named.filter((uid) => !['2.25.1', '2.25.2'].includes(uid ?? ''))).toEqual([]);
+    } finally {
+      await server.close();
+      index.close();
     }
   });
 });

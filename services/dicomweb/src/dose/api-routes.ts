@@ -2,27 +2,29 @@ import express, { type Request, type Response, type Router } from 'express';
 import { OutcomeError, outcomeErrorHandler, sendOutcome, notFound } from '@imaging-facade/fhir-outcomes';
 import { assess, distributions, flagged, trends } from './aggregate';
 import { doseAccess, auditStudies, type DoseAccessDeps } from './api-access';
+import { consentedExams, type ConsentFilter } from './consented-exams';
 import { examsCsv } from './csv-export';
 import { TooManyExamsError, type DoseSource } from './dose-source';
 import { examsOf } from './exam-records';
 import { parsePeriod, type Period } from './period';
 import type { ReferenceTable } from './reference-table';
 
-export interface DoseApiDeps extends DoseAccessDeps {
+export interface DoseApiDeps extends DoseAccessDeps, ConsentFilter {
   source: DoseSource;
   table: ReferenceTable;
   /** Flagged exams listed in the summary at most (the CSV has them all). */
   maxFlaggedListed: number;
 }
 
-/** The dashboard's API: its figures for a period (JSON), and the exams as CSV. */
+/** The dashboard's API: its figures for a period (JSON), and the exams as CSV; only exams consent shares, by DICOMweb's rule. */
 export function doseApiRoutes(deps: DoseApiDeps): Router {
   const router = express.Router();
   router.use(doseAccess(deps));
 
   const assessed = async (period: Period) => {
     try {
-      return examsOf(await deps.source.resources(period)).map((exam) => assess(exam, deps.table));
+      // Consent first: what a refusal withholds is neither listed nor exported nor counted in any figure.
+      return consentedExams(examsOf(await deps.source.resources(period)), deps).map((exam) => assess(exam, deps.table));
     } catch (error) {
       if (error instanceof TooManyExamsError) throw new OutcomeError({ status: 422, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'too-costly', diagnostics: error.message }] } });
       throw error;

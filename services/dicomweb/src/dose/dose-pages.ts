@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import type { Upstream } from '@imaging-facade/fhir';
+import type { DicomwebDeps } from '../http/deps';
 import type { RequestContextDeps } from '../http/request-context';
 import { doseApiRoutes } from './api-routes';
 import { fhirDoseSource } from './dose-source';
@@ -14,8 +15,8 @@ export interface DoseSettings {
   maxResources: number;
   table: ReferenceTable;
   upstream: Pick<Upstream, 'request' | 'baseUrl'>;
-  /** The token check, failed-token counter, audit and logger DICOMweb uses. */
-  deps: RequestContextDeps;
+  /** The token check, failed-token counter, consent view, audit and logger DICOMweb uses, and its index and access rule (consent). */
+  deps: RequestContextDeps & Pick<DicomwebDeps, 'db' | 'access'>;
 }
 
 /** The dose dashboard at /dose: its API under /dose/api, the page and its files beside it. */
@@ -26,6 +27,7 @@ export function dosePages(settings: DoseSettings): { path: string; router: Route
     doseApiRoutes({
       ...settings.deps,
       roleScope: settings.roleScope,
+      studies: settings.deps.db,
       source: fhirDoseSource(settings.upstream, { pageSize: 200, maxResources: settings.maxResources }),
       table: settings.table,
       maxFlaggedListed: 500,

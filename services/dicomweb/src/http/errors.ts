@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { ClientGoneError } from './backpressure';
+import { noteCutOff } from './request-context';
 
 /**
  * DICOMweb errors (PS3.18 8.5): the HTTP status says what went wrong, and a small JSON body says
@@ -23,6 +24,8 @@ export const notAcceptable = (message: string) => new DicomwebError(406, message
 
 export function sendError(res: Response, status: number, message: string): void {
   if (res.headersSent) {
+    // Too late for a status: the answer is cut off, and its AuditEvent says the server did it.
+    noteCutOff(res, `The answer failed after it began: ${message}`);
     res.destroy();
     return;
   }
@@ -32,7 +35,7 @@ export function sendError(res: Response, status: number, message: string): void 
 export function dicomwebErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
     if (error instanceof ClientGoneError) {
-      // Nobody to answer: the stream stopped where the client left.
+      // Nobody to answer: the stream stopped where the client left (its AuditEvent says so, on 'close').
       res.destroy();
       return;
     }

@@ -16,6 +16,7 @@ describe('DICOMweb: _format honoured where the answer is JSON, refused elsewhere
     const app = createDicomwebApp({
       verifier: fakeVerifier({ issuer: 'https://issuer.example', clientId: 'viewer', scopes: [] }),
       failedTokens: undefined,
+      consentView: { isReady: () => true },
       publicBaseUrl: 'https://node.example/dicomweb',
       audit: { enqueue: () => undefined },
       logger,

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import express from 'express';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { createLogger } from '@imaging-facade/service-kit';
@@ -5,8 +6,9 @@ import { failedTokenCounter } from '@imaging-facade/access';
 import { fakeVerifier } from '@imaging-facade/access/src/test-support/fake-verifier';
 import { getFrom, sendBadTokensUntilLocked, serveOnLoopback } from '../../../../test/support/http-from';
 import { eventually } from '../../../../test/support/wait';
+import { multipartContentType, newBoundary, streamParts } from '../wado/multipart';
 import { dicomwebErrorHandler } from './errors';
-import { requestContext } from './request-context';
+import { audited, requestContext } from './request-context';
 
 const logger = createLogger('dicomweb-test', 'silent');
 
@@ -18,6 +20,7 @@ test('DICOMweb: bad tokens are 401 then 429 with Retry-After, each an AuditEvent
     requestContext({
       verifier: fakeVerifier({ issuer: 'https://issuer.example', clientId: 'viewer', scopes: [] }),
       failedTokens: failedTokenCounter({ perClient: 2, lockoutSeconds: 120 }),
+      consentView: { isReady: () => true },
       publicBaseUrl: 'https://node.example/dicomweb',
       audit: { enqueue: (event) => events.push(event) },
       logger,
@@ -45,4 +48,106 @@ test('DICOMweb: bad tokens are 401 then 429 with Retry-After, each an AuditEvent
   } finally {
     await server.close();
   }
+});
+
+/** Reads an answer until `abortAfter` bytes came (then drops the connection) or to its end; resolves with the bytes read. */
+function readThenLeave(url: string, abortAfter: number | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    let got = 0;
+    const req = request(url, { headers: { authorization: 'Bearer good' } }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        if (abortAfter !== undefined && got >= abortAfter) {
+          req.destroy();
+          resolve(got);
+        }
+      });
+      res.on('end', () => resolve(got));
+      // A connection the server cut: 'error' (aborted), then 'close'.
+      res.on('error', () => resolve(got));
+      res.on('close', () => resolve(got));
+    });
+    req.on('error', () => resolve(got));
+    req.end();
+  });
+}
+
+/** A study retrieve through the request context, as WADO-RS streams one: 24 parts of 1 MiB; `?fail` makes the stream fail after 3. */
+async function retrieveServer(events: AuditEvent[]) {
+  const app = express();
+  app.use(
+    requestContext({
+      verifier: fakeVerifier({ issuer: 'https://issuer.example', clientId: 'viewer', scopes: [] }),
+      failedTokens: undefined,
+      consentView: { isReady: () => true },
+      publicBaseUrl: 'https://node.example/dicomweb',
+      audit: { enqueue: (event) => events.push(event) },
+      logger,
+    }),
+  );
+  app.get('/studies/:study', async (req, res, next) => {
+    try {
+      audited(res).studies = [{ studyUid: req.params.study, patientSystem: 'urn:oid:1.2.250.1.71.4.2.1', patientValue: 'P-1' }];
+      const boundary = newBoundary();
+      res.status(200).type(multipartContentType('application/dicom', boundary));
+      const fail = req.query.fail !== undefined;
+      function* parts() {
+        for (let index = 0; index < 24; index++) {
+          if (fail && index === 3) throw new Error('the file went away');
+          yield { contentType: 'application/dicom', bytes: Buffer.alloc(1024 * 1024, index) };
+        }
+      }
+      await streamParts(res, boundary, parts());
+    } catch (error) {
+      next(error);
+    }
+  });
+  app.use(dicomwebErrorHandler(logger));
+  return serveOnLoopback(app);
+}
+
+describe('DICOMweb: every retrieve is audited once when its connection closes, an answer cut off as a failure', () => {
+  const studiesOf = (event: AuditEvent | undefined) => event?.entity?.filter((entity) => entity.what?.type === 'ImagingStudy').map((entity) => entity.name);
+  const patientsOf = (event: AuditEvent | undefined) => event?.entity?.filter((entity) => entity.what?.type === 'Patient').map((entity) => entity.what?.identifier?.value);
+
+  test('a client that leaves mid-study: one AuditEvent, outcome 4, saying the client closed the connection before the end, naming the study and its patient', async () => {
+    const events: AuditEvent[] = [];
+    const server = await retrieveServer(events);
+    try {
+      const read = await readThenLeave(server.url('/studies/1.2.3'), 2 * 1024 * 1024);
+      expect(read).toBeLessThan(24 * 1024 * 1024);
+      const [event] = await eventually(async () => (events.length > 0 ? events : undefined), { what: 'the AuditEvent of the abandoned retrieve', timeoutMs: 3000 });
+      expect(event?.outcome).toBe('4');
+      expect(event?.outcomeDesc).toBe('The client closed the connection before the end of the answer (HTTP 200 begun)');
+      expect(event?.meta?.profile?.[0]).toMatch(/BasicAudit\.PatientRead$/);
+      expect(studiesOf(event)).toEqual(['1.2.3']);
+      expect(patientsOf(event)).toEqual(['P-1']);
+      // Exactly once: nothing more comes for it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events).toHaveLength(1);
+
+      // The whole study read: one more, a success.
+      expect(await readThenLeave(server.url('/studies/1.2.4'), undefined)).toBeGreaterThan(24 * 1024 * 1024);
+      await eventually(async () => (events.length === 2 ? events : undefined), { what: 'the AuditEvent of the complete retrieve', timeoutMs: 3000 });
+      expect([events[1]?.outcome, events[1]?.outcomeDesc, studiesOf(events[1])]).toEqual(['0', undefined, ['1.2.4']]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  }, 15_000);
+
+  test('a stream the server cuts off (a failure after the head went out): one AuditEvent, outcome 8, saying so', async () => {
+    const events: AuditEvent[] = [];
+    const server = await retrieveServer(events);
+    try {
+      await readThenLeave(server.url('/studies/1.2.5?fail'), undefined);
+      const [event] = await eventually(async () => (events.length > 0 ? events : undefined), { what: 'the AuditEvent of the failed retrieve', timeoutMs: 3000 });
+      expect([event?.outcome, event?.outcomeDesc, studiesOf(event)]).toEqual(['8', 'The answer failed after it began: Internal server error (HTTP 200 begun)', ['1.2.5']]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  }, 15_000);
 });

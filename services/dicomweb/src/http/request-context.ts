@@ -3,15 +3,18 @@ import type { NextFunction, Request, Response } from 'express';
 import { authenticateBearer, buildAuditEvent, type FailedTokens, type OidcVerifier, type Principal } from '@imaging-facade/access';
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { AuditEvent } from '@medplum/fhirtypes';
-import type { Logger } from '@imaging-facade/service-kit';
+import type { CatchingUp, Logger } from '@imaging-facade/service-kit';
 import { StudyIndexDb, type StudyRow } from '../index/study-index-db';
+import { requireConsentReady } from './consent-ready';
 
 /**
  * What every request of the node's web faces goes through (DICOMweb, the dose dashboard's API), as
  * at the gateway: a request id, `no-store`, the bearer token checked (libs/access, same answers as
- * the FHIR face), what the face asks of the principal beyond it, and one BALP AuditEvent when it
- * ends — Query for searches, Read for retrievals — naming the studies and patients whose data left
- * the node.
+ * the FHIR face), what the face asks of the principal beyond it, the consent view caught up (else
+ * 503), and one BALP AuditEvent when it ends — Query for searches, Read for retrievals — naming the
+ * studies and patients whose data left the node. "Ends" is the response's 'close', which also comes
+ * when the client leaves mid-answer (then no 'finish' ever does): such an answer is audited as cut
+ * off, with the studies whose data had begun to leave.
  */
 
 export type DicomwebInteraction = 'search-type' | 'read';
@@ -48,11 +51,26 @@ export function audited(res: Response): Audited {
 
 export interface RequestContextDeps {
   verifier: Pick<OidcVerifier, 'verify'>;
+  /** The consent decisions' view: no answer (503) until it has read its topic to the end, nor while it does not follow it. */
+  consentView: Pick<CatchingUp, 'isReady'>;
   /** Bad tokens counted per client address (429 past the limit); undefined: no limit (said explicitly, so that no wiring forgets it). */
   failedTokens: FailedTokens | undefined;
   publicBaseUrl: string;
   audit: { enqueue: (event: AuditEvent) => void };
   logger: Logger;
+}
+
+/** Why an answer that began did not reach its end, for its AuditEvent (set where the server cuts it off). */
+export interface CutOff {
+  outcome: '4' | '8';
+  description: string;
+}
+
+export const CLIENT_LEFT: CutOff = { outcome: '4', description: 'The client closed the connection before the end of the answer' };
+
+/** Notes that the server itself is cutting the answer off (a failure after its headers went out). */
+export function noteCutOff(res: Response, description: string): void {
+  res.locals.cutOff = { outcome: '8', description } satisfies CutOff;
 }
 
 export function requestContext(deps: RequestContextDeps, face: RequestFace = DICOMWEB_FACE) {
@@ -66,28 +84,36 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
     res.locals.audited = record;
     const started = Date.now();
     let refusal: string | undefined;
+    let finished = false;
     res.once('finish', () => {
+      finished = true;
+    });
+    // 'close' comes once per response: after 'finish' when the answer went out whole, and alone when
+    // the connection closed before its end (the client left, or the server destroyed the response).
+    res.once('close', () => {
       const principal = res.locals.principal as Principal | undefined;
-      const studies = res.statusCode < 400 ? record.studies : [];
-      deps.audit.enqueue(
-        buildAuditEvent({
-          interaction: record.interaction,
-          recorded: new Date(),
-          status: res.statusCode,
-          description: refusal,
-          principal,
-          clientAddress: req.socket.remoteAddress ?? 'unknown',
-          gatewayBaseUrl: deps.publicBaseUrl,
-          serverDisplay: face.serverDisplay,
-          query: record.interaction === 'search-type' ? `GET ${publicOrigin}${req.originalUrl}` : undefined,
-          studies: studies.map((study) => study.studyUid),
-          patientIdentifiers: [...new Map(studies.flatMap(StudyIndexDb.patientOf).map((id) => [`${id.system}|${id.value}`, id])).values()],
-          patients: [],
-          requestId,
-        }),
-      );
-      deps.logger[res.statusCode >= 400 ? 'info' : 'debug'](
-        { requestId, interaction: record.interaction, status: res.statusCode, studies: studies.length, clientId: principal?.clientId, ms: Date.now() - started },
+      // Named when their data began to leave: a 2xx/3xx answer whose head went out.
+      const studies = res.statusCode < 400 && res.headersSent ? record.studies : [];
+      const cutOff = finished ? undefined : ((res.locals.cutOff as CutOff | undefined) ?? CLIENT_LEFT);
+      const event = buildAuditEvent({
+        interaction: record.interaction,
+        recorded: new Date(),
+        status: res.statusCode,
+        description: refusal,
+        principal,
+        clientAddress: req.socket.remoteAddress ?? 'unknown',
+        gatewayBaseUrl: deps.publicBaseUrl,
+        serverDisplay: face.serverDisplay,
+        query: record.interaction === 'search-type' ? `GET ${publicOrigin}${req.originalUrl}` : undefined,
+        studies: studies.map((study) => study.studyUid),
+        patientIdentifiers: [...new Map(studies.flatMap(StudyIndexDb.patientOf).map((id) => [`${id.system}|${id.value}`, id])).values()],
+        patients: [],
+        requestId,
+      });
+      // A cut-off answer is a failure whatever its status line said (a 200 whose stream stopped).
+      deps.audit.enqueue(cutOff && event.outcome === '0' ? { ...event, outcome: cutOff.outcome, outcomeDesc: `${cutOff.description} (${res.headersSent ? `HTTP ${res.statusCode} begun` : 'before it began'})` } : event);
+      deps.logger[res.statusCode >= 400 || cutOff ? 'info' : 'debug'](
+        { requestId, interaction: record.interaction, status: res.statusCode, complete: !cutOff, studies: studies.length, clientId: principal?.clientId, ms: Date.now() - started },
         face.logMessage,
       );
     });
@@ -95,9 +121,10 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
       const principal = await authenticateBearer(req, res, deps.verifier, deps.publicBaseUrl, deps.logger, deps.failedTokens);
       res.locals.principal = principal;
       face.authorize?.(principal, res);
+      requireConsentReady(deps.consentView, res);
       next();
     } catch (error) {
-      // Why the token was refused (or the client throttled), for the AuditEvent's outcomeDesc.
+      // Why the token was refused (or the client throttled, or consent not loaded), for the AuditEvent's outcomeDesc.
       refusal = isOutcomeError(error) ? error.message : undefined;
       next(error);
     }
