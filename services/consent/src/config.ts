@@ -78,6 +78,15 @@ export const configSchema = z
       });
       return z.NEVER;
     }
+    const plain = accounts.filter((account) => account.kind === 'plain').map((account) => account.user);
+    if (raw.FACADE_ENV === 'production' && plain.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['CONSENT_DESK_ACCOUNTS'],
+        message: `passwords in clear are refused in production (${plain.join(', ')}): give each account its scrypt hash (services/consent/dist/hash-password.js)`,
+      });
+      return z.NEVER;
+    }
     const [orgSystem, ...orgValue] = raw.CONSENT_ORGANIZATION_IDENTIFIER?.split('|') ?? [];
     return {
       httpPort: raw.CONSENT_HTTP_PORT,

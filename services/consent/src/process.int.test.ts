@@ -9,6 +9,7 @@ import { freePort } from '../../../test/support/ports';
 import { startService, type RunningService } from '../../../test/support/service-process';
 import { eventually } from '../../../test/support/wait';
 import { DESK_AUTH } from './test-support/desk';
+import { hashPassword } from './auth/accounts';
 
 const MAIN = path.resolve(__dirname, '../dist/main.js');
 
@@ -158,10 +159,11 @@ describe('the consent desk as a process (node services/consent/dist/main.js)', (
     expect(`${result.stdout}${result.stderr}`).toContain('the default desk/desk account is refused in production');
   });
 
-  test('a production configuration without the log pseudonym key refuses to start (exit 78), naming it', () => {
+  test('a production configuration without the log pseudonym key refuses to start (exit 78), naming it', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'consent-desk-'));
+    const hash = await hashPassword('a long desk password');
     const result = spawnSync(process.execPath, [MAIN], {
-      env: { ...process.env, FACADE_ENV: 'production', FACADE_DATA_DIR: dataDir, FACADE_LOG_PSEUDONYM_KEY: '', CONSENT_DESK_ACCOUNTS: `alice:${'x'.repeat(20)}` },
+      env: { ...process.env, FACADE_ENV: 'production', FACADE_DATA_DIR: dataDir, FACADE_LOG_PSEUDONYM_KEY: '', CONSENT_DESK_ACCOUNTS: `alice:${hash}` },
       encoding: 'utf8',
       timeout: 20_000,
     });

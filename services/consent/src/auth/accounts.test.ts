@@ -67,6 +67,12 @@ describe('the default account in configuration', () => {
     expect(() => loadConsentConfig({ ...environment, FACADE_ENV: 'production', FACADE_LOG_PSEUDONYM_KEY: PSEUDONYM_KEY })).toThrow(/desk\/desk account is refused in production/);
   });
 
+  test('production refuses passwords in clear, naming the accounts', () => {
+    expect(() => loadConsentConfig({ FACADE_ENV: 'production', CONSENT_DESK_ACCOUNTS: 'alice:a-long-password-in-clear', FACADE_LOG_PSEUDONYM_KEY: PSEUDONYM_KEY })).toThrow(
+      /passwords in clear are refused in production \(alice\)/,
+    );
+  });
+
   test('production starts with real accounts, even one named desk', async () => {
     const hash = await hashPassword('a long desk password');
     const config = loadConsentConfig({ FACADE_ENV: 'production', CONSENT_DESK_ACCOUNTS: `desk:${hash}`, FACADE_LOG_PSEUDONYM_KEY: PSEUDONYM_KEY });

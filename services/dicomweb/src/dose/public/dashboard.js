@@ -62,7 +62,15 @@
   }
 
   async function api(path) {
-    var response = await fetch(settings.base + '/api/' + path, { headers: { authorization: 'Bearer ' + token() } });
+    var current = token();
+    if (!current) {
+      // Expired (or about to): sign in again rather than send a token that is not one, which the
+      // node counts against this address's failed tokens.
+      store.removeItem('dose.token');
+      await signIn();
+      throw new Error('signing in again');
+    }
+    var response = await fetch(settings.base + '/api/' + path, { headers: { authorization: 'Bearer ' + current } });
     if (response.status === 401) {
       store.removeItem('dose.token');
       await signIn();
