@@ -25,6 +25,11 @@
  * time, the studies of a burst polled together), with the CPU that HAPI (when the local stack
  * runs it), the mapper and the ingest used per study of a burst until its last study was searchable.
  *
+ * Every timed send, and the durable limit's writes, begins once the machine's CPUs have been at
+ * most 15 % busy for half a second (at most 20 s of waiting, counted and printed): what a burst
+ * leaves running (HAPI indexing and JIT-compiling, a peer's files being removed) otherwise lands on
+ * whichever send comes next, by chance.
+ *
  * Needs the real Kafka broker and HAPI FHIR server: started like the tests do when not running
  * (FACADE_SKIP_INFRA=1: the running ones only, as on a machine where they are shared).
  * BENCH_SMALL (default 500) and BENCH_INSTANCES (default 600) set the study sizes, BENCH_WARMUP (2500)
@@ -45,7 +50,7 @@ import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
-import { machineCpuSeconds, namedThreadsCpuSeconds, processCpuSeconds, rssMiB, rssSampler } from './proc-stats';
+import { machineCpuSeconds, namedThreadsCpuSeconds, processCpuSeconds, rssMiB, rssSampler, untilMachineQuiet, type QuietWait } from './proc-stats';
 
 const LARGE = Number(process.env.BENCH_INSTANCES ?? 600);
 const SMALL = Number(process.env.BENCH_SMALL ?? 500);
@@ -66,6 +71,14 @@ const QUIET_PERIOD_MS = 2000;
 interface Study {
   uid: string;
   files: string[];
+}
+
+/** Every timed send's wait for a quiet machine, printed at the end. */
+const quietWaits: QuietWait[] = [];
+
+/** Before each timed send (and outside its CPU readings): the machine quiet, whatever ran before. */
+async function quietMachine(): Promise<void> {
+  quietWaits.push(await untilMachineQuiet());
 }
 
 async function generateStudy(count: number, size: 'small' | 'large'): Promise<Study> {
@@ -171,6 +184,7 @@ async function benchStorescp(study: Study): Promise<number> {
   });
   try {
     await waitForPort(port);
+    await quietMachine();
     return await send(port, 'STORESCP', study);
   } finally {
     await stopChild(child);
@@ -204,6 +218,7 @@ async function benchOrthanc(study: Study): Promise<number | undefined> {
   const child = spawn('Orthanc', [config], { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
   try {
     await waitForPort(dicomPort);
+    await quietMachine();
     return await send(dicomPort, 'ORTHANC', study);
   } finally {
     await stopChild(child);
@@ -243,6 +258,7 @@ interface FacadeResult {
 }
 
 async function benchFacade(pipeline: Pipeline, study: Study): Promise<FacadeResult> {
+  await quietMachine();
   const rssBeforeMiB = rssMiB(pipeline.ingest.pid);
   const rssUntilSearchable = rssSampler(pipeline.ingest.pid);
   const rss = rssSampler(pipeline.ingest.pid);
@@ -411,15 +427,18 @@ async function main(): Promise<void> {
       await runProcess('sync', []);
 
       const storescp = await benchStorescp(small);
+      await quietMachine();
       const durableSmall = storescp + durableWriteSeconds(small.files, running.storageDir);
       const orthanc = await benchOrthanc(small);
       const ingest = await benchFacade(running, small);
       const storescpLarge = await benchStorescp(large);
+      await quietMachine();
       const durableLarge = storescpLarge + durableWriteSeconds(large.files, running.storageDir);
       const ingestLarge = await benchFacade(running, large);
       searchable.push(ingest.searchableAfterSeconds, ingestLarge.searchableAfterSeconds);
       const sendConcurrent = async (studies: Study[], parts: string[][]): Promise<ConcurrentSend> => {
         const instances = parts.reduce((sum, part) => sum + part.length, 0);
+        await quietMachine();
         const sent = await measureCpu(running.ingest.pid, instances, () => sendConcurrently(running.dicomPort, parts));
         const since = Date.now();
         const published = publicationCpu(running, hapiPid);
@@ -449,6 +468,7 @@ async function main(): Promise<void> {
     const manyStudy = await generateStudy(MANY * 5, 'small');
     generated.push(manyStudy);
     await runProcess('sync', []);
+    await quietMachine();
     const rss = rssSampler(running.ingest.pid);
     const many = await sendConcurrently(running.dicomPort, split(manyStudy.files, MANY));
     const manyPeakRss = rss.stop();
@@ -528,6 +548,9 @@ async function main(): Promise<void> {
       `6. memory in study size, one association: the ingest's RSS before the send → peak during it → peak until searchable:`,
       ...rounds.map((round, i) => `   round ${i + 1}, ${SMALL} × 39 KB: ${memory(round.ingest)}`),
       `   ${STUDY_SIZE} × 39 KB (sent after case 4; not in case 5's p95, for runs to compare; ${rate(STUDY_SIZE, bySize.seconds)}): ${memory(bySize)}`,
+      `every timed send (and durable limit) began once the machine's CPUs had been at most 15 % busy for 0.5 s: ` +
+        `waited median ${median(quietWaits.map((wait) => wait.waitedSeconds)).toFixed(1)} s, at most ${Math.max(...quietWaits.map((wait) => wait.waitedSeconds)).toFixed(1)} s; ` +
+        `${quietWaits.filter((wait) => !wait.quiet).length} of ${quietWaits.length} began after 20 s without`,
     ];
     console.log(`\n${lines.join('\n')}`);
     writeFileSync(path.join(artifacts, 'bench-ingest.txt'), `${lines.join('\n')}\n`);

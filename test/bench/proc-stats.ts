@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What the benches read of a process or of the machine from /proc: CPU time and resident memory. */
 
@@ -30,6 +32,33 @@ export function machineCpuSeconds(): number {
     .slice(1)
     .map(Number);
   return (user + nice + system + irq + softirq) / CLOCK_TICKS;
+}
+
+/** How long a send waited for a quiet machine, and whether it got one. */
+export interface QuietWait {
+  waitedSeconds: number;
+  /** False: the machine stayed busier than asked until the wait's limit, and the send started all the same. */
+  quiet: boolean;
+}
+
+/**
+ * Resolves once the machine's CPUs were at most `busyAtMost` busy (a share of all of them) over one
+ * window of `windowMs`, or after `limitMs`. A send timed just after a burst would otherwise share
+ * the cores with what the burst left running (HAPI indexing and JIT-compiling, a peer's files
+ * being removed), by chance, more for one peer than for another.
+ */
+export async function untilMachineQuiet({ busyAtMost = 0.15, windowMs = 500, limitMs = 20_000 } = {}): Promise<QuietWait> {
+  const started = process.hrtime.bigint();
+  const elapsedMs = (): number => Number(process.hrtime.bigint() - started) / 1e6;
+  for (;;) {
+    const [used, from] = [machineCpuSeconds(), process.hrtime.bigint()];
+    await sleep(windowMs);
+    const capacity = (availableParallelism() * Number(process.hrtime.bigint() - from)) / 1e9;
+    const quiet = (machineCpuSeconds() - used) / capacity <= busyAtMost;
+    if (quiet || elapsedMs() >= limitMs) {
+      return { waitedSeconds: elapsedMs() / 1000, quiet };
+    }
+  }
 }
 
 export function rssMiB(pid: number): number {
