@@ -27,8 +27,14 @@ const ELEMENTS_NEEDED_BY_ANY = [...new Set(Object.values(ELEMENTS_NEEDED).flat()
 const FILTERS = new Set(['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source', '_text', '_content', '_list']);
 const FILTER_MODIFIERS = new Set(['missing', 'not', 'exact', 'contains', 'text', 'above', 'below', 'in', 'not-in']);
 
-/** `_summary` values that keep every element the gateway checks (they are summary elements in R4). */
-const SUMMARIES = new Set(['true', 'false', 'data']);
+/** `_summary` values that keep every element the gateway checks, whatever the type. */
+const SUMMARIES = new Set(['false', 'data']);
+/**
+ * Types whose needed elements are all summary elements in R4, so that `_summary=true` keeps them.
+ * Not DocumentReference: HAPI's summary keeps `context` but drops `context.related`, the study a
+ * manifest belongs to (seen on HAPI 8.8.0); not Observation, whose study links are not checked here.
+ */
+const SUMMARY_TRUE_TYPES = new Set(['Patient', 'ImagingStudy', 'Endpoint']);
 
 /** Parameters of a page link (`[base]?_getpages=…`), as the server writes them into the links of an answer (with `_include`s). */
 const PAGE_PARAMETERS = new Set(['_getpages', '_getpagesoffset', '_count', '_pretty', '_bundletype', '_format']);
@@ -43,7 +49,7 @@ const refuse = (diagnostics: string): never => {
  * The form in which a client's `_`-parameter is sent to the FHIR server (`_elements` widened with
  * `needed`), or a 400 when the gateway does not let it through.
  */
-export function resultParameter(name: string, value: string, needed: readonly string[]): [string, string] {
+export function resultParameter(name: string, value: string, needed: readonly string[], resourceType?: string): [string, string] {
   const [base = '', modifier, ...more] = name.split(':');
   if (FILTERS.has(base) && more.length === 0 && (modifier === undefined || FILTER_MODIFIERS.has(modifier))) {
     return [name, value];
@@ -65,11 +71,19 @@ export function resultParameter(name: string, value: string, needed: readonly st
         return refuse('_sort on a chained parameter is not supported by the gateway');
       }
       return [name, value];
-    case '_summary':
-      if (!SUMMARIES.has(value)) {
-        return refuse(`_summary=${value} is not supported by the gateway (only true, false and data): the gateway must see each resource's patient and study, and does not count what consent may withhold`);
+    case '_summary': {
+      // HAPI reads the value in any case: so does the gateway, and it sends it on as it checked it.
+      const summary = value.toLowerCase();
+      if (summary === 'true' && resourceType !== undefined && SUMMARY_TRUE_TYPES.has(resourceType)) {
+        return [name, summary];
       }
-      return [name, value];
+      if (!SUMMARIES.has(summary)) {
+        return refuse(
+          `_summary=${value} is not supported by the gateway here (false and data; true on Patient, ImagingStudy and Endpoint): the gateway must see each resource's patient and study, and does not count what consent may withhold`,
+        );
+      }
+      return [name, summary];
+    }
     case '_total':
       if (value !== 'none') {
         return refuse('_total is not supported by the gateway (only none): it does not count what consent may withhold');
@@ -94,7 +108,7 @@ export function searchResultParameter(resourceType: string, name: string, value:
   if (name.startsWith('_has:')) {
     return refuse('_has (reverse chaining) is not supported by the gateway');
   }
-  return resultParameter(name, value, ELEMENTS_NEEDED[resourceType] ?? []);
+  return resultParameter(name, value, ELEMENTS_NEEDED[resourceType] ?? [], resourceType);
 }
 
 /**

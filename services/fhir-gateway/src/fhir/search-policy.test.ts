@@ -25,6 +25,7 @@ describe('prepareSearch', () => {
     ['a chain naming its type', 'ImagingStudy', 'subject:Patient.birthdate=1961', practitioner, [['subject:Patient.birthdate', '1961']]],
     ['filters on common parameters, with their modifiers', 'ImagingStudy', '_id:not=x&_lastUpdated=gt2020&_tag=a|b', practitioner, [['_id:not', 'x'], ['_lastUpdated', 'gt2020'], ['_tag', 'a|b']]],
     ['_summary true, false and data keep what the gateway checks', 'ImagingStudy', '_summary=true&_summary=data&_summary=false', practitioner, [['_summary', 'true'], ['_summary', 'data'], ['_summary', 'false']]],
+    ['_summary in another case, sent as checked', 'ImagingStudy', '_summary=TRUE&_summary=Data', practitioner, [['_summary', 'true'], ['_summary', 'data']]],
     ['_total=none counts nothing', 'ImagingStudy', '_total=none&_sort=-_lastUpdated', practitioner, [['_total', 'none'], ['_sort', '-_lastUpdated']]],
   ] as const)('%s', (_situation, type, query, who, expected) => {
     expect(prepare(type, query, who)).toEqual(expected);
@@ -40,6 +41,8 @@ describe('prepareSearch', () => {
     // Parameters that reshape the answer could hide the patient or study the decision needs.
     ['_summary=text cannot be checked', 'ImagingStudy', '_summary=text', practitioner, 400],
     ['_summary in another case', 'Observation', '_summary=TEXT', holder('system/*.rs'), 400],
+    ['_summary=true on DocumentReference (HAPI drops context.related, the manifest\'s study)', 'DocumentReference', '_summary=true', holder('system/*.rs'), 400],
+    ['_summary=true on Observation', 'Observation', '_summary=true', holder('system/*.rs'), 400],
     ['_elements:exclude of the patient\'s identifiers', 'Patient', '_elements:exclude=Patient.identifier', practitioner, 400],
     ['_elements:exclude of the subject', 'ImagingStudy', '_elements:exclude=ImagingStudy.subject', practitioner, 400],
     ['_narrative', 'Observation', '_narrative=only', holder('system/*.rs'), 400],
