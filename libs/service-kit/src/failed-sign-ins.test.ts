@@ -60,8 +60,14 @@ describe('FailedSignIns.attempt', () => {
       ),
     );
     expect(checked).toBe(limits.perAccount);
-    expect(burst.filter((attempt) => !attempt.allowed)).toHaveLength(60 - limits.perAccount);
-    expect(await throttle.gate('10.0.0.2', 'desk')).toMatchObject({ allowed: false, lockedOut: 'account' });
+    const refused = burst.filter((attempt) => !attempt.allowed);
+    expect(refused).toHaveLength(60 - limits.perAccount);
+    // Refused while the others were under way: not yet a lock-out, so try again in a moment.
+    expect(refused.every((attempt) => !attempt.allowed && attempt.retryAfterSeconds === 1)).toBe(true);
+    // Once they failed, a lock-out for the window.
+    const locked = await throttle.gate('10.0.0.2', 'desk');
+    expect(locked).toMatchObject({ allowed: false, lockedOut: 'account' });
+    expect(!locked.allowed && locked.retryAfterSeconds).toBeGreaterThan(50);
   });
 
   it('a burst across accounts stops at the client\'s limit', async () => {

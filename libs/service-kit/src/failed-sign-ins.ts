@@ -74,11 +74,21 @@ export class FailedSignIns {
   }
 
   private refusal(client: string, account: string | undefined, [byClient, byAccount]: [RateLimiterRes | null, RateLimiterRes | null]): Extract<SignInGate, { allowed: false }> | undefined {
-    if ((byClient?.consumedPoints ?? 0) + (this.clientsInFlight.get(client) ?? 0) >= this.limits.perClient) {
-      return { allowed: false, retryAfterSeconds: byClient ? secondsOf(byClient) : this.limits.lockoutSeconds, lockedOut: 'client' };
+    const refused = (state: RateLimiterRes | null, inFlight: number, limit: number): number | undefined => {
+      const failed = state?.consumedPoints ?? 0;
+      if (failed + inFlight < limit) {
+        return undefined;
+      }
+      // Locked out: until the window ends. Only attempts under way fill the count: they settle in a moment.
+      return failed >= limit && state ? secondsOf(state) : 1;
+    };
+    const clientWait = refused(byClient, this.clientsInFlight.get(client) ?? 0, this.limits.perClient);
+    if (clientWait !== undefined) {
+      return { allowed: false, retryAfterSeconds: clientWait, lockedOut: 'client' };
     }
-    if (account && (byAccount?.consumedPoints ?? 0) + (this.accountsInFlight.get(account) ?? 0) >= this.limits.perAccount) {
-      return { allowed: false, retryAfterSeconds: byAccount ? secondsOf(byAccount) : this.limits.lockoutSeconds, lockedOut: 'account' };
+    const accountWait = account ? refused(byAccount, this.accountsInFlight.get(account) ?? 0, this.limits.perAccount) : undefined;
+    if (accountWait !== undefined) {
+      return { allowed: false, retryAfterSeconds: accountWait, lockedOut: 'account' };
     }
     return undefined;
   }

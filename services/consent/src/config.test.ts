@@ -47,9 +47,16 @@ describe('loadConsentConfig', () => {
     ['broken accounts', { CONSENT_DESK_ACCOUNTS: 'desk' }, 'CONSENT_DESK_ACCOUNTS'],
     ['a log pseudonym key too short', { FACADE_LOG_PSEUDONYM_KEY: 'ab'.repeat(31) }, 'FACADE_LOG_PSEUDONYM_KEY'],
     ['production without a log pseudonym key', { FACADE_ENV: 'production' }, 'FACADE_LOG_PSEUDONYM_KEY'],
+    ['a proxy trusted by hop count (anybody who connects could name their address)', { CONSENT_TRUST_PROXY: '1' }, 'CONSENT_TRUST_PROXY'],
+    ['every proxy trusted', { CONSENT_TRUST_PROXY: 'TRUE' }, 'CONSENT_TRUST_PROXY'],
+    ['a misspelt proxy', { CONSENT_TRUST_PROXY: 'loopbak' }, 'CONSENT_TRUST_PROXY'],
   ])('fails fast on %s, naming the variable', (_situation, environment, variable) => {
     expect(() => loadConsentConfig(environment)).toThrow(ConfigError);
     expect(() => loadConsentConfig(environment)).toThrow(new RegExp(`${variable}:`));
+  });
+
+  test('a trusted proxy by name, address or subnet', () => {
+    expect(loadConsentConfig({ CONSENT_TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.0.2.7', FACADE_DATA_DIR: dataDir }).trustProxy).toBe('loopback, 10.0.0.0/8, 192.0.2.7');
   });
 
   test('the key of the patient pseudonyms in the logs is the one set, else, outside production, the one kept in the data directory', () => {

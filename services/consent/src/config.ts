@@ -1,3 +1,4 @@
+import express from 'express';
 import { z } from 'zod';
 import type { PseudonymKey } from '@imaging-facade/consent';
 import { checkNodeSettings, nodeSettingsOf, nodeSettingsShape, resolveLogPseudonymKey } from '@imaging-facade/node-settings';
@@ -5,6 +6,20 @@ import { env, loadConfig } from '@imaging-facade/service-kit';
 import { parseAccounts, usesDefaultAccount, type DeskAccount } from './auth/accounts';
 
 const uri = z.string().regex(/^(https?:\/\/\S+|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$/i, 'must be an http(s) URL or a URN');
+
+/** Express compiles `trust proxy` when it is set: a value it refuses is a configuration error here, not a crash at start. */
+function checkTrustedProxies(value: string, context: z.RefinementCtx): void {
+  const names = value.split(',').map((name) => name.trim());
+  if (names.some((name) => /^(\d+|true|false)$/i.test(name) || name === '')) {
+    context.addIssue({ code: 'custom', message: 'name the proxy (loopback, or its addresses or subnets): true or a number of hops would trust any client\'s X-Forwarded-For' });
+    return;
+  }
+  try {
+    express().set('trust proxy', names);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `must be loopback, or addresses or subnets, comma-separated (${(error as Error).message})` });
+  }
+}
 
 /** The consent desk's settings, one environment variable each. */
 export const configSchema = z
@@ -44,17 +59,13 @@ export const configSchema = z
     /** How long a lock-out lasts, and the window failed sign-ins are counted in, in seconds. */
     CONSENT_LOCKOUT_SECONDS: env.positiveInt(900),
     /**
-     * The reverse proxy that serves the desk over HTTPS, as Express's `trust proxy`: `loopback`, its
-     * addresses or subnets (comma-separated), or the number of proxies in front. Unset: none, and the
-     * client is the connection's address. Set: the client is the one the proxy forwards (X-Forwarded-For:
-     * lockouts and the audit trail name it), and X-Forwarded-Proto=https makes the cookies Secure.
+     * The reverse proxy that serves the desk over HTTPS, as Express's `trust proxy`: `loopback`, or its
+     * addresses or subnets (comma-separated). Unset: none, and the client is the connection's address.
+     * Set: the client is the one the proxy forwards (X-Forwarded-For: lockouts and the audit trail name
+     * it), and X-Forwarded-Proto=https makes the cookies Secure. Not `true` nor a number of hops: those
+     * trust whoever connects, and the desk listens on every interface.
      */
-    CONSENT_TRUST_PROXY: z
-      .string()
-      .trim()
-      .regex(/^(\d+|[A-Za-z0-9.:/_-]+(\s*,\s*[A-Za-z0-9.:/_-]+)*)$/, 'must be loopback, addresses or subnets (comma-separated), or a number of proxies')
-      .refine((value) => value !== 'true', 'true would trust any client\'s X-Forwarded-For: name the proxy')
-      .optional(),
+    CONSENT_TRUST_PROXY: z.string().trim().min(1).superRefine(checkTrustedProxies).optional(),
     /** The node-wide settings (FACADE_*): its consent policy, patient ID system, environment, log pseudonym key… */
     ...nodeSettingsShape,
     /** pino log level. */
@@ -105,7 +116,7 @@ export const configSchema = z
       accounts,
       defaultPatientIdSystem: node.patientIdSystem,
       sessionIdleMs: raw.CONSENT_SESSION_IDLE_MS,
-      trustProxy: raw.CONSENT_TRUST_PROXY === undefined ? undefined : /^\d+$/.test(raw.CONSENT_TRUST_PROXY) ? Number(raw.CONSENT_TRUST_PROXY) : raw.CONSENT_TRUST_PROXY,
+      trustProxy: raw.CONSENT_TRUST_PROXY,
       signInLimits: {
         perClient: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT,
         perAccount: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT,

@@ -91,7 +91,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   const app = express();
   app.disable('x-powered-by');
   if (config.trustProxy !== undefined) {
-    app.set('trust proxy', config.trustProxy);
+    app.set('trust proxy', config.trustProxy.split(',').map((name) => name.trim()));
   }
   // In production the desk is served over HTTPS (through a proxy): its cookies are Secure whatever a request says.
   app.set(SECURE_COOKIES, config.environment === 'production');

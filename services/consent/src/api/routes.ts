@@ -13,8 +13,8 @@ import {
   type Outcome,
 } from '@imaging-facade/fhir-outcomes';
 import type { Pseudonymizer } from '@imaging-facade/consent';
-import type { FailedSignIns, Logger } from '@imaging-facade/service-kit';
-import type { AccountVerifier } from '../auth/accounts';
+import type { FailedSignIns, Logger, SignInAttempt } from '@imaging-facade/service-kit';
+import { credentialsDigest, type AccountVerifier } from '../auth/accounts';
 import { auditTrail, setAudit } from './audit';
 import type { ChangeResult } from '../decisions/decisions';
 import { describe, patientConsent, type ConsentDesk } from '../decisions/patient-consent';
@@ -118,21 +118,33 @@ async function changeBody(desk: ConsentDesk, result: ChangeResult): Promise<obje
 
 /** HTTP Basic for desk accounts; without valid credentials: 401, WWW-Authenticate, OperationOutcome. */
 export function basicAuth(verifier: AccountVerifier, failedSignIns: FailedSignIns): RequestHandler {
+  // Calls sent at once with the same credentials (an EHR's parallel requests) share one check: each
+  // would otherwise count as an attempt under way, and the sixth be refused as if locked out.
+  const checking = new Map<string, Promise<SignInAttempt<string>>>();
+  const attempt = (client: string, user: string, password: string): Promise<SignInAttempt<string>> => {
+    const digest = credentialsDigest(user, password);
+    let shared = checking.get(digest);
+    if (!shared) {
+      shared = failedSignIns.attempt(client, user, () => verifier.verify(user, password)).finally(() => checking.delete(digest));
+      checking.set(digest, shared);
+    }
+    return shared;
+  };
   return async (req, res, next) => {
     const credentials = parseBasic(req.headers.authorization);
     const client = req.ip ?? 'unknown';
     let user: string | undefined;
     if (credentials) {
-      const attempt = await failedSignIns.attempt(client, credentials.user, () => verifier.verify(credentials.user, credentials.password));
-      if (!attempt.allowed) {
-        setAudit(res, { action: `sign-in refused (${attempt.lockedOut} locked out)`, attemptedUser: credentials.user });
-        res.setHeader('Retry-After', String(attempt.retryAfterSeconds));
-        sendOutcome(res, tooManyRequests(`Too many failed sign-ins for this ${attempt.lockedOut}: try again in ${attempt.retryAfterSeconds} s`));
+      const checked = await attempt(client, credentials.user, credentials.password);
+      if (!checked.allowed) {
+        setAudit(res, { action: `sign-in refused (${checked.lockedOut} locked out)`, attemptedUser: verifier.auditName(credentials.user) });
+        res.setHeader('Retry-After', String(checked.retryAfterSeconds));
+        sendOutcome(res, tooManyRequests(`Too many failed sign-ins for this ${checked.lockedOut}: try again in ${checked.retryAfterSeconds} s`));
         return;
       }
-      user = attempt.value;
+      user = checked.value;
       if (!user) {
-        setAudit(res, { action: 'sign-in', attemptedUser: credentials.user });
+        setAudit(res, { action: 'sign-in', attemptedUser: verifier.auditName(credentials.user) });
       }
     }
     if (!user) {

@@ -86,8 +86,16 @@ export class AccountVerifier {
       : { user: '', kind: 'plain', password: randomBytes(16).toString('hex') };
   }
 
+  /**
+   * The name to audit for a failed sign-in: the account's when there is one, else a placeholder
+   * (a password typed in the user field must not reach the logs).
+   */
+  auditName(user: string): string {
+    return this.accounts.has(user) ? user : '(no such account)';
+  }
+
   async verify(user: string, password: string): Promise<string | undefined> {
-    const digest = createHash('sha256').update(`${user}\u0000${password}`).digest('base64');
+    const digest = credentialsDigest(user, password);
     const until = this.recent.get(digest);
     if (until !== undefined && until > Date.now()) {
       return user;
@@ -100,6 +108,11 @@ export class AccountVerifier {
     this.recent.set(digest, Date.now() + this.cacheMs);
     return user;
   }
+}
+
+/** What identifies a pair of credentials in memory, without keeping the password. */
+export function credentialsDigest(user: string, password: string): string {
+  return createHash('sha256').update(`${user}\u0000${password}`).digest('base64');
 }
 
 async function matches(account: DeskAccount, password: string): Promise<boolean> {

@@ -32,7 +32,7 @@ describe('the desk after its security review', () => {
     desk = await startDesk({
       KAFKA_TOPIC_PREFIX: uniquePrefix(),
       // A hashed account: its check takes a pool thread for tens of milliseconds, as in production.
-      CONSENT_DESK_ACCOUNTS: `desk:desk,sec:${await hashPassword('right-horse-battery')}`,
+      CONSENT_DESK_ACCOUNTS: `desk:desk,sec:${await hashPassword('right-horse-battery')},honest:${await hashPassword('honest-horse-battery')}`,
       CONSENT_MAX_FAILED_SIGN_INS_PER_ACCOUNT: '3',
       CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT: '50',
       CONSENT_TRUST_PROXY: 'loopback',
@@ -51,6 +51,13 @@ describe('the desk after its security review', () => {
     expect(statuses.filter((status) => status === 401)).toHaveLength(3);
     expect(statuses.filter((status) => status === 429)).toHaveLength(17);
     expect((await api(desk, 'GET', '/api/patients?identifier=X', undefined, basic('sec', 'right-horse-battery'))).status).toBe(429);
+  });
+
+  test('correct credentials sent all at once (an EHR\'s parallel calls) all pass: they share one check', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, () => api(desk, 'GET', '/api/patients?identifier=X', undefined, basic('honest', 'honest-horse-battery'))),
+    );
+    expect(burst.map((answer) => answer.status)).toEqual(Array.from({ length: 12 }, () => 200));
   });
 
   test('a name is searched as a name: a comma does not make it a list of names (which, with a birth date, listed that day\'s patients)', async () => {
@@ -82,7 +89,10 @@ describe('the desk after its security review', () => {
     expect(audits).toContainEqual(
       expect.objectContaining({ user: 'desk', action: 'search-patients-by-name', patients: [desk.pseudonymize(`${identifier.system}|${identifier.value}`)] }),
     );
-    expect(audits).toContainEqual(expect.objectContaining({ user: null, attemptedUser: 'somebody', client: '127.0.0.1', status: 401 }));
+    // A name that is no account (perhaps a password typed in the wrong field) is not written down.
+    expect(audits).toContainEqual(expect.objectContaining({ user: null, attemptedUser: '(no such account)', client: '127.0.0.1', status: 401 }));
+    await api(desk, 'GET', '/api/patients?identifier=X', undefined, basic('desk', 'wrong'));
+    expect(desk.logs.map((line) => JSON.parse(line)).filter((line) => line.audit === true)).toContainEqual(expect.objectContaining({ user: null, attemptedUser: 'desk', status: 401 }));
     expect(desk.logs.join('\n')).not.toContain(family);
   });
 

@@ -59,7 +59,7 @@ export function deskPages(options: DeskOptions): Router {
     const expected = readCookie(req, LOGIN_COOKIE);
     const user = typeof body.user === 'string' ? body.user.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    setAudit(res, { action: 'sign-in', ...(user ? { attemptedUser: user } : {}) });
+    setAudit(res, { action: 'sign-in', ...(user ? { attemptedUser: options.verifier.auditName(user) } : {}) });
     if (!expected || !sameSecret(expected, body._login)) {
       res.status(403);
       renderLogin(req, res, 'expired');
@@ -69,7 +69,7 @@ export function deskPages(options: DeskOptions): Router {
     const attempt = await options.failedSignIns.attempt(client, user || undefined, async () => (user ? options.verifier.verify(user, password) : undefined));
     if (!attempt.allowed) {
       res.status(429).set('Retry-After', String(attempt.retryAfterSeconds));
-      setAudit(res, { action: `sign-in refused (${attempt.lockedOut} locked out)`, ...(user ? { attemptedUser: user } : {}) });
+      setAudit(res, { action: `sign-in refused (${attempt.lockedOut} locked out)`, ...(user ? { attemptedUser: options.verifier.auditName(user) } : {}) });
       renderLogin(req, res, 'locked-out', user);
       return;
     }

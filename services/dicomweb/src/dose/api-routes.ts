@@ -21,10 +21,13 @@ export function doseApiRoutes(deps: DoseApiDeps): Router {
   const router = express.Router();
   router.use(doseAccess(deps));
 
+  /** The period's exams consent shares, assessed, and how many others the period holds (said, never shown). */
   const assessed = async (period: Period) => {
     try {
       // Consent first: what a refusal withholds is neither listed nor exported nor counted in any figure.
-      return consentedExams(examsOf(await deps.source.resources(period)), deps).map((exam) => assess(exam, deps.table));
+      const all = examsOf(await deps.source.resources(period));
+      const shown = consentedExams(all, deps);
+      return { exams: shown.map((exam) => assess(exam, deps.table)), notShown: all.length - shown.length };
     } catch (error) {
       if (error instanceof TooManyExamsError) throw new OutcomeError({ status: 422, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'too-costly', diagnostics: error.message }] } });
       throw error;
@@ -33,7 +36,7 @@ export function doseApiRoutes(deps: DoseApiDeps): Router {
 
   router.get('/summary', async (req: Request, res: Response) => {
     const period = parsePeriod(req.query as Record<string, unknown>);
-    const exams = await assessed(period);
+    const { exams, notShown } = await assessed(period);
     const above = flagged(exams);
     const listed = above.slice(0, deps.maxFlaggedListed);
     auditStudies(res, listed.map((exam) => exam.studyUid));
@@ -41,6 +44,8 @@ export function doseApiRoutes(deps: DoseApiDeps): Router {
       period: { from: period.from, to: period.to, bucket: period.bucket },
       referenceTable: { name: deps.table.name, levels: deps.table.levels },
       exams: exams.length,
+      // The figures are not the period's whole: a reviewer must know how many exams they leave out.
+      notShown,
       flaggedCount: above.length,
       distributions: distributions(exams),
       trends: trends(exams, period.bucket),
@@ -58,7 +63,7 @@ export function doseApiRoutes(deps: DoseApiDeps): Router {
 
   router.get('/export.csv', async (req: Request, res: Response) => {
     const period = parsePeriod(req.query as Record<string, unknown>);
-    const exams = await assessed(period);
+    const { exams } = await assessed(period);
     auditStudies(res, exams.map((exam) => exam.studyUid));
     res
       .status(200)

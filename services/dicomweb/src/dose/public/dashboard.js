@@ -233,7 +233,8 @@
     say('Loading…');
     var summary = await (await api('summary?' + query())).json();
     render(summary);
-    say(summary.exams + ' exams from ' + summary.period.from + ' to ' + summary.period.to + '.');
+    say(summary.exams + ' exams from ' + summary.period.from + ' to ' + summary.period.to + '.' +
+      (summary.notShown > 0 ? ' ' + summary.notShown + ' more are not shown: consent withholds them, or their study is not in this node\'s index (yet), or names no patient.' : ''));
     body.dataset.state = 'ready';
   }
 
