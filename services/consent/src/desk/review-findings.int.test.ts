@@ -1,28 +1,9 @@
 import { uniquePrefix } from '@imaging-facade/consent/src/test-support/kafka';
 import { testUid } from '@imaging-facade/consent/src/test-support/snapshots';
 import { hashPassword } from '../auth/accounts';
-import { api, startDesk, type RunningDesk } from '../test-support/desk';
+import { api, basic, pageSignIn, startDesk, type RunningDesk } from '../test-support/desk';
 
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const SYSTEM = 'urn:oid:1.2.250.1.71.4.2.7';
-
-/** A browser's sign-in on the page: the form's token and cookie, then the post; the session cookie back. */
-async function pageSession(desk: RunningDesk, user: string, password: string, headers: Record<string, string> = {}): Promise<{ status: number; setCookies: string[]; cookie: string }> {
-  const form = await fetch(`${desk.url}/login?lang=en`, { headers });
-  const loginCookie = form.headers
-    .getSetCookie()
-    .map((header) => header.split(';')[0])
-    .join('; ');
-  const token = /name="_login" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
-  const response = await fetch(`${desk.url}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
-    body: new URLSearchParams({ _login: token, user, password }).toString(),
-  });
-  const setCookies = response.headers.getSetCookie();
-  return { status: response.status, setCookies, cookie: setCookies.map((header) => header.split(';')[0]).join('; ') };
-}
 
 /** What a security review of the desk found (2026-12-06), each as an outside client would see it. */
 describe('the desk after its security review', () => {
@@ -110,7 +91,7 @@ describe('the desk after its security review', () => {
   });
 
   test('a decision on a study that is not a UID is a 400 page', async () => {
-    const session = await pageSession(desk, 'desk', 'desk');
+    const session = await pageSignIn(desk, 'desk', 'desk');
     const page = await fetch(`${desk.url}/patient?id=${encodeURIComponent(`${SYSTEM}|IPP-${testUid().slice(-10)}`)}`, { headers: { cookie: session.cookie } });
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
     const answer = await fetch(`${desk.url}/patient/decision`, {
@@ -123,10 +104,10 @@ describe('the desk after its security review', () => {
   });
 
   test('behind the trusted proxy, a page served over HTTPS sets Secure cookies', async () => {
-    const overHttps = await pageSession(desk, 'desk', 'desk', { 'x-forwarded-proto': 'https' });
+    const overHttps = await pageSignIn(desk, 'desk', 'desk', { 'x-forwarded-proto': 'https' });
     expect(overHttps.status).toBe(303);
     expect(overHttps.setCookies.find((cookie) => cookie.startsWith('consent_desk_session='))).toContain('Secure');
-    const plain = await pageSession(desk, 'desk', 'desk');
+    const plain = await pageSignIn(desk, 'desk', 'desk');
     expect(plain.setCookies.find((cookie) => cookie.startsWith('consent_desk_session='))).not.toContain('Secure');
   });
 });

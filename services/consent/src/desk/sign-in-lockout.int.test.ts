@@ -1,24 +1,5 @@
-import { api, startDesk, type RunningDesk } from '../test-support/desk';
+import { api, basic, pageSignIn, startDesk, type RunningDesk } from '../test-support/desk';
 import { uniquePrefix } from '@imaging-facade/consent/src/test-support/kafka';
-
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-
-/** One sign-in attempt on the desk page, as a browser makes it (the sign-in form's token and cookie). */
-async function pageSignIn(desk: RunningDesk, user: string, password: string): Promise<{ status: number; retryAfter: string | null; body: string }> {
-  const form = await fetch(`${desk.url}/login?lang=en`);
-  const cookie = form.headers
-    .getSetCookie()
-    .map((header) => header.split(';')[0])
-    .join('; ');
-  const token = /name="_login" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
-  const response = await fetch(`${desk.url}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams({ _login: token, user, password }).toString(),
-  });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() };
-}
 
 describe('failed sign-ins at the desk are throttled (issue 11 §4)', () => {
   let desk: RunningDesk;

@@ -9,6 +9,42 @@ import { startConsentDesk } from '../service';
 
 export const DESK_AUTH = `Basic ${Buffer.from('desk:desk').toString('base64')}`;
 
+/** HTTP Basic credentials, as an API client sends them. */
+export const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/** What a sign-in on the page answered: its status, Retry-After, page, cookies, and the cookie header to send next. */
+export interface PageSignIn {
+  status: number;
+  retryAfter: string | null;
+  body: string;
+  setCookies: string[];
+  cookie: string;
+}
+
+/** One sign-in on the desk page, as a browser makes it (the sign-in form's token and cookie); `headers` as a proxy adds them. */
+export async function pageSignIn(desk: RunningDesk, user: string, password: string, headers: Record<string, string> = {}): Promise<PageSignIn> {
+  const form = await fetch(`${desk.url}/login?lang=en`, { headers });
+  const loginCookie = form.headers
+    .getSetCookie()
+    .map((header) => header.split(';')[0])
+    .join('; ');
+  const token = /name="_login" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+  const response = await fetch(`${desk.url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
+    body: new URLSearchParams({ _login: token, user, password }).toString(),
+  });
+  const setCookies = response.headers.getSetCookie();
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: await response.text(),
+    setCookies,
+    cookie: setCookies.map((header) => header.split(';')[0]).join('; '),
+  };
+}
+
 export interface RunningDesk {
   url: string;
   /** Every log line written so far (JSON). */
