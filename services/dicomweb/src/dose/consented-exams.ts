@@ -19,8 +19,8 @@ export function consentedExams<T extends { studyUid: string | undefined }>(exams
   const shared = new Map<string, boolean>();
   const shares = (studyUid: string): boolean => {
     const study = filter.studies.study(studyUid);
-    const patient = study ? StudyIndexDb.patientOf(study) : [];
-    return study !== undefined && patient.length > 0 && filter.access.consentShares({ studyInstanceUid: studyUid, accessionNumber: study.accession ?? undefined, patient });
+    const facts = study && StudyIndexDb.factsOf(study);
+    return facts !== undefined && facts.patient.length > 0 && filter.access.consentShares(facts);
   };
   return exams.filter((exam) => {
     if (exam.studyUid === undefined) return false;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { StudyFacts } from '@imaging-facade/access';
 import type { PatientIdentifier } from '@imaging-facade/events';
 import { openLocalDatabase } from '@imaging-facade/service-kit';
 
@@ -179,6 +180,11 @@ export class StudyIndexDb {
   private static scope(studyUid: string, seriesUid?: string, sopUid?: string): Condition {
     const conditions = ['study_uid = ?', ...(seriesUid ? ['series_uid = ?'] : []), ...(sopUid ? ['sop_uid = ?'] : [])];
     return { sql: conditions.join(' AND '), params: [studyUid, ...(seriesUid ? [seriesUid] : []), ...(sopUid ? [sopUid] : [])] };
+  }
+
+  /** What the access rule decides on for an indexed study: its UID, accession number and patient identity. */
+  static factsOf(study: Pick<StudyRow, 'studyUid' | 'accession' | 'patientSystem' | 'patientValue'>): StudyFacts {
+    return { studyInstanceUid: study.studyUid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) };
   }
 
   /** The patient identity under which a study is indexed (for the access rule). */

@@ -130,7 +130,7 @@ function visibleStudies(context: SearchContext, uids: Iterable<string>): Map<str
   const visible = new Map<string, StudyRow>();
   for (const uid of new Set(uids)) {
     const study = context.db.study(uid);
-    if (study && context.access.consentShares({ studyInstanceUid: uid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) })) {
+    if (study && context.access.consentShares(StudyIndexDb.factsOf(study))) {
       visible.set(uid, study);
     }
   }

@@ -36,7 +36,7 @@ export function viewerApiRoutes(deps: SummaryDeps): Router {
     const studyUid = checkUid(req.params.study as string, 'StudyInstanceUID');
     const study = deps.db.study(studyUid);
     const principal = principalOf(res);
-    if (!study || !(await deps.access.canSee(principal, { studyInstanceUid: studyUid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) }, 'read'))) {
+    if (!study || !(await deps.access.canSee(principal, StudyIndexDb.factsOf(study), 'read'))) {
       throw notFound(`Study ${studyUid}`);
     }
     audited(res).studies = [study];

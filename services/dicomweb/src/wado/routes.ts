@@ -47,8 +47,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const seriesUid = req.params.series === undefined ? undefined : checkUid(req.params.series as string, 'SeriesInstanceUID');
     const sopUid = req.params.instance === undefined ? undefined : checkUid(req.params.instance as string, 'SOPInstanceUID');
     const study = deps.db.study(studyUid);
-    const facts = study && { studyInstanceUid: studyUid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) };
-    if (!study || !facts || !(await deps.access.canSee(principalOf(res), facts, 'read'))) {
+    if (!study || !(await deps.access.canSee(principalOf(res), StudyIndexDb.factsOf(study), 'read'))) {
       throw notFound(`Study ${studyUid}`);
     }
     const instances = files ? deps.db.instanceFilesOf(studyUid, seriesUid, sopUid) : deps.db.instancesOf(studyUid, seriesUid, sopUid);
