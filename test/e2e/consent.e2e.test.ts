@@ -20,6 +20,8 @@ const SYSTEM = 'https://imagingfacade.org/fhir/sid/patient-id';
 const DESK_AUTH = `Basic ${Buffer.from('desk:desk').toString('base64')}`;
 const WITHHELD = 'study withheld from the index (consent)';
 const MAPPED = 'study mapped to FHIR';
+/** libs/consent WITHHELD_LABEL, as a search parameter value. */
+const WITHHELD_LABEL = encodeURIComponent('urn:imaging-facade:consent|withheld');
 
 interface LogLine {
   msg: string;
@@ -212,6 +214,13 @@ describe('under the opt-out policy (the default)', () => {
     for (const reference of [`ImagingStudy/${published.id}`, ...referencing]) {
       expect({ reference, status: (await fetch(`${FHIR_BASE_URL()}/${reference}`)).status }).toEqual({ reference, status: 410 });
     }
+    // The patient's record stays (Consents reference it), labelled withheld: a search that excludes
+    // the label (the gateway's, for every Patient search) neither finds nor counts it.
+    const patientQuery = `Patient?identifier=${encodeURIComponent(`${SYSTEM}|${patientId}`)}`;
+    await eventually(async () => ((await searchRefs(`${patientQuery}&_security=${WITHHELD_LABEL}`)).length === 1 ? true : undefined), {
+      what: "the refuser's record to be labelled",
+    });
+    expect(await searchRefs(`${patientQuery}&_security:not=${WITHHELD_LABEL}`, true)).toEqual([]);
 
     const permitted = Date.now();
     await decide(pipeline, patientId, 'permit');
@@ -226,6 +235,11 @@ describe('under the opt-out policy (the default)', () => {
       ...(await searchRefs(`Observation?part-of=ImagingStudy/${back.id}`)),
     ];
     expect(referencingAgain.map((reference) => reference.split('/')[0])).toEqual(publishedByPipeline.map((reference) => reference.split('/')[0]));
+    // The label is off again: the record is found by a search that excludes it.
+    await eventually(async () => ((await searchRefs(`${patientQuery}&_security:not=${WITHHELD_LABEL}&_count=5`)).length === 1 ? true : undefined), {
+      what: "the label to be taken off the patient's record",
+    });
+    expect(await searchRefs(`${patientQuery}&_security:not=${WITHHELD_LABEL}&_count=6`, true)).toEqual([published.subject?.reference]);
   });
 
   test('a refusal of one study (by StudyInstanceUID, or by accession number) leaves the patient\'s other studies shared', async () => {

@@ -1,4 +1,4 @@
-import { governingDecision, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
+import { governingDecision, withheldPatient, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
 import type { PatientIdentifier } from '@imaging-facade/events';
 import type { ConsentRules, Sharing, StudyKey } from './consent';
 
@@ -9,9 +9,6 @@ export interface ConsentStates {
   patients(): IterableIterator<[string, PatientConsentState]>;
 }
 
-/** A study UID no decision names: asks `governingDecision` for the patient-wide decision alone. */
-const NO_STUDY = { studyInstanceUid: '' };
-
 /**
  * The gateway's consent rules over libs/consent's view of `consent.patient-decisions.v1`, with the
  * view's own precedence (a decision about the study beats the patient-wide one; the latest wins;
@@ -19,12 +16,12 @@ const NO_STUDY = { studyInstanceUid: '' };
  * is withheld when a refusal governs any of them.
  */
 export function consentRulesFrom(view: ConsentStates): ConsentRules {
-  const governing = (patient: readonly PatientIdentifier[], study: StudyKey | typeof NO_STUDY) =>
+  const governing = (patient: readonly PatientIdentifier[], study: StudyKey) =>
     patient.map((identifier) => governingDecision(view.stateOf(identifier), study)).filter((decision) => decision !== undefined);
 
   return {
     mayWithhold: () => view.policy === 'opt-in' || !view.patients().next().done,
-    patientSharing: (patient): Sharing => (governing(patient, NO_STUDY).some((decision) => decision.provision === 'deny') ? 'withhold' : 'share'),
+    patientSharing: (patient): Sharing => (withheldPatient(patient, (identifier) => view.stateOf(identifier)) ? 'withhold' : 'share'),
     studySharing: (patient, study): Sharing => {
       const decisions = governing(patient, study);
       if (decisions.some((decision) => decision.provision === 'deny')) {

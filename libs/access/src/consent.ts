@@ -1,4 +1,5 @@
 import type { PatientIdentifier } from '@imaging-facade/events';
+import { identifiersOfPatient } from '@imaging-facade/consent';
 import { patientsOf, referencedId, type AnyResource } from './compartment';
 import { dicomUidOf, studyIdentityOf, type IdentifierLike } from '@imaging-facade/fhir';
 
@@ -36,12 +37,7 @@ export interface ConsentLookups {
   study(id: string): Promise<StudyKey | undefined>;
 }
 
-export function identifiersOfPatient(patient: AnyResource): PatientIdentifier[] {
-  const identifiers = (patient.identifier as IdentifierLike[] | undefined) ?? [];
-  return identifiers
-    .filter((identifier): identifier is { system: string; value: string } => !!identifier.system && !!identifier.value)
-    .map(({ system, value }) => ({ system, value }));
-}
+export { identifiersOfPatient };
 
 /** The study an ImagingStudy is: its StudyInstanceUID and its accession number (libs/fhir's imaging identifier rule). */
 export function studyKeyOf(imagingStudy: AnyResource): StudyKey | undefined {

@@ -8,3 +8,4 @@ export * from './read-position';
 export * from './reconciled-patients';
 export * from './study-catalog';
 export * from './study-summary';
+export * from './withheld-label';

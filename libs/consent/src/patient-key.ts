@@ -30,3 +30,14 @@ export function patientKeyOfStudy(snapshot: Pick<StudyCompletedV1Data, 'study'>,
   const identifier = patientIdentifierOfStudy(snapshot.study, defaultSystem);
   return identifier ? patientKey(identifier) : undefined;
 }
+
+/**
+ * The identifiers of a Patient resource that decisions can be kept under: those with a system and
+ * a value (a decision's patient always has both).
+ */
+export function identifiersOfPatient(patient: object): PatientIdentifier[] {
+  const identifiers = ((patient as { identifier?: unknown }).identifier as Array<{ system?: string; value?: string }> | undefined) ?? [];
+  return identifiers
+    .filter((identifier): identifier is { system: string; value: string } => !!identifier.system && !!identifier.value)
+    .map(({ system, value }) => ({ system, value }));
+}

@@ -1,5 +1,5 @@
 import type { ConsentDecision } from '@imaging-facade/events';
-import { decideSharing, decisionsFingerprint, type ConsentPolicy, type PatientConsentState, type StudyRef } from './policy';
+import { decideSharing, decisionsFingerprint, refusesPatientWide, type ConsentPolicy, type PatientConsentState, type StudyRef } from './policy';
 
 const patient = { system: 'urn:oid:1.2.250.1.71.4.2.7', value: 'P1' };
 const study: StudyRef = { studyInstanceUid: '1.2.3.4', accessionNumber: 'ACC1' };
@@ -47,6 +47,20 @@ describe('decideSharing', () => {
 
   test.each(cases)('%s', (_situation, policy, consentState, studyRef, expected) => {
     expect(decideSharing(policy, consentState, studyRef)).toBe(expected);
+  });
+});
+
+describe('refusesPatientWide (what withholds the patient\'s own record)', () => {
+  test.each<[string, PatientConsentState | undefined, boolean]>([
+    ['no decision: no', undefined, false],
+    ['a patient-wide refusal: yes', state(decision('deny')), true],
+    ['a patient-wide agreement: no', state(decision('permit')), false],
+    ['a refusal of one study only: no', state(decision('deny', { studyInstanceUid: '1.2.3.4' })), false],
+    ['a refusal for all with one study agreed: yes (the study is shared, the record is not)', state(decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' })), true],
+    ['a refusal, then an agreement: no', state(decision('deny', undefined, '2025-01-01T09:00:00Z'), decision('permit', undefined, '2025-01-01T10:00:00Z')), false],
+    ['an agreement and a refusal at the same instant: yes', state(decision('permit', undefined, '2025-01-01T09:00:00Z'), decision('deny', undefined, '2025-01-01T09:00:00Z')), true],
+  ])('%s', (_situation, consentState, refuses) => {
+    expect(refusesPatientWide(consentState)).toBe(refuses);
   });
 });
 

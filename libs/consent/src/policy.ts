@@ -48,6 +48,16 @@ export function governingDecision(state: PatientConsentState | undefined, study:
 }
 
 /**
+ * Whether the patient-wide decision in force is a refusal: the patient's own record (their Patient
+ * resource) is then withheld, whatever the policy and whatever their study-level decisions say of
+ * single studies. Without a patient-wide decision nothing is refused of the record itself.
+ */
+export function refusesPatientWide(state: PatientConsentState | undefined): boolean {
+  const patientWide = (state?.decisions ?? []).filter((decision) => decision.scope === 'patient');
+  return patientWide.length > 0 && latest(patientWide).provision === 'deny';
+}
+
+/**
  * Whether a study-level decision is about this study: by StudyInstanceUID when the decision names
  * one (the UID is unique), otherwise by accession number.
  */

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
  * changed since (the mapper's consent sweep). Per patient: the fingerprint of the decisions last
  * applied to every one of their studies (decisionsFingerprint), or "applying" from the moment a
  * change starts to be applied until it is applied to every study; no row: no decision was ever
- * applied, or none is left. And the policy under which the last sweep of every patient ran.
+ * applied, or none is left. And the policy under which the last sweep of every patient ran, and
+ * whether a sweep has labelled every refuser's record.
  * A row is marked before the index is touched, and that mark is fsynced: whatever a crash
  * interrupts is found marked at the next start. The other writes are not waited for: one lost
  * leaves an older row or a mark, and its patient is swept again. Derived data: deleting the file
@@ -44,6 +45,15 @@ export class ReconciledPatients {
 
   setPolicy(policy: ConsentPolicy): void {
     this.statements.setSetting.run('policy', policy);
+  }
+
+  /** Whether a sweep has labelled every refuser's record (libs/consent WITHHELD_LABEL) since labels exist. */
+  labelled(): boolean {
+    return this.statements.setting.get('withheld-labels')?.value === 'done';
+  }
+
+  setLabelled(): void {
+    this.statements.setSetting.run('withheld-labels', 'done');
   }
 
   /** Marks the patient as being applied, durably (fsynced): call it before the first write to the index. */

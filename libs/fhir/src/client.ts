@@ -1,5 +1,5 @@
 import Client from 'fhir-kit-client';
-import type { Bundle, CapabilityStatement, ExtractResource, OperationOutcome, ResourceType } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, ExtractResource, Meta, OperationOutcome, Parameters, ResourceType } from '@medplum/fhirtypes';
 import { FhirError, isNetworkError, outcomeDiagnostics } from './errors';
 
 export interface FhirClientSettings {
@@ -23,6 +23,11 @@ export interface FhirClient {
   transaction(bundle: Bundle): Promise<Bundle>;
   /** `GET [base]/metadata`, asked anew on every call. */
   metadata(): Promise<CapabilityStatement>;
+  /**
+   * `$meta-add` or `$meta-delete` on one resource: adds or removes tags and security labels
+   * without writing a version (the resource's content, and its history, are untouched).
+   */
+  changeMeta(operation: '$meta-add' | '$meta-delete', resourceType: ResourceType, id: string, meta: Meta): Promise<void>;
 }
 
 export function createFhirClient(settings: FhirClientSettings): FhirClient {
@@ -61,6 +66,10 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
     // Not client.capabilityStatement(): it caches its first answer, and readiness must really ask.
     metadata: async () =>
       (await call('GET', '/metadata', () => client.request('metadata', { options: options() }))) as CapabilityStatement,
+    changeMeta: async (operation, resourceType, id, meta) => {
+      const input: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: meta }] };
+      await call('POST', `/${resourceType}/{id}/${operation}`, () => client.operation({ name: operation, resourceType, id, input, options: options() }));
+    },
   };
 }
 

@@ -245,6 +245,34 @@ describe('FHIR gateway', () => {
       expect(pages.map((entry: any) => entry.resource.id)).toEqual([ids.a]);
     });
 
+    test("a refuser whose record the mapper labelled withheld is not counted by the server's paging either", async () => {
+      const system = await gateway.token('system/*.rs');
+      const [labelled] = (await fhirTransaction([patientEntry('urn:uuid:00000000-0000-4000-8000-00000000000f', `L-${run}`)])).map((location) => location.split('/')[1] as string);
+      await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `L-${run}` }, [refusal()]);
+      await eventually(async () => ((await gateway.get(`Patient/${labelled}`, system)).status === 404 ? true : undefined), { what: 'the refusal to reach the gateway' });
+      const nextOf = (bundle: any) => bundle.link?.find((link: any) => link.relation === 'next');
+      // Without the label: the refuser is hidden, but a page of one has a next link, which tells that somebody else matches.
+      const unlabelled = await gateway.get(`Patient?_id=${ids.a},${labelled}&_count=1&_sort=_id`, system);
+      expect(nextOf(unlabelled.body)).toBeDefined();
+
+      // What the mapper does when it applies a patient-wide refusal (imaging-mapper consent/withheld-label.ts).
+      const labelling = await fetch(`${FHIR_BASE_URL()}/Patient/${labelled}/$meta-add`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: { security: [{ system: 'urn:imaging-facade:consent', code: 'withheld' }] } }] }),
+      });
+      expect(labelling.status).toBe(200);
+
+      for (const query of [`Patient?_id=${ids.a},${labelled}&_count=1&_sort=-_id`, `Patient?_id=${labelled}&_count=1`, `Patient?identifier=${PATIENT_ID_SYSTEM}|L-${run}`]) {
+        const answer = await gateway.get(query, system);
+        expect({ query, ids: (answer.body.entry ?? []).map((entry: any) => entry.resource.id), next: nextOf(answer.body) }).toEqual({
+          query,
+          ids: query.includes(ids.a) ? [ids.a] : [],
+          next: undefined,
+        });
+      }
+    });
+
     test('a refusal of one study hides that study only', async () => {
       await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `B-${run}` }, [
         { scope: 'study', study: { studyInstanceUid: uid.b }, provision: 'deny', consentId: 'c-b', recordedAt: new Date().toISOString(), recordedBy: 'desk' },

@@ -7,6 +7,7 @@ import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRe
 import { caughtUp, createMetricsRegistry, errorMessage, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import { nodeSettings, type MapperConfig } from './config';
 import { ConsentGate } from './consent/consent-gate';
+import { patientLabels } from './consent/withheld-label';
 import { indexWriter } from './index-writer';
 import { startStudyConsumer } from './study-consumer';
 
@@ -62,6 +63,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     consent: consentView,
     catalog,
     index: indexWriter(fhir, settings),
+    labels: patientLabels(fhir, consentView),
     reconciled,
     defaultPatientIdSystem: config.FACADE_PATIENT_ID_SYSTEM,
     logger,

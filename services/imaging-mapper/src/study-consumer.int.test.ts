@@ -48,6 +48,7 @@ beforeAll(async () => {
     consent: { policy: 'opt-out', decide: () => 'share', patients: () => [], stateOf: () => undefined },
     catalog: new StudyCatalog({ kafka: {} as Kafka, topicPrefix: prefix, defaultPatientIdSystem: settings.defaultPatientIdSystem, logger: createLogger('catalog', 'silent'), keepSnapshots: true }),
     index: { publish: (snapshot) => mapStudySnapshot(snapshot, fhir, settings), withdraw: (uid) => withdrawStudy(fhir, uid) },
+    labels: { sync: async () => ({ labelled: 0, unlabelled: 0 }) },
     reconciled: new ReconciledPatients(),
     defaultPatientIdSystem: settings.defaultPatientIdSystem,
     logger: createLogger('gate', 'silent'),

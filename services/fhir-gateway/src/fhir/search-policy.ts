@@ -1,5 +1,6 @@
 import { badRequest, forbidden, notAcceptable, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { formatRefusal } from '@imaging-facade/service-kit';
+import { WITHHELD_LABEL_TOKEN } from '@imaging-facade/consent';
 import { type Access, evaluateAccess, namedPatients, PATIENT_COMPARTMENT, restrictToPatient, type ScopeHolder } from '@imaging-facade/access';
 import { searchResultParameter } from './result-parameters';
 
@@ -21,9 +22,17 @@ export function formatQuery(params: SearchParams): string {
  * Checks a client's search parameters against its token and returns the parameters to send to the
  * FHIR server: a chained parameter (one link) needs search access to the type it looks into, the
  * `_`-parameters are those of result-parameters.ts, answers are JSON (the gateway reads every
- * answer), and a patient-restricted token's search is ANDed with its compartment.
+ * answer), and a patient-restricted token's search is ANDed with its compartment. A Patient search
+ * leaves out the records the mapper labelled withheld (libs/consent WITHHELD_LABEL) in the query
+ * itself: the answer is filtered for consent anyway, but the server's paging, and whether it writes
+ * a `next` link, would count a refuser who matches.
  */
 export function prepareSearch(resourceType: string, params: SearchParams, access: Access, holder: ScopeHolder): SearchParams {
+  const checked = checkedSearch(resourceType, params, access, holder);
+  return resourceType === 'Patient' ? [...checked, ['_security:not', WITHHELD_LABEL_TOKEN]] : checked;
+}
+
+function checkedSearch(resourceType: string, params: SearchParams, access: Access, holder: ScopeHolder): SearchParams {
   if (!access.allowed) {
     throw new OutcomeError(forbidden(access.reason));
   }

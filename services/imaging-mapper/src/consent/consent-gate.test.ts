@@ -1,12 +1,13 @@
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { decideSharing, generatePseudonymKey, pseudonymizer, pseudonymKey, ReconciledPatients, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
+import { decideSharing, generatePseudonymKey, refusesPatientWide, pseudonymizer, pseudonymKey, ReconciledPatients, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
 import { studySnapshot } from '@imaging-facade/consent/src/test-support/snapshots';
 import type { ConsentDecision, StudyCompletedV1Data } from '@imaging-facade/events';
 import { FhirError } from '@imaging-facade/fhir';
 import { createLogger, type Logger } from '@imaging-facade/service-kit';
 import { ConsentGate, ConsentUnavailableError, isRetryableGateError, type IndexWriter } from './consent-gate';
 import type { MappingResult } from '../pipeline';
+import type { PatientLabels } from './withheld-label';
 
 const SYSTEM = 'urn:oid:1.2.250.1.999.1';
 const PATIENT = 'P1';
@@ -68,19 +69,41 @@ class FakeIndex implements IndexWriter {
   };
 }
 
+/** The patients' records in the index, reduced to whether each carries the withheld label, set by the library's rule. */
+class FakeLabels implements PatientLabels {
+  readonly calls: string[] = [];
+  fail: Error | undefined;
+  constructor(
+    private readonly consent: FakeConsent,
+    readonly labelled: Set<string>,
+  ) {}
+  sync = async (key: string) => {
+    this.calls.push(key);
+    if (this.fail) throw this.fail;
+    const withheld = refusesPatientWide(this.consent.stateOf(key));
+    const had = this.labelled.has(key);
+    if (withheld) this.labelled.add(key);
+    else this.labelled.delete(key);
+    return { labelled: withheld && !had ? 1 : 0, unlabelled: !withheld && had ? 1 : 0 };
+  };
+}
+
 function setup(
   policy: ConsentPolicy,
   index: IndexWriter = new FakeIndex(),
   reconciled = new ReconciledPatients(),
   logging: { logger: Logger; pseudonymize: (patientKey: string) => string } = { logger: createLogger('test', 'silent'), pseudonymize: pseudonymizer(generatePseudonymKey()) },
+  labelled = new Set<string>(),
 ) {
   const consent = new FakeConsent(policy);
+  const labels = new FakeLabels(consent, labelled);
   const catalog = new StudyCatalog({ kafka: {} as Kafka, topicPrefix: '', defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent'), keepSnapshots: true });
   const metrics = new Registry();
   const gate = new ConsentGate({
     consent,
     catalog,
     index,
+    labels,
     reconciled,
     defaultPatientIdSystem: SYSTEM,
     ...logging,
@@ -92,7 +115,7 @@ function setup(
     consent.set(key, decisions);
     await gate.onConsentChange(key, consent.states.get(key), { replaying: false });
   };
-  return { consent, catalog, gate, metrics, record, reconciled };
+  return { consent, catalog, gate, metrics, record, reconciled, labels };
 }
 
 const studies = {
@@ -409,6 +432,89 @@ describe('the sweep at a later start: only the patients whose decisions changed'
 
     expect(result.patients).toBe(1);
     expect(namesIn(index)).toEqual([]);
+  });
+});
+
+describe("the withheld label of the patient's record", () => {
+  const OTHER = `${SYSTEM}|P2`;
+
+  test.each<[string, Decision[], boolean]>([
+    ['a patient-wide refusal labels the record', [patientWide('deny')], true],
+    ['a refusal of one study does not: the record is shown', [byUid('deny', uidOf('a'))], false],
+    ['a refusal, then an agreement: the label is taken off', [patientWide('deny'), patientWide('permit')], false],
+    ['a refusal for all with one study agreed: the record stays withheld', [patientWide('deny'), byUid('permit', uidOf('a'))], true],
+  ])('%s', async (_situation, decisions, labelled) => {
+    const { gate, record, labels } = setup('opt-out');
+    await gate.onStudy(studies.a);
+    for (let count = 1; count <= decisions.length; count++) await record(KEY, decisions.slice(0, count));
+    expect(labels.labelled.has(KEY)).toBe(labelled);
+  });
+
+  test('a patient with no study on this node is labelled too (another node may have published their record)', async () => {
+    const { record, labels } = setup('opt-out');
+    await record(OTHER, [patientWide('deny')]);
+    expect(labels.labelled.has(OTHER)).toBe(true);
+  });
+
+  test('a study shared by its own decision against a patient-wide refusal: the record it may have created is labelled', async () => {
+    const { consent, gate, labels } = setup('opt-out');
+    consent.set(KEY, [patientWide('deny'), byUid('permit', uidOf('a'))]);
+    const result = await gate.onStudy(studies.a);
+    expect(result.outcome).toBe('shared');
+    expect(labels.labelled.has(KEY)).toBe(true);
+  });
+
+  test('a study of a patient without a patient-wide refusal costs no label look-up', async () => {
+    const { gate, labels } = setup('opt-out');
+    await gate.onStudy(studies.a);
+    expect(labels.calls).toEqual([]);
+  });
+
+  test('a label that failed for good leaves the patient to the next start, which labels them', async () => {
+    const reconciled = new ReconciledPatients();
+    const labelled = new Set<string>();
+    const first = setup('opt-out', new FakeIndex(), reconciled, undefined, labelled);
+    await first.gate.sweep();
+    first.labels.fail = new FhirError('bad request', 400);
+    await first.record(KEY, [patientWide('deny')]);
+    await first.gate.stop();
+    expect(labelled.has(KEY)).toBe(false);
+
+    const second = setup('opt-out', new FakeIndex(), reconciled, undefined, labelled);
+    second.consent.set(KEY, [patientWide('deny')]);
+    const result = await second.gate.sweep();
+
+    expect(result.patients).toBe(1);
+    expect(labelled.has(KEY)).toBe(true);
+  });
+
+  test('the first start that labels goes through every refuser once, though their decisions were all applied before', async () => {
+    const reconciled = new ReconciledPatients();
+    const setLabelled = reconciled.setLabelled.bind(reconciled);
+    // A mapper from before labels: it applied the refusals to every study, and never marked the record labelled.
+    reconciled.setLabelled = () => undefined;
+    const before = setup('opt-out', new FakeIndex(), reconciled);
+    await before.gate.sweep();
+    await before.record(OTHER, [patientWide('deny')]);
+    await before.record(KEY, [byUid('deny', uidOf('a'))]);
+    await before.gate.stop();
+    reconciled.setLabelled = setLabelled;
+    const labelled = new Set<string>();
+    const start = () => {
+      const life = setup('opt-out', new FakeIndex(), reconciled, undefined, labelled);
+      life.consent.set(OTHER, [patientWide('deny')]);
+      life.consent.set(KEY, [byUid('deny', uidOf('a'))]);
+      return life;
+    };
+
+    const upgraded = start();
+    expect((await upgraded.gate.sweep()).patients).toBe(1);
+    expect(upgraded.labels.calls).toEqual([OTHER]);
+    expect(labelled.has(OTHER)).toBe(true);
+
+    const later = start();
+    expect((await later.gate.sweep()).patients).toBe(0);
+    expect(later.labels.calls).toEqual([]);
   });
 });
 

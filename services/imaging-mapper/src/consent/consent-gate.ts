@@ -2,6 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import {
   decisionsFingerprint,
   patientKeyOfStudy,
+  refusesPatientWide,
   summarizeStudy,
   type ConsentPolicy,
   type Pseudonymizer,
@@ -16,6 +17,7 @@ import { errorMessage, KeyedLock, retry, type Logger } from '@imaging-facade/ser
 import type { MappingResult } from '../pipeline';
 import { patientsWithChangedDecisions, type ConsentStates } from './sweep-plan';
 import type { WithdrawalResult } from './withdrawal';
+import type { LabelChanges, PatientLabels } from './withheld-label';
 
 /** What started a decision: a study event, a consent decision that changed, the sweep after a start. */
 export type GateTrigger = 'study' | 'decision' | 'sweep';
@@ -76,6 +78,8 @@ export interface ConsentGateOptions {
   consent: ConsentSource;
   catalog: StudySource;
   index: IndexWriter;
+  /** The withheld label of the patients' Patient resources, kept as their patient-wide decisions say. */
+  labels: PatientLabels;
   /** Which patients' decisions the index reflects, kept across starts: the sweep applies only what changed. */
   reconciled: ReconciledPatients;
   defaultPatientIdSystem: string;
@@ -125,7 +129,7 @@ export class ConsentGate {
       this.replayed.add(patientKey);
       return;
     }
-    return this.track(this.reconcile(patientKey, 'decision'));
+    return this.track(this.reconcile(patientKey, 'decision')).then(() => undefined);
   };
 
   /**
@@ -171,16 +175,31 @@ export class ConsentGate {
         }
       }
     }
+    const labelling = !reconciled.labelled();
+    if (labelling) {
+      // The first start that labels: every refuser's record is labelled once (later changes label as they come).
+      for (const [key, state] of consent.patients()) {
+        if (refusesPatientWide(state)) {
+          keys.add(key);
+        }
+      }
+    }
     this.replayed.clear();
+    let failed = 0;
     for (const key of keys) {
       if (this.stopping.signal.aborted) {
         break;
       }
-      await this.track(this.reconcile(key, 'sweep'));
+      if (!(await this.track(this.reconcile(key, 'sweep')))) {
+        failed += 1;
+      }
     }
     if (scope === 'every patient' && !this.stopping.signal.aborted) {
       // A patient who failed is still marked, and swept at the next start.
       reconciled.setPolicy(consent.policy);
+    }
+    if (labelling && failed === 0 && !this.stopping.signal.aborted) {
+      reconciled.setLabelled();
     }
     const result = { patients: keys.size, scope, durationMs: Date.now() - started };
     this.logger.info(result, 'consent sweep done');
@@ -202,15 +221,16 @@ export class ConsentGate {
    * attempts (a passing failure, retried with backoff) the lock is free, and the patient's study
    * events are not held up for longer than one FHIR call. A permanent failure is logged and counted,
    * and the next study is handled; the patient stays marked in the record, and is swept at the next
-   * start. Throws only when the record cannot be written: its mark, before any study is touched, or
-   * its row at the end, when the mark stays. One change of a patient at a time: their row then says
-   * what the last one applied.
+   * start. Then the label of the patient's record is set as the patient-wide decision says, with the
+   * same retries. Resolves true when every study and the label were applied. Throws only when the
+   * record cannot be written: its mark, before any study is touched, or its row at the end, when the
+   * mark stays. One change of a patient at a time: their row then says what the last one applied.
    */
-  private reconcile(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<void> {
+  private reconcile(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<boolean> {
     return this.reconciling.run(patientKey, () => this.reconcilePatient(patientKey, trigger));
   }
 
-  private async reconcilePatient(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<void> {
+  private async reconcilePatient(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<boolean> {
     // Read before any study: each study below is decided on these decisions or later ones.
     const fingerprint = decisionsFingerprint(this.options.consent.stateOf(patientKey));
     // Read now, when the change is known: a study catalogued later is decided by its own event.
@@ -224,19 +244,10 @@ export class ConsentGate {
       const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: this.options.pseudonymize(patientKey), trigger });
       if (this.stopping.signal.aborted) {
         // Left marked: swept at the next start.
-        return;
+        return false;
       }
       try {
-        await retry(
-          () => this.lock.run(patientKey, () => this.apply(trigger, patientKey, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid))),
-          {
-            ...(this.options.retry ?? { initialMs: 500, maxMs: 30_000 }),
-            isRetryable: isRetryableGateError,
-            signal: this.stopping.signal,
-            onRetry: ({ attempt, delayMs, error }) =>
-              logger.warn({ attempt, delayMs, reason: errorMessage(error) }, 'applying a consent decision failed, will retry'),
-          },
-        );
+        await this.retried(logger, () => this.lock.run(patientKey, () => this.apply(trigger, patientKey, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid))));
       } catch (error) {
         everyStudy = false;
         if (!isRetryableGateError(error)) {
@@ -245,9 +256,44 @@ export class ConsentGate {
         }
       }
     }
-    if (everyStudy) {
+    const labelled = await this.relabel(patientKey, trigger);
+    if (everyStudy && labelled) {
       this.options.reconciled.done(patientKey, fingerprint);
     }
+    return everyStudy && labelled;
+  }
+
+  /**
+   * The patient's record labelled as their patient-wide decision says, under the patient's lock
+   * (the decision is read then, so the last change is the one a label shows). False when it failed:
+   * the patient is then swept again at the next start.
+   */
+  private async relabel(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<boolean> {
+    const logger = this.logger.child({ patient: this.options.pseudonymize(patientKey), trigger });
+    if (this.stopping.signal.aborted) {
+      return false;
+    }
+    try {
+      const changes = await this.retried(logger, () => this.lock.run(patientKey, () => this.options.labels.sync(patientKey)));
+      logLabelChanges(logger, changes);
+      return true;
+    } catch (error) {
+      if (!isRetryableGateError(error)) {
+        logger.error({ reason: errorMessage(error) }, "the withheld label of the patient's record could not be set");
+      }
+      return false;
+    }
+  }
+
+  /** Passing failures retried with backoff until the gate stops. */
+  private retried<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+    return retry(work, {
+      ...(this.options.retry ?? { initialMs: 500, maxMs: 30_000 }),
+      isRetryable: isRetryableGateError,
+      signal: this.stopping.signal,
+      onRetry: ({ attempt, delayMs, error }) =>
+        logger.warn({ attempt, delayMs, reason: errorMessage(error) }, 'applying a consent decision failed, will retry'),
+    });
   }
 
   /** The decision for one study, read now, and what it asks of the index. Call it under the lock. */
@@ -270,6 +316,11 @@ export class ConsentGate {
         throw new Error('no snapshot of the study in the catalogue');
       }
       const mapping = await this.options.index.publish(data);
+      if (patientKey !== undefined && refusesPatientWide(this.options.consent.stateOf(patientKey))) {
+        // Shared by a decision about this study, against a patient-wide refusal: the record the
+        // publication may just have created is withheld, and labelled so.
+        logLabelChanges(logger, await this.options.labels.sync(patientKey));
+      }
       if (trigger !== 'study' && mapping.outcome !== 'unchanged') {
         logger.info({ outcome: mapping.outcome }, 'study published again (consent)');
       }
@@ -296,6 +347,12 @@ export class ConsentGate {
     const done = () => this.pending.delete(work);
     work.then(done, done);
     return work;
+  }
+}
+
+function logLabelChanges(logger: Logger, changes: LabelChanges): void {
+  if (changes.labelled + changes.unlabelled > 0) {
+    logger.info(changes, "withheld label of the patient's record changed (consent)");
   }
 }
 

@@ -1,0 +1,35 @@
+import type { PatientIdentifier } from '@imaging-facade/events';
+import { refusesPatientWide, type PatientConsentState } from './policy';
+
+/**
+ * The security label (`meta.security`) the mapper puts on the Patient resource of a patient whose
+ * patient-wide decision is a refusal, and takes off when it no longer is. The FHIR gateway adds
+ * `_security:not=<label>` to every Patient search, so that the server's matches, its paging and
+ * its `next` links never count a refuser: filtering the answer afterwards hides the refuser's
+ * data, but a page count would still tell that somebody withheld matches the search.
+ */
+export const WITHHELD_LABEL = {
+  system: 'urn:imaging-facade:consent',
+  code: 'withheld',
+  display: 'Withheld: the patient refused sharing',
+} as const;
+
+/** `system|code`, as a token search parameter takes it. */
+export const WITHHELD_LABEL_TOKEN = `${WITHHELD_LABEL.system}|${WITHHELD_LABEL.code}`;
+
+/** Whether a security label list holds the withheld label. */
+export function hasWithheldLabel(security: ReadonlyArray<{ system?: string; code?: string }> | undefined): boolean {
+  return (security ?? []).some((coding) => coding.system === WITHHELD_LABEL.system && coding.code === WITHHELD_LABEL.code);
+}
+
+/**
+ * Whether a patient known by these identifiers is withheld as a whole: a patient-wide refusal
+ * governs any one of them. The gateway's rule for a Patient resource (libs/access), and the mapper's
+ * for its label.
+ */
+export function withheldPatient(
+  identifiers: readonly PatientIdentifier[],
+  stateOf: (identifier: PatientIdentifier) => PatientConsentState | undefined,
+): boolean {
+  return identifiers.some((identifier) => refusesPatientWide(stateOf(identifier)));
+}
