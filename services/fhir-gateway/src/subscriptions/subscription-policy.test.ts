@@ -32,6 +32,11 @@ describe('prepareSubscription', () => {
     expect(prepareSubscription(subscription({ criteria }), patientApp, 't').criteria).toBe(expected);
   });
 
+  test("Patient criteria leave out the records labelled withheld, as a Patient search does: a refuser's record wakes nobody", () => {
+    const criteria = prepareSubscription(subscription({ criteria: 'Patient?birthdate=1961-02-03' }), holder('user/Patient.rs'), 't').criteria;
+    expect(criteria).toBe('Patient?birthdate=1961-02-03&_security%3Anot=urn%3Aimaging-facade%3Aconsent%7Cwithheld');
+  });
+
   test.each([
     ['a full-resource payload', subscription({}, { payload: 'application/fhir+json' }), app, 400],
     ['an email channel', subscription({}, { type: 'email', endpoint: 'mailto:a@b' }), app, 400],

@@ -85,7 +85,7 @@ export function prepareSubscription(body: unknown, holder: ScopeHolder, tag: str
     throw new OutcomeError(forbidden(`the token may not search ${resourceType}, so it may not subscribe to it`));
   }
   const params = prepareSearch(resourceType, parseQuery(match[2] ?? ''), access, holder).filter(
-    ([name]) => !name.startsWith('_') || name === '_id' || name === '_tag' || name === '_profile' || name === '_security',
+    ([name]) => !name.startsWith('_') || ['_id', '_tag', '_profile', '_security', '_security:not'].includes(name),
   );
   const query = formatQuery(params);
 
