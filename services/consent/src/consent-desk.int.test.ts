@@ -214,6 +214,27 @@ describe('consent desk API against real Kafka and HAPI FHIR', () => {
     expect(byName.body.patients.map((p: any) => p.key)).toContain(`${DEFAULT_SYSTEM}|${value}`);
   });
 
+  test("a decision naming a study the node knows as another patient's is a 422, and nothing is stored; a study not received yet is accepted", async () => {
+    const owner = `IPP-${testUid().slice(-10)}`;
+    const study = studySnapshot({ patientId: owner, patientName: 'DURAND^PAUL', birthDate: '19600101', studyDate: '20250301' });
+    await sendStudy(producer, prefix, study);
+    await eventually(async () => ((await api(desk, 'GET', `/api/patients?identifier=${encodeURIComponent(owner)}`)).body.patients?.length === 1 ? true : undefined), 'the study in the catalogue');
+    const other = { system: DEFAULT_SYSTEM, value: `IPP-${testUid().slice(-10)}` };
+
+    const wrong = await api(desk, 'POST', '/api/decisions', { patient: other, decision: 'deny', study: study.studyInstanceUid });
+
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.resourceType).toBe('OperationOutcome');
+    expect(wrong.body.issue[0]).toEqual(expect.objectContaining({ code: 'business-rule', expression: ['study'] }));
+    expect(wrong.body.issue[0].diagnostics).toMatch(/another patient/);
+
+    const notYetReceived = await api(desk, 'POST', '/api/decisions', { patient: other, decision: 'deny', study: testUid() });
+    expect(notYetReceived.status).toBe(201);
+    // The patient's only Consent is the one accepted: the refused decision left nothing.
+    const stored = await fhirGet(`Consent?patient.identifier=${key(other)}&_count=10`);
+    expect((stored.entry ?? []).map((entry: any) => entry.resource.id)).toEqual([notYetReceived.body.consentId]);
+  });
+
   test('revoking the decision for all studies ends it without a new Consent; revoking again changes nothing', async () => {
     const patient = newPatient();
     const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });

@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { parsePatientKey, patientKey, type ConsentDecision, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
 import { KeyedLock, type PatientConsentState, type Pseudonymizer, type StudyCatalog } from '@imaging-facade/consent';
 import { FhirError } from '@imaging-facade/fhir';
+import { OutcomeError, unprocessable } from '@imaging-facade/fhir-outcomes';
 import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
 import { buildConsent, decisionOfConsent, patientOfConsent, type ConsentSettings } from './consent-resource';
 import type { ConsentStore } from './consent-store';
@@ -45,6 +46,18 @@ export interface DecisionServiceOptions {
 const CONFLICT_ATTEMPTS = 5;
 
 /**
+ * A decision about a study the node knows as another patient's, or as a study without PatientID:
+ * it would be stored and govern nothing (decisions are kept under the patient, and the study is
+ * decided under its own patient), so it is refused with a `422` rather than accepted silently.
+ */
+export class StudyOfAnotherPatientError extends OutcomeError {
+  constructor() {
+    super(unprocessable("the study named belongs to another patient, or to no patient, at this node: a decision for this patient would not apply to it", ['study']));
+    this.name = 'StudyOfAnotherPatientError';
+  }
+}
+
+/**
  * Records, revokes and reads a patient's decisions. FHIR holds the truth: every change is one
  * transaction (new Consent + superseded ones inactive), then the patient's complete state, read
  * back from FHIR, is announced on Kafka. Changes of one patient are serialized in this process;
@@ -83,8 +96,18 @@ export class DecisionService {
     return this.stateFrom(patient, await this.options.store.activeConsents(patient));
   }
 
+  /**
+   * Records a decision. A study named by UID that the node's catalogue knows must be this
+   * patient's (StudyOfAnotherPatientError); one it does not know yet (a decision taken before the
+   * exam) is accepted. An accession number is not checked: the same number may be another
+   * issuer's, for an exam still to come.
+   */
   record(request: RecordRequest): Promise<ChangeResult> {
     const { patient, study } = request;
+    const known = study?.studyInstanceUid !== undefined ? this.options.catalog.study(study.studyInstanceUid) : undefined;
+    if (known && known.patientKey !== patientKey(patient)) {
+      return Promise.reject(new StudyOfAnotherPatientError());
+    }
     return this.lock.run(patientKey(patient), async () => {
       const { consentId, inactivated } = await this.withConflictRetry(async () => {
         const superseded = this.inForceFor(await this.options.store.activeConsents(patient), patient, study);

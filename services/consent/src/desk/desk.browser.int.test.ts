@@ -40,6 +40,7 @@ describe('the reception-desk page in a real browser', () => {
   const patientKey = `${DEFAULT_SYSTEM}|${patientId}`;
   const mri = studySnapshot({ patientId, patientName: 'DURAND^CAMILLE', birthDate: '19860704', accessionNumber: 'ACC-77', studyDate: '20250310', description: 'IRM CEREBRALE', modalities: ['MR'] });
   const hostile = studySnapshot({ patientId, patientName: 'DURAND^CAMILLE', birthDate: '19860704', studyDate: '20240115', description: '<img src=x onerror=alert(1)>', modalities: ['CR'] });
+  const othersStudy = studySnapshot({ patientId: `IPP-${testUid().slice(-9)}`, patientName: 'LEROY^MARC', birthDate: '19500101', studyDate: '20250101', modalities: ['CT'] });
 
   beforeAll(async () => {
     const prefix = uniquePrefix();
@@ -47,9 +48,11 @@ describe('the reception-desk page in a real browser', () => {
     producer = await connectedProducer(testKafka());
     await sendStudy(producer, prefix, mri);
     await sendStudy(producer, prefix, hostile);
+    await sendStudy(producer, prefix, othersStudy);
     await eventually(async () => {
       const response = await api(desk, 'GET', `/api/patients?identifier=${patientId}`);
-      return response.body.patients?.[0]?.studies.length === 2 ? true : undefined;
+      const other = await api(desk, 'GET', `/api/patients?identifier=${othersStudy.study['00100020']!.Value![0]}`);
+      return response.body.patients?.[0]?.studies.length === 2 && other.body.patients?.length === 1 ? true : undefined;
     }, 'the studies in the desk catalogue');
     profile = mkdtempSync(path.join(tmpdir(), 'consent-desk-chromium-'));
     context = await launchChromium(profile);
@@ -111,6 +114,17 @@ describe('the reception-desk page in a real browser', () => {
     await expect(page.textContent('[role="status"]')).resolves.toContain('Agreement recorded for the study.');
     await expect(page.locator(`tr[data-study="${mri.studyInstanceUid}"] td.sharing`).textContent()).resolves.toBe('Shared');
     await expect(page.locator(`tr[data-study="${hostile.studyInstanceUid}"] td.sharing`).textContent()).resolves.toBe('Withheld');
+  });
+
+  test("a study form that names another patient's study (a stale or altered page) records nothing and says why", async () => {
+    await page.goto(`${desk.url}/patient?id=${encodeURIComponent(patientKey)}&lang=fr`);
+    const form = page.locator(`tr[data-study="${mri.studyInstanceUid}"] form`).first();
+    await form.locator('input[name="study"]').evaluate((input, uid) => ((input as HTMLInputElement).value = uid), othersStudy.studyInstanceUid);
+    const [answer] = await Promise.all([page.waitForResponse((response) => response.url().endsWith('/patient/decision')), form.locator('button').first().click()]);
+    expect(answer.status()).toBe(422);
+    await expect(page.textContent('body')).resolves.toContain('Cet examen appartient à un autre patient sur ce site : rien n’a été enregistré.');
+    const decision = await api(desk, 'GET', `/api/patients/${encodeURIComponent(patientKey)}/decision`);
+    expect(decision.body.decisions.filter((made: { study?: { studyInstanceUid?: string } }) => made.study?.studyInstanceUid === othersStudy.studyInstanceUid)).toEqual([]);
   });
 
   test('a form post without the session token is refused', async () => {

@@ -76,6 +76,7 @@ const en = {
   error: 'Something went wrong (the FHIR server may be unavailable). Try again in a moment.',
   accessKeysHint: 'Access keys (Alt, or Alt+Shift): F find, A agree (all studies), R refuse (all studies), N new search.',
   unknownPatient: 'Unknown patient identifier.',
+  studyOfAnotherPatient: 'This study belongs to another patient at this site: nothing was recorded. Check the patient and the study.',
   notReady: 'The consent desk is starting or stopping; try again in a moment.',
 };
 
@@ -155,6 +156,7 @@ const fr: Messages = {
   error: 'Une erreur est survenue (le serveur FHIR est peut-être indisponible). Réessayez dans un instant.',
   accessKeysHint: 'Raccourcis (Alt, ou Alt+Maj) : F rechercher, A accepte (tous les examens), R refuse (tous les examens), N nouvelle recherche.',
   unknownPatient: 'Identifiant patient inconnu.',
+  studyOfAnotherPatient: 'Cet examen appartient à un autre patient sur ce site : rien n’a été enregistré. Vérifiez le patient et l’examen.',
   notReady: 'L’accueil consentement démarre ou s’arrête ; réessayez dans un instant.',
 };
 

@@ -7,6 +7,7 @@ import { errorMessage, type FailedSignIns, type Logger } from '@imaging-facade/s
 import type { AccountVerifier } from '../auth/accounts';
 import { auditTrail, setAudit } from '../api/audit';
 import { describe, patientConsent, type ConsentDesk } from '../decisions/patient-consent';
+import { StudyOfAnotherPatientError } from '../decisions/decisions';
 import { parsePatientSearch, parseRevokeQuery } from '../api/requests';
 import { isLanguage, messages, negotiateLanguage, type Language } from './i18n';
 import { LANGUAGE_COOKIE, LOGIN_COOKIE, readCookie, sameSecret, SESSION_COOKIE, setCookie, token, type DeskSession, type SessionStore } from './session';
@@ -191,6 +192,11 @@ export function deskPages(options: DeskOptions): Router {
       });
       res.redirect(303, `${patientHref(key)}&done=${action}-${scope}${result.announced ? '' : '&pending=1'}`);
     } catch (error) {
+      if (error instanceof StudyOfAnotherPatientError) {
+        const t = messages(context.language);
+        res.status(422).send(messagePage(context, t.title, t.studyOfAnotherPatient));
+        return;
+      }
       if (error instanceof FhirError && isRetryableFhirError(error)) {
         options.logger.warn({ reason: error.message }, 'a desk decision failed: FHIR did not answer');
         res.redirect(303, `${patientHref(key)}&failed=1`);
