@@ -52,6 +52,8 @@ export const configSchema = z
     CONSENT_DESK_ACCOUNTS: z.string().default('desk:desk'),
     /** A desk session ends after this long without use (ms). */
     CONSENT_SESSION_IDLE_MS: env.milliseconds(30 * 60_000),
+    /** A desk session ends this long after its sign-in, used or not (ms): a shift, then a new sign-in. */
+    CONSENT_SESSION_MAX_MS: env.milliseconds(12 * 3_600_000),
     /** Failed sign-ins (page and API) from one client address before it is locked out for CONSENT_LOCKOUT_SECONDS. */
     CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT: env.positiveInt(20),
     /** Consecutive failed sign-ins of one account before it is locked out for CONSENT_LOCKOUT_SECONDS. */
@@ -116,6 +118,7 @@ export const configSchema = z
       accounts,
       defaultPatientIdSystem: node.patientIdSystem,
       sessionIdleMs: raw.CONSENT_SESSION_IDLE_MS,
+      sessionMaxMs: raw.CONSENT_SESSION_MAX_MS,
       trustProxy: raw.CONSENT_TRUST_PROXY,
       signInLimits: {
         perClient: raw.CONSENT_MAX_FAILED_SIGN_INS_PER_CLIENT,

@@ -110,7 +110,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   const verifier = new AccountVerifier(config.accounts);
   const failedSignIns = new FailedSignIns(config.signInLimits);
   app.use('/api', consentApi({ desk, verifier, failedSignIns, logger, pseudonymize, isReady }));
-  app.use(deskPages({ desk, verifier, failedSignIns, sessions: new SessionStore(config.sessionIdleMs), logger, pseudonymize, isReady }));
+  app.use(deskPages({ desk, verifier, failedSignIns, sessions: new SessionStore({ idleMs: config.sessionIdleMs, maxMs: config.sessionMaxMs }), logger, pseudonymize, isReady }));
   // Last: whatever escaped the page's and the API's own handlers gets a plain 500, never Express's page with a stack.
   app.use(((error, _req, res, _next) => {
     logger.error({ err: error }, 'unhandled error');

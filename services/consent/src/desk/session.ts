@@ -6,6 +6,8 @@ export interface DeskSession {
   id: string;
   user: string;
   csrfToken: string;
+  /** When the user signed in (ms): the session ends `maxMs` later, however busy. */
+  signedInAt: number;
   lastSeen: number;
 }
 
@@ -14,6 +16,13 @@ export const SESSION_COOKIE = 'consent_desk_session';
 export const LOGIN_COOKIE = 'consent_desk_login';
 export const LANGUAGE_COOKIE = 'consent_desk_lang';
 
+export interface SessionLimits {
+  /** A session unused for this long ends. */
+  idleMs: number;
+  /** A session ends this long after its sign-in, used or not (a stolen cookie is not good forever). */
+  maxMs: number;
+}
+
 /**
  * Desk sessions, in memory (a restart signs everybody out, which is acceptable for a desk). The
  * cookie holds only a random id: HttpOnly, SameSite=Strict, Secure when served over HTTPS.
@@ -21,11 +30,15 @@ export const LANGUAGE_COOKIE = 'consent_desk_lang';
 export class SessionStore {
   private readonly sessions = new Map<string, DeskSession>();
 
-  constructor(private readonly idleMs: number) {}
+  constructor(
+    private readonly limits: SessionLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   create(user: string): DeskSession {
     this.sweep();
-    const session = { id: token(), user, csrfToken: token(), lastSeen: Date.now() };
+    const now = this.now();
+    const session = { id: token(), user, csrfToken: token(), signedInAt: now, lastSeen: now };
     this.sessions.set(session.id, session);
     return session;
   }
@@ -37,11 +50,11 @@ export class SessionStore {
     if (!session) {
       return undefined;
     }
-    if (Date.now() - session.lastSeen > this.idleMs) {
+    if (this.ended(session, this.now())) {
       this.sessions.delete(session.id);
       return undefined;
     }
-    session.lastSeen = Date.now();
+    session.lastSeen = this.now();
     return session;
   }
 
@@ -49,10 +62,14 @@ export class SessionStore {
     this.sessions.delete(session.id);
   }
 
+  private ended(session: DeskSession, now: number): boolean {
+    return now - session.lastSeen > this.limits.idleMs || now - session.signedInAt > this.limits.maxMs;
+  }
+
   private sweep(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const [id, session] of this.sessions) {
-      if (now - session.lastSeen > this.idleMs) {
+      if (this.ended(session, now)) {
         this.sessions.delete(id);
       }
     }
