@@ -242,6 +242,36 @@ describe('under the opt-out policy (the default)', () => {
     expect(await searchRefs(`${patientQuery}&_security:not=${WITHHELD_LABEL}&_count=6`, true)).toEqual([published.subject?.reference]);
   });
 
+  test("a refusal recorded under a regional identifier, which the master patient index added to the patient's record, withdraws the studies filed under the hospital's", async () => {
+    const patientId = newPatientId('LINK');
+    const regional = { system: 'urn:oid:1.2.250.1.213.1.4.10', value: `R${Date.now().toString(36)}` };
+    const study = await oneInstanceStudy(patientId);
+    await send(pipeline, study);
+    const published = await publishedStudy(study);
+    // The master patient index links the regional identifier to the record the mapper created.
+    const recordUrl = `${FHIR_BASE_URL()}/${published.subject?.reference}`;
+    const record = (await (await fetch(recordUrl, { headers: { accept: 'application/fhir+json' } })).json()) as { identifier: unknown[] };
+    const linked = await fetch(recordUrl, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+      body: JSON.stringify({ ...record, identifier: [...record.identifier, regional] }),
+    });
+    expect(linked.status).toBe(200);
+
+    const refused = await fetch(`http://127.0.0.1:${pipeline.consentPort}/api/decisions`, {
+      method: 'POST',
+      headers: { authorization: DESK_AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ patient: regional, decision: 'deny' }),
+    });
+    expect(refused.status).toBe(201);
+
+    await goneWithin(study, Date.now());
+    const regionalQuery = `Patient?identifier=${encodeURIComponent(`${regional.system}|${regional.value}`)}`;
+    await eventually(async () => ((await searchRefs(`${regionalQuery}&_security=${WITHHELD_LABEL}`)).length === 1 ? true : undefined), {
+      what: "the linked record to be labelled",
+    });
+  });
+
   test('a refusal of one study (by StudyInstanceUID, or by accession number) leaves the patient\'s other studies shared', async () => {
     const patientId = newPatientId('ONE');
     const [byUid, byAccession, kept] = [await oneInstanceStudy(patientId), await oneInstanceStudy(patientId), await oneInstanceStudy(patientId)];

@@ -1,6 +1,6 @@
-import { governingDecision, withheldPatient, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
+import { decideSharingOver, withheldPatient, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
 import type { PatientIdentifier } from '@imaging-facade/events';
-import type { ConsentRules, Sharing, StudyKey } from './consent';
+import type { ConsentRules, Sharing } from './consent';
 
 /** What the gateway reads of libs/consent's ConsentView. */
 export interface ConsentStates {
@@ -16,21 +16,9 @@ export interface ConsentStates {
  * is withheld when a refusal governs any of them.
  */
 export function consentRulesFrom(view: ConsentStates): ConsentRules {
-  const governing = (patient: readonly PatientIdentifier[], study: StudyKey) =>
-    patient.map((identifier) => governingDecision(view.stateOf(identifier), study)).filter((decision) => decision !== undefined);
-
   return {
     mayWithhold: () => view.policy === 'opt-in' || !view.patients().next().done,
     patientSharing: (patient): Sharing => (withheldPatient(patient, (identifier) => view.stateOf(identifier)) ? 'withhold' : 'share'),
-    studySharing: (patient, study): Sharing => {
-      const decisions = governing(patient, study);
-      if (decisions.some((decision) => decision.provision === 'deny')) {
-        return 'withhold';
-      }
-      if (decisions.length > 0) {
-        return 'share';
-      }
-      return view.policy === 'opt-out' ? 'share' : 'withhold';
-    },
+    studySharing: (patient, study): Sharing => decideSharingOver(view.policy, patient.map((identifier) => view.stateOf(identifier)), study),
   };
 }

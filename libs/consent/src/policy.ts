@@ -33,6 +33,24 @@ export function decideSharing(policy: ConsentPolicy, state: PatientConsentState 
 }
 
 /**
+ * `decideSharing` for a patient known by several identifiers, each with its own decisions (a
+ * refusal recorded under a regional identifier, studies filed under the hospital's): the study is
+ * withheld when the decision governing it under any identifier is a refusal, shared when some
+ * decision governs it and none refuses, and left to the policy when none does. With one state it
+ * is `decideSharing`. The gateway's, DICOMweb's and the mapper's rule.
+ */
+export function decideSharingOver(policy: ConsentPolicy, states: ReadonlyArray<PatientConsentState | undefined>, study: StudyRef): SharingDecision {
+  const decisions = states.map((state) => governingDecision(state, study)).filter((decision) => decision !== undefined);
+  if (decisions.some((decision) => decision.provision === 'deny')) {
+    return 'withhold';
+  }
+  if (decisions.length > 0) {
+    return 'share';
+  }
+  return policy === 'opt-out' ? 'share' : 'withhold';
+}
+
+/**
  * The decision in force for a study: the latest one about the study itself, else the latest
  * patient-wide one, else none. Two decisions of the same level recorded at the same instant: the
  * refusal wins.

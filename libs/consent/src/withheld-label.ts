@@ -17,6 +17,22 @@ export const WITHHELD_LABEL = {
 /** `system|code`, as a token search parameter takes it. */
 export const WITHHELD_LABEL_TOKEN = `${WITHHELD_LABEL.system}|${WITHHELD_LABEL.code}`;
 
+/**
+ * The resource without the withheld label, for an answer to a client: the label is the node's own
+ * bookkeeping, and one left on a record shown again (a label not yet taken off) would tell every
+ * reader that the patient once refused. Other labels are kept. The resource is changed in place.
+ */
+export function dropWithheldLabel<R extends object>(resource: R): R {
+  const meta = (resource as { meta?: unknown }).meta as { security?: Array<{ system?: string; code?: string }> } | undefined;
+  if (meta?.security && hasWithheldLabel(meta.security)) {
+    meta.security = meta.security.filter((coding) => coding.system !== WITHHELD_LABEL.system);
+    if (meta.security.length === 0) {
+      delete meta.security;
+    }
+  }
+  return resource;
+}
+
 /** Whether a security label list holds the withheld label. */
 export function hasWithheldLabel(security: ReadonlyArray<{ system?: string; code?: string }> | undefined): boolean {
   return (security ?? []).some((coding) => coding.system === WITHHELD_LABEL.system && coding.code === WITHHELD_LABEL.code);

@@ -273,6 +273,32 @@ describe('FHIR gateway', () => {
       }
     });
 
+    test("a label left on a record shown again (not yet taken off) is not shown: it would tell that the patient once refused", async () => {
+      const system = await gateway.token('system/*.rs');
+      const label = { system: 'urn:imaging-facade:consent', code: 'withheld' };
+      const response = await fetch(`${FHIR_BASE_URL()}/Patient/${ids.a}/$meta-add`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: { security: [label] } }] }),
+      });
+      expect(response.status).toBe(200);
+      try {
+        const read = await gateway.get(`Patient/${ids.a}`, system);
+        expect(read.status).toBe(200);
+        expect(read.body.meta.security).toBeUndefined();
+        const included = await gateway.get(`ImagingStudy?_id=${studies.a[0]}&_include=ImagingStudy:subject`, system);
+        const patient = included.body.entry.find((entry: any) => entry.resource.resourceType === 'Patient');
+        expect(patient.resource.id).toBe(ids.a);
+        expect(patient.resource.meta.security).toBeUndefined();
+      } finally {
+        await fetch(`${FHIR_BASE_URL()}/Patient/${ids.a}/$meta-delete`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json' },
+          body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: { security: [label] } }] }),
+        });
+      }
+    });
+
     test('a refusal of one study hides that study only', async () => {
       await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `B-${run}` }, [
         { scope: 'study', study: { studyInstanceUid: uid.b }, provision: 'deny', consentId: 'c-b', recordedAt: new Date().toISOString(), recordedBy: 'desk' },

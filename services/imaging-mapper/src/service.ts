@@ -8,6 +8,7 @@ import { caughtUp, createMetricsRegistry, errorMessage, startOpsServer, type Log
 import { nodeSettings, type MapperConfig } from './config';
 import { ConsentGate } from './consent/consent-gate';
 import { patientLabels } from './consent/withheld-label';
+import { linkedPatients } from './consent/linked-patients';
 import { indexWriter } from './index-writer';
 import { startStudyConsumer } from './study-consumer';
 
@@ -64,6 +65,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     catalog,
     index: indexWriter(fhir, settings),
     labels: patientLabels(fhir, consentView),
+    links: linkedPatients(fhir),
     reconciled,
     defaultPatientIdSystem: config.FACADE_PATIENT_ID_SYSTEM,
     logger,
@@ -101,6 +103,13 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   // Decisions recorded while the mapper was down: applied to every study they concern. Not after the
   // consumer has joined its group: after a crash that waits for the dead member's session to expire.
   gate.sweep().catch((error: unknown) => logger.error({ reason: errorMessage(error) }, 'consent sweep failed'));
+  if (config.MAPPER_LABEL_CHECK_INTERVAL_MS > 0) {
+    const check = setInterval(() => {
+      gate.checkLabels().catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'the check of withheld labels failed, will run again'));
+    }, config.MAPPER_LABEL_CHECK_INTERVAL_MS);
+    check.unref();
+    onStop('withheld label check', async () => clearInterval(check));
+  }
 
   const consumer = await startStudyConsumer({
     kafka,

@@ -45,10 +45,11 @@ beforeAll(async () => {
   const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test' };
   // Opt-out without any decision: every study is shared (consent itself is proven end to end).
   const gate = new ConsentGate({
-    consent: { policy: 'opt-out', decide: () => 'share', patients: () => [], stateOf: () => undefined },
+    consent: { policy: 'opt-out', patients: () => [], stateOf: () => undefined },
     catalog: new StudyCatalog({ kafka: {} as Kafka, topicPrefix: prefix, defaultPatientIdSystem: settings.defaultPatientIdSystem, logger: createLogger('catalog', 'silent'), keepSnapshots: true }),
     index: { publish: (snapshot) => mapStudySnapshot(snapshot, fhir, settings), withdraw: (uid) => withdrawStudy(fhir, uid) },
-    labels: { sync: async () => ({ labelled: 0, unlabelled: 0 }) },
+    labels: { sync: async () => ({ labelled: 0, unlabelled: 0 }), unlabelledAmong: async () => [] },
+    links: { keysOf: async (key) => [key] },
     reconciled: new ReconciledPatients(),
     defaultPatientIdSystem: settings.defaultPatientIdSystem,
     logger: createLogger('gate', 'silent'),

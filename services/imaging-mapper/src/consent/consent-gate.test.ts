@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '@imaging-facade/service-kit';
 import { ConsentGate, ConsentUnavailableError, isRetryableGateError, type IndexWriter } from './consent-gate';
 import type { MappingResult } from '../pipeline';
 import type { PatientLabels } from './withheld-label';
+import type { LinkedPatients } from './linked-patients';
 
 const SYSTEM = 'urn:oid:1.2.250.1.999.1';
 const PATIENT = 'P1';
@@ -86,6 +87,22 @@ class FakeLabels implements PatientLabels {
     else this.labelled.delete(key);
     return { labelled: withheld && !had ? 1 : 0, unlabelled: !withheld && had ? 1 : 0 };
   };
+  /** A refuser not in `labelled` has a record without the label (written since by somebody else). */
+  unlabelledAmong = async (keys: readonly string[]) => {
+    this.asked.push([...keys]);
+    return keys.filter((key) => refusesPatientWide(this.consent.stateOf(key)) && !this.labelled.has(key));
+  };
+  readonly asked: string[][] = [];
+}
+
+/** The index's Patient records, reduced to which identifiers each links (none: every patient known by one). */
+class FakeLinks implements LinkedPatients {
+  readonly records: string[][] = [];
+  fail: Error | undefined;
+  keysOf = async (key: string) => {
+    if (this.fail) throw this.fail;
+    return [...new Set([key, ...this.records.filter((record) => record.includes(key)).flat()])];
+  };
 }
 
 function setup(
@@ -94,6 +111,7 @@ function setup(
   reconciled = new ReconciledPatients(),
   logging: { logger: Logger; pseudonymize: (patientKey: string) => string } = { logger: createLogger('test', 'silent'), pseudonymize: pseudonymizer(generatePseudonymKey()) },
   labelled = new Set<string>(),
+  links = new FakeLinks(),
 ) {
   const consent = new FakeConsent(policy);
   const labels = new FakeLabels(consent, labelled);
@@ -104,6 +122,7 @@ function setup(
     catalog,
     index,
     labels,
+    links,
     reconciled,
     defaultPatientIdSystem: SYSTEM,
     ...logging,
@@ -115,7 +134,7 @@ function setup(
     consent.set(key, decisions);
     await gate.onConsentChange(key, consent.states.get(key), { replaying: false });
   };
-  return { consent, catalog, gate, metrics, record, reconciled, labels };
+  return { consent, catalog, gate, metrics, record, reconciled, labels, links };
 }
 
 const studies = {
@@ -501,20 +520,134 @@ describe("the withheld label of the patient's record", () => {
     reconciled.setLabelled = setLabelled;
     const labelled = new Set<string>();
     const start = () => {
-      const life = setup('opt-out', new FakeIndex(), reconciled, undefined, labelled);
+      const index = new FakeIndex();
+      const life = setup('opt-out', index, reconciled, undefined, labelled);
       life.consent.set(OTHER, [patientWide('deny')]);
       life.consent.set(KEY, [byUid('deny', uidOf('a'))]);
-      return life;
+      return { ...life, index };
     };
 
     const upgraded = start();
-    expect((await upgraded.gate.sweep()).patients).toBe(1);
+    const { patients, labelled: count } = await upgraded.gate.sweep();
+    expect({ patients, count }).toEqual({ patients: 0, count: 1 });
     expect(upgraded.labels.calls).toEqual([OTHER]);
+    // Label only: the refuser's studies were decided before.
+    expect(upgraded.index.calls).toEqual([]);
     expect(labelled.has(OTHER)).toBe(true);
 
     const later = start();
-    expect((await later.gate.sweep()).patients).toBe(0);
+    expect(await later.gate.sweep()).toEqual(expect.objectContaining({ patients: 0 }));
+    expect((await later.gate.sweep()).labelled).toBeUndefined();
     expect(later.labels.calls).toEqual([]);
+  });
+
+  test('a refusal labels the record before the studies are withdrawn; an agreement unlabels it after they are published again', async () => {
+    const index = new FakeIndex();
+    const { gate, record, labels } = setup('opt-out', index);
+    for (const snapshot of Object.values(studies)) await gate.onStudy(snapshot);
+    const sync = labels.sync;
+    labels.sync = async (key) => {
+      index.calls.push(`label ${key}`);
+      return sync(key);
+    };
+    index.calls.length = 0;
+
+    await record(KEY, [patientWide('deny')]);
+    expect(index.calls[0]).toBe(`label ${KEY}`);
+    expect(index.calls.slice(1).every((call) => call.startsWith('withdraw'))).toBe(true);
+
+    index.calls.length = 0;
+    await record(KEY, [patientWide('permit')]);
+    expect(index.calls.at(-1)).toBe(`label ${KEY}`);
+    expect(index.calls.slice(0, -1).every((call) => call.startsWith('publish'))).toBe(true);
+  });
+
+  test('a label that fails after a publication fails the study event and marks the patient for the next start', async () => {
+    const { consent, gate, labels, reconciled } = setup('opt-out');
+    consent.set(KEY, [patientWide('deny'), byUid('permit', uidOf('a'))]);
+    labels.fail = new FhirError('bad request', 400);
+    await expect(gate.onStudy(studies.a)).rejects.toThrow('bad request');
+    expect(reconciled.fingerprintOf(KEY)).toBeNull();
+  });
+});
+
+describe('the periodic check for refusers\' records written without the label', () => {
+  test('a record a master patient index wrote since the refusal is labelled, and the studies it links withdrawn', async () => {
+    const index = new FakeIndex();
+    const { gate, record, labels, links } = setup('opt-out', index);
+    const REGIONAL = 'urn:oid:1.2.250.1.999.9|R1';
+    await record(REGIONAL, [patientWide('deny')]);
+    for (const snapshot of Object.values(studies)) await gate.onStudy(snapshot);
+    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
+    // Since: the index links the regional identifier to the hospital's record, which has no label.
+    links.records.push([KEY, REGIONAL]);
+    labels.labelled.delete(REGIONAL);
+
+    expect(await gate.checkLabels()).toEqual({ refusers: 1, reapplied: 1 });
+
+    expect(labels.labelled.has(REGIONAL)).toBe(true);
+    expect(namesIn(index)).toEqual([]);
+    expect(await gate.checkLabels()).toEqual({ refusers: 1, reapplied: 0 });
+  });
+
+  test('refusers are asked about in batches; patients who did not refuse are not asked about', async () => {
+    const { gate, record, labels } = setup('opt-out');
+    for (let n = 0; n < 120; n++) await record(`${SYSTEM}|R${n}`, [patientWide('deny')]);
+    await record(KEY, [patientWide('permit')]);
+    labels.asked.length = 0;
+    await gate.checkLabels();
+    expect(labels.asked.map((batch) => batch.length)).toEqual([50, 50, 20]);
+    expect(labels.asked.flat()).not.toContain(KEY);
+  });
+});
+
+describe('a patient known by several identifiers (a record in the index links them)', () => {
+  const REGIONAL = 'urn:oid:1.2.250.1.999.9|R1';
+
+  function linked(policy: ConsentPolicy = 'opt-out') {
+    const index = new FakeIndex();
+    const context = setup(policy, index);
+    context.links.records.push([KEY, REGIONAL]);
+    return { ...context, index };
+  }
+
+  test('a refusal recorded under the other identifier withdraws the studies filed under this one', async () => {
+    const { gate, record, index } = linked();
+    for (const snapshot of Object.values(studies)) await gate.onStudy(snapshot);
+    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
+
+    await record(REGIONAL, [patientWide('deny')]);
+
+    expect(namesIn(index)).toEqual([]);
+  });
+
+  test('a study arriving after that refusal is withheld; the refusal revoked, every study is published again', async () => {
+    const { gate, record, index } = linked();
+    await record(REGIONAL, [patientWide('deny')]);
+    expect((await gate.onStudy(studies.a)).outcome).toBe('withheld');
+    await gate.onStudy(studies.b);
+
+    await record(REGIONAL, []);
+
+    expect(namesIn(index)).toEqual(['a', 'b']);
+  });
+
+  test('a refusal under one identifier beats an agreement to the study under the other (the gateway\'s rule)', async () => {
+    const { consent, gate } = linked();
+    consent.set(REGIONAL, [patientWide('deny')]);
+    consent.set(KEY, [byUid('permit', uidOf('a'))]);
+    expect((await gate.onStudy(studies.a)).outcome).toBe('withheld');
+  });
+
+  test('when the linked identifiers cannot be read, the study event fails (retried) and a decision is left to the next start', async () => {
+    const { gate, record, links, reconciled, index } = linked();
+    await gate.onStudy(studies.a);
+    links.fail = new FhirError('busy', 503);
+    await expect(gate.onStudy(studies.b)).rejects.toThrow('busy');
+    links.fail = new FhirError('bad request', 400);
+    await record(REGIONAL, [patientWide('deny')]);
+    expect(namesIn(index)).toEqual(['a']);
+    expect(reconciled.fingerprintOf(REGIONAL)).toBeUndefined();
   });
 });
 

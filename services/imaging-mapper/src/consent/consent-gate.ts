@@ -1,5 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import {
+  decideSharingOver,
   decisionsFingerprint,
   patientKeyOfStudy,
   refusesPatientWide,
@@ -7,8 +8,6 @@ import {
   type ConsentPolicy,
   type Pseudonymizer,
   type ReconciledPatients,
-  type SharingDecision,
-  type StudyRef,
   type StudySummary,
 } from '@imaging-facade/consent';
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
@@ -17,10 +16,11 @@ import { errorMessage, KeyedLock, retry, type Logger } from '@imaging-facade/ser
 import type { MappingResult } from '../pipeline';
 import { patientsWithChangedDecisions, type ConsentStates } from './sweep-plan';
 import type { WithdrawalResult } from './withdrawal';
-import type { LabelChanges, PatientLabels } from './withheld-label';
+import { LABEL_CHECK_BATCH, type LabelChanges, type PatientLabels } from './withheld-label';
+import type { LinkedPatients } from './linked-patients';
 
-/** What started a decision: a study event, a consent decision that changed, the sweep after a start. */
-export type GateTrigger = 'study' | 'decision' | 'sweep';
+/** What started a decision: a study event, a consent decision that changed, the sweep after a start, the periodic label check. */
+export type GateTrigger = 'study' | 'decision' | 'sweep' | 'check';
 
 /** Whom a sweep went through: those whose decisions changed since they were applied, or everyone (the policy changed). */
 export type SweepScope = 'changed decisions' | 'every patient';
@@ -34,7 +34,6 @@ export type GateOutcome = 'shared' | 'withheld' | 'withdrawn';
 /** The consent view as the gate reads it (ConsentView). */
 export interface ConsentSource extends ConsentStates {
   readonly policy: ConsentPolicy;
-  decide(patientKey: string | undefined, study: StudyRef): SharingDecision;
   /** Set when the view stopped following the decisions topic for good: it may miss refusals. */
   readonly error?: Error | undefined;
 }
@@ -80,6 +79,8 @@ export interface ConsentGateOptions {
   index: IndexWriter;
   /** The withheld label of the patients' Patient resources, kept as their patient-wide decisions say. */
   labels: PatientLabels;
+  /** The other identifiers a patient is known by in the index, whose decisions count too. */
+  links: LinkedPatients;
   /** Which patients' decisions the index reflects, kept across starts: the sweep applies only what changed. */
   reconciled: ReconciledPatients;
   defaultPatientIdSystem: string;
@@ -107,6 +108,7 @@ export class ConsentGate {
   private readonly pending = new Set<Promise<unknown>>();
   /** Patients the decisions topic spoke of while it was replayed at start (revoked ones included). */
   private readonly replayed = new Set<string>();
+  private checking = false;
   private readonly outcomes: Counter<'trigger' | 'outcome'>;
   private readonly logger: Logger;
 
@@ -114,7 +116,7 @@ export class ConsentGate {
     this.logger = options.logger.child({ component: 'consent-gate' });
     this.outcomes = new Counter({
       name: 'facade_mapper_consent_outcomes_total',
-      help: 'Studies decided by the consent gate, by trigger (study, decision, sweep) and outcome (shared, withheld, withdrawn, failed)',
+      help: 'Studies decided by the consent gate, by trigger (study, decision, sweep, check) and outcome (shared, withheld, withdrawn, failed)',
       labelNames: ['trigger', 'outcome'] as const,
       registers: [options.metrics],
     });
@@ -155,7 +157,7 @@ export class ConsentGate {
    * policy differs from the last full sweep's; before the first, as if the policy were unchanged
    * (under opt-in: every patient of the catalogue, under opt-out: those with a decision).
    */
-  async sweep(): Promise<{ patients: number; scope: SweepScope; durationMs: number }> {
+  async sweep(): Promise<{ patients: number; labelled?: number; scope: SweepScope; durationMs: number }> {
     const started = Date.now();
     const { consent, reconciled, catalog } = this.options;
     const policyBefore = reconciled.policy();
@@ -175,35 +177,80 @@ export class ConsentGate {
         }
       }
     }
-    const labelling = !reconciled.labelled();
-    if (labelling) {
-      // The first start that labels: every refuser's record is labelled once (later changes label as they come).
-      for (const [key, state] of consent.patients()) {
-        if (refusesPatientWide(state)) {
-          keys.add(key);
-        }
-      }
-    }
     this.replayed.clear();
-    let failed = 0;
     for (const key of keys) {
       if (this.stopping.signal.aborted) {
         break;
       }
-      if (!(await this.track(this.reconcile(key, 'sweep')))) {
-        failed += 1;
-      }
+      await this.track(this.reconcile(key, 'sweep'));
     }
     if (scope === 'every patient' && !this.stopping.signal.aborted) {
       // A patient who failed is still marked, and swept at the next start.
       reconciled.setPolicy(consent.policy);
     }
-    if (labelling && failed === 0 && !this.stopping.signal.aborted) {
-      reconciled.setLabelled();
-    }
-    const result = { patients: keys.size, scope, durationMs: Date.now() - started };
+    const labelled = reconciled.labelled() ? 0 : await this.labelEveryRefuser(keys);
+    const result = { patients: keys.size, ...(labelled > 0 ? { labelled } : {}), scope, durationMs: Date.now() - started };
     this.logger.info(result, 'consent sweep done');
     return result;
+  }
+
+  /**
+   * The first start that labels (ReconciledPatients.labelled): every refuser's record not swept
+   * above is labelled once, label only (their studies were decided before). Once every label is
+   * set the record says so; a label that failed leaves it to the next start. Returns how many
+   * patients were labelled this way.
+   */
+  private async labelEveryRefuser(swept: ReadonlySet<string>): Promise<number> {
+    let count = 0;
+    let failed = false;
+    for (const [key, state] of this.options.consent.patients()) {
+      if (this.stopping.signal.aborted) {
+        return count;
+      }
+      if (!swept.has(key) && refusesPatientWide(state)) {
+        count += 1;
+        failed = !(await this.track(this.relabel(key, 'sweep'))) || failed;
+      }
+    }
+    if (!failed && !this.stopping.signal.aborted) {
+      this.options.reconciled.setLabelled();
+    }
+    return count;
+  }
+
+  /**
+   * Looks for refusers' records without the label (written since the refusal by another writer
+   * than the mapper, such as a master patient index, or given a refuser's identifier since) and
+   * applies the patient's decisions again to each one found: the label, and the studies now linked
+   * to them. Run periodically (MAPPER_LABEL_CHECK_INTERVAL_MS); one search per LABEL_CHECK_BATCH
+   * refusers. A check under way is not started twice.
+   */
+  async checkLabels(): Promise<{ refusers: number; reapplied: number }> {
+    if (this.checking) {
+      return { refusers: 0, reapplied: 0 };
+    }
+    this.checking = true;
+    try {
+      const refusers: string[] = [];
+      for (const [key, state] of this.options.consent.patients()) {
+        if (refusesPatientWide(state)) {
+          refusers.push(key);
+        }
+      }
+      let reapplied = 0;
+      for (let start = 0; start < refusers.length && !this.stopping.signal.aborted; start += LABEL_CHECK_BATCH) {
+        for (const key of await this.options.labels.unlabelledAmong(refusers.slice(start, start + LABEL_CHECK_BATCH))) {
+          reapplied += 1;
+          await this.track(this.reconcile(key, 'check'));
+        }
+      }
+      if (reapplied > 0) {
+        this.logger.info({ refusers: refusers.length, reapplied }, "refusers' records found without the withheld label: decisions applied again");
+      }
+      return { refusers: refusers.length, reapplied };
+    } finally {
+      this.checking = false;
+    }
   }
 
   /** Stops retrying and waits for the work under way. */
@@ -221,8 +268,11 @@ export class ConsentGate {
    * attempts (a passing failure, retried with backoff) the lock is free, and the patient's study
    * events are not held up for longer than one FHIR call. A permanent failure is logged and counted,
    * and the next study is handled; the patient stays marked in the record, and is swept at the next
-   * start. Then the label of the patient's record is set as the patient-wide decision says, with the
-   * same retries. Resolves true when every study and the label were applied. Throws only when the
+   * start. The studies are those of every identifier linked to the patient's (LinkedPatients): a
+   * decision under a regional identifier reaches the studies filed under the hospital's. The label
+   * of the patient's record is set as the patient-wide decision says, with the same retries: before
+   * the studies for a refusal (the record is left out of searches at once), after them otherwise.
+   * Resolves true when every study and the label were applied. Throws only when the
    * record cannot be written: its mark, before any study is touched, or its row at the end, when the
    * mark stays. One change of a patient at a time: their row then says what the last one applied.
    */
@@ -232,22 +282,35 @@ export class ConsentGate {
 
   private async reconcilePatient(patientKey: string, trigger: Exclude<GateTrigger, 'study'>): Promise<boolean> {
     // Read before any study: each study below is decided on these decisions or later ones.
-    const fingerprint = decisionsFingerprint(this.options.consent.stateOf(patientKey));
+    const state = this.options.consent.stateOf(patientKey);
+    const fingerprint = decisionsFingerprint(state);
+    const patientLogger = this.logger.child({ patient: this.options.pseudonymize(patientKey), trigger });
+    let keys: string[];
+    try {
+      keys = await this.retried(patientLogger, () => this.options.links.keysOf(patientKey));
+    } catch (error) {
+      if (!isRetryableGateError(error)) {
+        patientLogger.error({ reason: errorMessage(error) }, "the patient's other identifiers could not be read");
+      }
+      return false;
+    }
     // Read now, when the change is known: a study catalogued later is decided by its own event.
-    const studies = this.options.catalog.studiesOf(patientKey);
+    const studies = keys.flatMap((key) => this.options.catalog.studiesOf(key).map((study) => ({ key, study })));
     if (studies.length > 0) {
       // Durable before the index is touched; a patient without a study here costs no fsync.
       this.options.reconciled.begin(patientKey);
     }
+    const refusal = refusesPatientWide(state);
+    let labelled = refusal ? await this.relabel(patientKey, trigger) : true;
     let everyStudy = true;
-    for (const study of studies) {
-      const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: this.options.pseudonymize(patientKey), trigger });
+    for (const { key, study } of studies) {
+      const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, patient: this.options.pseudonymize(key), trigger });
       if (this.stopping.signal.aborted) {
         // Left marked: swept at the next start.
         return false;
       }
       try {
-        await this.retried(logger, () => this.lock.run(patientKey, () => this.apply(trigger, patientKey, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid))));
+        await this.retried(logger, () => this.lock.run(key, () => this.apply(trigger, key, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid))));
       } catch (error) {
         everyStudy = false;
         if (!isRetryableGateError(error)) {
@@ -256,7 +319,9 @@ export class ConsentGate {
         }
       }
     }
-    const labelled = await this.relabel(patientKey, trigger);
+    if (!refusal) {
+      labelled = await this.relabel(patientKey, trigger);
+    }
     if (everyStudy && labelled) {
       this.options.reconciled.done(patientKey, fingerprint);
     }
@@ -285,6 +350,19 @@ export class ConsentGate {
     }
   }
 
+  /**
+   * A label that fails after a publication fails the study event (retried, or dead-lettered), and
+   * the patient is marked first: whatever becomes of the event, the next start sweeps them.
+   */
+  private async labelAfterPublication(patientKey: string): Promise<LabelChanges> {
+    try {
+      return await this.options.labels.sync(patientKey);
+    } catch (error) {
+      this.options.reconciled.begin(patientKey);
+      throw error;
+    }
+  }
+
   /** Passing failures retried with backoff until the gate stops. */
   private retried<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
     return retry(work, {
@@ -306,7 +384,10 @@ export class ConsentGate {
     if (this.options.consent.error) {
       throw new ConsentUnavailableError(this.options.consent.error);
     }
-    const decision = this.options.consent.decide(patientKey, study);
+    // Over every identifier linked to the patient's: a refusal kept under any of them counts.
+    const keys = patientKey === undefined ? [] : await this.options.links.keysOf(patientKey);
+    const states = keys.map((key) => this.options.consent.stateOf(key));
+    const decision = decideSharingOver(this.options.consent.policy, states, study);
     // Keyed by the study and a pseudonym of the patient: never the patient's identifier.
     const logger = this.logger.child({ studyInstanceUid: study.studyInstanceUid, trigger, ...(patientKey ? { patient: this.options.pseudonymize(patientKey) } : {}) });
     if (decision === 'share') {
@@ -316,10 +397,10 @@ export class ConsentGate {
         throw new Error('no snapshot of the study in the catalogue');
       }
       const mapping = await this.options.index.publish(data);
-      if (patientKey !== undefined && refusesPatientWide(this.options.consent.stateOf(patientKey))) {
+      if (patientKey !== undefined && states.some(refusesPatientWide)) {
         // Shared by a decision about this study, against a patient-wide refusal: the record the
         // publication may just have created is withheld, and labelled so.
-        logLabelChanges(logger, await this.options.labels.sync(patientKey));
+        logLabelChanges(logger, await this.labelAfterPublication(patientKey));
       }
       if (trigger !== 'study' && mapping.outcome !== 'unchanged') {
         logger.info({ outcome: mapping.outcome }, 'study published again (consent)');

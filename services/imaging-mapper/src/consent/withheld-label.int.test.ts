@@ -78,6 +78,17 @@ describe("the withheld label of a refuser's record, on the real FHIR server", ()
     expect((await read(duplicate)).meta?.security).toEqual([expect.objectContaining({ system: 'urn:imaging-facade:consent', code: 'withheld' })]);
   });
 
+  test("the periodic check finds the refusers held by a record without the label, among many asked at once", async () => {
+    const keys = Array.from({ length: 30 }, (_unused, n) => `${SYSTEM}|C${n}-${run}`);
+    for (const key of keys) refuse(SYSTEM, key.split('|')[1]!);
+    // A record labelled by the mapper, and one a master patient index wrote since, with an identifier of its own first.
+    await create({ resourceType: 'Patient', identifier: [{ system: SYSTEM, value: `C3-${run}` }], birthDate });
+    expect(await labels.sync(keys[3]!)).toEqual({ labelled: 1, unlabelled: 0 });
+    await create({ resourceType: 'Patient', identifier: [{ system: REGIONAL, value: `MPI-${run}` }, { system: SYSTEM, value: `C17-${run}` }], birthDate });
+
+    expect(await labels.unlabelledAmong(keys)).toEqual([keys[17]]);
+  });
+
   test('a patient with no record in the index: nothing to label', async () => {
     refuse(SYSTEM, `N-${run}`);
     expect(await labels.sync(`${SYSTEM}|N-${run}`)).toEqual({ labelled: 0, unlabelled: 0 });

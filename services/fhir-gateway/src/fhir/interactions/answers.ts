@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { badGateway, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { type AnyResource, filterSearchBundle, type Principal } from '@imaging-facade/access';
 import type { UpstreamResponse } from '@imaging-facade/fhir';
+import { dropWithheldLabel } from '@imaging-facade/consent';
 import type { Exchange, FhirContext } from '../context';
 import { rewriteBundleUrls } from '../links';
 import { upstreamFailure } from './upstream-failure';
@@ -53,6 +54,11 @@ export async function answerBundle(ctx: FhirContext, res: Response, response: Up
     throw new OutcomeError(badGateway('The FHIR server did not answer a Bundle'));
   }
   const filtered = await filter(bundle as SearchBundle, exchange.principal as Principal);
+  for (const entry of filtered.value.entry ?? []) {
+    if (entry.resource) {
+      dropWithheldLabel(entry.resource);
+    }
+  }
   rewriteBundleUrls(filtered.value as Parameters<typeof rewriteBundleUrls>[0], ctx.bases);
   exchange.patients = filtered.patients;
   exchange.returned = filtered.value.entry?.length ?? 0;

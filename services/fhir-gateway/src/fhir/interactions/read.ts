@@ -4,6 +4,7 @@ import { type AnyResource, type Principal, readVisible, SERVED_TYPES, typeAccess
 import { Upstream } from '@imaging-facade/fhir';
 import { exchangeOf, ID, principalOf, type FhirContext } from '../context';
 import { passValidators, refusal, relayFailure, sendJson } from './answers';
+import { dropWithheldLabel } from '@imaging-facade/consent';
 
 /** Whether the caller may see a resource it read, and whose data it is (for the audit). */
 export type ReadCheck = (resource: AnyResource, principal: Principal) => Promise<{ value: boolean; patients: string[] }>;
@@ -54,6 +55,6 @@ export function readHandler(ctx: FhirContext, scopeOf: (req: Request) => ReadSco
     exchange.patients = seen.patients;
     exchange.returned = 1;
     passValidators(res, response);
-    sendJson(res, 200, resource);
+    sendJson(res, 200, dropWithheldLabel(resource));
   };
 }
