@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import type { ImagingStudy } from '@medplum/fhirtypes';
 import { startGateway, type Gateway } from '../../services/fhir-gateway/src/test-support/harness';
 import { startDicomweb, parseMultipart, type DicomwebNode } from '../support/dicomweb';
-import { search, studiesByUid } from '../support/fhir';
+import { FHIR_BASE_URL, search, studiesByUid } from '../support/fhir';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { datasetDigests } from '../faults/ledger';
 import { SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
@@ -410,6 +410,30 @@ describe('consent and audit', () => {
     await eventually(async () => ((await node.get(`/studies/${other.studyInstanceUid}/metadata`, clinician)).status === 404 ? true : undefined), { timeoutMs: 5000, what: 'the refusal to reach DICOMweb' });
     expect(json((await node.get(`/studies?StudyInstanceUID=${other.studyInstanceUid}`, clinician)).body)).toEqual([]);
     expect((await node.get(`/studies/${other.studyInstanceUid}`, clinician, 'multipart/related; type="application/dicom"; transfer-syntax=*')).status).toBe(404);
+  });
+
+  test('a refusal recorded under a regional identifier that the index links to the patient\'s record hides the study indexed under the hospital\'s', async () => {
+    const regional = { system: 'urn:oid:1.2.250.1.213.1.4.10', value: `R${Date.now().toString(36)}` };
+    const [record] = await search<any>(`Patient?identifier=${encodeURIComponent(`https://imagingfacade.org/fhir/sid/patient-id|${study.patientId}`)}`);
+    expect(record).toBeDefined();
+    // The master patient index links the regional identifier to the record.
+    const linked = await fetch(`${FHIR_BASE_URL()}/Patient/${record.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ ...record, identifier: [...record.identifier, regional] }),
+    });
+    expect(linked.status).toBe(200);
+    expect((await node.get(`/studies/${study.studyInstanceUid}/metadata`, clinician)).status).toBe(200);
+
+    const decision = await fetch(`http://127.0.0.1:${pipeline.consentPort}/api/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('desk:desk').toString('base64')}` },
+      body: JSON.stringify({ patient: regional, decision: 'deny' }),
+    });
+    expect(decision.status).toBe(201);
+
+    await eventually(async () => ((await node.get(`/studies/${study.studyInstanceUid}/metadata`, clinician)).status === 404 ? true : undefined), { timeoutMs: 5000, what: 'the linked refusal to reach DICOMweb' });
+    expect(json((await node.get(`/studies?StudyInstanceUID=${study.studyInstanceUid}`, clinician)).body)).toEqual([]);
   });
 });
 

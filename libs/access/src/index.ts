@@ -9,3 +9,4 @@ export * from './scopes';
 export * from './visibility';
 export * from './study-access';
 export * from './bearer';
+export * from './linked-decisions';

@@ -36,6 +36,12 @@ const schema = z
     /** How long a Patient's identifiers (patient tokens) are remembered, in ms. */
     PATIENT_CACHE_TTL_MS: env.milliseconds(5 * 60_000),
     /**
+     * How often the Patient records linking other identifiers to the patients with a decision are
+     * read again (ms): a refusal kept under a regional identifier governs the studies indexed under
+     * the hospital's one of the same record. 0: only at start and at each decision change.
+     */
+    DICOMWEB_LINK_REFRESH_MS: env.milliseconds(5 * 60_000),
+    /**
      * Bad tokens (malformed, forged, foreign, tampered; not expired ones) one client address may
      * present within DICOMWEB_FAILED_TOKEN_LOCKOUT_SECONDS before it is answered 429 with
      * Retry-After until that time is over; 0 turns the limit off. As at the gateway.
@@ -89,6 +95,7 @@ const schema = z
       consentViewDir: path.join(dataDir, 'dicomweb', 'consent-view'),
       defaultPatientIdSystem: node.patientIdSystem,
       patientCacheTtlMs: raw.PATIENT_CACHE_TTL_MS,
+      linkRefreshMs: raw.DICOMWEB_LINK_REFRESH_MS,
       failedTokens:
         raw.DICOMWEB_MAX_FAILED_TOKENS_PER_CLIENT > 0
           ? { perClient: raw.DICOMWEB_MAX_FAILED_TOKENS_PER_CLIENT, lockoutSeconds: raw.DICOMWEB_FAILED_TOKEN_LOCKOUT_SECONDS }

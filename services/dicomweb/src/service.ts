@@ -1,5 +1,15 @@
 import { Partitioners } from 'kafkajs';
-import { AuditWriter, consentRulesFrom, failedTokenCounter, OidcVerifier, StudyAccess, upstreamConsentLookups } from '@imaging-facade/access';
+import {
+  AuditWriter,
+  consentRulesFrom,
+  failedTokenCounter,
+  LinkedDecisions,
+  OidcVerifier,
+  StudyAccess,
+  upstreamConsentLookups,
+  upstreamPatientRecords,
+  withLinkedDecisions,
+} from '@imaging-facade/access';
 import { ConsentView } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { Upstream } from '@imaging-facade/fhir';
@@ -49,9 +59,17 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     groupIdPrefix: `${SERVICE}-consent`,
     directory: config.consentViewDir,
   });
+  // The index knows a study's patient by the identifier in its DICOM header only: the decisions kept
+  // under other identifiers of the same Patient record count too (LinkedDecisions). Followed before the view starts.
+  const linked = new LinkedDecisions(upstreamPatientRecords(upstream));
+  const unfollow = linked.follow(consentView, { intervalMs: config.linkRefreshMs, logger });
+  onStop('linked decisions', async () => unfollow());
   await startWhileRetriable(() => consentView.start(), logger);
   onStop('consent view', () => consentView.stop());
-  const access = new StudyAccess({ rules: consentRulesFrom(consentView), lookups: upstreamConsentLookups(upstream, config.patientCacheTtlMs) });
+  const access = new StudyAccess({
+    rules: withLinkedDecisions(consentRulesFrom(consentView), linked),
+    lookups: upstreamConsentLookups(upstream, config.patientCacheTtlMs),
+  });
 
   const audit = new AuditWriter(AuditWriter.toFhir(upstream), { batchSize: 200, flushIntervalMs: 1000, maxQueue: 100_000, shutdownFlushMs: 15_000 }, logger.child({ component: 'audit' }), metrics);
   audit.start();
@@ -76,8 +94,9 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     db,
     storageDir: config.storageDir,
     access,
-    // Every route with patient data or images answers 503 until the view has read the decisions to the end, and whenever it stops following them.
-    consentView,
+    // Every route with patient data or images answers 503 until the view has read the decisions to the end, and whenever it stops following them,
+    // and until the records linking other identifiers to them are read.
+    consentView: { isReady: () => consentView.isReady() && linked.isReady() },
     maxResults: config.maxResults,
     verifier,
     failedTokens: config.failedTokens ? failedTokenCounter(config.failedTokens) : undefined,
@@ -99,7 +118,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
       kafkaReadiness(admin),
       { name: 'fhir', probe: () => upstream.probe() },
       { name: 'oidc-issuer', probe: () => verifier.probe() },
-      caughtUp('consent', [consentView], 'the consent decisions'),
+      caughtUp('consent', [consentView, linked], 'the consent decisions and the patient records linked to them'),
     ],
   });
   onStop('http server', () => server.close());

@@ -1,0 +1,56 @@
+import type { ConsentDecision, PatientIdentifier } from '@imaging-facade/events';
+import type { PatientConsentState } from '@imaging-facade/consent';
+import { consentRulesFrom } from './consent-view-rules';
+import { LinkedDecisions, withLinkedDecisions } from './linked-decisions';
+
+const HOSPITAL = (value: string): PatientIdentifier => ({ system: 'urn:oid:1.2.250.1.999.1', value });
+const REGIONAL = (value: string): PatientIdentifier => ({ system: 'urn:oid:1.2.250.1.213.1.4.10', value });
+const key = (identifier: PatientIdentifier) => `${identifier.system}|${identifier.value}`;
+
+/** The index's Patient records; every search is recorded (the identifiers asked at once). */
+function index(records: PatientIdentifier[][]) {
+  const searches: string[][] = [];
+  const search = async (asked: readonly PatientIdentifier[]) => {
+    searches.push(asked.map(key));
+    return records.filter((record) => record.some((identifier) => asked.some((one) => key(one) === key(identifier))));
+  };
+  return { search, searches };
+}
+
+const refusal: ConsentDecision = { scope: 'patient', provision: 'deny', consentId: 'c1', recordedAt: '2026-01-01T00:00:00Z', recordedBy: 'desk' };
+
+describe('LinkedDecisions: a decision kept under another identifier of the same record', () => {
+  test.each<[string, PatientIdentifier[][], string[], PatientIdentifier[], PatientIdentifier[]]>([
+    ['a record holding both: the regional identifier is linked to the hospital one', [[HOSPITAL('H1'), REGIONAL('R1')]], [key(REGIONAL('R1'))], [HOSPITAL('H1')], [HOSPITAL('H1'), REGIONAL('R1')]],
+    ['no record holds them together: nothing linked', [[HOSPITAL('H1')], [REGIONAL('R1')]], [key(REGIONAL('R1'))], [HOSPITAL('H1')], [HOSPITAL('H1')]],
+    ['a patient without decision links nothing (only decisions are read from)', [[HOSPITAL('H1'), REGIONAL('R1')]], [], [HOSPITAL('H1')], [HOSPITAL('H1')]],
+    ['an identifier asked about twice is not repeated', [[HOSPITAL('H1'), REGIONAL('R1')]], [key(REGIONAL('R1'))], [HOSPITAL('H1'), REGIONAL('R1')], [HOSPITAL('H1'), REGIONAL('R1')]],
+  ])('%s', async (_situation, records, decisionKeys, patient, expanded) => {
+    const linked = new LinkedDecisions(index(records).search);
+    await linked.refreshAll(decisionKeys);
+    expect(linked.expand(patient)).toEqual(expanded);
+  });
+
+  test('not ready before a first full reading; decisions are asked about 50 at a time', async () => {
+    const { search, searches } = index([]);
+    const linked = new LinkedDecisions(search);
+    expect(linked.isReady()).toBe(false);
+    await linked.refreshAll(Array.from({ length: 120 }, (_unused, n) => key(REGIONAL(`R${n}`))));
+    expect(linked.isReady()).toBe(true);
+    expect(searches.map((asked) => asked.length)).toEqual([50, 50, 20]);
+  });
+
+  test('with the consent rules: a refusal under the regional identifier withholds the study indexed under the hospital one', async () => {
+    const states = new Map<string, PatientConsentState>([[key(REGIONAL('R1')), { patient: REGIONAL('R1'), decisions: [refusal], updatedAt: '2026-01-01T00:00:00Z' }]]);
+    const view = { policy: 'opt-out' as const, stateOf: (identifier: PatientIdentifier) => states.get(key(identifier)), patients: () => states.entries() };
+    const records = [[HOSPITAL('H1'), REGIONAL('R1')]];
+    const linked = new LinkedDecisions(index(records).search);
+    const study = { studyInstanceUid: '1.2.3' };
+
+    expect(withLinkedDecisions(consentRulesFrom(view), linked).studySharing([HOSPITAL('H1')], study)).toBe('share');
+    await linked.refresh([key(REGIONAL('R1'))]);
+    expect(withLinkedDecisions(consentRulesFrom(view), linked).studySharing([HOSPITAL('H1')], study)).toBe('withhold');
+    expect(withLinkedDecisions(consentRulesFrom(view), linked).patientSharing([HOSPITAL('H1')])).toBe('withhold');
+    expect(consentRulesFrom(view).studySharing([HOSPITAL('H1')], study)).toBe('share');
+  });
+});
