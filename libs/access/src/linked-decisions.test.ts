@@ -1,7 +1,16 @@
 import type { ConsentDecision, PatientIdentifier } from '@imaging-facade/events';
 import type { PatientConsentState } from '@imaging-facade/consent';
 import { consentRulesFrom } from './consent-view-rules';
+import { createLogger } from '@imaging-facade/service-kit';
 import { LinkedDecisions, withLinkedDecisions } from './linked-decisions';
+
+async function eventually(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 const HOSPITAL = (value: string): PatientIdentifier => ({ system: 'urn:oid:1.2.250.1.999.1', value });
 const REGIONAL = (value: string): PatientIdentifier => ({ system: 'urn:oid:1.2.250.1.213.1.4.10', value });
@@ -31,13 +40,55 @@ describe('LinkedDecisions: a decision kept under another identifier of the same 
     expect(linked.expand(patient)).toEqual(expanded);
   });
 
-  test('not ready before a first full reading; decisions are asked about 50 at a time', async () => {
-    const { search, searches } = index([]);
-    const linked = new LinkedDecisions(search);
+  test('not ready before a first full reading', async () => {
+    const linked = new LinkedDecisions(index([]).search);
     expect(linked.isReady()).toBe(false);
-    await linked.refreshAll(Array.from({ length: 120 }, (_unused, n) => key(REGIONAL(`R${n}`))));
+    await linked.refreshAll([key(REGIONAL('R1'))]);
     expect(linked.isReady()).toBe(true);
-    expect(searches.map((asked) => asked.length)).toEqual([50, 50, 20]);
+  });
+
+  test("a patient's links read while a full reading is under way are kept when it ends", async () => {
+    const records = [[HOSPITAL('H1'), REGIONAL('R1')]];
+    let release: () => void = () => undefined;
+    const slow = async (asked: readonly PatientIdentifier[]) => {
+      if (asked.length > 1) await new Promise<void>((resolve) => (release = resolve));
+      return index(records).search(asked);
+    };
+    const linked = new LinkedDecisions(slow);
+    const full = linked.refreshAll([key(REGIONAL('R0')), key(REGIONAL('X'))]);
+    await linked.refresh([key(REGIONAL('R1'))]);
+    release();
+    await full;
+    expect(linked.expand([HOSPITAL('H1')])).toEqual([HOSPITAL('H1'), REGIONAL('R1')]);
+  });
+
+  test('a link undone in the index is dropped at the next full reading', async () => {
+    const records = [[HOSPITAL('H1'), REGIONAL('R1')]];
+    const linked = new LinkedDecisions(index(records).search);
+    await linked.refreshAll([key(REGIONAL('R1'))]);
+    records.length = 0;
+    await linked.refreshAll([key(REGIONAL('R1'))]);
+    expect(linked.expand([HOSPITAL('H1')])).toEqual([HOSPITAL('H1')]);
+  });
+
+  test('a decision change whose links cannot be read: not ready until they are', async () => {
+    const listeners: Array<(key: string, state: unknown, change: { replaying: boolean }) => void> = [];
+    const view = { ready: async () => undefined, patients: () => [] as Array<[string, unknown]>, onChange: (listener: (typeof listeners)[number]) => (listeners.push(listener), () => undefined) };
+    let down = false;
+    const { search } = index([[HOSPITAL('H1'), REGIONAL('R1')]]);
+    const linked = new LinkedDecisions(async (asked) => {
+      if (down) throw new Error('FHIR server down');
+      return search(asked);
+    });
+    const stop = linked.follow(view, { intervalMs: 0, logger: createLogger('test', 'silent') });
+    await eventually(() => linked.isReady());
+    down = true;
+    listeners[0]!(key(REGIONAL('R1')), undefined, { replaying: false });
+    await eventually(() => !linked.isReady());
+    down = false;
+    await eventually(() => linked.isReady(), 5_000);
+    expect(linked.expand([HOSPITAL('H1')])).toEqual([HOSPITAL('H1'), REGIONAL('R1')]);
+    stop();
   });
 
   test('with the consent rules: a refusal under the regional identifier withholds the study indexed under the hospital one', async () => {

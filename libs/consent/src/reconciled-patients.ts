@@ -11,6 +11,7 @@ export interface ReconciledRow {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS patients (patient_key TEXT PRIMARY KEY, fingerprint TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS links (patient_key TEXT PRIMARY KEY, linked TEXT NOT NULL) WITHOUT ROWID;
 `;
 
 /**
@@ -18,8 +19,9 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
  * changed since (the mapper's consent sweep). Per patient: the fingerprint of the decisions last
  * applied to every one of their studies (decisionsFingerprint), or "applying" from the moment a
  * change starts to be applied until it is applied to every study; no row: no decision was ever
- * applied, or none is left. And the policy under which the last sweep of every patient ran, and
- * whether a sweep has labelled every refuser's record.
+ * applied, or none is left. And the policy under which the last sweep of every patient ran,
+ * whether a sweep has labelled every refuser's record, and per patient the other identifiers the
+ * index linked to them when their decisions were applied (a link made since is a change too).
  * A row is marked before the index is touched, and that mark is fsynced: whatever a crash
  * interrupts is found marked at the next start. The other writes are not waited for: one lost
  * leaves an older row or a mark, and its patient is swept again. Derived data: deleting the file
@@ -75,6 +77,23 @@ export class ReconciledPatients {
     }
   }
 
+  /**
+   * The other identifiers (keys, sorted) the index linked to the patient when their decisions were
+   * last applied to every study; none before any link was seen.
+   */
+  linksOf(patientKey: string): string[] {
+    const row = this.statements.links.get(patientKey);
+    return row ? row.linked.split('\n').filter(Boolean) : [];
+  }
+
+  setLinks(patientKey: string, linked: readonly string[]): void {
+    if (linked.length === 0) {
+      this.statements.deleteLinks.run(patientKey);
+    } else {
+      this.statements.putLinks.run(patientKey, [...linked].sort().join('\n'));
+    }
+  }
+
   /** The patient's row: a fingerprint, null while being applied, undefined when there is none. */
   fingerprintOf(patientKey: string): string | null | undefined {
     const row = this.statements.row.get(patientKey);
@@ -102,6 +121,9 @@ function prepare(db: Database.Database) {
     put: db.prepare<[string, string | null]>('INSERT OR REPLACE INTO patients VALUES (?, ?)'),
     delete: db.prepare<[string]>('DELETE FROM patients WHERE patient_key = ?'),
     row: db.prepare<[string], { fingerprint: string | null }>('SELECT fingerprint FROM patients WHERE patient_key = ?'),
+    links: db.prepare<[string], { linked: string }>('SELECT linked FROM links WHERE patient_key = ?'),
+    putLinks: db.prepare<[string, string]>('INSERT OR REPLACE INTO links VALUES (?, ?)'),
+    deleteLinks: db.prepare<[string]>('DELETE FROM links WHERE patient_key = ?'),
     page: db.prepare<[string, number], ReconciledRow>(
       'SELECT patient_key AS patientKey, fingerprint FROM patients WHERE patient_key > ? ORDER BY patient_key LIMIT ?',
     ),

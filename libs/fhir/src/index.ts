@@ -6,3 +6,4 @@ export * from './search';
 export * from './upstream';
 export * from './imaging-identifiers';
 export * from './cumulative-dose';
+export * from './patient-records';

@@ -7,12 +7,12 @@ import {
   OidcVerifier,
   StudyAccess,
   upstreamConsentLookups,
-  upstreamPatientRecords,
+  fhirPatientRecords,
   withLinkedDecisions,
 } from '@imaging-facade/access';
 import { ConsentView } from '@imaging-facade/consent';
 import { DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
-import { Upstream } from '@imaging-facade/fhir';
+import { createFhirClient, Upstream } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
 import { caughtUp, createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import type { DicomwebConfig } from './config';
@@ -61,7 +61,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
   });
   // The index knows a study's patient by the identifier in its DICOM header only: the decisions kept
   // under other identifiers of the same Patient record count too (LinkedDecisions). Followed before the view starts.
-  const linked = new LinkedDecisions(upstreamPatientRecords(upstream));
+  const linked = new LinkedDecisions(fhirPatientRecords(createFhirClient({ baseUrl: config.fhir.baseUrl, timeoutMs: config.fhir.timeoutMs })));
   const unfollow = linked.follow(consentView, { intervalMs: config.linkRefreshMs, logger });
   onStop('linked decisions', async () => unfollow());
   await startWhileRetriable(() => consentView.start(), logger);

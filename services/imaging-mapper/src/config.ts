@@ -24,10 +24,11 @@ export const configSchema = z
     /** Address of the ops endpoints: this host only by default (the mapper serves nothing else). */
     MAPPER_HTTP_BIND: z.string().min(1).default('127.0.0.1'),
     /**
-     * How often refusers' Patient records are checked for the withheld label (ms), so that one
-     * written by another writer since the refusal is labelled and its studies decided again; 0: never.
+     * How often the Patient records of the patients with a decision are checked (ms): an identifier
+     * linked or unlinked since, or a label that is not what the decisions say, makes the patient's
+     * decisions applied again. 0: never.
      */
-    MAPPER_LABEL_CHECK_INTERVAL_MS: env.milliseconds(15 * 60_000),
+    MAPPER_RECORD_CHECK_INTERVAL_MS: env.milliseconds(15 * 60_000),
     /** The node-wide settings (FACADE_*): its UID, name, DICOMweb base, patient ID system, consent policy, log pseudonym key… */
     ...nodeSettingsShape,
     /** pino log level. */

@@ -103,10 +103,10 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   // Decisions recorded while the mapper was down: applied to every study they concern. Not after the
   // consumer has joined its group: after a crash that waits for the dead member's session to expire.
   gate.sweep().catch((error: unknown) => logger.error({ reason: errorMessage(error) }, 'consent sweep failed'));
-  if (config.MAPPER_LABEL_CHECK_INTERVAL_MS > 0) {
+  if (config.MAPPER_RECORD_CHECK_INTERVAL_MS > 0) {
     const check = setInterval(() => {
-      gate.checkLabels().catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'the check of withheld labels failed, will run again'));
-    }, config.MAPPER_LABEL_CHECK_INTERVAL_MS);
+      gate.checkRecords().catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'the check of patient records failed, will run again'));
+    }, config.MAPPER_RECORD_CHECK_INTERVAL_MS);
     check.unref();
     onStop('withheld label check', async () => clearInterval(check));
   }

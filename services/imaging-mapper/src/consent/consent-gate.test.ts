@@ -87,18 +87,16 @@ class FakeLabels implements PatientLabels {
     else this.labelled.delete(key);
     return { labelled: withheld && !had ? 1 : 0, unlabelled: !withheld && had ? 1 : 0 };
   };
-  /** A refuser not in `labelled` has a record without the label (written since by somebody else). */
-  unlabelledAmong = async (keys: readonly string[]) => {
-    this.asked.push([...keys]);
-    return keys.filter((key) => refusesPatientWide(this.consent.stateOf(key)) && !this.labelled.has(key));
-  };
-  readonly asked: string[][] = [];
 }
 
 /** The index's Patient records, reduced to which identifiers each links (none: every patient known by one). */
 class FakeLinks implements LinkedPatients {
   readonly records: string[][] = [];
   fail: Error | undefined;
+  /** The labels' state (FakeLabels): a record is labelled when one of its identifiers is. */
+  labelled = new Set<string>();
+  recordsHolding = async (keys: readonly string[]) =>
+    this.records.filter((record) => record.some((key) => keys.includes(key))).map((record) => ({ keys: record, labelled: record.some((key) => this.labelled.has(key)) }));
   keysOf = async (key: string) => {
     if (this.fail) throw this.fail;
     return [...new Set([key, ...this.records.filter((record) => record.includes(key)).flat()])];
@@ -115,6 +113,7 @@ function setup(
 ) {
   const consent = new FakeConsent(policy);
   const labels = new FakeLabels(consent, labelled);
+  links.labelled = labelled;
   const catalog = new StudyCatalog({ kafka: {} as Kafka, topicPrefix: '', defaultPatientIdSystem: SYSTEM, logger: createLogger('test', 'silent'), keepSnapshots: true });
   const metrics = new Registry();
   const gate = new ConsentGate({
@@ -571,33 +570,61 @@ describe("the withheld label of the patient's record", () => {
   });
 });
 
-describe('the periodic check for refusers\' records written without the label', () => {
-  test('a record a master patient index wrote since the refusal is labelled, and the studies it links withdrawn', async () => {
-    const index = new FakeIndex();
-    const { gate, record, labels, links } = setup('opt-out', index);
-    const REGIONAL = 'urn:oid:1.2.250.1.999.9|R1';
-    await record(REGIONAL, [patientWide('deny')]);
-    for (const snapshot of Object.values(studies)) await gate.onStudy(snapshot);
-    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
-    // Since: the index links the regional identifier to the hospital's record, which has no label.
-    links.records.push([KEY, REGIONAL]);
-    labels.labelled.delete(REGIONAL);
+describe('the periodic check of the patients\' records (linked, unlinked, labelled otherwise since)', () => {
+  const REGIONAL = 'urn:oid:1.2.250.1.999.9|R1';
 
-    expect(await gate.checkLabels()).toEqual({ refusers: 1, reapplied: 1 });
+  /** One node: the hospital's studies published, the regional decisions recorded, no record linking them yet. */
+  async function before(policy: ConsentPolicy, decisions: Decision[]) {
+    const index = new FakeIndex();
+    const context = setup(policy, index);
+    await context.record(REGIONAL, decisions);
+    context.links.records.push([REGIONAL]);
+    for (const snapshot of Object.values(studies)) await context.gate.onStudy(snapshot);
+    return { ...context, index };
+  }
+
+  test('a record a master patient index wrote since the refusal, linking it to the hospital identifier: labelled, and the studies it links withdrawn', async () => {
+    const { gate, labels, links, index } = await before('opt-out', [patientWide('deny')]);
+    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
+    links.records.push([KEY, REGIONAL]);
+
+    expect(await gate.checkRecords()).toEqual({ patients: 1, reapplied: 1 });
 
     expect(labels.labelled.has(REGIONAL)).toBe(true);
     expect(namesIn(index)).toEqual([]);
-    expect(await gate.checkLabels()).toEqual({ refusers: 1, reapplied: 0 });
+    expect(await gate.checkRecords()).toEqual({ patients: 1, reapplied: 0 });
   });
 
-  test('refusers are asked about in batches; patients who did not refuse are not asked about', async () => {
-    const { gate, record, labels } = setup('opt-out');
-    for (let n = 0; n < 120; n++) await record(`${SYSTEM}|R${n}`, [patientWide('deny')]);
-    await record(KEY, [patientWide('permit')]);
-    labels.asked.length = 0;
-    await gate.checkLabels();
-    expect(labels.asked.map((batch) => batch.length)).toEqual([50, 50, 20]);
-    expect(labels.asked.flat()).not.toContain(KEY);
+  test('a refusal of one study under the regional identifier, linked afterwards: that study is withdrawn', async () => {
+    const { gate, links, index } = await before('opt-out', [byUid('deny', uidOf('b'))]);
+    links.records.push([KEY, REGIONAL]);
+    await gate.checkRecords();
+    expect(namesIn(index)).toEqual(['a', 'c']);
+  });
+
+  test('opt-in, an agreement under the regional identifier, linked afterwards: the held studies are published', async () => {
+    const { gate, links, index } = await before('opt-in', [patientWide('permit')]);
+    expect(namesIn(index)).toEqual([]);
+    links.records.push([KEY, REGIONAL]);
+    await gate.checkRecords();
+    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a link undone: the studies are decided without the regional refusal again', async () => {
+    const { gate, links, index } = await before('opt-out', [patientWide('deny')]);
+    links.records.push([KEY, REGIONAL]);
+    await gate.checkRecords();
+    expect(namesIn(index)).toEqual([]);
+    links.records.splice(links.records.findIndex((record) => record.includes(KEY)), 1);
+    await gate.checkRecords();
+    expect(namesIn(index)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a record whose label is not what the decisions say (written unlabelled since) is labelled', async () => {
+    const { gate, labels } = await before('opt-out', [patientWide('deny')]);
+    labels.labelled.delete(REGIONAL);
+    expect(await gate.checkRecords()).toEqual({ patients: 1, reapplied: 1 });
+    expect(labels.labelled.has(REGIONAL)).toBe(true);
   });
 });
 

@@ -2,6 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import {
   decideSharingOver,
   decisionsFingerprint,
+  withheldPatient,
   patientKeyOfStudy,
   refusesPatientWide,
   summarizeStudy,
@@ -10,13 +11,13 @@ import {
   type ReconciledPatients,
   type StudySummary,
 } from '@imaging-facade/consent';
-import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import { parsePatientKey, patientKey as patientKeyOf, type StudyCompletedV1Data } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { errorMessage, KeyedLock, retry, type Logger } from '@imaging-facade/service-kit';
 import type { MappingResult } from '../pipeline';
 import { patientsWithChangedDecisions, type ConsentStates } from './sweep-plan';
 import type { WithdrawalResult } from './withdrawal';
-import { LABEL_CHECK_BATCH, type LabelChanges, type PatientLabels } from './withheld-label';
+import type { LabelChanges, PatientLabels } from './withheld-label';
 import type { LinkedPatients } from './linked-patients';
 
 /** What started a decision: a study event, a consent decision that changed, the sweep after a start, the periodic label check. */
@@ -219,35 +220,60 @@ export class ConsentGate {
   }
 
   /**
-   * Looks for refusers' records without the label (written since the refusal by another writer
-   * than the mapper, such as a master patient index, or given a refuser's identifier since) and
-   * applies the patient's decisions again to each one found: the label, and the studies now linked
-   * to them. Run periodically (MAPPER_LABEL_CHECK_INTERVAL_MS); one search per LABEL_CHECK_BATCH
-   * refusers. A check under way is not started twice.
+   * Looks at the index's Patient records of every patient with a decision, and applies a patient's
+   * decisions again (their studies and their label) when what the records say changed since they
+   * were applied: another identifier linked to them, or one unlinked (by a master patient index:
+   * the studies filed under it are decided with these decisions now, or no longer), or a record
+   * whose withheld label is not what the decisions say (one written since by another writer). Run
+   * periodically (MAPPER_RECORD_CHECK_INTERVAL_MS), one search per 50 patients or so, every page
+   * followed; a check under way is not started twice.
    */
-  async checkLabels(): Promise<{ refusers: number; reapplied: number }> {
+  async checkRecords(): Promise<{ patients: number; reapplied: number }> {
     if (this.checking) {
-      return { refusers: 0, reapplied: 0 };
+      return { patients: 0, reapplied: 0 };
     }
     this.checking = true;
     try {
-      const refusers: string[] = [];
-      for (const [key, state] of this.options.consent.patients()) {
-        if (refusesPatientWide(state)) {
-          refusers.push(key);
+      const { consent, reconciled, links } = this.options;
+      const decided = new Set<string>();
+      for (const [key] of consent.patients()) {
+        decided.add(key);
+      }
+      const linked = new Map<string, Set<string>>([...decided].map((key) => [key, new Set<string>()]));
+      const mislabelled = new Set<string>();
+      for (const record of decided.size > 0 ? await links.recordsHolding([...decided]) : []) {
+        const withheld = withheldPatient(record.keys.flatMap((key) => parsePatientKey(key) ?? []), (identifier) => consent.stateOf(patientKeyOf(identifier)));
+        for (const key of record.keys.filter((one) => decided.has(one))) {
+          for (const other of record.keys) {
+            if (other !== key) linked.get(key)?.add(other);
+          }
+          if (withheld !== record.labelled) mislabelled.add(key);
         }
       }
       let reapplied = 0;
-      for (let start = 0; start < refusers.length && !this.stopping.signal.aborted; start += LABEL_CHECK_BATCH) {
-        for (const key of await this.options.labels.unlabelledAmong(refusers.slice(start, start + LABEL_CHECK_BATCH))) {
-          reapplied += 1;
-          await this.track(this.reconcile(key, 'check'));
+      for (const [key, others] of linked) {
+        if (this.stopping.signal.aborted) {
+          break;
+        }
+        const now = [...others].sort();
+        const before = reconciled.linksOf(key);
+        if (now.join('\n') === before.join('\n') && !mislabelled.has(key)) {
+          continue;
+        }
+        reapplied += 1;
+        let applied = await this.track(this.reconcile(key, 'check'));
+        // An identifier unlinked since: its studies are decided without this patient's decisions.
+        for (const unlinked of before.filter((other) => !others.has(other))) {
+          applied = (await this.track(this.reconcile(unlinked, 'check'))) && applied;
+        }
+        if (applied) {
+          reconciled.setLinks(key, now);
         }
       }
       if (reapplied > 0) {
-        this.logger.info({ refusers: refusers.length, reapplied }, "refusers' records found without the withheld label: decisions applied again");
+        this.logger.info({ patients: decided.size, reapplied }, 'patient records linked, unlinked or labelled otherwise since: decisions applied again');
       }
-      return { refusers: refusers.length, reapplied };
+      return { patients: decided.size, reapplied };
     } finally {
       this.checking = false;
     }
@@ -300,6 +326,17 @@ export class ConsentGate {
       // Durable before the index is touched; a patient without a study here costs no fsync.
       this.options.reconciled.begin(patientKey);
     }
+    // One look-up per identifier for all its studies (a failed one is asked again).
+    const looked = new Map<string, Promise<string[]>>([[patientKey, Promise.resolve(keys)]]);
+    const linkedOnce = (key: string): Promise<string[]> => {
+      let found = looked.get(key);
+      if (!found) {
+        found = this.options.links.keysOf(key);
+        found.catch(() => looked.delete(key));
+        looked.set(key, found);
+      }
+      return found;
+    };
     const refusal = refusesPatientWide(state);
     let labelled = refusal ? await this.relabel(patientKey, trigger) : true;
     let everyStudy = true;
@@ -310,7 +347,9 @@ export class ConsentGate {
         return false;
       }
       try {
-        await this.retried(logger, () => this.lock.run(key, () => this.apply(trigger, key, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid))));
+        await this.retried(logger, () =>
+          this.lock.run(key, () => this.apply(trigger, key, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid), linkedOnce)),
+        );
       } catch (error) {
         everyStudy = false;
         if (!isRetryableGateError(error)) {
@@ -380,12 +419,13 @@ export class ConsentGate {
     patientKey: string | undefined,
     study: StudySummary,
     snapshot: () => StudyCompletedV1Data | undefined,
+    linkedKeys?: (patientKey: string) => Promise<string[]>,
   ): Promise<GateResult> {
     if (this.options.consent.error) {
       throw new ConsentUnavailableError(this.options.consent.error);
     }
     // Over every identifier linked to the patient's: a refusal kept under any of them counts.
-    const keys = patientKey === undefined ? [] : await this.options.links.keysOf(patientKey);
+    const keys = patientKey === undefined ? [] : await (linkedKeys ?? this.options.links.keysOf)(patientKey);
     const states = keys.map((key) => this.options.consent.stateOf(key));
     const decision = decideSharingOver(this.options.consent.policy, states, study);
     // Keyed by the study and a pseudonym of the patient: never the patient's identifier.

@@ -1,6 +1,6 @@
-import { identifiersOfPatient } from '@imaging-facade/consent';
+import { hasWithheldLabel, identifiersOfPatient } from '@imaging-facade/consent';
 import { parsePatientKey, patientKey } from '@imaging-facade/events';
-import { identifierToken, type FhirClient } from '@imaging-facade/fhir';
+import { identifierToken, patientRecordsHolding, type FhirClient } from '@imaging-facade/fhir';
 
 /**
  * The identifiers a patient is known by in the index. A decision is kept under the identifier the
@@ -12,10 +12,12 @@ import { identifierToken, type FhirClient } from '@imaging-facade/fhir';
 export interface LinkedPatients {
   /** The patient's key first, then every other identifier of the Patient records holding it, as keys. */
   keysOf(patientKey: string): Promise<string[]>;
+  /** Every Patient record holding any of these patients' identifiers: its identifiers (keys), and whether it has the withheld label. */
+  recordsHolding(patientKeys: readonly string[]): Promise<Array<{ keys: string[]; labelled: boolean }>>;
 }
 
 /** Over the FHIR server: one search for the records holding the identifier (only their identifiers). */
-export function linkedPatients(fhir: Pick<FhirClient, 'search'>): LinkedPatients {
+export function linkedPatients(fhir: Pick<FhirClient, 'search' | 'searchAll'>): LinkedPatients {
   return {
     async keysOf(key) {
       const identifier = parsePatientKey(key);
@@ -24,6 +26,13 @@ export function linkedPatients(fhir: Pick<FhirClient, 'search'>): LinkedPatients
       }
       const records = await fhir.search('Patient', { identifier: identifierToken(identifier), _elements: 'identifier', _count: '50' });
       return [...new Set([key, ...records.flatMap((record) => identifiersOfPatient(record).map(patientKey))])];
+    },
+    async recordsHolding(keys) {
+      const records: Array<{ keys: string[]; labelled: boolean }> = [];
+      for await (const record of patientRecordsHolding(fhir, keys.flatMap((key) => parsePatientKey(key) ?? []))) {
+        records.push({ keys: identifiersOfPatient(record).map(patientKey), labelled: hasWithheldLabel(record.meta?.security) });
+      }
+      return records;
     },
   };
 }

@@ -4,6 +4,7 @@ import type { ConsentDecision } from '@imaging-facade/events';
 import { createFhirClient } from '@imaging-facade/fhir';
 import { newUid } from '../test-support/study-events';
 import { patientLabels } from './withheld-label';
+import { linkedPatients } from './linked-patients';
 
 /** The withheld label against the real FHIR server (FHIR_BASE_URL), searched as any client would. */
 const baseUrl = process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
@@ -78,15 +79,19 @@ describe("the withheld label of a refuser's record, on the real FHIR server", ()
     expect((await read(duplicate)).meta?.security).toEqual([expect.objectContaining({ system: 'urn:imaging-facade:consent', code: 'withheld' })]);
   });
 
-  test("the periodic check finds the refusers held by a record without the label, among many asked at once", async () => {
-    const keys = Array.from({ length: 30 }, (_unused, n) => `${SYSTEM}|C${n}-${run}`);
-    for (const key of keys) refuse(SYSTEM, key.split('|')[1]!);
-    // A record labelled by the mapper, and one a master patient index wrote since, with an identifier of its own first.
-    await create({ resourceType: 'Patient', identifier: [{ system: SYSTEM, value: `C3-${run}` }], birthDate });
-    expect(await labels.sync(keys[3]!)).toEqual({ labelled: 1, unlabelled: 0 });
-    await create({ resourceType: 'Patient', identifier: [{ system: REGIONAL, value: `MPI-${run}` }, { system: SYSTEM, value: `C17-${run}` }], birthDate });
+  test("the periodic check reads every record holding the patients' identifiers, past the server's page size, with their labels", async () => {
+    const keys = Array.from({ length: 60 }, (_unused, n) => `${SYSTEM}|C${n}-${run}`);
+    for (const key of keys.slice(0, 59)) await create({ resourceType: 'Patient', identifier: [{ system: SYSTEM, value: key.split('|')[1]! }], birthDate });
+    // A record a master patient index wrote, linking a regional identifier to the last one.
+    await create({ resourceType: 'Patient', identifier: [{ system: REGIONAL, value: `MPI-${run}` }, { system: SYSTEM, value: `C59-${run}` }], birthDate });
+    refuse(SYSTEM, `C3-${run}`);
+    await labels.sync(keys[3]!);
 
-    expect(await labels.unlabelledAmong(keys)).toEqual([keys[17]]);
+    const records = await linkedPatients(fhir).recordsHolding(keys);
+
+    expect(records).toHaveLength(60);
+    expect(records.filter((record) => record.labelled).map((record) => record.keys)).toEqual([[keys[3]]]);
+    expect(records.find((record) => record.keys.includes(keys[59]!))?.keys).toEqual([`${REGIONAL}|MPI-${run}`, keys[59]]);
   });
 
   test('a patient with no record in the index: nothing to label', async () => {

@@ -3,7 +3,6 @@ import {
   hasWithheldLabel,
   identifiersOfPatient,
   WITHHELD_LABEL,
-  WITHHELD_LABEL_TOKEN,
   withheldPatient,
   type PatientConsentState,
 } from '@imaging-facade/consent';
@@ -22,16 +21,8 @@ export interface LabelChanges {
 /** Keeps the withheld label of a patient's Patient resources as their decisions say (libs/consent `WITHHELD_LABEL`). */
 export interface PatientLabels {
   sync(patientKey: string): Promise<LabelChanges>;
-  /**
-   * Those of these patients (keys) held by a record without the label: written since their
-   * refusal by another writer than the mapper (a master patient index), or given the identifier
-   * since. At most LABEL_CHECK_BATCH keys per call.
-   */
-  unlabelledAmong(patientKeys: readonly string[]): Promise<string[]>;
 }
 
-/** Keys asked about in one search (an OR of identifiers). */
-export const LABEL_CHECK_BATCH = 50;
 
 /**
  * What the label of a Patient must become, decided over every identifier the resource holds (a
@@ -74,20 +65,6 @@ export function patientLabels(fhir: LabelPort, consent: { stateOf(patientKey: st
         }
       }
       return changes;
-    },
-    async unlabelledAmong(keys) {
-      const identifiers = keys.slice(0, LABEL_CHECK_BATCH).flatMap((key) => parsePatientKey(key) ?? []);
-      if (identifiers.length === 0) {
-        return [];
-      }
-      const records = await fhir.search('Patient', {
-        identifier: identifiers.map(identifierToken).join(','),
-        '_security:not': WITHHELD_LABEL_TOKEN,
-        _elements: 'identifier',
-        _count: '1000',
-      });
-      const asked = new Set(keys);
-      return [...new Set(records.flatMap((record) => identifiersOfPatient(record).map(patientKey)).filter((key) => asked.has(key)))];
     },
   };
 }
