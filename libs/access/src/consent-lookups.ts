@@ -1,7 +1,8 @@
 import type { PatientIdentifier } from '@imaging-facade/events';
 import { badGateway, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { AnyResource } from './compartment';
-import { identifiersOfPatient, studyKeyOf, type ConsentLookups, type StudyKey } from './consent';
+import { identifiersOfPatient } from '@imaging-facade/consent';
+import { studyKeyOf, type ConsentLookups, type StudyKey } from './consent';
 import type { Upstream } from '@imaging-facade/fhir';
 
 /** A small time-bounded cache of promises, so that concurrent requests share one look-up. */

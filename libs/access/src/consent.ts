@@ -37,7 +37,6 @@ export interface ConsentLookups {
   study(id: string): Promise<StudyKey | undefined>;
 }
 
-export { identifiersOfPatient };
 
 /** The study an ImagingStudy is: its StudyInstanceUID and its accession number (libs/fhir's imaging identifier rule). */
 export function studyKeyOf(imagingStudy: AnyResource): StudyKey | undefined {

@@ -2,7 +2,6 @@ import { Counter, type Registry } from 'prom-client';
 import {
   decideSharingOver,
   decisionsFingerprint,
-  withheldPatient,
   patientKeyOfStudy,
   refusesPatientWide,
   summarizeStudy,
@@ -11,7 +10,7 @@ import {
   type ReconciledPatients,
   type StudySummary,
 } from '@imaging-facade/consent';
-import { parsePatientKey, patientKey as patientKeyOf, type StudyCompletedV1Data } from '@imaging-facade/events';
+import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { errorMessage, KeyedLock, retry, type Logger } from '@imaging-facade/service-kit';
 import type { MappingResult } from '../pipeline';
@@ -19,6 +18,7 @@ import { patientsWithChangedDecisions, type ConsentStates } from './sweep-plan';
 import type { WithdrawalResult } from './withdrawal';
 import type { LabelChanges, PatientLabels } from './withheld-label';
 import type { LinkedPatients } from './linked-patients';
+import { recordChanges } from './record-check';
 
 /** What started a decision: a study event, a consent decision that changed, the sweep after a start, the periodic label check. */
 export type GateTrigger = 'study' | 'decision' | 'sweep' | 'check';
@@ -239,35 +239,20 @@ export class ConsentGate {
       for (const [key] of consent.patients()) {
         decided.add(key);
       }
-      const linked = new Map<string, Set<string>>([...decided].map((key) => [key, new Set<string>()]));
-      const mislabelled = new Set<string>();
-      for (const record of decided.size > 0 ? await links.recordsHolding([...decided]) : []) {
-        const withheld = withheldPatient(record.keys.flatMap((key) => parsePatientKey(key) ?? []), (identifier) => consent.stateOf(patientKeyOf(identifier)));
-        for (const key of record.keys.filter((one) => decided.has(one))) {
-          for (const other of record.keys) {
-            if (other !== key) linked.get(key)?.add(other);
-          }
-          if (withheld !== record.labelled) mislabelled.add(key);
-        }
-      }
+      const records = decided.size > 0 ? await links.recordsHolding([...decided]) : [];
       let reapplied = 0;
-      for (const [key, others] of linked) {
+      for (const { patientKey, linked, unlinked } of recordChanges(decided, records, (key) => consent.stateOf(key), (key) => reconciled.linksOf(key))) {
         if (this.stopping.signal.aborted) {
           break;
         }
-        const now = [...others].sort();
-        const before = reconciled.linksOf(key);
-        if (now.join('\n') === before.join('\n') && !mislabelled.has(key)) {
-          continue;
-        }
         reapplied += 1;
-        let applied = await this.track(this.reconcile(key, 'check'));
+        let applied = await this.track(this.reconcile(patientKey, 'check'));
         // An identifier unlinked since: its studies are decided without this patient's decisions.
-        for (const unlinked of before.filter((other) => !others.has(other))) {
-          applied = (await this.track(this.reconcile(unlinked, 'check'))) && applied;
+        for (const other of unlinked) {
+          applied = (await this.track(this.reconcile(other, 'check'))) && applied;
         }
         if (applied) {
-          reconciled.setLinks(key, now);
+          reconciled.setLinks(patientKey, linked);
         }
       }
       if (reapplied > 0) {
