@@ -292,6 +292,37 @@ describe('under the opt-out policy (the default)', () => {
     expect(keptAfter.map((study) => [study.id, study.meta?.versionId])).toEqual([[keptBefore.id, keptBefore.meta?.versionId]]);
   });
 
+  test('a refusal of everything but one study agreed at the desk: that study is published again with its record shown, the other stays withdrawn', async () => {
+    const patientId = newPatientId('BUTONE');
+    const [agreed, other] = [await oneInstanceStudy(patientId), await oneInstanceStudy(patientId)];
+    await Promise.all([send(pipeline, agreed!), send(pipeline, other!)]);
+    await Promise.all([publishedStudy(agreed!), publishedStudy(other!)]);
+    const patientQuery = `Patient?identifier=${encodeURIComponent(`${SYSTEM}|${patientId}`)}`;
+
+    await decide(pipeline, patientId, 'deny');
+    await goneWithin(agreed!, Date.now());
+    await goneWithin(other!, Date.now());
+    await eventually(async () => ((await searchRefs(`${patientQuery}&_security=${WITHHELD_LABEL}`)).length === 1 ? true : undefined), {
+      what: "the refuser's record to be labelled",
+    });
+
+    await decide(pipeline, patientId, 'permit', { study: agreed!.studyInstanceUid });
+    const back = await publishedStudy(agreed!);
+    // The record is shown with the study it belongs to: the label comes off.
+    await eventually(async () => ((await searchRefs(`${patientQuery}&_security:not=${WITHHELD_LABEL}&_count=7`)).length === 1 ? true : undefined), {
+      what: "the label to be taken off the record of the agreed study",
+    });
+    expect(await searchRefs(`${patientQuery}&_security:not=${WITHHELD_LABEL}&_count=8`)).toEqual([back.subject?.reference]);
+    expect(await studiesByUid(other!.studyInstanceUid)).toEqual([]);
+
+    // The agreement withdrawn: the study goes again, and the record is withheld again.
+    await decide(pipeline, patientId, 'deny', { study: agreed!.studyInstanceUid });
+    await goneWithin(agreed!, Date.now());
+    await eventually(async () => ((await searchRefs(`${patientQuery}&_security=${WITHHELD_LABEL}&_count=9`)).length === 1 ? true : undefined), {
+      what: 'the record to be labelled again',
+    });
+  });
+
   test('refusals recorded while the studies are being sent and published all end honoured', async () => {
     // Each case: one patient, one study, the refusal fired at another moment: during the C-STORE;
     // right when the ingest has published the snapshot at the end of the quiet period (the mapper

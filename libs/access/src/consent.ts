@@ -8,7 +8,8 @@ import { dicomUidOf, studyIdentityOf, type IdentifierLike } from '@imaging-facad
  * server, and the gateway still filters every answer, so that nothing refused is shown in between
  * (or ever, if a deletion failed). A study, and what derives from it, is withheld when the
  * patient's decisions withhold that study; anything else of a patient is withheld when the
- * patient-wide decision is a refusal.
+ * patient-wide decision is a refusal, their record (the Patient) unless they agreed to a study on
+ * its own (libs/consent `withholdsRecord`).
  */
 
 export type Sharing = 'share' | 'withhold';
@@ -23,8 +24,10 @@ export interface StudyKey {
 export interface ConsentRules {
   /** False when nothing at all can be withheld (no decision known, a sharing policy): answers skip every look-up. */
   mayWithhold(): boolean;
-  /** The patient-wide decision over any of the patient's identifiers: a refusal withholds all their data. */
+  /** The patient-wide decision over any of the patient's identifiers: a refusal withholds what is theirs without being one study's. */
   patientSharing(patient: readonly PatientIdentifier[]): Sharing;
+  /** Their record (the Patient resource): withheld on a patient-wide refusal unless a study agreed on its own is shown with it. */
+  recordSharing(patient: readonly PatientIdentifier[]): Sharing;
   /** Whether one of the patient's studies may be shown. */
   studySharing(patient: readonly PatientIdentifier[], study: StudyKey): Sharing;
 }
@@ -131,6 +134,12 @@ export async function consentAllows(resources: readonly AnyResource[], rules: Co
       }
       for (const patientId of patients) {
         const identifiers = await identifiersOf(patientId);
+        if (resource.resourceType === 'Patient') {
+          if (rules.recordSharing(identifiers) === 'withhold') {
+            return false;
+          }
+          continue;
+        }
         const studies: StudyKey[] = [];
         if (resource.resourceType === 'ImagingStudy') {
           const key = studyKeyOf(resource) ?? (resource.id ? await studyOf(resource.id) : undefined);

@@ -102,6 +102,7 @@ describe('LinkedDecisions: a decision kept under another identifier of the same 
     await linked.refresh([key(REGIONAL('R1'))]);
     expect(withLinkedDecisions(consentRulesFrom(view), linked).studySharing([HOSPITAL('H1')], study)).toBe('withhold');
     expect(withLinkedDecisions(consentRulesFrom(view), linked).patientSharing([HOSPITAL('H1')])).toBe('withhold');
+    expect(withLinkedDecisions(consentRulesFrom(view), linked).recordSharing([HOSPITAL('H1')])).toBe('withhold');
     expect(consentRulesFrom(view).studySharing([HOSPITAL('H1')], study)).toBe('share');
   });
 });

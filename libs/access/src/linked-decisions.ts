@@ -183,6 +183,7 @@ export function withLinkedDecisions(rules: ConsentRules, linked: Pick<LinkedDeci
   return {
     mayWithhold: () => rules.mayWithhold(),
     patientSharing: (patient) => rules.patientSharing(linked.expand(patient)),
+    recordSharing: (patient) => rules.recordSharing(linked.expand(patient)),
     studySharing: (patient, study) => rules.studySharing(linked.expand(patient), study),
   };
 }

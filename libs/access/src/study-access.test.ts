@@ -19,6 +19,7 @@ const identifiersOf: Record<string, PatientIdentifier[]> = { p1: [{ system: SYST
 const rules = (decisions: { refusedPatients?: string[]; refusedStudies?: string[] }): ConsentRules => ({
   mayWithhold: () => (decisions.refusedPatients?.length ?? 0) + (decisions.refusedStudies?.length ?? 0) > 0,
   patientSharing: (ids) => (ids.some((id) => decisions.refusedPatients?.includes(id.value)) ? 'withhold' : 'share'),
+  recordSharing: (ids) => (ids.some((id) => decisions.refusedPatients?.includes(id.value)) ? 'withhold' : 'share'),
   studySharing: (ids, study: StudyKey) =>
     ids.some((id) => decisions.refusedPatients?.includes(id.value)) || decisions.refusedStudies?.includes(study.studyInstanceUid) ? 'withhold' : 'share',
 });

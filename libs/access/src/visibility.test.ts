@@ -4,12 +4,13 @@ import { parseScopes, type ScopeHolder } from './scopes';
 import { filterSearchBundle, readVisible, typeAccess, visibleToToken } from './visibility';
 
 const holder = (scope: string, patientId?: string): ScopeHolder => ({ scopes: parseScopes(scope), patientId });
-const shareAll: ConsentRules = { mayWithhold: () => false, patientSharing: () => 'share', studySharing: () => 'share' };
+const shareAll: ConsentRules = { mayWithhold: () => false, patientSharing: () => 'share', recordSharing: () => 'share', studySharing: () => 'share' };
 const noLookups: ConsentLookups = { patientIdentifiers: async () => [], study: async () => undefined };
 const refusing = (refused: string): { rules: ConsentRules; lookups: ConsentLookups } => ({
   rules: {
     mayWithhold: () => true,
     patientSharing: (ids) => (ids.some((id) => id.value === refused) ? 'withhold' : 'share'),
+    recordSharing: (ids) => (ids.some((id) => id.value === refused) ? 'withhold' : 'share'),
     studySharing: (ids) => (ids.some((id) => id.value === refused) ? 'withhold' : 'share'),
   },
   lookups: { patientIdentifiers: async (id) => [{ system: 's', value: id }], study: async () => undefined },
@@ -100,7 +101,7 @@ describe('filterSearchBundle', () => {
   test('a study whose UID the answer does not hold is looked up, so that a refusal of that study applies', async () => {
     const refusedStudy = '1.2.3';
     const consent = {
-      rules: { mayWithhold: () => true, patientSharing: () => 'share' as const, studySharing: (_ids: unknown, key: { studyInstanceUid: string }) => (key.studyInstanceUid === refusedStudy ? ('withhold' as const) : ('share' as const)) },
+      rules: { mayWithhold: () => true, patientSharing: () => 'share' as const, recordSharing: () => 'share' as const, studySharing: (_ids: unknown, key: { studyInstanceUid: string }) => (key.studyInstanceUid === refusedStudy ? ('withhold' as const) : ('share' as const)) },
       lookups: { patientIdentifiers: async (id: string) => [{ system: 's', value: id }], study: async (id: string) => (id === 's2' ? { studyInstanceUid: refusedStudy } : { studyInstanceUid: '9.9' }) },
     };
     const result = await filterSearchBundle(bundle(), holder('system/*.rs'), consent);

@@ -1,5 +1,5 @@
 import type { ConsentDecision } from '@imaging-facade/events';
-import { decideSharing, decisionsFingerprint, refusesPatientWide, type ConsentPolicy, type PatientConsentState, type StudyRef } from './policy';
+import { decideSharing, decisionsFingerprint, refusesPatientWide, withholdsRecord, type ConsentPolicy, type PatientConsentState, type StudyRef } from './policy';
 
 const patient = { system: 'urn:oid:1.2.250.1.71.4.2.7', value: 'P1' };
 const study: StudyRef = { studyInstanceUid: '1.2.3.4', accessionNumber: 'ACC1' };
@@ -50,17 +50,41 @@ describe('decideSharing', () => {
   });
 });
 
-describe('refusesPatientWide (what withholds the patient\'s own record)', () => {
+describe('refusesPatientWide (what withholds the patient\'s data that is no single study\'s)', () => {
   test.each<[string, PatientConsentState | undefined, boolean]>([
     ['no decision: no', undefined, false],
     ['a patient-wide refusal: yes', state(decision('deny')), true],
     ['a patient-wide agreement: no', state(decision('permit')), false],
     ['a refusal of one study only: no', state(decision('deny', { studyInstanceUid: '1.2.3.4' })), false],
-    ['a refusal for all with one study agreed: yes (the study is shared, the record is not)', state(decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' })), true],
+    ['a refusal for all with one study agreed: yes (the other studies and the cumulative dose stay withheld)', state(decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' })), true],
     ['a refusal, then an agreement: no', state(decision('deny', undefined, '2025-01-01T09:00:00Z'), decision('permit', undefined, '2025-01-01T10:00:00Z')), false],
     ['an agreement and a refusal at the same instant: yes', state(decision('permit', undefined, '2025-01-01T09:00:00Z'), decision('deny', undefined, '2025-01-01T09:00:00Z')), true],
   ])('%s', (_situation, consentState, refuses) => {
     expect(refusesPatientWide(consentState)).toBe(refuses);
+  });
+});
+
+describe('withholdsRecord (the patient\'s own record, over every identifier the record holds)', () => {
+  const other = { system: 'urn:oid:1.2.250.1.213.1.4.8', value: 'R1' };
+  const under = (identifier: typeof other, ...decisions: ConsentDecision[]): PatientConsentState => ({ patient: identifier, decisions, updatedAt: '2025-01-01T10:01:00Z' });
+  test.each<[string, Array<PatientConsentState | undefined>, boolean]>([
+    ['no decision: shown', [undefined], false],
+    ['no identifier at all: shown (nothing refused)', [], false],
+    ['a patient-wide refusal: withheld', [state(decision('deny'))], true],
+    ['a refusal of one study only: shown', [state(decision('deny', { studyInstanceUid: '1.2.3.4' }))], false],
+    ['a refusal for all with one study agreed by UID: shown with that study', [state(decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' }))], false],
+    ['… agreed by accession number: shown', [state(decision('deny'), decision('permit', { accessionNumber: 'ACC1' }))], false],
+    ['… agreed before the refusal: shown (the study decision still governs the study)', [state(decision('permit', { studyInstanceUid: '1.2.3.4' }, '2025-01-01T09:00:00Z'), decision('deny', undefined, '2025-01-01T11:00:00Z'))], false],
+    ['… that agreement replaced by a refusal of the study: withheld', [state(decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' }, '2025-01-01T09:00:00Z'), decision('deny', { studyInstanceUid: '1.2.3.4' }, '2025-01-01T10:00:00Z'))], true],
+    ['a refusal for all and a study refused too: withheld', [state(decision('deny'), decision('deny', { studyInstanceUid: '1.2.3.4' }))], true],
+    ['an agreement for all with one study agreed: shown', [state(decision('permit'), decision('permit', { studyInstanceUid: '1.2.3.4' }))], false],
+    ['refused under one identifier, nothing under the other: withheld', [state(decision('deny')), undefined], true],
+    ['refused under one identifier, the study agreed under the other: withheld (the refusal governs the study too)', [under(other, decision('deny')), state(decision('permit', { studyInstanceUid: '1.2.3.4' }))], true],
+    ['refused under one identifier with the study agreed there too: shown', [under(other, decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' })), state(decision('permit', { studyInstanceUid: '1.2.3.4' }))], false],
+    ['refused under both, the study agreed under both: shown', [under(other, decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' })), state(decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' }))], false],
+    ['the study agreed under one, refused under the other: withheld', [under(other, decision('deny'), decision('permit', { studyInstanceUid: '1.2.3.4' })), state(decision('deny', { studyInstanceUid: '1.2.3.4' }))], true],
+  ])('%s', (_situation, states, withheld) => {
+    expect(withholdsRecord(states)).toBe(withheld);
   });
 });
 

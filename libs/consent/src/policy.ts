@@ -66,13 +66,45 @@ export function governingDecision(state: PatientConsentState | undefined, study:
 }
 
 /**
- * Whether the patient-wide decision in force is a refusal: the patient's own record (their Patient
- * resource) is then withheld, whatever the policy and whatever their study-level decisions say of
- * single studies. Without a patient-wide decision nothing is refused of the record itself.
+ * Whether the patient-wide decision in force is a refusal: what is the patient's without being one
+ * study's (their cumulative dose) is then withheld, whatever the policy. Their record is withheld
+ * too unless they agreed to a study on its own (`withholdsRecord`). Without a patient-wide decision
+ * nothing is refused patient-wide.
  */
 export function refusesPatientWide(state: PatientConsentState | undefined): boolean {
   const patientWide = (state?.decisions ?? []).filter((decision) => decision.scope === 'patient');
   return patientWide.length > 0 && latest(patientWide).provision === 'deny';
+}
+
+/**
+ * Whether a patient's own record (their Patient resource) is withheld, for a patient known by one
+ * or several identifiers, each with its decisions: a patient-wide refusal governs one of them, and
+ * no study they agreed to on its own is shared over all of them (`decideSharingOver`). A study
+ * agreed against a patient-wide refusal is shown with its record: a reader must be able to tell
+ * whose study it is, and the study's DICOM header, shared with it, carries the same name and birth
+ * date. The mapper's rule for the withheld label, and the gateway's for a Patient resource.
+ */
+export function withholdsRecord(states: ReadonlyArray<PatientConsentState | undefined>): boolean {
+  if (!states.some(refusesPatientWide)) {
+    return false;
+  }
+  // Every state holds a decision for the study (a refusal does), so the policy is never asked.
+  return !states.some((state) => agreedStudies(state).some((study) => decideSharingOver('opt-in', states, study) === 'share'));
+}
+
+/**
+ * The studies a state agrees to share one by one: each study a study-level decision names whose
+ * decision in force there is an agreement. A study named by its accession number alone is taken as
+ * such (its UID unknown here), so a decision naming its UID under another identifier does not
+ * reach it: the record then stays withheld.
+ */
+function agreedStudies(state: PatientConsentState | undefined): StudyRef[] {
+  const studies = (state?.decisions ?? []).flatMap((decision) =>
+    decision.scope === 'study' && decision.study !== undefined
+      ? [{ studyInstanceUid: decision.study.studyInstanceUid ?? '', accessionNumber: decision.study.accessionNumber }]
+      : [],
+  );
+  return studies.filter((study) => governingDecision(state, study)?.provision === 'permit');
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { PatientIdentifier } from '@imaging-facade/events';
-import { refusesPatientWide, type PatientConsentState } from './policy';
+import { withholdsRecord, type PatientConsentState } from './policy';
 
 /**
  * The security label (`meta.security`) the mapper puts on the Patient resource of a patient whose
- * patient-wide decision is a refusal, and takes off when it no longer is. The FHIR gateway adds
+ * record is withheld (`withholdsRecord`: a patient-wide refusal, no study agreed on its own), and
+ * takes off when it no longer is. The FHIR gateway adds
  * `_security:not=<label>` to every Patient search, so that the server's matches, its paging and
  * its `next` links never count a refuser: filtering the answer afterwards hides the refuser's
  * data, but a page count would still tell that somebody withheld matches the search.
@@ -39,13 +40,13 @@ export function hasWithheldLabel(security: ReadonlyArray<{ system?: string; code
 }
 
 /**
- * Whether a patient known by these identifiers is withheld as a whole: a patient-wide refusal
- * governs any one of them. The gateway's rule for a Patient resource (libs/access), and the mapper's
- * for its label.
+ * Whether the record of a patient known by these identifiers is withheld (`withholdsRecord` over the
+ * decisions of every one of them). The gateway's rule for a Patient resource (libs/access), and the
+ * mapper's for its label.
  */
 export function withheldPatient(
   identifiers: readonly PatientIdentifier[],
   stateOf: (identifier: PatientIdentifier) => PatientConsentState | undefined,
 ): boolean {
-  return identifiers.some((identifier) => refusesPatientWide(stateOf(identifier)));
+  return withholdsRecord(identifiers.map(stateOf));
 }

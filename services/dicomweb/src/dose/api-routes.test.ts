@@ -63,6 +63,7 @@ const accessWith = (refused: { patients?: string[]; studies?: string[] }): Study
     rules: {
       mayWithhold: () => true,
       patientSharing: (ids) => (ids.some((id) => refused.patients?.includes(id.value)) ? 'withhold' : 'share'),
+      recordSharing: (ids) => (ids.some((id) => refused.patients?.includes(id.value)) ? 'withhold' : 'share'),
       studySharing: (ids, study) =>
         ids.some((id) => refused.patients?.includes(id.value)) || refused.studies?.some((key) => key === study.studyInstanceUid || key === study.accessionNumber) ? 'withhold' : 'share',
     },

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { decideSharing, generatePseudonymKey, refusesPatientWide, pseudonymizer, pseudonymKey, ReconciledPatients, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
+import { decideSharing, generatePseudonymKey, withholdsRecord, pseudonymizer, pseudonymKey, ReconciledPatients, StudyCatalog, type ConsentPolicy, type PatientConsentState } from '@imaging-facade/consent';
 import { studySnapshot } from '@imaging-facade/consent/src/test-support/snapshots';
 import type { ConsentDecision, StudyCompletedV1Data } from '@imaging-facade/events';
 import { FhirError } from '@imaging-facade/fhir';
@@ -81,7 +81,7 @@ class FakeLabels implements PatientLabels {
   sync = async (key: string) => {
     this.calls.push(key);
     if (this.fail) throw this.fail;
-    const withheld = refusesPatientWide(this.consent.stateOf(key));
+    const withheld = withholdsRecord([this.consent.stateOf(key)]);
     const had = this.labelled.has(key);
     if (withheld) this.labelled.add(key);
     else this.labelled.delete(key);
@@ -460,7 +460,8 @@ describe("the withheld label of the patient's record", () => {
     ['a patient-wide refusal labels the record', [patientWide('deny')], true],
     ['a refusal of one study does not: the record is shown', [byUid('deny', uidOf('a'))], false],
     ['a refusal, then an agreement: the label is taken off', [patientWide('deny'), patientWide('permit')], false],
-    ['a refusal for all with one study agreed: the record stays withheld', [patientWide('deny'), byUid('permit', uidOf('a'))], true],
+    ['a refusal for all with one study agreed: the record is shown with that study', [patientWide('deny'), byUid('permit', uidOf('a'))], false],
+    ['… and that agreement withdrawn by a refusal of the study: labelled again', [patientWide('deny'), byUid('permit', uidOf('a')), byUid('deny', uidOf('a'))], true],
   ])('%s', async (_situation, decisions, labelled) => {
     const { gate, record, labels } = setup('opt-out');
     await gate.onStudy(studies.a);
@@ -474,12 +475,14 @@ describe("the withheld label of the patient's record", () => {
     expect(labels.labelled.has(OTHER)).toBe(true);
   });
 
-  test('a study shared by its own decision against a patient-wide refusal: the record it may have created is labelled', async () => {
+  test('a study shared by its own decision against a patient-wide refusal: the record it may have created gets the rule\'s label (none, shown with the study)', async () => {
     const { consent, gate, labels } = setup('opt-out');
+    labels.labelled.add(KEY);
     consent.set(KEY, [patientWide('deny'), byUid('permit', uidOf('a'))]);
     const result = await gate.onStudy(studies.a);
     expect(result.outcome).toBe('shared');
-    expect(labels.labelled.has(KEY)).toBe(true);
+    expect(labels.calls).toEqual([KEY]);
+    expect(labels.labelled.has(KEY)).toBe(false);
   });
 
   test('a study of a patient without a patient-wide refusal costs no label look-up', async () => {

@@ -281,8 +281,9 @@ export class ConsentGate {
    * and the next study is handled; the patient stays marked in the record, and is swept at the next
    * start. The studies are those of every identifier linked to the patient's (LinkedPatients): a
    * decision under a regional identifier reaches the studies filed under the hospital's. The label
-   * of the patient's record is set as the patient-wide decision says, with the same retries: before
-   * the studies for a refusal (the record is left out of searches at once), after them otherwise.
+   * of the patient's record is set as the record's rule says (libs/consent withholdsRecord), with
+   * the same retries: before the studies for a patient-wide refusal (a record withheld is left out
+   * of searches at once), after them otherwise.
    * Resolves true when every study and the label were applied. Throws only when the
    * record cannot be written: its mark, before any study is touched, or its row at the end, when the
    * mark stays. One change of a patient at a time: their row then says what the last one applied.
@@ -353,7 +354,7 @@ export class ConsentGate {
   }
 
   /**
-   * The patient's record labelled as their patient-wide decision says, under the patient's lock
+   * The patient's record labelled as the record's rule says (libs/consent withholdsRecord), under the patient's lock
    * (the decision is read then, so the last change is the one a label shows). False when it failed:
    * the patient is then swept again at the next start.
    */
@@ -424,7 +425,8 @@ export class ConsentGate {
       const mapping = await this.options.index.publish(data);
       if (patientKey !== undefined && states.some(refusesPatientWide)) {
         // Shared by a decision about this study, against a patient-wide refusal: the record the
-        // publication may just have created is withheld, and labelled so.
+        // publication may just have created gets the label the record's rule gives it (none when
+        // this agreement reaches it, libs/consent withholdsRecord).
         logLabelChanges(logger, await this.labelAfterPublication(patientKey));
       }
       if (trigger !== 'study' && mapping.outcome !== 'unchanged') {

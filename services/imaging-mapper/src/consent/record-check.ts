@@ -1,4 +1,4 @@
-import { refusesPatientWide, type PatientConsentState } from '@imaging-facade/consent';
+import { withholdsRecord, type PatientConsentState } from '@imaging-facade/consent';
 
 /** A Patient record of the index, as the check reads it: its identifiers (keys) and whether it has the withheld label. */
 export interface RecordSeen {
@@ -29,7 +29,7 @@ export function recordChanges(
   const linked = new Map<string, Set<string>>([...decided].map((key) => [key, new Set<string>()]));
   const mislabelled = new Set<string>();
   for (const record of records) {
-    const withheld = record.keys.some((key) => refusesPatientWide(stateOf(key)));
+    const withheld = withholdsRecord(record.keys.map(stateOf));
     for (const key of record.keys.filter((one) => decided.has(one))) {
       for (const other of record.keys) {
         if (other !== key) linked.get(key)?.add(other);
