@@ -23,6 +23,15 @@ describe('the patient page', () => {
     for (const line of lines) expect(page).toContain(`<li>${line}</li>`);
   });
 
+  it.each([
+    ['en', 'A study agreed on its own is shared with what identifies the patient'],
+    ['fr', 'Un examen accepté à l’unité est partagé avec ce qui identifie le patient'],
+  ] as const)('tells the desk, under a refusal of all studies, that a study agreed on its own is shared with the patient\'s identity (%s)', (language, hint) => {
+    const refusal = { scope: 'patient', provision: 'deny', consentId: 'c', recordedAt: '2026-01-01T00:00:00Z', recordedBy: 'desk' } as const;
+    expect(patientPage({ language, path: '/patients/x' }, { ...consent, patientDecision: refusal, decisions: [refusal] })).toContain(hint);
+    expect(patientPage({ language, path: '/patients/x' }, consent)).not.toContain(hint);
+  });
+
   it('shows no dose line for a patient without any dose report', () => {
     expect(patientPage({ language: 'en', path: '/patients/x' }, { ...consent, cumulativeDose: [] })).not.toContain('Cumulative radiation dose');
   });

@@ -182,6 +182,7 @@ export function patientPage(context: PageContext, consent: PatientConsent, flash
 <section aria-labelledby="studies">
   <h2 id="studies">${t.studies}</h2>
   ${consent.studies.length === 0 ? html`<p>${t.noStudy}</p>` : studiesTable(context, t, consent)}
+  ${consent.patientDecision?.provision === 'deny' ? html`<p class="hint" id="agreed-study-identity">${t.agreedStudyShowsIdentity}</p>` : ''}
 </section>
 <p><a href="/" accesskey="n">${t.newSearch}</a></p>`,
   );
@@ -265,7 +266,7 @@ fieldset { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1r
 legend { font-weight: 600; padding: 0 .25rem; }
 label { font-weight: 600; }
 input { font: inherit; padding: .4rem .6rem; border: 1px solid #8c959f; border-radius: 6px; min-width: 12rem; }
-small { color: var(--muted); }
+small, .hint { color: var(--muted); }
 button { font: inherit; font-weight: 600; padding: .45rem .9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.permit { background: var(--permit); border-color: var(--permit); }
 button.deny { background: var(--deny); border-color: var(--deny); }
