@@ -27,6 +27,22 @@ export const patientIdentifierSchema = z.object({
 
 export type PatientIdentifier = z.infer<typeof patientIdentifierSchema>;
 
+/**
+ * The longest system, and the longest value, a decision may be recorded under. Every service looks
+ * up the Patient records holding a decided identifier, in OR lists of a few thousand characters;
+ * one far longer would exceed the FHIR server's query string limit (HAPI on Tomcat answers `400`
+ * past ~8 KB), a failure no retry mends, and DICOMweb would stay unready. Checked where decisions
+ * are recorded (the desk); the topic's schema above stays as it was, so no message already written
+ * becomes unreadable.
+ */
+export const RECORDED_IDENTIFIER_MAX_LENGTH = 200;
+
+/** A patient identifier as a decision may be recorded under (`RECORDED_IDENTIFIER_MAX_LENGTH`). */
+export const recordedPatientIdentifierSchema = z.object({
+  system: patientIdentifierSchema.shape.system.pipe(z.string().max(RECORDED_IDENTIFIER_MAX_LENGTH, `has at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters`)),
+  value: patientIdentifierSchema.shape.value.max(RECORDED_IDENTIFIER_MAX_LENGTH, `has at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters`),
+});
+
 /** The study a decision is limited to: by StudyInstanceUID, by accession number, or both. */
 export const consentStudySchema = z
   .object({

@@ -37,6 +37,8 @@ describe('parseDecisionBody', () => {
     ['both a UID and an accession number', { patient, decision: 'deny', study: '1.2.3', accessionNumber: 'A' }, /not both/],
     ['an accession number too long for DICOM', { patient, decision: 'deny', accessionNumber: 'A'.repeat(17) }, /accessionNumber: has at most 16/],
     ['a misspelt field', { patient, decison: 'deny' }, /decison|Unrecognized key/],
+    ['a value longer than a decision may be recorded under (its records could not be searched)', { patient: { ...patient, value: 'x'.repeat(201) }, decision: 'deny' }, /patient\.value: has at most 200 characters/],
+    ['a system that long', { patient: { ...patient, system: `urn:oid:${'1.'.repeat(100)}1` }, decision: 'deny' }, /patient\.system: has at most 200 characters/],
   ])('refuses %s with a 400 that says why', (_situation, body, message) => {
     expect(diagnosticsOf(() => parseDecisionBody(body))).toMatch(message);
   });
@@ -45,6 +47,11 @@ describe('parseDecisionBody', () => {
 describe('parsePatientParam', () => {
   test('system|value, the value may hold "|"', () => {
     expect(parsePatientParam('urn:oid:1.2.3|A|B')).toEqual({ system: 'urn:oid:1.2.3', value: 'A|B' });
+  });
+
+  test('a value of 200 characters is taken, one of 201 is not', () => {
+    expect(parsePatientParam(`urn:oid:1.2.3|${'x'.repeat(200)}`).value).toHaveLength(200);
+    expect(diagnosticsOf(() => parsePatientParam(`urn:oid:1.2.3|${'x'.repeat(201)}`))).toMatch(/at most 200 characters/);
   });
 
   test.each([['123456'], ['|123456'], ['urn:oid:1.2.3|'], [undefined]])('refuses %p', (text) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { dicomUidSchema } from '@imaging-facade/dicom';
-import { parsePatientKey, patientIdentifierSchema, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
+import { parsePatientKey, RECORDED_IDENTIFIER_MAX_LENGTH, recordedPatientIdentifierSchema, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
 import { badRequest, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { PatientQuery } from '../decisions/patients';
 
@@ -11,7 +11,7 @@ const studyUid = dicomUidSchema;
 /** `POST /api/decisions`. */
 export const decisionBodySchema = z
   .strictObject({
-    patient: patientIdentifierSchema,
+    patient: recordedPatientIdentifierSchema,
     decision: z.enum(['permit', 'deny'], { error: 'must be "permit" or "deny"' }),
     study: studyUid.optional(),
     accessionNumber: accessionNumber.optional(),
@@ -49,13 +49,21 @@ export function parseRevokeQuery(query: unknown): ConsentStudy | undefined {
   return studyOf(parsed.study, parsed.accessionNumber);
 }
 
-/** A patient in a path or a query parameter: `system|value`. */
+/** A patient in a path or a query parameter: `system|value`, each part within what a decision may be recorded under. */
 export function parsePatientParam(text: unknown, name = 'patient'): PatientIdentifier {
-  const patient = typeof text === 'string' ? parsePatientKey(text.trim()) : undefined;
+  const patient = parseRecordablePatientKey(text);
   if (!patient) {
-    throw new OutcomeError(badRequest(`${name} must be the patient identifier as system|value, e.g. urn:oid:1.2.250.1.71.4.2.7|123456`, [name]));
+    throw new OutcomeError(
+      badRequest(`${name} must be the patient identifier as system|value (each at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters), e.g. urn:oid:1.2.250.1.71.4.2.7|123456`, [name]),
+    );
   }
   return patient;
+}
+
+/** `system|value` as a decision may be recorded under (libs/events `recordedPatientIdentifierSchema`); undefined otherwise. */
+export function parseRecordablePatientKey(text: unknown): PatientIdentifier | undefined {
+  const patient = typeof text === 'string' ? parsePatientKey(text.trim()) : undefined;
+  return patient && recordedPatientIdentifierSchema.safeParse(patient).success ? patient : undefined;
 }
 
 /** `GET /api/patients`: `identifier` (a value, or system|value), or `name` and `birthdate` (YYYY-MM-DD) together. */

@@ -8,7 +8,7 @@ import type { AccountVerifier } from '../auth/accounts';
 import { auditTrail, setAudit } from '../api/audit';
 import { describe, patientConsent, type ConsentDesk } from '../decisions/patient-consent';
 import { StudyOfAnotherPatientError } from '../decisions/decisions';
-import { parsePatientSearch, parseRevokeQuery } from '../api/requests';
+import { parsePatientSearch, parseRecordablePatientKey, parseRevokeQuery } from '../api/requests';
 import { isLanguage, messages, negotiateLanguage, type Language } from './i18n';
 import { LANGUAGE_COOKIE, LOGIN_COOKIE, readCookie, sameSecret, SESSION_COOKIE, setCookie, token, type DeskSession, type SessionStore } from './session';
 import { DESK_CSS, loginPage, messagePage, patientHref, patientPage, searchPage, type LoginProblem, type PageContext } from './views';
@@ -166,7 +166,7 @@ export function deskPages(options: DeskOptions): Router {
 
   router.post('/patient/decision', requireCsrf, async (req, res) => {
     const body = req.body as Record<string, unknown>;
-    const patient = parsePatientKey(typeof body.patient === 'string' ? body.patient : '');
+    const patient = parseRecordablePatientKey(body.patient);
     const action = body.action;
     const context = pageContext(req, res);
     if (!patient || (action !== 'permit' && action !== 'deny' && action !== 'revoke')) {
