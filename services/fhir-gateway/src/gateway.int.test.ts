@@ -303,13 +303,13 @@ describe('FHIR gateway', () => {
       const system = await gateway.token('system/*.rs');
       const agreedUid = newUid();
       const locations = await fhirTransaction([
-        patientEntry('urn:uuid:00000000-0000-4000-8000-0000000000e1', `E-${run}`),
+        patientEntry('urn:uuid:00000000-0000-4000-8000-0000000000e1', `AG-${run}`),
         studyEntry('urn:uuid:00000000-0000-4000-8000-0000000000e1', agreedUid),
         studyEntry('urn:uuid:00000000-0000-4000-8000-0000000000e1', newUid()),
       ]);
       const [patient, agreed, other] = locations.map((location) => location.split('/')[1] as string);
       const agreement = { scope: 'study' as const, study: { studyInstanceUid: agreedUid }, provision: 'permit' as const, consentId: 'c-e', recordedAt: new Date().toISOString(), recordedBy: 'desk' };
-      await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `E-${run}` }, [refusal(), agreement]);
+      await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `AG-${run}` }, [refusal(), agreement]);
       await eventually(async () => ((await gateway.get(`ImagingStudy/${other}`, system)).status === 404 ? true : undefined), { what: 'the refusal to reach the gateway' });
 
       expect((await gateway.get(`ImagingStudy/${agreed}`, system)).status).toBe(200);
@@ -317,13 +317,13 @@ describe('FHIR gateway', () => {
       const withSubject = await gateway.get(`ImagingStudy?_id=${agreed}&_include=ImagingStudy:subject`, system);
       expect(withSubject.body.entry.map((entry: any) => entry.resource.id).sort()).toEqual([agreed, patient].sort());
       // The record is no secret kept behind the study any more: a chain through it answers what the record says.
-      const chained = await gateway.get(`ImagingStudy?_id=${agreed}&patient.identifier=${PATIENT_ID_SYSTEM}|E-${run}`, system);
+      const chained = await gateway.get(`ImagingStudy?_id=${agreed}&patient.identifier=${PATIENT_ID_SYSTEM}|AG-${run}`, system);
       expect(chained.body.entry.map((entry: any) => entry.resource.id)).toEqual([agreed]);
       const theirs = await gateway.get(`ImagingStudy?patient=Patient/${patient}`, system);
       expect(theirs.body.entry.map((entry: any) => entry.resource.id)).toEqual([agreed]);
 
       // The agreement withdrawn (the study refused on its own): the record is withheld again.
-      await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `E-${run}` }, [refusal(), agreement, { ...agreement, provision: 'deny', consentId: 'c-e2', recordedAt: new Date(Date.now() + 1000).toISOString() }]);
+      await publishConsent(gateway.topicPrefix, { system: PATIENT_ID_SYSTEM, value: `AG-${run}` }, [refusal(), agreement, { ...agreement, provision: 'deny', consentId: 'c-e2', recordedAt: new Date(Date.now() + 1000).toISOString() }]);
       await eventually(async () => ((await gateway.get(`ImagingStudy/${agreed}`, system)).status === 404 ? true : undefined), { what: 'the withdrawal to reach the gateway' });
       expect((await gateway.get(`Patient/${patient}`, system)).status).toBe(404);
     });
