@@ -344,11 +344,17 @@ const NUMBER_READERS: Readonly<Record<string, readonly [NumberReader, NumberRead
   UV: ['readBigUInt64LE', 'readBigUInt64BE'],
 };
 
-/** IS, DS → a number; spaces and stray characters are ignored; empty or not a number → null. */
+/** The form of a DS or IS value once its padding is gone (PS3.5 6.2): a decimal or integer string. */
+const DECIMAL_STRING = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * IS, DS → a number; leading and trailing spaces (and a NUL some writers pad with) are not
+ * significant; empty or anything else → null. Never "cleaned": `0,5` is not `05`, nor `12abc`
+ * `12` (a Pixel Spacing read 10 times too large would make every measurement wrong).
+ */
 function numberString(text: string): number | null {
-  const cleaned = text.trim().replace(/[^0-9.\-+e]/gi, '');
-  const number = cleaned === '' ? Number.NaN : Number(cleaned);
-  return Number.isFinite(number) ? number : null;
+  const trimmed = text.replace(/^[ \0]+|[ \0]+$/g, '');
+  return DECIMAL_STRING.test(trimmed) ? Number(trimmed) : null;
 }
 
 function splitText(text: string, kind: TextKind): unknown[] {
@@ -359,8 +365,8 @@ function splitText(text: string, kind: TextKind): unknown[] {
       // SH, LO and UC: leading and trailing spaces are not significant (PS3.5 6.2).
       return text.split('\\').map((value) => textOrNull(value.trim()));
     case 'text':
-      // ST, LT, UT: single-valued; trailing white space is not significant.
-      return [textOrNull(text.replace(/\s+$/, ''))];
+      // ST, LT, UT: single-valued; trailing spaces are not significant (PS3.5 6.2), a final line break is.
+      return [textOrNull(text.replace(/ +$/, ''))];
   }
 }
 

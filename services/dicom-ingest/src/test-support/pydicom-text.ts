@@ -7,7 +7,7 @@ export interface PydicomText {
   vr: string;
   /**
    * Normalised as our DICOM JSON does: PN as non-empty groups, SH/LO/UC trimmed, ST/LT/UT without
-   * trailing white space, null for an empty value.
+   * trailing spaces (a final line break is text, PS3.5 6.2), null for an empty value.
    */
   values: unknown[];
 }
@@ -25,7 +25,7 @@ def norm(vr, value):
                 groups[name] = text
         return groups or None
     text = str(value)
-    text = text.strip() if vr in ('SH', 'LO', 'UC') else text.rstrip('\\0 \\t\\r\\n\\f\\v')
+    text = text.strip() if vr in ('SH', 'LO', 'UC') else text.rstrip('\\0 ')
     return text or None
 def walk(ds, prefix, out):
     for elem in ds:
