@@ -39,10 +39,10 @@ describe('QIDO-RS query parameters → conditions on the index (PS3.18 8.3.4, PS
     expect(() => parse(query)).toThrow(QidoQueryError);
   });
 
-  test('an attribute the index does not match on is ignored, with a warning', () => {
+  test('an attribute without a column of its own is matched on the JSON its level keeps (./attribute-matching)', () => {
     const query = parse('StudyDescription=CHEST');
-    expect(query.conditions.study).toEqual([]);
-    expect(query.warnings).toEqual(['StudyDescription is not supported for matching and was ignored']);
+    expect(query.conditions.study).toEqual([{ sql: `EXISTS (SELECT 1 FROM json_each(attributes, '$."00081030".Value') WHERE value = ?)`, params: ['CHEST'] }]);
+    expect(query.warnings).toEqual([]);
   });
 
   test('limit above the maximum is lowered, with a warning; offset and includefield kept', () => {

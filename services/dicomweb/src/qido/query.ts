@@ -1,11 +1,14 @@
-import { keywordOf, tagOf } from '@imaging-facade/dicom';
+import { keywordOf, tagOf, vrOf } from '@imaging-facade/dicom';
 import type { Condition } from '../index/study-index-db';
+import { AttributeMatchError, attributeCondition, globOf, matchingLevel } from './attribute-matching';
 
 /**
  * QIDO-RS query parameters (PS3.18 8.3.4) → conditions on the index. Pure. Matching follows PS3.4
  * C.2.2.2: single value (with `*` and `?` wildcards on text), UID lists, date ranges; PatientName
- * matches case-insensitively on its alphabetic group. An attribute the index cannot match on is not
- * an error: it is ignored with a Warning, as the standard lets a server do.
+ * matches case-insensitively on its alphabetic group. The keys with a column of their own are
+ * matched on it; any other attribute on the JSON its level's rows keep (./attribute-matching). Only
+ * a sequence or a binary attribute is not matched on: it is ignored with a Warning, as the
+ * standard lets a server do.
  */
 
 export type Level = 'study' | 'series' | 'instance';
@@ -25,12 +28,9 @@ export interface QidoQuery {
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 const DATE = /^\d{8}$/;
-const CONTROL = new Set(['limit', 'offset', 'includefield', 'fuzzymatching', 'orderby']);
+const CONTROL = new Set(['limit', 'offset', 'includefield', 'fuzzymatching', 'orderby', 'emptyvaluematching', 'multiplevaluematching']);
 
-/** `*`/`?` wildcards → a GLOB pattern (case folded by the caller); GLOB's own specials escaped. */
-export function globOf(value: string): string {
-  return value.replace(/[[\]]/g, (c) => `[${c}]`);
-}
+export { globOf };
 
 function textCondition(column: string, value: string, upper = false): Condition {
   const text = upper ? value.toUpperCase() : value;
@@ -126,6 +126,14 @@ export function parseQidoQuery(params: ReadonlyArray<readonly [string, string]>,
         case 'fuzzymatching':
           if (value === 'true') query.warnings.push('fuzzymatching is not supported: the query was matched exactly');
           break;
+        case 'emptyvaluematching':
+          // PS3.18 8.3.4.1: an empty value is universal matching here; `true` would also match empty attributes.
+          if (value === 'true') query.warnings.push('emptyvaluematching is not supported: an empty value matches everything');
+          break;
+        case 'multiplevaluematching':
+          // A list is matched as any of its values for UIDs and Modality; `false` is not offered.
+          if (value === 'false') query.warnings.push('multiplevaluematching=false is not supported: lists are matched as any of their values');
+          break;
         default:
           query.warnings.push(`${name} is not supported and was ignored`);
       }
@@ -180,8 +188,19 @@ export function parseQidoQuery(params: ReadonlyArray<readonly [string, string]>,
       case 'InstanceNumber':
         query.conditions.instance.push({ sql: 'instance_number = ?', params: [integer(name, value)] });
         break;
-      default:
-        query.warnings.push(`${keyword} is not supported for matching and was ignored`);
+      default: {
+        const tag = tagOf(keyword);
+        const level = matchingLevel(tag);
+        let condition: Condition | undefined;
+        try {
+          condition = attributeCondition(level === 'instance' ? 'metadata' : 'attributes', tag, vrOf(tag) ?? 'UN', name, value);
+        } catch (error) {
+          if (error instanceof AttributeMatchError) throw new QidoQueryError(error.message);
+          throw error;
+        }
+        if (condition) query.conditions[level].push(condition);
+        else query.warnings.push(`${keyword} is not supported for matching and was ignored`);
+      }
     }
   }
   return query;
