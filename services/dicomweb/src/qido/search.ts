@@ -154,7 +154,12 @@ export function search(context: SearchContext, level: Level, query: QidoQuery, w
     const rows = context.db.findSeries(where([...series, ...inStudies(study, 'series'), ...exists('instances', 'i', 'series', conditions.instance, true)]));
     const visible = visibleStudies(context, rows.map((row) => row.studyUid));
     const kept = page(rows.filter((row) => visible.has(row.studyUid)));
-    return { matches: kept.map((row) => seriesAttributes(row, query.includeFields, base)), studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))] };
+    // All series (no study in the path): each with its study's required keys (PS3.18 10.6.3.3).
+    const withStudy = (row: SeriesRow): DicomJson => (within.studyUid ? {} : studyKeysOf(visible.get(row.studyUid) as StudyRow));
+    return {
+      matches: kept.map((row) => ({ ...withStudy(row), ...seriesAttributes(row, query.includeFields, base) })),
+      studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))],
+    };
   }
   const series = [...conditions.series, ...(within.seriesUid ? [{ sql: 'series_uid = ?', params: [within.seriesUid] }] : [])];
   const seriesExists: Condition[] =
@@ -162,5 +167,30 @@ export function search(context: SearchContext, level: Level, query: QidoQuery, w
   const rows = context.db.findInstances(where([...conditions.instance, ...inStudies(study, 'instances'), ...seriesExists]));
   const visible = visibleStudies(context, rows.map((row) => row.studyUid));
   const kept = page(rows.filter((row) => visible.has(row.studyUid)));
-  return { matches: kept.map((row) => instanceAttributes(row, query.includeFields, base)), studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))] };
+  // Instances of more than one series: each with its series' required keys, and its study's when
+  // no study is in the path (PS3.18 10.6.3.3).
+  const seriesKeys = new Map<string, DicomJson>();
+  const seriesKeysOf = (row: InstanceRow): DicomJson => {
+    const key = `${row.studyUid}/${row.seriesUid}`;
+    let keys = seriesKeys.get(key);
+    if (!keys) {
+      const [seriesRow] = context.db.findSeries({ sql: 'study_uid = ? AND series_uid = ?', params: [row.studyUid, row.seriesUid] });
+      keys = seriesRow ? pick(JSON.parse(seriesRow.attributes) as DicomJson, SERIES_RETURN_TAGS, []) : {};
+      seriesKeys.set(key, keys);
+    }
+    return keys;
+  };
+  const higher = (row: InstanceRow): DicomJson => ({
+    ...(within.studyUid ? {} : studyKeysOf(visible.get(row.studyUid) as StudyRow)),
+    ...(within.seriesUid ? {} : seriesKeysOf(row)),
+  });
+  return {
+    matches: kept.map((row) => ({ ...higher(row), ...instanceAttributes(row, query.includeFields, base) })),
+    studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))],
+  };
+}
+
+/** A study's required return keys, as they head the matches of a search across studies. */
+function studyKeysOf(study: StudyRow): DicomJson {
+  return pick(JSON.parse(study.attributes) as DicomJson, STUDY_RETURN_TAGS, []);
 }
