@@ -7,7 +7,8 @@ import { startDicomweb, parseMultipart, type DicomwebNode } from '../support/dic
 import { FHIR_BASE_URL, search, studiesByUid } from '../support/fhir';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { datasetDigests } from '../faults/ledger';
-import { SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
+import { sample, SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
+import { pydicomDifferences } from '../support/dataset-compare';
 import { makeStudy, type GeneratedStudy } from '../support/study-factory';
 import { storescu, storeResponses } from '../support/dcmtk';
 import { startOrthanc } from '../support/orthanc';
@@ -368,6 +369,41 @@ describe('WADO-RS: decompressed to explicit VR little endian on request', () => 
     const [response] = await retrieve([4], `multipart/related; type="application/dicom"; transfer-syntax=${EXPLICIT}`);
     expect(response?.status).toBe(406);
     expect(json(response?.body as Buffer).message).toContain('1.2.840.10008.1.2.4.51');
+  });
+});
+
+describe('WADO-RS: the default retrieve changes nothing but the transfer syntax', () => {
+  // Sent in Implicit VR Little Endian, as many modalities and planning systems send: Japanese names
+  // in ISO 2022, GE's private elements and a signed Pixel Padding Value, and a 32-bit RT Dose.
+  const sources = [sample('chrH31.dcm'), SAMPLES.ctExplicitLittle, sample('rtdose.dcm')];
+  const EXPLICIT = '1.2.840.10008.1.2.1';
+  let implicit: GeneratedStudy;
+
+  beforeAll(async () => {
+    implicit = await makeStudy(sources.map((source) => ({ source, instances: 1 })));
+    const sent = await storescu(pipeline.dicomPort, implicit.files, { args: ['-v', '-xi'] });
+    expect({ code: sent.code, responses: storeResponses(sent.output) }).toEqual({ code: 0, responses: ['Success', 'Success', 'Success'] });
+    await eventually(async () => {
+      const found = await node.get(`/studies/${implicit.studyInstanceUid}/instances?SOPInstanceUID=${implicit.series.map((series) => series.sopInstanceUids[0]).join(',')}`, clinician);
+      return found.status === 200 && json(found.body).length === sources.length ? true : undefined;
+    }, { timeoutMs: 60_000, what: 'the implicit VR study in the DICOMweb index' });
+  });
+
+  test('each instance asked as application/dicom (Explicit VR Little Endian) holds every element of the one sent, as pydicom reads them', async () => {
+    const dir = mkdtempSync('/tmp/facade-default-retrieve-');
+    const served = await Promise.all(
+      implicit.series.map(async (series, index) => {
+        const response = await node.get(`/studies/${implicit.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${series.sopInstanceUids[0]}`, clinician, 'multipart/related; type="application/dicom"');
+        expect(response.status).toBe(200);
+        const [part] = parseMultipart(response.headers.get('content-type') as string, response.body);
+        expect(part?.headers['content-type']).toBe(`application/dicom; transfer-syntax=${EXPLICIT}`);
+        const file = `${dir}/${index}.dcm`;
+        writeFileSync(file, part?.body as Buffer);
+        return file;
+      }),
+    );
+    const differences = pydicomDifferences(implicit.files.map((stored, index) => ({ stored, served: served[index] as string })));
+    expect(differences).toEqual(sources.map(() => [`transfer syntax: ${EXPLICIT}`]));
   });
 });
 

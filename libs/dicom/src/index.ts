@@ -8,6 +8,7 @@ export * from './dicom-dataset';
 export * from './dicom-json';
 export * from './dictionary';
 export * from './element-walker';
+export * from './explicit-little-endian';
 export * from './part10';
 export * from './reference-value-type';
 export * from './sop-classes';

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { NoPixelDataError, readBulkData, readPixelFrames } from '@imaging-facade/dicom';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, NoPixelDataError, readBulkData, readPixelFrames } from '@imaging-facade/dicom';
 import type { DicomwebDeps } from '../http/deps';
 import { badRequest, DicomwebError, notAcceptable, notFound } from '../http/errors';
 import { streamJsonArray } from '../http/backpressure';
@@ -12,7 +12,7 @@ import { instanceMetadataText } from '../qido/search';
 import { chooseMultipart, chooseSingle, multipartChoices, parseAccept } from './accept';
 import { multipartContentType, newBoundary, READ_AHEAD_MAX_BYTES, streamParts, type Part } from './multipart';
 import { renderFrame, RenderError, type RenderedType } from './render';
-import { canTranscode, transcodeFrames, transcodePart10, TranscodeError } from './transcode';
+import { canTranscode, framesPlan, transcodeFrames, transcodePart10, TranscodeError } from './transcode';
 
 /**
  * WADO-RS (PS3.18 10.4): studies, series and instances as stored (byte for byte, streamed) or
@@ -22,7 +22,6 @@ import { canTranscode, transcodeFrames, transcodePart10, TranscodeError } from '
  * client wrote; a study the token may not see is answered 404, as one that does not exist.
  */
 
-const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
 const RENDERED: readonly RenderedType[] = ['image/jpeg', 'image/png'];
 const JSON_TYPES = ['application/dicom+json', 'application/json'];
 const THUMBNAIL_SIZE = 128;
@@ -146,30 +145,27 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
       if (error instanceof NoPixelDataError) throw notFound(`Pixel data of ${row.sopUid}`);
       throw error;
     }
-    const asked = choice.transferSyntax;
-    const asStored = asked === '*' || asked === pixels.transferSyntaxUid || (!pixels.encapsulated && NATIVE.has(asked) && asked !== '1.2.840.10008.1.2.2');
-    if (!asStored && !canTranscode(pixels.transferSyntaxUid, asked)) {
-      throw notAcceptable(`frames stored in ${pixels.transferSyntaxUid} are served as stored or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
+    const plan = framesPlan(pixels.transferSyntaxUid, pixels.encapsulated, choice.transferSyntax);
+    if (!plan) {
+      throw notAcceptable(`frames stored in ${pixels.transferSyntaxUid} are served as stored or decompressed to 1.2.840.10008.1.2.1, not in ${choice.transferSyntax}; ask for transfer-syntax=* to get them as stored`);
     }
     const missing = wanted.find((number) => number > pixels.frames.length);
     if (missing !== undefined) throw notFound(`Frame ${missing} of ${row.sopUid}`);
     let frameBytes = pixels.frames;
-    let syntax = pixels.encapsulated ? pixels.transferSyntaxUid : '1.2.840.10008.1.2.1';
-    if (!asStored) {
+    if (plan.kind === 'transcoded') {
       try {
-        frameBytes = await transcodeFrames(await readFile(fileOf(row)), asked);
+        frameBytes = await transcodeFrames(await readFile(fileOf(row)), plan.syntax);
       } catch (error) {
         if (error instanceof TranscodeError) throw notAcceptable(`frames of ${row.sopUid}: ${error.message}`);
         throw error;
       }
-      syntax = asked;
     }
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/octet-stream', boundary));
     await streamParts(
       res,
       boundary,
-      wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${syntax}`, bytes: frameBytes[number - 1] as Uint8Array })),
+      wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${plan.syntax}`, bytes: frameBytes[number - 1] as Uint8Array })),
     );
   };
 
@@ -183,7 +179,9 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     }
     const choice = chooseMultipart(parseAccept(req.headers.accept), ['application/octet-stream']);
     if (!choice) throw notAcceptable('bulk data is served as multipart/related; type="application/octet-stream"');
-    const bytes = await readBulkData(fileOf(row), segments.map((segment) => (/^\d{1,6}$/.test(segment) && segment.length < 8 ? Number(segment) : segment)));
+    // Binary values are little endian (PS3.18 8.7.3.3.1): a big endian instance's are read once swapped.
+    const source = row.transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN ? await transcodePart10(await readFile(fileOf(row)), EXPLICIT_VR_LITTLE_ENDIAN) : fileOf(row);
+    const bytes = await readBulkData(source, segments.map((segment) => (/^\d{1,6}$/.test(segment) && segment.length < 8 ? Number(segment) : segment)));
     if (!bytes) throw notFound('That bulk data');
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/octet-stream', boundary));

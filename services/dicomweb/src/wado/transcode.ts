@@ -1,25 +1,45 @@
 import { log as codecsLog, NativeCodecs, Transcoder } from 'dcmjs-codecs';
-import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, readNaturalizedPart10, silenceDcmjs } from '@imaging-facade/dicom';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  MalformedDatasetError,
+  part10TransferSyntax,
+  readNaturalizedPart10,
+  readPixelFrames,
+  silenceDcmjs,
+  tagOf,
+  toExplicitVrLittleEndian,
+  TruncatedDatasetError,
+  type Replacement,
+} from '@imaging-facade/dicom';
 
 /**
- * Transcoding on retrieve (PS3.18 8.7.3.5.2): an instance decompressed to Explicit VR Little Endian
- * for a client that asks for it. dcmjs-codecs decodes with its WebAssembly build of libjpeg-turbo,
- * CharLS, OpenJPEG and its RLE decoder; we do not write codecs ourselves. One instance is in memory
- * at a time: the caller transcodes each file as its turn comes in the stream.
+ * Transcoding on retrieve (PS3.18 8.7.3.5.2): an instance given in Explicit VR Little Endian to a
+ * client that asks for it, changed only where the transfer syntax requires, element by element
+ * (`toExplicitVrLittleEndian` of @imaging-facade/dicom). A compressed instance's Pixel Data is
+ * decoded by dcmjs-codecs (WebAssembly builds of libjpeg-turbo, CharLS, OpenJPEG, an RLE decoder);
+ * we do not write codecs ourselves, and nothing else of the dataset goes through them. One instance
+ * is in memory at a time: the caller transcodes each file as its turn comes in the stream.
  */
 
 /** What we can produce: the standard's default, uncompressed. */
 export const TRANSCODE_TARGETS: ReadonlySet<string> = new Set([EXPLICIT_VR_LITTLE_ENDIAN]);
 
+/** Uncompressed syntaxes: rewritten element by element, whatever the pixels (32 bits allocated too). */
+const NATIVE: ReadonlySet<string> = new Set([
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+]);
+
 /**
- * Stored syntaxes dcmjs-codecs 0.0.8 decodes (its transcode map). JPEG Extended (.4.51) and JPEG
+ * Compressed syntaxes dcmjs-codecs 0.0.8 decodes (its transcode map). JPEG Extended (.4.51) and JPEG
  * Lossless non-SV1 (.4.57) are not in it: those stay servable as stored only.
  */
 const DECODABLE: ReadonlySet<string> = new Set([
-  '1.2.840.10008.1.2', // Implicit VR Little Endian
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  '1.2.840.10008.1.2.2', // Explicit VR Big Endian
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, // inflated by dcmjs on reading
   '1.2.840.10008.1.2.5', // RLE Lossless
   '1.2.840.10008.1.2.4.50', // JPEG Baseline
   '1.2.840.10008.1.2.4.70', // JPEG Lossless SV1
@@ -31,11 +51,38 @@ const DECODABLE: ReadonlySet<string> = new Set([
 
 /** Whether an instance stored in `stored` can be given in `wanted`. */
 export function canTranscode(stored: string, wanted: string): boolean {
-  return stored === wanted || (TRANSCODE_TARGETS.has(wanted) && DECODABLE.has(stored));
+  return stored === wanted || (TRANSCODE_TARGETS.has(wanted) && (NATIVE.has(stored) || DECODABLE.has(stored)));
 }
 
 export class TranscodeError extends Error {
   override readonly name = 'TranscodeError';
+}
+
+/** A Part 10 file (new File Meta Information naming `wanted`) of the instance in `bytes`. */
+export async function transcodePart10(bytes: Uint8Array, wanted: string): Promise<Uint8Array> {
+  if (!TRANSCODE_TARGETS.has(wanted)) {
+    throw new TranscodeError(`cannot transcode to ${wanted}`);
+  }
+  try {
+    const stored = part10TransferSyntax(bytes);
+    if (NATIVE.has(stored)) {
+      return toExplicitVrLittleEndian(bytes);
+    }
+    if (!DECODABLE.has(stored)) {
+      throw new TranscodeError(`cannot decode ${stored}`);
+    }
+    return toExplicitVrLittleEndian(bytes, await decodedPixels(bytes, stored));
+  } catch (error) {
+    if (error instanceof MalformedDatasetError || error instanceof TruncatedDatasetError) {
+      throw new TranscodeError(`cannot transcode to ${wanted}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** The instance's frames in `wanted` (native little endian pixel data), cut by frame size. */
+export async function transcodeFrames(bytes: Uint8Array, wanted: string): Promise<Uint8Array[]> {
+  return (await readPixelFrames(await transcodePart10(bytes, wanted))).frames;
 }
 
 let codecsReady: Promise<void> | undefined;
@@ -51,37 +98,70 @@ function codecs(): Promise<void> {
   return codecsReady;
 }
 
-function transcoded(bytes: Uint8Array, wanted: string): Transcoder {
-  const { elements, transferSyntaxUid: syntax } = readNaturalizedPart10(bytes);
-  const transcoder = new Transcoder(elements, syntax);
+/** What dcmjs-codecs reads to decode: the Image Pixel attributes and the Pixel Data. */
+const DECODER_INPUT = [
+  'Rows',
+  'Columns',
+  'SamplesPerPixel',
+  'BitsAllocated',
+  'BitsStored',
+  'HighBit',
+  'PixelRepresentation',
+  'PhotometricInterpretation',
+  'PlanarConfiguration',
+  'NumberOfFrames',
+  'PixelData',
+] as const;
+
+/** What a decoder may change, e.g. a colour JPEG given as RGB: these replace the stored values. */
+const DECODER_CHANGES = ['PhotometricInterpretation', 'PlanarConfiguration', 'SamplesPerPixel', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation'] as const;
+
+/** The decoded Pixel Data, and the Image Pixel attributes the decoding changed, by tag. */
+async function decodedPixels(bytes: Uint8Array, stored: string): Promise<Map<string, Replacement>> {
+  await codecs();
+  const { elements } = readNaturalizedPart10(bytes);
+  const input = Object.fromEntries(DECODER_INPUT.filter((keyword) => elements[keyword] !== undefined).map((keyword) => [keyword, elements[keyword]]));
+  // The transcoder writes its results into the object it is given: `input` keeps the stored values.
+  const transcoder = new Transcoder({ ...input }, stored);
   try {
-    transcoder.transcode(wanted);
+    transcoder.transcode(EXPLICIT_VR_LITTLE_ENDIAN);
   } catch (error) {
-    throw new TranscodeError(`cannot transcode from ${syntax} to ${wanted}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new TranscodeError(`cannot decode ${stored}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return transcoder;
-}
-
-/** A Part 10 file (new File Meta Information naming `wanted`) of the instance in `bytes`. */
-export async function transcodePart10(bytes: Uint8Array, wanted: string): Promise<Uint8Array> {
-  await codecs();
-  return new Uint8Array(transcoded(bytes, wanted).getDicomPart10());
-}
-
-/** The instance's frames, decompressed to native little endian pixel data, cut by frame size. */
-export async function transcodeFrames(bytes: Uint8Array, wanted: string): Promise<Uint8Array[]> {
-  await codecs();
-  const elements = transcoded(bytes, wanted).getElements();
-  const first = (value: unknown): number => Number(Array.isArray(value) ? value[0] : value ?? 0);
-  const pixelData = elements.PixelData as ArrayBuffer[] | ArrayBuffer | undefined;
+  const decoded = transcoder.getElements();
+  const pixelData = decoded.PixelData as ArrayBuffer[] | ArrayBuffer | undefined;
   const buffer = Array.isArray(pixelData) ? pixelData[0] : pixelData;
-  if (!buffer) throw new TranscodeError('the instance has no Pixel Data');
-  const all = new Uint8Array(buffer);
-  const frameBytes = Math.ceil((first(elements.Rows) * first(elements.Columns) * Math.max(1, first(elements.SamplesPerPixel)) * first(elements.BitsAllocated)) / 8);
-  const count = Math.max(1, first(elements.NumberOfFrames));
-  const frames: Uint8Array[] = [];
-  for (let frame = 0; frame < count && (frame + 1) * frameBytes <= all.length; frame++) {
-    frames.push(all.subarray(frame * frameBytes, (frame + 1) * frameBytes));
+  if (!buffer) {
+    throw new TranscodeError('the instance has no Pixel Data');
   }
-  return frames;
+  const replacements = new Map<string, Replacement>([
+    [tagOf('PixelData'), { vr: Number(decoded.BitsAllocated) > 8 ? 'OW' : 'OB', value: new Uint8Array(buffer) }],
+  ]);
+  for (const keyword of DECODER_CHANGES) {
+    const value = decoded[keyword];
+    // Planar Configuration means nothing for one sample per pixel: the decoder sets it regardless.
+    const meaningless = keyword === 'PlanarConfiguration' && Number(decoded.SamplesPerPixel) <= 1;
+    if (value !== undefined && value !== input[keyword] && !meaningless) {
+      replacements.set(tagOf(keyword), typeof value === 'string' ? { vr: 'CS', value } : { vr: 'US', value: Number(value) });
+    }
+  }
+  return replacements;
+}
+
+/** How an instance's frames are served for an asked transfer syntax; undefined when they cannot be. */
+export type FramesPlan = { kind: 'as-stored' | 'transcoded'; syntax: string } | undefined;
+
+/**
+ * Native pixel data is served little endian (PS3.18 8.7.3.3.1): a big endian instance's frames are
+ * converted, `*` included, unless big endian is asked by name. A little endian native instance's
+ * frames are the same bytes in any little endian native syntax; compressed ones as stored or decoded.
+ */
+export function framesPlan(stored: string, encapsulated: boolean, asked: string): FramesPlan {
+  const bigEndian = stored === EXPLICIT_VR_BIG_ENDIAN;
+  const littleNative = asked === IMPLICIT_VR_LITTLE_ENDIAN || asked === EXPLICIT_VR_LITTLE_ENDIAN;
+  if (asked === stored || (!bigEndian && (asked === '*' || (!encapsulated && littleNative)))) {
+    return { kind: 'as-stored', syntax: encapsulated || bigEndian ? stored : EXPLICIT_VR_LITTLE_ENDIAN };
+  }
+  const target = asked === '*' ? EXPLICIT_VR_LITTLE_ENDIAN : asked;
+  return canTranscode(stored, target) ? { kind: 'transcoded', syntax: target } : undefined;
 }
