@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { closeSync, constants, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +53,25 @@ describe('SpoolPool', () => {
 
     expect((await stat(claimed.path)).isFile()).toBe(true);
     pool.close();
+  });
+
+  it('a file kept ready for a while and removed meanwhile (a cleaner, an operator) is never handed out: the claim gets one that exists', async () => {
+    const pool = new SpoolPool(await poolDir(), { size: 4, thread });
+    await pool.reset();
+    for (let tries = 0; (await readdir(pool.dir)).length < 4 && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all((await readdir(pool.dir)).map((name) => rm(path.join(pool.dir, name))));
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 11_000);
+    try {
+      const claimed = pool.claim();
+      const fd = await claimed.opened;
+      writeSync(fd, Buffer.from('dataset'), 0, 7, 0);
+      closeSync(fd);
+      expect(await readFile(claimed.path, 'utf8')).toBe('dataset');
+    } finally {
+      clock.mockRestore();
+      pool.close();
+    }
   });
 
   it('at reset, removes every file a previous run left (unused, or written by a store never answered)', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants } from 'node:fs';
+import { closeSync, constants, fstatSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FsBatchThread } from './fs-batch-thread';
@@ -26,7 +26,17 @@ export interface ClaimedFile {
 interface ReadyFile {
   path: string;
   fd: number;
+  /** When it was made (ms): a file kept ready longer is checked before it is handed out. */
+  madeAt: number;
 }
+
+/**
+ * A file ready for longer than this is checked to still have its name before it is handed out: a
+ * cleaner (or an operator) may have removed it meanwhile, and bytes written into a removed file
+ * would be answered with success and lost (reproduced by a review). On a busy node files never
+ * wait this long, so the check costs nothing there; it is a synchronous fstat of an open file.
+ */
+const IDLE_CHECK_MS = 10_000;
 
 export interface SpoolPoolOptions {
   /** Files kept ready; a refill starts once fewer are left than half of it. */
@@ -66,7 +76,7 @@ export class SpoolPool {
   }
 
   claim(): ClaimedFile {
-    const ready = this.ready.pop();
+    const ready = this.takeReady();
     if (ready !== undefined) {
       this.topUp();
       return { path: ready.path, opened: Promise.resolve(ready.fd) };
@@ -77,6 +87,18 @@ export class SpoolPool {
     whenCreated.catch(() => undefined);
     this.topUp();
     return { path: claimed, opened: whenCreated };
+  }
+
+  /** The last file made, once it is known to still be in the spool directory (see IDLE_CHECK_MS). */
+  private takeReady(): ReadyFile | undefined {
+    const now = Date.now();
+    for (let ready = this.ready.pop(); ready !== undefined; ready = this.ready.pop()) {
+      if (now - ready.madeAt < IDLE_CHECK_MS || stillNamed(ready.fd)) {
+        return ready;
+      }
+      closeAll([ready.fd]);
+    }
+    return undefined;
   }
 
   /** Closes the files kept ready (at shutdown); they stay on disk, removed by the next `reset`. */
@@ -117,7 +139,8 @@ export class SpoolPool {
       return false;
     }
     demand.forEach((claimed, i) => claimed.resolve(fds[i]!));
-    const files = spare.map((file, i) => ({ path: file, fd: fds[demand.length + i]! }));
+    const madeAt = Date.now();
+    const files = spare.map((file, i) => ({ path: file, fd: fds[demand.length + i]!, madeAt }));
     if (this.closed) {
       closeAll(files.map(({ fd }) => fd));
       return true;
@@ -139,5 +162,14 @@ function closeAll(fds: number[]): void {
     } catch {
       // Already closed: nothing left to release.
     }
+  }
+}
+
+/** Whether an open file still has a name (a removed one has no link left); a failed check counts as removed. */
+function stillNamed(fd: number): boolean {
+  try {
+    return fstatSync(fd).nlink > 0;
+  } catch {
+    return false;
   }
 }

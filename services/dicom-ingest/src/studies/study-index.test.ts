@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -77,6 +77,81 @@ describe('StudyIndex', () => {
 
   it('reads a study without an index as empty', async () => {
     expect(await index.read('9.9.9')).toEqual({ records: [], unreadableLines: 0 });
+  });
+
+  describe('a disk that takes part of a write (ext4 out of blocks returns a short count, no error)', () => {
+    /** A StudyIndex whose appends go through `plan`: per write call, how many of its bytes the disk takes, or an error. */
+    class FullingDisk extends StudyIndex {
+      constructor(
+        root: string,
+        private readonly plan: Array<number | 'ENOSPC'>,
+      ) {
+        super(root);
+      }
+      protected override async openForAppend(file: string): Promise<FileHandle> {
+        const handle = await super.openForAppend(file);
+        const plan = this.plan;
+        const write = handle.write.bind(handle) as (buffer: Buffer, offset: number, length: number) => Promise<{ bytesWritten: number }>;
+        return new Proxy(handle, {
+          get(target, property, receiver) {
+            if (property !== 'write') return Reflect.get(target, property, receiver) as unknown;
+            return async (buffer: Buffer, offset: number, length: number) => {
+              const step = plan.shift();
+              if (step === 'ENOSPC') throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+              return write(buffer, offset, step === undefined ? length : Math.min(step, length));
+            };
+          },
+        });
+      }
+    }
+
+    it('a write cut short is written on: the line is whole and the append succeeds', async () => {
+      const disk = new FullingDisk(root, [40]);
+      const record = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' });
+      await disk.append(STUDY, record);
+      expect(await disk.read(STUDY)).toEqual({ records: [record], unreadableLines: 0 });
+      await disk.close();
+    });
+
+    it('a write cut short, then refused: the append fails, what the disk took is cut off, and the next append reads back cleanly', async () => {
+      const disk = new FullingDisk(root, [Number.MAX_SAFE_INTEGER, 40, 'ENOSPC']);
+      const kept = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' });
+      await disk.append(STUDY, kept);
+      const sizeBefore = (await stat(disk.indexPath(STUDY))).size;
+
+      await expect(disk.append(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' }))).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect((await stat(disk.indexPath(STUDY))).size).toBe(sizeBefore);
+
+      const next = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.3' });
+      await disk.append(STUDY, next);
+      expect(await disk.read(STUDY)).toEqual({ records: [kept, next], unreadableLines: 0 });
+      await disk.close();
+    });
+  });
+
+  it('an index removed while it sat open and idle (its study directory deleted) is not appended to: the line goes to the index made again', async () => {
+    await index.append(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));
+    await rm(path.join(root, STUDY), { recursive: true });
+    await mkdir(path.join(root, STUDY));
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 11_000);
+    try {
+      const next = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2' });
+      await index.append(STUDY, next);
+      expect(await index.read(STUDY)).toEqual({ records: [next], unreadableLines: 0 });
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('a torn last line in an index no repair looks at (a published study) is cut off before the next append, which reads back cleanly', async () => {
+    const kept = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' });
+    await index.append(STUDY, kept);
+    await index.close();
+    await appendFile(index.indexPath(STUDY), '{"sopInstanceUid":"1.2.3.1.2","seri');
+
+    const next = indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.3' });
+    await index.append(STUDY, next);
+    expect(await index.read(STUDY)).toEqual({ records: [kept, next], unreadableLines: 0 });
   });
 
   it('after a crash tore the last line, repair cuts it and later appends read back cleanly', async () => {

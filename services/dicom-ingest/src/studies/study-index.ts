@@ -1,4 +1,4 @@
-import { constants, createReadStream } from 'node:fs';
+import { constants, createReadStream, fstatSync } from 'node:fs';
 import { mkdir, open, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -76,7 +76,7 @@ export interface IndexTail {
 const TAIL_CHUNK = 1024 * 1024;
 
 /** Appends that are durable when the write returns (see `write`). */
-const APPEND_DURABLY = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
+const APPEND_DURABLY = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
 
 /** Index files kept open for appending; past this, the least recently appended one is closed. */
 const MAX_OPEN_INDEXES = 64;
@@ -92,6 +92,8 @@ export class StudyIndex {
    * inside its study's group commit, so never under a write of the same study.
    */
   private readonly appending = new Map<string, FileHandle>();
+  /** When each open index was last appended to (ms): one idle for longer is checked before it is used again. */
+  private readonly lastAppend = new Map<string, number>();
 
   constructor(private readonly root: string) {}
 
@@ -111,7 +113,7 @@ export class StudyIndex {
       // a write and an fdatasync would, in one call. The first write of this process to an index
       // may have created it: its entry in the study directory is made durable too (once; the study
       // directory's own entry is durable already).
-      await Promise.all([file.write(lines.join('')), this.knownEntries.has(studyUid) ? undefined : fsyncDirectory(path.dirname(this.indexPath(studyUid)))]);
+      await Promise.all([appendWhole(file, Buffer.from(lines.join(''))), this.knownEntries.has(studyUid) ? undefined : fsyncDirectory(path.dirname(this.indexPath(studyUid)))]);
     } catch (error) {
       // The next append starts from a fresh open (the file may have been removed or replaced).
       await this.closeHandle(studyUid);
@@ -125,14 +127,29 @@ export class StudyIndex {
 
   private async appendHandle(studyUid: string): Promise<FileHandle> {
     const cached = this.appending.get(studyUid);
-    if (cached !== undefined) {
+    const now = Date.now();
+    const idle = now - (this.lastAppend.get(studyUid) ?? now) >= IDLE_CHECK_MS;
+    if (cached !== undefined && idle && !stillNamed(cached.fd)) {
+      // Removed since its last append (the study directory deleted): lines appended to it would be
+      // lost. The file made again needs its directory entry made durable again too.
+      await this.closeHandle(studyUid);
+      this.knownEntries.delete(studyUid);
+    } else if (cached !== undefined) {
       // Most recently appended last: the first entry is the one to close when too many are open.
       this.appending.delete(studyUid);
       this.appending.set(studyUid, cached);
+      this.lastAppend.set(studyUid, now);
       return cached;
     }
-    const file = await open(this.indexPath(studyUid), APPEND_DURABLY, 0o640);
+    const file = await this.openForAppend(this.indexPath(studyUid));
+    try {
+      await cutTornTail(file);
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      throw error;
+    }
     this.appending.set(studyUid, file);
+    this.lastAppend.set(studyUid, now);
     const oldest = this.appending.keys().next().value;
     if (this.appending.size > MAX_OPEN_INDEXES && oldest !== undefined) {
       // Closed between that study's writes, not during one.
@@ -149,6 +166,11 @@ export class StudyIndex {
     await Promise.all([...this.appending.keys()].map((studyUid) => this.writes.exclusive(studyUid, () => this.closeHandle(studyUid))));
   }
 
+  /** Opens an index for durable appends (a seam for tests that make the disk fail). */
+  protected openForAppend(file: string): Promise<FileHandle> {
+    return open(file, APPEND_DURABLY, 0o640);
+  }
+
   /** Closes the study's append handle, if open. Called inside its group commit only. */
   private async closeHandle(studyUid: string): Promise<void> {
     const file = this.appending.get(studyUid);
@@ -156,6 +178,7 @@ export class StudyIndex {
       return;
     }
     this.appending.delete(studyUid);
+    this.lastAppend.delete(studyUid);
     await file.close().catch(() => undefined);
   }
 
@@ -472,4 +495,74 @@ async function crc32Of(file: string): Promise<number> {
 function isMissing(error: unknown): boolean {
   // Duck-typed: errors from another realm (a test runner's sandbox) are not `instanceof Error`.
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/**
+ * Appends every byte of `data`, or none. A write may return short without an error (ext4 out of
+ * blocks mid-write, as a review reproduced on a full disk): the rest is written on, and when a
+ * write fails the bytes already appended are cut off again, so that no caller is answered for a
+ * line that is not whole, and the next append does not glue onto a torn one.
+ */
+async function appendWhole(file: FileHandle, data: Buffer): Promise<void> {
+  let written = 0;
+  try {
+    while (written < data.length) {
+      const { bytesWritten } = await file.write(data, written, data.length - written);
+      if (bytesWritten <= 0) {
+        throw Object.assign(new Error('the index took no more bytes (disk full?)'), { code: 'ENOSPC' });
+      }
+      written += bytesWritten;
+    }
+  } catch (error) {
+    if (written > 0) {
+      const { size } = await file.stat();
+      await file.truncate(size - written);
+      await file.datasync();
+    }
+    throw error;
+  }
+}
+
+/**
+ * An index handle idle for this long is checked to still have its name before it is appended to:
+ * lines written into a removed index are answered with success and lost (a review reproduced it by
+ * deleting a study directory during its quiet period). A synchronous fstat of an open file; never
+ * on a study receiving instances.
+ */
+const IDLE_CHECK_MS = 10_000;
+
+/** Whether an open file still has a name (a removed one has no link left); a failed check counts as removed. */
+function stillNamed(fd: number): boolean {
+  try {
+    return fstatSync(fd).nlink > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** How far back a torn last line is looked for: far longer than any index line. */
+const TORN_TAIL_MAX = 4 * 1024 * 1024;
+
+/**
+ * Cuts an index back to its last complete line when it does not end with one (an append torn by a
+ * crash, or one whose cut-back failed), before anything is appended to it. Readers already skip
+ * such a line; appending after it would make the next line unreadable too.
+ */
+async function cutTornTail(file: FileHandle): Promise<void> {
+  const { size } = await file.stat();
+  if (size === 0) {
+    return;
+  }
+  const length = Math.min(size, TORN_TAIL_MAX);
+  const tail = Buffer.alloc(length);
+  const { bytesRead } = await file.read(tail, 0, length, size - length);
+  if (tail[bytesRead - 1] === 0x0a) {
+    return;
+  }
+  const lastNewline = tail.subarray(0, bytesRead).lastIndexOf(0x0a);
+  if (lastNewline < 0 && bytesRead < size) {
+    throw new Error(`a study index ends with more than ${TORN_TAIL_MAX} bytes without a line end: damaged, not appended to`);
+  }
+  await file.truncate(size - bytesRead + lastNewline + 1);
+  await file.datasync();
 }
