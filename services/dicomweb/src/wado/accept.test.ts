@@ -2,8 +2,8 @@ import { chooseMultipart, chooseSingle, multipartChoices, parseAccept } from './
 
 describe('Accept negotiation (PS3.18 8.7)', () => {
   test.each([
-    ['no Accept: the default DICOM parts, as stored', undefined, { partType: 'application/dicom', transferSyntax: '*' }],
-    ['*/*', '*/*', { partType: 'application/dicom', transferSyntax: '*' }],
+    ['no Accept: the default representation, explicit VR little endian (PS3.18 8.7.5)', undefined, { partType: 'application/dicom', transferSyntax: '1.2.840.10008.1.2.1' }],
+    ['*/*: the same', '*/*', { partType: 'application/dicom', transferSyntax: '1.2.840.10008.1.2.1' }],
     ['the standard default: explicit VR little endian', 'multipart/related; type="application/dicom"', { partType: 'application/dicom', transferSyntax: '1.2.840.10008.1.2.1' }],
     ['any transfer syntax', 'multipart/related; type="application/dicom"; transfer-syntax=*', { partType: 'application/dicom', transferSyntax: '*' }],
     ['unquoted type, as OHIF sends it', 'multipart/related; type=application/dicom; transfer-syntax=*', { partType: 'application/dicom', transferSyntax: '*' }],
@@ -24,7 +24,12 @@ describe('Accept negotiation (PS3.18 8.7)', () => {
 
   test('every acceptable syntax, best first, for the server to take the first it can give', () => {
     const header = 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80, multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1;q=0.8, */*;q=0.1';
-    expect(multipartChoices(parseAccept(header), ['application/dicom']).map((choice) => choice.transferSyntax)).toEqual(['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.1', '*']);
+    expect(multipartChoices(parseAccept(header), ['application/dicom']).map((choice) => choice.transferSyntax)).toEqual(['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1', '*']);
+  });
+
+  test('*/* prefers the default, explicit VR little endian, and takes instances as stored when that cannot be given', () => {
+    expect(multipartChoices(parseAccept('*/*'), ['application/dicom']).map((choice) => choice.transferSyntax)).toEqual(['1.2.840.10008.1.2.1', '*']);
+    expect(multipartChoices(parseAccept('*/*'), ['application/octet-stream']).map((choice) => choice.transferSyntax)).toEqual(['*']);
   });
 
   test('quality orders the choices; q=0 refuses', () => {

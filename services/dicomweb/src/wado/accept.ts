@@ -72,16 +72,26 @@ export function multipartChoices(ranges: readonly MediaRange[], partTypes: reado
   for (const range of ranges) {
     const wildcard = range.type === '*' || (range.type === 'multipart' && range.subtype === '*');
     if (wildcard) {
-      choices.push({ partType: partTypes[0] as string, transferSyntax: range.params['transfer-syntax'] ?? '*' });
+      // `*/*` (or no Accept) asks for the default representation (PS3.18 8.7.5): for instances,
+      // application/dicom in explicit VR little endian; failing that (a syntax the node cannot
+      // decode), as stored rather than a 406, since the client said anything will do.
+      const partType = partTypes[0] as string;
+      const named = range.params['transfer-syntax'];
+      choices.push({ partType, transferSyntax: named ?? defaultSyntaxOf(partType) });
+      if (named === undefined && defaultSyntaxOf(partType) !== '*') choices.push({ partType, transferSyntax: '*' });
     } else if (range.type === 'multipart' && range.subtype === 'related') {
       const partType = range.params.type ?? partTypes[0];
       if (partType && partTypes.includes(partType)) {
-        // PS3.18 8.7.3.5.2: application/dicom without a named syntax means explicit VR little endian.
-        choices.push({ partType, transferSyntax: range.params['transfer-syntax'] ?? (partType === 'application/dicom' ? '1.2.840.10008.1.2.1' : '*') });
+        choices.push({ partType, transferSyntax: range.params['transfer-syntax'] ?? defaultSyntaxOf(partType) });
       }
     }
   }
   return choices;
+}
+
+/** PS3.18 8.7.3.5.2: application/dicom without a named syntax means explicit VR little endian; other parts as held. */
+function defaultSyntaxOf(partType: string): string {
+  return partType === 'application/dicom' ? '1.2.840.10008.1.2.1' : '*';
 }
 
 /** The client's first multipart choice, or undefined (406). */
