@@ -43,7 +43,8 @@ export async function readPixelFrames(input: Uint8Array | string): Promise<Pixel
   const values = pixels.Value as ArrayBuffer[];
   const encapsulated = !['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99'].includes(transferSyntaxUid);
   if (encapsulated) {
-    return { transferSyntaxUid, encapsulated, frames: values.map((value) => new Uint8Array(value)) };
+    const frameCount = Math.max(1, first(dict['00280008']));
+    return { transferSyntaxUid, encapsulated, frames: framesOfFragments(values.map((value) => new Uint8Array(value)), frameCount) };
   }
   const all = new Uint8Array(values[0] as ArrayBuffer);
   const frameCount = Math.max(1, first(dict['00280008']));
@@ -55,6 +56,38 @@ export async function readPixelFrames(input: Uint8Array | string): Promise<Pixel
     frames.push(all.subarray(start, start + frameBytes));
   }
   return { transferSyntaxUid, encapsulated, frames };
+}
+
+/**
+ * The compressed frames of encapsulated Pixel Data from what dcmjs read: one value per frame when
+ * the Basic Offset Table told it where frames start, one per fragment when the table is empty. A
+ * frame may span several fragments with an empty table (PS3.5 A.4, as `dcmcjpeg +fs` writes an
+ * ultrasound cine): then a fragment that opens a codestream (the JPEG SOI marker FFD8, which JPEG-LS
+ * shares, or JPEG 2000's FF4F) starts the next frame, as pydicom reads them. Never more frames than
+ * Number of Frames says; fragments that cannot be told apart into that many frames are an error,
+ * rather than a fragment served as a frame.
+ */
+export function framesOfFragments(fragments: readonly Uint8Array[], frameCount: number): Uint8Array[] {
+  if (fragments.length === frameCount) {
+    return [...fragments];
+  }
+  if (frameCount === 1) {
+    return [Buffer.concat(fragments)];
+  }
+  const starts = (fragment: Uint8Array) => fragment[0] === 0xff && (fragment[1] === 0xd8 || fragment[1] === 0x4f);
+  const frames: Uint8Array[][] = [];
+  for (const fragment of fragments) {
+    if (frames.length === 0 || starts(fragment)) frames.push([fragment]);
+    else frames[frames.length - 1]?.push(fragment);
+  }
+  if (frames.length !== frameCount) {
+    throw new MalformedPixelDataError(`${fragments.length} fragments of encapsulated Pixel Data cannot be told apart into ${frameCount} frames`);
+  }
+  return frames.map((parts) => (parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)));
+}
+
+export class MalformedPixelDataError extends Error {
+  override readonly name = 'MalformedPixelDataError';
 }
 
 /** The bytes of a binary attribute at `path` (tags and item indices); undefined when there is none. */

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, NoPixelDataError, readBulkData, readPixelFrames } from '@imaging-facade/dicom';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, MalformedPixelDataError, NoPixelDataError, readBulkData, readPixelFrames } from '@imaging-facade/dicom';
 import type { DicomwebDeps } from '../http/deps';
 import { badRequest, DicomwebError, notAcceptable, notFound } from '../http/errors';
 import { streamJsonArray } from '../http/backpressure';
@@ -143,6 +143,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
       pixels = await readPixelFrames(fileOf(row));
     } catch (error) {
       if (error instanceof NoPixelDataError) throw notFound(`Pixel data of ${row.sopUid}`);
+      if (error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${row.sopUid}: ${error.message}; the instance itself can be retrieved`);
       throw error;
     }
     const plan = framesPlan(pixels.transferSyntaxUid, pixels.encapsulated, choice.transferSyntax);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -129,5 +130,15 @@ describe('a transcoded instance is the stored one but for its syntax and pixel e
   test('a big endian frame read as little endian gives pydicom\'s first pixel (905), not -30461', async () => {
     const [frame] = await transcodeFrames(readFileSync(SAMPLES.mrExplicitBig), EXPLICIT);
     expect(Buffer.from(frame as Uint8Array).readInt16LE(0)).toBe(905);
+  });
+
+  test('a 2-frame JPEG Lossless cine in 1 KB fragments without an offset table (dcmcjpeg +fs 1) decodes to the native frames it was made from', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fragments-'));
+    const native = path.join(dir, 'native.dcm');
+    const jpeg = path.join(dir, 'jpeg.dcm');
+    execFileSync('dcmdrle', [sample('SC_rgb_rle_2frame.dcm'), native]);
+    execFileSync('dcmcjpeg', ['+fs', '1', '-ot', native, jpeg]);
+    const [decoded, original] = await Promise.all([transcodeFrames(readFileSync(jpeg), EXPLICIT), readPixelFrames(native)]);
+    expect(decoded.map((frame) => Buffer.from(frame).toString('hex'))).toEqual(original.frames.map((frame) => Buffer.from(frame).toString('hex')));
   });
 });

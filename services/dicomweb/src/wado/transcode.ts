@@ -3,8 +3,10 @@ import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
+  framesOfFragments,
   IMPLICIT_VR_LITTLE_ENDIAN,
   MalformedDatasetError,
+  MalformedPixelDataError,
   part10TransferSyntax,
   readNaturalizedPart10,
   readPixelFrames,
@@ -120,7 +122,18 @@ const DECODER_CHANGES = ['PhotometricInterpretation', 'PlanarConfiguration', 'Sa
 async function decodedPixels(bytes: Uint8Array, stored: string): Promise<Map<string, Replacement>> {
   await codecs();
   const { elements } = readNaturalizedPart10(bytes);
-  const input = Object.fromEntries(DECODER_INPUT.filter((keyword) => elements[keyword] !== undefined).map((keyword) => [keyword, elements[keyword]]));
+  const input: Record<string, unknown> = Object.fromEntries(DECODER_INPUT.filter((keyword) => elements[keyword] !== undefined).map((keyword) => [keyword, elements[keyword]]));
+  // dcmjs gives one value per fragment when the offset table is empty: the decoder needs frames.
+  const fragments = Array.isArray(elements.PixelData) ? (elements.PixelData as ArrayBuffer[]).map((fragment) => new Uint8Array(fragment)) : [];
+  if (fragments.length > 0) {
+    try {
+      const frames = framesOfFragments(fragments, Math.max(1, Number(elements.NumberOfFrames ?? 1)));
+      input.PixelData = frames.map((frame) => frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength));
+    } catch (error) {
+      if (error instanceof MalformedPixelDataError) throw new TranscodeError(error.message);
+      throw error;
+    }
+  }
   // The transcoder writes its results into the object it is given: `input` keeps the stored values.
   const transcoder = new Transcoder({ ...input }, stored);
   try {
