@@ -44,4 +44,9 @@ print(json.dumps([frame.hex() for frame in generate_pixel_data_frame(ds.PixelDat
       expect(frames.map((frame) => Buffer.from(frame).toString('hex'))).toEqual(expected);
     });
   });
+
+  test('an uncompressed YBR_FULL_422 image: one frame of two samples a pixel (20,000 bytes for 100×100), not three', async () => {
+    const { frames } = await readPixelFrames(sample('SC_ybr_full_422_uncompressed.dcm'));
+    expect(frames.map((frame) => frame.length)).toEqual([20_000]);
+  });
 });

@@ -48,7 +48,10 @@ export async function readPixelFrames(input: Uint8Array | string): Promise<Pixel
   }
   const all = new Uint8Array(values[0] as ArrayBuffer);
   const frameCount = Math.max(1, first(dict['00280008']));
-  const frameBytes = Math.ceil((first(dict['00280010']) * first(dict['00280011']) * Math.max(1, first(dict['00280002'])) * first(dict['00280100'])) / 8);
+  // YBR_FULL_422 holds two luminance samples and one pair of chrominance samples per two pixels:
+  // two samples a pixel, not three (PS3.3 C.7.6.3.1.2).
+  const samples = String(dict['00280004']?.Value?.[0] ?? '').trim() === 'YBR_FULL_422' ? 2 : Math.max(1, first(dict['00280002']));
+  const frameBytes = Math.ceil((first(dict['00280010']) * first(dict['00280011']) * samples * first(dict['00280100'])) / 8);
   const frames: Uint8Array[] = [];
   for (let frame = 0; frame < frameCount; frame++) {
     const start = frame * frameBytes;

@@ -11,6 +11,7 @@ import { StudyIndexDb, type InstanceFileRow, type InstanceRow, type StudyRow } f
 import { instanceMetadataText } from '../qido/search';
 import { chooseMultipart, chooseSingle, multipartChoices, parseAccept } from './accept';
 import { multipartContentType, newBoundary, READ_AHEAD_MAX_BYTES, streamParts, type Part } from './multipart';
+import { noneMatchHolds } from './conditional';
 import { renderFrame, RenderError, type RenderedType } from './render';
 import { canTranscode, framesPlan, transcodeFrames, transcodePart10, TranscodeError } from './transcode';
 
@@ -67,7 +68,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     if (rows.length !== 1) return false;
     const etag = await etagOf(rows[0] as Pick<InstanceRow, 'storagePath'>, representation);
     res.set('etag', etag);
-    if (req.headers['if-none-match'] === etag) {
+    if (noneMatchHolds(req.headers['if-none-match'], etag)) {
       res.status(304).end();
       return true;
     }
