@@ -230,6 +230,14 @@ describe('WADO-RS: what was stored, byte for byte', () => {
     expect(part?.headers['content-type']).toContain('transfer-syntax=1.2.840.10008.1.2.4.90');
     // A JPEG 2000 codestream starts with SOC, FF4F.
     expect(part?.body.subarray(0, 2).toString('hex')).toBe('ff4f');
+    // A syntax the node cannot give first, then anything: the fallback is taken, not a 406.
+    const fallback = await node.get(
+      `/studies/${study.studyInstanceUid}/series/${j2k?.seriesInstanceUid}/instances/${j2k?.sopInstanceUids[0]}/frames/1`,
+      clinician,
+      'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.4.80, multipart/related; type="application/octet-stream"; transfer-syntax=*;q=0.5',
+    );
+    expect(fallback.status).toBe(200);
+    expect(parseMultipart(fallback.headers.get('content-type') as string, fallback.body)[0]?.headers['content-type']).toContain('transfer-syntax=1.2.840.10008.1.2.4.90');
   });
 
   test('rendered: the CT frame under a given window is the picture pydicom computes', async () => {

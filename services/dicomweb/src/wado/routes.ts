@@ -137,8 +137,8 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const { instances } = await target(req, res);
     const row = instances[0] as InstanceRow;
     const wanted = frameNumbers(req.params.frames as string);
-    const choice = chooseMultipart(parseAccept(req.headers.accept), ['application/octet-stream']);
-    if (!choice) throw notAcceptable('frames are served as multipart/related; type="application/octet-stream"');
+    const choices = multipartChoices(parseAccept(req.headers.accept), ['application/octet-stream']);
+    if (choices.length === 0) throw notAcceptable('frames are served as multipart/related; type="application/octet-stream"');
     let pixels;
     try {
       pixels = await readPixelFrames(fileOf(row));
@@ -147,9 +147,11 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
       if (error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${row.sopUid}: ${error.message}; the instance itself can be retrieved`);
       throw error;
     }
-    const plan = framesPlan(pixels.transferSyntaxUid, pixels.encapsulated, choice.transferSyntax);
+    // The client's best choice these frames can be given in (a later range is a fallback, as for instances).
+    const plan = choices.map((choice) => framesPlan(pixels.transferSyntaxUid, pixels.encapsulated, choice.transferSyntax)).find((candidate) => candidate !== undefined);
     if (!plan) {
-      throw notAcceptable(`frames stored in ${pixels.transferSyntaxUid} are served as stored or decompressed to 1.2.840.10008.1.2.1, not in ${choice.transferSyntax}; ask for transfer-syntax=* to get them as stored`);
+      const asked = (choices[0] as { transferSyntax: string }).transferSyntax;
+      throw notAcceptable(`frames stored in ${pixels.transferSyntaxUid} are served as stored or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
     }
     const missing = wanted.find((number) => number > pixels.frames.length);
     if (missing !== undefined) throw notFound(`Frame ${missing} of ${row.sopUid}`);
