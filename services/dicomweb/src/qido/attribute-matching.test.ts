@@ -69,6 +69,9 @@ describe('QIDO-RS matching on attributes without a column (PS3.4 C.2.2.2), on a 
     ['SeriesDescription that no series has', 'SeriesDescription=zzz*', []],
     ['Rows, a number, in an instance search', 'Rows=256', ['1.2.1.1']],
     ['ImageType, any of its values', 'ImageType=AXIAL', ['1.1.1.1']],
+    ['Modality with a wildcard (CS)', 'Modality=C*', ['1.1.1', '1.2.1']],
+    ['ModalitiesInStudy with a wildcard, in a list', 'ModalitiesInStudy=M*,C?', ['1.1', '1.2']],
+    ['ModalitiesInStudy with a wildcard that matches nothing', 'ModalitiesInStudy=M*', []],
   ])('%s', (_what, query, expected) => {
     expect(matches(query)).toEqual(expected);
   });

@@ -45,6 +45,13 @@ function uidList(name: string, value: string): string[] {
   return uids;
 }
 
+/** Any of the values, each with `*` and `?` wildcards (PS3.4 C.2.2.2.4 allows them on CS too). */
+function anyOf(column: string, values: readonly string[]): Condition {
+  if (!values.some((value) => /[*?]/.test(value))) return inList(column, values);
+  const parts = values.map((value) => textCondition(column, value));
+  return { sql: parts.map((part) => part.sql).join(' OR '), params: parts.flatMap((part) => part.params) };
+}
+
 function inList(column: string, values: readonly string[]): Condition {
   return { sql: `${column} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
 }
@@ -163,18 +170,15 @@ export function parseQidoQuery(params: ReadonlyArray<readonly [string, string]>,
         query.conditions.study.push(dateCondition(name, 'study_date', value));
         break;
       case 'ModalitiesInStudy': {
-        const modalities = value.split(/[\\,]/).filter(Boolean);
-        query.conditions.study.push({
-          sql: `EXISTS (SELECT 1 FROM series s WHERE s.study_uid = studies.study_uid AND s.modality IN (${modalities.map(() => '?').join(', ')}))`,
-          params: modalities,
-        });
+        const modalities = anyOf('s.modality', value.split(/[\\,]/).filter(Boolean));
+        query.conditions.study.push({ sql: `EXISTS (SELECT 1 FROM series s WHERE s.study_uid = studies.study_uid AND (${modalities.sql}))`, params: modalities.params });
         break;
       }
       case 'SeriesInstanceUID':
         query.conditions.series.push(inList('series_uid', uidList(name, value)));
         break;
       case 'Modality':
-        query.conditions.series.push(inList('modality', value.split(/[\\,]/).filter(Boolean)));
+        query.conditions.series.push(anyOf('modality', value.split(/[\\,]/).filter(Boolean)));
         break;
       case 'SeriesNumber':
         query.conditions.series.push({ sql: 'series_number = ?', params: [integer(name, value)] });
