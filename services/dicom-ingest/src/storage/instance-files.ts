@@ -57,7 +57,7 @@ export class InstanceFiles {
     await mkdirDurable(this.incomingDir);
     await mkdirDurable(this.spoolDir);
     const leftovers = await readdir(this.incomingDir);
-    await Promise.all(leftovers.map((name) => rm(path.join(this.incomingDir, name), { force: true })));
+    await Promise.all(leftovers.map((name) => rm(path.join(this.incomingDir, name), { recursive: true, force: true })));
     return leftovers.length;
   }
 

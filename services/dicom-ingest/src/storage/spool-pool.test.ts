@@ -78,11 +78,14 @@ describe('SpoolPool', () => {
     const dir = await poolDir();
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'left-by-a-crash.part'), 'half a dataset');
+    // A directory someone made there stopped every start (EISDIR): the spool is the node's own.
+    await mkdir(path.join(dir, 'junk', 'deeper'), { recursive: true });
 
     const pool = new SpoolPool(dir, { size: 2, thread });
-    expect(await pool.reset()).toBe(1);
+    expect(await pool.reset()).toBe(2);
 
     expect(await readdir(dir)).not.toContain('left-by-a-crash.part');
+    expect(await readdir(dir)).not.toContain('junk');
     pool.close();
   });
 

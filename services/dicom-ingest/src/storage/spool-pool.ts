@@ -70,7 +70,7 @@ export class SpoolPool {
     await mkdirDurable(this.dir);
     const leftovers = await readdir(this.dir);
     this.closeReady();
-    await Promise.all(leftovers.map((name) => rm(path.join(this.dir, name), { force: true })));
+    await Promise.all(leftovers.map((name) => rm(path.join(this.dir, name), { recursive: true, force: true })));
     this.topUp();
     return leftovers.length;
   }

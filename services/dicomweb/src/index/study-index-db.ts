@@ -51,7 +51,8 @@ export interface InstanceRow {
 }
 
 /** An instance without its metadata: what a retrieve of its file needs. */
-export type InstanceFileRow = Omit<InstanceRow, 'metadata'>;
+/** An instance's file, with what serving it needs to know of its pixels (read from its metadata). */
+export type InstanceFileRow = Omit<InstanceRow, 'metadata'> & { bitsAllocated?: number | null };
 
 export interface IndexedStudy {
   study: StudyRow;
@@ -94,6 +95,7 @@ const SERIES_COLUMNS = `study_uid AS studyUid, series_uid AS seriesUid, modality
 const INSTANCE_FILE_COLUMNS = `study_uid AS studyUid, series_uid AS seriesUid, sop_uid AS sopUid, sop_class_uid AS sopClassUid,
   instance_number AS instanceNumber, transfer_syntax_uid AS transferSyntaxUid, storage_path AS storagePath, size_bytes AS sizeBytes`;
 const INSTANCE_COLUMNS = `${INSTANCE_FILE_COLUMNS}, metadata`;
+const BITS_ALLOCATED = `json_extract(metadata, '$."00280100".Value[0]') AS bitsAllocated`;
 
 /** A WHERE clause and its parameters, built by the QIDO query (qido/sql.ts). */
 export interface Condition {
@@ -173,7 +175,7 @@ export class StudyIndexDb {
   instanceFilesOf(studyUid: string, seriesUid?: string, sopUid?: string): InstanceFileRow[] {
     const where = StudyIndexDb.scope(studyUid, seriesUid, sopUid);
     return this.db
-      .prepare(`SELECT ${INSTANCE_FILE_COLUMNS} FROM instances WHERE ${where.sql} ORDER BY study_uid, series_uid, instance_number, sop_uid`)
+      .prepare(`SELECT ${INSTANCE_FILE_COLUMNS}, ${BITS_ALLOCATED} FROM instances WHERE ${where.sql} ORDER BY study_uid, series_uid, instance_number, sop_uid`)
       .all(...where.params) as InstanceFileRow[];
   }
 

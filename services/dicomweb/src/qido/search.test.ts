@@ -21,7 +21,7 @@ function index(): StudyIndexDb {
     },
     series: [{ studyUid: '1.1', seriesUid: '1.1.1', modality: 'CT', seriesNumber: 4, numberOfInstances: 1, attributes: JSON.stringify({ '00080060': { vr: 'CS', Value: ['CT'] }, '00200011': { vr: 'IS', Value: [4] } }) }],
     instances: [
-      { studyUid: '1.1', seriesUid: '1.1.1', sopUid: '1.1.1.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', instanceNumber: 1, transferSyntaxUid: '1.2.840.10008.1.2.1', storagePath: 'x', sizeBytes: 1, metadata: JSON.stringify({ '00080018': { vr: 'UI', Value: ['1.1.1.1'] } }) },
+      { studyUid: '1.1', seriesUid: '1.1.1', sopUid: '1.1.1.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', instanceNumber: 1, transferSyntaxUid: '1.2.840.10008.1.2.1', storagePath: 'x', sizeBytes: 1, metadata: JSON.stringify({ '00080018': { vr: 'UI', Value: ['1.1.1.1'] }, '00280100': { vr: 'US', Value: [16] } }) },
     ],
   });
   return db;
@@ -45,4 +45,8 @@ describe('QIDO-RS answers across levels carry the higher levels\' required keys 
     expect(tagsOf(match)).toEqual(expect.arrayContaining([...present]));
     for (const tag of absent) expect(tagsOf(match)).not.toContain(tag);
   });
+});
+
+test('an instance\'s file row says its Bits Allocated, read from its metadata (what deciding a decode up front needs)', () => {
+  expect(db.instanceFilesOf('1.1').map((row) => row.bitsAllocated)).toEqual([16]);
 });

@@ -82,11 +82,11 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
       throw notAcceptable('instances are served as multipart/related; type="application/dicom"');
     }
     // The client's best choice that every instance can be given in: as stored, or decompressed.
-    const servable = (syntax: string) => syntax === '*' || instances.every((row) => canTranscode(row.transferSyntaxUid, syntax));
+    const servable = (syntax: string) => syntax === '*' || instances.every((row) => canTranscode(row.transferSyntaxUid, syntax, row.bitsAllocated));
     const choice = choices.find((item) => servable(item.transferSyntax));
     if (!choice) {
       const asked = (choices[0] as { transferSyntax: string }).transferSyntax;
-      const other = instances.find((row) => !canTranscode(row.transferSyntaxUid, asked)) as InstanceFileRow;
+      const other = instances.find((row) => !canTranscode(row.transferSyntaxUid, asked, row.bitsAllocated)) as InstanceFileRow;
       throw notAcceptable(`instances stored in ${other.transferSyntaxUid} can be served in that syntax or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
     }
     const wanted = choice.transferSyntax;

@@ -34,6 +34,14 @@ describe('which stored syntax can be given in which asked one', () => {
     expect(canTranscode(EXPLICIT, '1.2.840.10008.1.2.4.80')).toBe(false);
     expect(canTranscode('1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2')).toBe(false);
   });
+
+  test('a 32-bit compressed instance is said not decodable up front (dcmjs-codecs decodes 8 and 16 bits); a 32-bit native one is rewritten', async () => {
+    expect(canTranscode('1.2.840.10008.1.2.5', EXPLICIT, 32)).toBe(false);
+    expect(canTranscode('1.2.840.10008.1.2.5', EXPLICIT, 16)).toBe(true);
+    expect(canTranscode('1.2.840.10008.1.2', EXPLICIT, 32)).toBe(true);
+    // What the promise stands for: the decoder does fail on one.
+    await expect(transcodePart10(readFileSync(sample('SC_rgb_rle_32bit.dcm')), EXPLICIT)).rejects.toThrow();
+  });
 });
 
 describe('transcoding pydicom\'s compressed samples', () => {

@@ -51,9 +51,15 @@ const DECODABLE: ReadonlySet<string> = new Set([
   '1.2.840.10008.1.2.4.91', // JPEG 2000
 ]);
 
-/** Whether an instance stored in `stored` can be given in `wanted`. */
-export function canTranscode(stored: string, wanted: string): boolean {
-  return stored === wanted || (TRANSCODE_TARGETS.has(wanted) && (NATIVE.has(stored) || DECODABLE.has(stored)));
+/**
+ * Whether an instance stored in `stored` can be given in `wanted`. dcmjs-codecs decodes 8 and 16
+ * bits allocated only: a 32-bit compressed instance (RLE) is said not to be, up front, rather than
+ * failing in the middle of a study's stream. Unknown bits are taken as decodable.
+ */
+export function canTranscode(stored: string, wanted: string, bitsAllocated?: number | null): boolean {
+  if (stored === wanted) return true;
+  if (!TRANSCODE_TARGETS.has(wanted)) return false;
+  return NATIVE.has(stored) || (DECODABLE.has(stored) && (bitsAllocated === null || bitsAllocated === undefined || bitsAllocated === 8 || bitsAllocated === 16));
 }
 
 export class TranscodeError extends Error {
