@@ -1,4 +1,4 @@
-import { keywordOf, tagOf, tagsOf, vrOf } from './dictionary';
+import { ambiguousVrOf, keywordOf, tagOf, tagsOf, vrOf } from './dictionary';
 
 describe('the data dictionary', () => {
   it.each([
@@ -27,5 +27,16 @@ describe('the data dictionary', () => {
     ['00091010', undefined], // private
   ])('gives the VR of %s: %s', (tag, vr) => {
     expect(vrOf(tag)).toBe(vr);
+  });
+});
+
+describe('the VRs the standard leaves a choice of', () => {
+  it.each([
+    ['PixelPaddingValue', 'US or SS'],
+    ['PixelData', 'OB or OW'],
+    ['LUTData', 'US or OW'],
+    ['Rows', undefined],
+  ])('%s: %s', (keyword, choice) => {
+    expect(ambiguousVrOf(tagOf(keyword))).toBe(choice);
   });
 });

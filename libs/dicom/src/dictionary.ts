@@ -66,3 +66,20 @@ export function vrOf(tag: string): string | undefined {
       return vr;
   }
 }
+
+/** Which choice the standard leaves for an attribute's VR (PS3.6): US or SS, OB or OW, US or OW. */
+export type AmbiguousVr = 'US or SS' | 'OB or OW' | 'US or OW';
+
+/** The choice of VRs the standard allows a standard attribute, or undefined when it has one VR. */
+export function ambiguousVrOf(tag: string): AmbiguousVr | undefined {
+  switch (byTag.get(tag.toUpperCase())?.vr) {
+    case 'xs':
+      return 'US or SS';
+    case 'ox':
+      return 'OB or OW';
+    case 'lt':
+      return 'US or OW';
+    default:
+      return undefined;
+  }
+}

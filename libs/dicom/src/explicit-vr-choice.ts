@@ -1,5 +1,4 @@
-import { data } from 'dcmjs';
-import { keywordOf, vrOf } from './dictionary';
+import { ambiguousVrOf, vrOf } from './dictionary';
 import { BINARY_NUMBER_VRS, SHORT_LENGTH_VRS } from './value-representations';
 
 /**
@@ -34,15 +33,14 @@ export function implicitElementVr(tag: number, length: number, context: PixelCon
   return SHORT_LENGTH_VRS.has(chosen) && length > MAX_SHORT_LENGTH && length !== UNDEFINED_LENGTH ? 'UN' : chosen;
 }
 
-/** `vrOf` gives the first of several VRs the standard allows; the dictionary's own code tells which. */
+/** `vrOf` gives the first of several VRs the standard allows; the dictionary tells which choice it is. */
 function resolveAmbiguous(tag: number, key: string, vr: string, context: PixelContext): string {
-  const keyword = keywordOf(key);
-  switch (keyword === undefined ? undefined : data.DicomMetaDictionary.nameMap[keyword]?.vr) {
-    case 'xs':
+  switch (ambiguousVrOf(key)) {
+    case 'US or SS':
       return context.pixelRepresentation === 1 ? 'SS' : 'US';
-    case 'ox':
+    case 'OB or OW':
       return tag === PIXEL_DATA && (context.bitsAllocated ?? 16) <= 8 ? 'OB' : 'OW';
-    case 'lt':
+    case 'US or OW':
       // LUT Data, US or OW: OW has no 2-byte length limit, and the same bytes.
       return 'OW';
     default:
