@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -38,5 +39,22 @@ export async function mkdirDurable(dir: string): Promise<void> {
     if (current === path.resolve(firstCreated)) {
       return;
     }
+  }
+}
+
+/**
+ * How long a file kept open may sit unused before it is checked to still have its name: a cleaner
+ * (or an operator) may have removed it meanwhile, and bytes written into a removed file would be
+ * answered with success and lost (reproduced by a review, 2026-12-07). Files in use are never
+ * this idle, so the check costs a busy node nothing.
+ */
+export const IDLE_NAME_CHECK_MS = 10_000;
+
+/** Whether an open file still has a name (a removed one has no link left); a failed check counts as removed. A synchronous fstat of an open file. */
+export function stillNamed(fd: number): boolean {
+  try {
+    return fstatSync(fd).nlink > 0;
+  } catch {
+    return false;
   }
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, fstatSync } from 'node:fs';
+import { closeSync, constants } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FsBatchThread } from './fs-batch-thread';
-import { mkdirDurable } from './fs-durable';
+import { IDLE_NAME_CHECK_MS, mkdirDurable, stillNamed } from './fs-durable';
 
 /**
  * How the pool opens its files: created (empty, O_EXCL) and opened with O_DSYNC, so that a write
@@ -29,14 +29,6 @@ interface ReadyFile {
   /** When it was made (ms): a file kept ready longer is checked before it is handed out. */
   madeAt: number;
 }
-
-/**
- * A file ready for longer than this is checked to still have its name before it is handed out: a
- * cleaner (or an operator) may have removed it meanwhile, and bytes written into a removed file
- * would be answered with success and lost (reproduced by a review). On a busy node files never
- * wait this long, so the check costs nothing there; it is a synchronous fstat of an open file.
- */
-const IDLE_CHECK_MS = 10_000;
 
 export interface SpoolPoolOptions {
   /** Files kept ready; a refill starts once fewer are left than half of it. */
@@ -89,11 +81,11 @@ export class SpoolPool {
     return { path: claimed, opened: whenCreated };
   }
 
-  /** The last file made, once it is known to still be in the spool directory (see IDLE_CHECK_MS). */
+  /** The last file made, once it is known to still be in the spool directory (see IDLE_NAME_CHECK_MS). */
   private takeReady(): ReadyFile | undefined {
     const now = Date.now();
     for (let ready = this.ready.pop(); ready !== undefined; ready = this.ready.pop()) {
-      if (now - ready.madeAt < IDLE_CHECK_MS || stillNamed(ready.fd)) {
+      if (now - ready.madeAt < IDLE_NAME_CHECK_MS || stillNamed(ready.fd)) {
         return ready;
       }
       closeAll([ready.fd]);
@@ -162,14 +154,5 @@ function closeAll(fds: number[]): void {
     } catch {
       // Already closed: nothing left to release.
     }
-  }
-}
-
-/** Whether an open file still has a name (a removed one has no link left); a failed check counts as removed. */
-function stillNamed(fd: number): boolean {
-  try {
-    return fstatSync(fd).nlink > 0;
-  } catch {
-    return false;
   }
 }

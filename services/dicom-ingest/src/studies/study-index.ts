@@ -1,10 +1,10 @@
-import { constants, createReadStream, fstatSync } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
-import { fsyncDirectory, writeDurably } from '../storage/fs-durable';
+import { fsyncDirectory, IDLE_NAME_CHECK_MS, stillNamed, writeDurably } from '../storage/fs-durable';
 import { KeyedGroupCommit } from '../storage/group-commit';
 import { SharedAttributes } from './shared-attributes';
 
@@ -128,7 +128,7 @@ export class StudyIndex {
   private async appendHandle(studyUid: string): Promise<FileHandle> {
     const cached = this.appending.get(studyUid);
     const now = Date.now();
-    const idle = now - (this.lastAppend.get(studyUid) ?? now) >= IDLE_CHECK_MS;
+    const idle = now - (this.lastAppend.get(studyUid) ?? now) >= IDLE_NAME_CHECK_MS;
     if (cached !== undefined && idle && !stillNamed(cached.fd)) {
       // Removed since its last append (the study directory deleted): lines appended to it would be
       // lost. The file made again needs its directory entry made durable again too.
@@ -520,23 +520,6 @@ async function appendWhole(file: FileHandle, data: Buffer): Promise<void> {
       await file.datasync();
     }
     throw error;
-  }
-}
-
-/**
- * An index handle idle for this long is checked to still have its name before it is appended to:
- * lines written into a removed index are answered with success and lost (a review reproduced it by
- * deleting a study directory during its quiet period). A synchronous fstat of an open file; never
- * on a study receiving instances.
- */
-const IDLE_CHECK_MS = 10_000;
-
-/** Whether an open file still has a name (a removed one has no link left); a failed check counts as removed. */
-function stillNamed(fd: number): boolean {
-  try {
-    return fstatSync(fd).nlink > 0;
-  } catch {
-    return false;
   }
 }
 
