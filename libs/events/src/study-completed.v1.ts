@@ -57,14 +57,14 @@ export const studyManifestSchema = z.object({
 
 export const studySeriesSchema = z.object({
   seriesInstanceUid: dicomUidSchema,
-  /** SERIES_LEVEL_TAGS, from the series' most recently received instance. */
+  /** SERIES_LEVEL_TAGS, from the series' most recently received instance, what it leaves empty filled from those before it. */
   attributes: dicomJsonSchema,
   instances: z.array(studyInstanceSchema).min(1),
 });
 
 export const studyCompletedV1DataSchema = z.object({
   studyInstanceUid: dicomUidSchema,
-  /** STUDY_LEVEL_TAGS (patient and study), from the study's most recently received instance. */
+  /** STUDY_LEVEL_TAGS (patient and study), from the study's most recently received instance, what it leaves empty filled from those before it (patient identifiers never). */
   study: dicomJsonSchema,
   series: z.array(studySeriesSchema).min(1),
   firstReceivedAt: z.iso.datetime({ offset: true }),

@@ -179,6 +179,21 @@ describe('dicom-ingest against Kafka and DCMTK', () => {
     expect(snapshot.data.series[1]?.seriesInstanceUid).toBe(lateSeries);
   });
 
+  it('keeps the study values of its first images when a later series comes without them (a derived series)', async () => {
+    const study = newUid();
+    const images = await relabel(testFile('CT_small.dcm'), workDir, { study, series: newUid(), sop: newUid() });
+    const derived = await relabel(testFile('CT_small.dcm'), workDir, { study, series: newUid(), sop: newUid() });
+    expect((await runTool('dcmodify', ['-nb', '-e', '(0008,1030)', '-e', '(0008,0080)', '-m', '(0008,0090)=', derived])).code).toBe(0);
+
+    await runTool('storescu', ['-aec', AE_TITLE, 'localhost', String(port), images, derived]);
+
+    await eventually(() => expect(studyEvents.filter((event) => event.data.studyInstanceUid === study)).toHaveLength(1), 30_000);
+    const snapshot = studyEvents.find((event) => event.data.studyInstanceUid === study)!;
+    expect(snapshot.data.study['00081030']?.Value).toEqual(['e+1']); // StudyDescription
+    expect(snapshot.data.study['00080080']?.Value).toEqual(['JFK IMAGING CENTER']); // InstitutionName
+    expect(snapshot.data.study['00100020']?.Value).toEqual(['1CT1']); // PatientID
+  });
+
   it.each([
     { situation: 'no Study Instance UID', modify: ['-e', '(0020,000D)'] },
     { situation: 'a SOP Instance UID that is not a UID', modify: ['-m', '(0008,0018)=1.2.3.x'] },

@@ -63,6 +63,28 @@ describe('buildSnapshot', () => {
     expect(snapshot?.series.map((series) => series.attributes)).toEqual([description('corrected'), description('other')]);
   });
 
+  it('fills what the newest record leaves empty from the records before it, of the same patient, held by the study', () => {
+    const study = (patientId: string, description?: string, referrer?: string) => ({
+      '00100020': { vr: 'LO', Value: [patientId] },
+      ...(description ? { '00081030': { vr: 'LO', Value: [description] } } : {}),
+      ...(referrer ? { '00080090': { vr: 'PN', Value: [{ Alphabetic: referrer }] } } : {}),
+    });
+    const seriesDescription = (value?: string) => ({ '0008103E': value ? { vr: 'LO', Value: [value] } : { vr: 'LO' } });
+    const snapshot = buildSnapshot(STUDY, [
+      // the modality's images: description and series description on the first only
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', study: study('P1', 'CT THORAX'), series: seriesDescription('AXIAL') }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2', study: study('P1'), series: seriesDescription() }),
+      // filed under another patient: gives nothing
+      indexRecord({ seriesInstanceUid: '1.2.3.3', sopInstanceUid: '1.2.3.3.1', study: study('OTHER', 'WRONG', 'WRONG^DOCTOR') }),
+      // replaced by its re-send below: gives nothing
+      indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.2.1', study: study('P1', undefined, 'REPLACED^VALUE') }),
+      indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.2.1', study: study('P1') }),
+    ]);
+
+    expect(snapshot?.study).toEqual(study('P1', 'CT THORAX'));
+    expect(snapshot?.series[0]?.attributes).toEqual(seriesDescription('AXIAL'));
+  });
+
   it('spans the earliest and latest reception, even when appends came slightly out of order', () => {
     const snapshot = buildSnapshot(STUDY, [
       indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', receivedAt: '2026-01-01T10:00:01.000Z' }),

@@ -1,11 +1,14 @@
+import type { DicomJson } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data, StudySeries } from '@imaging-facade/events';
 import type { IndexRecord } from './study-index';
+import { patientKeyOf, supplementedAttributes } from './level-attributes';
 
 /**
  * The study-completed snapshot: everything held for the study, built from its index. Each SOP
  * Instance UID counts once with its last record (an instance sent again replaces the earlier one, and
  * may even have moved to another series). Series and instances keep the order they first arrived in.
- * Study attributes come from the latest record, series attributes from the latest record of the series.
+ * Study attributes are the latest record's, series attributes the latest record's of the series, each
+ * with what it leaves empty taken from the records before it (see `supplementedAttributes`).
  * Returns undefined for an index without records.
  */
 export function buildSnapshot(
@@ -23,18 +26,22 @@ export function buildSnapshot(
     latestBySop.set(record.sopInstanceUid, record);
   }
 
+  // The records the study holds, newest first, by series.
+  const held = records.filter((record) => latestBySop.get(record.sopInstanceUid) === record).reverse();
+  const heldBySeries = new Map<string, DicomJson[]>();
+  for (const record of held) {
+    const attributes = heldBySeries.get(record.seriesInstanceUid) ?? [];
+    attributes.push(record.series);
+    heldBySeries.set(record.seriesInstanceUid, attributes);
+  }
+  const seriesAttributesOf = (seriesUid: string) => supplementedAttributes(heldBySeries.get(seriesUid) ?? []);
+  const patient = patientKeyOf(last.study);
+
   const series = new Map<string, StudySeries>();
-  const seriesAttributesAt = new Map<string, number>();
-  records.forEach((record, position) => {
-    if (latestBySop.get(record.sopInstanceUid) === record) {
-      seriesAttributesAt.set(record.seriesInstanceUid, position);
-    }
-  });
   for (const record of latestBySop.values()) {
     let entry = series.get(record.seriesInstanceUid);
     if (entry === undefined) {
-      const newest = records[seriesAttributesAt.get(record.seriesInstanceUid) ?? 0] ?? record;
-      entry = { seriesInstanceUid: record.seriesInstanceUid, attributes: newest.series, instances: [] };
+      entry = { seriesInstanceUid: record.seriesInstanceUid, attributes: seriesAttributesOf(record.seriesInstanceUid), instances: [] };
       series.set(record.seriesInstanceUid, entry);
     }
     entry.instances.push({
@@ -51,7 +58,7 @@ export function buildSnapshot(
   const times = records.map((record) => record.receivedAt);
   return {
     studyInstanceUid,
-    study: last.study,
+    study: supplementedAttributes(held.filter((record) => patientKeyOf(record.study) === patient).map((record) => record.study)),
     series: [...series.values()],
     // Concurrent associations may append slightly out of time order. ISO 8601 in UTC sorts as text.
     firstReceivedAt: times.reduce((min, time) => (time < min ? time : min)),

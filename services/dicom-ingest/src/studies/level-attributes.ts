@@ -1,0 +1,86 @@
+import { tagOf, textAt, type DicomAttribute, type DicomJson } from '@imaging-facade/dicom';
+
+/**
+ * The attributes of a study or a series, from the instances it holds: the newest instance's, with
+ * what that one leaves empty taken from the instances before it, the newest that has it. A series a
+ * workstation derives later, or a dose report sent last, often lacks the Study Description or the
+ * Referring Physician the modality's images carried; the newest instance alone lost them in QIDO,
+ * the manifest and the ImagingStudy (found by a DICOMweb review, 2026-12-07). dcm4chee's default
+ * ("supplement") keeps them the same way.
+ *
+ * Identifiers are never put together from parts of different instances: the patient's identifiers
+ * always come whole from the newest instance, and an instance filed under another patient (another
+ * Patient ID or issuer) gives nothing to the others. Attributes that only make sense together (an
+ * accession number and its issuer, a date and its time) are taken together, from one instance.
+ */
+
+const ALWAYS_FROM_NEWEST = new Set(
+  ['SpecificCharacterSet', 'PatientID', 'IssuerOfPatientID', 'IssuerOfPatientIDQualifiersSequence', 'OtherPatientIDsSequence'].map(tagOf),
+);
+
+const TAKEN_TOGETHER: readonly (readonly string[])[] = [
+  ['AccessionNumber', 'IssuerOfAccessionNumberSequence'],
+  ['StudyDate', 'StudyTime', 'TimezoneOffsetFromUTC'],
+  ['SeriesDate', 'SeriesTime'],
+  ['InstitutionName', 'InstitutionCodeSequence'],
+  ['ReasonForTheRequestedProcedure', 'ReasonForRequestedProcedureCodeSequence'],
+].map((keywords) => keywords.map(tagOf));
+
+const PATIENT_ID = tagOf('PatientID');
+const ISSUER_OF_PATIENT_ID = tagOf('IssuerOfPatientID');
+
+/** A value a reader can use: an empty attribute (type 2, no Value) or empty text does not count. */
+function hasValue(attribute: DicomAttribute | undefined): boolean {
+  if (attribute === undefined) {
+    return false;
+  }
+  if (attribute.InlineBinary !== undefined || attribute.BulkDataURI !== undefined) {
+    return true;
+  }
+  return (attribute.Value ?? []).some((value) => value !== null && value !== '');
+}
+
+/** The patient an instance is filed under, as the node keys it. */
+export function patientKeyOf(study: DicomJson): string {
+  return `${textAt(study, PATIENT_ID) ?? ''}\u0000${textAt(study, ISSUER_OF_PATIENT_ID) ?? ''}`;
+}
+
+/** The groups of tags filled as one: those of TAKEN_TOGETHER, and every other tag alone. */
+function fillGroupsOf(tags: Iterable<string>): string[][] {
+  const grouped = new Set(TAKEN_TOGETHER.flat());
+  const groups = TAKEN_TOGETHER.map((group) => [...group]);
+  for (const tag of tags) {
+    if (!grouped.has(tag) && !ALWAYS_FROM_NEWEST.has(tag)) {
+      groups.push([tag]);
+    }
+  }
+  return groups;
+}
+
+/**
+ * `newestFirst[0]`'s attributes, each group it leaves empty filled from the first of the others that
+ * has a value in it. The caller passes only instances the study holds (not ones replaced by a re-send)
+ * and of the same patient (see `patientKeyOf`).
+ */
+export function supplementedAttributes(newestFirst: readonly DicomJson[]): DicomJson {
+  // The lines of a study share their attribute objects when equal (SharedAttributes): each is looked at once.
+  const [newest, ...older] = new Set(newestFirst);
+  if (newest === undefined) {
+    return {};
+  }
+  const result: DicomJson = { ...newest };
+  const tags = new Set([newest, ...older].flatMap((attributes) => Object.keys(attributes)));
+  for (const group of fillGroupsOf(tags)) {
+    if (group.some((tag) => hasValue(newest[tag]))) {
+      continue;
+    }
+    const source = older.find((attributes) => group.some((tag) => hasValue(attributes[tag])));
+    for (const tag of group) {
+      const attribute = source?.[tag];
+      if (attribute !== undefined) {
+        result[tag] = attribute;
+      }
+    }
+  }
+  return result;
+}
