@@ -108,6 +108,16 @@ describe('StudyManifests', () => {
     expect(referencedSops(path.join(root, grown.storagePath))).toHaveLength(6);
   });
 
+  it('when the clock was stepped back, the newer manifest is still made after the one it replaces', async () => {
+    const { manifests, advance } = await setup();
+    const first = await manifests.update(snapshot(1));
+    advance(-3_600_000);
+
+    const grown = await manifests.update(snapshot(2));
+
+    expect(Date.parse(grown.createdAt)).toBe(Date.parse(first.createdAt) + 1);
+  });
+
   it('when the patient attributes change, makes a new manifest even for the same instances', async () => {
     const { manifests } = await setup();
     const first = await manifests.update(snapshot(1));

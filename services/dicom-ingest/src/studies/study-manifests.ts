@@ -56,7 +56,7 @@ export class StudyManifests {
       return current;
     }
 
-    const createdAt = this.clock();
+    const createdAt = laterThan(this.clock(), current?.createdAt);
     const bytes = await this.writeKos({
       studyInstanceUid: studyUid,
       seriesInstanceUid,
@@ -127,6 +127,17 @@ export class StudyManifests {
       await fsyncDirectory(dir);
     }
   }
+}
+
+/**
+ * The new manifest's creation time: now, or just after the manifest it replaces when the clock says
+ * otherwise. The mapper keeps, of two manifests, the one made later; a clock stepped back (an NTP
+ * correction, a virtual machine resumed) left the index on the older manifest until the clock caught
+ * up (found by a fault-injection review, 2026-12-07).
+ */
+export function laterThan(now: Date, previous: string | undefined): Date {
+  const previousTime = previous === undefined ? Number.NaN : Date.parse(previous);
+  return Number.isFinite(previousTime) && previousTime >= now.getTime() ? new Date(previousTime + 1) : now;
 }
 
 /** The series of the node's manifests of a study: one per study and node, whatever it references. */
