@@ -150,6 +150,30 @@ describe('the rewrite itself', () => {
     expect(dataset['00280006']).toEqual({ vr: 'US', Value: [0] });
   });
 
+  test('an Extended Offset Table, which describes encapsulated frames only, is left out with them', async () => {
+    const withTable = path.join(work, 'extended-offset-table.dcm');
+    runPydicom(
+      `import json, sys, pydicom
+from pydicom.encaps import encapsulate_extended, generate_pixel_data_frame
+ds = pydicom.dcmread(sys.argv[1])
+frames = list(generate_pixel_data_frame(ds.PixelData, int(ds.NumberOfFrames)))
+ds.PixelData, ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths = encapsulate_extended(frames)
+ds.save_as(sys.argv[2])
+print(json.dumps('ExtendedOffsetTable' in pydicom.dcmread(sys.argv[2])))`,
+      [sample('SC_rgb_rle_2frame.dcm'), withTable],
+    );
+    const withBinary = { bulkDataUri: (tagPath: ReadonlyArray<string | number>) => tagPath.join('/') };
+    const stored = await readPart10(withTable, withBinary);
+    expect(stored.dataset['7FE00001']).toBeDefined();
+
+    const decoded = new Uint8Array(100 * 100 * 3 * 2);
+    const rewritten = toExplicitVrLittleEndian(readFileSync(withTable), new Map([['7FE00010', { vr: 'OB', value: decoded }]]));
+    const { dataset } = await readPart10(rewritten, withBinary);
+
+    expect([dataset['7FE00001'], dataset['7FE00002']]).toEqual([undefined, undefined]);
+    expect(dataset['00280008']).toEqual(stored.dataset['00280008']);
+  });
+
   test('the stored transfer syntax is read from the File Meta Information', () => {
     expect(part10TransferSyntax(readFileSync(SAMPLES.deflated))).toBe('1.2.840.10008.1.2.1.99');
   });

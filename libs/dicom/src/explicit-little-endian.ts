@@ -12,7 +12,8 @@ import { SHORT_LENGTH_VRS } from './value-representations';
  * bytes, its VR made explicit (./explicit-vr-choice), big endian values swapped, a deflated dataset
  * inflated. Text is never decoded, so the Specific Character Set and ISO 2022 escapes stay as they
  * are. Sequences and items are written with undefined lengths and group lengths (gggg,0000) left out:
- * their stored lengths no longer hold. An encapsulated Pixel Data is replaced by what the caller
+ * their stored lengths no longer hold; so is an Extended Offset Table, which only describes
+ * encapsulated frames. An encapsulated Pixel Data is replaced by what the caller
  * decoded (`replacements`): decoding is not this library's job.
  */
 
@@ -264,8 +265,16 @@ function replacementBytes(replacement: Replacement): Buffer {
 }
 
 /** Group lengths, and group 0002 where a writer left it in the dataset: the new File Meta Information replaces it. */
+/** Extended Offset Table and its Lengths (PS3.3 C.7.6.3.1.8): they describe encapsulated frames only. */
+const EXTENDED_OFFSET_TABLE = 0x7fe00001;
+const EXTENDED_OFFSET_TABLE_LENGTHS = 0x7fe00002;
+
+/** Group lengths, the stored meta, and what described the compressed Pixel Data the output no longer has. */
 function leftOut(tag: number, depth: number): boolean {
-  return (tag & 0xffff) === 0 || (depth === 0 && tag >>> 16 === 0x0002);
+  return (
+    (tag & 0xffff) === 0 ||
+    (depth === 0 && (tag >>> 16 === 0x0002 || tag === EXTENDED_OFFSET_TABLE || tag === EXTENDED_OFFSET_TABLE_LENGTHS))
+  );
 }
 
 interface StoredMeta {
