@@ -21,13 +21,22 @@ export class PendingMarkers {
   }
 
   async mark(studyUid: string): Promise<void> {
-    await writeFile(path.join(this.dir, studyUid), '', { flush: true });
+    const marker = path.join(this.dir, studyUid);
+    await writeFile(marker, '', { flush: true }).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EISDIR') {
+        throw error;
+      }
+      // A directory someone made under the study's name failed every store of the study: the
+      // directory is the node's own, and a directory there marks the study pending all the same.
+      await rm(marker, { recursive: true, force: true });
+      await writeFile(marker, '', { flush: true });
+    });
     await fsyncDirectory(this.dir);
   }
 
   /** Losing a removal to a crash only means one more (identical) snapshot: no directory fsync. */
   async clear(studyUid: string): Promise<void> {
-    await rm(path.join(this.dir, studyUid), { force: true });
+    await rm(path.join(this.dir, studyUid), { recursive: true, force: true });
   }
 
   async list(): Promise<string[]> {
