@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DocumentReference, Endpoint, ImagingStudy, Observation, ObservationComponent } from '@medplum/fhirtypes';
+import type { DocumentReference, Endpoint, ImagingStudy, Observation, ObservationComponent, Patient } from '@medplum/fhirtypes';
 import { runDcmtk, storescu } from '../support/dcmtk';
 import { read, search, studiesByUid, validationErrors } from '../support/fhir';
 import { metric, startPipeline, type Pipeline } from '../support/pipeline';
@@ -23,6 +23,7 @@ const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const KOS = '1.2.840.10008.5.1.4.1.1.88.59';
 const NODE_UID = `1.2.826.0.1.3680043.10.1042.${Date.now()}`;
 const DICOMWEB = 'http://facade-node.example:8010/dicomweb';
+const ISSUER_OID = '1.2.250.1.999.1.1';
 
 let pipeline: Pipeline;
 
@@ -158,10 +159,20 @@ describe('the Endpoint, the manifest and the dose of a study, end to end', () =>
     const study = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 2 }]);
     const accession = `ACC-${newUid().slice(-8)}`;
     await setAccession(study.files, accession);
+    // The images name their Patient ID's issuer; the dose report, sent last as modalities send it, has
+    // none and a name of its own ("Dose^Test"), as a report from a dose management system may.
+    for (const file of study.files) {
+      expect((await runDcmtk('dcmodify', ['-nb', '-i', `(0010,0021)=${ISSUER_OID}`, file])).code).toBe(0);
+    }
     const report = await doseReport(study, 'ct', accession);
     await send([...study.files, report.file]);
 
     const published = await publishedStudy(study.studyInstanceUid, 3);
+
+    // The study's patient is its images' patient, whatever came last.
+    const patient = await read<Patient>(published.subject.reference!);
+    expect(patient.identifier).toContainEqual(expect.objectContaining({ system: `urn:oid:${ISSUER_OID}`, value: study.patientId }));
+    expect(patient.name?.[0]?.family).toBe('CompressedSamples');
 
     // The node's Endpoint, referenced by the study and each series.
     const endpoints = await search<Endpoint>(`Endpoint?identifier=${encodeURIComponent(`urn:ietf:rfc:3986|urn:oid:${NODE_UID}`)}`);

@@ -1,5 +1,5 @@
 import { tagOf, type DicomJson } from '@imaging-facade/dicom';
-import { patientKeyOf, supplementedAttributes } from './level-attributes';
+import { maySharePatient, supplementedAttributes } from './level-attributes';
 
 const text = (keyword: string, vr: string, value?: string): DicomJson => ({
   [tagOf(keyword)]: value === undefined ? { vr } : { vr, Value: [value] },
@@ -60,10 +60,15 @@ describe('supplementedAttributes (newest first)', () => {
   });
 });
 
-describe('patientKeyOf', () => {
-  it('tells patients apart by Patient ID and its issuer', () => {
-    expect(patientKeyOf(patientId('123'))).toBe(patientKeyOf(attributes(patientId('123'), description('x'))));
-    expect(patientKeyOf(patientId('123'))).not.toBe(patientKeyOf(attributes(patientId('123'), issuer('HOSP'))));
-    expect(patientKeyOf(patientId('123'))).not.toBe(patientKeyOf(patientId('1234')));
+describe('maySharePatient', () => {
+  it.each<[string, DicomJson, DicomJson, boolean]>([
+    ['the same Patient ID', patientId('123'), attributes(patientId('123'), description('x')), true],
+    ['the same Patient ID and issuer', attributes(patientId('123'), issuer('HOSP')), attributes(patientId('123'), issuer('HOSP')), true],
+    ['the same Patient ID, the issuer named by one only (a dose report from another system)', attributes(patientId('123'), issuer('HOSP')), patientId('123'), true],
+    ['the same Patient ID under two issuers', attributes(patientId('123'), issuer('HOSP')), attributes(patientId('123'), issuer('CLINIC')), false],
+    ['another Patient ID', patientId('123'), patientId('1234'), false],
+  ])('%s: %s', (_case, one, other, expected) => {
+    expect(maySharePatient(one, other)).toBe(expected);
+    expect(maySharePatient(other, one)).toBe(expected);
   });
 });

@@ -10,8 +10,9 @@ import { tagOf, textAt, type DicomAttribute, type DicomJson } from '@imaging-fac
  *
  * Identifiers are never put together from parts of different instances: the patient's identifiers
  * always come whole from the newest instance, and an instance filed under another patient (another
- * Patient ID or issuer) gives nothing to the others. Attributes that only make sense together (an
- * accession number and its issuer, a date and its time) are taken together, from one instance.
+ * Patient ID, or another issuer) gives nothing to the others. Attributes that only make sense
+ * together (an accession number and its issuer, a date and its time) are taken together, from one
+ * instance. Which instance counts as newest is the caller's choice (see `buildSnapshot`).
  */
 
 const ALWAYS_FROM_NEWEST = new Set(
@@ -40,9 +41,13 @@ function hasValue(attribute: DicomAttribute | undefined): boolean {
   return (attribute.Value ?? []).some((value) => value !== null && value !== '');
 }
 
-/** The patient an instance is filed under, as the node keys it. */
-export function patientKeyOf(study: DicomJson): string {
-  return `${textAt(study, PATIENT_ID) ?? ''}\u0000${textAt(study, ISSUER_OF_PATIENT_ID) ?? ''}`;
+/**
+ * Whether two instances may be of one patient: the same Patient ID, and the same issuer or an issuer
+ * only one of them names (a dose report from another system often leaves it out).
+ */
+export function maySharePatient(one: DicomJson, other: DicomJson): boolean {
+  const [issuer, otherIssuer] = [textAt(one, ISSUER_OF_PATIENT_ID), textAt(other, ISSUER_OF_PATIENT_ID)];
+  return textAt(one, PATIENT_ID) === textAt(other, PATIENT_ID) && (issuer === otherIssuer || issuer === undefined || otherIssuer === undefined);
 }
 
 /** The groups of tags filled as one: those of TAKEN_TOGETHER, and every other tag alone. */
@@ -60,7 +65,7 @@ function fillGroupsOf(tags: Iterable<string>): string[][] {
 /**
  * `newestFirst[0]`'s attributes, each group it leaves empty filled from the first of the others that
  * has a value in it. The caller passes only instances the study holds (not ones replaced by a re-send)
- * and of the same patient (see `patientKeyOf`).
+ * and that may be of the newest's patient (see `maySharePatient`).
  */
 export function supplementedAttributes(newestFirst: readonly DicomJson[]): DicomJson {
   // The lines of a study share their attribute objects when equal (SharedAttributes): each is looked at once.

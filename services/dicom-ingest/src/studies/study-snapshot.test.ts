@@ -85,6 +85,34 @@ describe('buildSnapshot', () => {
     expect(snapshot?.series[0]?.attributes).toEqual(seriesDescription('AXIAL'));
   });
 
+  it("takes the patient and the study from the images, not from a dose report sent last with a patient module of its own", () => {
+    const images = {
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Dupont^Jean' }] },
+      '00100020': { vr: 'LO', Value: ['P1'] },
+      '00100021': { vr: 'LO', Value: ['1.2.250.1.999.1.1'] },
+      '00101000': { vr: 'LO', Value: ['OTHER-ID'] },
+      '00081030': { vr: 'LO', Value: ['CT THORAX'] },
+    };
+    const doseReport = { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Dose^Test' }] }, '00100020': { vr: 'LO', Value: ['P1'] }, '00080090': { vr: 'PN', Value: [{ Alphabetic: 'Referrer^A' }] } };
+    const snapshot = buildSnapshot(STUDY, [
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', study: images }),
+      indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.2', study: images }),
+      indexRecord({ seriesInstanceUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67', study: doseReport }),
+    ]);
+
+    // The report's empty slots aside, what it adds (a referrer the images left out) is kept.
+    expect(snapshot?.study).toEqual({ ...images, '00080090': doseReport['00080090'] });
+  });
+
+  it('a study of dose reports only takes its attributes from the newest of them', () => {
+    const report = (name: string) => ({ '00100010': { vr: 'PN', Value: [{ Alphabetic: name }] }, '00100020': { vr: 'LO', Value: ['P1'] } });
+    const snapshot = buildSnapshot(STUDY, [
+      indexRecord({ seriesInstanceUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67', study: report('OLD^NAME') }),
+      indexRecord({ seriesInstanceUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.2', sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67', study: report('NEW^NAME') }),
+    ]);
+    expect(snapshot?.study).toEqual(report('NEW^NAME'));
+  });
+
   it('spans the earliest and latest reception, even when appends came slightly out of order', () => {
     const snapshot = buildSnapshot(STUDY, [
       indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', receivedAt: '2026-01-01T10:00:01.000Z' }),

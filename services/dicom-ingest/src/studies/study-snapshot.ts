@@ -1,15 +1,20 @@
 import type { DicomJson } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data, StudySeries } from '@imaging-facade/events';
 import type { IndexRecord } from './study-index';
-import { patientKeyOf, supplementedAttributes } from './level-attributes';
+import { isMadeAboutImages } from '@imaging-facade/dicom';
+import { maySharePatient, supplementedAttributes } from './level-attributes';
 
 /**
  * The study-completed snapshot: everything held for the study, built from its index. Each SOP
  * Instance UID counts once with its last record (an instance sent again replaces the earlier one, and
  * may even have moved to another series). Series and instances keep the order they first arrived in.
- * Study attributes are the latest record's, series attributes the latest record's of the series, each
- * with what it leaves empty taken from the records before it (see `supplementedAttributes`).
- * Returns undefined for an index without records.
+ * Study attributes are those of the latest record of an acquired instance (an image, a waveform…),
+ * series attributes the latest record's of the series, each with what it leaves empty taken from the
+ * records before it (see `supplementedAttributes`). Reports, key object selections, presentation
+ * states and encapsulated documents come after every acquired instance: a dose report sent last by
+ * a dose management system, with its own patient module (no issuer, a name of its own), put the
+ * study under another patient identity until 2026-12-07 (found by a FHIR review). Returns undefined
+ * for an index without records.
  */
 export function buildSnapshot(
   studyInstanceUid: string,
@@ -35,7 +40,11 @@ export function buildSnapshot(
     heldBySeries.set(record.seriesInstanceUid, attributes);
   }
   const seriesAttributesOf = (seriesUid: string) => supplementedAttributes(heldBySeries.get(seriesUid) ?? []);
-  const patient = patientKeyOf(last.study);
+  const acquiredFirst = [
+    ...held.filter((record) => !isMadeAboutImages(record.sopClassUid)),
+    ...held.filter((record) => isMadeAboutImages(record.sopClassUid)),
+  ].map((record) => record.study);
+  const newest = acquiredFirst[0] ?? last.study;
 
   const series = new Map<string, StudySeries>();
   for (const record of latestBySop.values()) {
@@ -58,7 +67,7 @@ export function buildSnapshot(
   const times = records.map((record) => record.receivedAt);
   return {
     studyInstanceUid,
-    study: supplementedAttributes(held.filter((record) => patientKeyOf(record.study) === patient).map((record) => record.study)),
+    study: supplementedAttributes(acquiredFirst.filter((study) => maySharePatient(study, newest))),
     series: [...series.values()],
     // Concurrent associations may append slightly out of time order. ISO 8601 in UTC sorts as text.
     firstReceivedAt: times.reduce((min, time) => (time < min ? time : min)),
