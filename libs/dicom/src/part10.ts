@@ -146,8 +146,10 @@ export interface Part10Meta {
  * A Part 10 file of a dataset given in DICOM JSON with the VR of every element (values as dcmjs
  * writes them: numbers for IS/DS, `{Alphabetic…}` for PN, items for SQ), in Explicit VR Little
  * Endian; text is written as UTF-8, so the dataset should say "ISO_IR 192". Written by dcmjs.
+ * `valuesAsReceived`: values copied from received instances are written as they came, also when
+ * longer than their VR allows (a sender's 70-character LO): dcmjs otherwise refuses the whole file.
  */
-export function writePart10(meta: Part10Meta, dataset: DicomJson): Buffer {
+export function writePart10(meta: Part10Meta, dataset: DicomJson, options: { valuesAsReceived?: boolean } = {}): Buffer {
   const dict = new data.DicomDict({
     '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
     '00020002': { vr: 'UI', Value: [meta.sopClassUid] },
@@ -158,5 +160,5 @@ export function writePart10(meta: Part10Meta, dataset: DicomJson): Buffer {
     '00020016': { vr: 'AE', Value: [meta.sourceAeTitle] },
   });
   dict.dict = dataset as data.DcmjsDataset;
-  return Buffer.from(dict.write());
+  return Buffer.from(dict.write({ allowInvalidVRLength: options.valuesAsReceived === true }));
 }

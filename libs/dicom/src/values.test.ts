@@ -1,4 +1,6 @@
 import {
+  currentFormDate,
+  currentFormTime,
   formatDateTime,
   parseDate,
   parseDateTime,
@@ -16,8 +18,18 @@ describe('DA', () => {
     ['20230229', undefined], // not a leap year
     ['00000101', undefined],
     ['2024-01-05', undefined],
+    ['1997.04.24', { year: '1997', month: '04', day: '24' }], // ACR-NEMA (pydicom's ExplVR_BigEnd)
+    ['1997.04.31', undefined],
   ])('%j → %j', (da, expected) => {
     expect(parseDate(da)).toEqual(expected);
+  });
+
+  it.each([
+    ['20240105', '20240105'],
+    ['1997.04.24 ', '19970424'],
+    ['1997-04-24', undefined],
+  ])('written today: %j → %j', (da, expected) => {
+    expect(currentFormDate(da)).toBe(expected);
   });
 });
 
@@ -30,6 +42,15 @@ describe('TM', () => {
     ['1015.5', undefined],
   ])('%j → %j', (tm, expected) => {
     expect(parseTime(tm)).toEqual(expected);
+  });
+
+  it.each([
+    ['14:04:38', '140438'],
+    ['10:15', '1015'],
+    ['101530.123', '101530.123'],
+    ['25:00', undefined],
+  ])('written today: %j → %j', (tm, expected) => {
+    expect(currentFormTime(tm)).toBe(expected);
   });
 });
 

@@ -13,7 +13,8 @@ export interface DicomDate {
 
 /** DA `YYYYMMDD`; only real calendar dates (no 31 April, no year 0). */
 export function parseDate(da: string): DicomDate | undefined {
-  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(da);
+  // The ACR-NEMA form YYYY.MM.DD, which PS3.5 6.2 asks readers to accept still.
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(da) ?? /^(\d{4})\.(\d{2})\.(\d{2})$/.exec(da);
   if (!match) {
     return undefined;
   }
@@ -22,6 +23,18 @@ export function parseDate(da: string): DicomDate | undefined {
   // Date.UTC rolls 31 April over into 1 May; a date that does not round-trip does not exist.
   const real = year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
   return real ? { year: match[1]!, month: match[2]!, day: match[3]! } : undefined;
+}
+
+/** A DA as it is written today (YYYYMMDD), from either form; undefined when it is not a date. */
+export function currentFormDate(da: string): string | undefined {
+  const date = parseDate(da.trim());
+  return date ? `${date.year}${date.month}${date.day}` : undefined;
+}
+
+/** A TM as it is written today (HHMMSS.F), from either form; undefined when it is not a time. */
+export function currentFormTime(tm: string): string | undefined {
+  const time = parseTime(tm.trim());
+  return time ? `${time.hours}${time.minutes ?? ''}${time.seconds ?? ''}${time.fraction ? `.${time.fraction}` : ''}` : undefined;
 }
 
 /** A TM, parts as written; the minutes and seconds a value leaves out are undefined. */

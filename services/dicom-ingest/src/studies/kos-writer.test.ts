@@ -170,6 +170,21 @@ describe('writeKos: the study manifest as a Key Object Selection document', () =
     expect(dump.code).toBe(0);
   });
 
+  it('writes an ACR-NEMA study date and time (1997.04.24, 14:04:38: pydicom\'s ExplVR_BigEnd) as the standard writes them today', async () => {
+    const legacy = await written(manifest({ study: { ...study, '00080020': { vr: 'DA', Value: ['1997.04.24'] }, '00080030': { vr: 'TM', Value: ['14:04:38'] } } }));
+    const dump = await runTool('dsrdump', ['-Ee', legacy]);
+    expect(problems(dump.output)).toEqual([]);
+    expect(runPydicom<{ date: string; time: string }>(`import json, sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+print(json.dumps({'date': ds.StudyDate, 'time': ds.StudyTime}))`, [legacy])).toEqual({ date: '19970424', time: '140438' });
+  });
+
+  it('copies a Patient ID longer than its VR allows as it came, rather than failing the manifest', async () => {
+    const long = 'P'.repeat(70);
+    const file = await written(manifest({ study: { ...study, '00100020': { vr: 'LO', Value: [long] } } }));
+    expect(runPydicom<KosView>(KOS_VIEW, [file]).patientId).toBe(long);
+  });
+
   it('of a study of 20,000 instances, references each one in both places, in order (as pydicom reads it)', async () => {
     const instances = Array.from({ length: 20_000 }, (_, i) => ({ sopInstanceUid: `1.2.3.9.${i + 1}`, sopClassUid: CT }));
     const large = await written(manifest({ series: [{ seriesInstanceUid: '1.2.3.9', instances }] }));

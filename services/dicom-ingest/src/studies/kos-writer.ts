@@ -1,4 +1,6 @@
 import {
+  currentFormDate,
+  currentFormTime,
   EXPLICIT_VR_LITTLE_ENDIAN,
   formatDateTime,
   IMPLEMENTATION_VERSION_NAME,
@@ -150,7 +152,7 @@ export function writeKos(content: ManifestContent): Buffer {
       sopInstanceUid: content.sopInstanceUid,
       sourceAeTitle: content.retrieve.aeTitle,
     };
-    return writePart10(meta, kosDataset(content));
+    return writePart10(meta, kosDataset(content), { valuesAsReceived: true });
   } catch (error) {
     throw new ManifestBuildError(error instanceof Error ? error.message : String(error), { cause: error });
   }
@@ -271,6 +273,13 @@ function sanitize(attribute: DicomAttribute): Element | undefined {
   }
   if (vr === 'PN') {
     return { vr, Value: values.map((value) => (isRecord(value) ? value : { Alphabetic: typeof value === 'string' ? value : '' })) };
+  }
+  // A date or time in the ACR-NEMA form (1997.04.24, 14:04:38) is written as today's standard has it;
+  // one that is no date or time at all is left out (dcmjs refused the whole manifest for it).
+  if (vr === 'DA' || vr === 'TM') {
+    const current = vr === 'DA' ? currentFormDate : currentFormTime;
+    const written = values.map((value) => (typeof value === 'string' && value.trim() !== '' ? current(value) : ''));
+    return written.every((value) => value !== undefined) ? { vr, Value: written } : undefined;
   }
   return { vr, Value: values.map((value) => (typeof value === 'string' ? value : value === null ? '' : String(value))) };
 }
