@@ -61,6 +61,7 @@ export const INSTANCE_LEVEL_KEYWORDS = [
   'ConceptNameCodeSequence', // the title of a structured report
   'DocumentTitle', // encapsulated documents
   'CTDIvol',
+  'ImageLaterality', // mammography gives the side per image, not per series
 ] as const;
 
 export const STUDY_LEVEL_TAGS: readonly string[] = tags(STUDY_LEVEL_KEYWORDS);

@@ -41,7 +41,7 @@ describe('DA → FHIR date', () => {
     ['2024010', undefined], // wrong length
     ['202401051', undefined],
     ['2024-01-05', undefined],
-    ['2024.01.05', undefined],
+    ['2024.01.05', '2024-01-05'], // ACR-NEMA, which PS3.5 6.2 recommends readers still accept
     ['', undefined],
     ['abcdefgh', undefined],
   ])('%j → %j', (da, expected) => {

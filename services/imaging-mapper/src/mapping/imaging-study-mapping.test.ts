@@ -2,7 +2,7 @@ import type { DicomAttribute } from '@imaging-facade/dicom';
 import type { ImagingStudy, ImagingStudySeries, ImagingStudySeriesInstance } from '@medplum/fhirtypes';
 import { DicomDataset, type Keyword } from './mapped-attributes';
 import { ACCESSION_NUMBER_TYPE as ACCESSION_TYPE, dicomUidIdentifier as studyIdentifier } from '@imaging-facade/fhir';
-import { IMAGING_STUDY_ROWS, imagingStudyFromSnapshot, INSTANCE_ROWS, LOCAL_ACCESSION_SYSTEM_BASE, SERIES_ROWS } from './imaging-study-mapping';
+import { IMAGING_STUDY_ROWS, imagingStudyFromSnapshot, INSTANCE_ROWS, LOCAL_ACCESSION_SYSTEM_BASE, SERIES_ROWS, seriesImageLaterality } from './imaging-study-mapping';
 import { applyRows, type MappingContext, type MappingRow } from './mapping-table';
 import { mergeImagingStudy } from '../fhir/merge';
 import { validateR4 } from '../test-support/fhir-validation';
@@ -381,6 +381,9 @@ describe('the series rows', () => {
     ['Laterality B → Right and left', { ...CT, Laterality: attr('CS', 'B') }, { laterality: { system: SCT, code: '51440002', display: 'Right and left' } }, []],
     ['Laterality U (unpaired) → none, and nothing to say', { ...CT, Laterality: attr('CS', 'U') }, { laterality: undefined }, []],
     ['an unknown Laterality is left out', { ...CT, Laterality: attr('CS', 'X') }, { laterality: undefined }, ['Laterality']],
+    ['no Laterality: the images\' side (a mammography series)', { ...CT, ImageLaterality: attr('CS', 'L') }, { laterality: { system: SCT, code: '7771000', display: 'Left' } }, []],
+    ['Laterality wins over the images\' side', { ...CT, Laterality: attr('CS', 'R'), ImageLaterality: attr('CS', 'B') }, { laterality: { system: SCT, code: '24028007', display: 'Right' } }, []],
+    ['an unknown side of the images is left out', { ...CT, ImageLaterality: attr('CS', 'X') }, { laterality: undefined }, ['ImageLaterality']],
     [
       'SeriesDate + SeriesTime with the offset',
       { ...CT, SeriesDate: attr('DA', '20240105'), SeriesTime: attr('TM', '101700.25'), TimezoneOffsetFromUTC: attr('SH', '+0100') },
@@ -461,6 +464,29 @@ describe('the instance rows', () => {
     const { result, skipped: actual } = apply(INSTANCE_ROWS, attributes, {} as ImagingStudySeriesInstance);
     expectElements(result, expected);
     expect(actual).toEqual(skipped);
+  });
+});
+
+describe("a series' side from its images' Image Laterality", () => {
+  const sides = (...values: Array<string | undefined>) => values.map((value) => (value === undefined ? {} : dataset({ ImageLaterality: attr('CS', value) })));
+  it.each<[string, Array<string | undefined>, string | undefined]>([
+    ['no image says', [undefined, undefined], undefined],
+    ['one side in all', ['L', 'L'], 'L'],
+    ['one side, the others silent', ['R', undefined], 'R'],
+    ['both sides (the four screening views in one series)', ['R', 'L', 'R', 'L'], 'B'],
+    ['unpaired says nothing', ['U', 'L'], 'L'],
+    ['lower case', ['l'], 'L'],
+  ])('%s', (_case, values, expected) => {
+    expect(seriesImageLaterality(sides(...values))).toBe(expected);
+  });
+
+  it('a mammography series without Laterality gets its images\' side', () => {
+    const snapshot = studySnapshot({ series: [{ modality: 'MG', instances: 2 }] });
+    for (const instance of snapshot.series[0]!.instances) {
+      instance.attributes = { ...instance.attributes, ...dataset({ ImageLaterality: attr('CS', 'L') }) };
+    }
+    const study = imagingStudyFromSnapshot(snapshot, { reference: 'Patient/1' }, { defaultPatientIdSystem: 'urn:x', skip: () => undefined });
+    expect(study.series?.[0]?.laterality).toEqual({ system: 'http://snomed.info/sct', code: '7771000', display: 'Left' });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import { textAt, type DicomJson } from '@imaging-facade/dicom';
 import { accessionNumberIdentifier, dicomUidIdentifier } from '@imaging-facade/fhir';
 import type {
   Coding,
@@ -105,7 +106,8 @@ export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
     fhir: 'ImagingStudy.started',
     rule:
       'DA + TM + offset → `YYYY-MM-DDThh:mm:ss[.f]±hh:mm`; without an offset, the time is local time of the node ' +
-      '(FACADE_TIME_ZONE) and gets the offset that zone had then; without a (valid) time → the date alone; no valid date → left out',
+      '(FACADE_TIME_ZONE) and gets the offset that zone had then; without a (valid) time → the date alone; no valid date → left out; ' +
+      'the ACR-NEMA forms `YYYY.MM.DD` and `HH:MM:SS`, which PS3.5 6.2 asks readers to accept, are read',
     map: (source, study, context) => {
       const started = dateTime(source, 'StudyDate', 'StudyTime', context);
       if (started) {
@@ -249,13 +251,15 @@ export const SERIES_ROWS: readonly MappingRow<ImagingStudySeries>[] = [
     },
   },
   {
-    dicom: ['Laterality'],
+    dicom: ['Laterality', 'ImageLaterality'],
     fhir: 'ImagingStudy.series.laterality',
     rule:
       'SNOMED CT (PS3.16 CID 244): R → 24028007 Right, L → 7771000 Left, B → 51440002 Right and left; ' +
-      'U (unpaired) → none; anything else → left out',
+      'U (unpaired) → none; anything else → left out. Without Laterality (a mammography series), the ' +
+      "instances' Image Laterality: one side in all → that side, both sides → B",
     map: (source, series, context) => {
-      const value = source.text('Laterality');
+      const keyword = source.text('Laterality') ? 'Laterality' : 'ImageLaterality';
+      const value = source.text(keyword);
       if (!value) {
         return;
       }
@@ -263,7 +267,7 @@ export const SERIES_ROWS: readonly MappingRow<ImagingStudySeries>[] = [
       if (coding) {
         series.laterality = coding;
       } else if (coding === undefined) {
-        context.skip('Laterality');
+        context.skip(keyword);
       }
     },
   },
@@ -392,11 +396,16 @@ export function imagingStudyFromSnapshot(
   // TimezoneOffsetFromUTC belongs to each instance; the event carries it with the study attributes.
   const offset = data.study[TAGS.TimezoneOffsetFromUTC];
   study.series = data.series.map((series) => {
+    const imageLaterality = seriesImageLaterality(series.instances.map((instance) => instance.attributes));
     // The rows set uid and modality, the two required elements.
     const mapped = applyRows(
       SERIES_ROWS,
       DicomDataset.withUids(
-        { ...(offset ? { [TAGS.TimezoneOffsetFromUTC]: offset } : {}), ...series.attributes },
+        {
+          ...(offset ? { [TAGS.TimezoneOffsetFromUTC]: offset } : {}),
+          ...(imageLaterality ? { [TAGS.ImageLaterality]: { vr: 'CS', Value: [imageLaterality] } } : {}),
+          ...series.attributes,
+        },
         { SeriesInstanceUID: series.seriesInstanceUid },
       ),
       {} as ImagingStudySeries,
@@ -416,6 +425,21 @@ export function imagingStudyFromSnapshot(
     return mapped;
   });
   return study;
+}
+
+/**
+ * The side a series' images show, from their Image Laterality (an instance attribute): the one side
+ * they all show, B when they show both (a series of the four screening views), undefined when none
+ * says (U, unpaired, says none). A value that is no side is kept, for the row to report.
+ */
+export function seriesImageLaterality(instances: readonly DicomJson[]): string | undefined {
+  const sides = new Set(
+    instances.map((attributes) => textAt(attributes, TAGS.ImageLaterality)?.toUpperCase()).filter((side): side is string => side !== undefined && side !== 'U'),
+  );
+  if (sides.size <= 1) {
+    return [...sides][0];
+  }
+  return [...sides].every((side) => side === 'R' || side === 'L' || side === 'B') ? 'B' : [...sides].sort().join('\\');
 }
 
 /** DA + TM + TimezoneOffsetFromUTC → a FHIR dateTime; a present date that is not one is recorded as skipped. */
