@@ -82,6 +82,26 @@ describe('merging a snapshot into what FHIR holds', () => {
     expect(sameContent(merged, existing)).toBe(false); // the series order changed with the number
   });
 
+  it('one accession is one ACSN identifier: the one without a system gives way once it comes with one', () => {
+    const acsn = (system?: string) => ({
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] },
+      ...(system ? { system } : {}),
+      value: 'H-42',
+    });
+    const existing = stored(mergeImagingStudy(undefined, mapped()));
+    existing.identifier!.push(acsn());
+    const qualified = mapped();
+    qualified.identifier!.push(acsn('urn:oid:1.2.250.1.999.1.2'));
+
+    const merged = mergeImagingStudy(existing, qualified);
+
+    expect(merged.identifier?.filter((identifier) => identifier.value === 'H-42')).toEqual([acsn('urn:oid:1.2.250.1.999.1.2')]);
+    // Two issuers of the same number stay two identifiers.
+    const other = mapped();
+    other.identifier!.push(acsn('urn:oid:1.2.250.1.999.9'));
+    expect(mergeImagingStudy(stored(merged), other).identifier?.filter((identifier) => identifier.value === 'H-42')).toHaveLength(2);
+  });
+
   it('fills an element the stored series lacks', () => {
     const existing = stored(mergeImagingStudy(undefined, mapped()));
     delete existing.series![0]!.number;

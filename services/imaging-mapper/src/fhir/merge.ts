@@ -1,4 +1,5 @@
 import type { Identifier, ImagingStudy, ImagingStudySeries } from '@medplum/fhirtypes';
+import { accessionNumberOf } from '@imaging-facade/fhir';
 import { canonical } from './canonical';
 import { byNumberThenUid, canonicalImagingStudy, compareText } from './study-order';
 
@@ -13,7 +14,7 @@ import { byNumberThenUid, canonicalImagingStudy, compareText } from './study-ord
 export function mergeImagingStudy(existing: ImagingStudy | undefined, snapshot: ImagingStudy): ImagingStudy {
   const stored = existing ? withoutServerMeta(existing) : undefined;
   const merged: ImagingStudy = { ...snapshot, ...dropUndefined(stored ?? {}) };
-  merged.identifier = unionBy([...(stored?.identifier ?? []), ...(snapshot.identifier ?? [])], identifierKey);
+  merged.identifier = withoutUnqualifiedTwins(unionBy([...(stored?.identifier ?? []), ...(snapshot.identifier ?? [])], identifierKey));
   merged.series = mergeByUid(stored?.series ?? [], snapshot.series ?? [], mergeSeries).map(withSortedInstances);
   return canonicalImagingStudy(withDerivedElements(merged));
 }
@@ -97,6 +98,16 @@ function unionBy<T>(items: readonly T[], key: (item: T) => string): T[] {
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * An accession number without a system, when the same number is also there with one: the study got
+ * its issuer later (an instance that named it, a corrected order), and one accession must be one
+ * ACSN identifier, not two (found by a FHIR review).
+ */
+function withoutUnqualifiedTwins(identifiers: readonly Identifier[]): Identifier[] {
+  const qualified = new Set(identifiers.filter((identifier) => identifier.system).map(accessionNumberOf).filter((value) => value !== undefined));
+  return identifiers.filter((identifier) => identifier.system || !qualified.has(accessionNumberOf(identifier) ?? '\u0000'));
 }
 
 function identifierKey(identifier: Identifier): string {
