@@ -37,6 +37,12 @@ export const nodeSettingsShape = {
    * the consent desk records decisions by it.
    */
   FACADE_PATIENT_ID_SYSTEM: uri.default(DEFAULT_PATIENT_ID_SYSTEM),
+  /**
+   * The system of an AccessionNumber sent without an issuer: the namespace of the RIS that assigns
+   * them (a URL or `urn:oid:`). Unset: such accession numbers have no system, and a search by one
+   * alone may find other patients' studies (another RIS's numbers).
+   */
+  FACADE_ACCESSION_NUMBER_SYSTEM: uri.optional(),
   /** `opt-out`: a study is shared unless its patient refused; `opt-in`: only once they agreed. */
   FACADE_CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
   /** Author and custodian of the manifests: the organization's name… */
@@ -110,6 +116,8 @@ export interface NodeSettings {
   nodeName: string;
   dicomWebBaseUrl: string;
   patientIdSystem: string;
+  /** FACADE_ACCESSION_NUMBER_SYSTEM; undefined: accession numbers without an issuer have no system. */
+  accessionNumberSystem: string | undefined;
   consentPolicy: ConsentPolicy;
   organization: { name: string; system: string; value: string };
   nationalProfile: 'none' | 'fr';
@@ -133,6 +141,7 @@ export function nodeSettingsOf(raw: RawNodeSettings): NodeSettings {
     nodeName: raw.FACADE_NODE_NAME,
     dicomWebBaseUrl: raw.FACADE_DICOMWEB_BASE_URL,
     patientIdSystem: raw.FACADE_PATIENT_ID_SYSTEM,
+    accessionNumberSystem: raw.FACADE_ACCESSION_NUMBER_SYSTEM,
     consentPolicy: raw.FACADE_CONSENT_POLICY,
     organization: {
       name: raw.FACADE_ORGANIZATION_NAME,

@@ -12,6 +12,8 @@ import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transa
 
 export interface MapperSettings {
   defaultPatientIdSystem: string;
+  /** FACADE_ACCESSION_NUMBER_SYSTEM. */
+  defaultAccessionNumberSystem?: string | undefined;
   /** The node's time zone: the zone of a DICOM time sent without TimezoneOffsetFromUTC. */
   timeZone?: string;
   /** The node the studies come from (Endpoint, manifests); DEFAULT_NODE_SETTINGS when absent. */
@@ -46,6 +48,7 @@ export async function mapStudySnapshot(
   const skipped = new Set<Keyword>();
   const context: MappingContext = {
     defaultPatientIdSystem: settings.defaultPatientIdSystem,
+    defaultAccessionNumberSystem: settings.defaultAccessionNumberSystem,
     timeZone: settings.timeZone,
     skip: (keyword) => skipped.add(keyword),
   };

@@ -21,7 +21,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   const studyTopic = topicName(STUDY_COMPLETED_V1.topic, config.KAFKA_TOPIC_PREFIX);
   const deadLetterTopic = topicName(DEAD_LETTER_V1.topic, config.KAFKA_TOPIC_PREFIX);
   const node = nodeSettings(config);
-  const settings = { defaultPatientIdSystem: node.patientIdSystem, timeZone: node.timeZone, node };
+  const settings = { defaultPatientIdSystem: node.patientIdSystem, defaultAccessionNumberSystem: node.accessionNumberSystem, timeZone: node.timeZone, node };
   // What the logs name a patient by, next to the study: never the identifier (libs/consent pseudonym).
   const pseudonymize = pseudonymizer(config.logPseudonymKey);
 

@@ -67,6 +67,8 @@ export interface ManifestContext {
   /** ImagingStudy.modality. */
   modalities: readonly Coding[];
   settings: NodeSettings;
+  /** FACADE_ACCESSION_NUMBER_SYSTEM: the system of an accession number without an issuer. */
+  accessionNumberSystem?: string | undefined;
   /** The source patient (name, birth date, sex) for the French profile, mapped as the Patient is. */
   sourcePatient?: (study: DicomJson) => Patient;
 }
@@ -81,7 +83,7 @@ export function manifestDocumentReference(context: ManifestContext): ManifestMap
   const notes: string[] = [];
   const france = settings.nationalProfile === 'fr';
   const masterIdentifier: Identifier = { system: 'urn:ietf:rfc:3986', value: `urn:oid:${manifest.sopInstanceUid}` };
-  const accession = accessionIdentifier(data.study);
+  const accession = accessionIdentifier(data.study, context.accessionNumberSystem);
   const organization: Organization = {
     resourceType: 'Organization',
     id: ORGANIZATION_ID,

@@ -39,8 +39,8 @@ export function typedUidIdentifier(
  * The study's accession number as the ImagingStudy names it (type ACSN, system from the Issuer of
  * Accession Number Sequence), so that the derived resources and the study name the order alike.
  */
-export function accessionIdentifier(study: DicomJson): Identifier | undefined {
-  return studyAccessionIdentifier(new DicomDataset(study));
+export function accessionIdentifier(study: DicomJson, defaultSystem?: string): Identifier | undefined {
+  return studyAccessionIdentifier(new DicomDataset(study), defaultSystem);
 }
 
 /** A reference to the study's ImagingStudy that also names it by its Study Instance UID. */

@@ -145,6 +145,7 @@ const documentReferenceStep: TransactionStep = {
       started: state.study.started,
       modalities: state.study.modality ?? [],
       settings: state.node,
+      accessionNumberSystem: state.context.defaultAccessionNumberSystem,
       sourcePatient: (study) => applyRows(PATIENT_ROWS, new DicomDataset(study), { resourceType: 'Patient' }, state.context),
     });
     state.derived.notes.push(...notes);
@@ -176,7 +177,7 @@ const doseStep: TransactionStep = {
     if (!state.study || !state.studyReference) {
       return;
     }
-    const accession = accessionIdentifier(state.data.study);
+    const accession = accessionIdentifier(state.data.study, state.context.defaultAccessionNumberSystem);
     const { groups, notes } = doseObservations({
       data: state.data,
       subject: patientSubject(state),

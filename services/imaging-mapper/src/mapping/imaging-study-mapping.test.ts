@@ -39,6 +39,20 @@ describe('a study time without TimezoneOffsetFromUTC, on a node in Europe/Paris 
   });
 });
 
+describe("an accession number without an issuer, on a node that names its RIS's system (FACADE_ACCESSION_NUMBER_SYSTEM)", () => {
+  const rows = (attributes: Partial<Record<Keyword, DicomAttribute>>) => {
+    const context: MappingContext = { defaultPatientIdSystem: 'urn:x', defaultAccessionNumberSystem: 'urn:oid:1.2.250.1.999.1.2', skip: () => undefined };
+    return applyRows(IMAGING_STUDY_ROWS, new DicomDataset(dataset(attributes)), { resourceType: 'ImagingStudy' } as ImagingStudy, context);
+  };
+  it('gets that system', () => {
+    expect(rows({ AccessionNumber: attr('SH', 'ACC-1') }).identifier?.[1]).toEqual({ type: { coding: [ACCESSION_TYPE] }, system: 'urn:oid:1.2.250.1.999.1.2', value: 'ACC-1' });
+  });
+  it('an issuer the instance names still wins', () => {
+    const issued = rows({ AccessionNumber: attr('SH', 'ACC-1'), IssuerOfAccessionNumberSequence: sq({ UniversalEntityID: attr('UT', '1.2.3.4'), UniversalEntityIDType: attr('CS', 'ISO') }) });
+    expect(issued.identifier?.[1]?.system).toBe('urn:oid:1.2.3.4');
+  });
+});
+
 describe('the ImagingStudy rows', () => {
   const date = { StudyDate: attr('DA', '20240105') };
   it.each<[string, Partial<Record<Keyword, DicomAttribute>>, Partial<ImagingStudy>, Keyword[]]>([

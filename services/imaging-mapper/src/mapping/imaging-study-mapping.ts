@@ -43,15 +43,16 @@ export function modalityCoding(code: string): Coding {
 /**
  * AccessionNumber + IssuerOfAccessionNumberSequence → an identifier of type ACSN. The issuer's
  * Universal Entity ID (ISO, URI, UUID) gives the system, else its Local Namespace Entity ID read
- * like an IssuerOfPatientID; the local name is also the assigner. No issuer: no system.
+ * like an IssuerOfPatientID; the local name is also the assigner. No issuer: the node's
+ * FACADE_ACCESSION_NUMBER_SYSTEM, when set.
  */
-export function accessionIdentifier(source: DicomDataset): Identifier | undefined {
+export function accessionIdentifier(source: DicomDataset, defaultSystem?: string): Identifier | undefined {
   const value = source.text('AccessionNumber');
   if (!value) {
     return undefined;
   }
   const { system: universal, localName } = hierarchicDesignator(source.items('IssuerOfAccessionNumberSequence')[0]);
-  const system = universal ?? (localName ? issuerTextToSystem(localName, LOCAL_ACCESSION_SYSTEM_BASE) : undefined);
+  const system = universal ?? (localName ? issuerTextToSystem(localName, LOCAL_ACCESSION_SYSTEM_BASE) : defaultSystem);
   return accessionNumberIdentifier(value, system, { assigner: localName });
 }
 
@@ -85,9 +86,9 @@ export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
       'type ACSN (`http://terminology.hl7.org/CodeSystem/v2-0203`), value = AccessionNumber; system = the issuer’s ' +
       'Universal Entity ID (ISO → `urn:oid:`, URI as is, UUID → `urn:uuid:`), else its Local Namespace Entity ID ' +
       `(OID → \`urn:oid:\`, URI as is, other text → \`${LOCAL_ACCESSION_SYSTEM_BASE}<text, percent-encoded>\`), ` +
-      'else none; the Local Namespace Entity ID also → `assigner.display`',
-    map: (source, study) => {
-      const accession = accessionIdentifier(source);
+      'else FACADE_ACCESSION_NUMBER_SYSTEM when set, else none; the Local Namespace Entity ID also → `assigner.display`',
+    map: (source, study, context) => {
+      const accession = accessionIdentifier(source, context.defaultAccessionNumberSystem);
       if (accession) {
         study.identifier = [...(study.identifier ?? []), accession];
       }

@@ -4,6 +4,8 @@ import type { DicomDataset, Keyword } from './mapped-attributes';
 export interface MappingContext {
   /** The Patient.identifier system for a PatientID without IssuerOfPatientID. */
   defaultPatientIdSystem: string;
+  /** The identifier system of an AccessionNumber without an issuer (FACADE_ACCESSION_NUMBER_SYSTEM); absent: none. */
+  defaultAccessionNumberSystem?: string | undefined;
   /**
    * The node's IANA time zone (FACADE_TIME_ZONE): a DICOM time without TimezoneOffsetFromUTC is
    * local time there. Absent, such a time cannot be given a zone and only the date is kept.
