@@ -336,6 +336,8 @@ describe('dicomDateTimeToFhir', () => {
     ['20240705101500', '-0500', '2024-07-05T10:15:00-05:00'],
     ['20240705101500+0000', undefined, '2024-07-05T10:15:00+00:00'],
     ['20240705', undefined, '2024-07-05'],
+    // A study offset written wrong says the zone is not known: not the node's either.
+    ['20240705101500', '0100', '2024-07-05'],
   ])('%s (study offset %s) on a node in Europe/Paris → %s', (dt, offset, expected) => {
     expect(dicomDateTimeToFhir(dt, offset, 'Europe/Paris')).toBe(expected);
   });

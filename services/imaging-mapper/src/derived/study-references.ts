@@ -51,7 +51,8 @@ export function imagingStudyReference(reference: string, studyInstanceUid: strin
 /**
  * DICOM DT `YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX]` → FHIR dateTime. A time needs a zone in FHIR:
  * the DT's own offset, else `defaultOffset` (the study's TimezoneOffsetFromUTC, `+hhmm`), else the
- * date alone. Not a valid DT → undefined.
+ * node's `timeZone` (unless `defaultOffset` is there but written wrong), else the date alone. Not a
+ * valid DT → undefined.
  */
 export function dicomDateTimeToFhir(dt: string | undefined, defaultOffset?: string, timeZone?: string): string | undefined {
   const match = dt ? /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?$/.exec(dt.trim()) : null;
@@ -67,11 +68,13 @@ export function dicomDateTimeToFhir(dt: string | undefined, defaultOffset?: stri
   }
   const date = [year, month, day].filter(Boolean).join('-');
   const offset = ownOffset ?? (defaultOffset && /^[+-]\d{4}$/.test(defaultOffset) ? defaultOffset : undefined);
+  // A study offset written wrong (`0100`) says the zone is not known: not the node's either.
+  const zoneKnown = offset !== undefined || !defaultOffset?.trim();
   if (!hours || !day) {
     return date;
   }
   const time = `${hours}:${minutes ?? '00'}:${seconds ?? '00'}`;
   // No offset anywhere: local time of the node's zone (FACADE_TIME_ZONE), as for ImagingStudy.started.
-  const zone = offset ? `${offset.slice(0, 3)}:${offset.slice(3)}` : timeZone ? zoneOffsetAt(timeZone, date, time) : undefined;
+  const zone = offset ? `${offset.slice(0, 3)}:${offset.slice(3)}` : timeZone && zoneKnown ? zoneOffsetAt(timeZone, date, time) : undefined;
   return zone ? `${date}T${time}${fraction ?? ''}${zone}` : date;
 }

@@ -37,6 +37,11 @@ describe('a study time without TimezoneOffsetFromUTC, on a node in Europe/Paris 
     const attributes = { StudyDate: attr('DA', studyDate), StudyTime: attr('TM', '101500') };
     expect(apply(IMAGING_STUDY_ROWS, attributes, { resourceType: 'ImagingStudy' } as ImagingStudy, 'Europe/Paris').result.started).toBe(started);
   });
+  it('an offset written wrong (0100, no sign) says the zone is not known: the date alone, not the node\'s zone', () => {
+    const attributes = { StudyDate: attr('DA', '20240105'), StudyTime: attr('TM', '101500'), TimezoneOffsetFromUTC: attr('SH', '0100') };
+    const { result, skipped } = apply(IMAGING_STUDY_ROWS, attributes, { resourceType: 'ImagingStudy' } as ImagingStudy, 'Europe/Paris');
+    expect([result.started, skipped]).toEqual(['2024-01-05', ['TimezoneOffsetFromUTC']]);
+  });
 });
 
 describe("an accession number without an issuer, on a node that names its RIS's system (FACADE_ACCESSION_NUMBER_SYSTEM)", () => {

@@ -107,7 +107,8 @@ export const IMAGING_STUDY_ROWS: readonly MappingRow<ImagingStudy>[] = [
     fhir: 'ImagingStudy.started',
     rule:
       'DA + TM + offset → `YYYY-MM-DDThh:mm:ss[.f]±hh:mm`; without an offset, the time is local time of the node ' +
-      '(FACADE_TIME_ZONE) and gets the offset that zone had then; without a (valid) time → the date alone; no valid date → left out; ' +
+      '(FACADE_TIME_ZONE) and gets the offset that zone had then; an offset written wrong (`0100`) → the date alone (the zone is not known); ' +
+      'without a (valid) time → the date alone; no valid date → left out; ' +
       'the ACR-NEMA forms `YYYY.MM.DD` and `HH:MM:SS`, which PS3.5 6.2 asks readers to accept, are read',
     map: (source, study, context) => {
       const started = dateTime(source, 'StudyDate', 'StudyTime', context);
@@ -459,12 +460,10 @@ function dateTime(
     context.skip(dateKeyword);
     return undefined;
   }
-  return fhirDateTime(
-    date,
-    convert(source, timeKeyword, dicomTimeToFhir, context),
-    convert(source, 'TimezoneOffsetFromUTC', dicomOffsetToFhir, context),
-    context.timeZone,
-  );
+  const offset = convert(source, 'TimezoneOffsetFromUTC', dicomOffsetToFhir, context);
+  // An offset the modality gave but wrote wrong (`0100`): its zone is not the node's, and is unknown.
+  const zoneUnknown = offset === undefined && source.text('TimezoneOffsetFromUTC') !== undefined;
+  return fhirDateTime(date, convert(source, timeKeyword, dicomTimeToFhir, context), offset, zoneUnknown ? undefined : context.timeZone);
 }
 
 /** Converts a text attribute; a present value that does not convert is recorded as skipped. */
