@@ -137,6 +137,11 @@ test('a plain link opens the study after signing in; the CT is drawn as DICOMweb
   const link = `${node.origin}/viewer/viewer?StudyInstanceUIDs=${current.studyInstanceUid}`;
   // OHIF's 17 MB app bundle, as the browser received it.
   const appBundle = page.waitForResponse((response) => /\/viewer\/app\.bundle\.[\w]+\.js$/.test(new URL(response.url()).pathname), { timeout: 60_000 });
+  // What the node answered 404 to: the web app manifest's icons were, twice per load, with a console error.
+  const notFound: string[] = [];
+  page.on('response', (response) => {
+    if (response.status() === 404 && response.url().startsWith(node.origin)) notFound.push(new URL(response.url()).pathname);
+  });
   await page.goto(link);
   // The node's issuer asks who is there (authorization code with PKCE).
   await page.waitForSelector('#user', { timeout: 60_000 });
@@ -172,6 +177,7 @@ test('a plain link opens the study after signing in; the CT is drawn as DICOMweb
     return spread > 20 ? image : undefined;
   }, { timeoutMs: 60_000, intervalMs: 1000, what: 'the image to be drawn (a canvas that is not blank)' });
   expect(correlation(drawn, expected)).toBeGreaterThan(0.8);
+  expect(notFound).toEqual([]);
 
   // What the index says of the study, and its dose, in the viewport's overlay.
   const [indexed] = await studiesByUid(current.studyInstanceUid);

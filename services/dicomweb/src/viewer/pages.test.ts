@@ -6,7 +6,7 @@ import path from 'node:path';
 import express from 'express';
 import type { Logger } from '@imaging-facade/service-kit';
 import type { DicomwebConfig } from '../config';
-import { rebaseBundle, rebaseIndex, rebaseStylesheet, viewerPages } from './pages';
+import { rebaseBundle, rebaseIndex, rebaseStylesheet, rebaseWebManifest, viewerPages } from './pages';
 import { viewerAppConfig } from './app-config';
 
 describe('OHIF, built for /, served under /viewer', () => {
@@ -33,6 +33,11 @@ describe('OHIF, built for /, served under /viewer', () => {
   test('webpack runtimes load their chunks from /viewer/, the stylesheet its fonts', () => {
     expect(rebaseBundle('__webpack_require__.p = "/";', '/viewer')).toBe('__webpack_require__.p = "/viewer/";');
     expect(rebaseStylesheet('src:url(/a.woff2) url(//x/y)', '/viewer')).toBe('src:url(/viewer/a.woff2) url(//x/y)');
+  });
+
+  test('the web app manifests name their icons under /viewer (they were a 404 and a console error on every load)', () => {
+    expect(rebaseWebManifest('{"icons": [{"src": "/assets/a.png"}], "start_url": "./index.html"}', '/viewer')).toBe('{"icons": [{"src": "/viewer/assets/a.png"}], "start_url": "./index.html"}');
+    expect(rebaseWebManifest('{"layout": {"logo": "/assets/y.png"}, "src": "//cdn/x"}', '/viewer')).toBe('{"layout": {"logo": "/viewer/assets/y.png"}, "src": "//cdn/x"}');
   });
 
   test('the configuration: this node\'s DICOMweb on the page\'s origin, sign-in with the node\'s issuer (code + PKCE)', () => {

@@ -44,18 +44,26 @@ export function rebaseStylesheet(css: string, base: string): string {
   return css.replace(/url\(\/(?!\/)/g, `url(${base}/`);
 }
 
+/** The web app manifests' icons (`manifest.json`, Yandex's): a 404 and a console error per load otherwise. */
+export function rebaseWebManifest(json: string, base: string): string {
+  return json.replace(/"(src|logo)"(\s*):(\s*)"\/(?!\/)/g, `"$1"$2:$3"${base}/`);
+}
+
+const WEB_MANIFEST = /(^|\/)[\w.-]*manifest\.json$/;
+
 /**
  * A file of the build as served under `base`: the bundles that carry a webpack runtime (the app's,
- * its workers') and the app's stylesheet are rewritten, once, on first request; undefined for the
- * rest, which are served as they are.
+ * its workers'), the app's stylesheet and the web app manifests are rewritten, once, on first
+ * request; undefined for the rest, which are served as they are.
  */
 function rebasedFile(dir: string, name: string, base: string, cache: Map<string, string | null>): string | undefined {
-  if (!/^[\w.-]+\.(js|css)$/.test(name)) return undefined;
+  if (!/^[\w.-]+\.(js|css)$/.test(name) && !/^(assets\/)?[\w.-]+\.json$/.test(name)) return undefined;
   let content = cache.get(name);
   if (content === undefined) {
     const file = path.join(dir, name);
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    const rebased = name.endsWith('.css') ? rebaseStylesheet(text, base) : rebaseBundle(text, base);
+    const rebase = name.endsWith('.css') ? rebaseStylesheet : WEB_MANIFEST.test(name) ? rebaseWebManifest : name.endsWith('.js') ? rebaseBundle : (same: string) => same;
+    const rebased = rebase(text, base);
     content = rebased !== text ? rebased : null;
     cache.set(name, content);
   }
@@ -122,7 +130,7 @@ export function viewerPages(config: DicomwebConfig, logger: Logger): Array<{ pat
       next();
       return;
     }
-    res.set('cache-control', assetCacheControl(req.params.file)).type(req.params.file.endsWith('.css') ? 'text/css' : 'application/javascript').send(content);
+    res.set('cache-control', assetCacheControl(req.params.file)).type(path.extname(req.params.file)).send(content);
   });
   router.use(
     express.static(viewer.dir, {

@@ -74,4 +74,10 @@ describe('the summary the viewer shows beside a study', () => {
   test('a study the index does not hold yet says so', () => {
     expect(studySummary(UID, [], undefined, true).display.study).toBe('Index: this study is not in the index yet');
   });
+
+  test('only what the index knows is said: no "no description · no date · no site" over the image', () => {
+    const bare = { resourceType: 'ImagingStudy', id: 'bare', status: 'available', subject: {}, identifier: study.identifier } as ImagingStudy;
+    expect(studySummary(UID, [bare], undefined, false).display.study).toBe('');
+    expect(studySummary(UID, [{ ...bare, started: '2004-08-26' } as ImagingStudy], undefined, false).display.study).toBe('Index: 2004-08-26');
+  });
 });

@@ -74,9 +74,9 @@ export function studySummary(studyUid: string, resources: readonly AnyResource[]
     modalities: (study.modality ?? []).map((coding) => coding.code ?? '').filter(Boolean),
   };
   const site = facts ? [...facts.institutions, ...(facts.department ? [facts.department] : [])].join(', ') : '';
-  const studyText = facts
-    ? ['Index:', [facts.description ?? 'no description', facts.started?.slice(0, 10) ?? 'no date', site || 'no site'].join(' · ')].join(' ')
-    : 'Index: this study is not in the index yet';
+  // Only what the index knows: "no description · no date · no site" over an image told a reader nothing.
+  const known = facts ? [facts.description, facts.started?.slice(0, 10), site].filter((part): part is string => !!part) : [];
+  const studyText = !facts ? 'Index: this study is not in the index yet' : known.length > 0 ? `Index: ${known.join(' · ')}` : '';
   if (!withDose) {
     return { studyInstanceUid: studyUid, ...(facts ? { study: facts } : {}), display: { study: studyText } };
   }
