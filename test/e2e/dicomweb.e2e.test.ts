@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
-import type { ImagingStudy } from '@medplum/fhirtypes';
+import type { DocumentReference, ImagingStudy } from '@medplum/fhirtypes';
 import { startGateway, type Gateway } from '../../services/fhir-gateway/src/test-support/harness';
 import { startDicomweb, parseMultipart, type DicomwebNode } from '../support/dicomweb';
 import { FHIR_BASE_URL, search, studiesByUid } from '../support/fhir';
@@ -114,9 +114,11 @@ describe('QIDO-RS, answered from the index', () => {
     expect(rest).toEqual([]);
     expect(value(match, '0020000D')).toBe(study.studyInstanceUid);
     expect(value(match, '00100020')).toBe(study.patientId);
-    // 6 instances sent, plus the node's own manifest (a KOS in a series of its own).
-    expect(value(match, '00201208')).toBe(7);
-    expect(match['00080061'].Value).toEqual(expect.arrayContaining(['CT', 'MR', 'KO']));
+    // 6 instances sent in 4 series; the node's own manifest (a KOS) is neither counted nor listed.
+    expect(value(match, '00201208')).toBe(6);
+    expect(value(match, '00201206')).toBe(4);
+    expect(match['00080061'].Value).toEqual(expect.arrayContaining(['CT', 'MR']));
+    expect(match['00080061'].Value).not.toContain('KO');
     expect(value(match, '00081190')).toBe(`${node.base}/studies/${study.studyInstanceUid}`);
   });
 
@@ -131,11 +133,30 @@ describe('QIDO-RS, answered from the index', () => {
 
   test('series and instances of the study, with limit and offset', async () => {
     const series = json((await node.get(`/studies/${study.studyInstanceUid}/series`, clinician)).body);
-    expect(series).toHaveLength(5);
+    expect(series).toHaveLength(4);
     const ct = study.series[0];
     const instances = json((await node.get(`/studies/${study.studyInstanceUid}/series/${ct?.seriesInstanceUid}/instances?limit=2&offset=1`, clinician)).body);
     expect(instances).toHaveLength(2);
     expect(instances.map((match: any) => value(match, '00280010'))).toEqual([128, 128]);
+  });
+
+  test("the node's own manifest: retrieved by the URL its DocumentReference gives, never listed (a reader took it for key images)", async () => {
+    const [indexed] = await studiesByUid(study.studyInstanceUid);
+    const [reference] = await eventually(async () => {
+      const found = await search<DocumentReference>(`DocumentReference?related=ImagingStudy/${indexed?.id}`);
+      return found.length === 1 ? found : undefined;
+    }, { timeoutMs: 30_000, what: 'the manifest DocumentReference' });
+    const manifestPath = /\/studies\/.*$/.exec(reference?.content[0]?.attachment.url ?? '')?.[0] as string;
+    const manifestSeries = manifestPath.split('/')[4];
+
+    const retrieved = await node.get(manifestPath, clinician, 'multipart/related; type="application/dicom"');
+    expect(retrieved.status).toBe(200);
+    expect(parseMultipart(retrieved.headers.get('content-type') as string, retrieved.body)).toHaveLength(1);
+    const listedSeries = json((await node.get(`/studies/${study.studyInstanceUid}/series`, clinician)).body).map((match: any) => value(match, '0020000E'));
+    expect(listedSeries).not.toContain(manifestSeries);
+    const listedInstances = json((await node.get(`/studies/${study.studyInstanceUid}/instances`, clinician)).body);
+    expect(listedInstances).toHaveLength(6);
+    expect(json((await node.get(`/studies/${study.studyInstanceUid}/metadata`, clinician)).body)).toHaveLength(6);
   });
 
   test('includefield adds what is asked', async () => {
@@ -166,7 +187,8 @@ describe('WADO-RS: what was stored, byte for byte', () => {
     const response = await node.get(`/studies/${study.studyInstanceUid}`, clinician, 'multipart/related; type="application/dicom"; transfer-syntax=*');
     expect(response.status).toBe(200);
     const parts = parseMultipart(response.headers.get('content-type') as string, response.body);
-    expect(parts).toHaveLength(7);
+    // The 6 sent; the node's own manifest is retrieved by its URL only.
+    expect(parts).toHaveLength(6);
     const sent = datasetDigests(study.files[0]?.replace(/\/[^/]+$/, '') as string);
     const dir = mkdtempSync('/tmp/facade-wado-');
     parts.forEach((part, index) => writeFileSync(`${dir}/${index}.dcm`, part.body));
@@ -425,7 +447,7 @@ describe('a DICOMweb client that is not ours', () => {
       (await orthanc.files()).forEach((file, index) => writeFileSync(`${dir}/${index}.dcm`, file));
       const copied = datasetDigests(dir);
       const sent = datasetDigests(study.files[0]?.replace(/\/[^/]+$/, '') as string);
-      expect(copied.size).toBe(7);
+      expect(copied.size).toBe(6);
       for (const [sop, digests] of sent) {
         expect(copied.get(sop)).toEqual(digests);
       }

@@ -86,6 +86,16 @@ print(json.dumps({'modality': ds.Modality, 'sop': ds.SOPInstanceUID}))
   });
 });
 
+describe('group lengths', () => {
+  it('are left out of the DICOM JSON (PS3.18 F.2.2), at every level, and what follows them is read (ExplVR_BigEnd)', async () => {
+    const file = pydicomFile('ExplVR_BigEnd.dcm');
+    const { dataset } = await readPart10(file, { bulkDataUri: (path) => path.join('/') });
+    const tags = (json: object): string[] => Object.entries(json).flatMap(([tag, attribute]) => [tag, ...((attribute as { Value?: unknown[] }).Value ?? []).flatMap((item) => (item && typeof item === 'object' && !('Alphabetic' in item) ? tags(item) : []))]);
+    expect(tags(dataset).filter((tag) => tag.endsWith('0000'))).toEqual([]);
+    expect(dataset['00080060']).toEqual({ vr: 'CS', Value: ['US'] });
+  });
+});
+
 describe('binary values', () => {
   it('are left out unless the caller names their BulkDataURI', async () => {
     const bytes = await readFile(pydicomFile('CT_small.dcm'));

@@ -99,7 +99,11 @@ class Reader {
       } else {
         const value = this.slice(offset, header.length);
         offset += header.length;
-        if (tag === SPECIFIC_CHARACTER_SET) {
+        if ((header.tag & 0xffff) === 0) {
+          // A group length (gggg,0000): PS3.18 F.2.2 keeps them out of the DICOM JSON model, and a
+          // reader needs none (the elements carry their own lengths).
+          attribute = undefined;
+        } else if (tag === SPECIFIC_CHARACTER_SET) {
           sets = this.characterSets(value);
           // The text is Unicode from here on: as UTF-8, the character set it would be written in.
           attribute = { vr: header.vr, Value: [UTF8] };

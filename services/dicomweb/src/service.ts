@@ -75,9 +75,13 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
   audit.start();
   onStop('audit writer', () => audit.stop());
 
+  const groupId = db.consumerGroup(config.kafka.groupId);
+  if (db.rebuilt) {
+    logger.info({ groupId, topic: studyTopic }, 'the index is new or was derived otherwise: reading the study topic from its beginning');
+  }
   const consumer = await startIndexConsumer({
     kafka,
-    groupId: config.kafka.groupId,
+    groupId,
     topic: studyTopic,
     deadLetterTopic,
     publisher: new EventPublisher(producer),

@@ -97,7 +97,8 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
     });
   }
 
-  // The node's own manifest (a KOS) is part of the study as stored: its Retrieve URL points here.
+  // The node's own manifest (a KOS): retrieved by the URL its DocumentReference gives, never listed
+  // nor counted (LISTED in study-index-db.ts).
   const manifest = snapshot.manifest;
   const manifestMetadata = manifest
     ? await metadataOf(options.storageDir, manifest.storagePath, instanceUrlPath(studyUid, manifest.seriesInstanceUid, manifest.sopInstanceUid))
@@ -117,6 +118,7 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
       storagePath: manifest.storagePath,
       sizeBytes: null,
       metadata: JSON.stringify(metadata),
+      listed: 0,
     });
     const seriesAttributes: DicomJson = Object.fromEntries(
       [TAG.SeriesInstanceUID, TAG.Modality, TAG.SeriesNumber, tagOf('SeriesDescription')].flatMap((tag) => (metadata[tag] ? [[tag, metadata[tag]]] : [])),
@@ -128,13 +130,15 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
       seriesNumber: numberOrNull(textAt(metadata, TAG.SeriesNumber)),
       numberOfInstances: 1,
       attributes: JSON.stringify(seriesAttributes),
+      listed: 0,
     });
   }
 
   const identifier = patientIdentifierOfStudy(snapshot.study, options.defaultPatientIdSystem);
   const name = snapshot.study[TAG.PatientName]?.Value?.[0];
   const alphabetic = name && typeof name === 'object' && 'Alphabetic' in name ? String((name as { Alphabetic?: unknown }).Alphabetic ?? '') : undefined;
-  const modalities = [...new Set(series.map((row) => row.modality).filter((modality): modality is string => !!modality))].sort();
+  const listed = { series: series.filter((row) => row.listed !== 0), instances: instances.filter((row) => row.listed !== 0) };
+  const modalities = [...new Set(listed.series.map((row) => row.modality).filter((modality): modality is string => !!modality))].sort();
   return {
     missing,
     study: {
@@ -146,8 +150,8 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
       studyDate: textAt(snapshot.study, TAG.StudyDate) ?? null,
       accession: textAt(snapshot.study, TAG.AccessionNumber) ?? null,
       modalities: modalities.join('\\'),
-      numberOfSeries: series.length,
-      numberOfInstances: instances.length,
+      numberOfSeries: listed.series.length,
+      numberOfInstances: listed.instances.length,
       attributes: JSON.stringify(snapshot.study),
     },
     series,

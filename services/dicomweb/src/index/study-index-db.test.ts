@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StudyIndexDb } from './study-index-db';
+import Database from 'better-sqlite3';
+import { DERIVATION, StudyIndexDb } from './study-index-db';
 
 describe('the DICOMweb index file', () => {
   let dir: string;
@@ -25,6 +26,46 @@ describe('the DICOMweb index file', () => {
     }
     // Once the first has closed it, the file opens again (a restart).
     new StudyIndexDb(file).close();
+  });
+
+  const oneStudy = {
+    study: { studyUid: '1.2.3', patientSystem: null, patientValue: null, patientId: null, patientNameKey: null, studyDate: null, accession: null, modalities: 'CT', numberOfSeries: 0, numberOfInstances: 0, attributes: '{}' },
+    series: [],
+    instances: [],
+  };
+
+  it('is fed by a consumer group of its own: the same across restarts, a new one for a new file', () => {
+    const file = path.join(dir, 'dicomweb', 'index.sqlite');
+    const fresh = new StudyIndexDb(file);
+    const group = fresh.consumerGroup('dicomweb-index');
+    expect([fresh.rebuilt, group]).toEqual([true, expect.stringMatching(/^dicomweb-index\.[0-9a-f]{8}$/)]);
+    fresh.replaceStudy(oneStudy);
+    fresh.close();
+
+    const restarted = new StudyIndexDb(file);
+    expect([restarted.rebuilt, restarted.consumerGroup('dicomweb-index'), restarted.study('1.2.3')?.modalities]).toEqual([false, group, 'CT']);
+    restarted.close();
+
+    rmSync(file);
+    const another = new StudyIndexDb(file);
+    expect(another.consumerGroup('dicomweb-index')).not.toBe(group);
+    another.close();
+  });
+
+  it('a file of another derivation is emptied and fed by a new group, read from the topic\'s beginning', () => {
+    const file = path.join(dir, 'dicomweb', 'index.sqlite');
+    const older = new StudyIndexDb(file);
+    const group = older.consumerGroup('dicomweb-index');
+    older.replaceStudy(oneStudy);
+    older.close();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${DERIVATION - 1}`);
+    raw.close();
+
+    const reopened = new StudyIndexDb(file);
+    expect([reopened.rebuilt, reopened.study('1.2.3')]).toEqual([true, undefined]);
+    expect(reopened.consumerGroup('dicomweb-index')).not.toBe(group);
+    reopened.close();
   });
 
   it('is made in a directory other users cannot read (patient data)', () => {

@@ -1,14 +1,24 @@
 import type Database from 'better-sqlite3';
 import type { StudyFacts } from '@imaging-facade/access';
 import type { PatientIdentifier } from '@imaging-facade/events';
+import { randomUUID } from 'node:crypto';
 import { openLocalDatabase } from '@imaging-facade/service-kit';
 
 /**
  * The node's own index of what it stores, for QIDO-RS and for finding files: one row per study,
  * series and instance (SQLite, in one file, WAL). It is derived data: made from the study snapshots
- * of the compacted study topic, and rebuilt from that topic when the file is deleted. Holds patient
+ * of the compacted study topic, and rebuilt from that topic when the file is new or was made by a
+ * version that derived its rows otherwise (`DERIVATION`): each file is fed by a consumer group of its
+ * own (`consumerGroup`), which a new file starts afresh, at the topic's beginning. Holds patient
  * data (names, IDs), like the instances it describes.
  */
+
+/**
+ * How the rows are derived from the snapshots, as `PRAGMA user_version`. Raised whenever a change
+ * would make rows already written wrong: the index is then emptied and read again from the topic.
+ * 1: group lengths left out of the metadata, the node's own manifest left out of listings (2026-12-07).
+ */
+export const DERIVATION = 1;
 
 export interface StudyRow {
   studyUid: string;
@@ -34,6 +44,8 @@ export interface SeriesRow {
   seriesNumber: number | null;
   numberOfInstances: number;
   attributes: string;
+  /** 0: the node's own manifest, retrieved by its URL and never listed (see NOT_LISTED); 1 by default. */
+  listed?: 0 | 1;
 }
 
 export interface InstanceRow {
@@ -48,6 +60,8 @@ export interface InstanceRow {
   sizeBytes: number | null;
   /** The instance's full metadata, DICOM JSON text, BulkDataURIs relative to BULK_BASE. */
   metadata: string;
+  /** As SeriesRow's. */
+  listed?: 0 | 1;
 }
 
 /** An instance without its metadata: what a retrieve of its file needs. */
@@ -74,14 +88,14 @@ CREATE INDEX IF NOT EXISTS studies_date ON studies (study_date);
 CREATE INDEX IF NOT EXISTS studies_accession ON studies (accession);
 CREATE TABLE IF NOT EXISTS series (
   study_uid TEXT NOT NULL, series_uid TEXT NOT NULL, modality TEXT, series_number INTEGER,
-  number_of_instances INTEGER NOT NULL, attributes TEXT NOT NULL,
+  number_of_instances INTEGER NOT NULL, attributes TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (study_uid, series_uid)
 );
 CREATE INDEX IF NOT EXISTS series_modality ON series (modality);
 CREATE TABLE IF NOT EXISTS instances (
   study_uid TEXT NOT NULL, series_uid TEXT NOT NULL, sop_uid TEXT NOT NULL, sop_class_uid TEXT NOT NULL,
   instance_number INTEGER, transfer_syntax_uid TEXT NOT NULL, storage_path TEXT NOT NULL, size_bytes INTEGER,
-  metadata TEXT NOT NULL,
+  metadata TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (study_uid, sop_uid)
 );
 CREATE INDEX IF NOT EXISTS instances_series ON instances (study_uid, series_uid);
@@ -103,6 +117,13 @@ export interface Condition {
   params: unknown[];
 }
 
+/**
+ * Rows a listing shows: not the node's own manifest (a KOS the ingest writes for the index, IHE
+ * XDS-I.b and MADO). A reader took its "KO Manifest" series for key images (OHIF listed it in every
+ * study, with a warning mark); the DocumentReference gives its URL, which retrieves it.
+ */
+export const LISTED: Condition = { sql: 'listed = 1', params: [] };
+
 export class StudyIndexDb {
   private readonly db: Database.Database;
 
@@ -110,7 +131,31 @@ export class StudyIndexDb {
     // One process at a time: a second dicomweb on the same data directory fails at start, saying so.
     // The index is rebuilt from the study topic after a crash: losing its last transactions is harmless.
     this.db = openLocalDatabase(file, { what: 'the DICOMweb index', synchronous: 'NORMAL' });
+    this.rebuilt = this.db.pragma('user_version', { simple: true }) !== DERIVATION;
+    if (this.rebuilt) {
+      // Emptied and given a new feed in one transaction: a crash leaves the old file or the new one.
+      this.db.transaction(() => {
+        this.db.exec('DROP TABLE IF EXISTS studies; DROP TABLE IF EXISTS series; DROP TABLE IF EXISTS instances; DROP TABLE IF EXISTS feed;');
+        this.db.exec(SCHEMA);
+        this.db.exec('CREATE TABLE feed (consumer_group_suffix TEXT NOT NULL)');
+        this.db.prepare('INSERT INTO feed VALUES (?)').run(randomUUID().slice(0, 8));
+        this.db.pragma(`user_version = ${DERIVATION}`);
+      })();
+    }
     this.db.exec(SCHEMA);
+  }
+
+  /** The file was new, or of another derivation, and is read again from the study topic's beginning. */
+  readonly rebuilt: boolean;
+
+  /**
+   * The consumer group that feeds this file: `base` and the file's own suffix. A new file has a new
+   * group, which starts at the topic's beginning; until 2026-12-07 a deleted file needed its group's
+   * offsets reset by hand.
+   */
+  consumerGroup(base: string): string {
+    const { suffix } = this.db.prepare('SELECT consumer_group_suffix AS suffix FROM feed').get() as { suffix: string };
+    return `${base}.${suffix}`;
   }
 
   /** Replaces everything known of one study with this snapshot's content, in one transaction. */
@@ -124,16 +169,16 @@ export class StudyIndexDb {
            @modalities, @numberOfSeries, @numberOfInstances, @attributes)`,
         )
         .run(study);
-      const series = this.db.prepare(`INSERT INTO series VALUES (@studyUid, @seriesUid, @modality, @seriesNumber, @numberOfInstances, @attributes)`);
+      const series = this.db.prepare(`INSERT INTO series VALUES (@studyUid, @seriesUid, @modality, @seriesNumber, @numberOfInstances, @attributes, @listed)`);
       for (const row of indexed.series) {
-        series.run(row);
+        series.run({ ...row, listed: row.listed ?? 1 });
       }
       const instance = this.db.prepare(
         `INSERT OR REPLACE INTO instances VALUES (@studyUid, @seriesUid, @sopUid, @sopClassUid, @instanceNumber, @transferSyntaxUid,
-         @storagePath, @sizeBytes, @metadata)`,
+         @storagePath, @sizeBytes, @metadata, @listed)`,
       );
       for (const row of indexed.instances) {
-        instance.run(row);
+        instance.run({ ...row, listed: row.listed ?? 1 });
       }
     })();
   }
@@ -179,8 +224,9 @@ export class StudyIndexDb {
       .all(...where.params) as InstanceFileRow[];
   }
 
+  /** A whole study's instances are those listed; a series or an instance named by its UID is found whatever it is. */
   private static scope(studyUid: string, seriesUid?: string, sopUid?: string): Condition {
-    const conditions = ['study_uid = ?', ...(seriesUid ? ['series_uid = ?'] : []), ...(sopUid ? ['sop_uid = ?'] : [])];
+    const conditions = ['study_uid = ?', ...(seriesUid ? ['series_uid = ?'] : []), ...(sopUid ? ['sop_uid = ?'] : []), ...(seriesUid || sopUid ? [] : [LISTED.sql])];
     return { sql: conditions.join(' AND '), params: [studyUid, ...(seriesUid ? [seriesUid] : []), ...(sopUid ? [sopUid] : [])] };
   }
 

@@ -1,6 +1,6 @@
 import { tagOf, type DicomAttribute, type DicomJson } from '@imaging-facade/dicom';
 import type { StudyAccess, StudyScope } from '@imaging-facade/access';
-import { StudyIndexDb, type Condition, type InstanceRow, type SeriesRow, type StudyRow } from '../index/study-index-db';
+import { LISTED, StudyIndexDb, type Condition, type InstanceRow, type SeriesRow, type StudyRow } from '../index/study-index-db';
 import { BULK_BASE } from '../index/snapshot-rows';
 import { where, type Level, type QidoQuery } from './query';
 
@@ -62,7 +62,7 @@ function exists(table: 'series' | 'instances', alias: string, outer: string, con
   if (conditions.length === 0) return [];
   const inner = where(conditions);
   const seriesJoin = joinSeries ? ` AND ${alias}.series_uid = ${outer}.series_uid` : '';
-  return [{ sql: `EXISTS (SELECT 1 FROM ${table} ${alias} WHERE ${alias}.study_uid = ${outer}.study_uid${seriesJoin} AND ${inner.sql})`, params: inner.params }];
+  return [{ sql: `EXISTS (SELECT 1 FROM ${table} ${alias} WHERE ${alias}.study_uid = ${outer}.study_uid${seriesJoin} AND ${alias}.${LISTED.sql} AND ${inner.sql})`, params: inner.params }];
 }
 
 function inStudies(study: readonly Condition[], owner: string): Condition[] {
@@ -151,7 +151,7 @@ export function search(context: SearchContext, level: Level, query: QidoQuery, w
   }
   if (level === 'series') {
     const series = [...conditions.series, ...(within.seriesUid ? [{ sql: 'series_uid = ?', params: [within.seriesUid] }] : [])];
-    const rows = context.db.findSeries(where([...series, ...inStudies(study, 'series'), ...exists('instances', 'i', 'series', conditions.instance, true)]));
+    const rows = context.db.findSeries(where([...series, LISTED, ...inStudies(study, 'series'), ...exists('instances', 'i', 'series', conditions.instance, true)]));
     const visible = visibleStudies(context, rows.map((row) => row.studyUid));
     const kept = page(rows.filter((row) => visible.has(row.studyUid)));
     // All series (no study in the path): each with its study's required keys (PS3.18 10.6.3.3).
@@ -164,7 +164,7 @@ export function search(context: SearchContext, level: Level, query: QidoQuery, w
   const series = [...conditions.series, ...(within.seriesUid ? [{ sql: 'series_uid = ?', params: [within.seriesUid] }] : [])];
   const seriesExists: Condition[] =
     series.length === 0 ? [] : [{ sql: `EXISTS (SELECT 1 FROM series s WHERE s.study_uid = instances.study_uid AND s.series_uid = instances.series_uid AND ${where(series).sql})`, params: where(series).params }];
-  const rows = context.db.findInstances(where([...conditions.instance, ...inStudies(study, 'instances'), ...seriesExists]));
+  const rows = context.db.findInstances(where([...conditions.instance, LISTED, ...inStudies(study, 'instances'), ...seriesExists]));
   const visible = visibleStudies(context, rows.map((row) => row.studyUid));
   const kept = page(rows.filter((row) => visible.has(row.studyUid)));
   // Instances of more than one series: each with its series' required keys, and its study's when
