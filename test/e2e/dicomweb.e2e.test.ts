@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { DocumentReference, ImagingStudy } from '@medplum/fhirtypes';
 import { startGateway, type Gateway } from '../../services/fhir-gateway/src/test-support/harness';
@@ -434,6 +434,29 @@ describe('WADO-RS: the default retrieve changes nothing but the transfer syntax'
     );
     const differences = pydicomDifferences(implicit.files.map((stored, index) => ({ stored, served: served[index] as string })));
     expect(differences).toEqual(sources.map(() => [`transfer syntax: ${EXPLICIT}`]));
+  });
+});
+
+describe('the index, derived data', () => {
+  test('deleted, it rebuilds itself from the study topic, and says it is not ready until it holds what the topic held', async () => {
+    const env = { FACADE_DATA_DIR: mkdtempSync('/tmp/facade-dicomweb-rebuild-'), DICOMWEB_GROUP_ID: `dicomweb-rebuild-${Date.now()}` };
+    const listed = async (running: DicomwebNode): Promise<string[]> =>
+      json((await running.get(`/studies?StudyInstanceUID=${study.studyInstanceUid},${other.studyInstanceUid}`, clinician)).body).map((match: any) => value(match, '0020000D'));
+    const first = await startDicomweb({ storageDir: pipeline.storageDir, topicPrefix: pipeline.topicPrefix, gatewayOrigin: gateway.origin, env });
+    try {
+      // Ready (/readyz) only once the new index holds the topic's studies: no list missing them.
+      expect((await listed(first)).sort()).toEqual([study.studyInstanceUid, other.studyInstanceUid].sort());
+    } finally {
+      await first.stop();
+    }
+    rmSync(`${env.FACADE_DATA_DIR}/dicomweb/index.sqlite`);
+    // The same consumer group name: until 2026-12-07 its committed offsets left a new file empty.
+    const second = await startDicomweb({ storageDir: pipeline.storageDir, topicPrefix: pipeline.topicPrefix, gatewayOrigin: gateway.origin, env });
+    try {
+      expect((await listed(second)).sort()).toEqual([study.studyInstanceUid, other.studyInstanceUid].sort());
+    } finally {
+      await second.stop();
+    }
   });
 });
 

@@ -19,6 +19,7 @@ import type { DicomwebConfig } from './config';
 import { createDicomwebApp } from './http/app';
 import { startIndexConsumer } from './index/index-consumer';
 import { StudyIndexDb } from './index/study-index-db';
+import { IndexCatchUp } from './index/index-catch-up';
 import { viewerPages } from './viewer/pages';
 import { viewerApi } from './viewer/summary-routes';
 import { fhirSummarySource } from './viewer/summary-source';
@@ -93,6 +94,8 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     viewerLink: config.viewer ? (uid) => `${new URL(config.publicBaseUrl).origin}/viewer/viewer?StudyInstanceUIDs=${uid}` : undefined,
   });
   onStop('index consumer', consumer.stop);
+  const indexCatchUp = await IndexCatchUp.start(admin, { groupId, topic: studyTopic, rebuilt: db.rebuilt, logger });
+  onStop('index catch-up', async () => indexCatchUp.stop());
 
   const deps = {
     db,
@@ -101,6 +104,8 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     // Every route with patient data or images answers 503 until the view has read the decisions to the end, and whenever it stops following them,
     // and until the records linking other identifiers to them are read.
     consentView: { isReady: () => consentView.isReady() && linked.isReady() },
+    // Likewise until a rebuilt index has read the study topic as far as it was at start.
+    index: indexCatchUp,
     maxResults: config.maxResults,
     verifier,
     failedTokens: config.failedTokens ? failedTokenCounter(config.failedTokens) : undefined,
@@ -123,6 +128,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
       { name: 'fhir', probe: () => upstream.probe() },
       { name: 'oidc-issuer', probe: () => verifier.probe() },
       caughtUp('consent', [consentView, linked], 'the consent decisions and the patient records linked to them'),
+      caughtUp('index', [indexCatchUp], 'the study topic into the rebuilt index'),
     ],
   });
   onStop('http server', () => server.close());

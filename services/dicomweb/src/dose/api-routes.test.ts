@@ -84,6 +84,7 @@ async function serve(events: AuditEvent[], consent: { source?: unknown[]; index?
       verifier: { verify: async (token) => principalOf(Buffer.from(token, 'base64url').toString()) },
       failedTokens: undefined,
       consentView: { isReady: () => true },
+      index: { isReady: () => true },
       publicBaseUrl: 'https://node.example/dicomweb',
       audit: { enqueue: (event) => events.push(event) },
       logger,

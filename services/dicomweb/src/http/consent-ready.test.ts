@@ -24,6 +24,7 @@ describe('a consent view that is not ready: 503 with Retry-After on every route 
   let server: LoopbackServer;
   let db: StudyIndexDb;
   let ready = false;
+  let indexReady = true;
   const events: AuditEvent[] = [];
   const principal: Principal = { issuer: 'https://issuer.example', clientId: 'viewer', scopes: parseScopes('dose-officer user/*.rs'), grantedScopes: ['dose-officer', 'user/*.rs'] };
 
@@ -33,6 +34,7 @@ describe('a consent view that is not ready: 503 with Retry-After on every route 
       verifier: fakeVerifier(principal),
       failedTokens: undefined,
       consentView: { isReady: () => ready },
+      index: { isReady: () => indexReady },
       publicBaseUrl: 'https://node.example/dicomweb',
       audit: { enqueue: (event: AuditEvent) => events.push(event) },
       logger,
@@ -89,6 +91,22 @@ describe('a consent view that is not ready: 503 with Retry-After on every route 
         expect((await get('/dose/api/summary')).status).toBe(200);
         expect((await get('/viewer-api/studies/1.2.3/summary')).status).toBe(404);
       }
+    }
+  });
+
+  test('while a rebuilt index reads the study topic again: 503 saying so, rather than lists missing studies', async () => {
+    ready = true;
+    indexReady = false;
+    try {
+      for (const path of ['/dicomweb/studies', '/dicomweb/studies/1.2.3/metadata', '/viewer-api/studies/1.2.3/summary']) {
+        const answer = await get(path);
+        expect([path, answer.status, answer.headers['retry-after']]).toEqual([path, 503, String(CONSENT_RETRY_AFTER_SECONDS)]);
+        expect((answer.body as { message?: string }).message).toMatch(/^The index is being rebuilt/);
+      }
+      indexReady = true;
+      expect((await get('/dicomweb/studies')).status).toBe(200);
+    } finally {
+      indexReady = true;
     }
   });
 });

@@ -17,6 +17,7 @@ describe('DICOMweb: _format honoured where the answer is JSON, refused elsewhere
       verifier: fakeVerifier({ issuer: 'https://issuer.example', clientId: 'viewer', scopes: [] }),
       failedTokens: undefined,
       consentView: { isReady: () => true },
+      index: { isReady: () => true },
       publicBaseUrl: 'https://node.example/dicomweb',
       audit: { enqueue: () => undefined },
       logger,

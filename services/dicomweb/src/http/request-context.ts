@@ -5,7 +5,7 @@ import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { CatchingUp, Logger } from '@imaging-facade/service-kit';
 import { StudyIndexDb, type StudyRow } from '../index/study-index-db';
-import { requireConsentReady } from './consent-ready';
+import { requireConsentReady, requireIndexReady } from './consent-ready';
 
 /**
  * What every request of the node's web faces goes through (DICOMweb, the dose dashboard's API), as
@@ -53,6 +53,8 @@ export interface RequestContextDeps {
   verifier: Pick<OidcVerifier, 'verify'>;
   /** The consent decisions' view: no answer (503) until it has read its topic to the end, nor while it does not follow it. */
   consentView: Pick<CatchingUp, 'isReady'>;
+  /** The index: not ready while a rebuilt one reads the study topic again (IndexCatchUp). */
+  index: Pick<CatchingUp, 'isReady'>;
   /** Bad tokens counted per client address (429 past the limit); undefined: no limit (said explicitly, so that no wiring forgets it). */
   failedTokens: FailedTokens | undefined;
   publicBaseUrl: string;
@@ -122,6 +124,7 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
       res.locals.principal = principal;
       face.authorize?.(principal, res);
       requireConsentReady(deps.consentView, res);
+      requireIndexReady(deps.index, res);
       next();
     } catch (error) {
       // Why the token was refused (or the client throttled, or consent not loaded), for the AuditEvent's outcomeDesc.
