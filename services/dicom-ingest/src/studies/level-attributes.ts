@@ -5,8 +5,7 @@ import { tagOf, textAt, type DicomAttribute, type DicomJson } from '@imaging-fac
  * what that one leaves empty taken from the instances before it, the newest that has it. A series a
  * workstation derives later, or a dose report sent last, often lacks the Study Description or the
  * Referring Physician the modality's images carried; the newest instance alone lost them in QIDO,
- * the manifest and the ImagingStudy (found by a DICOMweb review, 2026-12-07). dcm4chee's default
- * ("supplement") keeps them the same way.
+ * the manifest and the ImagingStudy (found by a DICOMweb review, 2026-12-07).
  *
  * Identifiers are never put together from parts of different instances: the patient's identifiers
  * always come whole from the newest instance, and an instance filed under another patient (another

@@ -1,7 +1,6 @@
-import type { DicomJson } from '@imaging-facade/dicom';
+import { isMadeAboutImages, type DicomJson } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data, StudySeries } from '@imaging-facade/events';
 import type { IndexRecord } from './study-index';
-import { isMadeAboutImages } from '@imaging-facade/dicom';
 import { maySharePatient, supplementedAttributes } from './level-attributes';
 
 /**
