@@ -77,8 +77,9 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
   onStop('audit writer', () => audit.stop());
 
   const groupId = db.consumerGroup(config.kafka.groupId);
-  if (db.rebuilt) {
-    logger.info({ groupId, topic: studyTopic }, 'the index is new or was derived otherwise: reading the study topic from its beginning');
+  const rebuilding = db.rebuilding;
+  if (rebuilding) {
+    logger.info({ groupId, topic: studyTopic }, 'the index is being rebuilt (new, derived otherwise, or not caught up before a restart): reading the study topic until it has caught up');
   }
   const consumer = await startIndexConsumer({
     kafka,
@@ -94,7 +95,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     viewerLink: config.viewer ? (uid) => `${new URL(config.publicBaseUrl).origin}/viewer/viewer?StudyInstanceUIDs=${uid}` : undefined,
   });
   onStop('index consumer', consumer.stop);
-  const indexCatchUp = await IndexCatchUp.start(admin, { groupId, topic: studyTopic, rebuilt: db.rebuilt, logger });
+  const indexCatchUp = new IndexCatchUp(admin, { groupId, topic: studyTopic, rebuilding, onCaughtUp: () => db.caughtUp(), logger });
   onStop('index catch-up', async () => indexCatchUp.stop());
 
   const deps = {
@@ -128,7 +129,13 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
       { name: 'fhir', probe: () => upstream.probe() },
       { name: 'oidc-issuer', probe: () => verifier.probe() },
       caughtUp('consent', [consentView, linked], 'the consent decisions and the patient records linked to them'),
-      caughtUp('index', [indexCatchUp], 'the study topic into the rebuilt index'),
+      {
+        name: 'index',
+        probe: async () => {
+          if (indexCatchUp.error) throw indexCatchUp.error;
+          if (!indexCatchUp.isReady()) throw new Error(indexCatchUp.describe());
+        },
+      },
     ],
   });
   onStop('http server', () => server.close());

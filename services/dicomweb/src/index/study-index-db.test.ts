@@ -38,12 +38,18 @@ describe('the DICOMweb index file', () => {
     const file = path.join(dir, 'dicomweb', 'index.sqlite');
     const fresh = new StudyIndexDb(file);
     const group = fresh.consumerGroup('dicomweb-index');
-    expect([fresh.rebuilt, group]).toEqual([true, expect.stringMatching(/^dicomweb-index\.[0-9a-f]{8}$/)]);
+    expect([fresh.rebuilding, group]).toEqual([true, expect.stringMatching(/^dicomweb-index\.[0-9a-f]{8}$/)]);
     fresh.replaceStudy(oneStudy);
     fresh.close();
 
+    // Restarted before it caught up: still rebuilding, with the same group (it reads on).
+    const interrupted = new StudyIndexDb(file);
+    expect([interrupted.rebuilding, interrupted.consumerGroup('dicomweb-index')]).toEqual([true, group]);
+    interrupted.caughtUp();
+    interrupted.close();
+
     const restarted = new StudyIndexDb(file);
-    expect([restarted.rebuilt, restarted.consumerGroup('dicomweb-index'), restarted.study('1.2.3')?.modalities]).toEqual([false, group, 'CT']);
+    expect([restarted.rebuilding, restarted.consumerGroup('dicomweb-index'), restarted.study('1.2.3')?.modalities]).toEqual([false, group, 'CT']);
     restarted.close();
 
     rmSync(file);
@@ -63,7 +69,7 @@ describe('the DICOMweb index file', () => {
     raw.close();
 
     const reopened = new StudyIndexDb(file);
-    expect([reopened.rebuilt, reopened.study('1.2.3')]).toEqual([true, undefined]);
+    expect([reopened.rebuilding, reopened.study('1.2.3')]).toEqual([true, undefined]);
     expect(reopened.consumerGroup('dicomweb-index')).not.toBe(group);
     reopened.close();
   });

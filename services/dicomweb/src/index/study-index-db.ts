@@ -131,22 +131,32 @@ export class StudyIndexDb {
     // One process at a time: a second dicomweb on the same data directory fails at start, saying so.
     // The index is rebuilt from the study topic after a crash: losing its last transactions is harmless.
     this.db = openLocalDatabase(file, { what: 'the DICOMweb index', synchronous: 'NORMAL' });
-    this.rebuilt = this.db.pragma('user_version', { simple: true }) !== DERIVATION;
-    if (this.rebuilt) {
+    if (this.db.pragma('user_version', { simple: true }) !== DERIVATION) {
       // Emptied and given a new feed in one transaction: a crash leaves the old file or the new one.
       this.db.transaction(() => {
         this.db.exec('DROP TABLE IF EXISTS studies; DROP TABLE IF EXISTS series; DROP TABLE IF EXISTS instances; DROP TABLE IF EXISTS feed;');
         this.db.exec(SCHEMA);
-        this.db.exec('CREATE TABLE feed (consumer_group_suffix TEXT NOT NULL)');
-        this.db.prepare('INSERT INTO feed VALUES (?)').run(randomUUID().slice(0, 8));
+        this.db.exec('CREATE TABLE feed (consumer_group_suffix TEXT NOT NULL, caught_up INTEGER NOT NULL DEFAULT 0)');
+        this.db.prepare('INSERT INTO feed (consumer_group_suffix) VALUES (?)').run(randomUUID().slice(0, 8));
         this.db.pragma(`user_version = ${DERIVATION}`);
       })();
     }
     this.db.exec(SCHEMA);
   }
 
-  /** The file was new, or of another derivation, and is read again from the study topic's beginning. */
-  readonly rebuilt: boolean;
+  /**
+   * The file is being filled from the study topic's beginning (new, or of another derivation) and
+   * has not yet caught up with it: kept in the file, so that a restart in the middle (a deploy, an
+   * operator taking the 503s for a hang) still waits (IndexCatchUp).
+   */
+  get rebuilding(): boolean {
+    return (this.db.prepare('SELECT caught_up AS caughtUp FROM feed').get() as { caughtUp: number }).caughtUp === 0;
+  }
+
+  /** The rebuilt file has read the study topic as far as it reached when the service started. */
+  caughtUp(): void {
+    this.db.prepare('UPDATE feed SET caught_up = 1').run();
+  }
 
   /**
    * The consumer group that feeds this file: `base` and the file's own suffix. A new file has a new
