@@ -14,13 +14,31 @@ export function isDoseReport(sopClassUid: string | undefined): boolean {
 }
 
 /**
- * Objects made about a study's images rather than acquired (PS3.4 B.5): structured reports (dose
- * reports, key object selections), presentation states and encapsulated documents. Another system
- * often makes them later (a dose management system, a PACS, a scanner of paper requests), with a
- * patient module of its own.
+ * Objects made from or about a study's images rather than acquired (PS3.4 B.5): structured reports
+ * (dose reports, key object selections), presentation states, encapsulated documents, secondary
+ * captures, segmentations, registrations and fiducials, real world value maps, and RT objects other
+ * than RT Images. Another system often makes them later (a dose management system, an AI, a
+ * workstation, a treatment planning system, a PACS), with a patient module of its own.
  */
-const MADE_ABOUT_IMAGES_BRANCHES = ['1.2.840.10008.5.1.4.1.1.88.', '1.2.840.10008.5.1.4.1.1.11.', '1.2.840.10008.5.1.4.1.1.104.'];
+const MADE_ABOUT_IMAGES_BRANCHES = [
+  '1.2.840.10008.5.1.4.1.1.88.', // structured reports, key object selections
+  '1.2.840.10008.5.1.4.1.1.11.', // presentation states
+  '1.2.840.10008.5.1.4.1.1.104.', // encapsulated PDF, CDA, STL…
+  '1.2.840.10008.5.1.4.1.1.7.', // multi-frame secondary captures
+  '1.2.840.10008.5.1.4.1.1.66.', // registrations, fiducials, segmentations
+];
+const MADE_ABOUT_IMAGES_CLASSES = new Set([
+  '1.2.840.10008.5.1.4.1.1.7', // secondary capture
+  '1.2.840.10008.5.1.4.1.1.66', // raw data
+  '1.2.840.10008.5.1.4.1.1.67', // real world value mapping
+  '1.2.840.10008.5.1.4.1.1.30', // parametric map
+]);
+const RT_BRANCH = '1.2.840.10008.5.1.4.1.1.481.';
+const RT_IMAGE = '1.2.840.10008.5.1.4.1.1.481.1';
 
 export function isMadeAboutImages(sopClassUid: string): boolean {
-  return MADE_ABOUT_IMAGES_BRANCHES.some((branch) => sopClassUid.startsWith(branch));
+  if (sopClassUid.startsWith(RT_BRANCH)) {
+    return sopClassUid !== RT_IMAGE;
+  }
+  return MADE_ABOUT_IMAGES_CLASSES.has(sopClassUid) || MADE_ABOUT_IMAGES_BRANCHES.some((branch) => sopClassUid.startsWith(branch));
 }

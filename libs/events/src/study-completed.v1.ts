@@ -64,7 +64,7 @@ export const studySeriesSchema = z.object({
 
 export const studyCompletedV1DataSchema = z.object({
   studyInstanceUid: dicomUidSchema,
-  /** STUDY_LEVEL_TAGS (patient and study), from the study's most recently received acquired instance (reports and presentation states count after images), what it leaves empty filled from the others (patient identifiers never). */
+  /** STUDY_LEVEL_TAGS (patient and study), from the study's most recently received acquired instance (objects made from the images count after them), what it leaves empty filled from the others (patient identifiers never). */
   study: dicomJsonSchema,
   series: z.array(studySeriesSchema).min(1),
   firstReceivedAt: z.iso.datetime({ offset: true }),

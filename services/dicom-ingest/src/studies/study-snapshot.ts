@@ -9,8 +9,8 @@ import { maySharePatient, supplementedAttributes } from './level-attributes';
  * may even have moved to another series). Series and instances keep the order they first arrived in.
  * Study attributes are those of the latest record of an acquired instance (an image, a waveform…),
  * series attributes the latest record's of the series, each with what it leaves empty taken from the
- * records before it (see `supplementedAttributes`). Reports, key object selections, presentation
- * states and encapsulated documents come after every acquired instance: a dose report sent last by
+ * records before it (see `supplementedAttributes`). Objects made from or about the images (reports,
+ * secondary captures, segmentations…: `isMadeAboutImages`) come after every acquired instance: a dose report sent last by
  * a dose management system, with its own patient module (no issuer, a name of its own), put the
  * study under another patient identity until 2026-12-07 (found by a FHIR review). Returns undefined
  * for an index without records.
