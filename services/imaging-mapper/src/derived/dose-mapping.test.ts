@@ -338,6 +338,8 @@ describe('dicomDateTimeToFhir', () => {
     ['20240705', undefined, '2024-07-05'],
     // A study offset written wrong says the zone is not known: not the node's either.
     ['20240705101500', '0100', '2024-07-05'],
+    ['20240705101500', '+1500', '2024-07-05'], // beyond +14:00
+    ['20240705101500+0160', undefined, '2024-07-05'], // 60 minutes
   ])('%s (study offset %s) on a node in Europe/Paris → %s', (dt, offset, expected) => {
     expect(dicomDateTimeToFhir(dt, offset, 'Europe/Paris')).toBe(expected);
   });

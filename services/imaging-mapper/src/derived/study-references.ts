@@ -3,7 +3,7 @@ import { dicomUidIdentifier } from '@imaging-facade/fhir';
 import type { Identifier, ImagingStudy, Reference } from '@medplum/fhirtypes';
 import { DicomDataset } from '../mapping/mapped-attributes';
 import { accessionIdentifier as studyAccessionIdentifier } from '../mapping/imaging-study-mapping';
-import { zoneOffsetAt } from '../mapping/dicom-values';
+import { dicomOffsetToFhir, zoneOffsetAt } from '../mapping/dicom-values';
 
 /**
  * How the resources derived from a study (its manifest's DocumentReference, its dose Observations)
@@ -67,14 +67,16 @@ export function dicomDateTimeToFhir(dt: string | undefined, defaultOffset?: stri
     return undefined;
   }
   const date = [year, month, day].filter(Boolean).join('-');
-  const offset = ownOffset ?? (defaultOffset && /^[+-]\d{4}$/.test(defaultOffset) ? defaultOffset : undefined);
-  // A study offset written wrong (`0100`) says the zone is not known: not the node's either.
-  const zoneKnown = offset !== undefined || !defaultOffset?.trim();
+  // The DT's own offset, else the study's; one written wrong (`0100`, `+1500`) says the zone is not
+  // known: neither it nor the node's is used.
+  const given = ownOffset ?? (defaultOffset?.trim() || undefined);
+  const offset = given === undefined ? undefined : dicomOffsetToFhir(given);
+  const zoneKnown = given === undefined || offset !== undefined;
   if (!hours || !day) {
     return date;
   }
   const time = `${hours}:${minutes ?? '00'}:${seconds ?? '00'}`;
   // No offset anywhere: local time of the node's zone (FACADE_TIME_ZONE), as for ImagingStudy.started.
-  const zone = offset ? `${offset.slice(0, 3)}:${offset.slice(3)}` : timeZone && zoneKnown ? zoneOffsetAt(timeZone, date, time) : undefined;
+  const zone = offset ?? (timeZone && zoneKnown ? zoneOffsetAt(timeZone, date, time) : undefined);
   return zone ? `${date}T${time}${fraction ?? ''}${zone}` : date;
 }
