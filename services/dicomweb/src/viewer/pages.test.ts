@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -64,6 +64,9 @@ describe('every answer of the viewer carries its security headers, whichever rou
     writeFileSync(path.join(dir, 'index.html'), '<html><head></head><body>OHIF</body></html>');
     writeFileSync(path.join(dir, 'app.bundle.0f6159c501addfe9.js'), `__webpack_require__.p = "/";${'x();'.repeat(1000)}`);
     writeFileSync(path.join(dir, 'logo.png'), Buffer.alloc(64, 1));
+    mkdirSync(path.join(dir, 'assets'));
+    // As small as OHIF's (156 bytes): under the compression floor, served by the plain route.
+    writeFileSync(path.join(dir, 'assets', 'yandex-browser-manifest.json'), '{"layout": {"logo": "/assets/yandex-browser-50x50.png"}}');
     const config = { viewer: { dir, clientId: 'imaging-viewer', scope: 'openid' }, publicBaseUrl: 'http://localhost/dicomweb', oidc: { issuer: 'http://localhost:8000/oidc' } } as unknown as DicomwebConfig;
     const app = express();
     for (const { path: mount, router } of viewerPages(config, { warn: () => undefined } as unknown as Logger)) {
@@ -91,5 +94,12 @@ describe('every answer of the viewer carries its security headers, whichever rou
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect([response.headers.get('x-content-type-options'), response.headers.get('referrer-policy'), response.headers.get('cache-control')]).toEqual(['nosniff', 'no-referrer', cacheControl]);
+  });
+
+  test('a small web app manifest in a subdirectory, not compressed, is rebased all the same', async () => {
+    for (const encoding of ['br', 'identity']) {
+      const response = await fetch(`${base}/assets/yandex-browser-manifest.json`, { headers: { 'accept-encoding': encoding } });
+      expect([encoding, response.status, await response.text()]).toEqual([encoding, 200, '{"layout": {"logo": "/viewer/assets/yandex-browser-50x50.png"}}']);
+    }
   });
 });

@@ -124,13 +124,15 @@ export function viewerPages(config: DicomwebConfig, logger: Logger): Array<{ pat
   router.get(['/', '/index.html'], sendIndex);
   const cache = new Map<string, string | null>();
   router.get('/*asset', compressedAssets(viewer.dir, (relative) => rebasedFile(viewer.dir, relative, VIEWER_PATH, cache)));
-  router.get('/:file', (req, res, next) => {
-    const content = rebasedFile(viewer.dir, req.params.file, VIEWER_PATH, cache);
+  // What compressedAssets leaves (no accepted encoding, a file under its size floor) of a rewritten file.
+  router.get('/*asset', (req, res, next) => {
+    const relative = ([] as string[]).concat(req.params.asset ?? []).join('/');
+    const content = rebasedFile(viewer.dir, relative, VIEWER_PATH, cache);
     if (content === undefined) {
       next();
       return;
     }
-    res.set('cache-control', assetCacheControl(req.params.file)).type(path.extname(req.params.file)).send(content);
+    res.set('cache-control', assetCacheControl(relative)).type(path.extname(relative)).send(content);
   });
   router.use(
     express.static(viewer.dir, {
