@@ -28,6 +28,7 @@ describe('the node settings', () => {
         FACADE_NODE_NAME: 'CHU Nord',
         FACADE_DICOMWEB_BASE_URL: 'https://pacs.example/dicom-web/',
         FACADE_PATIENT_ID_SYSTEM: 'urn:oid:1.2.250.1.999.1.1',
+        FACADE_ACCESSION_NUMBER_SYSTEM: 'urn:oid:1.2.250.1.999.1.2',
         FACADE_CONSENT_POLICY: 'opt-in',
         FACADE_ORGANIZATION_NAME: 'Centre d’imagerie',
         FACADE_ORGANIZATION_ID_SYSTEM: 'urn:oid:1.2.250.1.71.4.2.2',
@@ -43,6 +44,7 @@ describe('the node settings', () => {
       nodeName: 'CHU Nord',
       dicomWebBaseUrl: 'https://pacs.example/dicom-web',
       patientIdSystem: 'urn:oid:1.2.250.1.999.1.1',
+      accessionNumberSystem: 'urn:oid:1.2.250.1.999.1.2',
       consentPolicy: 'opt-in',
       organization: { name: 'Centre d’imagerie', system: 'urn:oid:1.2.250.1.71.4.2.2', value: '1750000000' },
       nationalProfile: 'fr',
@@ -58,6 +60,7 @@ describe('the node settings', () => {
     ['FACADE_NODE_UID', '1.2.3A4'],
     ['FACADE_DICOMWEB_BASE_URL', 'dicomweb'],
     ['FACADE_PATIENT_ID_SYSTEM', 'HOSPITAL_A'],
+    ['FACADE_ACCESSION_NUMBER_SYSTEM', 'RIS_NORD'],
     ['FACADE_CONSENT_POLICY', 'opt-maybe'],
     ['FACADE_ORGANIZATION_ID_SYSTEM', 'FINESS'],
     ['FACADE_NATIONAL_PROFILE', 'de'],
@@ -67,6 +70,10 @@ describe('the node settings', () => {
     ['FACADE_LOG_PSEUDONYM_KEY', 'not a key, not hex, not base64!'],
   ])('refuse a bad %s (%s), naming it', (name, value) => {
     expect(() => loadConfig(nodeSettingsSchema, { [name]: value })).toThrow(name);
+  });
+
+  it('an empty FACADE_ACCESSION_NUMBER_SYSTEM (as compose passes an unset one) is no system', () => {
+    expect(loadConfig(nodeSettingsSchema, { FACADE_ACCESSION_NUMBER_SYSTEM: '' }).accessionNumberSystem).toBeUndefined();
   });
 
   it.each([

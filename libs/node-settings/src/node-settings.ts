@@ -42,7 +42,7 @@ export const nodeSettingsShape = {
    * them (a URL or `urn:oid:`). Unset: such accession numbers have no system, and a search by one
    * alone may find other patients' studies (another RIS's numbers).
    */
-  FACADE_ACCESSION_NUMBER_SYSTEM: uri.optional(),
+  FACADE_ACCESSION_NUMBER_SYSTEM: z.preprocess((value) => (value === '' ? undefined : value), uri.optional()),
   /** `opt-out`: a study is shared unless its patient refused; `opt-in`: only once they agreed. */
   FACADE_CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
   /** Author and custodian of the manifests: the organization's name… */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readPart10, tagOf, textAt, type DicomJson } from '@imaging-facade/dicom';
+import { currentFormDate, readPart10, tagOf, textAt, type DicomJson } from '@imaging-facade/dicom';
 import { patientIdentifierOfStudy } from '@imaging-facade/consent';
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { IndexedStudy, InstanceRow, SeriesRow } from './study-index-db';
@@ -50,6 +50,10 @@ async function metadataOf(storageDir: string, relative: string, urlPath: string)
     }
     throw error;
   }
+}
+
+function studyDateOf(text: string | undefined): string | null {
+  return text === undefined ? null : (currentFormDate(text) ?? text);
 }
 
 function numberOrNull(text: string | undefined): number | null {
@@ -147,7 +151,8 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
       patientValue: identifier?.value ?? null,
       patientId: textAt(snapshot.study, TAG.PatientID) ?? null,
       patientNameKey: alphabetic ? alphabetic.toUpperCase() : null,
-      studyDate: textAt(snapshot.study, TAG.StudyDate) ?? null,
+      // Matched as text by QIDO date ranges: an ACR-NEMA date (1997.04.24) in today's form.
+      studyDate: studyDateOf(textAt(snapshot.study, TAG.StudyDate)),
       accession: textAt(snapshot.study, TAG.AccessionNumber) ?? null,
       modalities: modalities.join('\\'),
       numberOfSeries: listed.series.length,

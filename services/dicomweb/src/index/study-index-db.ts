@@ -16,7 +16,8 @@ import { openLocalDatabase } from '@imaging-facade/service-kit';
 /**
  * How the rows are derived from the snapshots, as `PRAGMA user_version`. Raised whenever a change
  * would make rows already written wrong: the index is then emptied and read again from the topic.
- * 1: group lengths left out of the metadata, the node's own manifest left out of listings (2026-12-07).
+ * 1: group lengths left out of the metadata, the node's own manifest left out of listings, ACR-NEMA
+ *    study dates in today's form (2026-12-07).
  */
 export const DERIVATION = 1;
 
@@ -44,7 +45,7 @@ export interface SeriesRow {
   seriesNumber: number | null;
   numberOfInstances: number;
   attributes: string;
-  /** 0: the node's own manifest, retrieved by its URL and never listed (see NOT_LISTED); 1 by default. */
+  /** 0: the node's own manifest, retrieved by its URL and never listed (see LISTED); 1 by default. */
   listed?: 0 | 1;
 }
 

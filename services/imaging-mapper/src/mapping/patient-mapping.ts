@@ -135,7 +135,7 @@ export const PATIENT_ROWS: readonly MappingRow<Patient>[] = [
   {
     dicom: ['PatientBirthDate'],
     fhir: 'Patient.birthDate',
-    rule: 'DA `YYYYMMDD` → `YYYY-MM-DD`; not a real date → left out',
+    rule: 'DA `YYYYMMDD` (or the ACR-NEMA `YYYY.MM.DD`) → `YYYY-MM-DD`; not a real date → left out',
     map: (source, patient, context) => {
       const text = source.text('PatientBirthDate');
       const birthDate = text ? dicomDateToFhir(text) : undefined;
