@@ -44,7 +44,12 @@ describe('supplementedAttributes (newest first)', () => {
     [
       'a study date and time from one instance, not a date of one and a time of another',
       [studyTime('101500'), attributes(studyDate('20260101'), studyTime('090000'))],
-      studyTime('101500'),
+      attributes(studyDate('20260101'), studyTime('090000')),
+    ],
+    [
+      'a date without time taken with its instance\'s lack of time, not beside the newest\'s time zone offset',
+      [attributes(text('TimezoneOffsetFromUTC', 'SH', '+0100')), studyDate('20260101')],
+      studyDate('20260101'),
     ],
   ])('%s', (_case, newestFirst, expected) => {
     expect(supplementedAttributes(newestFirst)).toEqual(expected);

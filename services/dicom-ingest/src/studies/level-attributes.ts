@@ -23,7 +23,7 @@ const TAKEN_TOGETHER: readonly (readonly string[])[] = [
   ['StudyDate', 'StudyTime', 'TimezoneOffsetFromUTC'],
   ['SeriesDate', 'SeriesTime'],
   ['InstitutionName', 'InstitutionCodeSequence'],
-  ['ReasonForTheRequestedProcedure', 'ReasonForRequestedProcedureCodeSequence'],
+  ['ReasonForRequestedProcedureCodeSequence', 'ReasonForTheRequestedProcedure'],
 ].map((keywords) => keywords.map(tagOf));
 
 const PATIENT_ID = tagOf('PatientID');
@@ -49,7 +49,10 @@ export function maySharePatient(one: DicomJson, other: DicomJson): boolean {
   return textAt(one, PATIENT_ID) === textAt(other, PATIENT_ID) && (issuer === otherIssuer || issuer === undefined || otherIssuer === undefined);
 }
 
-/** The groups of tags filled as one: those of TAKEN_TOGETHER, and every other tag alone. */
+/**
+ * The groups of tags filled as one: those of TAKEN_TOGETHER, and every other tag alone. A group is
+ * missing when its first tag is (a time zone offset without a study date still lacks the date).
+ */
 function fillGroupsOf(tags: Iterable<string>): string[][] {
   const grouped = new Set(TAKEN_TOGETHER.flat());
   const groups = TAKEN_TOGETHER.map((group) => [...group]);
@@ -75,14 +78,18 @@ export function supplementedAttributes(newestFirst: readonly DicomJson[]): Dicom
   const result: DicomJson = { ...newest };
   const tags = new Set([newest, ...older].flatMap((attributes) => Object.keys(attributes)));
   for (const group of fillGroupsOf(tags)) {
-    if (group.some((tag) => hasValue(newest[tag]))) {
+    const [anchor] = group as [string, ...string[]];
+    if (hasValue(newest[anchor])) {
       continue;
     }
-    const source = older.find((attributes) => group.some((tag) => hasValue(attributes[tag])));
-    for (const tag of group) {
+    const source = older.find((attributes) => hasValue(attributes[anchor]));
+    // The whole group from that one instance: a date with its own time and offset, never another's.
+    for (const tag of source ? group : []) {
       const attribute = source?.[tag];
       if (attribute !== undefined) {
         result[tag] = attribute;
+      } else {
+        delete result[tag];
       }
     }
   }
