@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { DocumentReference, ImagingStudy } from '@medplum/fhirtypes';
 import { startGateway, type Gateway } from '../../services/fhir-gateway/src/test-support/harness';
@@ -456,6 +456,36 @@ describe('the index, derived data', () => {
       expect((await listed(second)).sort()).toEqual([study.studyInstanceUid, other.studyInstanceUid].sort());
     } finally {
       await second.stop();
+    }
+  });
+
+  test('a file that cannot be read is left out of a rebuilt index and said; the rest of the study and the studies after it are served', async () => {
+    // A copy of the node's storage with one CT instance cut short and another replaced by a directory.
+    const storageDir = mkdtempSync('/tmp/facade-dicomweb-damaged-');
+    cpSync(pipeline.storageDir, storageDir, { recursive: true });
+    const ct = study.series[0] as GeneratedStudy['series'][number];
+    const [kept, cut, gone] = ct.sopInstanceUids as [string, string, string];
+    const fileOf = (sop: string): string => `${storageDir}/${study.studyInstanceUid}/${ct.seriesInstanceUid}/${sop}.dcm`;
+    truncateSync(fileOf(cut), 20_000);
+    rmSync(fileOf(gone));
+    mkdirSync(fileOf(gone));
+    const instance = (sop: string): string => `/studies/${study.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances/${sop}`;
+    // Ready only once it has read the whole topic: before 2026-12-07 the cut file dead-lettered the
+    // whole study, and the directory was retried for ever (503 until then).
+    const damaged = await startDicomweb({ storageDir, topicPrefix: pipeline.topicPrefix, gatewayOrigin: gateway.origin, env: { DICOMWEB_GROUP_ID: `dicomweb-damaged-${Date.now()}` } });
+    try {
+      const found = json((await damaged.get(`/studies?StudyInstanceUID=${study.studyInstanceUid},${other.studyInstanceUid}`, clinician)).body);
+      expect(Object.fromEntries(found.map((match: any) => [value(match, '0020000D'), value(match, '00201208')]))).toEqual({ [study.studyInstanceUid]: 4, [other.studyInstanceUid]: 1 });
+      expect((await damaged.get(instance(cut), clinician)).status).toBe(404);
+      expect((await damaged.get(instance(gone), clinician)).status).toBe(404);
+      expect((await damaged.get(instance(kept), clinician, 'multipart/related; type="application/dicom"')).status).toBe(200);
+      const said = damaged.process.logs().split('\n').filter((line) => line.includes('cannot be read'));
+      expect(said.join('\n')).toContain(cut);
+      expect(said.join('\n')).toContain('EISDIR');
+      expect(said.join('\n')).not.toContain(study.patientId);
+    } finally {
+      await damaged.stop();
+      rmSync(storageDir, { recursive: true, force: true });
     }
   });
 });

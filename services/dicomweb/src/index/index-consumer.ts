@@ -23,11 +23,17 @@ export interface IndexConsumerOptions extends SnapshotRowsOptions {
 /**
  * Keeps the index in step with the study topic: each snapshot replaces its study's rows (idempotent,
  * so at-least-once delivery and replays are harmless). Invalid events go to the dead-letter topic.
- * An instance whose file is gone is left out and said (the node cannot serve it); a file that cannot
- * be read for another reason (disk errors) is retried with backoff.
+ * An instance whose file is gone or cannot be read (rowsOfSnapshot says which) is left out, said and
+ * counted (the node cannot serve it); when the storage itself fails, the snapshot is retried with backoff.
  */
 export async function startIndexConsumer(options: IndexConsumerOptions): Promise<{ stop: () => Promise<void> }> {
   const indexed = new Counter({ name: 'dicomweb_indexed_studies_total', help: 'Study snapshots written to the DICOMweb index', registers: [options.metrics] });
+  const leftOut = new Counter({
+    name: 'dicomweb_instances_left_out_total',
+    help: 'Instances of indexed snapshots left out of the DICOMweb index, by reason: their file missing or unreadable',
+    labelNames: ['reason'] as const,
+    registers: [options.metrics],
+  });
   return startValidatedConsumer(options.kafka, {
     groupId: options.groupId,
     topic: options.topic,
@@ -40,7 +46,13 @@ export async function startIndexConsumer(options: IndexConsumerOptions): Promise
     handle: async (event, context) => {
       const rows = await rowsOfSnapshot(event.data, options);
       if (rows.missing.length > 0) {
+        leftOut.inc({ reason: 'missing' }, rows.missing.length);
         context.logger.warn({ studyInstanceUid: event.data.studyInstanceUid, missing: rows.missing }, 'instances of the study are not in the storage directory: left out of the index');
+      }
+      if (rows.unreadable.length > 0) {
+        // The reasons are the reader's or the system's (an element cut off, EACCES): never a value.
+        leftOut.inc({ reason: 'unreadable' }, rows.unreadable.length);
+        context.logger.error({ studyInstanceUid: event.data.studyInstanceUid, unreadable: rows.unreadable }, 'files of the study cannot be read: left out of the index until it is rebuilt or the study sent again');
       }
       options.db.replaceStudy(rows);
       indexed.inc();

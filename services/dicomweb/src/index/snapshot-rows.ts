@@ -1,5 +1,6 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { currentFormDate, readPart10, tagOf, textAt, type DicomJson } from '@imaging-facade/dicom';
+import { currentFormDate, MalformedDatasetError, readPart10, TruncatedDatasetError, tagOf, textAt, type DicomJson } from '@imaging-facade/dicom';
 import { patientIdentifierOfStudy } from '@imaging-facade/consent';
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { IndexedStudy, InstanceRow, SeriesRow } from './study-index-db';
@@ -38,18 +39,57 @@ export function instanceUrlPath(studyUid: string, seriesUid: string, sopUid: str
   return `/studies/${studyUid}/series/${seriesUid}/instances/${sopUid}`;
 }
 
-/** The instance's metadata; undefined when its file is not in the storage directory. */
-async function metadataOf(storageDir: string, relative: string, urlPath: string): Promise<DicomJson | undefined> {
+/** An instance's metadata, or why the index leaves it out. */
+type InstanceFile = { dataset: DicomJson } | { leftOut: 'missing' } | { leftOut: 'unreadable'; reason: string };
+
+/**
+ * File system errors that concern the one file when the storage directory itself is there (a
+ * directory in its place, a permission or a bad block): reading it again will not help.
+ */
+const FILE_FAULTS = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EIO']);
+
+function systemErrorCode(error: unknown): string | undefined {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return typeof code === 'string' && typeof syscall === 'string' ? code : undefined;
+}
+
+/** Bytes that are not a readable dataset: what the reader or zlib (a deflated dataset) say. */
+function isUnreadableDataset(error: unknown): error is Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  return error instanceof MalformedDatasetError || error instanceof TruncatedDatasetError || (typeof code === 'string' && code.startsWith('Z_'));
+}
+
+async function storageIsThere(storageDir: string): Promise<boolean> {
+  return stat(storageDir).then((found) => found.isDirectory(), () => false);
+}
+
+/**
+ * One instance's file read. A file that is gone or cannot be read, while the storage directory is
+ * there, is left out (said by the caller), so that one bad file neither keeps a rebuilding index at
+ * 503 nor holds up the studies after it. Any other failure (the storage directory away, too many
+ * open files) is thrown, and the snapshot retried: an unmounted volume must not empty the index.
+ */
+async function readInstanceFile(storageDir: string, relative: string, urlPath: string): Promise<InstanceFile> {
   const file = path.join(storageDir, relative);
   try {
     const { dataset } = await readPart10(file, { bulkDataUri: (tagPath) => `${BULK_BASE}${urlPath}/bulkdata/${tagPath.join('/')}` });
-    return dataset;
+    return { dataset };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return undefined;
+    if (isUnreadableDataset(error)) {
+      return { leftOut: 'unreadable', reason: error.message };
     }
-    throw error;
+    const code = systemErrorCode(error);
+    const aboutTheFile = code === 'ENOENT' || (code !== undefined && FILE_FAULTS.has(code));
+    if (!aboutTheFile || !(await storageIsThere(storageDir))) {
+      throw error;
+    }
+    return code === 'ENOENT' ? { leftOut: 'missing' } : { leftOut: 'unreadable', reason: code };
   }
+}
+
+export interface LeftOut {
+  missing: string[];
+  unreadable: { sopInstanceUid: string; reason: string }[];
 }
 
 function studyDateOf(text: string | undefined): string | null {
@@ -62,21 +102,28 @@ function numberOrNull(text: string | undefined): number | null {
 }
 
 /**
- * The rows of a snapshot, and the SOP Instance UIDs whose file is missing: those are left out of the
- * index (said, never silently), since the node cannot serve them.
+ * The rows of a snapshot, and the SOP Instance UIDs whose file is missing or unreadable (with the
+ * reason): those are left out of the index (said, never silently), since the node cannot serve them.
  */
-export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: SnapshotRowsOptions): Promise<IndexedStudy & { missing: string[] }> {
+export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: SnapshotRowsOptions): Promise<IndexedStudy & LeftOut> {
   const studyUid = snapshot.studyInstanceUid;
   const missing: string[] = [];
+  const unreadable: { sopInstanceUid: string; reason: string }[] = [];
+  const metadataOf = async (sopInstanceUid: string, storagePath: string, urlPath: string): Promise<DicomJson | undefined> => {
+    const read = await readInstanceFile(options.storageDir, storagePath, urlPath);
+    if ('dataset' in read) return read.dataset;
+    if (read.leftOut === 'missing') missing.push(sopInstanceUid);
+    else unreadable.push({ sopInstanceUid, reason: read.reason });
+    return undefined;
+  };
   const series: SeriesRow[] = [];
   const instances: InstanceRow[] = [];
 
   for (const entry of snapshot.series) {
     for (const instance of entry.instances) {
       const storagePath = storagePathOf(studyUid, entry.seriesInstanceUid, instance.sopInstanceUid, instance.storagePath);
-      const metadata = await metadataOf(options.storageDir, storagePath, instanceUrlPath(studyUid, entry.seriesInstanceUid, instance.sopInstanceUid));
+      const metadata = await metadataOf(instance.sopInstanceUid, storagePath, instanceUrlPath(studyUid, entry.seriesInstanceUid, instance.sopInstanceUid));
       if (metadata === undefined) {
-        missing.push(instance.sopInstanceUid);
         continue;
       }
       instances.push({
@@ -105,11 +152,8 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
   // nor counted (LISTED in study-index-db.ts).
   const manifest = snapshot.manifest;
   const manifestMetadata = manifest
-    ? await metadataOf(options.storageDir, manifest.storagePath, instanceUrlPath(studyUid, manifest.seriesInstanceUid, manifest.sopInstanceUid))
+    ? await metadataOf(manifest.sopInstanceUid, manifest.storagePath, instanceUrlPath(studyUid, manifest.seriesInstanceUid, manifest.sopInstanceUid))
     : undefined;
-  if (manifest && manifestMetadata === undefined) {
-    missing.push(manifest.sopInstanceUid);
-  }
   if (manifest && manifestMetadata) {
     const metadata = manifestMetadata;
     instances.push({
@@ -145,6 +189,7 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
   const modalities = [...new Set(listed.series.map((row) => row.modality).filter((modality): modality is string => !!modality))].sort();
   return {
     missing,
+    unreadable,
     study: {
       studyUid,
       patientSystem: identifier?.system ?? null,
