@@ -255,6 +255,52 @@ describe('the Endpoint, the manifest and the dose of a study, end to end', () =>
     }
   });
 
+  test('a Patient ID corrected at the source moves the study, its manifest, its dose and its cumulative dose to the corrected patient', async () => {
+    const study = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 2 }]);
+    const accession = `ACC-${newUid().slice(-8)}`;
+    await setAccession(study.files, accession);
+    const report = await doseReport(study, 'ct', accession);
+    const files = [...study.files, report.file];
+    await send(files);
+    const filed = await publishedStudy(study.studyInstanceUid, 3);
+    const wrong = filed.subject!.reference!;
+    await doseObservations(filed, 1 + report.events.length);
+    const cumulativeOf = (subject: string) =>
+      search<Observation>(`Observation?subject=${subject}&code=${encodeURIComponent('https://imagingfacade.org/fhir/CodeSystem/radiation-dose|cumulative-patient-dose')}`);
+    await eventually(async () => ((await cumulativeOf(wrong)).length === 1 ? true : undefined), { what: 'the first patient\'s cumulative dose' });
+
+    // The PACS corrects the Patient ID (same issuer: none, the node's default) and sends the study again.
+    const corrected = `${study.patientId}-C`;
+    for (const file of files) {
+      expect((await runDcmtk('dcmodify', ['-nb', '-m', `(0010,0020)=${corrected}`, file])).code).toBe(0);
+    }
+    await send(files);
+    const moved = await eventually(async () => {
+      const [found] = await studiesByUid(study.studyInstanceUid);
+      return found && found.subject?.reference !== wrong ? found : undefined;
+    }, { timeoutMs: 90_000, what: 'the study filed under the corrected patient' });
+    expect(moved.id).toBe(filed.id);
+    const subject = moved.subject!.reference!;
+    expect((await read<Patient>(subject)).identifier?.map((identifier) => identifier.value)).toContain(corrected);
+    expect((await read<Patient>(wrong)).identifier?.map((identifier) => identifier.value)).not.toContain(corrected);
+
+    const doc = await manifestReference(moved, (found) => found.subject?.reference === subject);
+    expect(doc.subject?.reference).toBe(subject);
+    const observations = await eventually(async () => {
+      const found = await doseObservations(moved, 1 + report.events.length);
+      return found.every((observation) => observation.subject?.reference === subject) ? found : undefined;
+    }, { what: 'the dose Observations filed under the corrected patient' });
+    expect(observations).toHaveLength(1 + report.events.length);
+    // The study counts for the corrected patient only.
+    await eventually(async () => ((await cumulativeOf(wrong)).length === 0 ? true : undefined), { what: 'the first patient\'s cumulative dose gone' });
+    const [cumulative] = await eventually(async () => {
+      const found = await cumulativeOf(subject);
+      return found.length === 1 ? found : undefined;
+    }, { what: 'the corrected patient\'s cumulative dose' });
+    expect(componentValue(cumulative!, '113813')?.valueQuantity?.value).toBeCloseTo(report.dlpTotal!, 6);
+    expect(await studiesByUid(study.studyInstanceUid)).toHaveLength(1);
+  });
+
   test('a projection X-ray dose report: DAP stated in Gy.m2 is published in mGy.cm2, doses in mGy', async () => {
     const study = await makeStudy([{ source: SAMPLES.mrExplicitLittle, instances: 1 }]);
     const accession = `ACC-${newUid().slice(-8)}`;

@@ -20,6 +20,11 @@ export function indexWriter(fhir: CumulativeDosePort, settings: MapperSettings):
       if (!hasDoseReport(snapshot)) {
         return mapping;
       }
+      // A study moved to another patient (its issuer corrected the Patient ID) stops counting for
+      // the one it was filed under: their sums are computed again too.
+      if (mapping.movedFrom) {
+        await updateCumulativeDose(fhir, mapping.movedFrom);
+      }
       const patientId = await studyPatientId(fhir, snapshot.studyInstanceUid);
       return { ...mapping, cumulativeDose: patientId ? await updateCumulativeDose(fhir, patientId) : 'none' };
     },

@@ -22,7 +22,13 @@ import { validateR4 } from './test-support/fhir-validation';
 
 const settings = { defaultPatientIdSystem: 'https://hospital.example/mrn' };
 
-type Found = { Patient?: Patient[]; ImagingStudy?: ImagingStudy[]; DocumentReference?: DocumentReference[]; Observation?: Observation[] };
+type Found = {
+  /** A list answers every search of its type; a function answers by the search's parameters. */
+  Patient?: Patient[] | ((params: Record<string, string>) => Patient[]);
+  ImagingStudy?: ImagingStudy[];
+  DocumentReference?: DocumentReference[];
+  Observation?: Observation[];
+};
 
 /** A FHIR port that answers searches from fixed lists and records the transactions. */
 function fakeFhir(found: Found = {}, status = '201 Created') {
@@ -31,7 +37,8 @@ function fakeFhir(found: Found = {}, status = '201 Created') {
   const port: FhirPort = {
     search: async <K extends ResourceType>(resourceType: K, params: Record<string, string>) => {
       searches.push([resourceType, params]);
-      return ((found as Record<string, unknown[]>)[resourceType] ?? []) as ExtractResource<K>[];
+      const answer = (found as Record<string, unknown[] | ((params: Record<string, string>) => unknown[])>)[resourceType] ?? [];
+      return (typeof answer === 'function' ? answer(params) : answer) as ExtractResource<K>[];
     },
     transaction: async (bundle) => {
       transactions.push(bundle);
@@ -80,7 +87,7 @@ describe('one transaction per snapshot', () => {
     expect((written[1]?.resource as ImagingStudy).subject).toEqual({ reference: 'Patient/p1' });
   });
 
-  it('when the study is stored and the snapshot adds nothing, writes nothing and looks up no Patient', async () => {
+  it('when the study is stored and the snapshot adds nothing, writes nothing and looks up no Patient by identifier', async () => {
     const stored = { ...stripped(), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' } };
     const fhir = fakeFhir({ ImagingStudy: [stored] });
     expect(await mapStudySnapshot(withSeries(snapshot, 1), fhir.port, settings)).toMatchObject({
@@ -88,7 +95,36 @@ describe('one transaction per snapshot', () => {
       patient: 'kept',
     });
     expect(fhir.transactions).toEqual([]);
-    expect(fhir.searches.map(([type]) => type)).toEqual(['ImagingStudy']);
+    // Its subject is read to see whether the snapshot's issuer still names it (subject-correction.ts).
+    expect(fhir.searches).toEqual([
+      ['ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, _count: '2' }],
+      ['Patient', { _id: 'p1' }],
+    ]);
+  });
+
+  const MRN = settings.defaultPatientIdSystem;
+  const patients = (...stored: Patient[]) => (params: Record<string, string>): Patient[] =>
+    stored.filter((patient) => params._id === patient.id || patient.identifier?.some((identifier) => params.identifier === `${identifier.system}|${identifier.value}`));
+
+  it.each([
+    ['another Patient holds the new identifier: the study, its manifest and its dose move to it', [{ resourceType: 'Patient', id: 'p2', identifier: [{ system: MRN, value: 'PID-0001' }] } as Patient], 'Patient/p2', 'moved'],
+    ['no Patient holds it: one is created, and the study moves to it', [], 'urn:uuid', 'moved'],
+  ])('when the snapshot\'s issuer names another patient than the stored subject (a patient update at the source) and %s', async (_situation, others, subject, patient) => {
+    const stored = { ...stripped(withSeries(snapshot, 1)), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' } };
+    const fhir = fakeFhir({ ImagingStudy: [stored], Patient: patients({ resourceType: 'Patient', id: 'p1', identifier: [{ system: MRN, value: 'PID-OLD' }] }, ...others) }, '200 OK');
+    const result = await mapStudySnapshot(withSeries(snapshot, 1), fhir.port, settings);
+    expect(result).toMatchObject({ outcome: 'updated', patient, movedFrom: 'p1' });
+    const study = entries(fhir.transactions[0]).find((entry) => entry.resource?.resourceType === 'ImagingStudy');
+    expect((study?.resource as ImagingStudy).subject?.reference).toContain(subject);
+    expect(study?.request).toEqual({ method: 'PUT', url: 'ImagingStudy/s1', ifMatch: 'W/"4"' });
+  });
+
+  it('when the stored subject carries the new identifier beside the old one (records merged), keeps it', async () => {
+    const stored = { ...stripped(withSeries(snapshot, 1)), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' } };
+    const merged = { resourceType: 'Patient', id: 'p1', identifier: [{ system: MRN, value: 'PID-OLD' }, { system: MRN, value: 'PID-0001' }] } as Patient;
+    const fhir = fakeFhir({ ImagingStudy: [stored], Patient: patients(merged) });
+    expect(await mapStudySnapshot(withSeries(snapshot, 1), fhir.port, settings)).toMatchObject({ outcome: 'unchanged', patient: 'kept' });
+    expect(fhir.transactions).toEqual([]);
   });
 
   it('when the study is stored and a series is new, updates it by id with If-Match', async () => {

@@ -24,6 +24,8 @@ export interface MapperSettings {
 export interface MappingResult {
   outcome: 'created' | 'updated' | 'unchanged';
   patient: NonNullable<TransactionState['patient']>;
+  /** The Patient (id) the study was filed under before its issuer corrected it (`patient: 'moved'`). */
+  movedFrom?: string;
   numberOfSeries: number;
   numberOfInstances: number;
   /** Attributes left out or replaced, by keyword. */
@@ -80,6 +82,7 @@ export async function mapStudySnapshot(
   const result = {
     outcome: studyWritten ? (existingStudy ? ('updated' as const) : ('created' as const)) : ('unchanged' as const),
     patient: state.patient!,
+    ...(state.movedFrom ? { movedFrom: state.movedFrom } : {}),
     numberOfSeries: study.numberOfSeries ?? 0,
     numberOfInstances: study.numberOfInstances ?? 0,
     skipped: [...skipped].sort(),

@@ -10,6 +10,7 @@ import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
 import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
+import { subjectAfterSnapshot } from './subject-correction';
 import type { NodeSettings } from '../node-settings';
 import { PATIENT_ROWS } from '../mapping/patient-mapping';
 import { accessionIdentifier, imagingStudyReference } from '../derived/study-references';
@@ -40,7 +41,9 @@ export interface TransactionState {
   readonly existingStudy: ImagingStudy | undefined;
   readonly node: NodeSettings;
   subject?: ImagingStudy['subject'];
-  patient?: 'existing' | 'created' | 'kept';
+  patient?: 'existing' | 'created' | 'kept' | 'moved';
+  /** The Patient a stored study was filed under, when its issuer has since named another (subject-correction.ts). */
+  movedFrom?: string;
   /** The node's Endpoint, written with the study, and the reference the study gets to it. */
   endpoint?: { entry: BundleEntry<Endpoint>; reference: Reference<Endpoint> };
   study?: ImagingStudy;
@@ -59,17 +62,24 @@ export interface TransactionStep {
 
 const patientStep: TransactionStep = {
   async run(state, fhir) {
-    // A stored study keeps its subject (the merge never replaces what the server holds).
-    if (state.existingStudy?.subject) {
-      state.subject = state.existingStudy.subject;
-      state.patient = 'kept';
-      return;
+    // A stored study keeps its subject (the merge never replaces what the server holds), unless the
+    // same issuer now names another patient: a correction at the source, which moves it.
+    const stored = state.existingStudy?.subject;
+    if (stored) {
+      const storedId = /^Patient\/([^/]+)$/.exec(stored.reference ?? '')?.[1];
+      const storedPatient = storedId ? (await fhir.search('Patient', { _id: storedId }))[0] : undefined;
+      if (subjectAfterSnapshot(storedPatient, state.patientIdentifier) === 'keep') {
+        state.subject = stored;
+        state.patient = 'kept';
+        return;
+      }
+      state.movedFrom = storedId;
     }
     const existing = await findByIdentifier(fhir, 'Patient', state.patientIdentifier);
     if (existing?.id) {
       // Found: referenced, never overwritten (the hospital's master patient index owns it).
       state.subject = { reference: `Patient/${existing.id}` };
-      state.patient = 'existing';
+      state.patient = state.movedFrom ? 'moved' : 'existing';
       return;
     }
     const patient = applyRows(
@@ -81,7 +91,7 @@ const patientStep: TransactionStep = {
     const entry = patientCreateEntry(patient, state.patientIdentifier);
     state.entries.push(entry);
     state.subject = referenceTo(entry);
-    state.patient = 'created';
+    state.patient = state.movedFrom ? 'moved' : 'created';
   },
 };
 
@@ -105,7 +115,9 @@ const imagingStudyStep: TransactionStep = {
       snapshot.endpoint = [state.endpoint.reference];
       snapshot.series = snapshot.series?.map((series) => ({ ...series, endpoint: [state.endpoint!.reference] }));
     }
-    const merged = mergeImagingStudy(state.existingStudy, snapshot);
+    // A moved study takes its new subject; everything else stored still wins.
+    const stored = state.movedFrom && state.existingStudy && state.subject ? { ...state.existingStudy, subject: state.subject } : state.existingStudy;
+    const merged = mergeImagingStudy(stored, snapshot);
     state.study = merged;
     const identifier = dicomUidIdentifier(state.data.studyInstanceUid);
     // Nothing new: no write at all, so the version stays as it is.

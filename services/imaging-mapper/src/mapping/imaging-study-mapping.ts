@@ -372,7 +372,7 @@ export const INSTANCE_ROWS: readonly MappingRow<ImagingStudySeriesInstance>[] = 
 export const DERIVED_ELEMENTS: readonly DerivedElement[] = [
   {
     fhir: 'ImagingStudy.subject',
-    rule: 'a stored study keeps its subject; otherwise the Patient found by identifier, else the one created in the same transaction',
+    rule: 'a stored study keeps its subject, unless its Patient carries the same issuer\'s identifier with another value only (the Patient ID corrected at the source: the study, its manifest and dose move); otherwise the Patient found by identifier, else the one created in the same transaction',
   },
   { fhir: 'ImagingStudy.modality', rule: 'distinct series modalities, sorted by code' },
   { fhir: 'ImagingStudy.numberOfSeries', rule: 'number of series' },
