@@ -490,6 +490,51 @@ describe('the index, derived data', () => {
   });
 });
 
+describe('images taken back at the source (IHE IOCM rejection notes)', () => {
+  const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
+
+  /** A rejection note for `sops` of the study's first series, as a modality or a PACS sends it. */
+  async function rejectionNote(taken: GeneratedStudy, reason: string, sops: string[]): Promise<{ file: string; sopInstanceUid: string }> {
+    const out = `${mkdtempSync('/tmp/facade-rejection-')}/note.dcm`;
+    const series = taken.series[0]!.seriesInstanceUid;
+    const args = ['--out', out, '--study-uid', taken.studyInstanceUid, '--patient-id', taken.patientId, '--reason', reason];
+    return JSON.parse(execFileSync(SYSTEM_PYTHON, [`${__dirname}/../fixtures/generate-rejection-note.py`, ...args, ...sops.flatMap((sop) => ['--reject', `${series}:${CT_IMAGE}:${sop}`])]).toString()) as { file: string; sopInstanceUid: string };
+  }
+
+  test('a note hides the instances it rejects, and itself, from DICOMweb and from the ImagingStudy; a note rejecting the rest removes the study', async () => {
+    const taken = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 3 }]);
+    const [kept, wrong, other] = taken.series[0]!.sopInstanceUids as [string, string, string];
+    expect((await storescu(pipeline.dicomPort, taken.files)).code).toBe(0);
+    await eventually(async () => ((await studiesByUid(taken.studyInstanceUid))[0]?.numberOfInstances === 3 ? true : undefined), { timeoutMs: 60_000, what: 'the study published' });
+
+    // Rejected as taken for the wrong worklist entry: the modality takes one image back.
+    const note = await rejectionNote(taken, '113038', [wrong]);
+    expect((await storescu(pipeline.dicomPort, [note.file])).code).toBe(0);
+    const published = await eventually(async () => {
+      const [found] = await studiesByUid(taken.studyInstanceUid);
+      return found?.numberOfInstances === 2 ? found : undefined;
+    }, { timeoutMs: 60_000, what: 'the ImagingStudy without the rejected instance' });
+    expect(published.series?.flatMap((series) => series.instance?.map((instance) => instance.uid)).sort()).toEqual([kept, other].sort());
+    const instances = await eventually(async () => {
+      const found = json((await node.get(`/studies/${taken.studyInstanceUid}/instances`, clinician)).body).map((match: any) => value(match, '00080018'));
+      return found.length === 2 ? found : undefined;
+    }, { what: 'QIDO-RS without the rejected instance' });
+    expect(instances.sort()).toEqual([kept, other].sort());
+    const instanceUrl = (sop: string, series = taken.series[0]!.seriesInstanceUid) => `/studies/${taken.studyInstanceUid}/series/${series}/instances/${sop}`;
+    expect((await node.get(instanceUrl(wrong), clinician)).status).toBe(404);
+    expect((await node.get(`/studies/${taken.studyInstanceUid}/series`, clinician)).body.toString()).not.toContain('"KO"');
+    expect((await node.get(instanceUrl(kept), clinician, 'multipart/related; type="application/dicom"')).status).toBe(200);
+
+    // The rest rejected for quality reasons: the study leaves the FHIR index and DICOMweb.
+    const rest = await rejectionNote(taken, '113001', [kept, other]);
+    expect((await storescu(pipeline.dicomPort, [rest.file])).code).toBe(0);
+    await eventually(async () => ((await studiesByUid(taken.studyInstanceUid)).length === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the ImagingStudy deleted' });
+    await eventually(async () => ((await node.get(`/studies/${taken.studyInstanceUid}/metadata`, clinician)).status === 404 ? true : undefined), { what: 'the study gone from DICOMweb' });
+    expect(json((await node.get(`/studies?StudyInstanceUID=${taken.studyInstanceUid}`, clinician)).body)).toEqual([]);
+    expect(await search(`DocumentReference?related=ImagingStudy/${published.id}`)).toEqual([]);
+  });
+});
+
 describe('a DICOMweb client that is not ours', () => {
   test('Orthanc pulls the study with the token, and holds the same data elements as were sent', async () => {
     const orthanc = await startOrthanc({ url: node.base, headers: { Authorization: `Bearer ${clinician}` } });

@@ -65,6 +65,15 @@ describe('StudyCatalog (applying snapshots)', () => {
     expect(studies.studiesOf(`${SYSTEM}|P2`).map((s) => s.studyInstanceUid)).toEqual([first.studyInstanceUid]);
   });
 
+  test('a study whose every instance was rejected (IHE IOCM: no series) is forgotten', () => {
+    const studies = catalog();
+    const first = studySnapshot({ patientId: 'P1', lastReceivedAt: '2025-01-01T10:00:00Z' });
+    studies.apply(first);
+    studies.apply({ ...first, series: [], rejected: [{ sopInstanceUid: '2.25.1', reason: '113039' }], lastReceivedAt: '2025-01-01T10:05:00Z' });
+    expect(studies.study(first.studyInstanceUid)).toBeUndefined();
+    expect(studies.patient(`${SYSTEM}|P1`)).toBeUndefined();
+  });
+
   test('an older snapshot arriving late does not replace a newer one', () => {
     const studies = catalog();
     const uid = studySnapshot().studyInstanceUid;

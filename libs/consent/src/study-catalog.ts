@@ -82,6 +82,11 @@ export class StudyCatalog extends CompactedTopicView {
     if (existing && Date.parse(existing) > Date.parse(snapshot.lastReceivedAt)) {
       return;
     }
+    // Every instance rejected (IHE IOCM): the study is no longer shown, nor decided.
+    if (snapshot.series.length === 0) {
+      this.db.delete(uid);
+      return;
+    }
     const patient = patientOfStudy(snapshot, this.options.defaultPatientIdSystem);
     this.db.put({
       studyInstanceUid: uid,

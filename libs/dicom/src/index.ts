@@ -12,6 +12,7 @@ export * from './explicit-little-endian';
 export * from './part10';
 export * from './reference-value-type';
 export * from './sop-classes';
+export * from './rejection-notes';
 export * from './values';
 export * from './value-representations';
 export * from './pixel-data';

@@ -77,3 +77,10 @@ export const SR_CONTENT_TAGS: readonly string[] = tags([
   'ContentTemplateSequence',
   'ContentSequence',
 ]);
+
+/**
+ * What an IHE IOCM rejection note (a key object selection titled with a rejection reason, libs/dicom
+ * `rejectionNoteOf`) carries in the instance's `content`: the instances it rejects. Its title is an
+ * instance attribute (ConceptNameCodeSequence).
+ */
+export const REJECTION_NOTE_CONTENT_TAGS: readonly string[] = tags(['CurrentRequestedProcedureEvidenceSequence']);

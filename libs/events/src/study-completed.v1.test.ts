@@ -77,6 +77,16 @@ describe('study-completed.v1', () => {
     expect(result.error?.issues.map((issue) => issue.path.join('.'))).toContain(path);
   });
 
+  test('a snapshot without series is accepted only when every instance was rejected (IHE IOCM), and names them', () => {
+    const rejected = [{ sopInstanceUid: '1.2.840.113619.2.1.1.1', reason: '113001' }];
+    expect(studyCompletedV1Schema.safeParse(event({ ...snapshot, series: [], rejected })).success).toBe(true);
+    expect(studyCompletedV1Schema.safeParse(event({ ...snapshot, rejected })).success).toBe(true);
+    const without = studyCompletedV1Schema.safeParse(event({ ...snapshot, series: [], rejected: [] }));
+    expect(without.error?.issues.map((issue) => issue.path.join('.'))).toContain('data.rejected');
+    const reason = studyCompletedV1Schema.safeParse(event({ ...snapshot, rejected: [{ ...rejected[0], reason: 'quality' }] }));
+    expect(reason.error?.issues.map((issue) => issue.path.join('.'))).toContain('data.rejected.0.reason');
+  });
+
   test('rejects an event of another type', () => {
     const other = { ...event(snapshot), type: 'org.imagingfacade.imaging.instance-stored.v1' };
     expect(studyCompletedV1Schema.safeParse(other).success).toBe(false);

@@ -33,6 +33,8 @@ export const studyInstanceSchema = z.object({
   /**
    * Optional, only for radiation dose reports (DOSE_SR_SOP_CLASSES): their SR_CONTENT_TAGS (title,
    * template, content tree) in DICOM JSON, so that consumers can read the dose without the file.
+   * (A rejection note's references, REJECTION_NOTE_CONTENT_TAGS, are kept in the ingest's index,
+   * but a note is never listed: see `rejected`.)
    */
   content: dicomJsonSchema.optional(),
 });
@@ -62,20 +64,40 @@ export const studySeriesSchema = z.object({
   instances: z.array(studyInstanceSchema).min(1),
 });
 
-export const studyCompletedV1DataSchema = z.object({
-  studyInstanceUid: dicomUidSchema,
-  /** STUDY_LEVEL_TAGS (patient and study), from the study's most recently received acquired instance (objects made from the images count after them), what it leaves empty filled from the others (patient identifiers never). */
-  study: dicomJsonSchema,
-  series: z.array(studySeriesSchema).min(1),
-  firstReceivedAt: z.iso.datetime({ offset: true }),
-  lastReceivedAt: z.iso.datetime({ offset: true }),
-  /** Optional: the node's manifest of the study, when it could make one. */
-  manifest: studyManifestSchema.optional(),
+/** An instance of the study that an IHE IOCM rejection note held by the node rejects. */
+export const studyRejectionSchema = z.object({
+  sopInstanceUid: dicomUidSchema,
+  /** The code (DCM) of the note's title: 113001 quality, 113037 patient safety, 113038 worklist entry, 113039 retention. */
+  reason: z.string().regex(/^\d+$/),
 });
+
+export const studyCompletedV1DataSchema = z
+  .object({
+    studyInstanceUid: dicomUidSchema,
+    /** STUDY_LEVEL_TAGS (patient and study), from the study's most recently received acquired instance (objects made from the images count after them), what it leaves empty filled from the others (patient identifiers never). */
+    study: dicomJsonSchema,
+    /** What the node serves of the study: neither rejected instances nor the rejection notes. Empty only when every instance was rejected. */
+    series: z.array(studySeriesSchema),
+    firstReceivedAt: z.iso.datetime({ offset: true }),
+    lastReceivedAt: z.iso.datetime({ offset: true }),
+    /** Optional: the node's manifest of the study, when it could make one. */
+    manifest: studyManifestSchema.optional(),
+    /**
+     * Optional: instances of the study rejected by a rejection note (IHE IOCM), which consumers hide
+     * wherever an earlier snapshot made them known (a rejected instance never comes back; the note
+     * decides). Absent when none is.
+     */
+    rejected: z.array(studyRejectionSchema).min(1).optional(),
+  })
+  .refine((data) => data.series.length > 0 || data.rejected !== undefined, {
+    path: ['series'],
+    message: 'a study without series: only when every instance of it was rejected',
+  });
 
 export type StudyInstance = z.infer<typeof studyInstanceSchema>;
 export type StudySeries = z.infer<typeof studySeriesSchema>;
 export type StudyManifest = z.infer<typeof studyManifestSchema>;
+export type StudyRejection = z.infer<typeof studyRejectionSchema>;
 export type StudyCompletedV1Data = z.infer<typeof studyCompletedV1DataSchema>;
 
 export const studyCompletedV1Schema = envelopeSchema(STUDY_COMPLETED_V1.type, studyCompletedV1DataSchema);

@@ -17,6 +17,10 @@ export function indexWriter(fhir: CumulativeDosePort, settings: MapperSettings):
   return {
     async publish(snapshot) {
       const mapping = await mapStudySnapshot(snapshot, fhir, settings);
+      if (mapping.removedFrom) {
+        // Every instance rejected: the study's dose Observations went with it.
+        return { ...mapping, cumulativeDose: await updateCumulativeDose(fhir, mapping.removedFrom) };
+      }
       if (!hasDoseReport(snapshot)) {
         return mapping;
       }

@@ -9,6 +9,7 @@ import type {
   Patient,
   ResourceType,
 } from '@medplum/fhirtypes';
+import type { StudySeries } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
 import type { FhirPort } from './fhir/fhir-lookups';
@@ -142,6 +143,39 @@ describe('one transaction per snapshot', () => {
     const [, entry] = entries(fhir.transactions[0]);
     expect(entry?.request).toEqual({ method: 'PUT', url: 'ImagingStudy/s1', ifMatch: 'W/"4"' });
     expect((entry?.resource as ImagingStudy).subject).toEqual({ reference: 'Patient/p1' });
+  });
+
+  describe('instances rejected at the source (IHE IOCM rejection notes)', () => {
+    const stored = { ...stripped(), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' } };
+    const [first, second] = snapshot.series as [StudySeries, StudySeries];
+    const rejecting = (...uids: string[]) => uids.map((sopInstanceUid) => ({ sopInstanceUid, reason: '113001' }));
+
+    it('removes a rejected instance from the stored study, and a series left empty, although the merge otherwise only adds', async () => {
+      const fhir = fakeFhir({ ImagingStudy: [stored], Patient: [{ resourceType: 'Patient', id: 'p1' }] }, '200 OK');
+      const data = { ...snapshot, series: [{ ...first, instances: first.instances.slice(1) }], rejected: rejecting(first.instances[0]!.sopInstanceUid, second.instances[0]!.sopInstanceUid) };
+      expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ outcome: 'updated', numberOfSeries: 1, numberOfInstances: 1 });
+      const study = entries(fhir.transactions[0]).find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
+      expect(study.series?.map((series) => [series.uid, series.instance?.map((instance) => instance.uid)])).toEqual([[first.seriesInstanceUid, [first.instances[1]!.sopInstanceUid]]]);
+    });
+
+    it('every instance rejected: deletes the study with its manifest and dose in one transaction, and says whose sums change', async () => {
+      const fhir = fakeFhir({ ImagingStudy: [stored] }, '200 OK');
+      const data = { ...snapshot, series: [], rejected: rejecting(...snapshot.series.flatMap((series) => series.instances.map((instance) => instance.sopInstanceUid))) };
+      expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ outcome: 'removed', removedFrom: 'p1', numberOfInstances: 0 });
+      expect(entries(fhir.transactions[0]).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual([
+        'DELETE DocumentReference?related=ImagingStudy%2Fs1',
+        'DELETE Observation?part-of=ImagingStudy%2Fs1',
+        'DELETE ImagingStudy/s1',
+      ]);
+      expect(fhir.searches.map(([type]) => type)).toEqual(['ImagingStudy']);
+    });
+
+    it('every instance rejected before the study was ever published: writes nothing, makes no Patient', async () => {
+      const fhir = fakeFhir();
+      const data = { ...snapshot, series: [], rejected: rejecting(first.instances[0]!.sopInstanceUid) };
+      expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ outcome: 'unchanged' });
+      expect(fhir.transactions).toEqual([]);
+    });
   });
 
   it('when the conditional create of the study matched one created meanwhile, fails retryably', async () => {

@@ -22,10 +22,13 @@ export interface MapperSettings {
 
 /** What happened to the study's ImagingStudy, and where its Patient came from. */
 export interface MappingResult {
-  outcome: 'created' | 'updated' | 'unchanged';
+  /** `removed`: every instance the stored study listed is rejected (IHE IOCM); it was deleted. */
+  outcome: 'created' | 'updated' | 'unchanged' | 'removed';
   patient: NonNullable<TransactionState['patient']>;
   /** The Patient (id) the study was filed under before its issuer corrected it (`patient: 'moved'`). */
   movedFrom?: string;
+  /** The Patient (id) of a study removed (`outcome: 'removed'`), whose sums change. */
+  removedFrom?: string;
   numberOfSeries: number;
   numberOfInstances: number;
   /** Attributes left out or replaced, by keyword. */
@@ -77,14 +80,16 @@ export async function mapStudySnapshot(
     await step.run(state, fhir);
   }
 
-  const study = state.study!;
+  const study = state.study;
   const studyWritten = state.entries.some((entry) => entry.resource?.resourceType === 'ImagingStudy');
-  const result = {
-    outcome: studyWritten ? (existingStudy ? ('updated' as const) : ('created' as const)) : ('unchanged' as const),
+  const removedFrom = state.removed && existingStudy ? /^Patient\/([^/]+)$/.exec(existingStudy.subject?.reference ?? '')?.[1] : undefined;
+  const result: MappingResult = {
+    outcome: state.removed && existingStudy ? 'removed' : studyWritten ? (existingStudy ? 'updated' : 'created') : 'unchanged',
     patient: state.patient!,
     ...(state.movedFrom ? { movedFrom: state.movedFrom } : {}),
-    numberOfSeries: study.numberOfSeries ?? 0,
-    numberOfInstances: study.numberOfInstances ?? 0,
+    ...(removedFrom ? { removedFrom } : {}),
+    numberOfSeries: study?.numberOfSeries ?? 0,
+    numberOfInstances: study?.numberOfInstances ?? 0,
     skipped: [...skipped].sort(),
     derived: state.derived,
   };

@@ -307,3 +307,28 @@ describe('readInstanceHeader of radiation dose reports', () => {
     expect(Object.keys(header.content ?? {}).sort()).toEqual(['0040A043', '0040A504']);
   });
 });
+
+describe('readInstanceHeader of key object selections', () => {
+  jest.setTimeout(30_000);
+  const GENERATE = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'generate-rejection-note.py');
+  const CT = '1.2.840.10008.5.1.4.1.1.2';
+
+  it.each([
+    ['a rejection note (113001) carries the references it rejects', '113001', true],
+    ['a key image selection (113000, "Of Interest") carries none', '113000', false],
+  ])('%s', async (_situation, title, carried) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'header-reader-kos-'));
+    const out = path.join(dir, 'kos.dcm');
+    execFileSync(SYSTEM_PYTHON, [GENERATE, '--out', out, '--study-uid', '2.25.1', '--patient-id', 'P1', '--reason', '113001', '--reject', `2.25.2:${CT}:2.25.3`, '--reject', `2.25.2:${CT}:2.25.4`]);
+    if (title !== '113001') {
+      // The same document with another title, as pydicom writes it.
+      runPydicom(`import sys, pydicom\nds = pydicom.dcmread(sys.argv[1])\nds.ConceptNameCodeSequence[0].CodeValue = '${title}'\nds.save_as(sys.argv[1])\nprint('null')`, [out]);
+    }
+    const layout = part10Layout(out);
+    const header = await readInstanceHeader(locate(out, layout.datasetOffset), layout.transferSyntaxUid);
+    const references = ((header.content?.['0040A375']?.Value?.[0] as Item | undefined)?.['00081115']?.Value?.[0] as Item | undefined)?.['00081199']?.Value as Item[] | undefined;
+    expect(references?.map((item) => item['00081155']?.Value?.[0])).toEqual(carried ? ['2.25.3', '2.25.4'] : undefined);
+    expect(((header.instance['0040A043']?.Value?.[0] as Item)['00080100'])?.Value).toEqual([title]);
+  });
+});
+

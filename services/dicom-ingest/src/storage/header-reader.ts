@@ -4,7 +4,9 @@ import {
   FileByteSource,
   InflatingByteSource,
   isDoseReport,
+  KEY_OBJECT_SELECTION_SOP_CLASS,
   readDataset,
+  rejectionNoteOf,
   tagNumber,
   tagsOf,
   textAt,
@@ -12,7 +14,7 @@ import {
   type DicomJson,
   type ExtraElements,
 } from '@imaging-facade/dicom';
-import { INSTANCE_LEVEL_TAGS, SERIES_LEVEL_TAGS, SR_CONTENT_TAGS, STUDY_LEVEL_TAGS } from '@imaging-facade/events';
+import { INSTANCE_LEVEL_TAGS, REJECTION_NOTE_CONTENT_TAGS, SERIES_LEVEL_TAGS, SR_CONTENT_TAGS, STUDY_LEVEL_TAGS } from '@imaging-facade/events';
 
 /** What the service needs to know of an instance: its identity and the attributes of the three levels. */
 export interface InstanceHeader {
@@ -24,7 +26,8 @@ export interface InstanceHeader {
   series: DicomJson;
   instance: DicomJson;
   /**
-   * The content tree of a radiation dose report (SR_CONTENT_TAGS), undefined for other SOP classes.
+   * The content tree of a radiation dose report (SR_CONTENT_TAGS), or the references of a rejection
+   * note (REJECTION_NOTE_CONTENT_TAGS); undefined for other objects.
    * A tree larger than MAX_DOSE_CONTENT_BYTES is left out (see `contentOmitted`).
    */
   content?: DicomJson;
@@ -44,6 +47,7 @@ const WANTED_TAGS = new Set(
 );
 
 const DOSE_CONTENT_TAGS: ReadonlySet<number> = new Set(SR_CONTENT_TAGS.map(tagNumber));
+const KOS_CONTENT_TAGS: ReadonlySet<number> = new Set(REJECTION_NOTE_CONTENT_TAGS.map(tagNumber));
 
 /**
  * The largest dose report content tree carried in the events, as encoded. A CT report with 30
@@ -77,7 +81,7 @@ export async function readInstanceHeader(
     : new FileByteSource(location.path, location.datasetOffset, location.fileSize, location.head, location.written);
   let contentOmitted = false;
   const extra: ExtraElements = {
-    forSopClass: (sopClassUid) => (isDoseReport(sopClassUid) ? DOSE_CONTENT_TAGS : undefined),
+    forSopClass: (sopClassUid) => (isDoseReport(sopClassUid) ? DOSE_CONTENT_TAGS : sopClassUid === KEY_OBJECT_SELECTION_SOP_CLASS ? KOS_CONTENT_TAGS : undefined),
     maxBytes: MAX_DOSE_CONTENT_BYTES,
     omitted: () => {
       contentOmitted = true;
@@ -105,10 +109,24 @@ export function decode(elements: Buffer, syntax: string, littleEndian: boolean):
     study: pick(dataset, STUDY_LEVEL_TAGS),
     series: pick(dataset, SERIES_LEVEL_TAGS),
     instance: pick(dataset, INSTANCE_LEVEL_TAGS),
-    content: isDoseReport(sopClassUid) ? pick(dataset, SR_CONTENT_TAGS) : undefined,
+    content: contentOf(dataset, sopClassUid),
     contentOmitted: false,
     decodeWarning: warnings.length > 0 ? warnings.join('; ') : undefined,
   };
+}
+
+/**
+ * What travels of a document's content: a dose report's tree, and a rejection note's references
+ * (IHE IOCM); a key object selection of another kind (key images) carries none.
+ */
+function contentOf(dataset: DicomJson, sopClassUid: string | undefined): DicomJson | undefined {
+  if (isDoseReport(sopClassUid)) {
+    return pick(dataset, SR_CONTENT_TAGS);
+  }
+  const evidence = pick(dataset, REJECTION_NOTE_CONTENT_TAGS);
+  const studyUid = textAt(dataset, TAG.StudyInstanceUID);
+  const note = sopClassUid && studyUid ? rejectionNoteOf(studyUid, sopClassUid, pick(dataset, INSTANCE_LEVEL_TAGS), evidence) : undefined;
+  return note ? evidence : undefined;
 }
 
 /** The attributes of `tags` that the dataset holds, in the order of `tags`. */

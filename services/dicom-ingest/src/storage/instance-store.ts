@@ -99,7 +99,7 @@ export class InstanceStore {
       logger.warn({ studyInstanceUid, reason: header.decodeWarning }, 'text decoded leniently');
     }
     if (header.contentOmitted) {
-      logger.warn({ studyInstanceUid: identity.studyInstanceUid }, 'dose report content too large to be carried; left out');
+      logger.warn({ studyInstanceUid: identity.studyInstanceUid }, 'dose report or rejection note content too large to be carried; left out');
     }
 
     const receivedAt = new Date().toISOString();

@@ -211,7 +211,8 @@ export class StudyCompletion {
     snapshot: NonNullable<ReturnType<typeof buildSnapshot>>,
     logger: Logger,
   ): Promise<StudyManifest | undefined> {
-    if (!this.options.manifests) {
+    // Every instance rejected (IHE IOCM): nothing to reference, and the study leaves the index.
+    if (!this.options.manifests || snapshot.series.length === 0) {
       return undefined;
     }
     try {

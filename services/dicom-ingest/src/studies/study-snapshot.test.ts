@@ -123,4 +123,53 @@ describe('buildSnapshot', () => {
     expect(snapshot?.firstReceivedAt).toBe('2026-01-01T10:00:00.500Z');
     expect(snapshot?.lastReceivedAt).toBe('2026-01-01T10:05:00.000Z');
   });
+
+  describe('rejection notes (IHE IOCM)', () => {
+    const KOS = '1.2.840.10008.5.1.4.1.1.88.59';
+    const titled = (code: string) => ({ '0040A043': { vr: 'SQ', Value: [{ '00080100': { vr: 'SH', Value: [code] }, '00080102': { vr: 'SH', Value: ['DCM'] } }] } });
+    const sequence = (...items: object[]) => ({ vr: 'SQ', Value: items });
+    const uid = (value: string) => ({ vr: 'UI', Value: [value] });
+    const evidence = (study: string, sops: string[]) => ({
+      '0040A375': sequence({
+        '0020000D': uid(study),
+        '00081115': sequence({ '0020000E': uid('1.2.3.1'), '00081199': sequence(...sops.map((sop) => ({ '00081155': uid(sop) }))) }),
+      }),
+    });
+    const note = (sop: string, code: string, rejects: string[], study = STUDY) =>
+      indexRecord({ seriesInstanceUid: '1.2.3.8', sopInstanceUid: sop, sopClassUid: KOS, instance: titled(code), content: evidence(study, rejects) });
+    const image = (sop: string, name = 'RIGHT^PATIENT') => indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: sop, study: { '00100010': { vr: 'PN', Value: [{ Alphabetic: name }] } } });
+
+    it('hides the instances a note rejects and the note, names them in `rejected`, and takes no attribute from them', () => {
+      const snapshot = buildSnapshot(STUDY, [image('1.2.3.1.1'), image('1.2.3.1.2', 'WRONG^PATIENT'), note('1.2.3.8.1', '113038', ['1.2.3.1.2'])]);
+      expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1'] });
+      expect(snapshot?.rejected).toEqual([{ sopInstanceUid: '1.2.3.1.2', reason: '113038' }]);
+      expect(snapshot?.study['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'RIGHT^PATIENT' }] });
+      expect(studyCompletedV1DataSchema.safeParse(snapshot).success).toBe(true);
+    });
+
+    it('a rejected instance sent again after its note stays hidden (the note decides)', () => {
+      const snapshot = buildSnapshot(STUDY, [image('1.2.3.1.1'), image('1.2.3.1.2'), note('1.2.3.8.1', '113001', ['1.2.3.1.2']), image('1.2.3.1.2')]);
+      expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1'] });
+    });
+
+    it('every instance rejected: no series, every one named, the study\'s attributes still given (its patient decides who hides it)', () => {
+      const snapshot = buildSnapshot(STUDY, [image('1.2.3.1.1'), image('1.2.3.1.2'), note('1.2.3.8.1', '113039', ['1.2.3.1.1', '1.2.3.1.2'])]);
+      expect(snapshot?.series).toEqual([]);
+      expect(snapshot?.rejected?.map((item) => item.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2']);
+      expect(snapshot?.study['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'RIGHT^PATIENT' }] });
+      expect(studyCompletedV1DataSchema.safeParse(snapshot).success).toBe(true);
+    });
+
+    it('a key image selection is listed and rejects nothing', () => {
+      const snapshot = buildSnapshot(STUDY, [image('1.2.3.1.1'), note('1.2.3.8.1', '113000', ['1.2.3.1.1'])]);
+      expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1'], '1.2.3.8': ['1.2.3.8.1'] });
+      expect(snapshot?.rejected).toBeUndefined();
+    });
+
+    it('a note alone in its study, rejecting another study\'s instances only, is listed (not an empty study)', () => {
+      const snapshot = buildSnapshot(STUDY, [note('1.2.3.8.1', '113001', ['9.9.9.1'], '9.9.9')]);
+      expect(counts(snapshot)).toEqual({ '1.2.3.8': ['1.2.3.8.1'] });
+      expect(studyCompletedV1DataSchema.safeParse(snapshot).success).toBe(true);
+    });
+  });
 });

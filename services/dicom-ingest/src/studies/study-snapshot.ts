@@ -1,4 +1,4 @@
-import { isMadeAboutImages, type DicomJson } from '@imaging-facade/dicom';
+import { isMadeAboutImages, rejectionNoteOf, type DicomJson } from '@imaging-facade/dicom';
 import type { StudyCompletedV1Data, StudySeries } from '@imaging-facade/events';
 import type { IndexRecord } from './study-index';
 import { maySharePatient, supplementedAttributes } from './level-attributes';
@@ -12,7 +12,9 @@ import { maySharePatient, supplementedAttributes } from './level-attributes';
  * records before it (see `supplementedAttributes`). Objects made from or about the images (reports,
  * secondary captures, segmentations…: `isMadeAboutImages`) come after every acquired instance: a dose report sent last by
  * a dose management system, with its own patient module (no issuer, a name of its own), put the
- * study under another patient identity until 2026-12-07 (found by a FHIR review). Returns undefined
+ * study under another patient identity until 2026-12-07 (found by a FHIR review). Rejection notes
+ * (IHE IOCM) hide the instances of the study they reference, and themselves: neither is listed nor
+ * decides an attribute, and `rejected` names them for the consumers to hide. Returns undefined
  * for an index without records.
  */
 export function buildSnapshot(
@@ -30,8 +32,16 @@ export function buildSnapshot(
     latestBySop.set(record.sopInstanceUid, record);
   }
 
-  // The records the study holds, newest first, by series.
-  const held = records.filter((record) => latestBySop.get(record.sopInstanceUid) === record).reverse();
+  const rejected = rejectionsOf(studyInstanceUid, latestBySop.values());
+  const hides = (record: IndexRecord) => rejected.reasons.has(record.sopInstanceUid) || rejected.notes.has(record.sopInstanceUid);
+  // Notes that reject nothing of this study, alone in it (their references are another study's), are listed.
+  const hiding = rejected.reasons.size > 0 || [...latestBySop.values()].some((record) => !hides(record));
+  const isShown = (record: IndexRecord) => !hiding || !hides(record);
+
+  // The records the study holds, newest first, by series; when every one is rejected, the study's
+  // attributes still come from them (the consumers need its patient to hide it).
+  const latest = records.filter((record) => latestBySop.get(record.sopInstanceUid) === record).reverse();
+  const held = latest.some(isShown) ? latest.filter(isShown) : latest;
   const heldBySeries = new Map<string, DicomJson[]>();
   for (const record of held) {
     const attributes = heldBySeries.get(record.seriesInstanceUid) ?? [];
@@ -46,7 +56,7 @@ export function buildSnapshot(
   const newest = acquiredFirst[0] ?? last.study;
 
   const series = new Map<string, StudySeries>();
-  for (const record of latestBySop.values()) {
+  for (const record of [...latestBySop.values()].filter(isShown)) {
     let entry = series.get(record.seriesInstanceUid);
     if (entry === undefined) {
       entry = { seriesInstanceUid: record.seriesInstanceUid, attributes: seriesAttributesOf(record.seriesInstanceUid), instances: [] };
@@ -71,5 +81,25 @@ export function buildSnapshot(
     // Concurrent associations may append slightly out of time order. ISO 8601 in UTC sorts as text.
     firstReceivedAt: times.reduce((min, time) => (time < min ? time : min)),
     lastReceivedAt: times.reduce((max, time) => (time > max ? time : max)),
+    ...(rejected.reasons.size > 0 ? { rejected: [...rejected.reasons].map(([sopInstanceUid, reason]) => ({ sopInstanceUid, reason })) } : {}),
   };
+}
+
+/** The study's instances rejected by the rejection notes it holds (the first note's reason wins), and those notes. */
+function rejectionsOf(studyInstanceUid: string, records: Iterable<IndexRecord>): { reasons: Map<string, string>; notes: Set<string> } {
+  const reasons = new Map<string, string>();
+  const notes = new Set<string>();
+  for (const record of records) {
+    const note = rejectionNoteOf(studyInstanceUid, record.sopClassUid, record.instance, record.content);
+    if (note === undefined) {
+      continue;
+    }
+    notes.add(record.sopInstanceUid);
+    for (const uid of note.rejected) {
+      if (!reasons.has(uid)) {
+        reasons.set(uid, note.reason);
+      }
+    }
+  }
+  return { reasons, notes };
 }

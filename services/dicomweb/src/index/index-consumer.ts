@@ -44,6 +44,12 @@ export async function startIndexConsumer(options: IndexConsumerOptions): Promise
     metrics: options.metrics,
     isRetryable: (error) => typeof (error as NodeJS.ErrnoException).code === 'string',
     handle: async (event, context) => {
+      if (event.data.series.length === 0) {
+        // Every instance of the study rejected at the source (IHE IOCM): no longer served.
+        options.db.removeStudy(event.data.studyInstanceUid);
+        context.logger.info({ studyInstanceUid: event.data.studyInstanceUid, rejected: event.data.rejected?.length }, 'study removed from the index: every instance rejected');
+        return;
+      }
       const rows = await rowsOfSnapshot(event.data, options);
       if (rows.missing.length > 0) {
         leftOut.inc({ reason: 'missing' }, rows.missing.length);

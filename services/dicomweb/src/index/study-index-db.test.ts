@@ -30,9 +30,22 @@ describe('the DICOMweb index file', () => {
 
   const oneStudy = {
     study: { studyUid: '1.2.3', patientSystem: null, patientValue: null, patientId: null, patientNameKey: null, studyDate: null, accession: null, modalities: 'CT', numberOfSeries: 0, numberOfInstances: 0, attributes: '{}' },
-    series: [],
+    series: [{ studyUid: '1.2.3', seriesUid: '1.2.3.1', modality: 'CT', seriesNumber: 1, numberOfInstances: 0, attributes: '{}' }],
     instances: [],
   };
+
+  it('forgets a study whose every instance was rejected (IHE IOCM), its series and instances with it', () => {
+    const index = new StudyIndexDb(path.join(dir, 'dicomweb', 'index.sqlite'));
+    try {
+      index.replaceStudy(oneStudy);
+      expect(index.study('1.2.3')?.modalities).toBe('CT');
+      index.removeStudy('1.2.3');
+      expect(index.study('1.2.3')).toBeUndefined();
+      expect(index.findSeries({ sql: 'study_uid = ?', params: ['1.2.3'] })).toEqual([]);
+    } finally {
+      index.close();
+    }
+  });
 
   it('is fed by a consumer group of its own: the same across restarts, a new one for a new file', () => {
     const file = path.join(dir, 'dicomweb', 'index.sqlite');

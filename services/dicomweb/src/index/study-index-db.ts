@@ -194,6 +194,11 @@ export class StudyIndexDb {
     })();
   }
 
+  /** Forgets a study: every instance of it was rejected (IHE IOCM), so it is no longer served. */
+  removeStudy(studyUid: string): void {
+    this.db.transaction(() => this.deleteRows(studyUid))();
+  }
+
   private deleteRows(studyUid: string): void {
     for (const table of ['studies', 'series', 'instances']) {
       this.db.prepare(`DELETE FROM ${table} WHERE study_uid = ?`).run(studyUid);

@@ -9,14 +9,27 @@ import { byNumberThenUid, canonicalImagingStudy, compareText } from './study-ord
  * ever adds: series and instances are matched by UID, and for an element both have, the stored
  * one wins. A replay or an older snapshot therefore yields exactly the stored content, and a late
  * series is added. Counts and the modality list are recomputed from the result, and the result is
- * ordered deterministically so that equal content is byte-identical.
+ * ordered deterministically so that equal content is byte-identical. The one removal: instances
+ * a rejection note rejected (IHE IOCM, the snapshot's `rejected`) leave the study, and a series
+ * left without instances with them; a study left without series has none (the caller deletes it).
  */
-export function mergeImagingStudy(existing: ImagingStudy | undefined, snapshot: ImagingStudy): ImagingStudy {
+export function mergeImagingStudy(existing: ImagingStudy | undefined, snapshot: ImagingStudy, rejected: ReadonlySet<string> = new Set()): ImagingStudy {
   const stored = existing ? withoutServerMeta(existing) : undefined;
   const merged: ImagingStudy = { ...snapshot, ...dropUndefined(stored ?? {}) };
   merged.identifier = withoutUnqualifiedTwins(unionBy([...(stored?.identifier ?? []), ...(snapshot.identifier ?? [])], identifierKey));
-  merged.series = mergeByUid(stored?.series ?? [], snapshot.series ?? [], mergeSeries).map(withSortedInstances);
+  merged.series = mergeByUid(stored?.series ?? [], snapshot.series ?? [], mergeSeries)
+    .map(withSortedInstances)
+    .flatMap((series) => withoutRejected(series, rejected));
   return canonicalImagingStudy(withDerivedElements(merged));
+}
+
+/** The series without its rejected instances; none when they were all it listed. */
+function withoutRejected(series: ImagingStudySeries, rejected: ReadonlySet<string>): ImagingStudySeries[] {
+  if (rejected.size === 0 || !series.instance) {
+    return [series];
+  }
+  const instance = series.instance.filter((item) => !rejected.has(item.uid));
+  return instance.length === 0 ? [] : [{ ...series, instance }];
 }
 
 /** True when both have the same content, whatever their key order and server metadata. */

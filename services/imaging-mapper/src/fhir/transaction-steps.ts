@@ -11,6 +11,7 @@ import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/m
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
 import { subjectAfterSnapshot } from './subject-correction';
+import { withdrawalEntries } from '../consent/withdrawal';
 import type { NodeSettings } from '../node-settings';
 import { PATIENT_ROWS } from '../mapping/patient-mapping';
 import { accessionIdentifier, imagingStudyReference } from '../derived/study-references';
@@ -44,6 +45,8 @@ export interface TransactionState {
   patient?: 'existing' | 'created' | 'kept' | 'moved';
   /** The Patient a stored study was filed under, when its issuer has since named another (subject-correction.ts). */
   movedFrom?: string;
+  /** Every instance the study listed is rejected (IHE IOCM): it leaves the index, with what derives from it. */
+  removed?: boolean;
   /** The node's Endpoint, written with the study, and the reference the study gets to it. */
   endpoint?: { entry: BundleEntry<Endpoint>; reference: Reference<Endpoint> };
   study?: ImagingStudy;
@@ -65,6 +68,12 @@ const patientStep: TransactionStep = {
     // A stored study keeps its subject (the merge never replaces what the server holds), unless the
     // same issuer now names another patient: a correction at the source, which moves it.
     const stored = state.existingStudy?.subject;
+    // Every instance rejected: no Patient is looked up nor made for a study that leaves the index.
+    if (state.data.series.length === 0) {
+      state.subject = stored;
+      state.patient = 'kept';
+      return;
+    }
     if (stored) {
       const storedId = /^Patient\/([^/]+)$/.exec(stored.reference ?? '')?.[1];
       const storedPatient = storedId ? (await fhir.search('Patient', { _id: storedId }))[0] : undefined;
@@ -117,7 +126,16 @@ const imagingStudyStep: TransactionStep = {
     }
     // A moved study takes its new subject; everything else stored still wins.
     const stored = state.movedFrom && state.existingStudy && state.subject ? { ...state.existingStudy, subject: state.subject } : state.existingStudy;
-    const merged = mergeImagingStudy(stored, snapshot);
+    const merged = mergeImagingStudy(stored, snapshot, new Set(state.data.rejected?.map((item) => item.sopInstanceUid)));
+    if ((merged.series ?? []).length === 0) {
+      // Every instance it listed is rejected (IHE IOCM): the study leaves the index, with its manifest
+      // and dose (state.study stays unset, so the later steps add nothing).
+      if (state.existingStudy?.id) {
+        state.entries.push(...withdrawalEntries([state.existingStudy.id]));
+      }
+      state.removed = true;
+      return;
+    }
     state.study = merged;
     const identifier = dicomUidIdentifier(state.data.studyInstanceUid);
     // Nothing new: no write at all, so the version stays as it is.
