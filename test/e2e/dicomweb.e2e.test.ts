@@ -13,6 +13,7 @@ import { makeStudy, type GeneratedStudy } from '../support/study-factory';
 import { storescu, storeResponses } from '../support/dcmtk';
 import { startOrthanc } from '../support/orthanc';
 import { eventually } from '../support/wait';
+import { rejectionNote } from '../support/rejection-notes';
 
 /**
  * Issue 12: the node serves its images over DICOMweb to the people allowed to see them. Real DICOM
@@ -493,13 +494,8 @@ describe('the index, derived data', () => {
 describe('images taken back at the source (IHE IOCM rejection notes)', () => {
   const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
 
-  /** A rejection note for `sops` of the study's first series, as a modality or a PACS sends it. */
-  async function rejectionNote(taken: GeneratedStudy, reason: string, sops: string[]): Promise<{ file: string; sopInstanceUid: string }> {
-    const out = `${mkdtempSync('/tmp/facade-rejection-')}/note.dcm`;
-    const series = taken.series[0]!.seriesInstanceUid;
-    const args = ['--out', out, '--study-uid', taken.studyInstanceUid, '--patient-id', taken.patientId, '--reason', reason];
-    return JSON.parse(execFileSync(SYSTEM_PYTHON, [`${__dirname}/../fixtures/generate-rejection-note.py`, ...args, ...sops.flatMap((sop) => ['--reject', `${series}:${CT_IMAGE}:${sop}`])]).toString()) as { file: string; sopInstanceUid: string };
-  }
+  const rejecting = (taken: GeneratedStudy, sops: string[]) =>
+    sops.map((sopInstanceUid) => ({ seriesInstanceUid: taken.series[0]!.seriesInstanceUid, sopClassUid: CT_IMAGE, sopInstanceUid }));
 
   test('a note hides the instances it rejects, and itself, from DICOMweb and from the ImagingStudy; a note rejecting the rest removes the study', async () => {
     const taken = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 3 }]);
@@ -508,7 +504,7 @@ describe('images taken back at the source (IHE IOCM rejection notes)', () => {
     await eventually(async () => ((await studiesByUid(taken.studyInstanceUid))[0]?.numberOfInstances === 3 ? true : undefined), { timeoutMs: 60_000, what: 'the study published' });
 
     // Rejected as taken for the wrong worklist entry: the modality takes one image back.
-    const note = await rejectionNote(taken, '113038', [wrong]);
+    const note = rejectionNote(taken, '113038', rejecting(taken, [wrong]));
     expect((await storescu(pipeline.dicomPort, [note.file])).code).toBe(0);
     const published = await eventually(async () => {
       const [found] = await studiesByUid(taken.studyInstanceUid);
@@ -526,7 +522,7 @@ describe('images taken back at the source (IHE IOCM rejection notes)', () => {
     expect((await node.get(instanceUrl(kept), clinician, 'multipart/related; type="application/dicom"')).status).toBe(200);
 
     // The rest rejected for quality reasons: the study leaves the FHIR index and DICOMweb.
-    const rest = await rejectionNote(taken, '113001', [kept, other]);
+    const rest = rejectionNote(taken, '113001', rejecting(taken, [kept, other]));
     expect((await storescu(pipeline.dicomPort, [rest.file])).code).toBe(0);
     await eventually(async () => ((await studiesByUid(taken.studyInstanceUid)).length === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the ImagingStudy deleted' });
     await eventually(async () => ((await node.get(`/studies/${taken.studyInstanceUid}/metadata`, clinician)).status === 404 ? true : undefined), { what: 'the study gone from DICOMweb' });

@@ -10,6 +10,7 @@ import { SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
 import { addSeries, makeStudy, STUDY_DATE, STUDY_TIME, type GeneratedStudy } from '../support/study-factory';
 import { newUid } from '../support/uids';
 import { eventually } from '../support/wait';
+import { rejectionNote } from '../support/rejection-notes';
 
 /**
  * End to end, IHE XDS-I.b / MHD-I / RAD MADO and REM: real files and generated radiation dose
@@ -151,6 +152,20 @@ print(json.dumps({'sopClass': ds.SOPClassUID, 'sop': ds.SOPInstanceUID,
   return JSON.parse(await run(SYSTEM_PYTHON, ['-c', script, file])) as KosView;
 }
 
+/** A CT study of two images and its dose report, sent and published. */
+async function sendCtStudyWithReport(): Promise<{ study: GeneratedStudy; report: GeneratedReport; published: ImagingStudy }> {
+  const study = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 2 }]);
+  const accession = `ACC-${newUid().slice(-8)}`;
+  await setAccession(study.files, accession);
+  const report = await doseReport(study, 'ct', accession);
+  await send([...study.files, report.file]);
+  return { study, report, published: await publishedStudy(study.studyInstanceUid, 3) };
+}
+
+/** The patient's cumulative dose Observation (none, or one). */
+const cumulativeDoseOf = (subject: string): Promise<Observation[]> =>
+  search<Observation>(`Observation?subject=${subject}&code=${encodeURIComponent('https://imagingfacade.org/fhir/CodeSystem/radiation-dose|cumulative-patient-dose')}`);
+
 const componentValue = (observation: Observation, code: string): ObservationComponent | undefined =>
   observation.component?.find((component) => component.code.coding?.[0]?.code === code);
 
@@ -256,18 +271,11 @@ describe('the Endpoint, the manifest and the dose of a study, end to end', () =>
   });
 
   test('a Patient ID corrected at the source moves the study, its manifest, its dose and its cumulative dose to the corrected patient', async () => {
-    const study = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 2 }]);
-    const accession = `ACC-${newUid().slice(-8)}`;
-    await setAccession(study.files, accession);
-    const report = await doseReport(study, 'ct', accession);
+    const { study, report, published: filed } = await sendCtStudyWithReport();
     const files = [...study.files, report.file];
-    await send(files);
-    const filed = await publishedStudy(study.studyInstanceUid, 3);
     const wrong = filed.subject!.reference!;
     await doseObservations(filed, 1 + report.events.length);
-    const cumulativeOf = (subject: string) =>
-      search<Observation>(`Observation?subject=${subject}&code=${encodeURIComponent('https://imagingfacade.org/fhir/CodeSystem/radiation-dose|cumulative-patient-dose')}`);
-    await eventually(async () => ((await cumulativeOf(wrong)).length === 1 ? true : undefined), { what: 'the first patient\'s cumulative dose' });
+    await eventually(async () => ((await cumulativeDoseOf(wrong)).length === 1 ? true : undefined), { what: 'the first patient\'s cumulative dose' });
 
     // The PACS corrects the Patient ID (same issuer: none, the node's default) and sends the study again.
     const corrected = `${study.patientId}-C`;
@@ -292,13 +300,29 @@ describe('the Endpoint, the manifest and the dose of a study, end to end', () =>
     }, { what: 'the dose Observations filed under the corrected patient' });
     expect(observations).toHaveLength(1 + report.events.length);
     // The study counts for the corrected patient only.
-    await eventually(async () => ((await cumulativeOf(wrong)).length === 0 ? true : undefined), { what: 'the first patient\'s cumulative dose gone' });
+    await eventually(async () => ((await cumulativeDoseOf(wrong)).length === 0 ? true : undefined), { what: 'the first patient\'s cumulative dose gone' });
     const [cumulative] = await eventually(async () => {
-      const found = await cumulativeOf(subject);
+      const found = await cumulativeDoseOf(subject);
       return found.length === 1 ? found : undefined;
     }, { what: 'the corrected patient\'s cumulative dose' });
     expect(componentValue(cumulative!, '113813')?.valueQuantity?.value).toBeCloseTo(report.dlpTotal!, 6);
     expect(await studiesByUid(study.studyInstanceUid)).toHaveLength(1);
+  });
+
+  test('a dose report taken back at the source (IHE IOCM, wrong worklist entry) stops counting: its Observations and the patient\'s cumulative dose go', async () => {
+    const { study, report, published } = await sendCtStudyWithReport();
+    await doseObservations(published, 1 + report.events.length);
+    const cumulative = () => cumulativeDoseOf(published.subject!.reference!);
+    await eventually(async () => ((await cumulative()).length === 1 ? true : undefined), { what: 'the cumulative dose with the report' });
+
+    const note = rejectionNote(study, '113038', [{ seriesInstanceUid: report.seriesInstanceUid, sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67', sopInstanceUid: report.sopInstanceUid }]);
+    await send([note.file]);
+    const kept = await publishedStudy(study.studyInstanceUid, 2);
+    expect(kept.id).toBe(published.id);
+    expect(kept.series?.map((series) => series.uid)).toEqual([study.series[0]!.seriesInstanceUid]);
+    // The images carry no CTDIvol: with the report gone the study has no dose left.
+    await doseObservations(kept, 0);
+    await eventually(async () => ((await cumulative()).length === 0 ? true : undefined), { what: 'the cumulative dose gone with the report' });
   });
 
   test('a projection X-ray dose report: DAP stated in Gy.m2 is published in mGy.cm2, doses in mGy', async () => {

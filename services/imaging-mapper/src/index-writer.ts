@@ -21,7 +21,8 @@ export function indexWriter(fhir: CumulativeDosePort, settings: MapperSettings):
         // Every instance rejected: the study's dose Observations went with it.
         return { ...mapping, cumulativeDose: await updateCumulativeDose(fhir, mapping.removedFrom) };
       }
-      if (!hasDoseReport(snapshot)) {
+      // A rejected dose report's values left the index: the sums change even without a report left.
+      if (!hasDoseReport(snapshot) && !mapping.derived.observationsDeleted) {
         return mapping;
       }
       // A study moved to another patient (its issuer corrected the Patient ID) stops counting for

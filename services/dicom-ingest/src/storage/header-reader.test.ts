@@ -7,6 +7,7 @@ import { collectElements, datasetEncoding, FileByteSource, silenceDcmjs } from '
 import { decode, readInstanceHeader, type DatasetLocation } from './header-reader';
 import { runDcmtk as runTool } from '../../../../test/support/dcmtk';
 import { part10Layout, runPydicom, sample as testFile, SYSTEM_PYTHON } from '../../../../test/support/sample-files';
+import { rejectionNote } from '../../../../test/support/rejection-notes';
 
 /** What pydicom (an independent reader) sees in each file. */
 interface PydicomView {
@@ -310,16 +311,14 @@ describe('readInstanceHeader of radiation dose reports', () => {
 
 describe('readInstanceHeader of key object selections', () => {
   jest.setTimeout(30_000);
-  const GENERATE = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'generate-rejection-note.py');
   const CT = '1.2.840.10008.5.1.4.1.1.2';
 
   it.each([
     ['a rejection note (113001) carries the references it rejects', '113001', true],
     ['a key image selection (113000, "Of Interest") carries none', '113000', false],
   ])('%s', async (_situation, title, carried) => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'header-reader-kos-'));
-    const out = path.join(dir, 'kos.dcm');
-    execFileSync(SYSTEM_PYTHON, [GENERATE, '--out', out, '--study-uid', '2.25.1', '--patient-id', 'P1', '--reason', '113001', '--reject', `2.25.2:${CT}:2.25.3`, '--reject', `2.25.2:${CT}:2.25.4`]);
+    const rejected = ['2.25.3', '2.25.4'].map((sopInstanceUid) => ({ seriesInstanceUid: '2.25.2', sopClassUid: CT, sopInstanceUid }));
+    const out = rejectionNote({ studyInstanceUid: '2.25.1', patientId: 'P1' }, '113001', rejected).file;
     if (title !== '113001') {
       // The same document with another title, as pydicom writes it.
       runPydicom(`import sys, pydicom\nds = pydicom.dcmread(sys.argv[1])\nds.ConceptNameCodeSequence[0].CodeValue = '${title}'\nds.save_as(sys.argv[1])\nprint('null')`, [out]);

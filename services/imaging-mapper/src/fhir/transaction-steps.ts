@@ -12,6 +12,7 @@ import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
 import { subjectAfterSnapshot } from './subject-correction';
 import { withdrawalEntries } from '../consent/withdrawal';
+import { rejectedDoseDeletions } from '../derived/rejected-dose';
 import type { NodeSettings } from '../node-settings';
 import { PATIENT_ROWS } from '../mapping/patient-mapping';
 import { accessionIdentifier, imagingStudyReference } from '../derived/study-references';
@@ -30,6 +31,8 @@ export interface DerivedOutcome {
   documentReference: 'created' | 'updated' | 'unchanged' | 'stale' | 'none';
   /** Dose Observations written (created or updated). */
   observations: number;
+  /** Dose Observations deleted: those of dose reports rejected at the source (IHE IOCM). */
+  observationsDeleted?: number;
   /** What could not be mapped, by reason (never patient data). */
   notes: string[];
 }
@@ -217,6 +220,11 @@ const doseStep: TransactionStep = {
       ...(accession ? { accession } : {}),
     });
     state.derived.notes.push(...notes);
+    const deletions = await rejectedDoseDeletions(fhir, state.data.rejected?.map((item) => item.sopInstanceUid) ?? [], groups);
+    if (deletions.length > 0) {
+      state.entries.push(...deletions);
+      state.derived.observationsDeleted = deletions.length;
+    }
     if (groups.length === 0) {
       return;
     }
