@@ -212,6 +212,19 @@ test('a plain link opens the study after signing in; the CT is drawn as DICOMweb
   }
 }, 240_000);
 
+test('a second link, signed in already: the issuer answers without its form (single sign-on), and the viewer opens that study', async () => {
+  const issuerPages: string[] = [];
+  page.on('response', (response) => {
+    if (response.request().isNavigationRequest() && response.url().startsWith(gateway.origin)) issuerPages.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
+  await page.goto(`${node.origin}/viewer/viewer?StudyInstanceUIDs=${prior.studyInstanceUid}`);
+  await page.waitForURL((url) => url.pathname === '/viewer/viewer' && url.searchParams.get('StudyInstanceUIDs') === prior.studyInstanceUid, { timeout: 60_000 });
+  await page.waitForSelector('.cornerstone-viewport-element, [data-viewport-uid]', { timeout: 60_000 });
+  // Through the issuer's authorize endpoint (OHIF signs in again on a full page load), never its form.
+  expect(await page.locator('#password').count()).toBe(0);
+  expect(issuerPages).toEqual(['303 /oidc/authorize']);
+}, 120_000);
+
 test('the summary API: token required, the access rule, scopes and consent applied, every answer audited; JSON gzip-compressed for a client that asks', async () => {
   const summaryUrl = (uid: string) => `${node.origin}/viewer-api/studies/${uid}/summary`;
   const since = new Date(Date.now() - 60_000).toISOString();

@@ -113,6 +113,7 @@ export class DevIssuer {
       token_endpoint: `${base}/token`,
       authorization_endpoint: `${base}/authorize`,
       userinfo_endpoint: `${base}/userinfo`,
+      end_session_endpoint: `${base}/logout`,
       grant_types_supported: ['authorization_code', 'client_credentials'],
       token_endpoint_auth_methods_supported: ['none'],
       response_types_supported: ['code'],

@@ -15,6 +15,55 @@ export interface SignInSettings {
   clients: ReadonlyArray<{ clientId: string; redirectUris: readonly string[] }>;
   /** How long an authorization code may be exchanged (s). */
   codeTtlSeconds: number;
+  /** How long a browser stays signed in at the issuer (s): its later sign-ins skip the form. */
+  sessionTtlSeconds?: number;
+}
+
+/** The browser's session at the issuer: an HttpOnly cookie scoped to the issuer's path. */
+export const SESSION_COOKIE = 'facade_dev_session';
+const DEFAULT_SESSION_TTL_SECONDS = 8 * 3600;
+
+/**
+ * Who signed in, per browser (single sign-on, as a real provider does): the next authorization
+ * request of any registered client is answered without the form, unless it asks `prompt=login`.
+ * In memory: a restart signs everyone out.
+ */
+export class SignInSessions {
+  private readonly sessions = new Map<string, { account: Account; expiresAt: number }>();
+
+  constructor(private readonly ttlSeconds = DEFAULT_SESSION_TTL_SECONDS) {}
+
+  open(account: Account): { id: string; maxAgeSeconds: number } {
+    this.sweep();
+    const id = randomBytes(32).toString('base64url');
+    this.sessions.set(id, { account, expiresAt: Date.now() + this.ttlSeconds * 1000 });
+    return { id, maxAgeSeconds: this.ttlSeconds };
+  }
+
+  accountOf(id: string | undefined): Account | undefined {
+    const session = id === undefined ? undefined : this.sessions.get(id);
+    return session && session.expiresAt > Date.now() ? session.account : undefined;
+  }
+
+  close(id: string | undefined): void {
+    if (id !== undefined) this.sessions.delete(id);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, session] of this.sessions) {
+      if (session.expiresAt <= now) this.sessions.delete(id);
+    }
+  }
+}
+
+/** The session cookie's value in a Cookie header. */
+export function sessionCookieOf(header: string | undefined): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === SESSION_COOKIE) return value.join('=');
+  }
+  return undefined;
 }
 
 /** A development account: who signs in, and the most its tokens may carry. */
@@ -100,6 +149,8 @@ interface AuthorizeRequest {
   nonce?: string | undefined;
   scope: string;
   codeChallenge: string;
+  /** OpenID Connect `prompt`: `login` shows the form even with a session; `none` never does. */
+  prompt?: 'login' | 'none' | undefined;
 }
 
 /** Checks an authorization request; errors before the redirect URI is trusted are shown, never redirected. */
@@ -120,7 +171,9 @@ export function parseAuthorizeRequest(query: Record<string, unknown>, settings: 
     const value = text(name);
     if (value !== undefined && !/^[\x20-\x7e]{1,2048}$/.test(value)) throw new OutcomeError(badRequest(`${name} is malformed`));
   }
-  return { clientId: client.clientId, redirectUri, state: text('state'), nonce: text('nonce'), scope: text('scope') ?? 'openid', codeChallenge };
+  const prompts = (text('prompt') ?? '').split(' ');
+  const prompt = prompts.includes('login') ? 'login' : prompts.includes('none') ? 'none' : undefined;
+  return { clientId: client.clientId, redirectUri, state: text('state'), nonce: text('nonce'), scope: text('scope') ?? 'openid', codeChallenge, prompt };
 }
 
 function signInPage(request: AuthorizeRequest, problem?: string): string {
@@ -149,8 +202,23 @@ export function grantedScope(asked: string, account: Account): string {
   return asked.split(/\s+/).filter((scope) => account.allowed.test(scope)).join(' ');
 }
 
-export function signInRouter(settings: SignInSettings, codes: AuthorizationCodes): Router {
+export function signInRouter(settings: SignInSettings, codes: AuthorizationCodes, sessions = new SignInSessions(settings.sessionTtlSeconds)): Router {
   const router = express.Router();
+  /** Back to the client with a code for `account`'s grant of the request. */
+  const redirectWithCode = (res: Response, request: AuthorizeRequest, account: Account): void => {
+    const code = codes.issue({
+      clientId: request.clientId,
+      redirectUri: request.redirectUri,
+      codeChallenge: request.codeChallenge,
+      nonce: request.nonce,
+      scope: grantedScope(request.scope, account),
+      subject: account.user,
+      name: account.name,
+      patient: account.patient,
+      expiresAt: Date.now() + settings.codeTtlSeconds * 1000,
+    });
+    redirectTo(res, request, { code });
+  };
   // The form posts here, and the answer redirects to a registered client: both are allowed form targets.
   const formTargets = [...new Set(settings.clients.flatMap((client) => client.redirectUris.map((uri) => new URL(uri).origin)))].join(' ');
   const pageHeaders = (res: Response): void => {
@@ -161,7 +229,29 @@ export function signInRouter(settings: SignInSettings, codes: AuthorizationCodes
   router.get('/authorize', (req: Request, res: Response) => {
     const request = parseAuthorizeRequest(req.query as Record<string, unknown>, settings);
     pageHeaders(res);
+    const account = request.prompt === 'login' ? undefined : sessions.accountOf(sessionCookieOf(req.headers.cookie));
+    if (account) {
+      redirectWithCode(res, request, account);
+      return;
+    }
+    if (request.prompt === 'none') {
+      redirectTo(res, request, { error: 'login_required' });
+      return;
+    }
     res.type('html').send(signInPage(request));
+  });
+  // OpenID Connect RP-initiated logout: the session ends; back to the app when it names one of its own pages.
+  router.get('/logout', (req: Request, res: Response) => {
+    sessions.close(sessionCookieOf(req.headers.cookie));
+    res.set('set-cookie', sessionCookie(req, '', 0));
+    pageHeaders(res);
+    const back = typeof req.query.post_logout_redirect_uri === 'string' ? req.query.post_logout_redirect_uri : undefined;
+    const registered = back !== undefined && settings.clients.some((client) => client.redirectUris.some((uri) => sameOrigin(uri, back)));
+    if (registered) {
+      res.redirect(303, back);
+      return;
+    }
+    res.type('html').send(html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body><main><p>You are signed out of the development issuer.</p></main></body></html>`.toString());
   });
   router.post('/authorize', express.urlencoded({ extended: false, limit: '16kb' }), (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -174,23 +264,32 @@ export function signInRouter(settings: SignInSettings, codes: AuthorizationCodes
       res.status(401).type('html').send(signInPage(request, 'Wrong user name or password.'));
       return;
     }
-    const code = codes.issue({
-      clientId: request.clientId,
-      redirectUri: request.redirectUri,
-      codeChallenge: request.codeChallenge,
-      nonce: request.nonce,
-      scope: grantedScope(request.scope, account),
-      subject: account.user,
-      name: account.name,
-      patient: account.patient,
-      expiresAt: Date.now() + settings.codeTtlSeconds * 1000,
-    });
-    const target = new URL(request.redirectUri);
-    target.searchParams.set('code', code);
-    if (request.state !== undefined) target.searchParams.set('state', request.state);
-    res.redirect(303, target.toString());
+    const session = sessions.open(account);
+    res.set('set-cookie', sessionCookie(req, session.id, session.maxAgeSeconds));
+    redirectWithCode(res, request, account);
   });
   return router;
+}
+
+function redirectTo(res: Response, request: AuthorizeRequest, parameters: Record<string, string>): void {
+  const target = new URL(request.redirectUri);
+  for (const [name, value] of Object.entries(parameters)) target.searchParams.set(name, value);
+  if (request.state !== undefined) target.searchParams.set('state', request.state);
+  res.redirect(303, target.toString());
+}
+
+/** The session cookie: HttpOnly, SameSite=Lax (sent on the top-level navigations of sign-ins), on the issuer's path only. */
+function sessionCookie(req: Request, value: string, maxAgeSeconds: number): string {
+  const secure = req.secure || req.headers['x-forwarded-proto'] === 'https' ? '; Secure' : '';
+  return `${SESSION_COOKIE}=${value}; Path=${req.baseUrl || '/'}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }
 
 /** `Bearer` of a userinfo request. */
