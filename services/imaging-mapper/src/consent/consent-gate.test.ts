@@ -202,6 +202,37 @@ describe('the consent gate, when a study arrives', () => {
   });
 });
 
+describe('the consent gate, when a study moves to another patient (a Patient ID corrected at the source)', () => {
+  test('a decision of the patient it left, applied while the correction is handled, does not publish it against the new patient\'s refusal', async () => {
+    const K2 = `${SYSTEM}|P2`;
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const index = new FakeIndex();
+    const publish = index.publish;
+    index.publish = async (snapshot) => {
+      if (snapshot.studyInstanceUid === 'Y') await slow;
+      return publish(snapshot);
+    };
+    const { consent, gate } = setup('opt-out', index);
+    // X filed under P1 by mistake, published; P2 refuses everything.
+    await gate.onStudy(studySnapshot({ studyInstanceUid: 'X', patientId: PATIENT, lastReceivedAt: '2025-01-01T10:00:00Z' }));
+    consent.set(K2, [patientWide('deny')]);
+    // Another study of P1 being published (a slow FHIR server) holds P1's lock…
+    const y = gate.onStudy(studySnapshot({ studyInstanceUid: 'Y', patientId: PATIENT }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // …when P1 records a permit: its reconcile reads P1's studies (X, Y) and waits for the lock.
+    consent.set(KEY, [patientWide('permit')]);
+    const reconcile = gate.onConsentChange(KEY, consent.states.get(KEY), { replaying: false });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // X's Patient ID is corrected to P2's and the study sent again: P2 refuses, X is withdrawn.
+    await gate.onStudy(studySnapshot({ studyInstanceUid: 'X', patientId: 'P2', lastReceivedAt: '2025-01-02T10:00:00Z' }));
+    release();
+    await Promise.all([y, reconcile]);
+    expect(index.published.has('X')).toBe(false);
+    expect(index.calls.filter((call) => call.endsWith(' X'))).toEqual(['publish X', 'withdraw X']);
+  });
+});
+
 describe('the consent gate, when a decision changes', () => {
   async function withThreeStudies(policy: ConsentPolicy, before: Decision[] = []) {
     const index = new FakeIndex();

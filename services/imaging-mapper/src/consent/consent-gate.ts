@@ -334,7 +334,14 @@ export class ConsentGate {
       }
       try {
         await this.retried(logger, () =>
-          this.lock.run(key, () => this.apply(trigger, key, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid), linkedOnce)),
+          this.lock.run(key, async () => {
+            // Moved to another patient since it was read (a Patient ID corrected at the source), or
+            // gone: its own event decides it, under its own patient's lock, on that patient's decisions.
+            if (!this.options.catalog.studiesOf(key).some((item) => item.studyInstanceUid === study.studyInstanceUid)) {
+              return undefined;
+            }
+            return this.apply(trigger, key, study, () => this.options.catalog.snapshotOf(study.studyInstanceUid), linkedOnce);
+          }),
         );
       } catch (error) {
         everyStudy = false;
