@@ -64,7 +64,7 @@ export const studySeriesSchema = z.object({
   instances: z.array(studyInstanceSchema).min(1),
 });
 
-/** An instance of the study that an IHE IOCM rejection note held by the node rejects. */
+/** An instance of the study that an IHE IOCM rejection note held by the node rejects, or such a note itself (with its own reason). */
 export const studyRejectionSchema = z.object({
   sopInstanceUid: dicomUidSchema,
   /** The code (DCM) of the note's title: 113001 quality, 113037 patient safety, 113038 worklist entry, 113039 retention. */

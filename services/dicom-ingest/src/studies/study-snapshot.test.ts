@@ -142,7 +142,8 @@ describe('buildSnapshot', () => {
     it('hides the instances a note rejects and the note, names them in `rejected`, and takes no attribute from them', () => {
       const snapshot = buildSnapshot(STUDY, [image('1.2.3.1.1'), image('1.2.3.1.2', 'WRONG^PATIENT'), note('1.2.3.8.1', '113038', ['1.2.3.1.2'])]);
       expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1'] });
-      expect(snapshot?.rejected).toEqual([{ sopInstanceUid: '1.2.3.1.2', reason: '113038' }]);
+      // The note too, with its reason: a consumer that listed it before drops it.
+      expect(snapshot?.rejected).toEqual([{ sopInstanceUid: '1.2.3.1.2', reason: '113038' }, { sopInstanceUid: '1.2.3.8.1', reason: '113038' }]);
       expect(snapshot?.study['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'RIGHT^PATIENT' }] });
       expect(studyCompletedV1DataSchema.safeParse(snapshot).success).toBe(true);
     });
@@ -155,7 +156,7 @@ describe('buildSnapshot', () => {
     it('every instance rejected: no series, every one named, the study\'s attributes still given (its patient decides who hides it)', () => {
       const snapshot = buildSnapshot(STUDY, [image('1.2.3.1.1'), image('1.2.3.1.2'), note('1.2.3.8.1', '113039', ['1.2.3.1.1', '1.2.3.1.2'])]);
       expect(snapshot?.series).toEqual([]);
-      expect(snapshot?.rejected?.map((item) => item.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2']);
+      expect(snapshot?.rejected?.map((item) => item.sopInstanceUid)).toEqual(['1.2.3.1.1', '1.2.3.1.2', '1.2.3.8.1']);
       expect(snapshot?.study['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'RIGHT^PATIENT' }] });
       expect(studyCompletedV1DataSchema.safeParse(snapshot).success).toBe(true);
     });
@@ -164,6 +165,12 @@ describe('buildSnapshot', () => {
       const snapshot = buildSnapshot(STUDY, [image('1.2.3.1.1'), note('1.2.3.8.1', '113000', ['1.2.3.1.1'])]);
       expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1'], '1.2.3.8': ['1.2.3.8.1'] });
       expect(snapshot?.rejected).toBeUndefined();
+    });
+
+    it('a note rejecting nothing of its study is hidden once the study holds something else, and named so that it is dropped where it was listed', () => {
+      const snapshot = buildSnapshot(STUDY, [note('1.2.3.8.1', '113001', ['9.9.9.1'], '9.9.9'), image('1.2.3.1.1')]);
+      expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1'] });
+      expect(snapshot?.rejected).toEqual([{ sopInstanceUid: '1.2.3.8.1', reason: '113001' }]);
     });
 
     it('a note alone in its study, rejecting another study\'s instances only, is listed (not an empty study)', () => {

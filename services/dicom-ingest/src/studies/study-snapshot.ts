@@ -81,20 +81,30 @@ export function buildSnapshot(
     // Concurrent associations may append slightly out of time order. ISO 8601 in UTC sorts as text.
     firstReceivedAt: times.reduce((min, time) => (time < min ? time : min)),
     lastReceivedAt: times.reduce((max, time) => (time > max ? time : max)),
-    ...(rejected.reasons.size > 0 ? { rejected: [...rejected.reasons].map(([sopInstanceUid, reason]) => ({ sopInstanceUid, reason })) } : {}),
+    ...(hiding && rejected.notes.size > 0 ? { rejected: rejectedList(rejected) } : {}),
   };
 }
 
-/** The study's instances rejected by the rejection notes it holds (the first note's reason wins), and those notes. */
-function rejectionsOf(studyInstanceUid: string, records: Iterable<IndexRecord>): { reasons: Map<string, string>; notes: Set<string> } {
+/**
+ * What the consumers hide: the rejected instances, and the notes themselves with their own reason,
+ * since a consumer may have listed a note before (a note stored before this version, or one listed
+ * while it rejected nothing of its study).
+ */
+function rejectedList(rejected: { reasons: Map<string, string>; notes: Map<string, string> }): Array<{ sopInstanceUid: string; reason: string }> {
+  const all = new Map([...rejected.reasons, ...[...rejected.notes].filter(([uid]) => !rejected.reasons.has(uid))]);
+  return [...all].map(([sopInstanceUid, reason]) => ({ sopInstanceUid, reason }));
+}
+
+/** The study's instances rejected by the rejection notes it holds (the first note's reason wins), and those notes with theirs. */
+function rejectionsOf(studyInstanceUid: string, records: Iterable<IndexRecord>): { reasons: Map<string, string>; notes: Map<string, string> } {
   const reasons = new Map<string, string>();
-  const notes = new Set<string>();
+  const notes = new Map<string, string>();
   for (const record of records) {
     const note = rejectionNoteOf(studyInstanceUid, record.sopClassUid, record.instance, record.content);
     if (note === undefined) {
       continue;
     }
-    notes.add(record.sopInstanceUid);
+    notes.set(record.sopInstanceUid, note.reason);
     for (const uid of note.rejected) {
       if (!reasons.has(uid)) {
         reasons.set(uid, note.reason);
