@@ -60,6 +60,11 @@ export async function startIndexConsumer(options: IndexConsumerOptions): Promise
         leftOut.inc({ reason: 'unreadable' }, rows.unreadable.length);
         context.logger.error({ studyInstanceUid: event.data.studyInstanceUid, unreadable: rows.unreadable }, 'files of the study cannot be read: left out of the index until it is rebuilt or the study sent again');
       }
+      if (!rows.series.some((row) => row.listed !== 0)) {
+        // Nothing of it can be served (every file left out): not listed as an empty study.
+        options.db.removeStudy(event.data.studyInstanceUid);
+        return;
+      }
       options.db.replaceStudy(rows);
       indexed.inc();
       // UIDs only: the link a user opens to see the study (the viewer asks them to sign in).

@@ -71,8 +71,23 @@ test('a file gone or unreadable leaves its instance out, with the reason; the ot
 test.each([
   ['not there (a volume not mounted)', (_away: string) => undefined, 'ENOENT'],
   ['a file in its place', (away: string) => writeFileSync(away, 'not a directory'), 'ENOTDIR'],
+  ['empty (the mount point of a volume not mounted)', (away: string) => mkdirSync(away), 'ENOENT'],
 ])('with the storage directory %s, the snapshot fails with the system error (retried by the consumer), leaving nothing out', async (_situation, place, code) => {
   const away = path.join(storageDir, 'away');
   place(away);
   await expect(rowsOfSnapshot(snapshotOf(['2.25.1', '2.25.4']), { storageDir: away, defaultPatientIdSystem: 'urn:oid:2.25.9' })).rejects.toMatchObject({ code });
+});
+
+test('every file of the snapshot refused by the system (a restore with the wrong owner): the storage\'s fault, retried, nothing left out', async () => {
+  const refused = ['2.25.6', '2.25.7'];
+  for (const sop of refused) mkdirSync(path.join(storageDir, STUDY, SERIES, `${sop}.dcm`));
+  await expect(rowsOfSnapshot(snapshotOf(refused), { storageDir, defaultPatientIdSystem: 'urn:oid:2.25.9' })).rejects.toMatchObject({ code: 'ESTORAGE', message: expect.stringContaining('EISDIR') });
+});
+
+test('a series whose every file is left out is not listed', async () => {
+  const snapshot = snapshotOf(['2.25.1']);
+  const other = { seriesInstanceUid: '2.25.102', attributes: {}, instances: [{ sopInstanceUid: '2.25.2', sopClassUid: CT, transferSyntaxUid: '1.2.840.10008.1.2.1', attributes: {} }] };
+  const rows = await rowsOfSnapshot({ ...snapshot, series: [...snapshot.series, other] }, { storageDir, defaultPatientIdSystem: 'urn:oid:2.25.9' });
+  expect(rows.series.map((row) => row.seriesUid)).toEqual([SERIES]);
+  expect(rows.missing).toEqual(['2.25.2']);
 });

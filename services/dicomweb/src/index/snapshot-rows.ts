@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { currentFormDate, MalformedDatasetError, readPart10, TruncatedDatasetError, tagOf, textAt, type DicomJson } from '@imaging-facade/dicom';
 import { patientIdentifierOfStudy } from '@imaging-facade/consent';
@@ -59,15 +59,35 @@ function isUnreadableDataset(error: unknown): error is Error {
   return error instanceof MalformedDatasetError || error instanceof TruncatedDatasetError || (typeof code === 'string' && code.startsWith('Z_'));
 }
 
+/** The storage directory holds something: an empty one is a volume not mounted (its mount point), not the node's storage. */
 async function storageIsThere(storageDir: string): Promise<boolean> {
-  return stat(storageDir).then((found) => found.isDirectory(), () => false);
+  try {
+    const dir = await opendir(storageDir);
+    try {
+      return (await dir.read()) !== null;
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Every file of a snapshot refused by the system: the storage's fault (a restore with the wrong owner), retried. */
+export class StorageUnreadableError extends Error {
+  readonly code = 'ESTORAGE';
+  constructor(reason: string) {
+    super(`no file of the study could be read (${reason}): the storage is taken to be unavailable, and the snapshot is retried`);
+    this.name = 'StorageUnreadableError';
+  }
 }
 
 /**
  * One instance's file read. A file that is gone or cannot be read, while the storage directory is
  * there, is left out (said by the caller), so that one bad file neither keeps a rebuilding index at
- * 503 nor holds up the studies after it. Any other failure (the storage directory away, too many
- * open files) is thrown, and the snapshot retried: an unmounted volume must not empty the index.
+ * 503 nor holds up the studies after it. Any other failure (the storage directory away or empty,
+ * too many open files) is thrown, and the snapshot retried: an unmounted volume must not empty the
+ * index.
  */
 async function readInstanceFile(storageDir: string, relative: string, urlPath: string): Promise<InstanceFile> {
   const file = path.join(storageDir, relative);
@@ -138,6 +158,10 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
         metadata: JSON.stringify(metadata),
       });
     }
+    // A series whose every file was left out is not listed either.
+    if (!instances.some((row) => row.seriesUid === entry.seriesInstanceUid)) {
+      continue;
+    }
     series.push({
       studyUid,
       seriesUid: entry.seriesInstanceUid,
@@ -146,6 +170,11 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
       numberOfInstances: instances.filter((row) => row.seriesUid === entry.seriesInstanceUid).length,
       attributes: JSON.stringify(entry.attributes),
     });
+  }
+
+  const held = snapshot.series.reduce((sum, entry) => sum + entry.instances.length, 0);
+  if (held > 0 && unreadable.length === held && unreadable.every((item) => /^E[A-Z]+$/.test(item.reason))) {
+    throw new StorageUnreadableError([...new Set(unreadable.map((item) => item.reason))].join(', '));
   }
 
   // The node's own manifest (a KOS): retrieved by the URL its DocumentReference gives, never listed
