@@ -325,6 +325,25 @@ describe('the Endpoint, the manifest and the dose of a study, end to end', () =>
     await eventually(async () => ((await cumulative()).length === 0 ? true : undefined), { what: 'the cumulative dose gone with the report' });
   });
 
+  test('CT images taken back at the source: the Mean CTDIvol of their series goes, the study\'s summary keeps the other series', async () => {
+    const study = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 1 }, { source: SAMPLES.ctExplicitLittle, instances: 1 }]);
+    for (const [index, file] of study.files.entries()) {
+      expect((await runDcmtk('dcmodify', ['-nb', '-i', `(0018,9345)=${index === 0 ? '10' : '20'}`, file])).code).toBe(0);
+    }
+    await send(study.files);
+    const published = await publishedStudy(study.studyInstanceUid, 2);
+    await doseObservations(published, 3);
+    const [kept, taken] = study.series as [GeneratedStudy['series'][number], GeneratedStudy['series'][number]];
+    const note = rejectionNote(study, '113001', [{ seriesInstanceUid: taken.seriesInstanceUid, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: taken.sopInstanceUids[0]! }]);
+    await send([note.file]);
+    await publishedStudy(study.studyInstanceUid, 1);
+    const observations = await doseObservations(published, 2);
+    const series = observations.filter((observation) => observation.code.coding?.[0]?.code === '113830');
+    expect(series.map((observation) => observation.identifier?.[0]?.value)).toEqual([`urn:oid:${kept.seriesInstanceUid}`]);
+    const summary = observations.find((observation) => observation.code.coding?.[0]?.code === '73569-6');
+    expect(summary?.hasMember?.map((member) => member.reference)).toEqual([`Observation/${series[0]?.id}`]);
+  });
+
   test('a projection X-ray dose report: DAP stated in Gy.m2 is published in mGy.cm2, doses in mGy', async () => {
     const study = await makeStudy([{ source: SAMPLES.mrExplicitLittle, instances: 1 }]);
     const accession = `ACC-${newUid().slice(-8)}`;

@@ -1,36 +1,36 @@
-import type { BundleEntry } from '@medplum/fhirtypes';
-import { findObservations } from './derived-lookups';
-import { DOSE_SUMMARY_CODE, type DoseGroup } from './dose-mapping';
-import { typedUidIdentifier } from './study-references';
+import type { BundleEntry, Observation } from '@medplum/fhirtypes';
+import type { DoseGroup } from './dose-mapping';
 import type { FhirPort } from '../fhir/fhir-lookups';
 
-/** Identifiers per search: the query stays well under common URL limits. */
+/** References per `has-member` search: the query stays well under common URL limits. */
 const PER_SEARCH = 40;
 
 /**
- * The deletions that take a rejected dose report's values out of the index (IHE IOCM: a report sent
- * for the wrong patient or the wrong procedure must not count in anyone's dose): the summary of
- * each rejected instance that has one, and those of its events that no summary written now
- * references (two reports of a study may share an event). Written in the study's transaction.
+ * The deletions that take rejected instances' dose out of the index (IHE IOCM: a report sent for
+ * the wrong patient or procedure must not count in anyone's dose): the study's dose Observations
+ * that this snapshot no longer plans (a rejected report's summary and events; the Mean CTDIvol of
+ * rejected CT images, and their summary when no image is left). An Observation that a summary
+ * outside the study's own still references is kept: the same irradiation event reported again,
+ * under the right worklist entry, by another study (deleting it would be refused, 409). Written in
+ * the study's transaction, where this study's own summaries are written anew.
  */
-export async function rejectedDoseDeletions(fhir: FhirPort, rejectedSopUids: readonly string[], written: readonly DoseGroup[]): Promise<BundleEntry[]> {
-  if (rejectedSopUids.length === 0) {
+export async function rejectedDoseDeletions(fhir: FhirPort, study: string, planned: readonly DoseGroup[]): Promise<BundleEntry[]> {
+  const plannedIds = new Set(planned.flatMap((group) => [group.summary, ...group.members]).map((item) => item.resource.identifier?.[0]?.value));
+  const stored = await fhir.search('Observation', { 'part-of': study, _count: '1000' });
+  const stale = stored.filter((observation) => observation.id && !plannedIds.has(observation.identifier?.[0]?.value));
+  if (stale.length === 0) {
     return [];
   }
-  const stillReferenced = new Set(written.flatMap((group) => group.members.map((member) => member.resource.identifier?.[0]?.value)));
-  const urls = new Set<string>();
-  for (let start = 0; start < rejectedSopUids.length; start += PER_SEARCH) {
-    const identifiers = rejectedSopUids.slice(start, start + PER_SEARCH).map((uid) => typedUidIdentifier(uid, 'sop-instance-uid'));
-    for (const summary of await findObservations(fhir, identifiers, DOSE_SUMMARY_CODE)) {
-      if (summary.id) {
-        urls.add(`Observation/${summary.id}`);
-      }
+  const ownIds = new Set(stored.map((observation) => observation.id));
+  const stillReferenced = new Set<string>();
+  const refs = stale.map((observation) => `Observation/${observation.id}`);
+  for (let start = 0; start < refs.length; start += PER_SEARCH) {
+    const referencing: Observation[] = await fhir.search('Observation', { 'has-member': refs.slice(start, start + PER_SEARCH).join(','), _count: '1000' });
+    for (const summary of referencing.filter((item) => !ownIds.has(item.id))) {
       for (const member of summary.hasMember ?? []) {
-        if (member.reference?.startsWith('Observation/') && !stillReferenced.has(member.identifier?.value)) {
-          urls.add(member.reference);
-        }
+        if (member.reference) stillReferenced.add(member.reference);
       }
     }
   }
-  return [...urls].map((url) => ({ request: { method: 'DELETE' as const, url } }));
+  return refs.filter((ref) => !stillReferenced.has(ref)).map((url) => ({ request: { method: 'DELETE' as const, url } }));
 }

@@ -220,7 +220,9 @@ const doseStep: TransactionStep = {
       ...(accession ? { accession } : {}),
     });
     state.derived.notes.push(...notes);
-    const deletions = await rejectedDoseDeletions(fhir, state.data.rejected?.map((item) => item.sopInstanceUid) ?? [], groups);
+    // Only when something was rejected: the common snapshot asks nothing more of the server.
+    const storedStudy = state.existingStudy?.id ? `ImagingStudy/${state.existingStudy.id}` : undefined;
+    const deletions = state.data.rejected && storedStudy ? await rejectedDoseDeletions(fhir, storedStudy, groups) : [];
     if (deletions.length > 0) {
       state.entries.push(...deletions);
       state.derived.observationsDeleted = deletions.length;
