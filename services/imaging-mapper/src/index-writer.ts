@@ -4,7 +4,9 @@ import type { IndexWriter } from './consent/consent-gate';
 import { withdrawStudy } from './consent/withdrawal';
 import { hasDoseReport, updateCumulativeDose, type CumulativeDoseOutcome, type CumulativeDosePort } from './derived/cumulative-dose-update';
 import { findByIdentifier, type FhirPort } from './fhir/fhir-lookups';
-import { dicomUidIdentifier } from '@imaging-facade/fhir';
+import { dicomUidIdentifier, type FhirClient } from '@imaging-facade/fhir';
+import { patientIdentifierOfStudy } from '@imaging-facade/consent';
+import { pendingRecountTag } from './fhir/transaction-steps';
 import { mapStudySnapshot, type MapperSettings } from './pipeline';
 
 /**
@@ -13,22 +15,29 @@ import { mapStudySnapshot, type MapperSettings } from './pipeline';
  * refused study stops counting as soon as it is withdrawn. A failure of that second step fails the
  * whole call, which is retried (at-least-once): both steps are idempotent.
  */
-export function indexWriter(fhir: CumulativeDosePort, settings: MapperSettings): IndexWriter {
+export function indexWriter(fhir: CumulativeDosePort & Pick<FhirClient, 'changeMeta'>, settings: MapperSettings): IndexWriter {
   return {
     async publish(snapshot) {
       const mapping = await mapStudySnapshot(snapshot, fhir, settings);
-      if (mapping.removedFrom) {
-        // Every instance rejected: the study's dose Observations went with it.
-        return { ...mapping, cumulativeDose: await updateCumulativeDose(fhir, mapping.removedFrom) };
+      // The patients the study left (moved away from: named on the study until done; removed), whose
+      // sums no longer count it.
+      for (const patientId of mapping.pendingRecounts?.patientIds ?? []) {
+        await updateCumulativeDose(fhir, patientId);
       }
-      // A rejected dose report's values left the index: the sums change even without a report left.
-      if (!hasDoseReport(snapshot) && !mapping.derived.observationsDeleted) {
+      if (mapping.pendingRecounts) {
+        const { patientIds, studyId } = mapping.pendingRecounts;
+        await fhir.changeMeta('$meta-delete', 'ImagingStudy', studyId, { tag: patientIds.map(pendingRecountTag) });
+      }
+      if (snapshot.series.length === 0) {
+        // Every instance rejected, the study removed; again on a retry (nothing is removed then), as a withdrawal does.
+        const identifier = patientIdentifierOfStudy(snapshot.study, settings.defaultPatientIdSystem);
+        const patientId = mapping.removedFrom ?? (identifier ? await patientIdOf(fhir, identifier) : undefined);
+        return { ...mapping, cumulativeDose: patientId ? await updateCumulativeDose(fhir, patientId) : 'none' };
+      }
+      // With rejected instances, a rejected dose report's values may have left the index, also in an
+      // attempt that failed after its transaction: the sums are computed again.
+      if (!hasDoseReport(snapshot) && !snapshot.rejected) {
         return mapping;
-      }
-      // A study moved to another patient (its issuer corrected the Patient ID) stops counting for
-      // the one it was filed under: their sums are computed again too.
-      if (mapping.movedFrom) {
-        await updateCumulativeDose(fhir, mapping.movedFrom);
       }
       const patientId = await studyPatientId(fhir, snapshot.studyInstanceUid);
       return { ...mapping, cumulativeDose: patientId ? await updateCumulativeDose(fhir, patientId) : 'none' };

@@ -1,4 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import type { ImagingStudy } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, FhirError } from '@imaging-facade/fhir';
 import type { CumulativeDoseOutcome } from './derived/cumulative-dose-update';
 import { DicomDataset, type Keyword } from './mapping/mapped-attributes';
@@ -8,7 +9,7 @@ import type { MappingContext } from './mapping/mapping-table';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
 import { transactionBundle } from './fhir/transaction';
-import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
+import { pendingRecountsOf, STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
 
 export interface MapperSettings {
   defaultPatientIdSystem: string;
@@ -29,6 +30,12 @@ export interface MappingResult {
   movedFrom?: string;
   /** The Patient (id) of a study removed (`outcome: 'removed'`), whose sums change. */
   removedFrom?: string;
+  /**
+   * Patients (ids) the study left whose cumulative dose is still to be computed again: named by a tag
+   * on the stored study (PENDING_RECOUNT_SYSTEM) from the move on, so that a failure after the move
+   * still leads to it. `studyId` is the study to clear them from.
+   */
+  pendingRecounts?: { patientIds: string[]; studyId: string };
   numberOfSeries: number;
   numberOfInstances: number;
   /** Attributes left out or replaced, by keyword. */
@@ -88,6 +95,7 @@ export async function mapStudySnapshot(
     patient: state.patient!,
     ...(state.movedFrom ? { movedFrom: state.movedFrom } : {}),
     ...(removedFrom ? { removedFrom } : {}),
+    ...pendingRecounts(existingStudy, state.movedFrom, state.removed),
     numberOfSeries: study?.numberOfSeries ?? 0,
     numberOfInstances: study?.numberOfInstances ?? 0,
     skipped: [...skipped].sort(),
@@ -112,4 +120,9 @@ function assertCreated(resourceType: string, status: string | undefined): void {
   if (!status?.startsWith('201')) {
     throw new FhirError(`${resourceType} was created concurrently (${status ?? 'no status'}); merging again`, 409);
   }
+}
+
+function pendingRecounts(existing: ImagingStudy | undefined, movedFrom: string | undefined, removed: boolean | undefined): Pick<MappingResult, 'pendingRecounts'> {
+  const patientIds = [...new Set([...pendingRecountsOf(existing), ...(movedFrom ? [movedFrom] : [])])];
+  return existing?.id && !removed && patientIds.length > 0 ? { pendingRecounts: { patientIds, studyId: existing.id } } : {};
 }

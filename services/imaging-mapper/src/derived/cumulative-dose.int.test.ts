@@ -5,7 +5,7 @@ import path from 'node:path';
 import { readPart10, type DicomJson } from '@imaging-facade/dicom';
 import { SR_CONTENT_TAGS, type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Observation } from '@medplum/fhirtypes';
-import { createFhirClient } from '@imaging-facade/fhir';
+import { createFhirClient, FhirError } from '@imaging-facade/fhir';
 import { indexWriter } from '../index-writer';
 import { fhirServer } from '../test-support/fhir-server';
 import { componentValues } from '../test-support/dose-study';
@@ -202,5 +202,61 @@ describe('a study whose dose is split over several SR objects, on a real FHIR se
     expect(observation!.valueString).toMatch(/over 1 study$/);
     // The complete report supersedes the sessions' (all its events are theirs): it alone is counted.
     expect(observation!.derivedFrom?.map((reference) => reference.identifier?.value)).toEqual([`urn:oid:${complete.sopInstanceUid}`]);
+  });
+});
+
+describe('the cumulative dose when the step after the study\'s transaction fails once, then the event is handled again', () => {
+  /** A client whose first cumulative-dose computation fails as a concurrent writer makes it (412), after the study's transaction went through. */
+  function failingOnceOnCumulative(): typeof fhir {
+    let failed = false;
+    return {
+      ...fhir,
+      search: fhir.search.bind(fhir),
+      transaction: fhir.transaction.bind(fhir),
+      metadata: fhir.metadata.bind(fhir),
+      changeMeta: fhir.changeMeta.bind(fhir),
+      searchAll: ((type: Parameters<typeof fhir.searchAll>[0], params: Record<string, string>) => {
+        if (!failed && params.code === 'http://loinc.org|73569-6') {
+          failed = true;
+          throw new FhirError('precondition failed (a concurrent writer)', 412);
+        }
+        return fhir.searchAll(type, params);
+      }) as typeof fhir.searchAll,
+    };
+  }
+  const idOf = async (value: string): Promise<string> => (await fhir.search('Patient', { identifier: `${PATIENT_SYSTEM}|${value}` }))[0]!.id!;
+  const withoutSeries = (snapshot: StudyCompletedV1Data): StudyCompletedV1Data => ({
+    ...snapshot,
+    series: [],
+    rejected: snapshot.series.flatMap((series) => series.instances.map((instance) => ({ sopInstanceUid: instance.sopInstanceUid, reason: '113039' }))),
+  });
+
+  it.each([
+    ['moved to the corrected patient: the patient it left no longer counts it', 'moved'],
+    ['every instance rejected: the study removed no longer counts', 'removed'],
+    ['its dose report rejected: the report no longer counts', 'report rejected'],
+  ])('%s', async (_situation, change) => {
+    const first = `RETRY-${newUid().slice(-10)}`;
+    const report = generate('ct', 41, 'ucum', { patient: first });
+    const snapshot = await snapshotOf([report], first);
+    await writer.publish(snapshot);
+    const patient = await idOf(first);
+    expect(await cumulativeOf(patient)).toHaveLength(1);
+
+    const corrected = `${first}-C`;
+    const next =
+      change === 'moved'
+        ? await snapshotOf([generate('ct', 41, 'ucum', { patient: corrected, studyUid: report.studyInstanceUid, extra: ['--sop-uid', report.sopInstanceUid] })], corrected)
+        : change === 'removed'
+          ? withoutSeries(snapshot)
+          : { ...snapshot, series: snapshot.series.slice(0, 1), rejected: [{ sopInstanceUid: report.sopInstanceUid, reason: '113038' }] };
+    await expect(indexWriter(failingOnceOnCumulative(), { defaultPatientIdSystem: PATIENT_SYSTEM }).publish(next)).rejects.toThrow(/a concurrent writer/);
+    await writer.publish(next);
+    expect(await cumulativeOf(patient)).toEqual([]);
+    if (change === 'moved') {
+      expect(await cumulativeOf(await idOf(corrected))).toHaveLength(1);
+      const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${report.studyInstanceUid}` });
+      expect(study?.meta?.tag ?? []).toEqual([]);
+    }
   });
 });

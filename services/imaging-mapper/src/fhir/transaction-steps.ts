@@ -1,5 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
+import type { BundleEntry, Coding, DocumentReference, Endpoint, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
@@ -127,8 +127,12 @@ const imagingStudyStep: TransactionStep = {
       snapshot.endpoint = [state.endpoint.reference];
       snapshot.series = snapshot.series?.map((series) => ({ ...series, endpoint: [state.endpoint!.reference] }));
     }
-    // A moved study takes its new subject; everything else stored still wins.
-    const stored = state.movedFrom && state.existingStudy && state.subject ? { ...state.existingStudy, subject: state.subject } : state.existingStudy;
+    // A moved study takes its new subject, and keeps, until the patient it left has had their dose
+    // recomputed, a tag naming them (written with the move: a retry after a failure still knows);
+    // everything else stored still wins.
+    const stored = state.movedFrom && state.existingStudy && state.subject
+      ? { ...state.existingStudy, subject: state.subject, meta: { ...state.existingStudy.meta, tag: [...(state.existingStudy.meta?.tag ?? []), pendingRecountTag(state.movedFrom)] } }
+      : state.existingStudy;
     const merged = mergeImagingStudy(stored, snapshot, new Set(state.data.rejected?.map((item) => item.sopInstanceUid)));
     if ((merged.series ?? []).length === 0) {
       // Every instance it listed is rejected (IHE IOCM): the study leaves the index, with its manifest
@@ -255,6 +259,18 @@ const doseStep: TransactionStep = {
     }
   },
 };
+
+/** Marks a study whose former patient's cumulative dose is still to be computed again (index-writer.ts). */
+export const PENDING_RECOUNT_SYSTEM = 'https://imagingfacade.org/fhir/CodeSystem/pending-dose-recount';
+
+export function pendingRecountTag(patientId: string): Coding {
+  return { system: PENDING_RECOUNT_SYSTEM, code: patientId };
+}
+
+/** The former patients (ids) a stored study's tags name. */
+export function pendingRecountsOf(study: ImagingStudy | undefined): string[] {
+  return (study?.meta?.tag ?? []).filter((tag) => tag.system === PENDING_RECOUNT_SYSTEM && tag.code).map((tag) => tag.code as string);
+}
 
 /** In order: each step references what the previous ones decided. */
 export const STEPS: readonly TransactionStep[] = [patientStep, endpointStep, imagingStudyStep, documentReferenceStep, doseStep];
