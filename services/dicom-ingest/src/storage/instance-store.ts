@@ -1,3 +1,4 @@
+import { rejectionNoteOf } from '@imaging-facade/dicom';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { readInstanceHeader, type InstanceHeader } from './header-reader';
 import type { InstanceFiles } from './instance-files';
@@ -100,6 +101,12 @@ export class InstanceStore {
     }
     if (header.contentOmitted) {
       logger.warn({ studyInstanceUid: identity.studyInstanceUid }, 'dose report or rejection note content too large to be carried; left out');
+    }
+    const note = rejectionNoteOf(identity.studyInstanceUid, identity.sopClassUid, header.instance, header.content);
+    if (note?.rejected.length === 0) {
+      // Said, never silent: such a note hides nothing (study-snapshot.ts).
+      const { studyInstanceUid, sopInstanceUid } = identity;
+      logger.warn({ studyInstanceUid, sopInstanceUid, reason: note.reason }, 'a rejection note that rejects nothing of its own study (references to another study, or too many to carry): stored and listed as a document');
     }
 
     const receivedAt = new Date().toISOString();

@@ -167,10 +167,10 @@ describe('buildSnapshot', () => {
       expect(snapshot?.rejected).toBeUndefined();
     });
 
-    it('a note rejecting nothing of its study is hidden once the study holds something else, and named so that it is dropped where it was listed', () => {
-      const snapshot = buildSnapshot(STUDY, [note('1.2.3.8.1', '113001', ['9.9.9.1'], '9.9.9'), image('1.2.3.1.1')]);
-      expect(counts(snapshot)).toEqual({ '1.2.3.1': ['1.2.3.1.1'] });
-      expect(snapshot?.rejected).toEqual([{ sopInstanceUid: '1.2.3.8.1', reason: '113001' }]);
+    it('a note that rejects nothing of its study (another study\'s references, or none carried) is listed as any document', () => {
+      const snapshot = buildSnapshot(STUDY, [note('1.2.3.8.1', '113001', ['9.9.9.1'], '9.9.9'), image('1.2.3.1.1'), note('1.2.3.8.2', '113001', [])]);
+      expect(counts(snapshot)).toEqual({ '1.2.3.8': ['1.2.3.8.1', '1.2.3.8.2'], '1.2.3.1': ['1.2.3.1.1'] });
+      expect(snapshot?.rejected).toBeUndefined();
     });
 
     it('a note alone in its study, rejecting another study\'s instances only, is listed (not an empty study)', () => {

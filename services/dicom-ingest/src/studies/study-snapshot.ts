@@ -33,10 +33,7 @@ export function buildSnapshot(
   }
 
   const rejected = rejectionsOf(studyInstanceUid, latestBySop.values());
-  const hides = (record: IndexRecord) => rejected.reasons.has(record.sopInstanceUid) || rejected.notes.has(record.sopInstanceUid);
-  // Notes that reject nothing of this study, alone in it (their references are another study's), are listed.
-  const hiding = rejected.reasons.size > 0 || [...latestBySop.values()].some((record) => !hides(record));
-  const isShown = (record: IndexRecord) => !hiding || !hides(record);
+  const isShown = (record: IndexRecord) => !rejected.reasons.has(record.sopInstanceUid) && !rejected.notes.has(record.sopInstanceUid);
 
   // The records the study holds, newest first, by series; when every one is rejected, the study's
   // attributes still come from them (the consumers need its patient to hide it).
@@ -81,14 +78,13 @@ export function buildSnapshot(
     // Concurrent associations may append slightly out of time order. ISO 8601 in UTC sorts as text.
     firstReceivedAt: times.reduce((min, time) => (time < min ? time : min)),
     lastReceivedAt: times.reduce((max, time) => (time > max ? time : max)),
-    ...(hiding && rejected.notes.size > 0 ? { rejected: rejectedList(rejected) } : {}),
+    ...(rejected.notes.size > 0 ? { rejected: rejectedList(rejected) } : {}),
   };
 }
 
 /**
  * What the consumers hide: the rejected instances, and the notes themselves with their own reason,
- * since a consumer may have listed a note before (a note stored before this version, or one listed
- * while it rejected nothing of its study).
+ * since a consumer may have listed a note before (one stored before this version read notes).
  */
 function rejectedList(rejected: { reasons: Map<string, string>; notes: Map<string, string> }): Array<{ sopInstanceUid: string; reason: string }> {
   const all = new Map([...rejected.reasons, ...[...rejected.notes].filter(([uid]) => !rejected.reasons.has(uid))]);
@@ -101,7 +97,9 @@ function rejectionsOf(studyInstanceUid: string, records: Iterable<IndexRecord>):
   const notes = new Map<string, string>();
   for (const record of records) {
     const note = rejectionNoteOf(studyInstanceUid, record.sopClassUid, record.instance, record.content);
-    if (note === undefined) {
+    // A note that rejects nothing of its study (its references are another study's, too large to be
+    // carried, or it came before this version read them) is an ordinary document: listed.
+    if (note === undefined || note.rejected.length === 0) {
       continue;
     }
     notes.set(record.sopInstanceUid, note.reason);
