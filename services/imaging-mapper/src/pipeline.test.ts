@@ -120,6 +120,21 @@ describe('one transaction per snapshot', () => {
     expect(study?.request).toEqual({ method: 'PUT', url: 'ImagingStudy/s1', ifMatch: 'W/"4"' });
   });
 
+  it('a snapshot received before the one that set the subject (a replay, another node) never moves the study back', async () => {
+    const asOf = { url: 'https://imagingfacade.org/fhir/StructureDefinition/subject-as-of', valueDateTime: '2099-01-01T00:00:00.000Z' };
+    const stored = { ...stripped(withSeries(snapshot, 1)), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' }, extension: [asOf] };
+    const fhir = fakeFhir({ ImagingStudy: [stored], Patient: patients({ resourceType: 'Patient', id: 'p1', identifier: [{ system: MRN, value: 'PID-OLD' }] }) });
+    expect(await mapStudySnapshot(withSeries(snapshot, 1), fhir.port, settings)).toMatchObject({ outcome: 'unchanged', patient: 'kept' });
+    expect(fhir.transactions).toEqual([]);
+  });
+
+  it('a new study records when the snapshot that set its subject was received', async () => {
+    const fhir = fakeFhir();
+    await mapStudySnapshot(snapshot, fhir.port, settings);
+    const study = entries(fhir.transactions[0]).find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
+    expect(study.extension).toEqual([{ url: 'https://imagingfacade.org/fhir/StructureDefinition/subject-as-of', valueDateTime: snapshot.lastReceivedAt }]);
+  });
+
   it('when the stored subject carries the new identifier beside the old one (records merged), keeps it', async () => {
     const stored = { ...stripped(withSeries(snapshot, 1)), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' } };
     const merged = { resourceType: 'Patient', id: 'p1', identifier: [{ system: MRN, value: 'PID-OLD' }, { system: MRN, value: 'PID-0001' }] } as Patient;

@@ -246,7 +246,7 @@ describe('the cumulative dose when the step after the study\'s transaction fails
     const corrected = `${first}-C`;
     const next =
       change === 'moved'
-        ? await snapshotOf([generate('ct', 41, 'ucum', { patient: corrected, studyUid: report.studyInstanceUid, extra: ['--sop-uid', report.sopInstanceUid] })], corrected)
+        ? { ...(await snapshotOf([generate('ct', 41, 'ucum', { patient: corrected, studyUid: report.studyInstanceUid, extra: ['--sop-uid', report.sopInstanceUid] })], corrected)), lastReceivedAt: '2024-01-06T10:00:00.000Z' }
         : change === 'removed'
           ? withoutSeries(snapshot)
           : { ...snapshot, series: snapshot.series.slice(0, 1), rejected: [{ sopInstanceUid: report.sopInstanceUid, reason: '113038' }] };

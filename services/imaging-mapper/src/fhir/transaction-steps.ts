@@ -1,5 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { BundleEntry, Coding, DocumentReference, Endpoint, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
+import type { BundleEntry, Coding, DocumentReference, Endpoint, Extension, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
@@ -80,7 +80,10 @@ const patientStep: TransactionStep = {
     if (stored) {
       const storedId = /^Patient\/([^/]+)$/.exec(stored.reference ?? '')?.[1];
       const storedPatient = storedId ? (await fhir.search('Patient', { _id: storedId }))[0] : undefined;
-      if (subjectAfterSnapshot(storedPatient, state.patientIdentifier) === 'keep') {
+      // An older snapshot (a replay, a dead letter sent again, another node that had the study before
+      // the correction) never moves it back: only one received after the one that set the subject.
+      const newer = !subjectAsOf(state.existingStudy) || Date.parse(state.data.lastReceivedAt) > Date.parse(subjectAsOf(state.existingStudy)!);
+      if (!newer || subjectAfterSnapshot(storedPatient, state.patientIdentifier) === 'keep') {
         state.subject = stored;
         state.patient = 'kept';
         return;
@@ -131,8 +134,16 @@ const imagingStudyStep: TransactionStep = {
     // recomputed, a tag naming them (written with the move: a retry after a failure still knows);
     // everything else stored still wins.
     const stored = state.movedFrom && state.existingStudy && state.subject
-      ? { ...state.existingStudy, subject: state.subject, meta: { ...state.existingStudy.meta, tag: [...(state.existingStudy.meta?.tag ?? []), pendingRecountTag(state.movedFrom)] } }
+      ? {
+          ...state.existingStudy,
+          subject: state.subject,
+          extension: withSubjectAsOf(state.existingStudy.extension, state.data.lastReceivedAt),
+          meta: { ...state.existingStudy.meta, tag: [...(state.existingStudy.meta?.tag ?? []), pendingRecountTag(state.movedFrom)] },
+        }
       : state.existingStudy;
+    if (!state.existingStudy) {
+      snapshot.extension = withSubjectAsOf(undefined, state.data.lastReceivedAt);
+    }
     const merged = mergeImagingStudy(stored, snapshot, new Set(state.data.rejected?.map((item) => item.sopInstanceUid)));
     if ((merged.series ?? []).length === 0) {
       // Every instance it listed is rejected (IHE IOCM): the study leaves the index, with its manifest
@@ -259,6 +270,20 @@ const doseStep: TransactionStep = {
     }
   },
 };
+
+/**
+ * When the snapshot that set the study's subject was received (its lastReceivedAt): a snapshot
+ * received before it never moves the study to another patient.
+ */
+export const SUBJECT_AS_OF_URL = 'https://imagingfacade.org/fhir/StructureDefinition/subject-as-of';
+
+function subjectAsOf(study: ImagingStudy | undefined): string | undefined {
+  return study?.extension?.find((extension) => extension.url === SUBJECT_AS_OF_URL)?.valueDateTime;
+}
+
+function withSubjectAsOf(extensions: Extension[] | undefined, lastReceivedAt: string): Extension[] {
+  return [...(extensions ?? []).filter((extension) => extension.url !== SUBJECT_AS_OF_URL), { url: SUBJECT_AS_OF_URL, valueDateTime: lastReceivedAt }];
+}
 
 /** Marks a study whose former patient's cumulative dose is still to be computed again (index-writer.ts). */
 export const PENDING_RECOUNT_SYSTEM = 'https://imagingfacade.org/fhir/CodeSystem/pending-dose-recount';
