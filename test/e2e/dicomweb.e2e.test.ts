@@ -520,6 +520,12 @@ describe('images taken back at the source (IHE IOCM rejection notes)', () => {
     expect((await node.get(instanceUrl(wrong), clinician)).status).toBe(404);
     expect((await node.get(`/studies/${taken.studyInstanceUid}/series`, clinician)).body.toString()).not.toContain('"KO"');
     expect((await node.get(instanceUrl(kept), clinician, 'multipart/related; type="application/dicom"')).status).toBe(200);
+    // The manifest the DocumentReference points at references what is left, not the rejected image.
+    const [doc] = await search<DocumentReference>(`DocumentReference?related=ImagingStudy/${published.id}`);
+    const manifestUrl = doc?.content[0]?.attachment.url ?? '';
+    const [manifest] = json((await node.get(`${manifestUrl.slice(manifestUrl.indexOf('/studies/'))}/metadata`, clinician)).body);
+    const referenced = (manifest['0040A375'].Value as any[]).flatMap((study) => study['00081115'].Value.flatMap((series: any) => series['00081199'].Value.map((sop: any) => value(sop, '00081155'))));
+    expect(referenced.sort()).toEqual([kept, other].sort());
 
     // The rest rejected for quality reasons: the study leaves the FHIR index and DICOMweb.
     const rest = rejectionNote(taken, '113001', rejecting(taken, [kept, other]));
