@@ -3,7 +3,7 @@ import { parsePatientKey } from '@imaging-facade/events';
 import type { IndexWriter } from './consent/consent-gate';
 import { withdrawStudy } from './consent/withdrawal';
 import { hasDoseReport, updateCumulativeDose, type CumulativeDoseOutcome, type CumulativeDosePort } from './derived/cumulative-dose-update';
-import { findByIdentifier, type FhirPort } from './fhir/fhir-lookups';
+import { findByIdentifier, subjectPatientId, type FhirPort } from './fhir/fhir-lookups';
 import { dicomUidIdentifier, type FhirClient } from '@imaging-facade/fhir';
 import { patientIdentifierOfStudy } from '@imaging-facade/consent';
 import { pendingRecountTag } from './fhir/transaction-steps';
@@ -57,7 +57,7 @@ export function indexWriter(fhir: CumulativeDosePort & Pick<FhirClient, 'changeM
 
 async function studyPatientId(fhir: FhirPort, studyInstanceUid: string): Promise<string | undefined> {
   const study = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(studyInstanceUid));
-  return /^Patient\/([^/]+)$/.exec(study?.subject?.reference ?? '')?.[1];
+  return subjectPatientId(study);
 }
 
 async function patientIdOf(fhir: FhirPort, identifier: PatientIdentifier | undefined): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { dicomUidIdentifier, FhirError } from '@imaging-facade/fhir';
 import type { CumulativeDoseOutcome } from './derived/cumulative-dose-update';
 import { DicomDataset, type Keyword } from './mapping/mapped-attributes';
 import { UnprocessableStudyError } from './errors';
-import { findByIdentifier, type FhirPort } from './fhir/fhir-lookups';
+import { findByIdentifier, subjectPatientId, type FhirPort } from './fhir/fhir-lookups';
 import type { MappingContext } from './mapping/mapping-table';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
@@ -89,7 +89,7 @@ export async function mapStudySnapshot(
 
   const study = state.study;
   const studyWritten = state.entries.some((entry) => entry.resource?.resourceType === 'ImagingStudy');
-  const removedFrom = state.removed && existingStudy ? /^Patient\/([^/]+)$/.exec(existingStudy.subject?.reference ?? '')?.[1] : undefined;
+  const removedFrom = state.removed ? subjectPatientId(existingStudy) : undefined;
   const result: MappingResult = {
     outcome: state.removed && existingStudy ? 'removed' : studyWritten ? (existingStudy ? 'updated' : 'created') : 'unchanged',
     patient: state.patient!,

@@ -80,6 +80,7 @@ export function studyCompletedHandler(
         numberOfInstances: result.numberOfInstances,
         documentReference: result.derived.documentReference,
         observations: result.derived.observations,
+        ...(result.derived.observationsDeleted ? { observationsDeleted: result.derived.observationsDeleted } : {}),
         ...(result.cumulativeDose ? { cumulativeDose: result.cumulativeDose } : {}),
       },
       'study mapped to FHIR',

@@ -101,6 +101,7 @@ export function decode(elements: Buffer, syntax: string, littleEndian: boolean):
   const encoding = { ...datasetEncoding(syntax), littleEndian };
   const { dataset, warnings } = readDataset(elements, encoding);
   const sopClassUid = textAt(dataset, TAG.SOPClassUID);
+  const instance = pick(dataset, INSTANCE_LEVEL_TAGS);
   return {
     studyInstanceUid: textAt(dataset, TAG.StudyInstanceUID),
     seriesInstanceUid: textAt(dataset, TAG.SeriesInstanceUID),
@@ -108,8 +109,8 @@ export function decode(elements: Buffer, syntax: string, littleEndian: boolean):
     sopClassUid,
     study: pick(dataset, STUDY_LEVEL_TAGS),
     series: pick(dataset, SERIES_LEVEL_TAGS),
-    instance: pick(dataset, INSTANCE_LEVEL_TAGS),
-    content: contentOf(dataset, sopClassUid),
+    instance,
+    content: contentOf(dataset, sopClassUid, instance),
     contentOmitted: false,
     decodeWarning: warnings.length > 0 ? warnings.join('; ') : undefined,
   };
@@ -119,14 +120,17 @@ export function decode(elements: Buffer, syntax: string, littleEndian: boolean):
  * What travels of a document's content: a dose report's tree, and a rejection note's references
  * (IHE IOCM); a key object selection of another kind (key images) carries none.
  */
-function contentOf(dataset: DicomJson, sopClassUid: string | undefined): DicomJson | undefined {
+function contentOf(dataset: DicomJson, sopClassUid: string | undefined, instance: DicomJson): DicomJson | undefined {
   if (isDoseReport(sopClassUid)) {
     return pick(dataset, SR_CONTENT_TAGS);
   }
-  const evidence = pick(dataset, REJECTION_NOTE_CONTENT_TAGS);
+  // Images, the common case, stop here: nothing more is read per instance.
   const studyUid = textAt(dataset, TAG.StudyInstanceUID);
-  const note = sopClassUid && studyUid ? rejectionNoteOf(studyUid, sopClassUid, pick(dataset, INSTANCE_LEVEL_TAGS), evidence) : undefined;
-  return note ? evidence : undefined;
+  if (sopClassUid !== KEY_OBJECT_SELECTION_SOP_CLASS || studyUid === undefined) {
+    return undefined;
+  }
+  const evidence = pick(dataset, REJECTION_NOTE_CONTENT_TAGS);
+  return rejectionNoteOf(studyUid, sopClassUid, instance, evidence) ? evidence : undefined;
 }
 
 /** The attributes of `tags` that the dataset holds, in the order of `tags`. */

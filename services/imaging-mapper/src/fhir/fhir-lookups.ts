@@ -22,3 +22,8 @@ export async function findByIdentifier<K extends 'Patient' | 'ImagingStudy'>(
   }
   return found[0];
 }
+
+/** The id of the Patient a study is filed under (`subject: Patient/<id>`), when it is one. */
+export function subjectPatientId(study: { subject?: { reference?: string } } | undefined): string | undefined {
+  return /^Patient\/([^/]+)$/.exec(study?.subject?.reference ?? '')?.[1];
+}

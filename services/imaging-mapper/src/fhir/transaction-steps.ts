@@ -5,7 +5,7 @@ import { findDocumentReference, findObservations, sameDerivedContent } from '../
 import { DicomDataset } from '../mapping/mapped-attributes';
 import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
 import { endpointIdentifier, nodeEndpoint } from '../derived/endpoint-mapping';
-import { findByIdentifier, type FhirPort } from './fhir-lookups';
+import { findByIdentifier, subjectPatientId, type FhirPort } from './fhir-lookups';
 import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
 import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
@@ -78,7 +78,7 @@ const patientStep: TransactionStep = {
       return;
     }
     if (stored) {
-      const storedId = /^Patient\/([^/]+)$/.exec(stored.reference ?? '')?.[1];
+      const storedId = subjectPatientId(state.existingStudy);
       const storedPatient = storedId ? (await fhir.search('Patient', { _id: storedId }))[0] : undefined;
       // An older snapshot (a replay, a dead letter sent again, another node that had the study before
       // the correction) never moves it back: only one received after the one that set the subject.
