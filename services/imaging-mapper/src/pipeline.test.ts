@@ -28,7 +28,7 @@ type Found = {
   Patient?: Patient[] | ((params: Record<string, string>) => Patient[]);
   ImagingStudy?: ImagingStudy[];
   DocumentReference?: DocumentReference[];
-  Observation?: Observation[];
+  Observation?: Observation[] | ((params: Record<string, string>) => Observation[]);
 };
 
 /** A FHIR port that answers searches from fixed lists and records the transactions. */
@@ -174,15 +174,17 @@ describe('one transaction per snapshot', () => {
     });
 
     it('every instance rejected: deletes the study with its manifest and dose in one transaction, and says whose sums change', async () => {
-      const fhir = fakeFhir({ ImagingStudy: [stored] }, '200 OK');
+      const dose: Observation = { resourceType: 'Observation', id: 'o1', status: 'final', code: {}, partOf: [{ reference: 'ImagingStudy/s1' }] };
+      const fhir = fakeFhir({ ImagingStudy: [stored], Observation: (params) => (params['part-of'] === 'ImagingStudy/s1' ? [dose] : []) }, '200 OK');
       const data = { ...snapshot, series: [], rejected: rejecting(...snapshot.series.flatMap((series) => series.instances.map((instance) => instance.sopInstanceUid))) };
       expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ outcome: 'removed', removedFrom: 'p1', numberOfInstances: 0 });
       expect(entries(fhir.transactions[0]).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual([
         'DELETE DocumentReference?related=ImagingStudy%2Fs1',
-        'DELETE Observation?part-of=ImagingStudy%2Fs1',
+        'DELETE Observation/o1',
         'DELETE ImagingStudy/s1',
       ]);
-      expect(fhir.searches.map(([type]) => type)).toEqual(['ImagingStudy']);
+      // The study, its dose Observations, and which other summaries report them.
+      expect(fhir.searches.map(([type, params]) => `${type} ${Object.keys(params).join(',')}`)).toEqual(['ImagingStudy identifier,_count', 'Observation part-of,_count', 'Observation has-member,_count']);
     });
 
     it('every instance rejected before the study was ever published: writes nothing, makes no Patient', async () => {

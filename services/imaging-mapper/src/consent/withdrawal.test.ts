@@ -3,31 +3,33 @@ import type { FhirPort } from '../fhir/fhir-lookups';
 import { withdrawalEntries, withdrawStudy } from './withdrawal';
 
 describe('the withdrawal transaction', () => {
+  /** A server holding one dose Observation per study, referenced by no other study. */
+  const fhir: FhirPort = {
+    search: (async (_type: string, params: Record<string, string>) =>
+      (params['part-of'] ?? '').split(',').filter(Boolean).map((study) => ({ resourceType: 'Observation', id: `dose-${study.split('/')[1]}`, status: 'final', code: {} }))) as FhirPort['search'],
+    transaction: async () => ({ resourceType: 'Bundle', type: 'transaction-response' }),
+  };
   test.each<[string, string[], string[]]>([
     ['nothing published: no entry', [], []],
     [
       'one ImagingStudy: what references it, then the study itself',
       ['17'],
-      [
-        'DELETE DocumentReference?related=ImagingStudy%2F17',
-        'DELETE Observation?part-of=ImagingStudy%2F17',
-        'DELETE ImagingStudy/17',
-      ],
+      ['DELETE DocumentReference?related=ImagingStudy%2F17', 'DELETE Observation/dose-17', 'DELETE ImagingStudy/17'],
     ],
     [
       'two ImagingStudy resources with the identifier (a duplicate): both go',
       ['17', '18'],
       [
         'DELETE DocumentReference?related=ImagingStudy%2F17',
-        'DELETE Observation?part-of=ImagingStudy%2F17',
-        'DELETE ImagingStudy/17',
         'DELETE DocumentReference?related=ImagingStudy%2F18',
-        'DELETE Observation?part-of=ImagingStudy%2F18',
+        'DELETE Observation/dose-17',
+        'DELETE Observation/dose-18',
+        'DELETE ImagingStudy/17',
         'DELETE ImagingStudy/18',
       ],
     ],
-  ])('%s', (_situation, ids, requests) => {
-    expect(withdrawalEntries(ids).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(requests);
+  ])('%s', async (_situation, ids, requests) => {
+    expect((await withdrawalEntries(fhir, ids)).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(requests);
   });
 });
 
@@ -40,7 +42,7 @@ describe('withdrawing a study', () => {
     const fhir: FhirPort = {
       search: (async (resourceType: string, params: Record<string, string>) => {
         searches.push([resourceType, params]);
-        return stored;
+        return resourceType === 'ImagingStudy' ? stored : [];
       }) as FhirPort['search'],
       transaction: async (bundle) => {
         transactions.push(bundle);
@@ -53,7 +55,10 @@ describe('withdrawing a study', () => {
   test('the ImagingStudy is found by the identifier the mapper gives it, and deleted in one transaction', async () => {
     const { fhir, searches, transactions } = fakeFhir([{ resourceType: 'ImagingStudy', id: '42', status: 'available', subject: {} }]);
     expect(await withdrawStudy(fhir, uid)).toEqual({ deletedStudies: ['42'] });
-    expect(searches).toEqual([['ImagingStudy', expect.objectContaining({ identifier: `urn:dicom:uid|urn:oid:${uid}` })]]);
+    expect(searches).toEqual([
+      ['ImagingStudy', expect.objectContaining({ identifier: `urn:dicom:uid|urn:oid:${uid}` })],
+      ['Observation', { 'part-of': 'ImagingStudy/42', _count: '1000' }],
+    ]);
     expect(transactions).toHaveLength(1);
     expect(transactions[0]).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });
     expect(transactions[0]?.entry?.at(-1)?.request).toEqual({ method: 'DELETE', url: 'ImagingStudy/42' });

@@ -1,21 +1,9 @@
 import type { BundleEntry } from '@medplum/fhirtypes';
 import { conditionalUrl, dicomUidIdentifier, identifierToken } from '@imaging-facade/fhir';
 import type { CumulativeDoseOutcome } from '../derived/cumulative-dose-update';
+import { doseRemovalEntries } from '../derived/dose-removal';
 import type { FhirPort } from '../fhir/fhir-lookups';
 import { transactionBundle } from '../fhir/transaction';
-
-/**
- * What the mapper publishes for a study besides its ImagingStudy (the manifest's DocumentReference,
- * the dose Observations), found by the FHIR R4 search parameter on their reference to the
- * ImagingStudy, not by knowing how each is built: a withdrawal removes whatever a pipeline step
- * adds for the study as long as it references the study through one of these. The node's
- * Endpoint (shared by every study) and the Patient (shared by the patient's studies, referenced by
- * their Consents) stay.
- */
-export const DERIVED_RESOURCES: ReadonlyArray<{ resourceType: string; searchParam: string; element: string }> = [
-  { resourceType: 'DocumentReference', searchParam: 'related', element: 'DocumentReference.context.related' },
-  { resourceType: 'Observation', searchParam: 'part-of', element: 'Observation.partOf' },
-];
 
 export interface WithdrawalResult {
   /** Ids of the ImagingStudy resources deleted (none: the study was not in the index). */
@@ -25,17 +13,21 @@ export interface WithdrawalResult {
 }
 
 /**
- * One transaction that deletes the ImagingStudy resources and, by conditional delete, what the
- * mapper derived from them (DERIVED_RESOURCES). All or nothing: a search never finds the study
- * half removed.
+ * One transaction that deletes the ImagingStudy resources and what the mapper derived from them,
+ * found by the FHIR R4 search parameter on their reference to the study, not by knowing how each is
+ * built: the manifest's DocumentReference (`related`, by conditional delete) and the dose
+ * Observations (`part-of`, dose-removal.ts: an irradiation event another study's summary still
+ * reports stays, with that study). The node's Endpoint (shared by every study) and the Patient
+ * (shared by the patient's studies, referenced by their Consents) stay. All or nothing: a search
+ * never finds the study half removed.
  */
-export function withdrawalEntries(studyIds: readonly string[]): BundleEntry[] {
-  return studyIds.flatMap((id) => [
-    ...DERIVED_RESOURCES.map(({ resourceType, searchParam }) => ({
-      request: { method: 'DELETE' as const, url: conditionalUrl(resourceType, { [searchParam]: `ImagingStudy/${id}` }) },
-    })),
-    { request: { method: 'DELETE' as const, url: `ImagingStudy/${id}` } },
-  ]);
+export async function withdrawalEntries(fhir: FhirPort, studyIds: readonly string[]): Promise<BundleEntry[]> {
+  const studies = studyIds.map((id) => `ImagingStudy/${id}`);
+  return [
+    ...studies.map((study) => ({ request: { method: 'DELETE' as const, url: conditionalUrl('DocumentReference', { related: study }) } })),
+    ...(await doseRemovalEntries(fhir, studies, () => true)),
+    ...studies.map((url) => ({ request: { method: 'DELETE' as const, url } })),
+  ];
 }
 
 /**
@@ -51,7 +43,7 @@ export async function withdrawStudy(fhir: FhirPort, studyInstanceUid: string): P
   });
   const ids = found.map((study) => study.id).filter((id): id is string => id !== undefined);
   if (ids.length > 0) {
-    await fhir.transaction(transactionBundle(withdrawalEntries(ids)));
+    await fhir.transaction(transactionBundle(await withdrawalEntries(fhir, ids)));
   }
   return { deletedStudies: ids };
 }

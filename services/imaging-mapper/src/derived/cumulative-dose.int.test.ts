@@ -11,6 +11,7 @@ import { fhirServer } from '../test-support/fhir-server';
 import { componentValues } from '../test-support/dose-study';
 import { attr, newUid, studySnapshot } from '../test-support/study-events';
 import { CUMULATIVE_DOSE_CODE } from './cumulative-dose';
+import { IRRADIATION_EVENT_CODE } from './dose-mapping';
 
 /**
  * The cumulative dose of a patient on the real HAPI FHIR server (FHIR_BASE_URL), from RDSR files
@@ -178,6 +179,14 @@ describe('the cumulative dose of a patient on a real FHIR server', () => {
   });
 });
 
+const idOf = async (value: string): Promise<string> => (await fhir.search('Patient', { identifier: `${PATIENT_SYSTEM}|${value}` }))[0]!.id!;
+/** The snapshot after rejection notes took back every instance it listed (IHE IOCM). */
+const withoutSeries = (snapshot: StudyCompletedV1Data): StudyCompletedV1Data => ({
+  ...snapshot,
+  series: [],
+  rejected: snapshot.series.flatMap((series) => series.instances.map((instance) => ({ sopInstanceUid: instance.sopInstanceUid, reason: '113039' }))),
+});
+
 describe('a study whose dose is split over several SR objects, on a real FHIR server', () => {
   const patient = `DOSE-SPLIT-${newUid().slice(-12)}`;
   const studyUid = newUid();
@@ -224,12 +233,6 @@ describe('the cumulative dose when the step after the study\'s transaction fails
       }) as typeof fhir.searchAll,
     };
   }
-  const idOf = async (value: string): Promise<string> => (await fhir.search('Patient', { identifier: `${PATIENT_SYSTEM}|${value}` }))[0]!.id!;
-  const withoutSeries = (snapshot: StudyCompletedV1Data): StudyCompletedV1Data => ({
-    ...snapshot,
-    series: [],
-    rejected: snapshot.series.flatMap((series) => series.instances.map((instance) => ({ sopInstanceUid: instance.sopInstanceUid, reason: '113039' }))),
-  });
 
   it.each([
     ['moved to the corrected patient: the patient it left no longer counts it', 'moved'],
@@ -258,5 +261,49 @@ describe('the cumulative dose when the step after the study\'s transaction fails
       const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${report.studyInstanceUid}` });
       expect(study?.meta?.tag ?? []).toEqual([]);
     }
+  });
+});
+
+describe('an irradiation event that two studies report (the same report filed under both), on a real FHIR server', () => {
+  /** The study's id on the server, as a client finds it. */
+  const studyId = async (uid: string): Promise<string> => (await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${uid}` }))[0]!.id!;
+
+  it.each([
+    ['the study that wrote the events last is withdrawn (consent refused)', 'withdrawn'],
+    ['every instance of the study that wrote the events last is rejected', 'rejected'],
+  ])('%s: the other study keeps its events, which now belong to it; the cumulative dose counts them once', async (_situation, change) => {
+    const patient = `DOSE-SHARED-${newUid().slice(-10)}`;
+    const root = newUid();
+    const [kept, gone] = [0, 1].map(() => generate('ct', 51, 'ucum', { patient, extra: ['--event-uid-root', root] })) as [Report, Report];
+    await writer.publish(await snapshotOf([kept], patient));
+    const goneSnapshot = await snapshotOf([gone], patient);
+    await writer.publish(goneSnapshot);
+    const [keptId, goneId] = [await studyId(kept.studyInstanceUid), await studyId(gone.studyInstanceUid)];
+    // The events were written last by the second study: they are part of it.
+    expect((await fhir.search('Observation', { 'part-of': `ImagingStudy/${goneId}`, code: `${IRRADIATION_EVENT_CODE.system}|${IRRADIATION_EVENT_CODE.code}` })).length).toBeGreaterThan(0);
+
+    if (change === 'withdrawn') {
+      await writer.withdraw(gone.studyInstanceUid, `${PATIENT_SYSTEM}|${patient}`);
+    } else {
+      await writer.publish(withoutSeries(goneSnapshot));
+    }
+
+    expect((await fetch(`${baseUrl}/ImagingStudy/${goneId}`)).status).toBe(410);
+    expect(await fhir.search('Observation', { 'part-of': `ImagingStudy/${goneId}` })).toEqual([]);
+    const [summary] = await fhir.search('Observation', { 'part-of': `ImagingStudy/${keptId}`, identifier: `urn:dicom:uid|urn:oid:${kept.sopInstanceUid}` });
+    expect(summary?.hasMember).toHaveLength(4);
+    for (const member of summary!.hasMember!) {
+      const response = await fetch(`${baseUrl}/${member.reference}`, { headers: { accept: 'application/fhir+json' } });
+      expect({ member: member.reference, status: response.status }).toEqual({ member: member.reference, status: 200 });
+      const event = (await response.json()) as Observation;
+      expect({ partOf: event.partOf?.map((item) => item.reference), focus: event.focus?.map((item) => item.reference) }).toEqual({
+        partOf: [`ImagingStudy/${keptId}`],
+        focus: [`ImagingStudy/${keptId}`],
+      });
+    }
+    const [cumulative, ...others] = await cumulativeOf(await idOf(patient));
+    expect(others).toEqual([]);
+    expect(quantity(cumulative!, '113813')).toBeCloseTo(pydicomRead([kept])[0]!.dlp!, 6);
+    expect(cumulative!.derivedFrom?.map((reference) => reference.identifier?.value)).toEqual([`urn:oid:${kept.sopInstanceUid}`]);
   });
 });

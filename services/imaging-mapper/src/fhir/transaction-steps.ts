@@ -12,7 +12,7 @@ import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
 import { subjectAfterSnapshot } from './subject-correction';
 import { withdrawalEntries } from '../consent/withdrawal';
-import { rejectedDoseDeletions } from '../derived/rejected-dose';
+import { rejectedDoseDeletions } from '../derived/dose-removal';
 import type { NodeSettings } from '../node-settings';
 import { PATIENT_ROWS } from '../mapping/patient-mapping';
 import { accessionIdentifier, imagingStudyReference } from '../derived/study-references';
@@ -123,7 +123,7 @@ const endpointStep: TransactionStep = {
 };
 
 const imagingStudyStep: TransactionStep = {
-  async run(state) {
+  async run(state, fhir) {
     const snapshot = imagingStudyFromSnapshot(state.data, state.subject ?? {}, state.context);
     if (state.endpoint) {
       // A stored study keeps the reference it has; a new study or series gets this one.
@@ -149,7 +149,7 @@ const imagingStudyStep: TransactionStep = {
       // Every instance it listed is rejected (IHE IOCM): the study leaves the index, with its manifest
       // and dose (state.study stays unset, so the later steps add nothing).
       if (state.existingStudy?.id) {
-        state.entries.push(...withdrawalEntries([state.existingStudy.id]));
+        state.entries.push(...(await withdrawalEntries(fhir, [state.existingStudy.id])));
       }
       state.removed = true;
       return;
