@@ -5,7 +5,7 @@ import type { DocumentReference, ImagingStudy } from '@medplum/fhirtypes';
 import { startGateway, type Gateway } from '../../services/fhir-gateway/src/test-support/harness';
 import { startDicomweb, parseMultipart, type DicomwebNode } from '../support/dicomweb';
 import { FHIR_BASE_URL, search, studiesByUid } from '../support/fhir';
-import { startPipeline, type Pipeline } from '../support/pipeline';
+import { metric, startPipeline, type Pipeline } from '../support/pipeline';
 import { datasetDigests } from '../faults/ledger';
 import { sample, SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
 import { pydicomDifferences } from '../support/dataset-compare';
@@ -484,6 +484,9 @@ describe('the index, derived data', () => {
       expect(said.join('\n')).toContain(cut);
       expect(said.join('\n')).toContain('EISDIR');
       expect(said.join('\n')).not.toContain(study.patientId);
+      // What an operator's alert reads: the instances this index cannot serve now.
+      expect(await metric(damaged.port, 'dicomweb_instances_left_out', { reason: 'unreadable' })).toBe(2);
+      expect(await metric(damaged.port, 'dicomweb_instances_left_out', { reason: 'missing' })).toBe(0);
     } finally {
       await damaged.stop();
       rmSync(storageDir, { recursive: true, force: true });

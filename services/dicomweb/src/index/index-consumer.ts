@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { studyCompletedV1Schema } from '@imaging-facade/events';
 import { startValidatedConsumer, type EventPublisher } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
@@ -24,15 +24,21 @@ export interface IndexConsumerOptions extends SnapshotRowsOptions {
  * Keeps the index in step with the study topic: each snapshot replaces its study's rows (idempotent,
  * so at-least-once delivery and replays are harmless). Invalid events go to the dead-letter topic.
  * An instance whose file is gone or cannot be read (rowsOfSnapshot says which) is left out, said and
- * counted (the node cannot serve it); when the storage itself fails, the snapshot is retried with backoff.
+ * recorded (the node cannot serve it; a gauge counts those left out now); when the storage itself fails, the snapshot is retried with backoff.
  */
 export async function startIndexConsumer(options: IndexConsumerOptions): Promise<{ stop: () => Promise<void> }> {
   const indexed = new Counter({ name: 'dicomweb_indexed_studies_total', help: 'Study snapshots written to the DICOMweb index', registers: [options.metrics] });
-  const leftOut = new Counter({
-    name: 'dicomweb_instances_left_out_total',
-    help: 'Instances of indexed snapshots left out of the DICOMweb index, by reason: their file missing or unreadable',
+  const { db } = options;
+  // Read from the index at each scrape: what the node cannot serve now, which falls back to 0 once
+  // the study is sent again or the file mended and the index rebuilt (a replay counts nothing twice).
+  new Gauge({
+    name: 'dicomweb_instances_left_out',
+    help: 'Instances of indexed snapshots the DICOMweb index leaves out now, by reason: their file missing or unreadable',
     labelNames: ['reason'] as const,
     registers: [options.metrics],
+    collect() {
+      for (const [reason, count] of Object.entries(db.leftOutCounts())) this.set({ reason }, count);
+    },
   });
   return startValidatedConsumer(options.kafka, {
     groupId: options.groupId,
@@ -52,17 +58,15 @@ export async function startIndexConsumer(options: IndexConsumerOptions): Promise
       }
       const rows = await rowsOfSnapshot(event.data, options);
       if (rows.missing.length > 0) {
-        leftOut.inc({ reason: 'missing' }, rows.missing.length);
         context.logger.warn({ studyInstanceUid: event.data.studyInstanceUid, missing: rows.missing }, 'instances of the study are not in the storage directory: left out of the index');
       }
       if (rows.unreadable.length > 0) {
         // The reasons are the reader's or the system's (an element cut off, EACCES): never a value.
-        leftOut.inc({ reason: 'unreadable' }, rows.unreadable.length);
         context.logger.error({ studyInstanceUid: event.data.studyInstanceUid, unreadable: rows.unreadable }, 'files of the study cannot be read: left out of the index until it is rebuilt or the study sent again');
       }
       if (!rows.series.some((row) => row.listed !== 0)) {
         // Nothing of it can be served (every file left out): not listed as an empty study.
-        options.db.removeStudy(event.data.studyInstanceUid);
+        options.db.removeStudy(event.data.studyInstanceUid, rows.leftOut);
         return;
       }
       options.db.replaceStudy(rows);

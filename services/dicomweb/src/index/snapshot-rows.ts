@@ -219,6 +219,7 @@ export async function rowsOfSnapshot(snapshot: StudyCompletedV1Data, options: Sn
   return {
     missing,
     unreadable,
+    leftOut: [...missing.map((sopUid) => ({ sopUid, reason: 'missing' as const })), ...unreadable.map((item) => ({ sopUid: item.sopInstanceUid, reason: 'unreadable' as const }))],
     study: {
       studyUid,
       patientSystem: identifier?.system ?? null,

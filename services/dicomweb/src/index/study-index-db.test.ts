@@ -47,6 +47,27 @@ describe('the DICOMweb index file', () => {
     }
   });
 
+  it('counts the instances it leaves out now, by reason: a snapshot replaces its study\'s, a study with nothing to serve keeps them, a rejection clears them', () => {
+    const index = new StudyIndexDb(path.join(dir, 'dicomweb', 'index.sqlite'));
+    const other = { ...oneStudy, study: { ...oneStudy.study, studyUid: '1.2.4' }, series: [], leftOut: [{ sopUid: '1.2.4.9', reason: 'unreadable' as const }] };
+    try {
+      expect(index.leftOutCounts()).toEqual({ missing: 0, unreadable: 0 });
+      index.replaceStudy({ ...oneStudy, leftOut: [{ sopUid: '1.2.3.7', reason: 'missing' }, { sopUid: '1.2.3.8', reason: 'unreadable' }] });
+      index.removeStudy('1.2.4', other.leftOut);
+      // Delivered again (a replay, a rebuild): the same instances, counted once.
+      index.replaceStudy({ ...oneStudy, leftOut: [{ sopUid: '1.2.3.7', reason: 'missing' }, { sopUid: '1.2.3.8', reason: 'unreadable' }] });
+      expect(index.leftOutCounts()).toEqual({ missing: 1, unreadable: 2 });
+      // Sent again with the file mended.
+      index.replaceStudy(oneStudy);
+      expect(index.leftOutCounts()).toEqual({ missing: 0, unreadable: 1 });
+      // Every instance rejected at the source (IHE IOCM).
+      index.removeStudy('1.2.4');
+      expect(index.leftOutCounts()).toEqual({ missing: 0, unreadable: 0 });
+    } finally {
+      index.close();
+    }
+  });
+
   it('is fed by a consumer group of its own: the same across restarts, a new one for a new file', () => {
     const file = path.join(dir, 'dicomweb', 'index.sqlite');
     const fresh = new StudyIndexDb(file);

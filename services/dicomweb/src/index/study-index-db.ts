@@ -18,8 +18,13 @@ import { openLocalDatabase } from '@imaging-facade/service-kit';
  * would make rows already written wrong: the index is then emptied and read again from the topic.
  * 1: group lengths left out of the metadata, the node's own manifest left out of listings, ACR-NEMA
  *    study dates in today's form (2026-12-07).
+ * 2: the instances left out (file missing or unreadable) recorded per study, so that the index says
+ *    how many it cannot serve now, not how often it met them (2026-12-07).
  */
-export const DERIVATION = 1;
+export const DERIVATION = 2;
+
+/** Why an instance of a snapshot is not served: its file is gone, or cannot be read. */
+export type LeftOutReason = 'missing' | 'unreadable';
 
 export interface StudyRow {
   studyUid: string;
@@ -73,6 +78,8 @@ export interface IndexedStudy {
   study: StudyRow;
   series: SeriesRow[];
   instances: InstanceRow[];
+  /** The snapshot's instances not served, and why (none by default). */
+  leftOut?: ReadonlyArray<{ sopUid: string; reason: LeftOutReason }>;
 }
 
 const SCHEMA = `
@@ -100,6 +107,10 @@ CREATE TABLE IF NOT EXISTS instances (
   PRIMARY KEY (study_uid, sop_uid)
 );
 CREATE INDEX IF NOT EXISTS instances_series ON instances (study_uid, series_uid);
+CREATE TABLE IF NOT EXISTS left_out (
+  study_uid TEXT NOT NULL, sop_uid TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (study_uid, sop_uid)
+);
 `;
 
 const STUDY_COLUMNS = `study_uid AS studyUid, patient_system AS patientSystem, patient_value AS patientValue, patient_id AS patientId,
@@ -135,7 +146,7 @@ export class StudyIndexDb {
     if (this.db.pragma('user_version', { simple: true }) !== DERIVATION) {
       // Emptied and given a new feed in one transaction: a crash leaves the old file or the new one.
       this.db.transaction(() => {
-        this.db.exec('DROP TABLE IF EXISTS studies; DROP TABLE IF EXISTS series; DROP TABLE IF EXISTS instances; DROP TABLE IF EXISTS feed;');
+        this.db.exec('DROP TABLE IF EXISTS studies; DROP TABLE IF EXISTS series; DROP TABLE IF EXISTS instances; DROP TABLE IF EXISTS left_out; DROP TABLE IF EXISTS feed;');
         this.db.exec(SCHEMA);
         this.db.exec('CREATE TABLE feed (consumer_group_suffix TEXT NOT NULL, caught_up INTEGER NOT NULL DEFAULT 0)');
         this.db.prepare('INSERT INTO feed (consumer_group_suffix) VALUES (?)').run(randomUUID().slice(0, 8));
@@ -191,16 +202,36 @@ export class StudyIndexDb {
       for (const row of indexed.instances) {
         instance.run({ ...row, listed: row.listed ?? 1 });
       }
+      this.recordLeftOut(study.studyUid, indexed.leftOut ?? []);
     })();
   }
 
-  /** Forgets a study: every instance of it was rejected (IHE IOCM), so it is no longer served. */
-  removeStudy(studyUid: string): void {
-    this.db.transaction(() => this.deleteRows(studyUid))();
+  /**
+   * Forgets a study: every instance of it was rejected (IHE IOCM), or none can be served (`leftOut`
+   * says which, and why: they still count as left out).
+   */
+  removeStudy(studyUid: string, leftOut: IndexedStudy['leftOut'] = []): void {
+    this.db.transaction(() => {
+      this.deleteRows(studyUid);
+      this.recordLeftOut(studyUid, leftOut);
+    })();
+  }
+
+  /** How many instances of the indexed snapshots the node cannot serve now, by reason. */
+  leftOutCounts(): Record<LeftOutReason, number> {
+    const rows = this.db.prepare('SELECT reason, count(*) AS count FROM left_out GROUP BY reason').all() as Array<{ reason: LeftOutReason; count: number }>;
+    return { missing: 0, unreadable: 0, ...Object.fromEntries(rows.map((row) => [row.reason, row.count])) };
+  }
+
+  private recordLeftOut(studyUid: string, leftOut: NonNullable<IndexedStudy['leftOut']>): void {
+    const insert = this.db.prepare('INSERT OR REPLACE INTO left_out VALUES (?, ?, ?)');
+    for (const { sopUid, reason } of leftOut) {
+      insert.run(studyUid, sopUid, reason);
+    }
   }
 
   private deleteRows(studyUid: string): void {
-    for (const table of ['studies', 'series', 'instances']) {
+    for (const table of ['studies', 'series', 'instances', 'left_out']) {
       this.db.prepare(`DELETE FROM ${table} WHERE study_uid = ?`).run(studyUid);
     }
   }
