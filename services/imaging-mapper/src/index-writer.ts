@@ -26,7 +26,15 @@ export function indexWriter(fhir: CumulativeDosePort & Pick<FhirClient, 'changeM
       }
       if (mapping.pendingRecounts) {
         const { patientIds, studyId } = mapping.pendingRecounts;
+        // The patient a moved study now belongs to may also have received dose that another node's
+        // report gave (transaction-steps.ts, movedReferrersStep): counted before the tag goes, so
+        // that a retry after a failure here still counts it.
+        const patientId = snapshot.series.length > 0 ? await studyPatientId(fhir, snapshot.studyInstanceUid) : undefined;
+        const cumulativeDose = patientId ? await updateCumulativeDose(fhir, patientId) : undefined;
         await fhir.changeMeta('$meta-delete', 'ImagingStudy', studyId, { tag: patientIds.map(pendingRecountTag) });
+        if (cumulativeDose) {
+          return { ...mapping, cumulativeDose };
+        }
       }
       if (snapshot.series.length === 0) {
         // Every instance rejected, the study removed; again on a retry (nothing is removed then), as a withdrawal does.

@@ -27,7 +27,7 @@ type Found = {
   /** A list answers every search of its type; a function answers by the search's parameters. */
   Patient?: Patient[] | ((params: Record<string, string>) => Patient[]);
   ImagingStudy?: ImagingStudy[];
-  DocumentReference?: DocumentReference[];
+  DocumentReference?: DocumentReference[] | ((params: Record<string, string>) => DocumentReference[]);
   Observation?: Observation[] | ((params: Record<string, string>) => Observation[]);
 };
 
@@ -118,6 +118,37 @@ describe('one transaction per snapshot', () => {
     const study = entries(fhir.transactions[0]).find((entry) => entry.resource?.resourceType === 'ImagingStudy');
     expect((study?.resource as ImagingStudy).subject?.reference).toContain(subject);
     expect(study?.request).toEqual({ method: 'PUT', url: 'ImagingStudy/s1', ifMatch: 'W/"4"' });
+  });
+
+  it('a moved study takes along what else references it under the patient it left (another node\'s manifest, dose of a report only another node holds), and nothing this transaction writes twice', async () => {
+    const stored = { ...stripped(withSeries(snapshot, 1)), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' } };
+    const otherNodes: DocumentReference = {
+      resourceType: 'DocumentReference',
+      id: 'd-other',
+      meta: { versionId: '2' },
+      status: 'current',
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:another-node' }],
+      subject: { reference: 'Patient/p1' },
+      content: [{ attachment: { url: 'https://other-node/dicomweb/studies/1' } }],
+    };
+    const dose = (id: string, subject: string): Observation => ({ resourceType: 'Observation', id, meta: { versionId: '1' }, status: 'final', code: {}, subject: { reference: subject } });
+    const fhir = fakeFhir(
+      {
+        ImagingStudy: [stored],
+        Patient: patients({ resourceType: 'Patient', id: 'p1', identifier: [{ system: MRN, value: 'PID-OLD' }] }, { resourceType: 'Patient', id: 'p2', identifier: [{ system: MRN, value: 'PID-0001' }] } as Patient),
+        DocumentReference: (params) => (params.related === 'ImagingStudy/s1' ? [otherNodes] : []),
+        Observation: (params) => (params['part-of'] === 'ImagingStudy/s1' ? [dose('o-other', 'Patient/p1'), dose('o-moved-before', 'Patient/p2')] : []),
+      },
+      '200 OK',
+    );
+    const result = await mapStudySnapshot(withSeries(snapshot, 1), fhir.port, settings);
+    expect(result).toMatchObject({ patient: 'moved', movedFrom: 'p1', derived: { referrersMoved: 2 } });
+    const moved = entries(fhir.transactions[0]).filter((entry) => /^(DocumentReference|Observation)\//.test(entry.request?.url ?? ''));
+    expect(moved.map((entry) => [entry.request?.url, entry.request?.ifMatch, (entry.resource as DocumentReference | Observation).subject?.reference])).toEqual([
+      ['DocumentReference/d-other', 'W/"2"', 'Patient/p2'],
+      ['Observation/o-other', 'W/"1"', 'Patient/p2'],
+    ]);
+    expect((moved[0]?.resource as DocumentReference).content).toEqual(otherNodes.content);
   });
 
   it('a snapshot received before the one that set the subject (a replay, another node) never moves the study back', async () => {

@@ -11,6 +11,8 @@ import { fhirServer } from '../test-support/fhir-server';
 import { componentValues } from '../test-support/dose-study';
 import { attr, newUid, studySnapshot } from '../test-support/study-events';
 import { CUMULATIVE_DOSE_CODE } from './cumulative-dose';
+import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
+import { manifestOf } from '../test-support/dose-content';
 import { IRRADIATION_EVENT_CODE } from './dose-mapping';
 
 /**
@@ -305,5 +307,48 @@ describe('an irradiation event that two studies report (the same report filed un
     expect(others).toEqual([]);
     expect(quantity(cumulative!, '113813')).toBeCloseTo(pydicomRead([kept])[0]!.dlp!, 6);
     expect(cumulative!.derivedFrom?.map((reference) => reference.identifier?.value)).toEqual([`urn:oid:${kept.sopInstanceUid}`]);
+  });
+});
+
+describe('a study held by two nodes, its Patient ID corrected at one of them, on a real FHIR server', () => {
+  const nodeOf = (name: string): NodeSettings => ({ ...DEFAULT_NODE_SETTINGS, nodeUid: `1.2.826.0.1.3680043.10.998.${newUid().slice(-8)}`, nodeName: name, dicomWebBaseUrl: `http://${name}:8010/dicomweb` });
+  const [nodeA, nodeB] = [nodeOf('node-a'), nodeOf('node-b')];
+  const writerOf = (node: NodeSettings) => indexWriter(fhir, { defaultPatientIdSystem: PATIENT_SYSTEM, node });
+
+  it('the study moves with the other node\'s manifest and the dose of the report only the other node holds; each patient\'s cumulative dose follows', async () => {
+    const first = `TWO-NODES-${newUid().slice(-10)}`;
+    const corrected = `${first}-C`;
+    const report = generate('ct', 61, 'ucum', { patient: first });
+    // Node B holds the dose report; node A holds the images, and gets the correction.
+    const heldByB = { ...(await snapshotOf([report], first)), manifest: manifestOf(report.studyInstanceUid, { sopInstanceUid: newUid(), createdAt: '2024-01-05T12:00:00.000Z' }) };
+    const imagesOf = (patient: string, lastReceivedAt: string): StudyCompletedV1Data => ({
+      ...studySnapshot({ studyInstanceUid: report.studyInstanceUid, patient: { PatientID: attr('LO', patient) }, series: [{ instances: 2 }] }),
+      lastReceivedAt,
+      manifest: manifestOf(report.studyInstanceUid, { sopInstanceUid: newUid(), createdAt: lastReceivedAt }),
+    });
+    await writerOf(nodeA).publish(imagesOf(first, '2024-01-05T10:20:00.000Z'));
+    await writerOf(nodeB).publish(heldByB);
+    const [oldPatient] = [await idOf(first)];
+    expect(await cumulativeOf(oldPatient)).toHaveLength(1);
+
+    await writerOf(nodeA).publish(imagesOf(corrected, '2024-01-06T09:00:00.000Z'));
+
+    const newPatient = await idOf(corrected);
+    const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${report.studyInstanceUid}` });
+    expect(study?.subject?.reference).toBe(`Patient/${newPatient}`);
+    const documents = await fhir.search('DocumentReference', { related: `ImagingStudy/${study!.id}` });
+    expect(documents.map((document) => [document.content[0]?.attachment.url?.split('/')[2], document.subject?.reference]).sort()).toEqual([
+      ['node-a:8010', `Patient/${newPatient}`],
+      ['node-b:8010', `Patient/${newPatient}`],
+    ]);
+    const dose = await fhir.search('Observation', { 'part-of': `ImagingStudy/${study!.id}`, _count: '50' });
+    expect(dose.length).toBeGreaterThan(1);
+    expect([...new Set(dose.map((observation) => observation.subject?.reference))]).toEqual([`Patient/${newPatient}`]);
+    // As a client finds them: nothing of the study left under the patient it was wrongly filed under.
+    expect(await fhir.search('DocumentReference', { subject: `Patient/${oldPatient}` })).toEqual([]);
+    expect(await fhir.search('Observation', { subject: `Patient/${oldPatient}` })).toEqual([]);
+    const [cumulative, ...others] = await cumulativeOf(newPatient);
+    expect(others).toEqual([]);
+    expect(quantity(cumulative!, '113813')).toBeCloseTo(pydicomRead([report])[0]!.dlp!, 6);
   });
 });

@@ -1,6 +1,6 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { BundleEntry, Coding, DocumentReference, Endpoint, Extension, Identifier, ImagingStudy, Patient, Reference } from '@medplum/fhirtypes';
-import { dicomUidIdentifier, identifierToken } from '@imaging-facade/fhir';
+import type { BundleEntry, Coding, DocumentReference, Endpoint, Extension, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
+import { dicomUidIdentifier, identifierToken, weakEtag } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
 import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
@@ -33,6 +33,8 @@ export interface DerivedOutcome {
   observations: number;
   /** Dose Observations deleted: those of dose reports rejected at the source (IHE IOCM). */
   observationsDeleted?: number;
+  /** Resources of the study that this snapshot does not write, moved with it to its new patient. */
+  referrersMoved?: number;
   /** What could not be mapped, by reason (never patient data). */
   notes: string[];
 }
@@ -297,8 +299,53 @@ export function pendingRecountsOf(study: ImagingStudy | undefined): string[] {
   return (study?.meta?.tag ?? []).filter((tag) => tag.system === PENDING_RECOUNT_SYSTEM && tag.code).map((tag) => tag.code as string);
 }
 
+/**
+ * A moved study's other referrers follow it: what references the study under the patient it left,
+ * and that this transaction does not write (another node's manifest DocumentReference, each node
+ * writing its own; the dose Observations of a report that another node holds). Each is updated with
+ * the new subject and `If-Match`, in the study's transaction, so that no record of the study stays
+ * under the patient it was wrongly filed under.
+ */
+const movedReferrersStep: TransactionStep = {
+  async run(state, fhir) {
+    if (!state.movedFrom || !state.existingStudy?.id || !state.study) {
+      return;
+    }
+    const study = `ImagingStudy/${state.existingStudy.id}`;
+    const written = new Set(state.entries.flatMap(writtenKeys));
+    const referrers: Array<DocumentReference | Observation> = [
+      ...(await fhir.search('DocumentReference', { related: study, _count: '1000' })),
+      ...(await fhir.search('Observation', { 'part-of': study, _count: '1000' })),
+    ];
+    for (const resource of referrers) {
+      const url = `${resource.resourceType}/${resource.id}`;
+      const keys = [url, ...(resource.identifier ?? []).map((identifier) => identityKey(resource.resourceType, identifier))];
+      if (resource.subject?.reference !== `Patient/${state.movedFrom}` || keys.some((key) => written.has(key))) {
+        continue;
+      }
+      const versionId = resource.meta?.versionId;
+      state.entries.push({ resource: { ...resource, subject: patientSubject(state) }, request: { method: 'PUT', url, ...(versionId ? { ifMatch: weakEtag(versionId) } : {}) } });
+      state.derived.referrersMoved = (state.derived.referrersMoved ?? 0) + 1;
+    }
+  },
+};
+
+/** What an entry writes: the resource its URL names, and each of its resource's identifiers. */
+function writtenKeys(entry: BundleEntry): string[] {
+  const url = entry.request?.url ?? '';
+  const resource = entry.resource as { resourceType: string; identifier?: Identifier[] } | undefined;
+  return [
+    ...(/^[A-Za-z]+\/[^/?]+$/.test(url) ? [url] : []),
+    ...(resource?.identifier ?? []).map((identifier) => identityKey(resource!.resourceType, identifier)),
+  ];
+}
+
+function identityKey(resourceType: string, identifier: Identifier): string {
+  return `${resourceType}|${identifier.system ?? ''}|${identifier.value ?? ''}`;
+}
+
 /** In order: each step references what the previous ones decided. */
-export const STEPS: readonly TransactionStep[] = [patientStep, endpointStep, imagingStudyStep, documentReferenceStep, doseStep];
+export const STEPS: readonly TransactionStep[] = [patientStep, endpointStep, imagingStudyStep, documentReferenceStep, doseStep, movedReferrersStep];
 
 /** The study's subject, which the mapper always makes a Patient. */
 function patientSubject(state: TransactionState): Reference<Patient> {
