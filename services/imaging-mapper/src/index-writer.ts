@@ -36,7 +36,7 @@ export function indexWriter(fhir: CumulativeDosePort & Pick<FhirClient, 'changeM
           return { ...mapping, cumulativeDose };
         }
       }
-      if (snapshot.series.length === 0) {
+      if (snapshot.series.length === 0 || mapping.outcome === 'removed') {
         // Every instance rejected, the study removed; again on a retry (nothing is removed then), as a withdrawal does.
         const identifier = patientIdentifierOfStudy(snapshot.study, settings.defaultPatientIdSystem);
         const patientId = mapping.removedFrom ?? (identifier ? await patientIdOf(fhir, identifier) : undefined);

@@ -13,6 +13,7 @@ import type { StudySeries } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
 import type { FhirPort } from './fhir/fhir-lookups';
+import { REJECTED_INSTANCE_URL } from './fhir/rejected-instances';
 import { imagingStudyFromSnapshot } from './mapping/imaging-study-mapping';
 import { mergeImagingStudy } from './fhir/merge';
 import { DEFAULT_NODE_SETTINGS } from './node-settings';
@@ -202,6 +203,20 @@ describe('one transaction per snapshot', () => {
       expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ outcome: 'updated', numberOfSeries: 1, numberOfInstances: 1 });
       const study = entries(fhir.transactions[0]).find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
       expect(study.series?.map((series) => [series.uid, series.instance?.map((instance) => instance.uid)])).toEqual([[first.seriesInstanceUid, [first.instances[1]!.sopInstanceUid]]]);
+    });
+
+    it('remembers what it rejected on the study: another node\'s snapshot that still lists the instance (without the note) does not bring it back', async () => {
+      const fhir = fakeFhir({ ImagingStudy: [stored], Patient: [{ resourceType: 'Patient', id: 'p1' }] }, '200 OK');
+      const rejectedUid = first.instances[0]!.sopInstanceUid;
+      const data = { ...snapshot, series: [{ ...first, instances: first.instances.slice(1) }, second], rejected: rejecting(rejectedUid) };
+      await mapStudySnapshot(data, fhir.port, settings);
+      const written = entries(fhir.transactions[0]).find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
+      expect(written.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(1);
+
+      // Another node's snapshot: every instance, no note.
+      const again = fakeFhir({ ImagingStudy: [{ ...written, id: 's1', meta: { versionId: '5' } }], Patient: [{ resourceType: 'Patient', id: 'p1' }] }, '200 OK');
+      expect(await mapStudySnapshot({ ...snapshot, lastReceivedAt: '2024-01-05T10:30:00.000Z' }, again.port, settings)).toMatchObject({ outcome: 'unchanged', numberOfInstances: 2 });
+      expect(again.transactions).toEqual([]);
     });
 
     it('every instance rejected: deletes the study with its manifest and dose in one transaction, and says whose sums change', async () => {

@@ -9,6 +9,7 @@ import type { MappingContext } from './mapping/mapping-table';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
 import { transactionBundle } from './fhir/transaction';
+import { withoutRememberedRejections } from './fhir/rejected-instances';
 import { pendingRecountsOf, STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
 
 export interface MapperSettings {
@@ -74,7 +75,8 @@ export async function mapStudySnapshot(
   // Read first: the Patient step needs to know whether the study is already stored.
   const existingStudy = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(data.studyInstanceUid));
   const state: TransactionState = {
-    data,
+    // What the study remembers as rejected at the source stays out, whichever node's snapshot lists it.
+    data: withoutRememberedRejections(data, existingStudy),
     context,
     patientIdentifier: identifier,
     existingStudy,

@@ -1,8 +1,9 @@
-import type { StudyCompletedV1Data } from '@imaging-facade/events';
+import type { StudyCompletedV1Data, StudySeries } from '@imaging-facade/events';
 import type { DocumentReference, Endpoint, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
 import { createFhirClient } from '@imaging-facade/fhir';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
 import { mapStudySnapshot } from '../pipeline';
+import { REJECTED_INSTANCE_URL } from '../fhir/rejected-instances';
 import { ctReport, manifestOf, projectionReport } from '../test-support/dose-content';
 import { fhirServer } from '../test-support/fhir-server';
 import { attr, newUid, studySnapshot, withSeries } from '../test-support/study-events';
@@ -140,3 +141,34 @@ describe('Endpoint, manifest and dose on a real FHIR server', () => {
     expect(await validationErrors(doc)).toEqual([]);
   });
 });
+
+describe('instances rejected at one node (IHE IOCM), the study held by two, on a real FHIR server', () => {
+  it('the ImagingStudy remembers them: the other node\'s snapshot, which still lists them without the note, brings back neither the instances nor the rejected report\'s dose', async () => {
+    const data = fullSnapshot();
+    const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node };
+    const otherNode = { ...settings, node: { ...node, nodeUid: `${node.nodeUid}.2`, dicomWebBaseUrl: 'http://node-int-2:8010/dicomweb' } };
+    await mapStudySnapshot(data, fhir, settings);
+    const [ct, , sr] = data.series as [StudySeries, StudySeries, StudySeries];
+    const report = sr.instances[0]!.sopInstanceUid;
+    const image = ct.instances[0]!.sopInstanceUid;
+    // This node's rejection notes: the dose report (wrong worklist entry) and a CT image (patient safety).
+    const rejected = { ...data, series: [{ ...ct, instances: ct.instances.slice(1) }, data.series[1]!], rejected: [{ sopInstanceUid: report, reason: '113038' }, { sopInstanceUid: image, reason: '113037' }] };
+    await mapStudySnapshot(rejected, fhir, settings);
+    const before = await published(data);
+    expect(before.observations).toEqual([]);
+
+    // The other node received the same study, and no note: its snapshot lists everything.
+    expect(await mapStudySnapshot({ ...data, lastReceivedAt: '2024-01-05T11:00:00.000Z', manifest: manifestOf(data.studyInstanceUid, { sopInstanceUid: newUid(), createdAt: '2024-01-05T12:30:00.000Z' }) }, fhir, otherNode)).toMatchObject({ numberOfInstances: 2 });
+    const after = await published(data);
+    const uids = after.study.series?.flatMap((series) => series.instance?.map((instance) => instance.uid) ?? []);
+    expect(uids).not.toContain(image);
+    expect(uids).not.toContain(report);
+    expect(uids).toHaveLength(2);
+    expect(after.observations).toEqual([]);
+    expect(after.study.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL).map((extension) => extension.extension?.map((part) => part.valueIdentifier?.value ?? part.valueCoding?.code))).toEqual(
+      [[`urn:oid:${image}`, '113037'], [`urn:oid:${report}`, '113038']].sort((a, b) => a[0]!.localeCompare(b[0]!)),
+    );
+    expect(await validationErrors(after.study)).toEqual([]);
+  });
+});
+

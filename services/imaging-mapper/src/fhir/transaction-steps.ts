@@ -11,6 +11,7 @@ import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/m
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
 import { subjectAfterSnapshot } from './subject-correction';
+import { withRejections } from './rejected-instances';
 import { withdrawalEntries } from '../consent/withdrawal';
 import { rejectedDoseDeletions } from '../derived/dose-removal';
 import type { NodeSettings } from '../node-settings';
@@ -135,7 +136,7 @@ const imagingStudyStep: TransactionStep = {
     // A moved study takes its new subject, and keeps, until the patient it left has had their dose
     // recomputed, a tag naming them (written with the move: a retry after a failure still knows);
     // everything else stored still wins.
-    const stored = state.movedFrom && state.existingStudy && state.subject
+    const moved = state.movedFrom && state.existingStudy && state.subject
       ? {
           ...state.existingStudy,
           subject: state.subject,
@@ -143,8 +144,10 @@ const imagingStudyStep: TransactionStep = {
           meta: { ...state.existingStudy.meta, tag: [...(state.existingStudy.meta?.tag ?? []), pendingRecountTag(state.movedFrom)] },
         }
       : state.existingStudy;
+    // Rejected instances are remembered on the study (rejected-instances.ts), with those it knew.
+    const stored = moved && state.data.rejected ? { ...moved, extension: withRejections(moved.extension, state.data.rejected) } : moved;
     if (!state.existingStudy) {
-      snapshot.extension = withSubjectAsOf(undefined, state.data.lastReceivedAt);
+      snapshot.extension = withRejections(withSubjectAsOf(undefined, state.data.lastReceivedAt), state.data.rejected);
     }
     const merged = mergeImagingStudy(stored, snapshot, new Set(state.data.rejected?.map((item) => item.sopInstanceUid)));
     if ((merged.series ?? []).length === 0) {
