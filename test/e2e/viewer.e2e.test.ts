@@ -11,7 +11,7 @@ import { freePort } from '../support/ports';
 import { startDicomweb, type DicomwebNode } from '../support/dicomweb';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
-import { SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
+import { sample, SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
 import { makeStudy, STUDY_DATE, STUDY_TIME, type GeneratedStudy } from '../support/study-factory';
 import { search, studiesByUid } from '../support/fhir';
 import { getRaw } from '../support/http-from';
@@ -110,14 +110,15 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-/** The viewport's picture, cropped to where the square CT image is drawn, as 64×64 grey. */
-async function drawnImage(): Promise<Buffer> {
+/** The viewport's picture, cropped to where a square image is drawn, as 64×64 grey (or RGB). */
+async function drawnImage(kind: 'grey' | 'colour' = 'grey'): Promise<Buffer> {
   const viewport = page.locator('.cornerstone-viewport-element, [data-viewport-uid]').first();
   const box = await viewport.boundingBox();
   if (!box) throw new Error('no viewport on the page');
   const side = Math.floor(Math.min(box.width, box.height)) - 40;
   const shot = await page.screenshot({ clip: { x: box.x + (box.width - side) / 2, y: box.y + (box.height - side) / 2, width: side, height: side } });
-  return sharp(shot).greyscale().resize(64, 64, { fit: 'fill' }).raw().toBuffer();
+  const picture = kind === 'grey' ? sharp(shot).greyscale() : sharp(shot).removeAlpha();
+  return picture.resize(64, 64, { fit: 'fill' }).raw().toBuffer();
 }
 
 function correlation(a: Buffer, b: Buffer): number {
@@ -224,6 +225,32 @@ test('a second link, signed in already: the issuer answers without its form (sin
   expect(await page.locator('#password').count()).toBe(0);
   expect(issuerPages).toEqual(['303 /oidc/authorize']);
 }, 120_000);
+
+test('an uncompressed YBR_FULL_422 image (as ultrasound sends) is drawn in colour, as DICOMweb renders it: OHIF\'s image loader drew it black', async () => {
+  const colour = await makeStudy([{ source: sample('SC_ybr_full_422_uncompressed.dcm'), instances: 1 }]);
+  expect((await storescu(pipeline.dicomPort, colour.files)).code).toBe(0);
+  const token = await gateway.token('user/ImagingStudy.rs');
+  await eventually(async () => {
+    const found = await node.get(`/studies?StudyInstanceUID=${colour.studyInstanceUid}`, token);
+    return found.status === 200 && JSON.parse(found.body.toString()).length === 1 ? true : undefined;
+  }, { timeoutMs: 60_000, what: 'the study in the DICOMweb index' });
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(`${node.origin}/viewer/viewer?StudyInstanceUIDs=${colour.studyInstanceUid}`);
+  await page.waitForSelector('.cornerstone-viewport-element, [data-viewport-uid]', { timeout: 60_000 });
+  const series = colour.series[0]!;
+  const rendered = await node.get(`/studies/${colour.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${series.sopInstanceUids[0]}/rendered`, token, 'image/png');
+  const expected = await sharp(rendered.body).removeAlpha().resize(64, 64, { fit: 'fill' }).raw().toBuffer();
+  const drawn = await eventually(async () => {
+    const image = await drawnImage('colour');
+    const mean = image.reduce((sum, value) => sum + value, 0) / image.length;
+    return mean > 40 ? image : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 1000, what: 'the colour bars to be drawn (a canvas that is not black)' });
+  expect(correlation(drawn, expected)).toBeGreaterThan(0.8);
+  expect(errors.filter((text) => /numberOfComponents|IMAGE_LOAD_ERROR/.test(text))).toEqual([]);
+}, 180_000);
 
 test('the summary API: token required, the access rule, scopes and consent applied, every answer audited; JSON gzip-compressed for a client that asks', async () => {
   const summaryUrl = (uid: string) => `${node.origin}/viewer-api/studies/${uid}/summary`;

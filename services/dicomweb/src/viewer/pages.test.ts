@@ -35,6 +35,45 @@ describe('OHIF, built for /, served under /viewer', () => {
     expect(rebaseStylesheet('src:url(/a.woff2) url(//x/y)', '/viewer')).toBe('src:url(/viewer/a.woff2) url(//x/y)');
   });
 
+  /** The color test of cornerstone's image loader as OHIF 3.13.2's app bundle carries it (4:2:2 and 4:2:0 sizes swapped). */
+  const SHIPPED_COLOR_TEST = `function isColorConversionRequired(imageFrame) {
+    if (imageFrame === undefined) {
+        return false;
+    }
+    const { rows, columns, photometricInterpretation, pixelDataLength, planarConfiguration, } = imageFrame;
+    if (pixelDataLength === 4 * columns * rows) {
+        return false;
+    }
+    if (photometricInterpretation === 'PALETTE COLOR') {
+        return true;
+    }
+    if (photometricInterpretation.endsWith('420')) {
+        return (pixelDataLength ===
+            (3 * Math.ceil(columns / 2) + Math.floor(columns / 2)) * rows);
+    }
+    else if (photometricInterpretation.endsWith('422')) {
+        return (pixelDataLength ===
+            (3 * Math.ceil(columns / 2) + Math.floor(columns / 2)) *
+                Math.ceil(rows / 2) +
+                Math.floor(rows / 2) * columns);
+    }
+    else {
+        return photometricInterpretation !== 'RGB' || planarConfiguration === 1;
+    }
+}`;
+  const colorTest = (bundle: string) => new Function(`${bundle}; return isColorConversionRequired;`)() as (frame: object) => boolean;
+
+  test.each<[string, string, number, boolean, boolean]>([
+    ['an uncompressed YBR_FULL_422 frame (2 bytes a pixel) is converted: it was drawn black', 'YBR_FULL_422', 20_000, false, true],
+    ['a YBR_PARTIAL_420 frame (1.5 bytes a pixel) is converted', 'YBR_PARTIAL_420', 15_000, false, true],
+    ['a YBR_FULL_422 frame decoded to RGB (3 bytes a pixel) is not', 'YBR_FULL_422', 30_000, false, false],
+    ['RGB interleaved, as before', 'RGB', 30_000, false, false],
+  ])('the image loader\'s color test, as served: %s', (_situation, photometricInterpretation, pixelDataLength, shipped, served) => {
+    const frame = { rows: 100, columns: 100, photometricInterpretation, pixelDataLength, planarConfiguration: 0 };
+    expect(colorTest(SHIPPED_COLOR_TEST)(frame)).toBe(shipped);
+    expect(colorTest(rebaseBundle(SHIPPED_COLOR_TEST, '/viewer'))(frame)).toBe(served);
+  });
+
   test('the web app manifests name their icons under /viewer (they were a 404 and a console error on every load)', () => {
     expect(rebaseWebManifest('{"icons": [{"src": "/assets/a.png"}], "start_url": "./index.html"}', '/viewer')).toBe('{"icons": [{"src": "/viewer/assets/a.png"}], "start_url": "./index.html"}');
     expect(rebaseWebManifest('{"layout": {"logo": "/assets/y.png"}, "src": "//cdn/x"}', '/viewer')).toBe('{"layout": {"logo": "/viewer/assets/y.png"}, "src": "//cdn/x"}');

@@ -37,7 +37,22 @@ export function rebaseIndex(index: string, base: string): string {
 const KEEP_ONE_QUESTION_MARK = `(function(){var fix=function(u){return typeof u==='string'?u.replace(/\\?{2,}/,'?'):u;};['pushState','replaceState'].forEach(function(name){var original=history[name];history[name]=function(state,title,url){return original.call(history,state,title,fix(url));};});})();`;
 
 export function rebaseBundle(bundle: string, base: string): string {
-  return bundle.replace('__webpack_require__.p = "/";', `__webpack_require__.p = "${base}/";`);
+  return withYbr422SizesFixed(bundle.replace('__webpack_require__.p = "/";', `__webpack_require__.p = "${base}/";`));
+}
+
+/**
+ * cornerstone's `isColorConversionRequired` (in OHIF 3.13.2's app bundle, and in cornerstone3D's
+ * dicomImageLoader) tests a YBR_FULL_422 frame against the 4:2:0 size and a 4:2:0 one against the
+ * 4:2:2 size. An uncompressed YBR_FULL_422 frame (2 bytes a pixel) is then never converted to RGB,
+ * is taken for 3 samples a pixel, and is drawn black (vtk: "model.size is not a multiple of
+ * model.numberOfComponents"); JPEG frames, decoded to RGB, are not affected. The two tests are
+ * swapped here, as the upstream fix would (patches/README.md, cornerstone3D); a build without that
+ * code is served as it is.
+ */
+const YBR_SIZE_TESTS = /if \(photometricInterpretation\.endsWith\('420'\)\) \{(\s*return \(pixelDataLength ===\s*\(3 \* Math\.ceil\(columns \/ 2\) \+ Math\.floor\(columns \/ 2\)\) \* rows\);\s*\}\s*else )if \(photometricInterpretation\.endsWith\('422'\)\) \{/;
+
+export function withYbr422SizesFixed(bundle: string): string {
+  return bundle.replace(YBR_SIZE_TESTS, "if (photometricInterpretation.endsWith('422')) {$1if (photometricInterpretation.endsWith('420')) {");
 }
 
 export function rebaseStylesheet(css: string, base: string): string {
