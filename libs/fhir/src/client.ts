@@ -30,6 +30,17 @@ export interface FhirClient {
   changeMeta(operation: '$meta-add' | '$meta-delete', resourceType: ResourceType, id: string, meta: Meta): Promise<void>;
 }
 
+/**
+ * Every match of a search, page after page, in one array: for what may hold more than a page (HAPI
+ * caps a page at 50 entries whatever `_count` asks, and `search` reads the first page only), such as
+ * a patient's Consents or a study's dose Observations (one per irradiation event).
+ */
+export async function searchEvery<K extends ResourceType>(fhir: Pick<FhirClient, 'searchAll'>, resourceType: K, params: Record<string, string>): Promise<ExtractResource<K>[]> {
+  const found: ExtractResource<K>[] = [];
+  for await (const resource of fhir.searchAll(resourceType, params)) found.push(resource);
+  return found;
+}
+
 export function createFhirClient(settings: FhirClientSettings): FhirClient {
   const baseUrl = settings.baseUrl.replace(/\/+$/, '');
   const client = new Client({ baseUrl });

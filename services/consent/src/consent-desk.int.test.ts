@@ -214,6 +214,25 @@ describe('consent desk API against real Kafka and HAPI FHIR', () => {
     expect(byName.body.patients.map((p: any) => p.key)).toContain(`${DEFAULT_SYSTEM}|${value}`);
   });
 
+  test('a patient with more decisions than a page of the server holds (HAPI: 50): every one is in their state, and a new one supersedes the last', async () => {
+    const value = `IPP-${testUid().slice(-10)}`;
+    const patient = { system: DEFAULT_SYSTEM, value };
+    const studies = Array.from({ length: 55 }, () => studySnapshot({ patientId: value }));
+    const refusals: string[] = [];
+    for (const study of studies) {
+      const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny', study: study.studyInstanceUid });
+      expect(refused.status).toBe(201);
+      refusals.push(refused.body.consentId);
+    }
+    await eventually(() => (studies.every((study) => otherView.decide(patient, study) === 'withhold') ? true : undefined), 'all 55 refusals in another service');
+    // The last study shared after all: its refusal, beyond the first page, is the one superseded.
+    const last = studies.at(-1)!;
+    const shared = await api(desk, 'POST', '/api/decisions', { patient, decision: 'permit', study: last.studyInstanceUid });
+    expect(shared.body.inactivated).toEqual([refusals.at(-1)]);
+    await eventually(() => (otherView.decide(patient, last) === 'share' ? true : undefined), 'the last study shared in another service');
+    expect(otherView.decide(patient, studies[0]!)).toBe('withhold');
+  }, 180_000);
+
   test("a decision naming a study the node knows as another patient's is a 422, and nothing is stored; a study not received yet is accepted", async () => {
     const owner = `IPP-${testUid().slice(-10)}`;
     const study = studySnapshot({ patientId: owner, patientName: 'DURAND^PAUL', birthDate: '19600101', studyDate: '20250301' });

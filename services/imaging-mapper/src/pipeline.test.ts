@@ -13,6 +13,7 @@ import type { StudySeries } from '@imaging-facade/events';
 import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
 import type { FhirPort } from './fhir/fhir-lookups';
+import { fakeFhirPort } from './test-support/fake-fhir-port';
 import { REJECTED_INSTANCE_URL } from './fhir/rejected-instances';
 import { imagingStudyFromSnapshot } from './mapping/imaging-study-mapping';
 import { mergeImagingStudy } from './fhir/merge';
@@ -36,7 +37,7 @@ type Found = {
 function fakeFhir(found: Found = {}, status = '201 Created') {
   const transactions: Bundle[] = [];
   const searches: Array<[string, Record<string, string>]> = [];
-  const port: FhirPort = {
+  const port: FhirPort = fakeFhirPort({
     search: async <K extends ResourceType>(resourceType: K, params: Record<string, string>) => {
       searches.push([resourceType, params]);
       const answer = (found as Record<string, unknown[] | ((params: Record<string, string>) => unknown[])>)[resourceType] ?? [];
@@ -50,7 +51,7 @@ function fakeFhir(found: Found = {}, status = '201 Created') {
         entry: (bundle.entry ?? []).map(() => ({ response: { status } })),
       };
     },
-  };
+  });
   return { port, transactions, searches };
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '@imaging-facade/service-kit';
 import { Registry } from 'prom-client';
 import type { ConsentGate } from './consent/consent-gate';
 import type { FhirPort } from './fhir/fhir-lookups';
+import { fakeFhirPort } from './test-support/fake-fhir-port';
 import { mapStudySnapshot } from './pipeline';
 import { studyCompletedHandler } from './study-consumer';
 import { attr, studySnapshot } from './test-support/study-events';
@@ -22,14 +23,14 @@ function recordingLogger(lines: unknown[], bound: object = {}): Logger {
   } as unknown as Logger;
 }
 
-const emptyFhir: FhirPort = {
+const emptyFhir: FhirPort = fakeFhirPort({
   search: async () => [],
   transaction: async (bundle: Bundle) => ({
     resourceType: 'Bundle',
     type: 'transaction-response',
     entry: (bundle.entry ?? []).map(() => ({ response: { status: '201 Created' } })),
   }),
-};
+});
 
 /** A gate that shares every study, publishing it with the real pipeline against `fhir`. */
 const sharingGate = (fhir: FhirPort): Pick<ConsentGate, 'onStudy'> => ({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BundleEntry, Consent, Patient } from '@medplum/fhirtypes';
 import type { PatientIdentifier } from '@imaging-facade/events';
-import { CUMULATIVE_DOSE_CODE, cumulativeDoseLines, escapeSearchValue, FhirError, identifierToken, searchQuery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
+import { CUMULATIVE_DOSE_CODE, cumulativeDoseLines, escapeSearchValue, FhirError, identifierToken, searchEvery, searchQuery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
 import { DESK_CONSENT_TAG, inactivated } from './consent-resource';
 
 const TAG_TOKEN = `${DESK_CONSENT_TAG.system}|${DESK_CONSENT_TAG.code}`;
@@ -23,9 +23,13 @@ export interface ConsentChange {
 export class ConsentStore {
   constructor(private readonly fhir: FhirClient) {}
 
-  /** The patient's desk Consents currently in force. */
+  /**
+   * The patient's desk Consents currently in force, every page of them: one per study decided on,
+   * and HAPI's pages hold 50 (until 2026-12-07 evening only the first page was read: a patient with
+   * more decisions had the others left out of their state, refusals included).
+   */
   activeConsents(patient: PatientIdentifier): Promise<Consent[]> {
-    return this.fhir.search('Consent', {
+    return searchEvery(this.fhir, 'Consent', {
       'patient.identifier': identifierToken(patient),
       status: 'active',
       _tag: TAG_TOKEN,

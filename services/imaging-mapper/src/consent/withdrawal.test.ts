@@ -1,14 +1,15 @@
 import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
 import type { FhirPort } from '../fhir/fhir-lookups';
+import { fakeFhirPort } from '../test-support/fake-fhir-port';
 import { withdrawalEntries, withdrawStudy } from './withdrawal';
 
 describe('the withdrawal transaction', () => {
   /** A server holding one dose Observation per study, referenced by no other study. */
-  const fhir: FhirPort = {
+  const fhir = fakeFhirPort({
     search: (async (_type: string, params: Record<string, string>) =>
       (params['part-of'] ?? '').split(',').filter(Boolean).map((study) => ({ resourceType: 'Observation', id: `dose-${study.split('/')[1]}`, status: 'final', code: {} }))) as FhirPort['search'],
     transaction: async () => ({ resourceType: 'Bundle', type: 'transaction-response' }),
-  };
+  });
   test.each<[string, string[], string[]]>([
     ['nothing published: no entry', [], []],
     [
@@ -39,7 +40,7 @@ describe('withdrawing a study', () => {
   function fakeFhir(stored: ImagingStudy[]) {
     const searches: Array<[string, Record<string, string>]> = [];
     const transactions: Bundle[] = [];
-    const fhir: FhirPort = {
+    const fhir = fakeFhirPort({
       search: (async (resourceType: string, params: Record<string, string>) => {
         searches.push([resourceType, params]);
         return resourceType === 'ImagingStudy' ? stored : [];
@@ -48,7 +49,7 @@ describe('withdrawing a study', () => {
         transactions.push(bundle);
         return { resourceType: 'Bundle', type: 'transaction-response' };
       },
-    };
+    });
     return { fhir, searches, transactions };
   }
 
@@ -57,7 +58,7 @@ describe('withdrawing a study', () => {
     expect(await withdrawStudy(fhir, uid)).toEqual({ deletedStudies: ['42'] });
     expect(searches).toEqual([
       ['ImagingStudy', expect.objectContaining({ identifier: `urn:dicom:uid|urn:oid:${uid}` })],
-      ['Observation', { 'part-of': 'ImagingStudy/42', _count: '1000' }],
+      ['Observation', { 'part-of': 'ImagingStudy/42', _count: '200' }],
     ]);
     expect(transactions).toHaveLength(1);
     expect(transactions[0]).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });

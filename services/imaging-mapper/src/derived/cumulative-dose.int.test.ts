@@ -310,6 +310,34 @@ describe('an irradiation event that two studies report (the same report filed un
   });
 });
 
+describe('a study with more dose Observations than a page of the server holds (HAPI: 50), on a real FHIR server', () => {
+  const all = async (params: Record<string, string>): Promise<Observation[]> => {
+    const found: Observation[] = [];
+    for await (const observation of fhir.searchAll('Observation', params)) found.push(observation);
+    return found;
+  };
+
+  it.each([
+    ['withdrawn (consent refused)', 'withdrawn'],
+    ['its report rejected at the source (IHE IOCM)', 'rejected'],
+  ])('a report of 60 irradiation events, %s: every one of its Observations goes', async (_situation, change) => {
+    const patient = `DOSE-MANY-${newUid().slice(-10)}`;
+    const report = generate('ct', 71, 'ucum', { patient, extra: ['--events', '60'] });
+    const snapshot = await snapshotOf([report], patient);
+    await writer.publish(snapshot);
+    const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${report.studyInstanceUid}` });
+    expect(await all({ 'part-of': `ImagingStudy/${study!.id}` })).toHaveLength(61);
+
+    if (change === 'withdrawn') {
+      await writer.withdraw(report.studyInstanceUid, `${PATIENT_SYSTEM}|${patient}`);
+    } else {
+      await writer.publish({ ...snapshot, series: snapshot.series.slice(0, 1), rejected: [{ sopInstanceUid: report.sopInstanceUid, reason: '113038' }] });
+    }
+    expect(await all({ 'part-of': `ImagingStudy/${study!.id}` })).toEqual([]);
+    expect(await all({ subject: study!.subject!.reference!, code: `${IRRADIATION_EVENT_CODE.system}|${IRRADIATION_EVENT_CODE.code}` })).toEqual([]);
+  });
+});
+
 describe('a study held by two nodes, its Patient ID corrected at one of them, on a real FHIR server', () => {
   const nodeOf = (name: string): NodeSettings => ({ ...DEFAULT_NODE_SETTINGS, nodeUid: `1.2.826.0.1.3680043.10.998.${newUid().slice(-8)}`, nodeName: name, dicomWebBaseUrl: `http://${name}:8010/dicomweb` });
   const [nodeA, nodeB] = [nodeOf('node-a'), nodeOf('node-b')];

@@ -1,5 +1,6 @@
 import type { BundleEntry, Observation } from '@medplum/fhirtypes';
 import type { FhirPort } from '../fhir/fhir-lookups';
+import { fakeFhirPort } from '../test-support/fake-fhir-port';
 import type { DoseGroup, PlannedObservation } from './dose-mapping';
 import { doseRemovalEntries, rejectedDoseDeletions } from './dose-removal';
 
@@ -26,15 +27,15 @@ const group = (summary: string, ...members: string[]): DoseGroup => ({ summary: 
 function fhirWith(ofStudy: Observation[], elsewhere: Observation[] = []) {
   const searches: Record<string, string>[] = [];
   const all = [...ofStudy, ...elsewhere];
-  const port = {
-    search: async (_type: string, params: Record<string, string>) => {
+  const port = fakeFhirPort({
+    search: (async (_type: string, params: Record<string, string>) => {
       searches.push(params);
       if (params['part-of']) return params['part-of'].split(',').includes(STUDY) ? ofStudy : [];
       const asked = (params['has-member'] ?? '').split(',');
       return all.filter((item) => item.hasMember?.some((member) => asked.includes(member.reference ?? '')));
-    },
+    }) as FhirPort['search'],
     transaction: async () => ({ resourceType: 'Bundle', type: 'transaction-response' }),
-  } as unknown as FhirPort;
+  });
   return { port, searches };
 }
 
@@ -93,7 +94,7 @@ test('a summary of a study removed in the same transaction (a duplicate ImagingS
     'DELETE Observation/e2',
     'DELETE Observation/d1',
   ]);
-  expect(fhir.searches[0]).toEqual({ 'part-of': `${STUDY},${duplicate}`, _count: '1000' });
+  expect(fhir.searches[0]).toEqual({ 'part-of': `${STUDY},${duplicate}`, _count: '200' });
 });
 
 test('asks which summaries reference the stale Observations 40 at a time', async () => {

@@ -1,7 +1,7 @@
 import type { BundleEntry, Observation } from '@medplum/fhirtypes';
 import { weakEtag } from '@imaging-facade/fhir';
 import type { DoseGroup } from './dose-mapping';
-import type { FhirPort } from '../fhir/fhir-lookups';
+import { searchEvery, type FhirPort } from '../fhir/fhir-lookups';
 
 /** References per `has-member` search: the query stays well under common URL limits. */
 const PER_SEARCH = 40;
@@ -19,7 +19,7 @@ export async function doseRemovalEntries(fhir: FhirPort, studies: readonly strin
   if (studies.length === 0) {
     return [];
   }
-  const stored = await fhir.search('Observation', { 'part-of': studies.join(','), _count: '1000' });
+  const stored = await searchEvery(fhir, 'Observation', { 'part-of': studies.join(','), _count: '200' });
   const stale = stored.filter((observation) => observation.id && leaving(observation));
   if (stale.length === 0) {
     return [];
@@ -28,7 +28,7 @@ export async function doseRemovalEntries(fhir: FhirPort, studies: readonly strin
   const reportedElsewhere = new Map<string, Observation>();
   const refs = stale.map((observation) => `Observation/${observation.id}`);
   for (let start = 0; start < refs.length; start += PER_SEARCH) {
-    const referencing: Observation[] = await fhir.search('Observation', { 'has-member': refs.slice(start, start + PER_SEARCH).join(','), _count: '1000' });
+    const referencing = await searchEvery(fhir, 'Observation', { 'has-member': refs.slice(start, start + PER_SEARCH).join(','), _count: '200' });
     for (const summary of referencing.filter((item) => !ownIds.has(item.id))) {
       for (const member of summary.hasMember ?? []) {
         if (member.reference && !reportedElsewhere.has(member.reference)) reportedElsewhere.set(member.reference, summary);

@@ -5,7 +5,7 @@ import { findDocumentReference, findObservations, sameDerivedContent } from '../
 import { DicomDataset } from '../mapping/mapped-attributes';
 import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
 import { endpointIdentifier, nodeEndpoint } from '../derived/endpoint-mapping';
-import { findByIdentifier, subjectPatientId, type FhirPort } from './fhir-lookups';
+import { findByIdentifier, searchEvery, subjectPatientId, type FhirPort } from './fhir-lookups';
 import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
 import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
@@ -317,8 +317,8 @@ const movedReferrersStep: TransactionStep = {
     const study = `ImagingStudy/${state.existingStudy.id}`;
     const written = new Set(state.entries.flatMap(writtenKeys));
     const referrers: Array<DocumentReference | Observation> = [
-      ...(await fhir.search('DocumentReference', { related: study, _count: '1000' })),
-      ...(await fhir.search('Observation', { 'part-of': study, _count: '1000' })),
+      ...(await searchEvery(fhir, 'DocumentReference', { related: study, _count: '200' })),
+      ...(await searchEvery(fhir, 'Observation', { 'part-of': study, _count: '200' })),
     ];
     for (const resource of referrers) {
       const url = `${resource.resourceType}/${resource.id}`;
