@@ -1,7 +1,7 @@
 import type { BundleEntry, Observation } from '@medplum/fhirtypes';
-import { weakEtag } from '@imaging-facade/fhir';
+import { searchEvery, weakEtag } from '@imaging-facade/fhir';
 import type { DoseGroup } from './dose-mapping';
-import { searchEvery, type FhirPort } from '../fhir/fhir-lookups';
+import type { FhirPort } from '../fhir/fhir-lookups';
 
 /** References per `has-member` search: the query stays well under common URL limits. */
 const PER_SEARCH = 40;

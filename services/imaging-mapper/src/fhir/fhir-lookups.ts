@@ -1,19 +1,9 @@
-import type { ExtractResource, Identifier, ResourceType } from '@medplum/fhirtypes';
+import type { ExtractResource, Identifier } from '@medplum/fhirtypes';
 import { identifierToken, type FhirClient } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from '../errors';
 
 /** What the mapper asks of the FHIR server. */
 export type FhirPort = Pick<FhirClient, 'search' | 'searchAll' | 'transaction'>;
-
-/**
- * Every match of a search, page after page: what may hold more than a page (HAPI caps a page at 50
- * entries, whatever `_count` asks), such as a study's dose Observations (one per irradiation event).
- */
-export async function searchEvery<K extends ResourceType>(fhir: Pick<FhirClient, 'searchAll'>, resourceType: K, params: Record<string, string>): Promise<ExtractResource<K>[]> {
-  const found: ExtractResource<K>[] = [];
-  for await (const resource of fhir.searchAll(resourceType, params)) found.push(resource);
-  return found;
-}
 
 /**
  * The one resource with `identifier`, or undefined. Two or more is a state no retry will fix (and

@@ -1,11 +1,11 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { BundleEntry, Coding, DocumentReference, Endpoint, Extension, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
-import { dicomUidIdentifier, identifierToken, weakEtag } from '@imaging-facade/fhir';
+import { dicomUidIdentifier, identifierToken, searchEvery, weakEtag } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
 import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
 import { endpointIdentifier, nodeEndpoint } from '../derived/endpoint-mapping';
-import { findByIdentifier, searchEvery, subjectPatientId, type FhirPort } from './fhir-lookups';
+import { findByIdentifier, subjectPatientId, type FhirPort } from './fhir-lookups';
 import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
 import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
