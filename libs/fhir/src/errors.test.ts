@@ -14,6 +14,16 @@ describe('isRetryableFhirError', () => {
     ['502', new FhirError('', 502), true],
     ['503', new FhirError('', 503), true],
     ['400 Bad Request', new FhirError('', 400), false],
+    [
+      '400 from HAPI: a referenced resource deleted since it was read (HAPI-1096, a concurrent writer)',
+      new FhirError('', 400, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'HAPI-1096: Resource ImagingStudy/3053 is deleted, specified in path: Observation.focus' }] }),
+      true,
+    ],
+    [
+      '400 from HAPI for another reason',
+      new FhirError('', 400, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'HAPI-0450: Failed to parse request body' }] }),
+      false,
+    ],
     ['401', new FhirError('', 401), false],
     ['403', new FhirError('', 403), false],
     ['404', new FhirError('', 404), false],

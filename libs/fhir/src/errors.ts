@@ -45,16 +45,22 @@ const NETWORK_CODES = new Set([
 /**
  * The one place that decides whether a failed FHIR interaction is worth trying again (DICOMcast's
  * rule): no answer at all, 408, 409, 412, 429 and 5xx are retryable; any other 4xx is permanent, as
- * is anything that is not a FHIR or network failure (a bug must not be retried forever).
+ * is anything that is not a FHIR or network failure (a bug must not be retried forever). One 400 is
+ * a conflict: HAPI's refusal of a write that references a resource deleted since the writer read it
+ * (HAPI-1096, "… is deleted"), which a retry, reading again, gets past.
  */
 export function isRetryableFhirError(error: unknown): boolean {
   if (error instanceof FhirError) {
     if (error.status === undefined) {
       return true;
     }
-    return RETRYABLE_STATUSES.has(error.status) || error.status >= 500;
+    return RETRYABLE_STATUSES.has(error.status) || error.status >= 500 || referencesDeletedResource(error);
   }
   return isNetworkError(error);
+}
+
+function referencesDeletedResource(error: FhirError): boolean {
+  return error.status === 400 && (error.outcome?.issue ?? []).some((issue) => /\bHAPI-1096\b/.test(issue.diagnostics ?? ''));
 }
 
 /** True for a connection that failed or timed out, however deep the cause is nested. */

@@ -44,7 +44,7 @@ export function indexWriter(fhir: CumulativeDosePort & Pick<FhirClient, 'changeM
       }
       // With rejected instances, a rejected dose report's values may have left the index, also in an
       // attempt that failed after its transaction: the sums are computed again.
-      if (!hasDoseReport(snapshot) && !snapshot.rejected) {
+      if (!hasDoseReport(snapshot) && !snapshot.rejected && !mapping.derived.observationsDeleted) {
         return mapping;
       }
       const patientId = await studyPatientId(fhir, snapshot.studyInstanceUid);

@@ -5,14 +5,14 @@ import path from 'node:path';
 import { readPart10, type DicomJson } from '@imaging-facade/dicom';
 import { SR_CONTENT_TAGS, type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Observation } from '@medplum/fhirtypes';
-import { createFhirClient, FhirError } from '@imaging-facade/fhir';
+import { createFhirClient, FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import { indexWriter } from '../index-writer';
 import { fhirServer } from '../test-support/fhir-server';
 import { componentValues } from '../test-support/dose-study';
 import { attr, newUid, studySnapshot } from '../test-support/study-events';
 import { CUMULATIVE_DOSE_CODE } from './cumulative-dose';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
-import { manifestOf } from '../test-support/dose-content';
+import { ctReport, manifestOf } from '../test-support/dose-content';
 import { IRRADIATION_EVENT_CODE } from './dose-mapping';
 
 /**
@@ -310,6 +310,43 @@ describe('an irradiation event that two studies report (the same report filed un
   });
 });
 
+describe('an irradiation event re-pointed to a study that another writer deletes meanwhile, on a real FHIR server', () => {
+  const withReport = (patient: string, eventUids: string[]): StudyCompletedV1Data => {
+    const snapshot = studySnapshot({ patient: { PatientID: attr('LO', patient) }, series: [{ instances: 1 }] });
+    snapshot.series.push({
+      seriesInstanceUid: newUid(),
+      attributes: { '00080060': { vr: 'CS', Value: ['SR'] } },
+      instances: [{ sopInstanceUid: newUid(), sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67', transferSyntaxUid: '1.2.840.10008.1.2.1', attributes: {}, content: ctReport(eventUids.map((uid, index) => ({ uid, ctdivol: 10 + index, dlp: 300 + index }))) }],
+    });
+    return snapshot;
+  };
+
+  it('the withdrawal fails with an error the consumer retries (HAPI-1096), and its retry withdraws the study', async () => {
+    const events = [newUid(), newUid()];
+    const other = withReport(`RACE-B-${newUid().slice(-8)}`, events);
+    const withdrawn = withReport(`RACE-A-${newUid().slice(-8)}`, events);
+    await writer.publish(other);
+    await writer.publish(withdrawn);
+    // Between the withdrawal's reads and its transaction, the other study is withdrawn (another patient: no shared lock).
+    let raced = false;
+    const racing: typeof fhir = {
+      ...fhir,
+      transaction: async (bundle) => {
+        if (!raced) {
+          raced = true;
+          await writer.withdraw(other.studyInstanceUid);
+        }
+        return fhir.transaction(bundle);
+      },
+    };
+    const failure = await indexWriter(racing, { defaultPatientIdSystem: PATIENT_SYSTEM }).withdraw(withdrawn.studyInstanceUid).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(FhirError);
+    expect({ status: (failure as FhirError).status, retryable: isRetryableFhirError(failure) }).toEqual({ status: 400, retryable: true });
+    expect(await writer.withdraw(withdrawn.studyInstanceUid)).toMatchObject({ deletedStudies: [expect.any(String)] });
+    expect(await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${withdrawn.studyInstanceUid}` })).toEqual([]);
+  });
+});
+
 describe('a study with more dose Observations than a page of the server holds (HAPI: 50), on a real FHIR server', () => {
   const all = async (params: Record<string, string>): Promise<Observation[]> => {
     const found: Observation[] = [];
@@ -342,6 +379,40 @@ describe('a study held by two nodes, its Patient ID corrected at one of them, on
   const nodeOf = (name: string): NodeSettings => ({ ...DEFAULT_NODE_SETTINGS, nodeUid: `1.2.826.0.1.3680043.10.998.${newUid().slice(-8)}`, nodeName: name, dicomWebBaseUrl: `http://${name}:8010/dicomweb` });
   const [nodeA, nodeB] = [nodeOf('node-a'), nodeOf('node-b')];
   const writerOf = (node: NodeSettings) => indexWriter(fhir, { defaultPatientIdSystem: PATIENT_SYSTEM, node });
+
+  it('a rejection note at one node, and any node\'s later snapshot, leave alone the dose report only another node holds', async () => {
+    const patient = `TWO-NODES-DOSE-${newUid().slice(-10)}`;
+    const studyUid = newUid();
+    const images = (suffix: string): StudyCompletedV1Data => {
+      const snapshot = studySnapshot({ studyInstanceUid: studyUid, patient: { PatientID: attr('LO', patient) }, series: [{ instances: 2 }] });
+      return { ...snapshot, series: snapshot.series.map((series) => ({ ...series, seriesInstanceUid: `${series.seriesInstanceUid}.${suffix}` })) };
+    };
+    // Node B holds images and the dose report.
+    const heldByB = images('2');
+    heldByB.series.push({
+      seriesInstanceUid: newUid(),
+      attributes: { '00080060': { vr: 'CS', Value: ['SR'] } },
+      instances: [{ sopInstanceUid: newUid(), sopClassUid: '1.2.840.10008.5.1.4.1.1.88.67', transferSyntaxUid: '1.2.840.10008.1.2.1', attributes: {}, content: ctReport([{ uid: newUid(), ctdivol: 12.5, dlp: 375.25 }, { uid: newUid(), ctdivol: 8.1, dlp: 243 }]) }],
+    });
+    const nodeC = nodeOf('node-c');
+    await writerOf(nodeB).publish(heldByB);
+    const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${studyUid}` });
+    const dose = async () => (await fhir.search('Observation', { 'part-of': `ImagingStudy/${study!.id}` })).map((observation) => observation.id).sort();
+    const before = await dose();
+    expect(before).toHaveLength(3);
+    const sums = async () => (await cumulativeOf(await idOf(patient))).map((observation) => quantity(observation, '113813'));
+    expect(await sums()).toEqual([618.25]);
+
+    // Node A rejects one of its own images (quality): nothing to do with the dose report.
+    const atA = images('1');
+    const [rejected, ...kept] = atA.series[0]!.instances;
+    await writerOf(nodeA).publish({ ...atA, series: [{ ...atA.series[0]!, instances: kept }], rejected: [{ sopInstanceUid: rejected!.sopInstanceUid, reason: '113001' }] });
+    // Node C, images only and no note: the study remembers the rejection, its snapshot is read without it.
+    await writerOf(nodeC).publish(images('3'));
+
+    expect(await dose()).toEqual(before);
+    expect(await sums()).toEqual([618.25]);
+  });
 
   it('the study moves with the other node\'s manifest and the dose of the report only the other node holds; each patient\'s cumulative dose follows', async () => {
     const first = `TWO-NODES-${newUid().slice(-10)}`;

@@ -53,21 +53,33 @@ const line = (entry: BundleEntry): string => {
 const OTHER = 'ImagingStudy/st2';
 const moved = (id: string) => `PUT Observation/${id} (If-Match W/"3"): ${OTHER}, ${OTHER}, Patient/p2, ACC-2`;
 
-test.each<[string, Observation[], Observation[], DoseGroup[], string[]]>([
-  ['what is stored is still planned: nothing deleted', report, [], [group('urn:oid:sop-report', 'urn:oid:event-1', 'urn:oid:event-2')], []],
-  ['a rejected report: its summary and its events', report, [], [], ['DELETE Observation/s1', 'DELETE Observation/e1', 'DELETE Observation/e2']],
+/** What the note rejects: SOP Instance UIDs, and the stored series whose every image it rejects. */
+const rejecting = (uids: string[], series: string[] = []) => ({ uids: new Set(uids), series: new Set(series) });
+
+test.each<[string, Observation[], Observation[], DoseGroup[], ReturnType<typeof rejecting>, string[]]>([
+  ['what is stored is still planned: nothing deleted', report, [], [group('urn:oid:sop-report', 'urn:oid:event-1', 'urn:oid:event-2')], rejecting(['sop-report']), []],
+  ['a rejected report: its summary and its events', report, [], [], rejecting(['sop-report']), ['DELETE Observation/s1', 'DELETE Observation/e1', 'DELETE Observation/e2']],
   [
     "an event another study's summary still reports stays, and now belongs to that study",
     report,
     [stored('o1', 'urn:oid:other-report', ['e2'], OTHER)],
     [],
+    rejecting(['sop-report']),
     ['DELETE Observation/s1', 'DELETE Observation/e1', moved('e2')],
   ],
-  ['rejected CT images: the Mean CTDIvol of their series; the summary, written anew, stays', headers, [], [group('urn:oid:study', 'urn:oid:series-1')], ['DELETE Observation/m2']],
-  ['every CT image rejected: the summary and every series value', headers, [], [], ['DELETE Observation/h', 'DELETE Observation/m1', 'DELETE Observation/m2']],
-])('a rejection: %s', async (_situation, ofStudy, elsewhere, planned, requests) => {
+  ["a report the snapshot does not plan but nothing rejects (another node's, which it does not hold): kept", report, [], [], rejecting(['an-image']), []],
+  [
+    'rejected CT images: the Mean CTDIvol of the series they emptied; the summary, written anew, stays',
+    headers,
+    [],
+    [group('urn:oid:study', 'urn:oid:series-1')],
+    rejecting(['image-2a', 'image-2b'], ['series-2']),
+    ['DELETE Observation/m2'],
+  ],
+  ['every CT image rejected: the summary and every series value', headers, [], [], rejecting(['image-1', 'image-2'], ['series-1', 'series-2']), ['DELETE Observation/h', 'DELETE Observation/m1', 'DELETE Observation/m2']],
+])('a rejection: %s', async (_situation, ofStudy, elsewhere, planned, rejected, requests) => {
   const fhir = fhirWith(ofStudy, elsewhere);
-  const entries = await rejectedDoseDeletions(fhir.port, STUDY, planned);
+  const entries = await rejectedDoseDeletions(fhir.port, STUDY, planned, rejected.uids, rejected.series);
   expect(entries.map(line)).toEqual(requests);
 });
 
@@ -99,7 +111,7 @@ test('a summary of a study removed in the same transaction (a duplicate ImagingS
 
 test('asks which summaries reference the stale Observations 40 at a time', async () => {
   const many = Array.from({ length: 85 }, (_, index) => stored(`e${index}`, `urn:oid:event-${index}`));
-  const fhir = fhirWith(many);
-  expect(await rejectedDoseDeletions(fhir.port, STUDY, [])).toHaveLength(85);
-  expect(fhir.searches.filter((params) => params['has-member']).map((params) => params['has-member']?.split(',').length)).toEqual([40, 40, 5]);
+  const fhir = fhirWith([stored('s', 'urn:oid:sop-report', many.map((event) => event.id!)), ...many]);
+  expect(await rejectedDoseDeletions(fhir.port, STUDY, [], new Set(['sop-report']), new Set())).toHaveLength(86);
+  expect(fhir.searches.filter((params) => params['has-member']).map((params) => params['has-member']?.split(',').length)).toEqual([40, 40, 6]);
 });

@@ -20,13 +20,17 @@ export async function doseRemovalEntries(fhir: FhirPort, studies: readonly strin
     return [];
   }
   const stored = await searchEvery(fhir, 'Observation', { 'part-of': studies.join(','), _count: '200' });
-  const stale = stored.filter((observation) => observation.id && leaving(observation));
+  return removalEntries(fhir, stored, stored.filter((observation) => observation.id && leaving(observation)));
+}
+
+/** The entries for `stale`, some of the Observations `stored` for the studies (doseRemovalEntries). */
+async function removalEntries(fhir: FhirPort, stored: readonly Observation[], stale: readonly Observation[]): Promise<BundleEntry[]> {
   if (stale.length === 0) {
     return [];
   }
   const ownIds = new Set(stored.map((observation) => observation.id));
   const reportedElsewhere = new Map<string, Observation>();
-  const refs = stale.map((observation) => `Observation/${observation.id}`);
+  const refs = stale.map(referenceOf);
   for (let start = 0; start < refs.length; start += PER_SEARCH) {
     const referencing = await searchEvery(fhir, 'Observation', { 'has-member': refs.slice(start, start + PER_SEARCH).join(','), _count: '200' });
     for (const summary of referencing.filter((item) => !ownIds.has(item.id))) {
@@ -36,7 +40,7 @@ export async function doseRemovalEntries(fhir: FhirPort, studies: readonly strin
     }
   }
   return stale.map((observation) => {
-    const url = `Observation/${observation.id}`;
+    const url = referenceOf(observation);
     const summary = reportedElsewhere.get(url);
     return summary ? movedToSummaryStudy(observation, summary, url) : { request: { method: 'DELETE' as const, url } };
   });
@@ -44,15 +48,43 @@ export async function doseRemovalEntries(fhir: FhirPort, studies: readonly strin
 
 /**
  * The deletions that take rejected instances' dose out of the index (IHE IOCM: a report sent for
- * the wrong patient or procedure must not count in anyone's dose): the study's dose Observations
- * that this snapshot no longer plans (a rejected report's summary and events; the Mean CTDIvol of
- * rejected CT images, and their summary when no image is left). Written in the study's
- * transaction, where this study's own summaries are written anew.
+ * the wrong patient or procedure must not count in anyone's dose), and only theirs: the summary of
+ * a rejected dose report (its identifier is the report's SOP Instance UID) and its events; the
+ * Mean CTDIvol of a series whose every image is rejected (`rejectedSeries`), and a summary left
+ * without members (the CT header summary once no image is left). What the snapshot plans is written
+ * anew instead. Another node's dose, which this snapshot does not plan because the node does not
+ * hold it, is not touched (until 2026-12-07 evening it was deleted). Written in the study's
+ * transaction.
  */
-export async function rejectedDoseDeletions(fhir: FhirPort, study: string, planned: readonly DoseGroup[]): Promise<BundleEntry[]> {
+export async function rejectedDoseDeletions(
+  fhir: FhirPort,
+  study: string,
+  planned: readonly DoseGroup[],
+  rejected: ReadonlySet<string>,
+  rejectedSeries: ReadonlySet<string>,
+): Promise<BundleEntry[]> {
   const plannedIds = new Set(planned.flatMap((group) => [group.summary, ...group.members]).map((item) => item.resource.identifier?.[0]?.value));
-  return doseRemovalEntries(fhir, [study], (observation) => !plannedIds.has(observation.identifier?.[0]?.value));
+  const stored = await searchEvery(fhir, 'Observation', { 'part-of': study, _count: '200' });
+  const byReference = new Map(stored.filter((observation) => observation.id).map((observation) => [referenceOf(observation), observation]));
+  const free = (observation: Observation | undefined): observation is Observation => !!observation?.id && !plannedIds.has(observation.identifier?.[0]?.value);
+  const uidOf = (observation: Observation) => observation.identifier?.[0]?.value?.replace(/^urn:oid:/, '') ?? '';
+  const leaving = new Set<string>();
+  for (const observation of stored) {
+    if (free(observation) && (rejected.has(uidOf(observation)) || rejectedSeries.has(uidOf(observation)))) leaving.add(referenceOf(observation));
+  }
+  for (const summary of stored.filter((observation) => leaving.has(referenceOf(observation)))) {
+    for (const member of summary.hasMember ?? []) {
+      if (member.reference && free(byReference.get(member.reference))) leaving.add(member.reference);
+    }
+  }
+  for (const summary of stored) {
+    const members = summary.hasMember ?? [];
+    if (free(summary) && members.length > 0 && members.every((member) => leaving.has(member.reference ?? ''))) leaving.add(referenceOf(summary));
+  }
+  return removalEntries(fhir, stored, stored.filter((observation) => leaving.has(referenceOf(observation))));
 }
+
+const referenceOf = (observation: Observation): string => `Observation/${observation.id}`;
 
 /** The event, updated (If-Match on the version read) to belong where the summary reporting it does. */
 function movedToSummaryStudy(event: Observation, summary: Observation, url: string): BundleEntry<Observation> {

@@ -242,10 +242,14 @@ const doseStep: TransactionStep = {
     state.derived.notes.push(...notes);
     // Only when something was rejected: the common snapshot asks nothing more of the server.
     const storedStudy = state.existingStudy?.id ? `ImagingStudy/${state.existingStudy.id}` : undefined;
-    const deletions = state.data.rejected && storedStudy ? await rejectedDoseDeletions(fhir, storedStudy, groups) : [];
-    if (deletions.length > 0) {
-      state.entries.push(...deletions);
-      state.derived.observationsDeleted = deletions.length;
+    if (state.data.rejected && storedStudy) {
+      const rejected = new Set(state.data.rejected.map((item) => item.sopInstanceUid));
+      // The series the stored study lists whose every instance is now rejected: their Mean CTDIvol goes.
+      const rejectedSeries = new Set((state.existingStudy?.series ?? []).filter((series) => (series.instance ?? []).length > 0 && series.instance!.every((instance) => rejected.has(instance.uid))).map((series) => series.uid));
+      const entries = await rejectedDoseDeletions(fhir, storedStudy, groups, rejected, rejectedSeries);
+      state.entries.push(...entries);
+      const deleted = entries.filter((entry) => entry.request?.method === 'DELETE').length;
+      if (deleted > 0) state.derived.observationsDeleted = deleted;
     }
     if (groups.length === 0) {
       return;
