@@ -19,6 +19,12 @@ describe('OHIF, built for /, served under /viewer', () => {
     expect(rebased).toContain('href="//cdn.example/x"');
   });
 
+  test('the index names the app bundle with a digest of how it is rewritten: a browser that kept an earlier rewrite (immutable) asks again', () => {
+    const rebased = rebaseIndex('<head><script defer src="/app.bundle.0f6159c501addfe9.js"></script><script src="/other.0f6159c501addfe9.js"></script></head>', '/viewer');
+    expect(rebased).toMatch(/src="\/viewer\/app\.bundle\.0f6159c501addfe9\.js\?rewrite=[0-9a-f]{12}"/);
+    expect(rebased).toContain('src="/viewer/other.0f6159c501addfe9.js"');
+  });
+
   test('the index keeps one "?" in the links OHIF navigates to (its router-base bug)', () => {
     const rebased = rebaseIndex('<head></head>', '/viewer');
     const script = /<script>(.*)<\/script>/.exec(rebased)?.[1] as string;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
@@ -25,7 +26,18 @@ export function rebaseIndex(index: string, base: string): string {
   return index
     .replace(/window\.PUBLIC_URL="\/"/g, `window.PUBLIC_URL="${base}/"`)
     .replace(/(href|src)="\/(?!\/)/g, `$1="${base}/`)
+    .replace(/(src="[^"]*\/app\.bundle\.[0-9a-f]+\.js)"/, `$1?rewrite=${bundleRewriteVersion()}"`)
     .replace('<head>', `<head><script>${KEEP_ONE_QUESTION_MARK}</script>`);
+}
+
+/**
+ * The app bundle is served rewritten (rebaseBundle) under the name webpack gave the original, as
+ * `immutable` for a year: a browser that kept an earlier rewrite would never ask again. The index
+ * (never stored) names it with a digest of the rewriting code, so that a node whose rewrites
+ * changed (the YBR fix of 2026-12-07) is asked again for it.
+ */
+function bundleRewriteVersion(): string {
+  return createHash('sha256').update(`${rebaseBundle.toString()}${withYbr422SizesFixed.toString()}${YBR_SIZE_TESTS.source}`).digest('hex').slice(0, 12);
 }
 
 /**
