@@ -69,6 +69,14 @@ test.each<[string, Observation[], Observation[], DoseGroup[], ReturnType<typeof 
   ],
   ["a report the snapshot does not plan but nothing rejects (another node's, which it does not hold): kept", report, [], [], rejecting(['an-image']), []],
   [
+    "an event another report of the study still lists (another node's, kept as it is): kept as it is",
+    [...report, stored('s2', 'urn:oid:complete-report', ['e2'])],
+    [],
+    [],
+    rejecting(['sop-report']),
+    ['DELETE Observation/s1', 'DELETE Observation/e1'],
+  ],
+  [
     'rejected CT images: the Mean CTDIvol of the series they emptied; the summary, written anew, stays',
     headers,
     [],

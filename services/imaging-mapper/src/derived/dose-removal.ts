@@ -23,8 +23,14 @@ export async function doseRemovalEntries(fhir: FhirPort, studies: readonly strin
   return removalEntries(fhir, stored, stored.filter((observation) => observation.id && leaving(observation)));
 }
 
-/** The entries for `stale`, some of the Observations `stored` for the studies (doseRemovalEntries). */
-async function removalEntries(fhir: FhirPort, stored: readonly Observation[], stale: readonly Observation[]): Promise<BundleEntry[]> {
+/**
+ * The entries for `stale`, some of the Observations `stored` for the studies (doseRemovalEntries).
+ * An event that one of `keepers` lists (a summary of the study that stays as it is: another
+ * node's report of the same events) is left as it is.
+ */
+async function removalEntries(fhir: FhirPort, stored: readonly Observation[], staleFound: readonly Observation[], keepers: readonly Observation[] = []): Promise<BundleEntry[]> {
+  const kept = new Set(keepers.flatMap((summary) => (summary.hasMember ?? []).map((member) => member.reference)));
+  const stale = staleFound.filter((observation) => !kept.has(referenceOf(observation)));
   if (stale.length === 0) {
     return [];
   }
@@ -68,20 +74,20 @@ export async function rejectedDoseDeletions(
   const byReference = new Map(stored.filter((observation) => observation.id).map((observation) => [referenceOf(observation), observation]));
   const free = (observation: Observation | undefined): observation is Observation => !!observation?.id && !plannedIds.has(observation.identifier?.[0]?.value);
   const uidOf = (observation: Observation) => observation.identifier?.[0]?.value?.replace(/^urn:oid:/, '') ?? '';
-  const leaving = new Set<string>();
-  for (const observation of stored) {
-    if (free(observation) && (rejected.has(uidOf(observation)) || rejectedSeries.has(uidOf(observation)))) leaving.add(referenceOf(observation));
-  }
-  for (const summary of stored.filter((observation) => leaving.has(referenceOf(observation)))) {
+  const reports = new Set(stored.filter((observation) => free(observation) && rejected.has(uidOf(observation))).map(referenceOf));
+  const series = new Set(stored.filter((observation) => free(observation) && rejectedSeries.has(uidOf(observation))).map(referenceOf));
+  const leaving = new Set([...reports, ...series]);
+  for (const summary of stored.filter((observation) => reports.has(referenceOf(observation)))) {
     for (const member of summary.hasMember ?? []) {
       if (member.reference && free(byReference.get(member.reference))) leaving.add(member.reference);
     }
   }
   for (const summary of stored) {
     const members = summary.hasMember ?? [];
-    if (free(summary) && members.length > 0 && members.every((member) => leaving.has(member.reference ?? ''))) leaving.add(referenceOf(summary));
+    if (free(summary) && members.length > 0 && members.every((member) => series.has(member.reference ?? ''))) leaving.add(referenceOf(summary));
   }
-  return removalEntries(fhir, stored, stored.filter((observation) => leaving.has(referenceOf(observation))));
+  const keepers = stored.filter((summary) => free(summary) && !leaving.has(referenceOf(summary)) && (summary.hasMember ?? []).length > 0);
+  return removalEntries(fhir, stored, stored.filter((observation) => leaving.has(referenceOf(observation))), keepers);
 }
 
 const referenceOf = (observation: Observation): string => `Observation/${observation.id}`;
