@@ -6,7 +6,7 @@ import { hasDoseReport, updateCumulativeDose, type CumulativeDoseOutcome, type C
 import { findByIdentifier, subjectPatientId, type FhirPort } from './fhir/fhir-lookups';
 import { dicomUidIdentifier, type FhirClient } from '@imaging-facade/fhir';
 import { patientIdentifierOfStudy } from '@imaging-facade/consent';
-import { pendingRecountTag } from './fhir/transaction-steps';
+import { pendingRecountTag } from './fhir/subject-correction';
 import { mapStudySnapshot, type MapperSettings } from './pipeline';
 
 /**

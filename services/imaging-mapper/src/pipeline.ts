@@ -10,7 +10,8 @@ import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
 import { transactionBundle } from './fhir/transaction';
 import { withoutRememberedRejections } from './fhir/rejected-instances';
-import { pendingRecountsOf, STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
+import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
+import { pendingRecountsOf } from './fhir/subject-correction';
 
 export interface MapperSettings {
   defaultPatientIdSystem: string;

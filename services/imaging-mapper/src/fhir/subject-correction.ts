@@ -1,4 +1,4 @@
-import type { Identifier, Patient } from '@medplum/fhirtypes';
+import type { Coding, Extension, Identifier, ImagingStudy, Patient } from '@medplum/fhirtypes';
 
 /**
  * Whether a stored study's subject still stands, given the patient identifier of the study's latest
@@ -17,4 +17,30 @@ export function subjectAfterSnapshot(storedPatient: Patient | undefined, snapsho
     return 'keep';
   }
   return 'move';
+}
+
+/**
+ * When the snapshot that set the study's subject was received (its lastReceivedAt): a snapshot
+ * received before it never moves the study to another patient.
+ */
+export const SUBJECT_AS_OF_URL = 'https://imagingfacade.org/fhir/StructureDefinition/subject-as-of';
+
+export function subjectAsOf(study: ImagingStudy | undefined): string | undefined {
+  return study?.extension?.find((extension) => extension.url === SUBJECT_AS_OF_URL)?.valueDateTime;
+}
+
+export function withSubjectAsOf(extensions: Extension[] | undefined, lastReceivedAt: string): Extension[] {
+  return [...(extensions ?? []).filter((extension) => extension.url !== SUBJECT_AS_OF_URL), { url: SUBJECT_AS_OF_URL, valueDateTime: lastReceivedAt }];
+}
+
+/** Marks a study whose former patient's cumulative dose is still to be computed again (index-writer.ts). */
+export const PENDING_RECOUNT_SYSTEM = 'https://imagingfacade.org/fhir/CodeSystem/pending-dose-recount';
+
+export function pendingRecountTag(patientId: string): Coding {
+  return { system: PENDING_RECOUNT_SYSTEM, code: patientId };
+}
+
+/** The former patients (ids) a stored study's tags name. */
+export function pendingRecountsOf(study: ImagingStudy | undefined): string[] {
+  return (study?.meta?.tag ?? []).filter((tag) => tag.system === PENDING_RECOUNT_SYSTEM && tag.code).map((tag) => tag.code as string);
 }

@@ -1,5 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { BundleEntry, Coding, DocumentReference, Endpoint, Extension, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
+import type { BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken, searchEvery, weakEtag } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
@@ -10,7 +10,7 @@ import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
 import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/manifest-mapping';
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
-import { subjectAfterSnapshot } from './subject-correction';
+import { pendingRecountTag, subjectAfterSnapshot, subjectAsOf, withSubjectAsOf } from './subject-correction';
 import { withRejections } from './rejected-instances';
 import { withdrawalEntries } from '../consent/withdrawal';
 import { rejectedDoseDeletions } from '../derived/dose-removal';
@@ -279,32 +279,6 @@ const doseStep: TransactionStep = {
     }
   },
 };
-
-/**
- * When the snapshot that set the study's subject was received (its lastReceivedAt): a snapshot
- * received before it never moves the study to another patient.
- */
-export const SUBJECT_AS_OF_URL = 'https://imagingfacade.org/fhir/StructureDefinition/subject-as-of';
-
-function subjectAsOf(study: ImagingStudy | undefined): string | undefined {
-  return study?.extension?.find((extension) => extension.url === SUBJECT_AS_OF_URL)?.valueDateTime;
-}
-
-function withSubjectAsOf(extensions: Extension[] | undefined, lastReceivedAt: string): Extension[] {
-  return [...(extensions ?? []).filter((extension) => extension.url !== SUBJECT_AS_OF_URL), { url: SUBJECT_AS_OF_URL, valueDateTime: lastReceivedAt }];
-}
-
-/** Marks a study whose former patient's cumulative dose is still to be computed again (index-writer.ts). */
-export const PENDING_RECOUNT_SYSTEM = 'https://imagingfacade.org/fhir/CodeSystem/pending-dose-recount';
-
-export function pendingRecountTag(patientId: string): Coding {
-  return { system: PENDING_RECOUNT_SYSTEM, code: patientId };
-}
-
-/** The former patients (ids) a stored study's tags name. */
-export function pendingRecountsOf(study: ImagingStudy | undefined): string[] {
-  return (study?.meta?.tag ?? []).filter((tag) => tag.system === PENDING_RECOUNT_SYSTEM && tag.code).map((tag) => tag.code as string);
-}
 
 /**
  * A moved study's other referrers follow it: what references the study under the patient it left,
