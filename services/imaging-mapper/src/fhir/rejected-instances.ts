@@ -15,7 +15,11 @@ const DCM_SYSTEM = 'http://dicom.nema.org/resources/ontology/DCM';
 
 /** The rejections the stored study remembers. */
 export function rejectionsOnStudy(study: ImagingStudy | undefined): StudyRejection[] {
-  return (study?.extension ?? [])
+  return rejectionsIn(study?.extension);
+}
+
+function rejectionsIn(extensions: readonly Extension[] | undefined): StudyRejection[] {
+  return (extensions ?? [])
     .filter((extension) => extension.url === REJECTED_INSTANCE_URL)
     .flatMap((extension) => {
       const part = (url: string) => extension.extension?.find((item) => item.url === url);
@@ -47,7 +51,7 @@ export function withoutRememberedRejections(data: StudyCompletedV1Data, study: I
 /** The study's extensions with every rejection it remembers and those of this snapshot, each instance once. */
 export function withRejections(extensions: readonly Extension[] | undefined, rejected: readonly StudyRejection[] | undefined): Extension[] | undefined {
   const kept = (extensions ?? []).filter((extension) => extension.url !== REJECTED_INSTANCE_URL);
-  const all = new Map(rejectionsOnStudy({ resourceType: 'ImagingStudy', status: 'available', subject: {}, extension: [...(extensions ?? [])] }).map((item) => [item.sopInstanceUid, item]));
+  const all = new Map(rejectionsIn(extensions).map((item) => [item.sopInstanceUid, item]));
   for (const item of rejected ?? []) if (!all.has(item.sopInstanceUid)) all.set(item.sopInstanceUid, item);
   const result = [...kept, ...[...all.values()].sort((a, b) => a.sopInstanceUid.localeCompare(b.sopInstanceUid)).map(rejectionExtension)];
   return result.length > 0 ? result : undefined;
