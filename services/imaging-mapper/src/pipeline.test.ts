@@ -1,4 +1,5 @@
 import type {
+  Basic,
   Bundle,
   BundleEntry,
   DocumentReference,
@@ -14,7 +15,7 @@ import { isRetryableFhirError } from '@imaging-facade/fhir';
 import { UnprocessableStudyError } from './errors';
 import type { FhirPort } from './fhir/fhir-lookups';
 import { fakeFhirPort } from './test-support/fake-fhir-port';
-import { REJECTED_INSTANCE_URL } from './fhir/rejected-instances';
+import { REJECTED_INSTANCE_URL, rememberedRejections, withRejections } from './fhir/rejected-instances';
 import { imagingStudyFromSnapshot } from './mapping/imaging-study-mapping';
 import { mergeImagingStudy } from './fhir/merge';
 import { DEFAULT_NODE_SETTINGS } from './node-settings';
@@ -31,6 +32,7 @@ type Found = {
   ImagingStudy?: ImagingStudy[];
   DocumentReference?: DocumentReference[] | ((params: Record<string, string>) => DocumentReference[]);
   Observation?: Observation[] | ((params: Record<string, string>) => Observation[]);
+  Basic?: Basic[];
 };
 
 /** A FHIR port that answers searches from fixed lists and records the transactions. */
@@ -78,6 +80,8 @@ describe('one transaction per snapshot', () => {
     expect(validateR4(patientEntry!.resource!)).toEqual([]);
     expect(fhir.searches).toEqual([
       ['ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, _count: '2' }],
+      // A study not in the index may have left it with every instance rejected (rejected-study-record.ts).
+      ['Basic', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, code: 'https://imagingfacade.org/fhir/CodeSystem/index-record|rejected-study', _count: '10' }],
       ['Patient', { identifier: 'https://hospital.example/mrn|PID-0001', _count: '2' }],
     ]);
   });
@@ -222,23 +226,67 @@ describe('one transaction per snapshot', () => {
 
     it('every instance rejected: deletes the study with its manifest and dose in one transaction, and says whose sums change', async () => {
       const dose: Observation = { resourceType: 'Observation', id: 'o1', status: 'final', code: {}, partOf: [{ reference: 'ImagingStudy/s1' }] };
-      const fhir = fakeFhir({ ImagingStudy: [stored], Observation: (params) => (params['part-of'] === 'ImagingStudy/s1' ? [dose] : []) }, '200 OK');
+      // 201: the record's conditional create must create (any other answer is retried).
+      const fhir = fakeFhir({ ImagingStudy: [stored], Observation: (params) => (params['part-of'] === 'ImagingStudy/s1' ? [dose] : []) }, '201 Created');
       const data = { ...snapshot, series: [], rejected: rejecting(...snapshot.series.flatMap((series) => series.instances.map((instance) => instance.sopInstanceUid))) };
       expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ outcome: 'removed', removedFrom: 'p1', numberOfInstances: 0 });
       expect(entries(fhir.transactions[0]).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual([
         'DELETE DocumentReference?related=ImagingStudy%2Fs1',
         'DELETE Observation/o1',
         'DELETE ImagingStudy/s1',
+        // What it rejected is remembered once the study is gone (rejected-study-record.ts).
+        'POST Basic',
       ]);
+      const record = entries(fhir.transactions[0])[3]!.resource as Basic;
+      expect(record.identifier).toEqual([{ system: 'urn:dicom:uid', value: `urn:oid:${snapshot.studyInstanceUid}` }]);
+      expect(rememberedRejections(record).map((item) => item.sopInstanceUid).sort()).toEqual(data.rejected.map((item) => item.sopInstanceUid).sort());
+      expect(validateR4(record)).toEqual([]);
       // The study, its dose Observations, and which other summaries report them.
-      expect(fhir.searches.map(([type, params]) => `${type} ${Object.keys(params).join(',')}`)).toEqual(['ImagingStudy identifier,_count', 'Observation part-of,_count', 'Observation has-member,_count']);
+      expect(fhir.searches.map(([type, params]) => `${type} ${Object.keys(params).join(',')}`)).toEqual(['ImagingStudy identifier,_count', 'Observation part-of,_count', 'Observation has-member,_count', 'Basic identifier,code,_count']);
     });
 
-    it('every instance rejected before the study was ever published: writes nothing, makes no Patient', async () => {
+    it('every instance rejected before the study was ever published: makes no Patient nor study, only remembers the rejection', async () => {
       const fhir = fakeFhir();
       const data = { ...snapshot, series: [], rejected: rejecting(first.instances[0]!.sopInstanceUid) };
       expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ outcome: 'unchanged' });
-      expect(fhir.transactions).toEqual([]);
+      expect(entries(fhir.transactions[0]).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(['POST Basic']);
+    });
+
+    describe('a study that left the index with every instance rejected, remembered by its record', () => {
+      const everyUid = snapshot.series.flatMap((series) => series.instances.map((instance) => instance.sopInstanceUid));
+      const record = (...uids: string[]): Basic => ({
+        resourceType: 'Basic',
+        id: 'b1',
+        meta: { versionId: '1' },
+        extension: withRejections(undefined, rejecting(...uids)),
+        identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${snapshot.studyInstanceUid}` }],
+        code: { coding: [{ system: 'https://imagingfacade.org/fhir/CodeSystem/index-record', code: 'rejected-study' }] },
+      });
+
+      it('another node\'s snapshot, which still lists every instance without the note, publishes nothing and writes nothing', async () => {
+        const fhir = fakeFhir({ Basic: [record(...everyUid)] });
+        expect(await mapStudySnapshot(snapshot, fhir.port, settings)).toMatchObject({ outcome: 'unchanged', numberOfInstances: 0 });
+        expect(fhir.transactions).toEqual([]);
+        expect(fhir.searches.map(([type]) => type)).toEqual(['ImagingStudy', 'Basic']);
+      });
+
+      it('an instance it did not reject publishes the study again, without the rejected ones; the study remembers them and the record goes', async () => {
+        const fhir = fakeFhir({ Basic: [record(...everyUid.slice(1))] });
+        expect(await mapStudySnapshot(snapshot, fhir.port, settings)).toMatchObject({ outcome: 'created', numberOfInstances: 1 });
+        const written = entries(fhir.transactions[0]);
+        expect(written.map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toContain('DELETE Basic/b1');
+        const study = written.find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
+        expect(study.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual([everyUid[0]]);
+        expect(rememberedRejections(study).map((item) => item.sopInstanceUid).sort()).toEqual(everyUid.slice(1).sort());
+      });
+
+      it('a rejection it did not know yet is added to the record, updated with If-Match', async () => {
+        const fhir = fakeFhir({ Basic: [record(...everyUid.slice(1))] });
+        expect(await mapStudySnapshot({ ...snapshot, series: [], rejected: rejecting(everyUid[0]!) }, fhir.port, settings)).toMatchObject({ outcome: 'unchanged' });
+        const [entry] = entries(fhir.transactions[0]);
+        expect(entry?.request).toEqual({ method: 'PUT', url: 'Basic/b1', ifMatch: 'W/"1"' });
+        expect(rememberedRejections(entry?.resource as Basic).map((item) => item.sopInstanceUid).sort()).toEqual([...everyUid].sort());
+      });
     });
   });
 

@@ -10,6 +10,7 @@ import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
 import { transactionBundle } from './fhir/transaction';
 import { withoutRememberedRejections } from './fhir/rejected-instances';
+import { findRejectedStudyRecords, recordedRejections } from './fhir/rejected-study-record';
 import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
 import { pendingRecountsOf } from './fhir/subject-correction';
 
@@ -75,9 +76,12 @@ export async function mapStudySnapshot(
 
   // Read first: the Patient step needs to know whether the study is already stored.
   const existingStudy = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(data.studyInstanceUid));
+  // A study not in the index may have left it with rejected instances: its record remembers them.
+  const rejectedRecords = existingStudy ? [] : await findRejectedStudyRecords(fhir, data.studyInstanceUid);
   const state: TransactionState = {
     // What the study remembers as rejected at the source stays out, whichever node's snapshot lists it.
-    data: withoutRememberedRejections(data, existingStudy),
+    data: withoutRememberedRejections(data, existingStudy ?? recordedRejections(rejectedRecords)),
+    rejectedRecords,
     context,
     patientIdentifier: identifier,
     existingStudy,

@@ -87,4 +87,18 @@ describe('withdrawing a study from the real FHIR server', () => {
     expect(republished[0]!.id).not.toBe(study!.id);
     expect((republished[0] as ImagingStudy).numberOfInstances).toBe(2);
   });
+
+  test('a study that remembers a rejected instance keeps remembering it once withdrawn: shared again from a node without the note, the instance stays out', async () => {
+    const data = studySnapshot({ patient: { PatientID: attr('LO', `WITHDRAW-${newUid().slice(-10)}`) }, series: [{ instances: 2 }] });
+    const [rejected, kept] = data.series[0]!.instances.map((instance) => instance.sopInstanceUid) as [string, string];
+    await mapStudySnapshot({ ...data, series: [{ ...data.series[0]!, instances: data.series[0]!.instances.slice(1) }], rejected: [{ sopInstanceUid: rejected, reason: '113037' }] }, fhir, settings);
+    expect((await withdrawStudy(fhir, data.studyInstanceUid)).deletedStudies).toHaveLength(1);
+    expect(await searchIds(`Basic?identifier=${encodeURIComponent(`urn:oid:${data.studyInstanceUid}`)}`)).toHaveLength(1);
+
+    // Shared again; the snapshot comes from a node that holds both instances and never had the note.
+    expect(await mapStudySnapshot({ ...data, lastReceivedAt: '2024-01-05T11:00:00.000Z' }, fhir, settings)).toMatchObject({ outcome: 'created', numberOfInstances: 1 });
+    const [study] = await fhir.search('ImagingStudy', { identifier: `urn:oid:${data.studyInstanceUid}` });
+    expect(study!.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual([kept]);
+    expect(await searchIds(`Basic?identifier=${encodeURIComponent(`urn:oid:${data.studyInstanceUid}`)}`)).toEqual([]);
+  });
 });

@@ -4,6 +4,8 @@ import type { CumulativeDoseOutcome } from '../derived/cumulative-dose-update';
 import { doseRemovalEntries } from '../derived/dose-removal';
 import type { FhirPort } from '../fhir/fhir-lookups';
 import { transactionBundle } from '../fhir/transaction';
+import { rememberedRejections } from '../fhir/rejected-instances';
+import { findRejectedStudyRecords, rejectedStudyRecordEntries } from '../fhir/rejected-study-record';
 
 export interface WithdrawalResult {
   /** Ids of the ImagingStudy resources deleted (none: the study was not in the index). */
@@ -38,12 +40,16 @@ export async function withdrawalEntries(fhir: FhirPort, studyIds: readonly strin
 export async function withdrawStudy(fhir: FhirPort, studyInstanceUid: string): Promise<WithdrawalResult> {
   const found = await fhir.search('ImagingStudy', {
     identifier: identifierToken(dicomUidIdentifier(studyInstanceUid)),
-    _elements: 'identifier',
+    _elements: 'identifier,extension',
     _count: '20',
   });
   const ids = found.map((study) => study.id).filter((id): id is string => id !== undefined);
   if (ids.length > 0) {
-    await fhir.transaction(transactionBundle(await withdrawalEntries(fhir, ids)));
+    // Instances it remembers as rejected stay remembered (rejected-study-record.ts): shared again
+    // later, the study must not take them back from a node that never had the note.
+    const rejections = found.flatMap((study) => rememberedRejections(study));
+    const record = rejections.length > 0 ? rejectedStudyRecordEntries(studyInstanceUid, rejections, await findRejectedStudyRecords(fhir, studyInstanceUid)).entries : [];
+    await fhir.transaction(transactionBundle([...(await withdrawalEntries(fhir, ids)), ...record]));
   }
   return { deletedStudies: ids };
 }

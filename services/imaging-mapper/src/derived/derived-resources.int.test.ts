@@ -1,5 +1,5 @@
 import type { StudyCompletedV1Data, StudySeries } from '@imaging-facade/events';
-import type { DocumentReference, Endpoint, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
+import type { Basic, Bundle, DocumentReference, Endpoint, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
 import { createFhirClient } from '@imaging-facade/fhir';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
 import { mapStudySnapshot } from '../pipeline';
@@ -170,5 +170,39 @@ describe('instances rejected at one node (IHE IOCM), the study held by two, on a
     );
     expect(await validationErrors(after.study)).toEqual([]);
   });
-});
 
+  it('every instance rejected at one node: the study leaves the index and is remembered apart; the other node\'s snapshot does not publish it again under the wrong patient, a new instance does, without the rejected ones', async () => {
+    const data = fullSnapshot();
+    const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node };
+    const otherNode = { ...settings, node: { ...node, nodeUid: `${node.nodeUid}.3`, dicomWebBaseUrl: 'http://node-int-3:8010/dicomweb' } };
+    await mapStudySnapshot(data, fhir, settings);
+    const { study } = await published(data);
+    const everyUid = data.series.flatMap((series) => series.instances.map((instance) => instance.sopInstanceUid));
+    // The study was filed under the wrong worklist entry: this node rejects every instance of it.
+    const rejectedAll = { ...data, series: [], rejected: everyUid.map((sopInstanceUid) => ({ sopInstanceUid, reason: '113038' })) };
+    expect(await mapStudySnapshot(rejectedAll, fhir, settings)).toMatchObject({ outcome: 'removed' });
+    const records = await search<Basic>('Basic', { identifier: `urn:oid:${data.studyInstanceUid}` });
+    expect(records).toHaveLength(1);
+    expect(records[0]!.subject).toBeUndefined();
+    expect(await validationErrors(records[0]!)).toEqual([]);
+
+    // The other node received the same study under the same wrong patient, and no note.
+    const later = { ...data, lastReceivedAt: '2024-01-05T11:00:00.000Z', manifest: manifestOf(data.studyInstanceUid, { sopInstanceUid: newUid(), createdAt: '2024-01-05T12:30:00.000Z' }) };
+    expect(await mapStudySnapshot(later, fhir, otherNode)).toMatchObject({ outcome: 'unchanged', numberOfInstances: 0 });
+    // As an EHR would ask: no study, and nothing of its manifest or dose under the patient.
+    const plain = async (query: string) => ((await (await fetch(`${baseUrl}/${query}`, { headers: { accept: 'application/fhir+json' } })).json()) as Bundle).entry ?? [];
+    expect(await plain(`ImagingStudy?identifier=urn:oid:${data.studyInstanceUid}`)).toEqual([]);
+    expect(await plain(`DocumentReference?subject=${study.subject!.reference}`)).toEqual([]);
+    expect(await plain(`Observation?subject=${study.subject!.reference}`)).toEqual([]);
+
+    // Later the other node receives an image it never had a note for: the study comes back with it only.
+    const added = newUid();
+    const grown = { ...later, series: [...later.series, { ...data.series[0]!, seriesInstanceUid: newUid(), instances: [{ ...data.series[0]!.instances[0]!, sopInstanceUid: added }] }] };
+    expect(await mapStudySnapshot({ ...grown, lastReceivedAt: '2024-01-05T13:00:00.000Z' }, fhir, otherNode)).toMatchObject({ outcome: 'created', numberOfInstances: 1 });
+    const [again] = await studiesByUid(data.studyInstanceUid);
+    expect(again!.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual([added]);
+    expect(again!.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(everyUid.length);
+    expect(await search<Basic>('Basic', { identifier: `urn:oid:${data.studyInstanceUid}` })).toEqual([]);
+    expect((await published(data)).observations).toEqual([]);
+  });
+});

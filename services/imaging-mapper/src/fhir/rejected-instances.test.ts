@@ -1,7 +1,7 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { ImagingStudy } from '@medplum/fhirtypes';
 import { studySnapshot } from '../test-support/study-events';
-import { REJECTED_INSTANCE_URL, rejectionsOnStudy, withoutRememberedRejections, withRejections } from './rejected-instances';
+import { REJECTED_INSTANCE_URL, rememberedRejections, withoutRememberedRejections, withRejections } from './rejected-instances';
 
 const remembered = (...items: Array<[string, string]>): ImagingStudy => ({
   resourceType: 'ImagingStudy',
@@ -30,7 +30,7 @@ test('the snapshot\'s own rejections are added to those remembered, each instanc
   const extensions = withRejections(study.extension, [{ sopInstanceUid: '2.25.1', reason: '113037' }, { sopInstanceUid: '2.25.2', reason: '113001' }]);
   expect(extensions?.[0]?.url).toBe('https://imagingfacade.org/fhir/StructureDefinition/subject-as-of');
   expect(extensions?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(2);
-  expect(rejectionsOnStudy({ ...study, extension: extensions })).toEqual([
+  expect(rememberedRejections({ ...study, extension: extensions })).toEqual([
     { sopInstanceUid: '2.25.1', reason: '113037' },
     { sopInstanceUid: '2.25.2', reason: '113001' },
   ]);

@@ -13,9 +13,12 @@ export const REJECTED_INSTANCE_URL = 'https://imagingfacade.org/fhir/StructureDe
 
 const DCM_SYSTEM = 'http://dicom.nema.org/resources/ontology/DCM';
 
-/** The rejections the stored study remembers. */
-export function rejectionsOnStudy(study: ImagingStudy | undefined): StudyRejection[] {
-  return rejectionsIn(study?.extension);
+/** What remembers rejections: the stored ImagingStudy, or the record of a study that left the index (rejected-study-record.ts). */
+export type RejectionMemory = Pick<ImagingStudy, 'extension'>;
+
+/** The rejections the stored study, or the record of a study that left the index, remembers. */
+export function rememberedRejections(memory: RejectionMemory | undefined): StudyRejection[] {
+  return rejectionsIn(memory?.extension);
 }
 
 function rejectionsIn(extensions: readonly Extension[] | undefined): StudyRejection[] {
@@ -30,12 +33,12 @@ function rejectionsIn(extensions: readonly Extension[] | undefined): StudyReject
 }
 
 /**
- * The snapshot as the index must see it: without the instances the stored study remembers as
- * rejected (moved to `rejected`), a series left without instances dropped. The same snapshot when
- * nothing it lists is remembered.
+ * The snapshot as the index must see it: without the instances the stored study (or the record of a
+ * study that left the index) remembers as rejected (moved to `rejected`), a series left without
+ * instances dropped. The same snapshot when nothing is remembered.
  */
-export function withoutRememberedRejections(data: StudyCompletedV1Data, study: ImagingStudy | undefined): StudyCompletedV1Data {
-  const remembered = rejectionsOnStudy(study);
+export function withoutRememberedRejections(data: StudyCompletedV1Data, memory: RejectionMemory | undefined): StudyCompletedV1Data {
+  const remembered = rememberedRejections(memory);
   if (remembered.length === 0) {
     return data;
   }

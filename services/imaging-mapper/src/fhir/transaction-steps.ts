@@ -1,5 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
+import type { Basic, BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken, searchEvery, weakEtag } from '@imaging-facade/fhir';
 import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
@@ -11,7 +11,8 @@ import { manifestDocumentReference, manifestEntryIdentifier } from '../derived/m
 import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
 import { pendingRecountTag, subjectAfterSnapshot, subjectAsOf, withSubjectAsOf } from './subject-correction';
-import { withRejections } from './rejected-instances';
+import { rememberedRejections, withRejections } from './rejected-instances';
+import { findRejectedStudyRecords, rejectedStudyRecordDeletions, rejectedStudyRecordEntries } from './rejected-study-record';
 import { withdrawalEntries } from '../consent/withdrawal';
 import { rejectedDoseDeletions } from '../derived/dose-removal';
 import type { NodeSettings } from '../node-settings';
@@ -46,6 +47,8 @@ export interface TransactionState {
   readonly context: MappingContext;
   readonly patientIdentifier: Identifier;
   readonly existingStudy: ImagingStudy | undefined;
+  /** When no study is stored: the records of one that left the index with rejected instances (rejected-study-record.ts). */
+  readonly rejectedRecords: readonly Basic[];
   readonly node: NodeSettings;
   subject?: ImagingStudy['subject'];
   patient?: 'existing' | 'created' | 'kept' | 'moved';
@@ -156,9 +159,20 @@ const imagingStudyStep: TransactionStep = {
       if (state.existingStudy?.id) {
         state.entries.push(...(await withdrawalEntries(fhir, [state.existingStudy.id])));
       }
+      // What it rejected is remembered apart, so that another node's snapshot does not publish it again.
+      const rejections = rememberedRejections(merged);
+      if (rejections.length > 0) {
+        // Read now when a study was stored (none is expected then), so that a retry after a 200 merges into it.
+        const stored = state.existingStudy ? await findRejectedStudyRecords(fhir, state.data.studyInstanceUid) : state.rejectedRecords;
+        const record = rejectedStudyRecordEntries(state.data.studyInstanceUid, rejections, stored);
+        if (record.create !== undefined) state.mustCreate.push(state.entries.length + record.create);
+        state.entries.push(...record.entries);
+      }
       state.removed = true;
       return;
     }
+    // Published again: the study now remembers what the record did (the snapshot's `rejected`).
+    state.entries.push(...rejectedStudyRecordDeletions(state.rejectedRecords));
     state.study = merged;
     const identifier = dicomUidIdentifier(state.data.studyInstanceUid);
     // Nothing new: no write at all, so the version stays as it is.
