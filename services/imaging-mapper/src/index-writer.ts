@@ -36,8 +36,9 @@ export function indexWriter(fhir: CumulativeDosePort & Pick<FhirClient, 'changeM
           return { ...mapping, cumulativeDose };
         }
       }
-      if (snapshot.series.length === 0 || mapping.outcome === 'removed') {
-        // Every instance rejected, the study removed; again on a retry (nothing is removed then), as a withdrawal does.
+      if (snapshot.series.length === 0 || mapping.outcome === 'removed' || mapping.everyInstanceRejected) {
+        // Every instance rejected, the study removed; again on a retry (nothing is removed then, and the
+        // snapshot may still list instances the study remembered as rejected), as a withdrawal does.
         const identifier = patientIdentifierOfStudy(snapshot.study, settings.defaultPatientIdSystem);
         const patientId = mapping.removedFrom ?? (identifier ? await patientIdOf(fhir, identifier) : undefined);
         return { ...mapping, cumulativeDose: patientId ? await updateCumulativeDose(fhir, patientId) : 'none' };

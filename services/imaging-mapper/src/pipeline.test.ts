@@ -29,10 +29,10 @@ const settings = { defaultPatientIdSystem: 'https://hospital.example/mrn' };
 type Found = {
   /** A list answers every search of its type; a function answers by the search's parameters. */
   Patient?: Patient[] | ((params: Record<string, string>) => Patient[]);
-  ImagingStudy?: ImagingStudy[];
+  ImagingStudy?: ImagingStudy[] | ((params: Record<string, string>) => ImagingStudy[]);
   DocumentReference?: DocumentReference[] | ((params: Record<string, string>) => DocumentReference[]);
   Observation?: Observation[] | ((params: Record<string, string>) => Observation[]);
-  Basic?: Basic[];
+  Basic?: Basic[] | ((params: Record<string, string>) => Basic[]);
 };
 
 /** A FHIR port that answers searches from fixed lists and records the transactions. */
@@ -80,9 +80,11 @@ describe('one transaction per snapshot', () => {
     expect(validateR4(patientEntry!.resource!)).toEqual([]);
     expect(fhir.searches).toEqual([
       ['ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, _count: '2' }],
-      // A study not in the index may have left it with every instance rejected (rejected-study-record.ts).
+      // The record of a study that left the index with rejected instances (rejected-study-record.ts),
+      // read before, and again once the study is created (another node's mapper may have written one).
       ['Basic', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, code: 'https://imagingfacade.org/fhir/CodeSystem/index-record|rejected-study', _count: '10' }],
       ['Patient', { identifier: 'https://hospital.example/mrn|PID-0001', _count: '2' }],
+      ['Basic', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, code: 'https://imagingfacade.org/fhir/CodeSystem/index-record|rejected-study', _count: '10' }],
     ]);
   });
 
@@ -105,6 +107,7 @@ describe('one transaction per snapshot', () => {
     // Its subject is read to see whether the snapshot's issuer still names it (subject-correction.ts).
     expect(fhir.searches).toEqual([
       ['ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, _count: '2' }],
+      ['Basic', { identifier: `urn:dicom:uid|urn:oid:${snapshot.studyInstanceUid}`, code: 'https://imagingfacade.org/fhir/CodeSystem/index-record|rejected-study', _count: '10' }],
       ['Patient', { _id: 'p1' }],
     ]);
   });
@@ -242,7 +245,7 @@ describe('one transaction per snapshot', () => {
       expect(rememberedRejections(record).map((item) => item.sopInstanceUid).sort()).toEqual(data.rejected.map((item) => item.sopInstanceUid).sort());
       expect(validateR4(record)).toEqual([]);
       // The study, its dose Observations, and which other summaries report them.
-      expect(fhir.searches.map(([type, params]) => `${type} ${Object.keys(params).join(',')}`)).toEqual(['ImagingStudy identifier,_count', 'Observation part-of,_count', 'Observation has-member,_count', 'Basic identifier,code,_count']);
+      expect(fhir.searches.map(([type, params]) => `${type} ${Object.keys(params).join(',')}`)).toEqual(['ImagingStudy identifier,_count', 'Basic identifier,code,_count', 'Observation part-of,_count', 'Observation has-member,_count']);
     });
 
     it('every instance rejected before the study was ever published: makes no Patient nor study, only remembers the rejection', async () => {
@@ -274,10 +277,40 @@ describe('one transaction per snapshot', () => {
         const fhir = fakeFhir({ Basic: [record(...everyUid.slice(1))] });
         expect(await mapStudySnapshot(snapshot, fhir.port, settings)).toMatchObject({ outcome: 'created', numberOfInstances: 1 });
         const written = entries(fhir.transactions[0]);
-        expect(written.map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toContain('DELETE Basic/b1');
+        // The record goes once the create is answered 201, in a transaction of its own.
+        expect(entries(fhir.transactions[1]).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(['DELETE Basic/b1']);
         const study = written.find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
         expect(study.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual([everyUid[0]]);
         expect(rememberedRejections(study).map((item) => item.sopInstanceUid).sort()).toEqual(everyUid.slice(1).sort());
+      });
+
+      it('a study found stored beside a record (two nodes\' mappers racing) takes its rejections, loses those instances, and the record goes with its If-Match\'d write', async () => {
+        const stored = { ...stripped(), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' } };
+        const fhir = fakeFhir({ ImagingStudy: [stored], Patient: [{ resourceType: 'Patient', id: 'p1' }], Basic: [record(...everyUid.slice(1))] }, '200 OK');
+        expect(await mapStudySnapshot(snapshot, fhir.port, settings)).toMatchObject({ outcome: 'updated', numberOfInstances: 1, derived: { rejectedStudyRecord: 'deleted' } });
+        const written = entries(fhir.transactions[0]);
+        expect(written.map((entry) => `${entry.request?.method} ${entry.request?.url}`).filter((request) => !request.startsWith('PUT Endpoint'))).toEqual(['DELETE Basic/b1', 'PUT ImagingStudy/s1']);
+        expect(written.find((entry) => entry.request?.url === 'ImagingStudy/s1')?.request?.ifMatch).toBe('W/"4"');
+        const study = written.find((entry) => entry.resource?.resourceType === 'ImagingStudy')!.resource as ImagingStudy;
+        expect(study.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual([everyUid[0]]);
+        expect(rememberedRejections(study).map((item) => item.sopInstanceUid).sort()).toEqual(everyUid.slice(1).sort());
+      });
+
+      it('a record written meanwhile by another node\'s mapper, seen once the study is created: the event is handled again (retryable), the record kept', async () => {
+        let reads = 0;
+        const fhir = fakeFhir({ Basic: () => (reads++ === 0 ? [] : [record(everyUid[0]!)]) });
+        const failure = await mapStudySnapshot(snapshot, fhir.port, settings).then(() => undefined, (error: unknown) => error);
+        expect(isRetryableFhirError(failure)).toBe(true);
+        expect(fhir.transactions).toHaveLength(1);
+      });
+
+      it('a study created meanwhile by another node\'s mapper, seen once the record is written: the event is handled again (retryable)', async () => {
+        let reads = 0;
+        const created = { ...stripped(), id: 's9', meta: { versionId: '1' }, subject: { reference: 'Patient/p1' } };
+        const fhir = fakeFhir({ ImagingStudy: () => (reads++ === 0 ? [] : [created]) });
+        const failure = await mapStudySnapshot({ ...snapshot, series: [], rejected: rejecting(...everyUid) }, fhir.port, settings).then(() => undefined, (error: unknown) => error);
+        expect(isRetryableFhirError(failure)).toBe(true);
+        expect(entries(fhir.transactions[0]).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(['POST Basic']);
       });
 
       it('a rejection it did not know yet is added to the record, updated with If-Match', async () => {

@@ -1,5 +1,5 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { ImagingStudy } from '@medplum/fhirtypes';
+import type { Basic, ImagingStudy } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, FhirError } from '@imaging-facade/fhir';
 import type { CumulativeDoseOutcome } from './derived/cumulative-dose-update';
 import { DicomDataset, type Keyword } from './mapping/mapped-attributes';
@@ -10,7 +10,7 @@ import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
 import { transactionBundle } from './fhir/transaction';
 import { withoutRememberedRejections } from './fhir/rejected-instances';
-import { findRejectedStudyRecords, recordedRejections } from './fhir/rejected-study-record';
+import { findRejectedStudyRecords, rejectedStudyRecordDeletions, rememberedWith, sameRecords } from './fhir/rejected-study-record';
 import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
 import { pendingRecountsOf } from './fhir/subject-correction';
 
@@ -33,6 +33,11 @@ export interface MappingResult {
   movedFrom?: string;
   /** The Patient (id) of a study removed (`outcome: 'removed'`), whose sums change. */
   removedFrom?: string;
+  /**
+   * Every instance the snapshot lists is rejected (its own notes, or what the study or its record
+   * remembers): the study is not in the index, whether this handling removed it or an earlier one did.
+   */
+  everyInstanceRejected?: true;
   /**
    * Patients (ids) the study left whose cumulative dose is still to be computed again: named by a tag
    * on the stored study (PENDING_RECOUNT_SYSTEM) from the move on, so that a failure after the move
@@ -76,11 +81,11 @@ export async function mapStudySnapshot(
 
   // Read first: the Patient step needs to know whether the study is already stored.
   const existingStudy = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(data.studyInstanceUid));
-  // A study not in the index may have left it with rejected instances: its record remembers them.
-  const rejectedRecords = existingStudy ? [] : await findRejectedStudyRecords(fhir, data.studyInstanceUid);
+  // A study that left the index with rejected instances is remembered by a record (normally none).
+  const rejectedRecords = await findRejectedStudyRecords(fhir, data.studyInstanceUid);
   const state: TransactionState = {
-    // What the study remembers as rejected at the source stays out, whichever node's snapshot lists it.
-    data: withoutRememberedRejections(data, existingStudy ?? recordedRejections(rejectedRecords)),
+    // What the study (or its record) remembers as rejected at the source stays out, whichever node's snapshot lists it.
+    data: withoutRememberedRejections(data, rememberedWith(existingStudy, rejectedRecords)),
     rejectedRecords,
     context,
     patientIdentifier: identifier,
@@ -102,6 +107,7 @@ export async function mapStudySnapshot(
     patient: state.patient!,
     ...(state.movedFrom ? { movedFrom: state.movedFrom } : {}),
     ...(removedFrom ? { removedFrom } : {}),
+    ...(state.removed ? { everyInstanceRejected: true as const } : {}),
     ...pendingRecounts(existingStudy, state.movedFrom, state.removed),
     numberOfSeries: study?.numberOfSeries ?? 0,
     numberOfInstances: study?.numberOfInstances ?? 0,
@@ -116,7 +122,35 @@ export async function mapStudySnapshot(
     const entry = state.entries[index];
     assertCreated(entry?.resource?.resourceType ?? 'resource', response.entry?.[index]?.response?.status);
   }
+  await settleRejectedStudyRecords(fhir, state, existingStudy !== undefined, studyWritten, rejectedRecords);
   return result;
+}
+
+/**
+ * After the write, across resource types (rejected-study-record.ts): a study just created takes over
+ * what its records remembered, so they go, unless one was written or changed meanwhile (another
+ * node's mapper, which saw no study); a record just written where no study was stored must not
+ * stand beside a study created meanwhile. Either way the event is handled again, which reads both
+ * and folds the record into the study. Of two racing writers, the later check sees the other's write.
+ */
+async function settleRejectedStudyRecords(fhir: FhirPort, state: TransactionState, stored: boolean, studyWritten: boolean, read: readonly Basic[]): Promise<void> {
+  if (!stored && studyWritten) {
+    const now = await findRejectedStudyRecords(fhir, state.data.studyInstanceUid);
+    if (now.length === 0) {
+      return;
+    }
+    if (!sameRecords(read, now)) {
+      throw new FhirError('a record of the rejected study was written while the study was created; merging again', 409);
+    }
+    await fhir.transaction(transactionBundle(rejectedStudyRecordDeletions(now)));
+    state.derived.rejectedStudyRecord = 'deleted';
+    return;
+  }
+  if (!stored && state.derived.rejectedStudyRecord === 'written') {
+    if (await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(state.data.studyInstanceUid))) {
+      throw new FhirError('the study was created while its rejected instances were recorded; merging again', 409);
+    }
+  }
 }
 
 /**

@@ -81,6 +81,7 @@ export function studyCompletedHandler(
         documentReference: result.derived.documentReference,
         observations: result.derived.observations,
         ...(result.derived.observationsDeleted ? { observationsDeleted: result.derived.observationsDeleted } : {}),
+        ...(result.derived.rejectedStudyRecord ? { rejectedStudyRecord: result.derived.rejectedStudyRecord } : {}),
         ...(result.cumulativeDose ? { cumulativeDose: result.cumulativeDose } : {}),
       },
       'study mapped to FHIR',

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readPart10, type DicomJson } from '@imaging-facade/dicom';
-import { SR_CONTENT_TAGS, type StudyCompletedV1Data } from '@imaging-facade/events';
+import { SR_CONTENT_TAGS, type StudyCompletedV1Data, type StudySeries } from '@imaging-facade/events';
 import type { Observation } from '@medplum/fhirtypes';
 import { createFhirClient, FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import { indexWriter } from '../index-writer';
@@ -263,6 +263,23 @@ describe('the cumulative dose when the step after the study\'s transaction fails
       const [study] = await fhir.search('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${report.studyInstanceUid}` });
       expect(study?.meta?.tag ?? []).toEqual([]);
     }
+  });
+
+  it('every instance rejected over two nodes\' notes: the handling again of the snapshot that removed the study, which still lists an image the study remembered as rejected, still counts the patient\'s dose again', async () => {
+    const first = `RETRY-${newUid().slice(-10)}`;
+    const report = generate('ct', 42, 'ucum', { patient: first });
+    const snapshot = await snapshotOf([report], first);
+    const [images, reports] = snapshot.series as [StudySeries, StudySeries];
+    await writer.publish(snapshot);
+    const patient = await idOf(first);
+    // One node's note rejects the image: the study remembers it, the report still counts.
+    await writer.publish({ ...snapshot, series: [reports], rejected: [{ sopInstanceUid: images.instances[0]!.sopInstanceUid, reason: '113001' }] });
+    expect(await cumulativeOf(patient)).toHaveLength(1);
+    // Another node holds both and a note for the report only: the image it lists is remembered as rejected, so nothing is left.
+    const next = { ...snapshot, series: [images], rejected: [{ sopInstanceUid: report.sopInstanceUid, reason: '113038' }], lastReceivedAt: '2024-01-06T10:00:00.000Z' };
+    await expect(indexWriter(failingOnceOnCumulative(), { defaultPatientIdSystem: PATIENT_SYSTEM }).publish(next)).rejects.toThrow(/a concurrent writer/);
+    expect(await writer.publish(next)).toMatchObject({ everyInstanceRejected: true, cumulativeDose: 'deleted' });
+    expect(await cumulativeOf(patient)).toEqual([]);
   });
 });
 

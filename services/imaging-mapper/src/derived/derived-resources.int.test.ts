@@ -1,6 +1,7 @@
 import type { StudyCompletedV1Data, StudySeries } from '@imaging-facade/events';
 import type { Basic, Bundle, DocumentReference, Endpoint, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
-import { createFhirClient } from '@imaging-facade/fhir';
+import { createFhirClient, isRetryableFhirError } from '@imaging-facade/fhir';
+import type { FhirPort } from '../fhir/fhir-lookups';
 import { DEFAULT_NODE_SETTINGS, type NodeSettings } from '../node-settings';
 import { mapStudySnapshot } from '../pipeline';
 import { REJECTED_INSTANCE_URL } from '../fhir/rejected-instances';
@@ -204,5 +205,57 @@ describe('instances rejected at one node (IHE IOCM), the study held by two, on a
     expect(again!.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(everyUid.length);
     expect(await search<Basic>('Basic', { identifier: `urn:oid:${data.studyInstanceUid}` })).toEqual([]);
     expect((await published(data)).observations).toEqual([]);
+  });
+
+  describe('two nodes\' mappers racing over a study whose every instance one of them rejects', () => {
+    /** A port whose first transaction waits at the gate: the other node's mapper writes meanwhile. */
+    function heldAtTransaction() {
+      let reached!: () => void;
+      let release!: () => void;
+      const atTransaction = new Promise<void>((resolve) => (reached = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let held = false;
+      const port: FhirPort = {
+        search: fhir.search.bind(fhir),
+        searchAll: fhir.searchAll.bind(fhir),
+        transaction: async (bundle: Bundle) => {
+          if (!held) {
+            held = true;
+            reached();
+            await gate;
+          }
+          return fhir.transaction(bundle);
+        },
+      };
+      return { port, atTransaction, release };
+    }
+    const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node };
+    const otherNode = { ...settings, node: { ...node, nodeUid: `${node.nodeUid}.4`, dicomWebBaseUrl: 'http://node-int-4:8010/dicomweb' } };
+    const rejectingAll = (data: StudyCompletedV1Data) => ({ ...data, series: [], rejected: data.series.flatMap((series) => series.instances.map((instance) => ({ sopInstanceUid: instance.sopInstanceUid, reason: '113038' }))) });
+    const settled = async (data: StudyCompletedV1Data) => ({ studies: await studiesByUid(data.studyInstanceUid), records: await search<Basic>('Basic', { identifier: `urn:oid:${data.studyInstanceUid}` }) });
+
+    it.each([
+      ['the study is created while the record is written: the creator sees the record and handles its event again, which takes the study out', 'creator held'],
+      ['the record is written while the study is created: the recorder sees the study and handles its event again, which takes the study out', 'recorder held'],
+    ])('%s', async (_situation, held) => {
+      const data = fullSnapshot();
+      const { port, atTransaction, release } = heldAtTransaction();
+      // Both mappers have read "no study, no record" before either writes.
+      const [first, other] = held === 'creator held'
+        ? [() => mapStudySnapshot(data, port, otherNode), () => mapStudySnapshot(rejectingAll(data), fhir, settings)]
+        : [() => mapStudySnapshot(rejectingAll(data), port, settings), () => mapStudySnapshot(data, fhir, otherNode)];
+      const racing = first().then(() => undefined, (error: unknown) => error);
+      await atTransaction;
+      await other();
+      release();
+      const failure = await racing;
+      expect(isRetryableFhirError(failure)).toBe(true);
+      // Kafka hands the same event again.
+      await (held === 'creator held' ? mapStudySnapshot(data, fhir, otherNode) : mapStudySnapshot(rejectingAll(data), fhir, settings));
+      const { studies, records } = await settled(data);
+      expect(studies).toEqual([]);
+      expect(records).toHaveLength(1);
+      expect(records[0]!.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(data.series.flatMap((series) => series.instances).length);
+    });
   });
 });

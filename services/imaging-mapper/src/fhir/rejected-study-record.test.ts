@@ -2,7 +2,7 @@ import type { StudyRejection } from '@imaging-facade/events';
 import type { Basic } from '@medplum/fhirtypes';
 import { validateR4 } from '../test-support/fhir-validation';
 import { rememberedRejections, withRejections } from './rejected-instances';
-import { recordedRejections, rejectedStudyRecordEntries } from './rejected-study-record';
+import { rejectedStudyRecordEntries, rememberedWith, sameRecords } from './rejected-study-record';
 
 const study = '2.25.100';
 const rejections = (...uids: string[]): StudyRejection[] => uids.map((sopInstanceUid) => ({ sopInstanceUid, reason: '113038' }));
@@ -33,7 +33,21 @@ test.each<[string, Basic[], string[], number | undefined]>([
   }
 });
 
-test('what several records remember is read as one; none remembers nothing', () => {
-  expect(rememberedRejections(recordedRejections([stored('b1', '2.25.3'), stored('b2', '2.25.1', '2.25.3')])).map((item) => item.sopInstanceUid)).toEqual(['2.25.1', '2.25.3']);
-  expect(recordedRejections([])).toBeUndefined();
+test('what the study and several records remember is read as one; no record leaves the study\'s memory as it is', () => {
+  const study = { extension: withRejections(undefined, rejections('2.25.4')) };
+  expect(rememberedRejections(rememberedWith(study, [stored('b1', '2.25.3'), stored('b2', '2.25.1', '2.25.3')])).map((item) => item.sopInstanceUid)).toEqual(['2.25.1', '2.25.3', '2.25.4']);
+  expect(rememberedWith(study, [])).toBe(study);
+  expect(rememberedWith(undefined, [])).toBeUndefined();
+});
+
+test('what a record remembers and the study does not is kept when the record is written again', () => {
+  const { entries } = rejectedStudyRecordEntries(study, rejections('2.25.2'), [stored('b1', '2.25.9')]);
+  expect(rememberedRejections(entries[0]!.resource as Basic).map((item) => item.sopInstanceUid)).toEqual(['2.25.2', '2.25.9']);
+});
+
+test('records read before a write are the same after it only with the same ids at the same versions', () => {
+  expect(sameRecords([stored('b1')], [stored('b1')])).toBe(true);
+  expect(sameRecords([], [])).toBe(true);
+  expect(sameRecords([], [stored('b1')])).toBe(false);
+  expect(sameRecords([stored('b1')], [{ ...stored('b1'), meta: { versionId: '4' } }])).toBe(false);
 });

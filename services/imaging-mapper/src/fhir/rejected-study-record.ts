@@ -2,7 +2,7 @@ import type { StudyRejection } from '@imaging-facade/events';
 import type { Basic, BundleEntry } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken, searchQuery, weakEtag } from '@imaging-facade/fhir';
 import type { FhirPort } from './fhir-lookups';
-import { rememberedRejections, withRejections } from './rejected-instances';
+import { rememberedRejections, withRejections, type RejectionMemory } from './rejected-instances';
 
 /**
  * The memory of a study that left the index with instances rejected at the source (IHE IOCM): every
@@ -11,8 +11,10 @@ import { rememberedRejections, withRejections } from './rejected-instances';
  * notes are per node, and another node that holds the study but not the note sends its snapshot
  * later; without this record the study came back, in the wrong-worklist case under the wrong
  * patient. It names no patient (UIDs and reasons only), and the gateway does not serve `Basic`.
- * When the study is published again (an instance not rejected), the study takes the rejections
- * back and the record is deleted in the same transaction: one memory at a time.
+ * Every snapshot is read against it: when the study is published again (an instance not rejected),
+ * or found stored beside it (two nodes' mappers racing), the study takes its rejections and the
+ * record is deleted. Each writer checks for the other resource after its own write (pipeline.ts),
+ * so that of two racing writers one sees the other and handles its event again.
  */
 export const REJECTED_STUDY_CODE = { system: 'https://imagingfacade.org/fhir/CodeSystem/index-record', code: 'rejected-study' } as const;
 
@@ -28,15 +30,23 @@ export async function findRejectedStudyRecords(fhir: FhirPort, studyInstanceUid:
   return fhir.search('Basic', { ...recordSearch(studyInstanceUid), _count: '10' });
 }
 
-/** What the records remember, as one: the study's extensions for `withoutRememberedRejections`. */
-export function recordedRejections(records: readonly Basic[]): Pick<Basic, 'extension'> | undefined {
-  const all = records.flatMap((record) => rememberedRejections(record));
-  return all.length > 0 ? { extension: withRejections(undefined, all) } : undefined;
+/** What the stored study and the records remember, as one memory (for `withoutRememberedRejections`). */
+export function rememberedWith(study: RejectionMemory | undefined, records: readonly Basic[]): RejectionMemory | undefined {
+  if (records.length === 0) {
+    return study;
+  }
+  return { extension: withRejections(study?.extension, records.flatMap((record) => rememberedRejections(record))) };
+}
+
+/** The same records, each at the same version. */
+export function sameRecords(read: readonly Basic[], now: readonly Basic[]): boolean {
+  const key = (records: readonly Basic[]) => records.map((record) => `${record.id}@${record.meta?.versionId ?? ''}`).sort().join(',');
+  return key(read) === key(now);
 }
 
 /**
- * The entries that make the study's one record say `rejections` (all it must remember, the stored
- * records' included): none when the first stored record says it already; that record updated with
+ * The entries that make the study's one record say `rejections` and what the stored records
+ * remember: none when the first stored record says it already; that record updated with
  * `If-Match`, or a conditional create when there is none (`create` is its index, whose answer must
  * be 201: a concurrent writer made one, and a retry merges into it); any other record deleted.
  */
@@ -46,7 +56,7 @@ export function rejectedStudyRecordEntries(
   stored: readonly Basic[],
 ): { entries: BundleEntry[]; create?: number } {
   const [first, ...others] = stored;
-  const extension = withRejections(undefined, rejections);
+  const extension = withRejections(undefined, [...rejections, ...stored.flatMap((record) => rememberedRejections(record))]);
   const deletions = others.map(deletionOf);
   if (first && JSON.stringify(first.extension ?? []) === JSON.stringify(extension ?? [])) {
     return { entries: deletions };

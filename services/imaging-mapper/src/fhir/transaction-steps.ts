@@ -12,7 +12,7 @@ import { applyRows, type MappingContext } from '../mapping/mapping-table';
 import { mergeImagingStudy, sameContent } from './merge';
 import { pendingRecountTag, subjectAfterSnapshot, subjectAsOf, withSubjectAsOf } from './subject-correction';
 import { rememberedRejections, withRejections } from './rejected-instances';
-import { findRejectedStudyRecords, rejectedStudyRecordDeletions, rejectedStudyRecordEntries } from './rejected-study-record';
+import { rejectedStudyRecordDeletions, rejectedStudyRecordEntries } from './rejected-study-record';
 import { withdrawalEntries } from '../consent/withdrawal';
 import { rejectedDoseDeletions } from '../derived/dose-removal';
 import type { NodeSettings } from '../node-settings';
@@ -37,6 +37,8 @@ export interface DerivedOutcome {
   observationsDeleted?: number;
   /** Resources of the study that this snapshot does not write, moved with it to its new patient. */
   referrersMoved?: number;
+  /** The record of a study that left the index with rejected instances (rejected-study-record.ts). */
+  rejectedStudyRecord?: 'written' | 'deleted';
   /** What could not be mapped, by reason (never patient data). */
   notes: string[];
 }
@@ -47,7 +49,7 @@ export interface TransactionState {
   readonly context: MappingContext;
   readonly patientIdentifier: Identifier;
   readonly existingStudy: ImagingStudy | undefined;
-  /** When no study is stored: the records of one that left the index with rejected instances (rejected-study-record.ts). */
+  /** The records of the study having left the index with rejected instances (rejected-study-record.ts): normally none. */
   readonly rejectedRecords: readonly Basic[];
   readonly node: NodeSettings;
   subject?: ImagingStudy['subject'];
@@ -162,17 +164,20 @@ const imagingStudyStep: TransactionStep = {
       // What it rejected is remembered apart, so that another node's snapshot does not publish it again.
       const rejections = rememberedRejections(merged);
       if (rejections.length > 0) {
-        // Read now when a study was stored (none is expected then), so that a retry after a 200 merges into it.
-        const stored = state.existingStudy ? await findRejectedStudyRecords(fhir, state.data.studyInstanceUid) : state.rejectedRecords;
-        const record = rejectedStudyRecordEntries(state.data.studyInstanceUid, rejections, stored);
+        const record = rejectedStudyRecordEntries(state.data.studyInstanceUid, rejections, state.rejectedRecords);
         if (record.create !== undefined) state.mustCreate.push(state.entries.length + record.create);
         state.entries.push(...record.entries);
+        if (record.entries.some((entry) => entry.resource)) state.derived.rejectedStudyRecord = 'written';
       }
       state.removed = true;
       return;
     }
-    // Published again: the study now remembers what the record did (the snapshot's `rejected`).
-    state.entries.push(...rejectedStudyRecordDeletions(state.rejectedRecords));
+    // The study now remembers what the records did (the snapshot's `rejected`): they go, with a stored
+    // study's If-Match'd write; a new study's create may be answered 200, so after it (pipeline.ts).
+    if (state.existingStudy && state.rejectedRecords.length > 0) {
+      state.entries.push(...rejectedStudyRecordDeletions(state.rejectedRecords));
+      state.derived.rejectedStudyRecord = 'deleted';
+    }
     state.study = merged;
     const identifier = dicomUidIdentifier(state.data.studyInstanceUid);
     // Nothing new: no write at all, so the version stays as it is.
