@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { DocumentReference, ImagingStudy } from '@medplum/fhirtypes';
@@ -9,7 +10,7 @@ import { metric, startPipeline, type Pipeline } from '../support/pipeline';
 import { datasetDigests } from '../faults/ledger';
 import { sample, SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
 import { pydicomDifferences } from '../support/dataset-compare';
-import { makeStudy, type GeneratedStudy } from '../support/study-factory';
+import { addSeries, makeStudy, type GeneratedStudy } from '../support/study-factory';
 import { storescu, storeResponses } from '../support/dcmtk';
 import { startOrthanc } from '../support/orthanc';
 import { eventually } from '../support/wait';
@@ -538,7 +539,40 @@ describe('images taken back at the source (IHE IOCM rejection notes)', () => {
     expect(json((await node.get(`/studies?StudyInstanceUID=${taken.studyInstanceUid}`, clinician)).body)).toEqual([]);
     expect(await search(`DocumentReference?related=ImagingStudy/${published.id}`)).toEqual([]);
   });
+
+  test('a study every instance of which one node rejected is not published again by another node that holds it without the note; a new image of it is, alone', async () => {
+    const taken = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 2 }]);
+    const sent = [...taken.files];
+    expect((await storescu(pipeline.dicomPort, sent)).code).toBe(0);
+    await eventually(async () => ((await studiesByUid(taken.studyInstanceUid))[0]?.numberOfInstances === 2 ? true : undefined), { timeoutMs: 60_000, what: 'the study published' });
+    // Taken for the wrong worklist entry: every image rejected at this node.
+    const note = rejectionNote(taken, '113038', rejecting(taken, taken.series[0]!.sopInstanceUids));
+    expect((await storescu(pipeline.dicomPort, [note.file])).code).toBe(0);
+    await eventually(async () => ((await studiesByUid(taken.studyInstanceUid)).length === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the ImagingStudy deleted' });
+
+    // Another node (its own ingest and mapper, the same index) received the same images, and no note.
+    const otherNode = await startPipeline({ FACADE_NODE_UID: `2.25.${BigInt(`0x${randomBytes(15).toString('hex')}`)}`, FACADE_DICOMWEB_BASE_URL: 'http://other-node.example/dicomweb' });
+    try {
+      expect((await storescu(otherNode.dicomPort, sent)).code).toBe(0);
+      await eventually(async () => ((await metric(otherNode.mapperPort, 'facade_mapper_studies_total')) >= 1 ? true : undefined), { timeoutMs: 60_000, what: 'the other node\'s snapshot handled' });
+      // As an EHR asks (no Cache-Control): not in the index, under any patient.
+      const plain = await fetch(`${FHIR_BASE_URL()}/ImagingStudy?identifier=${encodeURIComponent(`urn:oid:${taken.studyInstanceUid}`)}`, { headers: { accept: 'application/fhir+json' } });
+      expect(((await plain.json()) as { entry?: unknown[] }).entry ?? []).toEqual([]);
+      expect(await search(`Basic?identifier=${encodeURIComponent(`urn:oid:${taken.studyInstanceUid}`)}`)).toHaveLength(1);
+
+      // Later the other node receives a new image of the study: published, alone.
+      const added = await addSeries(taken, { source: SAMPLES.ctExplicitLittle, instances: 1 });
+      expect((await storescu(otherNode.dicomPort, added.files)).code).toBe(0);
+      // Asked with no-cache: the plain search above may be answered from HAPI's cache for a minute.
+      const back = await eventually(async () => (await studiesByUid(taken.studyInstanceUid))[0], { timeoutMs: 60_000, what: 'the study published again' });
+      expect(back.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual(added.sopInstanceUids);
+      expect(await search(`Basic?identifier=${encodeURIComponent(`urn:oid:${taken.studyInstanceUid}`)}`)).toEqual([]);
+    } finally {
+      await otherNode.stop();
+    }
+  });
 });
+
 
 describe('a DICOMweb client that is not ours', () => {
   test('Orthanc pulls the study with the token, and holds the same data elements as were sent', async () => {
