@@ -274,11 +274,15 @@ describe('one transaction per snapshot', () => {
       });
 
       it('an instance it did not reject publishes the study again, without the rejected ones; the study remembers them and the record goes', async () => {
-        const fhir = fakeFhir({ Basic: [record(...everyUid.slice(1))] });
-        expect(await mapStudySnapshot(snapshot, fhir.port, settings)).toMatchObject({ outcome: 'created', numberOfInstances: 1 });
+        let reads = 0;
+        const created = { ...stripped(), id: 's9', meta: { versionId: '1' }, subject: { reference: 'Patient/p1' } };
+        const fhir = fakeFhir({ Basic: [record(...everyUid.slice(1))], ImagingStudy: () => (reads++ === 0 ? [] : [created]) });
+        expect(await mapStudySnapshot(snapshot, fhir.port, settings)).toMatchObject({ outcome: 'created', numberOfInstances: 1, derived: { rejectedStudyRecord: 'deleted' } });
         const written = entries(fhir.transactions[0]);
-        // The record goes once the create is answered 201, in a transaction of its own.
-        expect(entries(fhir.transactions[1]).map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(['DELETE Basic/b1']);
+        // The record goes once the create is answered 201, in a transaction of its own that the study,
+        // put back unchanged with If-Match, guards (HAPI ignores If-Match on a DELETE).
+        expect(entries(fhir.transactions[1]).map((entry) => `${entry.request?.method} ${entry.request?.url} ${entry.request?.ifMatch ?? ''}`.trim())).toEqual(['PUT ImagingStudy/s9 W/"1"', 'DELETE Basic/b1']);
+        expect(entries(fhir.transactions[1])[0]?.resource).toEqual(created);
         const study = written.find((entry) => entry.resource?.resourceType === 'ImagingStudy')?.resource as ImagingStudy;
         expect(study.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual([everyUid[0]]);
         expect(rememberedRejections(study).map((item) => item.sopInstanceUid).sort()).toEqual(everyUid.slice(1).sort());
@@ -294,6 +298,16 @@ describe('one transaction per snapshot', () => {
         const study = written.find((entry) => entry.resource?.resourceType === 'ImagingStudy')!.resource as ImagingStudy;
         expect(study.series?.flatMap((series) => series.instance?.map((instance) => instance.uid))).toEqual([everyUid[0]]);
         expect(rememberedRejections(study).map((item) => item.sopInstanceUid).sort()).toEqual(everyUid.slice(1).sort());
+      });
+
+      it('a study found stored beside a record that says nothing new: the record goes, guarded by the study put back unchanged with If-Match (HAPI ignores If-Match on a DELETE)', async () => {
+        const data = { ...snapshot, series: snapshot.series.map((series) => ({ ...series, instances: series.instances.filter((instance) => instance.sopInstanceUid !== everyUid[0]) })).filter((series) => series.instances.length > 0) };
+        const remembering = { ...stripped(data), id: 's1', meta: { versionId: '4' }, subject: { reference: 'Patient/p1' }, extension: withRejections(undefined, rejecting(everyUid[0]!)) };
+        const fhir = fakeFhir({ ImagingStudy: [remembering], Patient: [{ resourceType: 'Patient', id: 'p1' }], Basic: [record(everyUid[0]!)] }, '200 OK');
+        expect(await mapStudySnapshot(data, fhir.port, settings)).toMatchObject({ derived: { rejectedStudyRecord: 'deleted' } });
+        const written = entries(fhir.transactions[0]);
+        expect(written.map((entry) => `${entry.request?.method} ${entry.request?.url} ${entry.request?.ifMatch ?? ''}`.trim())).toEqual(['PUT ImagingStudy/s1 W/"4"', 'DELETE Basic/b1']);
+        expect(written[0]?.resource).toEqual(remembering);
       });
 
       it('a record written meanwhile by another node\'s mapper, seen once the study is created: the event is handled again (retryable), the record kept', async () => {

@@ -139,10 +139,12 @@ async function settleRejectedStudyRecords(fhir: FhirPort, state: TransactionStat
     if (now.length === 0) {
       return;
     }
-    if (!sameRecords(read, now)) {
-      throw new FhirError('a record of the rejected study was written while the study was created; merging again', 409);
+    // The study as it is now guards the deletion: a removal or withdrawal meanwhile makes it fail (409).
+    const created = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(state.data.studyInstanceUid));
+    if (!sameRecords(read, now) || !created) {
+      throw new FhirError('a record of the rejected study was written, or the study removed, while the study was created; merging again', 409);
     }
-    await fhir.transaction(transactionBundle(rejectedStudyRecordDeletions(now)));
+    await fhir.transaction(transactionBundle(rejectedStudyRecordDeletions(now, created)));
     state.derived.rejectedStudyRecord = 'deleted';
     return;
   }

@@ -48,7 +48,7 @@ export function studyCompletedHandler(
 ): (event: StudyCompletedV1, context: MessageContext) => Promise<void> {
   const studies = new Counter({
     name: 'facade_mapper_studies_total',
-    help: 'Study snapshots written to FHIR, by outcome (created, updated, unchanged)',
+    help: 'Study snapshots written to FHIR, by outcome (created, updated, unchanged, removed)',
     labelNames: ['outcome'] as const,
     registers: [options.metrics],
   });

@@ -1,4 +1,5 @@
-import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
+import type { Basic, Bundle, ImagingStudy } from '@medplum/fhirtypes';
+import { rememberedRejections, withRejections } from '../fhir/rejected-instances';
 import type { FhirPort } from '../fhir/fhir-lookups';
 import { fakeFhirPort } from '../test-support/fake-fhir-port';
 import { withdrawalEntries, withdrawStudy } from './withdrawal';
@@ -69,5 +70,23 @@ describe('withdrawing a study', () => {
     const { fhir, transactions } = fakeFhir([]);
     expect(await withdrawStudy(fhir, uid)).toEqual({ deletedStudies: [] });
     expect(transactions).toEqual([]);
+  });
+
+  test('a study that remembers rejected instances leaves them in a record; when another writer made the record meanwhile (its create matched ours), that record takes them too', async () => {
+    const remembering: ImagingStudy = { resourceType: 'ImagingStudy', id: '42', status: 'available', subject: {}, extension: withRejections(undefined, [{ sopInstanceUid: '2.25.7', reason: '113037' }]) };
+    const other: Basic = { resourceType: 'Basic', id: 'b1', meta: { versionId: '1' }, code: {}, extension: withRejections(undefined, [{ sopInstanceUid: '2.25.8', reason: '113038' }]) };
+    let recordReads = 0;
+    const transactions: Bundle[] = [];
+    const fhir = fakeFhirPort({
+      search: (async (resourceType: string) => (resourceType === 'ImagingStudy' ? [remembering] : resourceType === 'Basic' ? (recordReads++ === 0 ? [] : [other]) : [])) as FhirPort['search'],
+      transaction: async (bundle) => {
+        transactions.push(bundle);
+        return { resourceType: 'Bundle', type: 'transaction-response', entry: (bundle.entry ?? []).map(() => ({ response: { status: '200 OK' } })) };
+      },
+    });
+    await withdrawStudy(fhir, uid);
+    expect(transactions[0]?.entry?.map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(['DELETE DocumentReference?related=ImagingStudy%2F42', 'DELETE ImagingStudy/42', 'POST Basic']);
+    expect(transactions[1]?.entry?.map((entry) => `${entry.request?.method} ${entry.request?.url}`)).toEqual(['PUT Basic/b1']);
+    expect(rememberedRejections(transactions[1]?.entry?.[0]?.resource as Basic).map((item) => item.sopInstanceUid)).toEqual(['2.25.7', '2.25.8']);
   });
 });

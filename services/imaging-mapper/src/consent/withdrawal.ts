@@ -48,8 +48,16 @@ export async function withdrawStudy(fhir: FhirPort, studyInstanceUid: string): P
     // Instances it remembers as rejected stay remembered (rejected-study-record.ts): shared again
     // later, the study must not take them back from a node that never had the note.
     const rejections = found.flatMap((study) => rememberedRejections(study));
-    const record = rejections.length > 0 ? rejectedStudyRecordEntries(studyInstanceUid, rejections, await findRejectedStudyRecords(fhir, studyInstanceUid)).entries : [];
-    await fhir.transaction(transactionBundle([...(await withdrawalEntries(fhir, ids)), ...record]));
+    const record = rejections.length > 0 ? rejectedStudyRecordEntries(studyInstanceUid, rejections, await findRejectedStudyRecords(fhir, studyInstanceUid)) : { entries: [] };
+    const entries = [...(await withdrawalEntries(fhir, ids)), ...record.entries];
+    const response = await fhir.transaction(transactionBundle(entries));
+    const create = record.create === undefined ? undefined : entries.length - record.entries.length + record.create;
+    if (create !== undefined && !response.entry?.[create]?.response?.status?.startsWith('201')) {
+      // Another writer made the record meanwhile (its create matched ours): it takes these rejections too.
+      const now = await findRejectedStudyRecords(fhir, studyInstanceUid);
+      const again = rejectedStudyRecordEntries(studyInstanceUid, rejections, now).entries;
+      if (again.length > 0) await fhir.transaction(transactionBundle(again));
+    }
   }
   return { deletedStudies: ids };
 }

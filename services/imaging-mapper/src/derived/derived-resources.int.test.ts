@@ -208,19 +208,18 @@ describe('instances rejected at one node (IHE IOCM), the study held by two, on a
   });
 
   describe('two nodes\' mappers racing over a study whose every instance one of them rejects', () => {
-    /** A port whose first transaction waits at the gate: the other node's mapper writes meanwhile. */
-    function heldAtTransaction() {
+    /** A port whose `held`-th transaction (1: the first) waits at the gate: the other node's mapper writes meanwhile. */
+    function heldAtTransaction(held = 1) {
       let reached!: () => void;
       let release!: () => void;
       const atTransaction = new Promise<void>((resolve) => (reached = resolve));
       const gate = new Promise<void>((resolve) => (release = resolve));
-      let held = false;
+      let count = 0;
       const port: FhirPort = {
         search: fhir.search.bind(fhir),
         searchAll: fhir.searchAll.bind(fhir),
         transaction: async (bundle: Bundle) => {
-          if (!held) {
-            held = true;
+          if (++count === held) {
             reached();
             await gate;
           }
@@ -256,6 +255,29 @@ describe('instances rejected at one node (IHE IOCM), the study held by two, on a
       expect(studies).toEqual([]);
       expect(records).toHaveLength(1);
       expect(records[0]!.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(data.series.flatMap((series) => series.instances).length);
+    });
+
+    it('the study published again from its record is removed before the record goes: the deletion, guarded by the study\'s version, fails, and the event handled again keeps the rewritten record', async () => {
+      const data = fullSnapshot();
+      const every = data.series.flatMap((series) => series.instances.map((instance) => instance.sopInstanceUid));
+      const [first, ...rest] = every as [string, ...string[]];
+      const rejecting = (uids: string[]) => ({ ...data, series: [], rejected: uids.map((sopInstanceUid) => ({ sopInstanceUid, reason: '113038' })) });
+      // This node rejected one instance before the study was ever published: the record remembers it.
+      await mapStudySnapshot(rejecting([first]), fhir, settings);
+      // The other node publishes the rest; its second transaction (the record's deletion) waits.
+      const { port, atTransaction, release } = heldAtTransaction(2);
+      const publishing = mapStudySnapshot({ ...data, lastReceivedAt: '2024-01-05T11:00:00.000Z' }, port, otherNode).then(() => undefined, (error: unknown) => error);
+      await atTransaction;
+      expect(await studiesByUid(data.studyInstanceUid)).toHaveLength(1);
+      // Meanwhile this node rejects the rest: the study is removed and the record rewritten.
+      expect(await mapStudySnapshot({ ...rejecting(every), lastReceivedAt: '2024-01-05T12:00:00.000Z' }, fhir, settings)).toMatchObject({ outcome: 'removed' });
+      release();
+      expect(isRetryableFhirError(await publishing)).toBe(true);
+      await mapStudySnapshot({ ...data, lastReceivedAt: '2024-01-05T11:00:00.000Z' }, fhir, otherNode);
+      const { studies, records } = await settled(data);
+      expect(studies).toEqual([]);
+      expect(records).toHaveLength(1);
+      expect(records[0]!.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(1 + rest.length);
     });
   });
 });

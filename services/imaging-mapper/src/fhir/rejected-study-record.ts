@@ -1,5 +1,5 @@
 import type { StudyRejection } from '@imaging-facade/events';
-import type { Basic, BundleEntry } from '@medplum/fhirtypes';
+import type { Basic, BundleEntry, ImagingStudy } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken, searchQuery, weakEtag } from '@imaging-facade/fhir';
 import type { FhirPort } from './fhir-lookups';
 import { rememberedRejections, withRejections, type RejectionMemory } from './rejected-instances';
@@ -75,9 +75,20 @@ export function rejectedStudyRecordEntries(
   return { entries: [{ resource: record, request: { method: 'POST', url: 'Basic', ifNoneExist: searchQuery(recordSearch(studyInstanceUid)) } }], create: 0 };
 }
 
-/** The study is published again and remembers the rejections itself: its records go. */
-export function rejectedStudyRecordDeletions(stored: readonly Basic[]): BundleEntry[] {
-  return stored.map(deletionOf);
+/**
+ * The records go once the stored study remembers what they did. HAPI ignores `If-Match` on a
+ * DELETE, so the study's version guards them: `guard`, the study as read, is put back unchanged
+ * with `If-Match` (HAPI answers 200 and writes no version), and the transaction fails (409) when a
+ * removal or a withdrawal, the writers that rewrite a record, deleted the study meanwhile. No
+ * `guard` when the transaction writes the study itself with `If-Match`.
+ */
+export function rejectedStudyRecordDeletions(stored: readonly Basic[], guard?: ImagingStudy): BundleEntry[] {
+  if (stored.length === 0) {
+    return [];
+  }
+  const versionId = guard?.meta?.versionId;
+  const guarding: BundleEntry[] = guard?.id && versionId ? [{ resource: guard, request: { method: 'PUT', url: `ImagingStudy/${guard.id}`, ifMatch: weakEtag(versionId) } }] : [];
+  return [...guarding, ...stored.map(deletionOf)];
 }
 
 function deletionOf(record: Basic): BundleEntry {

@@ -172,17 +172,19 @@ const imagingStudyStep: TransactionStep = {
       state.removed = true;
       return;
     }
-    // The study now remembers what the records did (the snapshot's `rejected`): they go, with a stored
-    // study's If-Match'd write; a new study's create may be answered 200, so after it (pipeline.ts).
-    if (state.existingStudy && state.rejectedRecords.length > 0) {
-      state.entries.push(...rejectedStudyRecordDeletions(state.rejectedRecords));
-      state.derived.rejectedStudyRecord = 'deleted';
-    }
     state.study = merged;
     const identifier = dicomUidIdentifier(state.data.studyInstanceUid);
+    const unchanged = state.existingStudy?.id !== undefined && sameContent(merged, state.existingStudy);
+    // The stored study now remembers what the records did (the snapshot's `rejected`): they go,
+    // guarded by its version, which its If-Match'd write checks (or, unchanged, a guard: rejected-study-record.ts).
+    // A new study's create may be answered 200: its records go after it (pipeline.ts).
+    if (state.existingStudy && state.rejectedRecords.length > 0) {
+      state.entries.push(...rejectedStudyRecordDeletions(state.rejectedRecords, unchanged ? state.existingStudy : undefined));
+      state.derived.rejectedStudyRecord = 'deleted';
+    }
     // Nothing new: no write at all, so the version stays as it is.
-    if (state.existingStudy?.id && sameContent(merged, state.existingStudy)) {
-      state.studyReference = imagingStudyReference(`ImagingStudy/${state.existingStudy.id}`, state.data.studyInstanceUid);
+    if (unchanged) {
+      state.studyReference = imagingStudyReference(`ImagingStudy/${state.existingStudy!.id}`, state.data.studyInstanceUid);
       return;
     }
     if (state.endpoint) {
