@@ -19,6 +19,13 @@ export function indexWriter(fhir: CumulativeDosePort & Pick<FhirClient, 'changeM
   return {
     async publish(snapshot) {
       const mapping = await mapStudySnapshot(snapshot, fhir, settings);
+      // A removed study's patient named on its record: an earlier handling removed it and then failed
+      // before their dose was computed again (the snapshot may name another patient: a moved study).
+      if (mapping.recordRecounts) {
+        const { patientIds, recordId } = mapping.recordRecounts;
+        for (const patientId of patientIds) await updateCumulativeDose(fhir, patientId);
+        if (recordId) await fhir.changeMeta('$meta-delete', 'Basic', recordId, { tag: patientIds.map(pendingRecountTag) });
+      }
       // The patients the study left (moved away from: named on the study until done; removed), whose
       // sums no longer count it.
       for (const patientId of mapping.pendingRecounts?.patientIds ?? []) {

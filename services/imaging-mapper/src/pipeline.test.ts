@@ -242,6 +242,8 @@ describe('one transaction per snapshot', () => {
       ]);
       const record = entries(fhir.transactions[0])[3]!.resource as Basic;
       expect(record.identifier).toEqual([{ system: 'urn:dicom:uid', value: `urn:oid:${snapshot.studyInstanceUid}` }]);
+      // The patient it was filed under, until their dose is computed again (index-writer.ts).
+      expect(record.meta?.tag).toEqual([{ system: 'https://imagingfacade.org/fhir/CodeSystem/pending-dose-recount', code: 'p1' }]);
       expect(rememberedRejections(record).map((item) => item.sopInstanceUid).sort()).toEqual(data.rejected.map((item) => item.sopInstanceUid).sort());
       expect(validateR4(record)).toEqual([]);
       // The study, its dose Observations, and which other summaries report them.

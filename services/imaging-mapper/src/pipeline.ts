@@ -34,6 +34,12 @@ export interface MappingResult {
   /** The Patient (id) of a study removed (`outcome: 'removed'`), whose sums change. */
   removedFrom?: string;
   /**
+   * Patients (ids) whose cumulative dose is still to be computed again for a study removed, named
+   * on its record (rejected-study-record.ts) until done; `recordId`: the record to clear them from
+   * (none when the record is gone).
+   */
+  recordRecounts?: { patientIds: string[]; recordId?: string };
+  /**
    * Every instance the snapshot lists is rejected (its own notes, or what the study or its record
    * remembers): the study is not in the index, whether this handling removed it or an earlier one did.
    */
@@ -115,7 +121,7 @@ export async function mapStudySnapshot(
     derived: state.derived,
   };
   if (state.entries.length === 0) {
-    return result;
+    return withRecordRecounts(result, rejectedRecords, undefined);
   }
   const response = await fhir.transaction(transactionBundle(state.entries));
   for (const index of state.mustCreate) {
@@ -123,7 +129,20 @@ export async function mapStudySnapshot(
     assertCreated(entry?.resource?.resourceType ?? 'resource', response.entry?.[index]?.response?.status);
   }
   await settleRejectedStudyRecords(fhir, state, existingStudy !== undefined, studyWritten, rejectedRecords);
-  return result;
+  const written = state.entries.findIndex((entry) => entry.resource?.resourceType === 'Basic');
+  const writtenId = written >= 0 ? /^Basic\/([^/]+)/.exec(response.entry?.[written]?.response?.location ?? '')?.[1] : undefined;
+  return withRecordRecounts(result, rejectedRecords, writtenId && removedFrom ? { id: writtenId, patientId: removedFrom } : undefined);
+}
+
+/**
+ * The patients named on the record as still to be counted again (a removal whose recount did not
+ * happen yet: rejected-study-record.ts), and the record to clear them from once done.
+ */
+function withRecordRecounts(result: MappingResult, read: readonly Basic[], written: { id: string; patientId: string } | undefined): MappingResult {
+  const kept = read[0]?.id !== undefined && result.derived.rejectedStudyRecord !== 'deleted' ? read[0] : undefined;
+  const patientIds = [...new Set([...read.flatMap((record) => pendingRecountsOf(record)), ...(written ? [written.patientId] : [])])];
+  const recordId = written?.id ?? kept?.id;
+  return patientIds.length > 0 ? { ...result, recordRecounts: { patientIds, ...(recordId ? { recordId } : {}) } } : result;
 }
 
 /**

@@ -265,6 +265,26 @@ describe('the cumulative dose when the step after the study\'s transaction fails
     }
   });
 
+  it('a study moved to the corrected patient, then removed by a node that still names the old one: the handling again after a failed recount counts the corrected patient\'s dose again (named on the record until done)', async () => {
+    const first = `RETRY-${newUid().slice(-10)}`;
+    const report = generate('ct', 43, 'ucum', { patient: first });
+    const snapshot = await snapshotOf([report], first);
+    await writer.publish(snapshot);
+    const corrected = `${first}-C`;
+    const moved = await snapshotOf([generate('ct', 43, 'ucum', { patient: corrected, studyUid: report.studyInstanceUid, extra: ['--sop-uid', report.sopInstanceUid] })], corrected);
+    await writer.publish({ ...moved, lastReceivedAt: '2024-01-06T10:00:00.000Z' });
+    const patient = await idOf(corrected);
+    expect(await cumulativeOf(patient)).toHaveLength(1);
+    // A node that never had the correction takes every image of the study back (wrong worklist entry), under the old Patient ID.
+    const removal = { ...withoutSeries(snapshot), rejected: [...withoutSeries(snapshot).rejected!, ...withoutSeries(moved).rejected!], lastReceivedAt: '2024-01-06T11:00:00.000Z' };
+    await expect(indexWriter(failingOnceOnCumulative(), { defaultPatientIdSystem: PATIENT_SYSTEM }).publish(removal)).rejects.toThrow(/a concurrent writer/);
+    expect(await cumulativeOf(patient)).toHaveLength(1);
+    await writer.publish(removal);
+    expect(await cumulativeOf(patient)).toEqual([]);
+    const [record] = await fhir.search('Basic', { identifier: `urn:oid:${report.studyInstanceUid}` });
+    expect(record?.meta?.tag ?? []).toEqual([]);
+  });
+
   it('every instance rejected over two nodes\' notes: the handling again of the snapshot that removed the study, which still lists an image the study remembered as rejected, still counts the patient\'s dose again', async () => {
     const first = `RETRY-${newUid().slice(-10)}`;
     const report = generate('ct', 42, 'ucum', { patient: first });
@@ -278,7 +298,7 @@ describe('the cumulative dose when the step after the study\'s transaction fails
     // Another node holds both and a note for the report only: the image it lists is remembered as rejected, so nothing is left.
     const next = { ...snapshot, series: [images], rejected: [{ sopInstanceUid: report.sopInstanceUid, reason: '113038' }], lastReceivedAt: '2024-01-06T10:00:00.000Z' };
     await expect(indexWriter(failingOnceOnCumulative(), { defaultPatientIdSystem: PATIENT_SYSTEM }).publish(next)).rejects.toThrow(/a concurrent writer/);
-    expect(await writer.publish(next)).toMatchObject({ everyInstanceRejected: true, cumulativeDose: 'deleted' });
+    expect(await writer.publish(next)).toMatchObject({ everyInstanceRejected: true });
     expect(await cumulativeOf(patient)).toEqual([]);
   });
 });

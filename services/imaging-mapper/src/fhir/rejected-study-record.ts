@@ -2,6 +2,7 @@ import type { StudyRejection } from '@imaging-facade/events';
 import type { Basic, BundleEntry, ImagingStudy } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken, searchQuery, weakEtag } from '@imaging-facade/fhir';
 import type { FhirPort } from './fhir-lookups';
+import { pendingRecountsOf, pendingRecountTag } from './subject-correction';
 import { rememberedRejections, withRejections, type RejectionMemory } from './rejected-instances';
 
 /**
@@ -10,8 +11,9 @@ import { rememberedRejections, withRejections, type RejectionMemory } from './re
  * study's identifier and the same `rejected-instance` extensions as the ImagingStudy. Why: rejection
  * notes are per node, and another node that holds the study but not the note sends its snapshot
  * later; without this record the study came back, in the wrong-worklist case under the wrong
- * patient. It names no patient (UIDs and reasons only), and the gateway does not serve `Basic`.
- * Every snapshot is read against it: when the study is published again (an instance not rejected),
+ * patient. It names no patient (UIDs and reasons), except, from a removal until the dose of the
+ * patient the study was filed under is computed again, that Patient's id in a pending-recount tag
+ * (index-writer.ts); the gateway does not serve `Basic`. Every snapshot is read against it: when the study is published again (an instance not rejected),
  * or found stored beside it (two nodes' mappers racing), the study takes its rejections and the
  * record is deleted. Each writer checks for the other resource after its own write (pipeline.ts),
  * so that of two racing writers one sees the other and handles its event again.
@@ -49,21 +51,27 @@ export function sameRecords(read: readonly Basic[], now: readonly Basic[]): bool
  * remember: none when the first stored record says it already; that record updated with
  * `If-Match`, or a conditional create when there is none (`create` is its index, whose answer must
  * be 201: a concurrent writer made one, and a retry merges into it); any other record deleted.
+ * `recountPending`: Patient ids whose cumulative dose is still to be computed again, named by a tag
+ * (as on a moved study, subject-correction.ts) until index-writer.ts has done it.
  */
 export function rejectedStudyRecordEntries(
   studyInstanceUid: string,
   rejections: readonly StudyRejection[],
   stored: readonly Basic[],
+  recountPending: readonly string[] = [],
 ): { entries: BundleEntry[]; create?: number } {
   const [first, ...others] = stored;
   const extension = withRejections(undefined, [...rejections, ...stored.flatMap((record) => rememberedRejections(record))]);
   const deletions = others.map(deletionOf);
-  if (first && JSON.stringify(first.extension ?? []) === JSON.stringify(extension ?? [])) {
+  const tagged = new Set(pendingRecountsOf(first));
+  if (first && JSON.stringify(first.extension ?? []) === JSON.stringify(extension ?? []) && recountPending.every((id) => tagged.has(id))) {
     return { entries: deletions };
   }
   const record: Basic = {
     resourceType: 'Basic',
     ...(first?.id ? { id: first.id } : {}),
+    // The patient a removed study was filed under, until their dose is computed again (index-writer.ts).
+    ...(recountPending.length > 0 ? { meta: { tag: recountPending.map(pendingRecountTag) } } : {}),
     ...(extension ? { extension } : {}),
     identifier: [dicomUidIdentifier(studyInstanceUid)],
     code: { coding: [{ ...REJECTED_STUDY_CODE, display: 'Study that left the index with instances rejected at the source' }] },

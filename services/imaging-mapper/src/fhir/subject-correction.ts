@@ -40,7 +40,7 @@ export function pendingRecountTag(patientId: string): Coding {
   return { system: PENDING_RECOUNT_SYSTEM, code: patientId };
 }
 
-/** The former patients (ids) a stored study's tags name. */
-export function pendingRecountsOf(study: ImagingStudy | undefined): string[] {
-  return (study?.meta?.tag ?? []).filter((tag) => tag.system === PENDING_RECOUNT_SYSTEM && tag.code).map((tag) => tag.code as string);
+/** The former patients (ids) the tags of a stored study, or of the record of a removed one, name. */
+export function pendingRecountsOf(resource: { meta?: { tag?: Coding[] } } | undefined): string[] {
+  return (resource?.meta?.tag ?? []).filter((tag) => tag.system === PENDING_RECOUNT_SYSTEM && tag.code).map((tag) => tag.code as string);
 }

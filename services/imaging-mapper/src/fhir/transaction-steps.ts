@@ -164,7 +164,10 @@ const imagingStudyStep: TransactionStep = {
       // What it rejected is remembered apart, so that another node's snapshot does not publish it again.
       const rejections = rememberedRejections(merged);
       if (rejections.length > 0) {
-        const record = rejectedStudyRecordEntries(state.data.studyInstanceUid, rejections, state.rejectedRecords);
+        // The patient it was filed under is named on the record until their dose is computed again,
+        // so that the event handled again after a failed recount still knows them (index-writer.ts).
+        const filedUnder = state.existingStudy ? subjectPatientId(state.existingStudy) : undefined;
+        const record = rejectedStudyRecordEntries(state.data.studyInstanceUid, rejections, state.rejectedRecords, filedUnder ? [filedUnder] : []);
         if (record.create !== undefined) state.mustCreate.push(state.entries.length + record.create);
         state.entries.push(...record.entries);
         if (record.entries.some((entry) => entry.resource)) state.derived.rejectedStudyRecord = 'written';
