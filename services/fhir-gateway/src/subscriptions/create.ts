@@ -1,3 +1,4 @@
+import type { Subscription } from '@medplum/fhirtypes';
 import express, { type RequestHandler } from 'express';
 import { typeAccess, type AnyResource } from '@imaging-facade/access';
 import { exchangeOf, principalOf, type FhirContext } from '../fhir/context';
@@ -6,6 +7,7 @@ import { rewriteLocation } from '../fhir/links';
 import { OutcomeError, unprocessable } from '@imaging-facade/fhir-outcomes';
 import { checkEndpoint } from './endpoint-check';
 import { ownerTag, prepareSubscription } from './subscription-policy';
+import { withHeaderValuesHidden } from './ownership';
 
 /** The body of a create: FHIR JSON, small. Parsed before the audit starts, as a malformed body is no FHIR interaction. */
 export const subscriptionBody: RequestHandler = express.json({ type: ['application/json', 'application/fhir+json'], limit: '64kb' });
@@ -40,6 +42,7 @@ export function createSubscription(ctx: FhirContext): RequestHandler {
       res.set('location', rewriteLocation(location, ctx.bases));
     }
     passValidators(res, response);
+    withHeaderValuesHidden(created as unknown as Subscription);
     sendJson(res, 201, created);
   };
 }

@@ -1,3 +1,4 @@
+import type { Subscription } from '@medplum/fhirtypes';
 import type { Principal } from '@imaging-facade/access';
 import type { SearchParams } from '../fhir/search-policy';
 import type { BundleFilter } from '../fhir/interactions/answers';
@@ -10,7 +11,24 @@ export const ownerTagParam = (principal: Principal): SearchParams => [['_tag', `
 export const ownedSubscriptions: BundleFilter = async (bundle, principal) => {
   const tag = ownerTag(principal);
   bundle.entry = (bundle.entry ?? []).filter((entry) => entry.resource?.resourceType === 'Subscription' && isOwnedBy(entry.resource, tag));
+  for (const entry of bundle.entry) withHeaderValuesHidden(entry.resource as unknown as Subscription);
   return { value: bundle, patients: [] };
 };
 
-export const ownedSubscription: ReadCheck = async (resource, principal) => ({ value: isOwnedBy(resource, ownerTag(principal)), patients: [] });
+export const ownedSubscription: ReadCheck = async (resource, principal) => {
+  const owned = isOwnedBy(resource, ownerTag(principal));
+  if (owned) withHeaderValuesHidden(resource as unknown as Subscription);
+  return { value: owned, patients: [] };
+};
+
+/**
+ * The channel's header values are the subscriber's credentials for its endpoint, and every user of
+ * the same client owns the client's Subscriptions: they are given, never read back (names only).
+ */
+export function withHeaderValuesHidden(subscription: Subscription): void {
+  if (subscription.channel?.header) {
+    subscription.channel.header = subscription.channel.header.map((header) => `${header.split(':')[0]}: ${HIDDEN}`);
+  }
+}
+
+export const HIDDEN = '(hidden: set when the Subscription was made)';

@@ -32,6 +32,12 @@ describe('prepareSubscription', () => {
     expect(prepareSubscription(subscription({ criteria }), patientApp, 't').criteria).toBe(expected);
   });
 
+  test('a back-end app\'s criteria with no parameter (every new study) get the `?` the FHIR server wants; only the accepted fields are stored', () => {
+    const stored = prepareSubscription(subscription({ criteria: 'ImagingStudy', end: '2999-01-01T00:00:00Z', text: { status: 'generated', div: '<div/>' } }), app, 't');
+    expect(stored.criteria).toBe('ImagingStudy?');
+    expect(Object.keys(stored).sort()).toEqual(['channel', 'criteria', 'end', 'meta', 'reason', 'resourceType', 'status']);
+  });
+
   test("Patient criteria leave out the records labelled withheld, as a Patient search does: a refuser's record wakes nobody", () => {
     const criteria = prepareSubscription(subscription({ criteria: 'Patient?birthdate=1961-02-03' }), holder('user/Patient.rs'), 't').criteria;
     expect(criteria).toBe('Patient?birthdate=1961-02-03&_security%3Anot=urn%3Aimaging-facade%3Aconsent%7Cwithheld');
@@ -46,6 +52,16 @@ describe('prepareSubscription', () => {
     ['criteria the token may not search', subscription({ criteria: 'Observation?code=x' }), app, 403],
     ['a patient app subscribing to another patient', subscription({ criteria: 'ImagingStudy?patient=Patient/p2' }), patientApp, 403],
     ['not a Subscription', { resourceType: 'Patient' }, app, 400],
+    ['an extension (HAPI posts the results of its payload search)', subscription({ extension: [{ url: 'http://hapifhir.io/fhir/StructureDefinition/subscription-payload-search-criteria', valueString: 'Patient?' }] }), app, 400],
+    ['a modifier extension', subscription({ modifierExtension: [{ url: 'http://example.org/x', valueString: 'y' }] }), app, 400],
+    ['an extension on the criteria (a primitive\'s)', subscription({ _criteria: { extension: [{ url: 'http://example.org/x', valueString: 'y' }] } }), app, 400],
+    ['a contained resource', subscription({ contained: [{ resourceType: 'Patient' }] }), app, 400],
+    ['an extension on the channel', subscription({}, { extension: [{ url: 'http://example.org/x', valueString: 'y' }] }), app, 400],
+    ['a header given as a string', subscription({}, { header: 'Authorization: Bearer x' }), app, 400],
+    ['a header over two lines', subscription({}, { header: ['X-A: 1\r\nX-B: 2'] }), app, 400],
+    ['an end in the past', subscription({ end: '2000-01-01T00:00:00Z' }), app, 400],
+    ['criteria with a result parameter', subscription({ criteria: 'ImagingStudy?_sort=date' }), app, 400],
+    ['criteria with _lastUpdated', subscription({ criteria: 'ImagingStudy?_lastUpdated=gt2030-01-01' }), app, 400],
   ] as const)('refuses %s', (_situation, body, who, status) => {
     expect(statusOf(() => prepareSubscription(body, who, 't'))).toBe(status);
   });

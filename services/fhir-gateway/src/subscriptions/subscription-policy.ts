@@ -46,21 +46,47 @@ function fail(diagnostics: string, expression: string): never {
   throw new OutcomeError(badRequest(diagnostics, [expression]));
 }
 
+/**
+ * What a client's Subscription may hold; the gateway stores these and nothing else. Anything more
+ * is refused, not dropped: the FHIR server acts on extensions of its own (HAPI's
+ * `subscription-payload-search-criteria` makes it run any search and post the results to the
+ * endpoint, with no token, compartment or consent check), and a silent drop would change what the
+ * client asked for. `id`, `meta`, `status` and `text` are set by the gateway or dropped.
+ */
+const ACCEPTED_FIELDS: ReadonlySet<string> = new Set(['resourceType', 'id', 'meta', 'status', 'text', 'criteria', 'reason', 'end', 'contact', 'channel']);
+const ACCEPTED_CHANNEL_FIELDS: ReadonlySet<string> = new Set(['type', 'endpoint', 'header', 'payload']);
+const HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*$/;
+
+function refuseOtherFields(value: object, accepted: ReadonlySet<string>, path: string): void {
+  const other = Object.keys(value).filter((key) => !accepted.has(key));
+  if (other.length > 0) {
+    fail(`${other.map((key) => `${path}.${key}`).join(', ')}: not accepted in a Subscription made through this gateway (extensions included: the FHIR server would act on them)`, `${path}.${other[0]}`);
+  }
+}
+
 /** Checks a Subscription a client wants to create and returns the one to store (or throws an OutcomeError). */
-export function prepareSubscription(body: unknown, holder: ScopeHolder, tag: string): Subscription {
+export function prepareSubscription(body: unknown, holder: ScopeHolder, tag: string, now: Date = new Date()): Subscription {
   if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Subscription') {
     fail('The body must be a Subscription resource', 'Subscription');
   }
+  refuseOtherFields(body, ACCEPTED_FIELDS, 'Subscription');
   const input = body as Subscription;
   const channel = input.channel;
   if (channel?.type !== 'rest-hook') {
     fail('Only rest-hook subscriptions are supported', 'Subscription.channel.type');
   }
+  refuseOtherFields(channel, ACCEPTED_CHANNEL_FIELDS, 'Subscription.channel');
   if (channel.payload !== undefined) {
     fail(
       'Notifications carry no payload: leave channel.payload out and read what changed through the gateway with your token',
       'Subscription.channel.payload',
     );
+  }
+  if (channel.header !== undefined && (!Array.isArray(channel.header) || !channel.header.every((header) => typeof header === 'string' && HEADER.test(header)))) {
+    fail('channel.header must be a list of "Name: value" strings, each on one line', 'Subscription.channel.header');
+  }
+  if (input.end !== undefined && !(Date.parse(input.end) > now.getTime())) {
+    fail('end must be a date and time in the future', 'Subscription.end');
   }
   let endpoint: URL;
   try {
@@ -84,18 +110,28 @@ export function prepareSubscription(body: unknown, holder: ScopeHolder, tag: str
   if (!access.allowed) {
     throw new OutcomeError(forbidden(`the token may not search ${resourceType}, so it may not subscribe to it`));
   }
-  const params = prepareSearch(resourceType, parseQuery(match[2] ?? ''), access, holder).filter(
-    ([name]) => !name.startsWith('_') || ['_id', '_tag', '_profile', '_security', '_security:not'].includes(name),
-  );
-  const query = formatQuery(params);
+  const prepared = prepareSearch(resourceType, parseQuery(match[2] ?? ''), access, holder);
+  // A result parameter (_sort, _count, _include…) or _lastUpdated says nothing a notification can
+  // honour: refused by name rather than dropped, which would change what the client asked for.
+  const unsupported = prepared.filter(([name]) => name.startsWith('_') && !CRITERIA_PARAMETERS.has(name)).map(([name]) => name);
+  if (unsupported.length > 0) {
+    fail(`criteria: ${[...new Set(unsupported)].join(', ')} cannot be part of a Subscription's criteria`, 'Subscription.criteria');
+  }
+  const query = formatQuery(prepared);
 
-  const { id: _id, meta: _meta, ...rest } = input;
   return {
-    ...rest,
     resourceType: 'Subscription',
     status: 'requested',
-    criteria: query ? `${resourceType}?${query}` : resourceType,
+    // Required by R4: the server answers for one left out.
+    reason: input.reason,
+    // HAPI wants `Type?` for a search with no parameter.
+    criteria: `${resourceType}?${query}`,
+    ...(input.end !== undefined ? { end: input.end } : {}),
+    ...(input.contact !== undefined ? { contact: input.contact } : {}),
     channel: { type: 'rest-hook', endpoint: endpoint.toString(), ...(channel.header ? { header: channel.header } : {}) },
     meta: { tag: [{ system: OWNER_TAG_SYSTEM, code: tag }] },
   };
 }
+
+/** The search parameters starting with `_` that a Subscription's criteria may hold. */
+const CRITERIA_PARAMETERS: ReadonlySet<string> = new Set(['_id', '_tag', '_profile', '_security', '_security:not']);

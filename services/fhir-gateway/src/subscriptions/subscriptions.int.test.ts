@@ -139,4 +139,36 @@ describe('Subscriptions through the gateway', () => {
     expect((await gateway.send('DELETE', `Subscription/${id}`, owner)).status).toBe(204);
     expect((await gateway.get(`Subscription/${id}`, owner)).status).toBe(404);
   });
+
+  test('a Subscription carrying an extension is refused with a 400 naming it, and nothing is stored: HAPI would act on its payload-search extension, posting any search\'s results to the endpoint', async () => {
+    const patientApp = await gateway.token('patient/Subscription.crd patient/ImagingStudy.rs', { clientId: `leak-${run}`, patient: patients.a });
+    const endpoint = `${receiver.url}/leak-${run}`;
+    const leaking = {
+      ...subscription('ImagingStudy?status=available', endpoint),
+      extension: [{ url: 'http://hapifhir.io/fhir/StructureDefinition/subscription-payload-search-criteria', valueString: `Patient?_id=${patients.b}` }],
+    };
+    const response = await gateway.send('POST', 'Subscription', patientApp, leaking);
+    expect(response.status).toBe(400);
+    expect(response.body.issue[0].expression).toEqual(['Subscription.extension']);
+    const onChannel = await gateway.send('POST', 'Subscription', patientApp, subscription('ImagingStudy?status=available', endpoint, { extension: [{ url: 'http://example.org/x', valueString: 'y' }] }));
+    expect(onChannel.status).toBe(400);
+    expect(onChannel.body.issue[0].expression).toEqual(['Subscription.channel.extension']);
+    const stored = await (await fetch(`${process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir'}/Subscription?url=${encodeURIComponent(endpoint)}`, { headers: { 'cache-control': 'no-cache' } })).json();
+    expect(stored.entry ?? []).toEqual([]);
+  });
+
+  test('criteria with no parameter (every new study) is stored as the server wants it; a result parameter is refused by name; the header values are never read back', async () => {
+    const app = await gateway.token('system/Subscription.crds system/ImagingStudy.rs', { clientId: `every-${run}` });
+    const every = await gateway.send('POST', 'Subscription', app, subscription('ImagingStudy', `${receiver.url}/every-${run}`));
+    expect(every.status).toBe(201);
+    created.push(every.body.id);
+    expect(every.body.criteria).toBe('ImagingStudy?');
+    expect(every.body.channel.header).toEqual(['X-Subscriber-Secret: (hidden: set when the Subscription was made)']);
+    expect(JSON.stringify((await gateway.get(`Subscription/${every.body.id}`, app)).body)).not.toContain('s3cret');
+    expect(JSON.stringify((await gateway.get('Subscription', app)).body)).not.toContain('s3cret');
+    const sorted = await gateway.send('POST', 'Subscription', app, subscription('ImagingStudy?_sort=date', `${receiver.url}/sorted-${run}`));
+    expect(sorted.status).toBe(400);
+    expect(sorted.body.issue[0].expression).toEqual(['Subscription.criteria']);
+    await eventually(async () => ((await gateway.get(`Subscription/${every.body.id}`, app)).body.status === 'active' ? true : undefined), { timeoutMs: 20_000, what: 'the subscription active' });
+  });
 });
