@@ -11,7 +11,10 @@ interface Notification {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** A real HTTP receiver on a free loopback port: the subscriber's endpoint. */
+/**
+ * A real HTTP receiver on a free loopback port: the subscriber's endpoint. A path starting with
+ * `/flaky-` answers 503 to its first two notifications, as a receiver being deployed would.
+ */
 async function startReceiver(): Promise<{ url: string; received: Notification[]; stop: () => Promise<void> }> {
   const received: Notification[] = [];
   const server: Server = createServer((req, res) => {
@@ -19,6 +22,8 @@ async function startReceiver(): Promise<{ url: string; received: Notification[];
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       received.push({ path: req.url ?? '', at: Date.now(), body, headers: req.headers });
+      const path = req.url ?? '';
+      res.statusCode = path.startsWith('/flaky-') && received.filter((n) => n.path === path).length <= 2 ? 503 : 200;
       res.end();
     });
   });
@@ -171,4 +176,15 @@ describe('Subscriptions through the gateway', () => {
     expect(sorted.body.issue[0].expression).toEqual(['Subscription.criteria']);
     await eventually(async () => ((await gateway.get(`Subscription/${every.body.id}`, app)).body.status === 'active' ? true : undefined), { timeoutMs: 20_000, what: 'the subscription active' });
   });
+
+  test('an endpoint that answers 503 (a receiver being deployed) gets the notification again until it takes it: HAPI alone would have dropped it', async () => {
+    const app = await gateway.token('system/Subscription.crd system/ImagingStudy.rs', { clientId: `flaky-${run}` });
+    const made = await gateway.send('POST', 'Subscription', app, subscription(`ImagingStudy?patient=Patient/${patients.b}`, `${receiver.url}/flaky-${run}`));
+    expect(made.status).toBe(201);
+    created.push(made.body.id);
+    await eventually(async () => ((await gateway.get(`Subscription/${made.body.id}`, app)).body.status === 'active' ? true : undefined), { timeoutMs: 20_000, what: 'the subscription active' });
+    await fhirTransaction([studyEntry(`Patient/${patients.b}`, newUid())]);
+    // Two 503s, then taken (the launcher's SubscriptionDelivery.java makes HAPI send it again).
+    await eventually(async () => (receiver.received.filter((n) => n.path === `/flaky-${run}`).length >= 3 ? true : undefined), { timeoutMs: 60_000, what: 'the notification taken on its third delivery' });
+  }, 90_000);
 });

@@ -2,12 +2,14 @@ package org.imagingfacade.hapi;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.apache.ApacheRestfulClientFactory;
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.http.HttpResponseInterceptor;
 import org.apache.http.client.config.RequestConfig;
 import org.apache.http.conn.DnsResolver;
 import org.apache.http.impl.client.HttpClients;
@@ -39,6 +41,7 @@ public class SubscriptionDelivery {
 			ApacheRestfulClientFactory factory = new ApacheRestfulClientFactory(fhirContext);
 			factory.setHttpClient(HttpClients.custom()
 					.disableRedirectHandling()
+					.addInterceptorLast(FAILED_ANSWER)
 					.setDnsResolver(new CheckedResolver(settings.subscriptionAllowedAddresses()))
 					.setDefaultRequestConfig(RequestConfig.custom()
 							.setConnectTimeout(TIMEOUT_MS)
@@ -51,6 +54,19 @@ public class SubscriptionDelivery {
 					settings.subscriptionAllowedAddresses().isEmpty() ? "none" : String.join(",", settings.subscriptionAllowedAddresses()));
 		};
 	}
+
+	/**
+	 * An endpoint that answers 5xx, 429 or 408 has not taken the notification. HAPI 8.8 ignores the
+	 * status of a rest-hook answer, so such a notification was lost (a receiver restarting during a
+	 * deploy); as a failed delivery it is sent again, as one whose connection failed already was.
+	 * Other statuses (a 404 of a wrong path) would fail the same way every time: not retried.
+	 */
+	static final HttpResponseInterceptor FAILED_ANSWER = (response, context) -> {
+		int status = response.getStatusLine().getStatusCode();
+		if (status >= 500 || status == 429 || status == 408) {
+			throw new IOException("the rest-hook endpoint answered HTTP " + status + ": the notification is delivered again");
+		}
+	};
 
 	/** Resolves a host and refuses it whole when any of its addresses is not allowed. */
 	static final class CheckedResolver implements DnsResolver {
