@@ -21,10 +21,11 @@ describe('prepareSearch', () => {
     ['a client asking for the label itself gets nothing: both are ANDed', 'Patient', '_security=urn:imaging-facade:consent|withheld', practitioner, [['_security', 'urn:imaging-facade:consent|withheld'], ['_security:not', 'urn:imaging-facade:consent|withheld']]],
     ['a patient app naming itself is fine', 'ImagingStudy', 'patient=Patient/p1', patientApp, [['patient', 'Patient/p1'], ['patient', 'Patient/p1']]],
     ['Endpoints carry no patient data: not restricted', 'Endpoint', 'status=active', patientApp, [['status', 'active']]],
-    ['a chain into Patient with Patient access', 'ImagingStudy', 'patient.identifier=x', practitioner, [['patient.identifier', 'x']]],
+    ['a chain into Patient by identifier, with Patient access: sent typed (the server looks into Patient only)', 'ImagingStudy', 'patient.identifier=x', practitioner, [['patient:Patient.identifier', 'x']]],
+    ['a chain into Endpoint, typed likewise', 'ImagingStudy', 'endpoint.address=https%3A%2F%2Fnode', practitioner, [['endpoint:Endpoint.address', 'https://node']]],
     ['_include is left to the answer filter', 'ImagingStudy', '_include=ImagingStudy:subject', practitioner, [['_include', 'ImagingStudy:subject']]],
     ['_revinclude:iterate too', 'ImagingStudy', '_revinclude:iterate=Observation:part-of', practitioner, [['_revinclude:iterate', 'Observation:part-of']]],
-    ['a chain naming its type', 'ImagingStudy', 'subject:Patient.birthdate=1961', practitioner, [['subject:Patient.birthdate', '1961']]],
+    ['a chain naming its type', 'ImagingStudy', 'subject:Patient.identifier=x', practitioner, [['subject:Patient.identifier', 'x']]],
     ['filters on common parameters, with their modifiers', 'ImagingStudy', '_id:not=x&_lastUpdated=gt2020&_tag=a|b', practitioner, [['_id:not', 'x'], ['_lastUpdated', 'gt2020'], ['_tag', 'a|b']]],
     ['_summary true, false and data keep what the gateway checks', 'ImagingStudy', '_summary=true&_summary=data&_summary=false', practitioner, [['_summary', 'true'], ['_summary', 'data'], ['_summary', 'false']]],
     ['_summary in another case, sent as checked', 'ImagingStudy', '_summary=TRUE&_summary=Data', practitioner, [['_summary', 'true'], ['_summary', 'data']]],
@@ -63,6 +64,14 @@ describe('prepareSearch', () => {
     ['_sort on a chain', 'ImagingStudy', '_sort=patient.birthdate', practitioner, 400],
     ['a patient app chaining from Endpoint (shared by every patient)', 'Endpoint', 'endpoint:Endpoint.name=x', patientApp, 403],
     ['a patient app\'s _has from Endpoint', 'Endpoint', '_has:ImagingStudy:endpoint:patient=Patient/p2', patientApp, 400],
+    // A chain is matched on every record, a refuser's too: a `next` link would tell a field's value one guess at a time.
+    ['a chain on a field of a Patient other than its identifier', 'Observation', 'subject:Patient.birthdate=ne1965-03-09', holder('user/Observation.rs user/Patient.rs'), 400],
+    ['a chain on a patient\'s name', 'ImagingStudy', 'patient.name=x', practitioner, 400],
+    ['a chain on an identifier with a modifier', 'ImagingStudy', 'patient.identifier:missing=true', practitioner, 400],
+    // Mixed scopes: every study, but only its own patient's record.
+    ['a chain into Patient from a token that may search only its own patient', 'ImagingStudy', 'patient.identifier=x', holder('user/ImagingStudy.rs patient/Patient.rs', 'p1'), 403],
+    ['a parameter name with a trailing space', 'Patient', '_id%20=x', practitioner, 400],
+    ['a parameter name with a control character', 'ImagingStudy', 'status%00=x', practitioner, 400],
   ] as const)('refuses %s', (_situation, type, query, who, status) => {
     expect(statusOf(() => prepare(type, query, who))).toBe(status);
   });

@@ -49,19 +49,32 @@ function checkedSearch(resourceType: string, params: SearchParams, access: Acces
     if (name === '_getpages' || name === '_getpagesoffset') {
       throw new OutcomeError(badRequest(`${name} is only valid on the base URL, as in the links of a search answer`));
     }
+    if (!PARAMETER_NAME.test(name)) {
+      // Whatever the server would make of it (a trailing space, a control character), not what was checked.
+      throw new OutcomeError(badRequest(`${JSON.stringify(name)} is not a search parameter name`));
+    }
     if (name.startsWith('_')) {
       out.push(searchResultParameter(resourceType, name, value));
       continue;
     }
     const target = chainTarget(name);
-    if (target !== undefined && access.restriction === 'patient' && !PATIENT_COMPARTMENT[resourceType]) {
+    if (target === undefined) {
+      out.push([name, value]);
+      continue;
+    }
+    if (access.restriction === 'patient' && !PATIENT_COMPARTMENT[resourceType]) {
       // Endpoints are shared by every study: a chain from them would ask about other patients.
       throw new OutcomeError(forbidden(`a token restricted to a patient may not search ${resourceType} with a chained parameter`));
     }
-    if (target !== undefined && !evaluateAccess(holder, target, 'search').allowed) {
+    const targetAccess = evaluateAccess(holder, target, 'search');
+    if (!targetAccess.allowed) {
       throw new OutcomeError(forbidden(`the search parameter ${name} looks into ${target}, which the token may not search`));
     }
-    out.push([name, value]);
+    if (targetAccess.restriction === 'patient' && (access.restriction !== 'patient' || access.patientId !== targetAccess.patientId)) {
+      // `user/ImagingStudy.rs patient/Patient.rs`: the chain would search every patient's record.
+      throw new OutcomeError(forbidden(`the search parameter ${name} looks into ${target}, which the token may search for its patient only`));
+    }
+    out.push([chainedName(name, target), value]);
   }
   if (access.restriction === 'patient') {
     const others = namedPatients(resourceType, out).filter((id) => id !== access.patientId);
@@ -74,6 +87,29 @@ function checkedSearch(resourceType: string, params: SearchParams, access: Acces
     return restrictToPatient(resourceType, out, access.patientId);
   }
   return out;
+}
+
+/** A search parameter's name, modifiers and one chain link included; nothing else reaches the server. */
+const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(?::[A-Za-z][A-Za-z-]*)?(?:\.[a-z][a-z0-9-]*(?::[a-z][a-z-]*)?)?$/;
+
+/**
+ * What a chain into a Patient may ask: the patient's identifier only. A chain on another field
+ * (`subject:Patient.birthdate=ne…`) is matched by the server on every record, a refuser's too (the
+ * withheld label cannot be ANDed inside a chain), and whether a page has a `next` link then tells
+ * that field's value one guess at a time. Search Patient first (labelled records are left out
+ * there), then by `patient=Patient/<id>`.
+ */
+const PATIENT_CHAIN_PARAMETERS: ReadonlySet<string> = new Set(['identifier']);
+
+/** The chain as sent: its link typed (`subject.identifier` → `subject:Patient.identifier`), so the server looks into that type only. */
+function chainedName(name: string, target: string): string {
+  const dot = name.indexOf('.');
+  const [reference = ''] = name.slice(0, dot).split(':');
+  const field = name.slice(dot + 1);
+  if (target === 'Patient' && !PATIENT_CHAIN_PARAMETERS.has(field)) {
+    throw new OutcomeError(badRequest(`${name}: a chain into Patient may only name the patient's identifier (${reference}.identifier=<system>|<value>); search Patient first, then by ${reference}=Patient/<id>`));
+  }
+  return `${reference}:${target}.${field}`;
 }
 
 /**
