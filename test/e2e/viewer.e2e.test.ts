@@ -13,7 +13,7 @@ import { startPipeline, type Pipeline } from '../support/pipeline';
 import { REPO_ROOT } from '../support/service-process';
 import { sample, SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
 import { makeStudy, STUDY_DATE, STUDY_TIME, type GeneratedStudy } from '../support/study-factory';
-import { search, studiesByUid } from '../support/fhir';
+import { patientsByIdentifier, search, studiesByUid } from '../support/fhir';
 import { getRaw } from '../support/http-from';
 import { newUid } from '../support/uids';
 import { runDcmtk, storescu } from '../support/dcmtk';
@@ -268,6 +268,14 @@ test('the summary API: token required, the access rule, scopes and consent appli
   expect(facts.study.description).toBe(DESCRIPTION);
   expect(facts.dose).toBeUndefined();
   expect(facts.cumulative).toBeUndefined();
+  // A token that may read another patient's Observations only: every study's facts, this patient's dose never.
+  const otherPatients = await getRaw(summaryUrl(current.studyInstanceUid), { authorization: `Bearer ${await gateway.token('user/ImagingStudy.rs patient/Observation.rs', { patient: 'another-patient' })}` });
+  expect(otherPatients.status).toBe(200);
+  expect(JSON.parse(otherPatients.bytes.toString('utf8')).dose).toBeUndefined();
+  expect(JSON.parse(otherPatients.bytes.toString('utf8')).cumulative).toBeUndefined();
+  const [own] = await patientsByIdentifier(current.patientId);
+  const ownPatient = await getRaw(summaryUrl(current.studyInstanceUid), { authorization: `Bearer ${await gateway.token('user/ImagingStudy.rs patient/Observation.rs', { patient: own!.id! })}` });
+  expect(JSON.parse(ownPatient.bytes.toString('utf8')).display.dose).toContain(`DLP ${ctReport.dlpTotal} mGy.cm`);
 
   const requestId = newUid();
   const summary = await getRaw(summaryUrl(current.studyInstanceUid), { authorization: `Bearer ${reader}`, 'x-request-id': requestId, 'accept-encoding': 'gzip' });

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import express from 'express';
+import express, { type Request } from 'express';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { createLogger } from '@imaging-facade/service-kit';
 import { failedTokenCounter } from '@imaging-facade/access';
@@ -8,7 +8,7 @@ import { getFrom, sendBadTokensUntilLocked, serveOnLoopback } from '../../../../
 import { eventually } from '../../../../test/support/wait';
 import { multipartContentType, newBoundary, streamParts } from '../wado/multipart';
 import { dicomwebErrorHandler } from './errors';
-import { audited, requestContext } from './request-context';
+import { audited, DICOMWEB_FACE, requestContext } from './request-context';
 
 const logger = createLogger('dicomweb-test', 'silent');
 
@@ -152,4 +152,16 @@ describe('DICOMweb: every retrieve is audited once when its connection closes, a
       await server.close();
     }
   }, 15_000);
+});
+
+test.each([
+  ['/studies', 'search-type'],
+  ['/STUDIES', 'search-type'],
+  ['/studies/', 'search-type'],
+  ['/Studies/1.2.3/Series', 'search-type'],
+  ['/studies/1.2.3/series/4.5/instances/', 'search-type'],
+  ['/studies/1.2.3', 'read'],
+  ['/studies/1.2.3/metadata', 'read'],
+])('DICOMweb: %s is audited as a %s, as the router matches it (any case, a trailing slash)', (path, interaction) => {
+  expect(DICOMWEB_FACE.interactionOf({ path } as Request)).toBe(interaction);
 });

@@ -40,7 +40,8 @@ export interface RequestFace {
 export const DICOMWEB_FACE: RequestFace = {
   serverDisplay: 'Imaging Facade DICOMweb',
   logMessage: 'dicomweb request',
-  interactionOf: (req) => (/\/(studies|series|instances)$/.test(req.path) ? 'search-type' : 'read'),
+  // As the router matches: any case, a trailing slash (a search audited as a read lost its query).
+  interactionOf: (req) => (/\/(studies|series|instances)\/?$/i.test(req.path) ? 'search-type' : 'read'),
 };
 
 export const principalOf = (res: Response): Principal => res.locals.principal as Principal;

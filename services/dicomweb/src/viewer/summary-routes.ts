@@ -15,7 +15,7 @@ import { studySummary } from './study-summary';
  * context as DICOMweb (the viewer's bearer token, `no-store`, one BALP Read AuditEvent naming the
  * study and its patient) and the same access rule: a study the token may not see — another
  * patient's, or one whose patient refused sharing — is 404, as one that does not exist. The dose
- * parts need a token that may also read Observations.
+ * parts need a token that may also read that patient's Observations.
  */
 export const VIEWER_API_PATH = '/viewer-api';
 
@@ -40,10 +40,13 @@ export function viewerApiRoutes(deps: SummaryDeps): Router {
       throw notFound(`Study ${studyUid}`);
     }
     audited(res).studies = [study];
-    const withDose = evaluateAccess(principal, 'Observation', 'read').allowed;
+    const observations = evaluateAccess(principal, 'Observation', 'read');
     const resources = await deps.summaries.study(studyUid);
-    const patient = withDose ? patientReferenceOf(resources, studyUid) : undefined;
-    const cumulative = patient ? await deps.summaries.cumulative(patient) : undefined;
+    const patient = patientReferenceOf(resources, studyUid);
+    // A token that may read one patient's Observations (`patient/Observation.rs`) sees the dose of
+    // that patient's studies only, as the gateway answers it (until 2026-12-07 it saw any study's).
+    const withDose = observations.allowed && (observations.restriction === 'none' || patient === `Patient/${observations.patientId}`);
+    const cumulative = withDose && patient ? await deps.summaries.cumulative(patient) : undefined;
     res.type('application/json').send(JSON.stringify(studySummary(studyUid, resources, cumulative, withDose)));
   });
   router.use((_req, res) => sendError(res, 404, 'No such viewer API resource'));
