@@ -88,3 +88,25 @@ describe('rest-hook delivery by the FHIR server: no redirect followed, no addres
     expect(elsewhere.hits).toEqual([]);
   });
 });
+
+describe('Subscriptions written to the FHIR server directly, by any other writer than the gateway', () => {
+  const base = process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
+  const post = (extra: Record<string, unknown>, channel: Record<string, unknown> = {}) =>
+    fetch(`${base}/Subscription`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Subscription', status: 'requested', reason: 'guard', criteria: 'ImagingStudy?status=available', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/guard', ...channel }, ...extra }),
+    });
+
+  test('the launcher refuses one that would send resources itself: the payload search extension, a payload (422); a plain one is created', async () => {
+    const searching = await post({ extension: [{ url: 'http://hapifhir.io/fhir/StructureDefinition/subscription-payload-search-criteria', valueString: 'Patient?' }] });
+    expect(searching.status).toBe(422);
+    expect(JSON.stringify(await searching.json())).toContain('payload search extension');
+    expect((await post({}, { payload: 'application/fhir+json' })).status).toBe(422);
+    const plain = await post({});
+    expect(plain.status).toBe(201);
+    const { id } = (await plain.json()) as { id: string };
+    expect((await fetch(`${base}/Subscription/${id}`, { method: 'DELETE' })).status).toBeLessThan(300);
+  });
+});
+
