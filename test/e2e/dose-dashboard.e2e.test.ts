@@ -166,9 +166,11 @@ test('a clinician\'s token is refused the dashboard API (403 OperationOutcome, a
   expect([refusal.outcome, refusal.outcomeDesc]).toEqual(['4', expect.stringContaining('dose-officer')]);
   const access = await auditOf(readId, since);
   expect(access.outcome).toBe('0');
-  expect(access.meta?.profile?.[0]).toMatch(/BasicAudit\.Query$/);
+  // The export names its studies and their patients (BALP PatientQuery): "who saw patient X's data" finds it.
+  expect(access.meta?.profile?.[0]).toMatch(/BasicAudit\.PatientQuery$/);
   const studies = access.entity?.filter((entity) => entity.what?.type === 'ImagingStudy').map((entity) => entity.name);
   for (const report of reports) expect(studies).toContain(report.studyInstanceUid);
+  expect(access.entity?.some((entity) => entity.role?.code === '1')).toBe(true);
 });
 
 test('the dose officer signs in; the charts are drawn, the exams above their level are flagged; the CSV agrees with HAPI and the reports', async () => {

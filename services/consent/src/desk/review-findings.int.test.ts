@@ -90,6 +90,29 @@ describe('the desk after its security review', () => {
     }
   });
 
+  test('a sign-in, a sign-out or a decision posted without a form (no body, JSON) is answered as a form that says nothing, never a 500 (second review, 2026-12-07)', async () => {
+    const noBody = await fetch(`${desk.url}/login`, { method: 'POST', redirect: 'manual' });
+    const asJson = await fetch(`${desk.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: '{"user":"desk"}' });
+    const session = await pageSignIn(desk, 'desk', 'desk');
+    const decision = await fetch(`${desk.url}/patient/decision`, { method: 'POST', redirect: 'manual', headers: { cookie: session.cookie } });
+    const logout = await fetch(`${desk.url}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: session.cookie } });
+    for (const answer of [noBody, asJson, decision, logout]) {
+      expect(answer.status).toBeLessThan(500);
+      expect(await answer.text()).not.toContain('TypeError');
+    }
+    // Without the form's token, a signed-in session decides nothing and stays signed in.
+    expect([decision.status, logout.status]).toEqual([403, 403]);
+  });
+
+  test('a page reached by a path that starts with two slashes links only to this desk (its language switch was a link to another site)', async () => {
+    const answer = await fetch(`${desk.url}//a//attacker.example/x`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `user=${'x'.repeat(9000)}` });
+    const page = await answer.text();
+    expect(answer.status).toBe(413);
+    const links = [...page.matchAll(/href="([^"]+)"/g)].map((match) => match[1]!);
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) expect(link).not.toMatch(/^\/\/|^[a-z]+:/i);
+  });
+
   test('a decision on a study that is not a UID is a 400 page', async () => {
     const session = await pageSignIn(desk, 'desk', 'desk');
     const page = await fetch(`${desk.url}/patient?id=${encodeURIComponent(`${SYSTEM}|IPP-${testUid().slice(-10)}`)}`, { headers: { cookie: session.cookie } });

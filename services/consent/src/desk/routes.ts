@@ -56,7 +56,7 @@ export function deskPages(options: DeskOptions): Router {
   });
 
   router.post('/login', async (req, res) => {
-    const body = req.body as Record<string, unknown>;
+    const body = formOf(req);
     const expected = readCookie(req, LOGIN_COOKIE);
     const user = typeof body.user === 'string' ? body.user.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
@@ -165,7 +165,7 @@ export function deskPages(options: DeskOptions): Router {
   });
 
   router.post('/patient/decision', requireCsrf, async (req, res) => {
-    const body = req.body as Record<string, unknown>;
+    const body = formOf(req);
     const patient = parseRecordablePatientKey(body.patient);
     const action = body.action;
     const context = pageContext(req, res);
@@ -298,7 +298,7 @@ const sameOriginPosts: RequestHandler = (req, res, next) => {
 
 const requireCsrf: RequestHandler = (req, res, next) => {
   const session = res.locals.session as DeskSession;
-  if (!sameSecret(session.csrfToken, (req.body as Record<string, unknown>)._csrf)) {
+  if (!sameSecret(session.csrfToken, formOf(req)._csrf)) {
     res.status(403).type('text/plain').send('Invalid form token: reload the page and try again');
     return;
   }
@@ -307,4 +307,9 @@ const requireCsrf: RequestHandler = (req, res, next) => {
 
 function stringParam(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim().length > 0 ? value.trim() : undefined;
+}
+
+/** The posted form; empty when the request sent none, or not as a form (Express leaves `body` unset then: a 500 before 2026-12-07). */
+function formOf(req: Request): Record<string, unknown> {
+  return (req.body ?? {}) as Record<string, unknown>;
 }

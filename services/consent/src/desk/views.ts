@@ -58,7 +58,8 @@ ${body}
 
 function languageSwitch(context: PageContext): SafeHtml[] {
   return LANGUAGES.map((language) => {
-    const url = new URL(context.path, 'http://desk.invalid');
+    // One leading slash: `//host/…` as a request path would make a link to another site.
+    const url = new URL(`/${context.path.replace(/^[/\\]+/, '')}`, 'http://desk.invalid');
     url.searchParams.set('lang', language);
     const label = language === 'fr' ? 'Français' : 'English';
     return language === context.language

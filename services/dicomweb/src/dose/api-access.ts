@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { evaluateAccess, type Principal } from '@imaging-facade/access';
 import { forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { audited, requestContext, type RequestContextDeps, type RequestFace } from '../http/request-context';
+import type { StudyIndexDb } from '../index/study-index-db';
 
 /**
  * What every dashboard API request goes through: DICOMweb's request context (a request id,
@@ -13,9 +14,13 @@ export interface DoseAccessDeps extends RequestContextDeps {
   roleScope: string;
 }
 
-/** The studies an answer names, for its AuditEvent (set by the handler). */
-export function auditStudies(res: Response, studyUids: ReadonlyArray<string | undefined>): void {
-  audited(res).studies = [...new Set(studyUids.filter((uid): uid is string => !!uid))].map((studyUid) => ({ studyUid }));
+/**
+ * The studies an answer names, with their patients as the index knows them, for its AuditEvent (set
+ * by the handler): "who saw patient X's data" finds a dose export too (until 2026-12-07 it named
+ * the studies only).
+ */
+export function auditStudies(res: Response, studyUids: ReadonlyArray<string | undefined>, index: Pick<StudyIndexDb, 'study'>): void {
+  audited(res).studies = [...new Set(studyUids.filter((uid): uid is string => !!uid))].map((studyUid) => index.study(studyUid) ?? { studyUid });
 }
 
 /** Why a principal may not use the dashboard, or undefined when it may. */

@@ -122,7 +122,10 @@ describe('the dashboard API: who may read it', () => {
       }
       const [event] = await eventually(async () => (events.length === 1 ? events : undefined), { what: 'one AuditEvent', timeoutMs: 5000 });
       expect(event?.outcome).toBe(status === 200 ? '0' : '4');
-      expect(event?.meta?.profile?.[0]).toMatch(/BasicAudit\.Query$/);
+      // An answer that names studies names their patients (BALP PatientQuery): "who saw patient X's data" finds it.
+      expect(event?.meta?.profile?.[0]).toMatch(status === 200 ? /BasicAudit\.PatientQuery$/ : /BasicAudit\.Query$/);
+      if (status === 200) expect(JSON.stringify(event?.entity)).toContain('"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"1"');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     } finally {
       await server.close();
     }

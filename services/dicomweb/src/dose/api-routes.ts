@@ -39,7 +39,7 @@ export function doseApiRoutes(deps: DoseApiDeps): Router {
     const { exams, notShown } = await assessed(period);
     const above = flagged(exams);
     const listed = above.slice(0, deps.maxFlaggedListed);
-    auditStudies(res, listed.map((exam) => exam.studyUid));
+    auditStudies(res, listed.map((exam) => exam.studyUid), deps.studies);
     res.json({
       period: { from: period.from, to: period.to, bucket: period.bucket },
       referenceTable: { name: deps.table.name, levels: deps.table.levels },
@@ -64,7 +64,7 @@ export function doseApiRoutes(deps: DoseApiDeps): Router {
   router.get('/export.csv', async (req: Request, res: Response) => {
     const period = parsePeriod(req.query as Record<string, unknown>);
     const { exams } = await assessed(period);
-    auditStudies(res, exams.map((exam) => exam.studyUid));
+    auditStudies(res, exams.map((exam) => exam.studyUid), deps.studies);
     res
       .status(200)
       .type('text/csv; charset=utf-8')

@@ -38,6 +38,8 @@ describe('the CSV export', () => {
     ['a formula', '=HYPERLINK("x")', '"\'=HYPERLINK(""x"")"'],
     ['a leading @', '@cmd', "'@cmd"],
     ['a negative number stays a number', '-1.5', '-1.5'],
+    ['a formula after spaces (a spreadsheet that trims them runs it)', '  =1+1', "'  =1+1"],
+    ['a leading tab', '\tx', "'\tx"],
   ])('a field with %s', (_name, text, expected) => {
     expect(csvField(text)).toBe(expected);
   });

@@ -34,9 +34,12 @@ function number(value: number | undefined): string {
   return value === undefined ? '' : String(value);
 }
 
-/** A field as RFC 4180 wants it; text a spreadsheet would run as a formula is prefixed with a quote. */
+/**
+ * A field as RFC 4180 wants it; text a spreadsheet would run as a formula is prefixed with a quote,
+ * also after leading spaces (a spreadsheet that trims them would run ` =…`).
+ */
 export function csvField(text: string): string {
-  const safe = /^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
+  const safe = /^(?:[\t\r]|\s*[=+\-@])/.test(text) && !/^-?\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

@@ -83,6 +83,8 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
     res.set('x-request-id', requestId);
     // Patient data: never kept by a shared cache or the browser's disk cache.
     res.set('cache-control', 'no-store');
+    // JSON, CSV and images are what they say they are: never sniffed into a page.
+    res.set('x-content-type-options', 'nosniff');
     const record: Audited = { interaction: face.interactionOf(req), studies: [] };
     res.locals.audited = record;
     const started = Date.now();
