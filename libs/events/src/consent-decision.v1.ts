@@ -37,10 +37,20 @@ export type PatientIdentifier = z.infer<typeof patientIdentifierSchema>;
  */
 export const RECORDED_IDENTIFIER_MAX_LENGTH = 200;
 
-/** A patient identifier as a decision may be recorded under (`RECORDED_IDENTIFIER_MAX_LENGTH`). */
-export const recordedPatientIdentifierSchema = z.object({
+/**
+ * A patient identifier as a decision may be recorded under (`RECORDED_IDENTIFIER_MAX_LENGTH`),
+ * nothing else in it: a value with a space at either end, or a control or invisible character, is
+ * refused, not trimmed (an identifier is never rewritten). The FHIR server trims a token it
+ * searches and the ingest reads PatientID without its padding, so `"V "` found V's records while
+ * the decision was announced under a key no study has: the refusal was shown at the desk and
+ * enforced nowhere, and a permit for `"V "` ended V's own refusal (until 2026-12-07, a review).
+ */
+export const recordedPatientIdentifierSchema = z.strictObject({
   system: patientIdentifierSchema.shape.system.pipe(z.string().max(RECORDED_IDENTIFIER_MAX_LENGTH, `has at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters`)),
-  value: patientIdentifierSchema.shape.value.max(RECORDED_IDENTIFIER_MAX_LENGTH, `has at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters`),
+  value: patientIdentifierSchema.shape.value
+    .max(RECORDED_IDENTIFIER_MAX_LENGTH, `has at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters`)
+    .refine((value) => value.trim() === value, 'has no space at either end')
+    .refine((value) => !/[\p{Cc}\p{Cf}]/u.test(value), 'has no control or invisible character'),
 });
 
 /** The study a decision is limited to: by StudyInstanceUID, by accession number, or both. */

@@ -39,6 +39,12 @@ describe('parseDecisionBody', () => {
     ['a misspelt field', { patient, decison: 'deny' }, /decison|Unrecognized key/],
     ['a value longer than a decision may be recorded under (its records could not be searched)', { patient: { ...patient, value: 'x'.repeat(201) }, decision: 'deny' }, /patient\.value: has at most 200 characters/],
     ['a system that long', { patient: { ...patient, system: `urn:oid:${'1.'.repeat(100)}1` }, decision: 'deny' }, /patient\.system: has at most 200 characters/],
+    // Recorded under a key no study has, found by the FHIR server as the trimmed one (a review, 2026-12-07).
+    ['a value with a space at its end', { patient: { ...patient, value: '123456 ' }, decision: 'deny' }, /patient\.value: has no space at either end/],
+    ['a value with a zero-width space', { patient: { ...patient, value: '1234\u200b56' }, decision: 'deny' }, /patient\.value: has no control or invisible character/],
+    ['a value with a new line', { patient: { ...patient, value: '1234\n56' }, decision: 'deny' }, /patient\.value: has no control or invisible character/],
+    // A misplaced `study` made a decision for all studies.
+    ['a study inside the patient', { patient: { ...patient, study: '1.2.3' }, decision: 'permit' }, /patient: Unrecognized key|study/],
   ])('refuses %s with a 400 that says why', (_situation, body, message) => {
     expect(diagnosticsOf(() => parseDecisionBody(body))).toMatch(message);
   });
@@ -89,5 +95,9 @@ describe('parseRevokeQuery', () => {
 
   test('refuses a bad UID', () => {
     expect(diagnosticsOf(() => parseRevokeQuery({ study: 'x' }))).toMatch(/study: not a DICOM UID/);
+  });
+
+  test('refuses a parameter it does not know: a misspelt study revoked every decision', () => {
+    expect(diagnosticsOf(() => parseRevokeQuery({ StudyInstanceUID: '1.2.3' }))).toMatch(/StudyInstanceUID|Unrecognized key/);
   });
 });

@@ -35,8 +35,11 @@ export function parseDecisionBody(body: unknown): DecisionCommand {
   return { patient: parsed.patient, provision: parsed.decision, study: studyOf(parsed.study, parsed.accessionNumber) };
 }
 
-/** The `study` / `accessionNumber` query parameters of a revocation: absent means all studies. */
-export const revokeQuerySchema = z.object({
+/**
+ * The `study` / `accessionNumber` query parameters of a revocation: absent means all studies, so
+ * any other parameter is a 400 (a misspelt `StudyInstanceUID=` revoked the patient-wide refusal).
+ */
+export const revokeQuerySchema = z.strictObject({
   study: studyUid.optional(),
   accessionNumber: accessionNumber.optional(),
 });

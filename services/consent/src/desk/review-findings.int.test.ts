@@ -113,6 +113,27 @@ describe('the desk after its security review', () => {
     for (const link of links) expect(link).not.toMatch(/^\/\/|^[a-z]+:/i);
   });
 
+  test('the API refuses what would be recorded under another key or widened (a third review, 2026-12-07): a value with a space at its end, a study inside the patient, a revocation naming a parameter it does not know; nothing is written', async () => {
+    const value = `IPP-${testUid().slice(-10)}`;
+    const recorded = await api(desk, 'POST', '/api/decisions', { patient: { system: SYSTEM, value }, decision: 'deny' });
+    expect(recorded.status).toBe(201);
+    for (const body of [
+      { patient: { system: SYSTEM, value: `${value} ` }, decision: 'permit' },
+      { patient: { system: SYSTEM, value, study: '1.2.3' }, decision: 'permit' },
+    ]) {
+      const answer = await api(desk, 'POST', '/api/decisions', body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.resourceType).toBe('OperationOutcome');
+    }
+    const revoke = await api(desk, 'DELETE', `/api/patients/${encodeURIComponent(`${SYSTEM}|${value}`)}/decision?StudyInstanceUID=1.2.3`);
+    expect(revoke.status).toBe(400);
+    // The refusal recorded first is still the one in force.
+    const state = await api(desk, 'GET', `/api/patients/${encodeURIComponent(`${SYSTEM}|${value}`)}/decision`);
+    expect(state.status).toBe(200);
+    expect(JSON.stringify(state.body)).toContain('deny');
+    expect(JSON.stringify(state.body)).not.toContain('permit');
+  });
+
   test('a decision on a study that is not a UID is a 400 page', async () => {
     const session = await pageSignIn(desk, 'desk', 'desk');
     const page = await fetch(`${desk.url}/patient?id=${encodeURIComponent(`${SYSTEM}|IPP-${testUid().slice(-10)}`)}`, { headers: { cookie: session.cookie } });
