@@ -10,7 +10,7 @@ import { DEFAULT_NODE_SETTINGS, type NodeSettings } from './node-settings';
 import { patientIdentifier } from './mapping/patient-mapping';
 import { transactionBundle } from './fhir/transaction';
 import { withoutRememberedRejections } from './fhir/rejected-instances';
-import { findRejectedStudyRecords, rejectedStudyRecordDeletions, rememberedWith, sameRecords } from './fhir/rejected-study-record';
+import { findRejectedStudyRecords, rememberedWith, settleRejectedStudyRecords } from './fhir/rejected-study-record';
 import { STEPS, type DerivedOutcome, type TransactionState } from './fhir/transaction-steps';
 import { pendingRecountsOf } from './fhir/subject-correction';
 
@@ -128,7 +128,9 @@ export async function mapStudySnapshot(
     const entry = state.entries[index];
     assertCreated(entry?.resource?.resourceType ?? 'resource', response.entry?.[index]?.response?.status);
   }
-  await settleRejectedStudyRecords(fhir, state, existingStudy !== undefined, studyWritten, rejectedRecords);
+  if (!existingStudy && (await settleRejectedStudyRecords(fhir, data.studyInstanceUid, { studyCreated: studyWritten, recordWritten: state.derived.rejectedStudyRecord === 'written' }, rejectedRecords)) === 'deleted') {
+    state.derived.rejectedStudyRecord = 'deleted';
+  }
   const written = state.entries.findIndex((entry) => entry.resource?.resourceType === 'Basic');
   const writtenId = written >= 0 ? /^Basic\/([^/]+)/.exec(response.entry?.[written]?.response?.location ?? '')?.[1] : undefined;
   return withRecordRecounts(result, rejectedRecords, writtenId && removedFrom ? { id: writtenId, patientId: removedFrom } : undefined);
@@ -143,35 +145,6 @@ function withRecordRecounts(result: MappingResult, read: readonly Basic[], writt
   const patientIds = [...new Set([...read.flatMap((record) => pendingRecountsOf(record)), ...(written ? [written.patientId] : [])])];
   const recordId = written?.id ?? kept?.id;
   return patientIds.length > 0 ? { ...result, recordRecounts: { patientIds, ...(recordId ? { recordId } : {}) } } : result;
-}
-
-/**
- * After the write, across resource types (rejected-study-record.ts): a study just created takes over
- * what its records remembered, so they go, unless one was written or changed meanwhile (another
- * node's mapper, which saw no study); a record just written where no study was stored must not
- * stand beside a study created meanwhile. Either way the event is handled again, which reads both
- * and folds the record into the study. Of two racing writers, the later check sees the other's write.
- */
-async function settleRejectedStudyRecords(fhir: FhirPort, state: TransactionState, stored: boolean, studyWritten: boolean, read: readonly Basic[]): Promise<void> {
-  if (!stored && studyWritten) {
-    const now = await findRejectedStudyRecords(fhir, state.data.studyInstanceUid);
-    if (now.length === 0) {
-      return;
-    }
-    // The study as it is now guards the deletion: a removal or withdrawal meanwhile makes it fail (409).
-    const created = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(state.data.studyInstanceUid));
-    if (!sameRecords(read, now) || !created) {
-      throw new FhirError('a record of the rejected study was written, or the study removed, while the study was created; merging again', 409);
-    }
-    await fhir.transaction(transactionBundle(rejectedStudyRecordDeletions(now, created)));
-    state.derived.rejectedStudyRecord = 'deleted';
-    return;
-  }
-  if (!stored && state.derived.rejectedStudyRecord === 'written') {
-    if (await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(state.data.studyInstanceUid))) {
-      throw new FhirError('the study was created while its rejected instances were recorded; merging again', 409);
-    }
-  }
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { StudyRejection } from '@imaging-facade/events';
 import type { Basic, BundleEntry, ImagingStudy } from '@medplum/fhirtypes';
-import { dicomUidIdentifier, identifierToken, searchQuery, weakEtag } from '@imaging-facade/fhir';
-import type { FhirPort } from './fhir-lookups';
+import { dicomUidIdentifier, FhirError, identifierToken, searchQuery, weakEtag } from '@imaging-facade/fhir';
+import { findByIdentifier, type FhirPort } from './fhir-lookups';
+import { transactionBundle } from './transaction';
 import { pendingRecountsOf, pendingRecountTag } from './subject-correction';
 import { rememberedRejections, withRejections, type RejectionMemory } from './rejected-instances';
 
@@ -13,10 +14,11 @@ import { rememberedRejections, withRejections, type RejectionMemory } from './re
  * later; without this record the study came back, in the wrong-worklist case under the wrong
  * patient. It names no patient (UIDs and reasons), except, from a removal until the dose of the
  * patient the study was filed under is computed again, that Patient's id in a pending-recount tag
- * (index-writer.ts); the gateway does not serve `Basic`. Every snapshot is read against it: when the study is published again (an instance not rejected),
- * or found stored beside it (two nodes' mappers racing), the study takes its rejections and the
- * record is deleted. Each writer checks for the other resource after its own write (pipeline.ts),
- * so that of two racing writers one sees the other and handles its event again.
+ * (index-writer.ts); the gateway does not serve `Basic`. Every snapshot is read against it: when
+ * the study is published again (an instance not rejected), or found stored beside it (two nodes'
+ * mappers racing), the study takes its rejections and the record is deleted. Each writer checks
+ * for the other resource after its own write (`settleRejectedStudyRecords`), so that of two racing
+ * writers one sees the other and handles its event again.
  */
 export const REJECTED_STUDY_CODE = { system: 'https://imagingfacade.org/fhir/CodeSystem/index-record', code: 'rejected-study' } as const;
 
@@ -101,4 +103,37 @@ export function rejectedStudyRecordDeletions(stored: readonly Basic[], guard?: I
 
 function deletionOf(record: Basic): BundleEntry {
   return { request: { method: 'DELETE', url: `Basic/${record.id}` } };
+}
+
+/**
+ * After a write where no study was stored, across resource types: a study just created takes over
+ * what its records remembered, so they go (`deleted`), unless one was written or changed meanwhile
+ * (another node's mapper, which saw no study) or the study was removed again; a record just
+ * written must not stand beside a study created meanwhile. Either way the event fails retryably
+ * and is handled again, which reads both and folds the record into the study. Of two racing
+ * writers, the later check sees the other's write.
+ */
+export async function settleRejectedStudyRecords(
+  fhir: FhirPort,
+  studyInstanceUid: string,
+  written: { studyCreated: boolean; recordWritten: boolean },
+  read: readonly Basic[],
+): Promise<'deleted' | undefined> {
+  if (written.studyCreated) {
+    const now = await findRejectedStudyRecords(fhir, studyInstanceUid);
+    if (now.length === 0) {
+      return undefined;
+    }
+    // The study as it is now guards the deletion: a removal or withdrawal meanwhile makes it fail (409).
+    const created = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(studyInstanceUid));
+    if (!sameRecords(read, now) || !created) {
+      throw new FhirError('a record of the rejected study was written, or the study removed, while the study was created; merging again', 409);
+    }
+    await fhir.transaction(transactionBundle(rejectedStudyRecordDeletions(now, created)));
+    return 'deleted';
+  }
+  if (written.recordWritten && (await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(studyInstanceUid)))) {
+    throw new FhirError('the study was created while its rejected instances were recorded; merging again', 409);
+  }
+  return undefined;
 }
