@@ -10,3 +10,4 @@ export * from './visibility';
 export * from './study-access';
 export * from './bearer';
 export * from './linked-decisions';
+export * from './report-gate';

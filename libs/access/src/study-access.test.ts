@@ -5,13 +5,14 @@ import type { Principal } from './oidc';
 import { parseScopes } from './scopes';
 import { StudyAccess, type StudyFacts } from './study-access';
 import { readVisible } from './visibility';
+import { VALIDATED_REPORT_URL } from '@imaging-facade/fhir';
 
 /**
  * One rule, two entry points: for every (token, study, consent) the DICOMweb face (StudyAccess, from
  * the node's index) answers exactly what the FHIR gateway answers for the same study's ImagingStudy.
  */
 
-const principal = (scope: string, patientId?: string): Principal => ({ issuer: 'https://idp', scopes: parseScopes(scope), patientId });
+const principal = (scope: string, patientId?: string): Principal => ({ issuer: 'https://idp', scopes: parseScopes(scope), grantedScopes: scope.split(' '), patientId });
 const SYSTEM = 'urn:oid:1.2.250.1.71.4.2.1';
 const identifiersOf: Record<string, PatientIdentifier[]> = { p1: [{ system: SYSTEM, value: 'IPP-1' }], p2: [{ system: SYSTEM, value: 'IPP-2' }] };
 
@@ -25,13 +26,24 @@ const rules = (decisions: { refusedPatients?: string[]; refusedStudies?: string[
 });
 const lookups: ConsentLookups = { patientIdentifiers: async (id) => identifiersOf[id] ?? [], study: async () => undefined };
 
-const facts = (uid: string, patientId: string): StudyFacts => ({ studyInstanceUid: uid, patient: identifiersOf[patientId] ?? [] });
+/** The studies that hold a validated report (the index lists it; the node's own index reads the report's flags). */
+const REPORTED = new Set(['1.2.3', '1.2.5']);
+const facts = (uid: string, patientId: string): StudyFacts => ({ studyInstanceUid: uid, patient: identifiersOf[patientId] ?? [], reported: () => REPORTED.has(uid) });
 const resource = (uid: string, patientId: string): AnyResource => ({
   resourceType: 'ImagingStudy',
   id: `is-${uid}`,
   subject: { reference: `Patient/${patientId}` },
   identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
+  series: [
+    {
+      uid: `${uid}.1`,
+      modality: { code: 'SR' },
+      instance: [{ uid: `${uid}.1.1`, sopClass: { code: 'urn:oid:1.2.840.10008.5.1.4.1.1.88.33' }, ...(REPORTED.has(uid) ? { extension: [{ url: VALIDATED_REPORT_URL, valueBoolean: true }] } : {}) }],
+    },
+  ],
 });
+/** The report rule, with the default GP role scope; a study not in the answer is not reported. */
+const reports = { roleScope: 'gp', studyReported: async (id: string) => REPORTED.has(id.replace(/^is-/, '')) };
 
 const tokens = {
   'a clinician (user/ImagingStudy.rs)': principal('user/ImagingStudy.rs'),
@@ -40,6 +52,8 @@ const tokens = {
   'a system (system/*.read, v1)': principal('system/*.read'),
   'a token without ImagingStudy scope': principal('user/Observation.rs'),
   'a token with a constrained scope only': principal('user/ImagingStudy.rs?status=available'),
+  'a GP (gp user/ImagingStudy.rs)': principal('openid gp user/ImagingStudy.rs'),
+  'a GP\'s patient-restricted app (gp patient/*.rs)': principal('gp patient/*.rs', 'p1'),
 };
 const consents = {
   'no decision': {},
@@ -59,8 +73,8 @@ const cases = Object.entries(tokens).flatMap(([token, who]) =>
 describe('StudyAccess gives the gateway\'s answer', () => {
   test.each(cases)('%s, %s, study %s of %s', async (_token, _consent, uid, patient, who, decisions) => {
     const consent = { rules: rules(decisions), lookups };
-    const gateway = (await readVisible(resource(uid, patient), who, consent)).value;
-    const dicomweb = await new StudyAccess(consent).canSee(who, facts(uid, patient), 'read');
+    const gateway = (await readVisible(resource(uid, patient), who, { ...consent, reports })).value;
+    const dicomweb = await new StudyAccess(consent, reports.roleScope).canSee(who, facts(uid, patient), 'read');
     expect(dicomweb).toBe(gateway);
   });
 });
@@ -74,6 +88,15 @@ describe('StudyAccess.scopeOf', () => {
 
   test('a clinician token reaches every study', async () => {
     expect(await access.scopeOf(principal('user/ImagingStudy.rs'), 'search')).toEqual({ kind: 'all' });
+  });
+
+  test('a GP token reaches the studies with a validated report', async () => {
+    const gp = principal('gp user/ImagingStudy.rs');
+    expect(await new StudyAccess({ rules: rules({}), lookups }, 'gp').scopeOf(gp, 'search')).toEqual({ kind: 'all', reportedOnly: true });
+    expect(await new StudyAccess({ rules: rules({}), lookups }, 'gp').canSee(gp, facts('1.2.4', 'p1'), 'read')).toBe(false);
+    expect(await new StudyAccess({ rules: rules({}), lookups }, 'gp').canSee(gp, facts('1.2.3', 'p1'), 'read')).toBe(true);
+    // Without a GP role scope configured, nobody waits.
+    expect(await new StudyAccess({ rules: rules({}), lookups }).canSee(gp, facts('1.2.4', 'p1'), 'read')).toBe(true);
   });
 
   test('a token without an ImagingStudy scope is denied, with the reason', async () => {

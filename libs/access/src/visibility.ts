@@ -1,5 +1,6 @@
 import { belongsTo, isInPatientCompartment, patientsOf, type AnyResource } from './compartment';
 import { consentAllows, type ConsentLookups, type ConsentRules } from './consent';
+import { reportAllows, waitsForReport, type ReportGate } from './report-gate';
 import { evaluateAccess, type Access, type Interaction, type ScopeHolder } from './scopes';
 
 /** The clinical types the gateway serves (read and search). */
@@ -54,6 +55,27 @@ interface SearchBundle {
   entry?: Array<{ resource?: AnyResource; search?: { mode?: string } }>;
 }
 
+/** What decides, beyond scopes, what a token sees: consent, and the report rule for GPs (report-gate.ts). */
+export interface SharingRules {
+  rules: ConsentRules;
+  lookups: ConsentLookups;
+  /** Undefined: no token waits for reports. */
+  reports?: ReportGate | undefined;
+}
+
+/** A token, with its role scopes (the report rule reads them). */
+export type Viewer = ScopeHolder & { grantedScopes?: readonly string[] | undefined };
+
+/** Consent, then the report rule for a token that waits for it. */
+async function sharedWith(resources: readonly AnyResource[], holder: Viewer, sharing: SharingRules): Promise<boolean[]> {
+  const allowed = await consentAllows(resources, sharing.rules, sharing.lookups);
+  if (!sharing.reports || !waitsForReport(holder, sharing.reports)) {
+    return allowed;
+  }
+  const reported = await reportAllows(resources, sharing.reports);
+  return allowed.map((shared, index) => shared && reported[index] === true);
+}
+
 export interface Filtered<T> {
   value: T;
   /** Ids of the patients whose data is in the answer. */
@@ -75,21 +97,18 @@ function patientIds(resources: readonly AnyResource[]): string[] {
 /**
  * A search answer with everything the token may not see taken out: resources of other types or
  * other patients (brought by `_include` / `_revinclude`, or on a page of somebody else's search),
- * and what consent withholds. `total` is dropped when a match was taken out, and whenever consent
- * may withhold anything: a total counts the matches of every page, and a refuser's match on
- * another page would be counted (`Patient?_id=a,r&_count=1` would tell that `r` matches).
+ * what consent withholds, and for a GP the studies not yet reported. `total` is dropped when a
+ * match was taken out, and whenever consent may withhold anything or the token waits for reports:
+ * a total counts the matches of every page, and a refuser's match on another page would be counted
+ * (`Patient?_id=a,r&_count=1` would tell that `r` matches).
  */
-export async function filterSearchBundle<B extends SearchBundle>(
-  bundle: B,
-  holder: ScopeHolder,
-  consent: { rules: ConsentRules; lookups: ConsentLookups },
-): Promise<Filtered<B>> {
+export async function filterSearchBundle<B extends SearchBundle>(bundle: B, holder: Viewer, consent: SharingRules): Promise<Filtered<B>> {
   const entries = bundle.entry ?? [];
   const byToken = entries.filter(
     (entry) => entry.resource !== undefined && visibleToToken(entry.resource, holder, (entry.search?.mode ?? 'match') === 'match' ? 'search' : 'read'),
   );
   const resources = byToken.map((entry) => entry.resource as AnyResource);
-  const allowed = await consentAllows(resources, consent.rules, consent.lookups);
+  const allowed = await sharedWith(resources, holder, consent);
   const kept = byToken.filter((_entry, index) => allowed[index]);
   const keptSet = new Set(kept);
   const removedMatches = entries.filter((entry) => (entry.search?.mode ?? 'match') === 'match' && !keptSet.has(entry)).length;
@@ -97,18 +116,14 @@ export async function filterSearchBundle<B extends SearchBundle>(
   if (removed > 0) {
     bundle.entry = kept;
   }
-  if (removedMatches > 0 || consent.rules.mayWithhold()) {
+  if (removedMatches > 0 || consent.rules.mayWithhold() || waitsForReport(holder, consent.reports)) {
     delete bundle.total;
   }
   return { value: bundle, patients: patientIds(kept.map((entry) => entry.resource as AnyResource)), removed };
 }
 
 /** Whether one resource read may be shown: false answers a 404, as for what does not exist. */
-export async function readVisible(
-  resource: AnyResource,
-  holder: ScopeHolder,
-  consent: { rules: ConsentRules; lookups: ConsentLookups },
-): Promise<Filtered<boolean>> {
-  const visible = visibleToToken(resource, holder, 'read') && (await consentAllows([resource], consent.rules, consent.lookups))[0] === true;
+export async function readVisible(resource: AnyResource, holder: Viewer, consent: SharingRules): Promise<Filtered<boolean>> {
+  const visible = visibleToToken(resource, holder, 'read') && (await sharedWith([resource], holder, consent))[0] === true;
   return { value: visible, patients: visible ? patientIds([resource]) : [], removed: visible ? 0 : 1 };
 }

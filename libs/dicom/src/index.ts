@@ -13,6 +13,7 @@ export * from './part10';
 export * from './reference-value-type';
 export * from './sop-classes';
 export * from './rejection-notes';
+export * from './reports';
 export * from './values';
 export * from './value-representations';
 export * from './pixel-data';

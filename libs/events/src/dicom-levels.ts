@@ -62,6 +62,8 @@ export const INSTANCE_LEVEL_KEYWORDS = [
   'DocumentTitle', // encapsulated documents
   'CTDIvol',
   'ImageLaterality', // mammography gives the side per image, not per series
+  'CompletionFlag', // a report is validated when complete and verified (libs/dicom isValidatedReport)
+  'VerificationFlag',
 ] as const;
 
 export const STUDY_LEVEL_TAGS: readonly string[] = tags(STUDY_LEVEL_KEYWORDS);

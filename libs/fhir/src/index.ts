@@ -7,3 +7,4 @@ export * from './upstream';
 export * from './imaging-identifiers';
 export * from './cumulative-dose';
 export * from './patient-records';
+export * from './validated-report';

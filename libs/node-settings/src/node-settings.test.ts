@@ -13,6 +13,7 @@ describe('the node settings', () => {
       dicomWebBaseUrl: 'http://localhost:8002/dicomweb',
       patientIdSystem: DEFAULT_PATIENT_ID_SYSTEM,
       consentPolicy: 'opt-out',
+      gpRoleScope: 'gp',
       organization: { name: 'Imaging Facade', system: 'urn:ietf:rfc:3986', value: `urn:oid:${DEFAULT_NODE_UID}` },
       nationalProfile: 'none',
       timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
@@ -30,6 +31,7 @@ describe('the node settings', () => {
         FACADE_PATIENT_ID_SYSTEM: 'urn:oid:1.2.250.1.999.1.1',
         FACADE_ACCESSION_NUMBER_SYSTEM: 'urn:oid:1.2.250.1.999.1.2',
         FACADE_CONSENT_POLICY: 'opt-in',
+        FACADE_GP_ROLE_SCOPE: 'role:general-practitioner',
         FACADE_ORGANIZATION_NAME: 'Centre d’imagerie',
         FACADE_ORGANIZATION_ID_SYSTEM: 'urn:oid:1.2.250.1.71.4.2.2',
         FACADE_ORGANIZATION_ID: '1750000000',
@@ -46,6 +48,7 @@ describe('the node settings', () => {
       patientIdSystem: 'urn:oid:1.2.250.1.999.1.1',
       accessionNumberSystem: 'urn:oid:1.2.250.1.999.1.2',
       consentPolicy: 'opt-in',
+      gpRoleScope: 'role:general-practitioner',
       organization: { name: 'Centre d’imagerie', system: 'urn:oid:1.2.250.1.71.4.2.2', value: '1750000000' },
       nationalProfile: 'fr',
       timeZone: 'Europe/Paris',
@@ -62,6 +65,7 @@ describe('the node settings', () => {
     ['FACADE_PATIENT_ID_SYSTEM', 'HOSPITAL_A'],
     ['FACADE_ACCESSION_NUMBER_SYSTEM', 'RIS_NORD'],
     ['FACADE_CONSENT_POLICY', 'opt-maybe'],
+    ['FACADE_GP_ROLE_SCOPE', 'gp dose-officer'],
     ['FACADE_ORGANIZATION_ID_SYSTEM', 'FINESS'],
     ['FACADE_NATIONAL_PROFILE', 'de'],
     ['FACADE_TIME_ZONE', 'Europe/Nowhere'],
@@ -70,6 +74,10 @@ describe('the node settings', () => {
     ['FACADE_LOG_PSEUDONYM_KEY', 'not a key, not hex, not base64!'],
   ])('refuse a bad %s (%s), naming it', (name, value) => {
     expect(() => loadConfig(nodeSettingsSchema, { [name]: value })).toThrow(name);
+  });
+
+  it('an empty FACADE_GP_ROLE_SCOPE: no token waits for reports', () => {
+    expect(loadConfig(nodeSettingsSchema, { FACADE_GP_ROLE_SCOPE: '' }).gpRoleScope).toBeUndefined();
   });
 
   it('an empty FACADE_ACCESSION_NUMBER_SYSTEM (as compose passes an unset one) is no system', () => {

@@ -43,6 +43,11 @@ export const nodeSettingsShape = {
    * alone may find other patients' studies (another RIS's numbers).
    */
   FACADE_ACCESSION_NUMBER_SYSTEM: z.preprocess((value) => (value === '' ? undefined : value), uri.optional()),
+  /**
+   * The role scope of GPs' tokens: they see a study, and what derives from it (manifest, dose,
+   * images), only once the study holds a validated report. Empty: no token waits for reports.
+   */
+  FACADE_GP_ROLE_SCOPE: z.string().regex(/^[\x21-\x7e]*$/, 'one scope: printable characters, no space').default('gp'),
   /** `opt-out`: a study is shared unless its patient refused; `opt-in`: only once they agreed. */
   FACADE_CONSENT_POLICY: z.enum(CONSENT_POLICIES as [ConsentPolicy, ...ConsentPolicy[]]).default('opt-out'),
   /** Author and custodian of the manifests: the organization's name… */
@@ -119,6 +124,8 @@ export interface NodeSettings {
   /** FACADE_ACCESSION_NUMBER_SYSTEM; undefined: accession numbers without an issuer have no system. */
   accessionNumberSystem: string | undefined;
   consentPolicy: ConsentPolicy;
+  /** FACADE_GP_ROLE_SCOPE; undefined: no token waits for reports. */
+  gpRoleScope: string | undefined;
   organization: { name: string; system: string; value: string };
   nationalProfile: 'none' | 'fr';
   timeZone: string;
@@ -143,6 +150,7 @@ export function nodeSettingsOf(raw: RawNodeSettings): NodeSettings {
     patientIdSystem: raw.FACADE_PATIENT_ID_SYSTEM,
     accessionNumberSystem: raw.FACADE_ACCESSION_NUMBER_SYSTEM,
     consentPolicy: raw.FACADE_CONSENT_POLICY,
+    gpRoleScope: raw.FACADE_GP_ROLE_SCOPE === '' ? undefined : raw.FACADE_GP_ROLE_SCOPE,
     organization: {
       name: raw.FACADE_ORGANIZATION_NAME,
       system: raw.FACADE_ORGANIZATION_ID_SYSTEM,

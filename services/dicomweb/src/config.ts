@@ -91,6 +91,7 @@ const schema = z
         discoveryMaxAgeMs: 60 * 60_000,
       },
       consentPolicy: node.consentPolicy,
+      gpRoleScope: node.gpRoleScope,
       /** The consent view's file, read on from at a restart. */
       consentViewDir: path.join(dataDir, 'dicomweb', 'consent-view'),
       defaultPatientIdSystem: node.patientIdSystem,

@@ -70,7 +70,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
   const access = new StudyAccess({
     rules: withLinkedDecisions(consentRulesFrom(consentView), linked),
     lookups: upstreamConsentLookups(upstream, config.patientCacheTtlMs),
-  });
+  }, config.gpRoleScope);
 
   const audit = new AuditWriter(AuditWriter.toFhir(upstream), { batchSize: 200, flushIntervalMs: 1000, maxQueue: 100_000, shutdownFlushMs: 15_000 }, logger.child({ component: 'audit' }), metrics);
   audit.start();

@@ -161,6 +161,7 @@ const schema = z
         : undefined,
       kafka: { brokers: raw.KAFKA_BROKERS, clientId: raw.KAFKA_CLIENT_ID, topicPrefix: raw.KAFKA_TOPIC_PREFIX },
       consentPolicy: node.consentPolicy,
+      gpRoleScope: node.gpRoleScope,
       /** The consent view's file, read on from at a restart. */
       consentViewDir: path.join(node.dataDir, 'fhir-gateway', 'consent-view'),
       audit: {

@@ -3,7 +3,7 @@ import { CONSENT_DECISION_V1 } from '@imaging-facade/events';
 import { notFoundHandler } from '@imaging-facade/fhir-outcomes';
 import { createKafka, ensureTopics, startWhileRetriable } from '@imaging-facade/kafka';
 import { caughtUp, createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
-import { AuditWriter, consentRulesFrom, failedTokenCounter, OidcVerifier, upstreamConsentLookups } from '@imaging-facade/access';
+import { AuditWriter, consentRulesFrom, failedTokenCounter, OidcVerifier, upstreamConsentLookups, upstreamStudyReported } from '@imaging-facade/access';
 import type { GatewayConfig } from './config';
 import { DevIssuer } from './dev-issuer/dev-issuer';
 import { createGatewayApp } from './app';
@@ -55,6 +55,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, onStop
       consent: {
         rules: consentRulesFrom(consentView),
         lookups: upstreamConsentLookups(upstream, config.patientCacheTtlMs),
+        reports: { roleScope: config.gpRoleScope, studyReported: upstreamStudyReported(upstream) },
         isReady: () => consentView.isReady(),
       },
       audit,

@@ -101,6 +101,8 @@ for f in sys.argv[1:]:
             'uid': ds.SOPInstanceUID, 'sopClassUid': ds.SOPClassUID, 'number': number(ds, 'InstanceNumber'),
             'documentTitle': text(ds, 'DocumentTitle'),
             'conceptName': text(concept[0], 'CodeMeaning') if concept else None,
+            'completionFlag': text(ds, 'CompletionFlag'),
+            'verificationFlag': text(ds, 'VerificationFlag'),
         },
     }
 print(json.dumps(out))

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { StudyFacts } from '@imaging-facade/access';
+import { isValidatedReport, REPORT_SOP_CLASSES, type DicomJson } from '@imaging-facade/dicom';
 import type { PatientIdentifier } from '@imaging-facade/events';
 import { randomUUID } from 'node:crypto';
 import { openLocalDatabase } from '@imaging-facade/service-kit';
@@ -280,6 +281,19 @@ export class StudyIndexDb {
   /** What the access rule decides on for an indexed study: its UID, accession number and patient identity. */
   static factsOf(study: Pick<StudyRow, 'studyUid' | 'accession' | 'patientSystem' | 'patientValue'>): StudyFacts {
     return { studyInstanceUid: study.studyUid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) };
+  }
+
+  /** As `factsOf`, with whether the study holds a validated report (asked of the index only when the rule needs it). */
+  accessFactsOf(study: Pick<StudyRow, 'studyUid' | 'accession' | 'patientSystem' | 'patientValue'>): StudyFacts {
+    return { ...StudyIndexDb.factsOf(study), reported: () => this.holdsValidatedReport(study.studyUid) };
+  }
+
+  /** Whether one of the study's instances is a validated report (libs/dicom isValidatedReport, on its metadata). */
+  holdsValidatedReport(studyUid: string): boolean {
+    const rows = this.db
+      .prepare(`SELECT sop_class_uid AS sopClassUid, metadata FROM instances WHERE study_uid = ? AND sop_class_uid IN (${REPORT_SOP_CLASSES.map(() => '?').join(', ')})`)
+      .all(studyUid, ...REPORT_SOP_CLASSES) as Array<{ sopClassUid: string; metadata: string }>;
+    return rows.some((row) => isValidatedReport(row.sopClassUid, JSON.parse(row.metadata) as DicomJson));
   }
 
   /** The patient identity under which a study is indexed (for the access rule). */

@@ -125,12 +125,12 @@ export function instanceAttributes(row: InstanceRow, include: QidoQuery['include
   };
 }
 
-/** The study rows of `uids` that the token may see (consent), by UID. */
+/** The study rows of `uids` that the token may see (consent; for a GP, a validated report), by UID. */
 function visibleStudies(context: SearchContext, uids: Iterable<string>): Map<string, StudyRow> {
   const visible = new Map<string, StudyRow>();
   for (const uid of new Set(uids)) {
     const study = context.db.study(uid);
-    if (study && context.access.consentShares(StudyIndexDb.factsOf(study))) {
+    if (study && (context.scope.reportedOnly !== true || context.db.holdsValidatedReport(uid)) && context.access.consentShares(StudyIndexDb.factsOf(study))) {
       visible.set(uid, study);
     }
   }

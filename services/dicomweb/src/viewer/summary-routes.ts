@@ -5,7 +5,6 @@ import { dicomwebErrorHandler, notFound, sendError } from '../http/errors';
 import { jsonCompression } from '../http/json-compression';
 import { audited, principalOf, requestContext, type RequestFace } from '../http/request-context';
 import { checkUid } from '../http/uids';
-import { StudyIndexDb } from '../index/study-index-db';
 import { patientReferenceOf, type SummarySource } from './summary-source';
 import { studySummary } from './study-summary';
 
@@ -36,7 +35,7 @@ export function viewerApiRoutes(deps: SummaryDeps): Router {
     const studyUid = checkUid(req.params.study as string, 'StudyInstanceUID');
     const study = deps.db.study(studyUid);
     const principal = principalOf(res);
-    if (!study || !(await deps.access.canSee(principal, StudyIndexDb.factsOf(study), 'read'))) {
+    if (!study || !(await deps.access.canSee(principal, deps.db.accessFactsOf(study), 'read'))) {
       throw notFound(`Study ${studyUid}`);
     }
     audited(res).studies = [study];

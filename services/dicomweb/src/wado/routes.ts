@@ -7,7 +7,7 @@ import { badRequest, DicomwebError, notAcceptable, notFound } from '../http/erro
 import { streamJsonArray } from '../http/backpressure';
 import { audited, principalOf } from '../http/request-context';
 import { checkUid } from '../http/uids';
-import { StudyIndexDb, type InstanceFileRow, type InstanceRow, type StudyRow } from '../index/study-index-db';
+import { type InstanceFileRow, type InstanceRow, type StudyRow } from '../index/study-index-db';
 import { instanceMetadataText } from '../qido/search';
 import { chooseMultipart, chooseSingle, multipartChoices, parseAccept } from './accept';
 import { multipartContentType, newBoundary, READ_AHEAD_MAX_BYTES, streamParts, type Part } from './multipart';
@@ -47,7 +47,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const seriesUid = req.params.series === undefined ? undefined : checkUid(req.params.series as string, 'SeriesInstanceUID');
     const sopUid = req.params.instance === undefined ? undefined : checkUid(req.params.instance as string, 'SOPInstanceUID');
     const study = deps.db.study(studyUid);
-    if (!study || !(await deps.access.canSee(principalOf(res), StudyIndexDb.factsOf(study), 'read'))) {
+    if (!study || !(await deps.access.canSee(principalOf(res), deps.db.accessFactsOf(study), 'read'))) {
       throw notFound(`Study ${studyUid}`);
     }
     const instances = files ? deps.db.instanceFilesOf(studyUid, seriesUid, sopUid) : deps.db.instancesOf(studyUid, seriesUid, sopUid);

@@ -87,6 +87,9 @@ describe('the development accounts: what each may be granted of what an app asks
     ['dose-officer', 'openid profile dose-officer user/Observation.rs', 'openid profile dose-officer user/Observation.rs'],
     ['dose-officer', 'openid user/ImagingStudy.rs user/Patient.rs user/*.rs dose-officer', 'openid dose-officer'],
     ['dose-officer', 'user/Observation.cruds user/AuditEvent.rs', ''],
+    ['gp', 'openid fhirUser user/ImagingStudy.rs user/Patient.rs', 'openid fhirUser user/ImagingStudy.rs user/Patient.rs gp'],
+    ['gp', 'openid gp user/ImagingStudy.rs', 'openid user/ImagingStudy.rs gp'],
+    ['gp', 'openid dose-officer user/AuditEvent.rs user/Subscription.cruds', 'openid gp'],
   ])('%s asking "%s" is granted "%s"', (user, asked, granted) => {
     expect(grantedScope(asked, account(user))).toBe(granted);
   });

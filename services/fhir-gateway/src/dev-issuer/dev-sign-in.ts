@@ -73,6 +73,8 @@ export interface Account {
   name: string;
   /** Scopes it may be granted (the request narrows them). */
   allowed: RegExp;
+  /** Scopes its tokens carry whatever the request asks: a role the user cannot shed (the GP's). */
+  always?: readonly string[];
   patient?: string;
 }
 
@@ -81,6 +83,14 @@ export const DEV_ACCOUNTS: readonly Account[] = [
   { user: 'clinician', password: 'clinician', name: 'Dr Dev Clinician', allowed: /^(openid|profile|fhirUser|offline_access|user\/(?!AuditEvent)[A-Za-z*]+\.[a-z*]+)$/ },
   // The radiation protection officer: dose Observations (read, search) and the dose dashboard's role scope, nothing else.
   { user: 'dose-officer', password: 'dose-officer', name: 'Dev Dose Officer', allowed: /^(openid|profile|fhirUser|dose-officer|user\/Observation\.(rs|read))$/ },
+  // A GP: reads clinical data, and always carries the GP role (FACADE_GP_ROLE_SCOPE's default): studies show once reported.
+  {
+    user: 'gp',
+    password: 'gp',
+    name: 'Dr Dev GP',
+    allowed: /^(openid|profile|fhirUser|offline_access|user\/(ImagingStudy|Patient|DocumentReference|Observation|Endpoint)\.(rs|r|s|read|search))$/,
+    always: ['gp'],
+  },
 ];
 
 export interface Grant {
@@ -199,7 +209,8 @@ ${problem ? html`<p class="alert" role="alert">${problem}</p>` : ''}
 
 /** The scopes granted: those asked that the account may have. */
 export function grantedScope(asked: string, account: Account): string {
-  return asked.split(/\s+/).filter((scope) => account.allowed.test(scope)).join(' ');
+  const granted = asked.split(/\s+/).filter((scope) => account.allowed.test(scope));
+  return [...granted, ...(account.always ?? []).filter((scope) => !granted.includes(scope))].join(' ');
 }
 
 export function signInRouter(settings: SignInSettings, codes: AuthorizationCodes, sessions = new SignInSessions(settings.sessionTtlSeconds)): Router {

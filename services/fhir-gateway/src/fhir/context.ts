@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@imaging-facade/service-kit';
-import type { AuditedInteraction, ConsentLookups, ConsentRules, FailedTokens, OidcVerifier, Principal } from '@imaging-facade/access';
+import type { AuditedInteraction, FailedTokens, OidcVerifier, Principal, SharingRules } from '@imaging-facade/access';
 import type { Upstream } from '@imaging-facade/fhir';
 import type { Bases } from './links';
 import type { Resolve } from '../subscriptions/endpoint-check';
@@ -15,7 +15,8 @@ export interface GatewayDeps {
   verifier: Pick<OidcVerifier, 'verify' | 'discovery'>;
   /** Bad tokens counted per client address (429 past the limit); undefined: no limit (said explicitly, so that no wiring forgets it). */
   failedTokens: FailedTokens | undefined;
-  consent: { rules: ConsentRules; lookups: ConsentLookups; isReady: () => boolean };
+  /** Consent, and the report rule for GPs' tokens. */
+  consent: SharingRules & { isReady: () => boolean };
   audit: { enqueue: (event: AuditEvent) => void };
   logger: Logger;
   metrics: Registry;

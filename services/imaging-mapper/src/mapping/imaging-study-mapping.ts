@@ -1,6 +1,6 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import { textAt, type DicomJson } from '@imaging-facade/dicom';
-import { accessionNumberIdentifier, dicomUidIdentifier } from '@imaging-facade/fhir';
+import { isValidatedReport, textAt, type DicomJson } from '@imaging-facade/dicom';
+import { accessionNumberIdentifier, dicomUidIdentifier, VALIDATED_REPORT_URL } from '@imaging-facade/fhir';
 import type {
   Coding,
   Identifier,
@@ -363,6 +363,18 @@ export const INSTANCE_ROWS: readonly MappingRow<ImagingStudySeriesInstance>[] = 
           .find((meaning) => meaning !== undefined);
       if (title) {
         instance.title = title;
+      }
+    },
+  },
+  {
+    dicom: ['SOPClassUID', 'CompletionFlag', 'VerificationFlag'],
+    fhir: 'ImagingStudy.series.instance.extension (validated-report)',
+    rule:
+      `a report signed off: a structured report COMPLETE and VERIFIED, an encapsulated PDF or CDA VERIFIED → \`{url: ${VALIDATED_REPORT_URL}, valueBoolean: true}\`; ` +
+      'anything else → left out (a referrer sees the study once it has one, see the README)',
+    map: (source, instance) => {
+      if (isValidatedReport(source.text('SOPClassUID') ?? '', source.raw)) {
+        instance.extension = [{ url: VALIDATED_REPORT_URL, valueBoolean: true }];
       }
     },
   },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { studyCompletedV1DataSchema, type StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Coding, HumanName, ImagingStudySeries, ImagingStudySeriesPerformer, Patient } from '@medplum/fhirtypes';
 import { DicomDataset, type Keyword } from './mapped-attributes';
-import { dicomUidIdentifier as studyIdentifier } from '@imaging-facade/fhir';
+import { dicomUidIdentifier as studyIdentifier, VALIDATED_REPORT_URL } from '@imaging-facade/fhir';
 import { imagingStudyFromSnapshot } from './imaging-study-mapping';
 import { applyRows, type MappingContext } from './mapping-table';
 import { mergeImagingStudy } from '../fhir/merge';
@@ -62,7 +62,15 @@ interface PydicomView {
     performers: PersonName[];
     operators: PersonName[];
   };
-  instance: { uid: string; sopClassUid: string; number: number | null; documentTitle: string | null; conceptName: string | null };
+  instance: {
+    uid: string;
+    sopClassUid: string;
+    number: number | null;
+    documentTitle: string | null;
+    conceptName: string | null;
+    completionFlag: string | null;
+    verificationFlag: string | null;
+  };
 }
 
 interface RealFile {
@@ -162,6 +170,7 @@ function performers(view: PydicomView): ImagingStudySeriesPerformer[] | undefine
 describe('real DICOM files, through the ingest and the mapper', () => {
   it('the fixture holds valid study-completed events of every file', () => {
     expect(FILES.length).toBeGreaterThanOrEqual(25);
+    expect(FILES.filter(({ pydicom }) => pydicom.instance.verificationFlag === 'VERIFIED').map(({ file }) => file)).toEqual(['test-SR.dcm']);
     for (const { snapshot } of FILES) {
       expect(studyCompletedV1DataSchema.safeParse(snapshot).success).toBe(true);
     }
@@ -221,6 +230,10 @@ describe('real DICOM files, through the ingest and the mapper', () => {
           sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${i.sopClassUid}` },
           ...(i.number !== null ? { number: i.number } : {}),
           ...((i.documentTitle ?? i.conceptName) ? { title: i.documentTitle ?? i.conceptName! } : {}),
+          // A report signed off (the files hold one Comprehensive SR, COMPLETE and VERIFIED, and drafts).
+          ...(i.sopClassUid.startsWith('1.2.840.10008.5.1.4.1.1.88.') && i.completionFlag === 'COMPLETE' && i.verificationFlag === 'VERIFIED'
+            ? { extension: [{ url: VALIDATED_REPORT_URL, valueBoolean: true }] }
+            : {}),
         },
       ],
     };
