@@ -80,6 +80,15 @@ describe('buildAuditEvent (IHE BALP)', () => {
   });
 
   test.each([
+    ['read and returned: named once, as the patient', 200, ['p1'], ['Patient/p1'], []],
+    ['refused (403) or not found (404): named as what was asked for', 404, [], [], ['Patient/p9']],
+  ] as const)('a read of a Patient %s', (_situation, status, patients, referenced, named) => {
+    const entities = buildAuditEvent({ ...base, interaction: 'read', status, resource: patients.length ? 'Patient/p1' : 'Patient/p9', query: undefined, patients: [...patients] }).entity ?? [];
+    expect(entities.filter((entity) => entity.what?.reference).map((entity) => entity.what?.reference)).toEqual(referenced);
+    expect(entities.filter((entity) => entity.role?.code === '4').map((entity) => entity.name)).toEqual(named);
+  });
+
+  test.each([
     [200, '0'],
     [201, '0'],
     [401, '4'],

@@ -146,7 +146,9 @@ function entities(input: AuditInput): AuditEventEntity[] {
     }
     list.push(query);
   }
-  if (input.resource !== undefined && !input.resource.startsWith('Patient/')) {
+  // A Patient returned is named below, as the patient entity; one asked for and not returned (a
+  // 403, a 404) here, so that the trail shows attempts on a patient's record too.
+  if (input.resource !== undefined && !(input.resource.startsWith('Patient/') && input.patients.includes(input.resource.slice('Patient/'.length)))) {
     // Named, not referenced: a reference would make the FHIR server refuse to delete the resource
     // (referential integrity), and the mapper deletes studies a patient withdraws.
     list.push({

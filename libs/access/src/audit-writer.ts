@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
 import { withoutReferences } from './audit-event';
+import { writableAuditEvent } from './audit-text';
 import type { Upstream } from '@imaging-facade/fhir';
 
 export interface AuditWriterSettings {
@@ -14,17 +16,25 @@ export interface AuditWriterSettings {
 /** Where AuditEvents go: a `transaction` or `batch` Bundle to the FHIR server. */
 export type BatchSender = (bundle: Bundle) => Promise<{ status: number; body: unknown }>;
 
+/** Times the server may fail one entry of a batch it otherwise answered (a 5xx for it alone) before the entry is given up. */
+export const MAX_ENTRY_ATTEMPTS = 5;
+
 /**
  * Writes AuditEvents to the FHIR server off the request's path: requests only enqueue, a timer
  * (or a full batch) sends them as one Bundle. A batch the server does not take (down, 5xx) stays queued and is sent
  * again; an entry it refuses because a resource it names was deleted meanwhile is sent again with
  * identifiers instead of references; on shutdown the queue is written out before the gateway stops.
+ * Each event gets its id when queued and is written with a PUT to it, so that a batch sent again
+ * after a timeout (the server wrote it, the answer was lost) does not record an access twice. One
+ * event the server keeps failing on its own is given up after MAX_ENTRY_ATTEMPTS, so that it
+ * never holds the queue back.
  */
 export class AuditWriter {
   private readonly queue: AuditEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private failures = 0;
+  private readonly entryFailures = new WeakMap<AuditEvent, number>();
   private readonly written: Counter<'outcome'>;
   private readonly queued: Gauge;
 
@@ -62,7 +72,7 @@ export class AuditWriter {
       this.logger.error({ maxQueue: this.settings.maxQueue }, 'audit queue full: an AuditEvent was dropped');
       return;
     }
-    this.queue.push(event);
+    this.queue.push({ ...writableAuditEvent(event), id: event.id ?? randomUUID() });
     this.queued.set(this.queue.length);
     if (this.queue.length >= this.settings.batchSize) {
       void this.flush();
@@ -125,15 +135,14 @@ export class AuditWriter {
    * as a whole, the same events as a `batch`, whose answer says which entry was refused.
    */
   private async sendBatch(batch: AuditEvent[]): Promise<AuditEvent[]> {
-    const entry = batch.map((resource) => ({ resource, request: { method: 'POST' as const, url: 'AuditEvent' } }));
+    const entry = batch.map((resource) => ({ resource, request: { method: 'PUT' as const, url: `AuditEvent/${resource.id ?? ''}` } }));
     const atOnce = await this.send({ resourceType: 'Bundle', type: 'transaction', entry });
     if (atOnce.status === 200) {
       this.written.inc({ outcome: 'written' }, batch.length);
       return [];
     }
-    if (atOnce.status >= 500) {
-      throw new Error(`the FHIR server answered HTTP ${atOnce.status} to an audit transaction`);
-    }
+    // Refused (4xx) or failed (5xx) as a whole: the batch tells a server that is down from one
+    // entry it fails on (which a transaction fails with it).
     const { status, body } = await this.send({ resourceType: 'Bundle', type: 'batch', entry });
     if (status !== 200) {
       throw new Error(`the FHIR server answered HTTP ${status} to an audit batch`);
@@ -145,13 +154,20 @@ export class AuditWriter {
       if (entryStatus >= 200 && entryStatus < 300) {
         this.written.inc({ outcome: 'written' });
       } else if (entryStatus >= 500 || Number.isNaN(entryStatus)) {
-        retry.push(event);
+        const attempts = (this.entryFailures.get(event) ?? 0) + 1;
+        if (attempts < MAX_ENTRY_ATTEMPTS) {
+          this.entryFailures.set(event, attempts);
+          retry.push(event);
+        } else {
+          this.written.inc({ outcome: 'refused' });
+          this.logger.error({ status: entryStatus, auditEventId: event.id, attempts }, 'the FHIR server kept failing on one AuditEvent: given up');
+        }
       } else if (event.entity?.some((entity) => entity.what?.reference)) {
         // Most likely a resource named in the event was deleted since (a withdrawn study).
         retry.push(withoutReferences(event));
       } else {
         this.written.inc({ outcome: 'refused' });
-        this.logger.error({ status: entryStatus }, 'the FHIR server refused an AuditEvent');
+        this.logger.error({ status: entryStatus, auditEventId: event.id }, 'the FHIR server refused an AuditEvent');
       }
     });
     return retry;

@@ -11,3 +11,4 @@ export * from './study-access';
 export * from './bearer';
 export * from './linked-decisions';
 export * from './report-gate';
+export * from './audit-text';

@@ -8,7 +8,7 @@ import { getFrom, sendBadTokensUntilLocked, serveOnLoopback } from '../../../../
 import { eventually } from '../../../../test/support/wait';
 import { multipartContentType, newBoundary, streamParts } from '../wado/multipart';
 import { dicomwebErrorHandler } from './errors';
-import { audited, DICOMWEB_FACE, requestContext } from './request-context';
+import { audited, DICOMWEB_FACE, requestContext, requestedStudy } from './request-context';
 
 const logger = createLogger('dicomweb-test', 'silent');
 
@@ -164,4 +164,16 @@ test.each([
   ['/studies/1.2.3/metadata', 'read'],
 ])('DICOMweb: %s is audited as a %s, as the router matches it (any case, a trailing slash)', (path, interaction) => {
   expect(DICOMWEB_FACE.interactionOf({ path } as Request)).toBe(interaction);
+});
+
+/** A failed retrieve names the study asked for (its UID as sent), so that attempts show in the audit trail. */
+test.each([
+  ['/studies/1.2.3/metadata', '1.2.3'],
+  ['/studies/1.2.3', '1.2.3'],
+  ['/STUDIES/1.2.3/series/4.5/instances/6.7', '1.2.3'],
+  ['/studies', undefined],
+  ['/studies/1.2.3x/metadata', undefined],
+  [`/studies/${'1.'.repeat(40)}1/metadata`, undefined],
+])('the study a path %s names: %s', (path, uid) => {
+  expect(requestedStudy(path)).toBe(uid);
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { authenticateBearer, buildAuditEvent, type FailedTokens, type OidcVerifier, type Principal } from '@imaging-facade/access';
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
+import { dicomUidSchema } from '@imaging-facade/dicom';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { CatchingUp, Logger } from '@imaging-facade/service-kit';
 import { StudyIndexDb, type StudyRow } from '../index/study-index-db';
@@ -45,6 +46,12 @@ export const DICOMWEB_FACE: RequestFace = {
 };
 
 export const principalOf = (res: Response): Principal => res.locals.principal as Principal;
+
+/** The StudyInstanceUID a retrieve's path names (`/studies/<uid>/…`), when it is one. */
+export function requestedStudy(path: string): string | undefined {
+  const uid = /\/studies\/([0-9.]+)(?:\/|$)/i.exec(path)?.[1];
+  return uid !== undefined && dicomUidSchema.safeParse(uid).success ? uid : undefined;
+}
 
 export function audited(res: Response): Audited {
   return res.locals.audited as Audited;
@@ -97,8 +104,11 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
     // the connection closed before its end (the client left, or the server destroyed the response).
     res.once('close', () => {
       const principal = res.locals.principal as Principal | undefined;
-      // Named when their data began to leave: a 2xx/3xx answer whose head went out.
+      // Named when their data began to leave: a 2xx/3xx answer whose head went out. A failed
+      // retrieve names the study it asked for (by the UID the client sent, never its patient), so
+      // that the audit trail shows attempts on a study as well as accesses.
       const studies = res.statusCode < 400 && res.headersSent ? record.studies : [];
+      const attempted = res.statusCode >= 400 && record.interaction === 'read' ? requestedStudy(req.path) : undefined;
       const cutOff = finished ? undefined : ((res.locals.cutOff as CutOff | undefined) ?? CLIENT_LEFT);
       const event = buildAuditEvent({
         interaction: record.interaction,
@@ -110,7 +120,7 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
         gatewayBaseUrl: deps.publicBaseUrl,
         serverDisplay: face.serverDisplay,
         query: record.interaction === 'search-type' ? `GET ${publicOrigin}${req.originalUrl}` : undefined,
-        studies: studies.map((study) => study.studyUid),
+        studies: attempted ? [attempted] : studies.map((study) => study.studyUid),
         patientIdentifiers: [...new Map(studies.flatMap(StudyIndexDb.patientOf).map((id) => [`${id.system}|${id.value}`, id])).values()],
         patients: [],
         requestId,
