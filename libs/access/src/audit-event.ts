@@ -9,7 +9,7 @@ import { dicomUidIdentifier } from '@imaging-facade/fhir';
  * finds it). Pure functions.
  */
 
-export type AuditedInteraction = 'read' | 'search-type' | 'search-system' | 'create' | 'delete';
+export type AuditedInteraction = 'read' | 'search-type' | 'search-system' | 'create' | 'update' | 'delete';
 
 export interface AuditedPrincipal {
   issuer: string;
@@ -64,6 +64,7 @@ const ACTION: Record<AuditedInteraction, AuditEvent['action']> = {
   'search-type': 'E',
   'search-system': 'E',
   create: 'C',
+  update: 'U',
   delete: 'D',
 };
 
@@ -72,6 +73,7 @@ const PROFILE: Record<AuditedInteraction, string> = {
   'search-type': 'Query',
   'search-system': 'Query',
   create: 'Create',
+  update: 'Update',
   delete: 'Delete',
 };
 

@@ -415,6 +415,32 @@ describe('FHIR gateway', () => {
       expect(refused.outcomeDesc).toContain('Observation');
     });
 
+    test('what no route serves is audited too: writes (the audit trail\'s included), a write without a token, a path under a resource, a read refused', async () => {
+      const clientId = `writer-${run}`;
+      const token = await gateway.token('user/AuditEvent.cruds user/Patient.rs user/Observation.rs', { clientId });
+      expect((await gateway.send('DELETE', 'AuditEvent/1', token)).status).toBe(405);
+      expect((await gateway.send('PUT', `Patient/${ids.a}`, token, { resourceType: 'Patient', id: ids.a })).status).toBe(405);
+      expect((await gateway.send('POST', '', token, { resourceType: 'Bundle', type: 'transaction' })).status).toBe(405);
+      expect((await gateway.send('POST', 'AuditEvent', undefined, { resourceType: 'AuditEvent' })).status).toBe(401);
+      expect((await gateway.get(`Patient/${ids.a}/_history/1`, token)).status).toBe(404);
+      const other = await gateway.token('user/Observation.rs', { clientId });
+      expect((await gateway.get(`Patient/${ids.b}`, other)).status).toBe(403);
+      const auditor = await gateway.token('system/AuditEvent.rs');
+      const events = await eventually(
+        async () => {
+          const found = await gateway.get(`AuditEvent?agent-name=${clientId}&_count=100`, auditor);
+          const resources = (found.body.entry ?? []).map((entry: any) => entry.resource);
+          return resources.length >= 5 ? resources : undefined;
+        },
+        { timeoutMs: 15_000, what: 'the AuditEvents of the attempts' },
+      );
+      const named = (event: any) => event.entity.find((entity: any) => entity.role?.code === '4')?.name;
+      expect(events.every((event: any) => event.outcome === '4')).toBe(true);
+      expect(events.map((event: any) => `${event.action} ${named(event) ?? ''}`).sort()).toEqual(
+        ['C ', 'D AuditEvent/1', 'R Patient/' + ids.a, 'R Patient/' + ids.b, 'U Patient/' + ids.a].sort(),
+      );
+    });
+
     test('the gateway\'s logs carry no patient data', () => {
       const logs = gateway.process.logs();
       for (const value of [`A-${run}`, `B-${run}`, `C-${run}`, `D-${run}`]) {

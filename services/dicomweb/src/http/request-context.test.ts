@@ -163,7 +163,15 @@ test.each([
   ['/studies/1.2.3', 'read'],
   ['/studies/1.2.3/metadata', 'read'],
 ])('DICOMweb: %s is audited as a %s, as the router matches it (any case, a trailing slash)', (path, interaction) => {
-  expect(DICOMWEB_FACE.interactionOf({ path } as Request)).toBe(interaction);
+  expect(DICOMWEB_FACE.interactionOf({ path, method: 'GET' } as Request)).toBe(interaction);
+});
+
+test.each([
+  ['POST', '/studies', 'create'],
+  ['PUT', '/studies/1.2.3', 'update'],
+  ['DELETE', '/studies/1.2.3', 'delete'],
+])('DICOMweb: a %s of %s (refused) is audited as the %s it attempted', (method, path, interaction) => {
+  expect(DICOMWEB_FACE.interactionOf({ path, method } as Request)).toBe(interaction);
 });
 
 /** A failed retrieve names the study asked for (its UID as sent), so that attempts show in the audit trail. */

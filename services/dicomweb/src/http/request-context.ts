@@ -18,7 +18,10 @@ import { requireConsentReady, requireIndexReady } from './consent-ready';
  * off, with the studies whose data had begun to leave.
  */
 
-export type DicomwebInteraction = 'search-type' | 'read';
+/** What a request is, for its AuditEvent: DICOMweb reads and searches; a store or a delete (refused: the node is read-only here) is audited as the attempt it is. */
+export type DicomwebInteraction = 'search-type' | 'read' | 'create' | 'update' | 'delete';
+
+const WRITES: Readonly<Record<string, DicomwebInteraction>> = { POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' };
 
 /** A study named in an answer, with its patient when the handler knows it. */
 export type AuditedStudy = Pick<StudyRow, 'studyUid'> & Partial<Pick<StudyRow, 'patientSystem' | 'patientValue'>>;
@@ -42,7 +45,7 @@ export const DICOMWEB_FACE: RequestFace = {
   serverDisplay: 'Imaging Facade DICOMweb',
   logMessage: 'dicomweb request',
   // As the router matches: any case, a trailing slash (a search audited as a read lost its query).
-  interactionOf: (req) => (/\/(studies|series|instances)\/?$/i.test(req.path) ? 'search-type' : 'read'),
+  interactionOf: (req) => WRITES[req.method] ?? (/\/(studies|series|instances)\/?$/i.test(req.path) ? 'search-type' : 'read'),
 };
 
 export const principalOf = (res: Response): Principal => res.locals.principal as Principal;

@@ -9,7 +9,7 @@ import { searchType } from './interactions/search';
 import { recordFailure } from './middleware/audit';
 import { cors } from './middleware/cors';
 import { guard } from './middleware/guard';
-import { FHIR_PATHS, readOnly } from './middleware/read-only';
+import { FHIR_PATHS, namesResource, readOnly, WRITE_INTERACTIONS } from './middleware/read-only';
 import { requestId } from './middleware/request-id';
 import { jsonOnly, noStore } from './middleware/representation';
 
@@ -36,6 +36,12 @@ export function createFhirRouter(deps: GatewayDeps): Router {
   router.get('/:type', guarded('search-type'), searchType(ctx));
   router.post('/:type/_search', guarded('search-type'), express.urlencoded({ extended: false, limit: '64kb' }), searchType(ctx));
   router.get('/:type/:id', guarded('read'), readInstance(ctx));
+  // What no route serves is still authenticated and audited before it is refused: a write (405),
+  // the audit trail's included, and a path under a resource (`_history`, `$everything`: 404).
+  router.get('/:type/:id/*rest', guarded('read'), namesResource);
+  for (const [method, interaction] of WRITE_INTERACTIONS) {
+    router[method](FHIR_PATHS, guarded(interaction), namesResource);
+  }
   router.all(FHIR_PATHS, readOnly);
 
   router.use(notFoundHandler);

@@ -39,8 +39,7 @@ export function auditing(ctx: Pick<FhirContext, 'audit' | 'logger' | 'metrics' |
         },
         'fhir request',
       );
-      ctx.audit.enqueue(
-        buildAuditEvent({
+      const event = buildAuditEvent({
           interaction,
           recorded: new Date(),
           status,
@@ -53,8 +52,9 @@ export function auditing(ctx: Pick<FhirContext, 'audit' | 'logger' | 'metrics' |
           resource: exchange.resource,
           patients: exchange.patients,
           requestId: res.locals.requestId as string,
-        }),
-      );
+        });
+      // The client left before the answer was whole: not a success, whatever the status line said.
+      ctx.audit.enqueue(res.writableFinished || event.outcome !== '0' ? event : { ...event, outcome: '4', outcomeDesc: 'the client closed the connection before the answer was sent' });
     });
     next();
   };
@@ -64,7 +64,13 @@ export function auditing(ctx: Pick<FhirContext, 'audit' | 'logger' | 'metrics' |
 export const recordFailure: ErrorRequestHandler = (error, _req, res, next) => {
   const exchange = res.locals.exchange as Exchange | undefined;
   if (exchange) {
-    exchange.failure = isOutcomeError(error) ? error.message : 'Internal server error';
+    exchange.failure = isOutcomeError(error) ? error.message : clientErrorStatus(error) !== undefined ? `the request could not be read (HTTP ${clientErrorStatus(error)})` : 'Internal server error';
   }
   next(error);
 };
+
+/** The 4xx status of an error thrown by Express's own middleware (a body that is not JSON, too large), if it is one. */
+function clientErrorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
