@@ -147,12 +147,21 @@ describe('AuditWriter', () => {
     await expect(writer.stop()).rejects.toThrow(/could not be written/);
   });
 
-  test('past maxQueue, new events are dropped rather than memory growing', () => {
-    const fhir = server([]);
+  test('past maxQueue, new events are dropped rather than memory growing; the writer says it is full (the faces refuse requests) until the server takes them', async () => {
+    const fhir = server(['down']);
     const writer = new AuditWriter(fhir.send, { ...settings, batchSize: 1000, maxQueue: 2 }, logger, new Registry());
-    for (let n = 0; n < 5; n++) {
+    writer.enqueue(event(0));
+    expect(writer.isFull()).toBe(false);
+    await expect(writer.readiness.probe()).resolves.toBeUndefined();
+    for (let n = 1; n < 5; n++) {
       writer.enqueue(event(n));
     }
     expect(writer.pending).toBe(2);
+    expect(writer.isFull()).toBe(true);
+    await expect(writer.readiness.probe()).rejects.toThrow(/new requests are refused/);
+    await writer.flush();
+    expect(writer.isFull()).toBe(true);
+    await writer.flush();
+    expect(writer.isFull()).toBe(false);
   });
 });

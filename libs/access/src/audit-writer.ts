@@ -83,6 +83,25 @@ export class AuditWriter {
     return this.queue.length;
   }
 
+  /**
+   * The queue is full: the FHIR server has not taken AuditEvents for a long while. The faces then
+   * refuse new requests (503) rather than serve an access they could not record, and `/readyz`
+   * says so, until the server takes the queue again.
+   */
+  isFull(): boolean {
+    return this.queue.length >= this.settings.maxQueue;
+  }
+
+  /** For `/readyz`: fails while the queue is full. */
+  readonly readiness = {
+    name: 'audit-trail',
+    probe: async (): Promise<void> => {
+      if (this.isFull()) {
+        throw new Error(`${this.queue.length} AuditEvents wait for the FHIR server: new requests are refused until it takes them`);
+      }
+    },
+  };
+
   /** Sends what is queued, one batch at a time; concurrent calls share the run in progress. */
   flush(): Promise<void> {
     this.flushing ??= this.drain().finally(() => {

@@ -129,6 +129,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
       { name: 'fhir', probe: () => upstream.probe() },
       { name: 'oidc-issuer', probe: () => verifier.probe() },
       caughtUp('consent', [consentView, linked], 'the consent decisions and the patient records linked to them'),
+      audit.readiness,
       {
         name: 'index',
         probe: async () => {

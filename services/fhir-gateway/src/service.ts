@@ -76,6 +76,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, onStop
       { name: 'fhir', probe: () => upstream.probe() },
       { name: 'oidc-issuer', probe: () => verifier.probe() },
       caughtUp('consent', [consentView], 'the consent decisions'),
+      audit.readiness,
     ],
   });
   app.use(notFoundHandler);

@@ -51,6 +51,36 @@ test('DICOMweb: bad tokens are 401 then 429 with Retry-After, each an AuditEvent
   }
 });
 
+test('DICOMweb: while the audit trail cannot be written (its queue full), a request is a 503 with Retry-After and nothing is served', async () => {
+  let full = true;
+  const app = express();
+  app.use(
+    requestContext({
+      verifier: fakeVerifier({ issuer: 'https://issuer.example', clientId: 'viewer', scopes: [] }),
+      failedTokens: undefined,
+      consentView: { isReady: () => true },
+      index: { isReady: () => true },
+      publicBaseUrl: 'https://node.example/dicomweb',
+      audit: { enqueue: () => undefined, isFull: () => full },
+      logger,
+    }),
+  );
+  app.get('/studies', (_req, res) => {
+    res.json([]);
+  });
+  app.use(dicomwebErrorHandler(logger));
+  const server = await serveOnLoopback(app);
+  try {
+    const refused = await getFrom('127.0.0.1', server.url('/studies'), { authorization: 'Bearer good' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('30');
+    full = false;
+    expect((await getFrom('127.0.0.1', server.url('/studies'), { authorization: 'Bearer good' })).status).toBe(200);
+  } finally {
+    await server.close();
+  }
+});
+
 /** Reads an answer until `abortAfter` bytes came (then drops the connection) or to its end; resolves with the bytes read. */
 function readThenLeave(url: string, abortAfter: number | undefined): Promise<number> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { authenticateBearer, buildAuditEvent, type FailedTokens, type OidcVerifier, type Principal } from '@imaging-facade/access';
-import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
+import { isOutcomeError, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { dicomUidSchema } from '@imaging-facade/dicom';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { CatchingUp, Logger } from '@imaging-facade/service-kit';
@@ -69,7 +69,8 @@ export interface RequestContextDeps {
   /** Bad tokens counted per client address (429 past the limit); undefined: no limit (said explicitly, so that no wiring forgets it). */
   failedTokens: FailedTokens | undefined;
   publicBaseUrl: string;
-  audit: { enqueue: (event: AuditEvent) => void };
+  /** Where AuditEvents go; `isFull`: they cannot be recorded now, and requests are refused (503). */
+  audit: { enqueue: (event: AuditEvent) => void; isFull?: () => boolean };
   logger: Logger;
 }
 
@@ -95,6 +96,12 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
     res.set('cache-control', 'no-store');
     // JSON, CSV and images are what they say they are: never sniffed into a page.
     res.set('x-content-type-options', 'nosniff');
+    if (deps.audit.isFull?.() === true) {
+      // No access that could not be recorded (libs/access AuditWriter.isFull).
+      res.set('retry-after', '30');
+      next(new OutcomeError({ status: 503, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'The audit trail cannot be written now; try again shortly' }] } }));
+      return;
+    }
     const record: Audited = { interaction: face.interactionOf(req), studies: [] };
     res.locals.audited = record;
     const started = Date.now();

@@ -17,7 +17,8 @@ export interface GatewayDeps {
   failedTokens: FailedTokens | undefined;
   /** Consent, and the report rule for GPs' tokens. */
   consent: SharingRules & { isReady: () => boolean };
-  audit: { enqueue: (event: AuditEvent) => void };
+  /** Where AuditEvents go; `isFull`: they cannot be recorded now, and requests are refused (503). */
+  audit: { enqueue: (event: AuditEvent) => void; isFull?: () => boolean };
   logger: Logger;
   metrics: Registry;
   /** Where rest-hook Subscriptions may point, and how their host names are resolved to be checked. */

@@ -17,14 +17,16 @@ describe('the FHIR guard: audit, then token (with failed tokens limited per clie
   let server: LoopbackServer;
   let url: string;
   let events: AuditEvent[];
+  let auditFull: boolean;
 
   beforeEach(async () => {
     events = [];
+    auditFull = false;
     const guarded = guard({
       publicBaseUrl: 'https://gateway.example/fhir',
       logger,
       metrics: new Registry(),
-      audit: { enqueue: (event) => events.push(event) },
+      audit: { enqueue: (event) => events.push(event), isFull: () => auditFull },
       verifier: { ...fakeVerifier({ issuer: 'https://issuer.example', clientId: 'ehr', scopes: [] }), discovery: async () => ({}) as never },
       failedTokens: failedTokenCounter({ perClient: 2, lockoutSeconds: 120 }),
       consent: { rules: {} as ConsentRules, lookups: {} as ConsentLookups, isReady: () => true },
@@ -44,6 +46,16 @@ describe('the FHIR guard: audit, then token (with failed tokens limited per clie
   });
 
   const auditedWith = (count: number) => eventually(async () => (events.length >= count ? events : undefined), { what: `${count} AuditEvents`, timeoutMs: 5000 });
+
+  test('while the audit trail cannot be written (its queue full), every request is a 503 with Retry-After, and served again once it can', async () => {
+    auditFull = true;
+    const refused = await getFrom('127.0.0.1', url, { authorization: 'Bearer good' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('30');
+    expect(refused.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'transient' }] });
+    auditFull = false;
+    expect((await getFrom('127.0.0.1', url, { authorization: 'Bearer good' })).status).toBe(200);
+  });
 
   test('bad tokens are 401, then 429 with Retry-After; each refusal is an AuditEvent with a failure outcome and the client address', async () => {
     const locked = await sendBadTokensUntilLocked('127.0.0.1', url, 2, 'good');

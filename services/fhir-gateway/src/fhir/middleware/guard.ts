@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { AuditedInteraction } from '@imaging-facade/access';
+import { badGateway, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { FhirContext } from '../context';
 import { auditing } from './audit';
 import { authenticate } from './authenticate';
@@ -16,5 +17,16 @@ export type Guard = (interaction: AuditedInteraction) => RequestHandler[];
 export function guard(ctx: Pick<FhirContext, 'audit' | 'logger' | 'metrics' | 'publicBaseUrl' | 'verifier' | 'failedTokens' | 'consent'>): Guard {
   const audit = auditing(ctx);
   const checks = [authenticate(ctx), jsonOnly, consentReady(ctx)];
-  return (interaction) => [audit(interaction), ...checks];
+  return (interaction) => [auditTrailOpen(ctx), audit(interaction), ...checks];
+}
+
+/** No access that could not be recorded: while the audit queue is full, a 503 (and nothing else happens). */
+function auditTrailOpen(ctx: Pick<FhirContext, 'audit'>): RequestHandler {
+  return (_req, res, next) => {
+    if (ctx.audit.isFull?.() === true) {
+      res.set('retry-after', '30');
+      throw new OutcomeError({ ...badGateway('The audit trail cannot be written now; try again shortly'), status: 503 });
+    }
+    next();
+  };
 }
