@@ -186,7 +186,7 @@ const MADE: WalkCase[] = [
       patientName,
       implicitHeader(ITEM_END, 0),
       implicitHeader(SEQUENCE_END, 0),
-      patientName,
+      Buffer.concat([header(0x0040a731, 'LO', 4), Buffer.from('Doe ', 'latin1')]),
     ]),
     encoding: explicitLittle,
   },
@@ -263,6 +263,29 @@ const MALFORMED: WalkCase[] = [
   {
     situation: 'a long-VR header cut after its VR',
     dataset: Buffer.concat([sopClass, header(0x7fe00010, 'OB', 0).subarray(0, 9)]),
+    encoding: explicitLittle,
+  },
+  {
+    situation: 'a second StudyInstanceUID after the pixel data (readers would file it under different studies)',
+    dataset: Buffer.concat([
+      sopClass,
+      header(0x0020000d, 'UI', 6),
+      Buffer.from('1.2.3\0', 'latin1'),
+      header(0x7fe00010, 'OB', 2),
+      Buffer.alloc(2),
+      header(0x0020000d, 'UI', 6),
+      Buffer.from('1.2.4\0', 'latin1'),
+    ]),
+    encoding: explicitLittle,
+  },
+  {
+    situation: 'the same element twice',
+    dataset: Buffer.concat([sopClass, patientName, patientName]),
+    encoding: explicitLittle,
+  },
+  {
+    situation: 'a file meta element (0002,0010) in the dataset',
+    dataset: Buffer.concat([header(0x00020010, 'UI', 20), Buffer.from('1.2.840.10008.1.2.2\0', 'latin1'), sopClass]),
     encoding: explicitLittle,
   },
   {

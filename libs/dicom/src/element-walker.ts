@@ -149,8 +149,19 @@ function* walkElements(
   let lastWanted = Math.max(...wanted);
   let extraTags = NO_TAGS;
   const kept = new Sink();
+  let previousTag = -1;
   while (window.offset < window.bytes.length || !(yield END)) {
     const header = readHeader(window, encoding) ?? (yield* waitFor(window, encoding, readHeader));
+    // PS3.5 7.1: ascending order, each tag once, no file meta. Readers part ways on anything else: a
+    // second StudyInstanceUID after the pixel data files the instance under one study for DCMTK
+    // and under another for pydicom or dcmjs.
+    if (header.tag <= previousTag) {
+      throw new MalformedDatasetError(`element (${tagText(header.tag)}) after (${tagText(previousTag)}): not in ascending order`);
+    }
+    if (header.tag >>> 16 === FILE_META_GROUP) {
+      throw new MalformedDatasetError(`a file meta element (${tagText(header.tag)}) in the dataset`);
+    }
+    previousTag = header.tag;
     // Top-level elements come in ascending tag order: nothing we want can follow.
     if (header.tag > lastWanted && !toEnd) {
       break;
@@ -206,6 +217,13 @@ class Sink {
       this.parts.length = 0;
     }
   }
+}
+
+const FILE_META_GROUP = 0x0002;
+
+function tagText(tag: number): string {
+  const hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  return `${hex.slice(0, 4)},${hex.slice(4)}`;
 }
 
 export function tagNumber(hex: string): number {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { constants } from 'dcmjs-dimse';
@@ -9,6 +9,7 @@ import { startIngestService } from './service';
 import { relabel, runDcmtk as runTool, storeResponses } from '../../../test/support/dcmtk';
 import { newUid } from '../../../test/support/uids';
 import { abortOf, associateRq, pduHeader, RawPeer, RELEASE_RQ } from './test-support/raw-association';
+import { commandElement, cStoreRq, pDataPdus, responseStatus } from './test-support/raw-dimse';
 import { sample as testFile } from '../../../test/support/sample-files';
 
 /**
@@ -24,6 +25,9 @@ const MAX_PDU_LENGTH = 262_144;
 const ARTIM_MS = 1500;
 const IDLE_MS = 3000;
 const { AbortReason, AbortSource } = constants;
+const CT = '1.2.840.10008.5.1.4.1.1.2';
+const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
+const CT_CONTEXT = { id: 1, abstractSyntax: CT, transferSyntaxes: [EXPLICIT_LITTLE] };
 
 describe('the DICOM door against hostile peers', () => {
   const parts: Stoppable[] = [];
@@ -36,8 +40,10 @@ describe('the DICOM door against hostile peers', () => {
   let strictPort: number;
   /** One association per host. */
   let perHostPort: number;
+  const storageDirs = new Map<number, string>();
 
   async function startNode(settings: Record<string, string>): Promise<number> {
+    const storageDir = await mkdtemp(path.join(tmpdir(), 'door-it-storage-'));
     const config = loadIngestConfig({
       DICOM_PORT: '0',
       DICOM_AE_TITLE: AE_TITLE,
@@ -45,11 +51,12 @@ describe('the DICOM door against hostile peers', () => {
       INGEST_HTTP_PORT: '0',
       KAFKA_BROKERS: BROKERS,
       KAFKA_TOPIC_PREFIX: `it-door-${randomUUID().slice(0, 8)}.`,
-      INGEST_STORAGE_DIR: await mkdtemp(path.join(tmpdir(), 'door-it-storage-')),
+      INGEST_STORAGE_DIR: storageDir,
       DICOM_SHUTDOWN_GRACE_MS: '500',
       ...settings,
     });
     const running = await startIngestService(config, logger, (name, stop) => parts.push({ name, stop }));
+    storageDirs.set(running.dicomPort, storageDir);
     return running.dicomPort;
   }
 
@@ -174,6 +181,56 @@ describe('the DICOM door against hostile peers', () => {
 
     expect(abortOf(abort)).toEqual({ source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified });
     expect(Date.now() - associatedAt).toBeGreaterThanOrEqual(IDLE_MS - 100);
+  });
+
+  it('aborts a peer that goes silent in the middle of a dataset past the idle timeout (it held the association forever)', async () => {
+    const stalled = await peer(strictPort);
+    await stalled.associate(AE_TITLE, 'RAW_PEER', [CT_CONTEXT]);
+    await stalled.send(pDataPdus(1, true, cStoreRq(CT, newUid(), 1)));
+    // Twenty bytes of the dataset, not the last fragment, then nothing.
+    await stalled.send(pDataPdus(1, false, Buffer.alloc(20)).fill(0x00, 11, 12));
+    const sentAt = Date.now();
+
+    const abort = await stalled.next(0x07, IDLE_MS + 3000);
+
+    expect(abortOf(abort)).toEqual({ source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified });
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(IDLE_MS - 100);
+  });
+
+  it('one A-ASSOCIATE-RQ with two presentation contexts numbered 255 is an A-ABORT, and the door stays open (it stopped the service)', async () => {
+    const attacker = await peer(openPort);
+    await attacker.send(associateRq(AE_TITLE, 'RAW_PEER', [{ ...CT_CONTEXT, id: 255 }, { ...CT_CONTEXT, id: 255 }]));
+
+    const abort = await attacker.next(0x07);
+
+    expect(abortOf(abort)).toEqual({ source: AbortSource.ServiceProvider, reason: AbortReason.InvalidPduParameter });
+    expect(await honestStore(openPort)).toMatchObject({ responses: ['Success'] });
+  });
+
+  it('a dataset announced after a command other than C-STORE (a 256 MB C-FIND identifier) is an A-ABORT before it is read', async () => {
+    const finder = await peer(openPort);
+    await finder.associate(AE_TITLE, 'RAW_PEER', [CT_CONTEXT]);
+    const find = Buffer.concat([commandElement(0x0100, Buffer.from([0x20, 0x00])), commandElement(0x0800, Buffer.from([0x00, 0x00]))]);
+    await finder.send(pDataPdus(1, true, find));
+
+    expect(abortOf(await finder.next(0x07))).toEqual({ source: AbortSource.ServiceProvider, reason: AbortReason.InvalidPduParameter });
+  });
+
+  it.each([
+    { situation: 'a SOP class that is not a storage class, on a CT context', context: CT_CONTEXT, sopClass: '1.2.3.4' },
+    { situation: 'a CT image on the Verification context', context: { id: 1, abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: [EXPLICIT_LITTLE] }, sopClass: CT },
+  ])('a C-STORE of $situation is refused with 0x0122 and nothing is stored', async ({ context, sopClass }) => {
+    const sender = await peer(openPort);
+    await sender.associate(AE_TITLE, 'RAW_PEER', [context]);
+    const sopInstanceUid = newUid();
+    await sender.send(pDataPdus(1, true, cStoreRq(sopClass, sopInstanceUid, 1)));
+    await sender.send(pDataPdus(1, false, Buffer.alloc(16)));
+
+    const response = await sender.next(0x04);
+
+    expect(response && responseStatus(response)).toBe(0x0122);
+    const kept = await readdir(storageDirs.get(openPort) as string, { recursive: true });
+    expect(kept.filter((name) => name.includes(sopInstanceUid))).toEqual([]);
   });
 
   it('past the maximum of associations rejects as transient, and takes the next one once a place is free', async () => {

@@ -1,17 +1,25 @@
 import { constants } from 'dcmjs-dimse';
 import { abortPdu, checkPduHeader, PduGuard, PduType, type PduViolation, type UpperLayerPhase } from './pdu-guard';
+import { associateRq, pduHeader } from '../test-support/raw-association';
+import { pDataPdus } from '../test-support/raw-dimse';
 
 const { AbortReason, AbortSource } = constants;
 const LIMITS = { maxAssociateRqLength: 65_536, maxPduLength: 16_384 };
 
-function header(type: number, length: number): Buffer {
-  const bytes = Buffer.alloc(6);
-  bytes.writeUInt8(type, 0);
-  bytes.writeUInt32BE(length, 2);
-  return bytes;
-}
+const header = pduHeader;
 
+/**
+ * A PDU of about `length` bytes after its header, with valid content where the guard reads it: an
+ * A-ASSOCIATE-RQ as a peer sends it (its length is its own), a P-DATA-TF with one PDV, a command
+ * fragment marked last that announces no dataset; any other type filled with bytes.
+ */
 function pdu(type: number, length: number): Buffer {
+  if (type === PduType.AssociateRq && length >= 126) {
+    return associateRq('FACADE', 'PEER');
+  }
+  if (type === PduType.PDataTf && length >= 6) {
+    return pDataPdus(1, true, Buffer.alloc(length - 6, 0x5a));
+  }
   return Buffer.concat([header(type, length), Buffer.alloc(length, 0x5a)]);
 }
 
@@ -77,7 +85,7 @@ describe('PduGuard', () => {
   });
 
   it('passes each PDU on whole, in one piece, whether it came in one chunk or in many', () => {
-    const pdus = [pdu(PduType.PDataTf, 3000), pdu(PduType.PDataTf, 0), pdu(PduType.PDataTf, 40)];
+    const pdus = [pdu(PduType.PDataTf, 3000), pdu(PduType.PDataTf, 6), pdu(PduType.PDataTf, 40)];
     const stream = Buffer.concat(pdus);
     for (const size of [1, 6, 7, 1000, stream.length]) {
       const { guard, state } = guarded('associated');
@@ -89,7 +97,7 @@ describe('PduGuard', () => {
   });
 
   it('judges each PDU in the phase left by the PDUs before it, even within one chunk', () => {
-    const associate = pdu(PduType.AssociateRq, 10);
+    const associate = pdu(PduType.AssociateRq, 200);
     const data = pdu(PduType.PDataTf, 20);
     // Once the whole A-ASSOCIATE-RQ is handed over, the SCP accepts (synchronously, as dcmjs-dimse does).
     const { guard, state, forwardedBytes } = guarded('awaiting-association', (total) => {
@@ -119,7 +127,7 @@ describe('PduGuard', () => {
     const { guard, state, forwardedBytes } = guarded('associated');
     const good = pdu(PduType.PDataTf, 100);
 
-    guard.push(Buffer.concat([good, pdu(PduType.PDataTf, 20_000), good]));
+    guard.push(Buffer.concat([good, header(PduType.PDataTf, 20_000), Buffer.alloc(20_000), good]));
     guard.push(good);
 
     expect(state.violations).toHaveLength(1);

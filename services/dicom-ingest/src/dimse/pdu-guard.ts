@@ -1,4 +1,5 @@
 import { constants } from 'dcmjs-dimse';
+import { checkAssociateRq, MessageSequence } from './pdu-content';
 
 const { AbortReason } = constants;
 
@@ -40,8 +41,9 @@ export interface PduViolation {
 /**
  * Sits between the socket and dcmjs-dimse, which buffers every PDU whole before it looks at it. The
  * guard reads each 6-byte header first and passes a PDU on only if its type is expected now and its
- * declared length is within our caps, so a peer cannot make us buffer more than we announced.
- * After a violation nothing more is passed on.
+ * declared length is within our caps, so a peer cannot make us buffer more than we announced; a
+ * whole A-ASSOCIATE-RQ or P-DATA-TF is passed on only once its content is what PS3.8 allows
+ * (pdu-content.ts). After a violation nothing more is passed on.
  */
 export class PduGuard {
   private header: Buffer = Buffer.alloc(0);
@@ -50,6 +52,7 @@ export class PduGuard {
   /** The current PDU's bytes so far (its header first), when it spans chunks. */
   private parts: Buffer[] = [];
   private stopped = false;
+  private readonly messages = new MessageSequence();
 
   constructor(
     private readonly limits: PduLimits,
@@ -96,7 +99,7 @@ export class PduGuard {
       if (wholeHeaderHere && offset + length <= chunk.length) {
         // The whole PDU is in this chunk.
         offset += length;
-        this.forward(chunk.subarray(headerStart, offset));
+        this.deliver(chunk.subarray(headerStart, offset));
         continue;
       }
       this.remaining = length;
@@ -110,7 +113,19 @@ export class PduGuard {
   private forwardPdu(): void {
     const parts = this.parts;
     this.parts = [];
-    this.forward(Buffer.concat(parts));
+    this.deliver(Buffer.concat(parts));
+  }
+
+  /** Passes a whole PDU on, unless what it holds breaks PS3.8 (then a violation, and nothing more is passed on). */
+  private deliver(pdu: Buffer): void {
+    const pduType = pdu.readUInt8(0);
+    const content = pduType === PduType.AssociateRq ? checkAssociateRq(pdu) : pduType === PduType.PDataTf ? this.messages.check(pdu) : undefined;
+    if (content !== undefined) {
+      this.stopped = true;
+      this.onViolation({ ...content, pduType, declaredLength: pdu.length - PDU_HEADER_LENGTH });
+      return;
+    }
+    this.forward(pdu);
   }
 }
 

@@ -6,7 +6,7 @@ import type { AssociationLimits, ConnectionRegistry, DicomConnection } from './c
 import type { InstanceFiles } from '../storage/instance-files';
 import type { ReceivedInstance } from '../storage/instance-store';
 import type { IngestMetrics } from '../metrics';
-import { decideContext, isOurAeTitle } from './negotiation';
+import { decideContext, isOurAeTitle, isStorageSopClass } from './negotiation';
 import type { CallingAeAllowList } from './calling-ae-allow-list';
 import { ConnectionTimers, type Expiry, type TimeoutSettings } from './connection-timers';
 import { abortPdu, PduGuard, type PduViolation, type UpperLayerPhase } from './pdu-guard';
@@ -40,13 +40,13 @@ export interface ScpDependencies {
   metrics: Pick<IngestMetrics, 'associations' | 'activeAssociations' | 'storeDuration' | 'storeFailures' | 'protocolViolations'>;
 }
 
-/** A C-STORE from its first dataset byte to its response: its spool file and what the command said. */
+/** A C-STORE from its first dataset byte to its response: its spool file and its presentation context. */
 interface Reception {
   spool: SpoolFile;
   transferSyntaxUid: string;
+  /** The context's abstract syntax: the SOP class the command must name. */
+  abstractSyntaxUid: string;
   startedAt: bigint;
-  /** Called once the C-STORE is answered, or abandoned because the connection closed. */
-  settle: () => void;
 }
 
 /** dcmjs-dimse instantiates the SCP class per connection: the dependencies reach it through this closure. */
@@ -62,7 +62,7 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
     private readonly receptions = new Map<CStoreRequest, Reception>();
     /** The spool the dataset under way is written to; dcmjs-dimse does not pass back-pressure on. */
     private receiving: SpoolFile | undefined;
-    /** C-STOREs from their first dataset byte until answered: a shutdown lets them finish. */
+    /** C-STOREs received whole, until answered: the peer waits for us, and a shutdown lets them finish. */
     private readonly inFlight = new Set<Promise<void>>();
     private aborting = false;
     private abortSent = false;
@@ -167,13 +167,7 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
         }),
         claimed.opened,
       );
-      let settle: () => void = () => undefined;
-      const settled = new Promise<void>((resolve) => {
-        settle = resolve;
-      });
-      this.inFlight.add(settled);
-      void settled.then(() => this.inFlight.delete(settled));
-      this.receptions.set(request, { spool, transferSyntaxUid, startedAt: process.hrtime.bigint(), settle });
+      this.receptions.set(request, { spool, transferSyntaxUid, abstractSyntaxUid: context.getAbstractSyntaxUid(), startedAt: process.hrtime.bigint() });
       this.receiving = spool;
       return spool;
     }
@@ -191,7 +185,7 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
     override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponse) => void): void {
       const reception = this.receptions.get(request);
       this.receptions.delete(request);
-      void this.finishStore(request, reception)
+      const answered = this.finishStore(request, reception)
         .then((result) => {
           const response = responses.CStoreResponse.fromRequest(request);
           response.setStatus(result.status);
@@ -204,8 +198,9 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
         })
         .catch((error: unknown) => {
           this.logger.error({ err: errorMessage(error) }, 'could not answer a C-STORE');
-        })
-        .finally(() => reception?.settle());
+        });
+      this.inFlight.add(answered);
+      void answered.finally(() => this.inFlight.delete(answered));
     }
 
     override abort(): void {
@@ -263,13 +258,27 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
       const guard = new PduGuard(
         { maxAssociateRqLength: deps.maxAssociateRqLength, maxPduLength: deps.maxPduLength },
         () => this.phase,
-        (bytes) => Reflect.apply(dcmjsReader, socket, [bytes]),
+        (bytes) => this.handOver(dcmjsReader, socket, bytes),
         (violation) => this.protocolViolation(violation),
       );
       socket.on('data', (chunk: Buffer) => {
         this.timers.activity();
         guard.push(chunk);
       });
+    }
+
+    /**
+     * dcmjs-dimse reads a PDU and calls our handlers synchronously: whatever throws in there (a PDU
+     * it cannot answer, a bug of ours) ends this association with an A-ABORT, never the process.
+     */
+    private handOver(reader: Function, socket: Socket, bytes: Buffer): void {
+      try {
+        Reflect.apply(reader, socket, [bytes]);
+      } catch (error) {
+        deps.metrics.protocolViolations.inc();
+        this.logger.error({ err: errorMessage(error) }, 'a PDU could not be handled');
+        this.abortAndClose(AbortReason.NotSpecified, 'a PDU could not be handled');
+      }
     }
 
     private protocolViolation(violation: PduViolation): void {
@@ -286,8 +295,9 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
         this.socket.destroy();
         return;
       }
-      if (this.inFlight.size > 0) {
-        // We are the ones keeping the peer waiting (a store being made durable): that is not its silence.
+      if (this.inFlight.size > 0 || (this.receiving !== undefined && this.socket.isPaused())) {
+        // We are the ones keeping the peer waiting (a store being made durable, a spool we let drain):
+        // that is not its silence. A peer silent in the middle of a dataset is.
         this.timers.restart();
         return;
       }
@@ -301,6 +311,14 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
         return { status: StoreStatus.OutOfResources, reason: 'dataset was not received' };
       }
       const { spool, transferSyntaxUid, startedAt } = reception;
+      const sopClassUid = request.getAffectedSopClassUid();
+      if (sopClassUid !== reception.abstractSyntaxUid || !isStorageSopClass(sopClassUid)) {
+        // A C-STORE names the storage SOP class its context was negotiated for (PS3.7 9.1.1.1.2).
+        await spool.done.catch(() => undefined);
+        await deps.files.discard(spool.path).catch(() => undefined);
+        deps.metrics.storeFailures.inc({ status: statusLabel(StoreStatus.SopClassNotSupported) });
+        return { status: StoreStatus.SopClassNotSupported, reason: 'SOP class is not that of the presentation context' };
+      }
       const result = await deps.store({
         incomingPath: spool.path,
         durable: spool.done,
@@ -354,12 +372,11 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
       this.receptions.clear();
       this.receiving = undefined;
       await Promise.all(
-        cutOff.map(async ({ spool, settle }) => {
+        cutOff.map(async ({ spool }) => {
           // A dataset cut off mid-transfer: once its file is closed (its open may still be under way), remove it.
           spool.destroy();
           await spool.done.catch(() => undefined);
           await deps.files.discard(spool.path).catch(() => undefined);
-          settle();
         }),
       );
       await Promise.all(this.inFlight);

@@ -1,6 +1,8 @@
 /** C-STORE response statuses we answer with (PS3.4 Table B.2-1). */
 export const StoreStatus = {
   Success: 0x0000,
+  /** The command's SOP class is not the storage class its presentation context was negotiated for. */
+  SopClassNotSupported: 0x0122,
   /** Storage or Kafka unavailable: the sender should try again later. */
   OutOfResources: 0xa700,
   /** The dataset's SOP Class UID is not the one of the command. */
