@@ -64,6 +64,11 @@ async function expectHiddenFromGp(): Promise<void> {
   const manifests = await gateway.get(`DocumentReference?related=ImagingStudy/${imagingStudyId}`, gp);
   expect(manifests.status).toBe(200);
   expect(manifests.body.entry ?? []).toEqual([]);
+  // An include narrowed by type-qualified _elements (it dropped the manifest's study link, and the manifest came back).
+  const patient = ((await gateway.get(`ImagingStudy/${imagingStudyId}`, clinician)).body as ImagingStudy).subject?.reference as string;
+  const narrowed = await gateway.get(`ImagingStudy?subject=${patient}&_elements=ImagingStudy.id,DocumentReference.content,DocumentReference.subject&_revinclude=DocumentReference:related`, gp);
+  expect(narrowed.status).toBe(200);
+  expect((narrowed.body.entry ?? []).map((entry: { resource: { resourceType: string } }) => entry.resource.resourceType)).toEqual([]);
   expect(uids((await node.get(`/studies?StudyInstanceUID=${study.studyInstanceUid}`, gp)).body)).toEqual([]);
   expect((await node.get(`/studies/${study.studyInstanceUid}/metadata`, gp)).status).toBe(404);
 }

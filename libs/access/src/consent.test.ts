@@ -54,6 +54,13 @@ describe('consentAllows', () => {
     ['an Observation of a refuser', view({ R: [decision('deny')] }), { resourceType: 'Observation', subject: { reference: 'Patient/refuser' } }, false],
     ['an Observation derived from a refused study', view({ S: [decision('deny', '1.2.9')] }), { resourceType: 'Observation', subject: { reference: 'Patient/sharer' }, partOf: [{ reference: 'ImagingStudy/withheld-study' }] }, false],
     ['a document about a refused study (by UID)', view({ S: [decision('deny', '1.2.9')] }), { resourceType: 'DocumentReference', subject: { reference: 'Patient/sharer' }, context: { related: [{ identifier: { system: 'urn:dicom:uid', value: 'urn:oid:1.2.9' } }] } }, false],
+    [
+      'a dose Observation of a refused study narrowed to no study link (type-qualified _elements on an include: judged patient-wide, it was shown)',
+      view({ S: [decision('deny', '1.2.9')] }),
+      { resourceType: 'Observation', subject: { reference: 'Patient/sharer' }, component: [] },
+      false,
+    ],
+    ['a manifest narrowed to no study link', view({ S: [decision('deny', '1.2.9')] }), { resourceType: 'DocumentReference', subject: { reference: 'Patient/sharer' }, content: [] }, false],
     ['an Endpoint (no patient)', view({ R: [decision('deny')] }), { resourceType: 'Endpoint', id: 'e' }, true],
     ['opt-in without any decision', view({}, 'opt-in'), study('sharer'), false],
     ['opt-in with a permit', view({ S: [decision('permit')] }, 'opt-in'), study('sharer'), true],

@@ -76,6 +76,22 @@ export function studyLinksOf(resource: AnyResource): { ids: string[]; keys: Stud
 }
 
 /**
+ * Whether a resource that derives from studies shows the elements that name them: every dose
+ * Observation has `partOf` (a study) or `derivedFrom` (the cumulative dose), every manifest
+ * `context.related`. One without them was narrowed (`_elements`), and nothing then says which
+ * studies it belongs to: it is withheld wherever a study could be.
+ */
+export function showsStudyLinks(resource: AnyResource): boolean {
+  if (resource.resourceType === 'Observation') {
+    return resource.partOf !== undefined || resource.derivedFrom !== undefined;
+  }
+  if (resource.resourceType === 'DocumentReference') {
+    return (resource.context as { related?: unknown } | undefined)?.related !== undefined;
+  }
+  return true;
+}
+
+/**
  * The consent rule for one patient's data: what derives from studies is shared when every one of
  * those studies is; anything else when the patient-wide decision shares. A decision about the study
  * beats the patient-wide one (libs/consent's precedence). The FHIR face and the DICOMweb face both
@@ -139,6 +155,9 @@ export async function consentAllows(resources: readonly AnyResource[], rules: Co
             return false;
           }
           continue;
+        }
+        if (!showsStudyLinks(resource)) {
+          return false;
         }
         const studies: StudyKey[] = [];
         if (resource.resourceType === 'ImagingStudy') {

@@ -41,6 +41,8 @@ describe('reportAllows: what a GP sees', () => {
     ['a dose Observation of a study not reported', { resourceType: 'Observation', id: 'o', partOf: [{ reference: 'ImagingStudy/draft' }] }, false],
     ['a dose Observation of a reported study', { resourceType: 'Observation', id: 'o', partOf: [{ reference: 'ImagingStudy/reported' }] }, true],
     ['a resource naming a study by UID alone (cannot be checked)', { resourceType: 'Observation', id: 'o', partOf: [{ identifier: { system: 'urn:dicom:uid', value: 'urn:oid:2.25.7' } }] }, false],
+    ['a dose Observation narrowed to no study link (type-qualified _elements on an include)', { resourceType: 'Observation', id: 'o', subject: { reference: 'Patient/p1' }, component: [] }, false],
+    ['a manifest narrowed to no study link', { resourceType: 'DocumentReference', id: 'm', content: [] }, false],
     ['a Patient', { resourceType: 'Patient', id: 'p1' }, true],
     ['an Endpoint', { resourceType: 'Endpoint', id: 'e' }, true],
   ])('%s: %s', async (_situation, resource, expected) => {

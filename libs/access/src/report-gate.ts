@@ -1,7 +1,7 @@
 import { listsValidatedReport, type Upstream } from '@imaging-facade/fhir';
 import { badGateway, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { AnyResource } from './compartment';
-import { studyLinksOf } from './consent';
+import { showsStudyLinks, studyLinksOf } from './consent';
 
 /**
  * "GPs see a study once its report is validated": a token granted the node's GP role scope sees a
@@ -27,7 +27,8 @@ export function waitsForReport(holder: { grantedScopes?: readonly string[] | und
  * For each resource, whether the report rule lets a waiting token see it. An ImagingStudy is
  * judged by what it lists, or looked up when the answer does not show it (a narrowed answer:
  * `_elements`, `_summary`); a resource derived from studies by each of them; a study named by its
- * UID alone cannot be checked and is held back.
+ * UID alone cannot be checked and is held back, and so is a derived resource narrowed down to no
+ * study link at all (consent.ts `showsStudyLinks`).
  */
 export async function reportAllows(resources: readonly AnyResource[], gate: ReportGate): Promise<boolean[]> {
   const looked = new Map<string, Promise<boolean>>();
@@ -45,7 +46,7 @@ export async function reportAllows(resources: readonly AnyResource[], gate: Repo
         return listsValidatedReport(resource as Parameters<typeof listsValidatedReport>[0]) || (resource.id !== undefined && (await reported(resource.id)));
       }
       const links = studyLinksOf(resource);
-      if (links.keys.length > 0) {
+      if (links.keys.length > 0 || !showsStudyLinks(resource)) {
         return false;
       }
       for (const id of links.ids) {

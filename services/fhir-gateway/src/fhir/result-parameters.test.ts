@@ -1,5 +1,5 @@
 import { statusOf } from '../test-support/policy';
-import { pageQuery } from './result-parameters';
+import { pageQuery, widenedElements } from './result-parameters';
 
 describe('pageQuery: a page link as the server wrote it, and nothing a client adds', () => {
   test.each([
@@ -20,5 +20,26 @@ describe('pageQuery: a page link as the server wrote it, and nothing a client ad
     ['another bundle type', '_getpages=abc&_bundletype=collection'],
   ])('refuses %s', (_situation, query) => {
     expect(statusOf(() => pageQuery(query))).toBe(400);
+  });
+});
+
+describe('widenedElements: what the gateway checks is kept for every type a client narrows', () => {
+  const imagingStudyNeeds = ['subject', 'identifier'];
+  test.each([
+    ['plain names: the searched type gets its needs', 'status', 'status,subject,identifier'],
+    [
+      'type-qualified names for included types (dropped a dose Observation\'s study link)',
+      'ImagingStudy.id,Observation.component,Observation.subject',
+      'ImagingStudy.id,Observation.component,Observation.subject,subject,identifier,ImagingStudy.subject,ImagingStudy.identifier,Observation.partOf,Observation.derivedFrom',
+    ],
+    ['a manifest narrowed', 'DocumentReference.content', 'DocumentReference.content,subject,identifier,DocumentReference.subject,DocumentReference.context'],
+    ['a type the gateway checks nothing of', 'Endpoint.address', 'Endpoint.address,subject,identifier'],
+  ])('%s', (_situation, value, expected) => {
+    expect(widenedElements(value, imagingStudyNeeds)).toBe(expected);
+  });
+
+  test('*. narrows every type: each gets its needs', () => {
+    const widened = widenedElements('*.id', imagingStudyNeeds).split(',');
+    expect(widened).toEqual(expect.arrayContaining(['Observation.partOf', 'Observation.derivedFrom', 'DocumentReference.context', 'Patient.identifier', 'ImagingStudy.subject']));
   });
 });

@@ -89,18 +89,33 @@ export function resultParameter(name: string, value: string, needed: readonly st
         return refuse('_total is not supported by the gateway (only none): it does not count what consent may withhold');
       }
       return [name, value];
-    case '_elements': {
-      const wanted = new Set(value.split(',').map((element) => element.trim()).filter(Boolean));
-      for (const element of needed) {
-        wanted.add(element);
-      }
-      return [name, [...wanted].join(',')];
-    }
+    case '_elements':
+      return [name, widenedElements(value, needed)];
     case '_has':
       return refuse('_has (reverse chaining) is not supported by the gateway');
     default:
       return refuse(`${name} is not supported by the gateway`);
   }
+}
+
+/**
+ * A client's `_elements` with what the gateway checks added. HAPI applies plain names to the
+ * searched type only, and a type-qualified list (`Observation.component`) to the resources of that
+ * type an include brings: `partOf` left out of such a list made a dose Observation look as if it
+ * belonged to no study. So each type the client names (every type, for `*.`) gets its needed
+ * elements qualified too.
+ */
+export function widenedElements(value: string, needed: readonly string[]): string {
+  const entries = value.split(',').map((element) => element.trim()).filter(Boolean);
+  const wanted = new Set([...entries, ...needed]);
+  const qualified = new Set(entries.filter((entry) => entry.includes('.')).map((entry) => entry.slice(0, entry.indexOf('.'))));
+  const types = qualified.has('*') ? Object.keys(ELEMENTS_NEEDED) : [...qualified];
+  for (const type of types) {
+    for (const element of ELEMENTS_NEEDED[type] ?? []) {
+      wanted.add(`${type}.${element}`);
+    }
+  }
+  return [...wanted].join(',');
 }
 
 /** `_`-parameters of a search of `resourceType`, each through `resultParameter`; `_has:…` is refused. */
