@@ -4,8 +4,12 @@ import { startGateway, type Gateway } from '../../services/fhir-gateway/src/test
 import { startDicomweb, type DicomwebNode } from '../support/dicomweb';
 import { studiesByUid } from '../support/fhir';
 import { startPipeline, type Pipeline } from '../support/pipeline';
-import { sample, SAMPLES } from '../support/sample-files';
-import { addSeries, makeStudy, type GeneratedStudy } from '../support/study-factory';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sample, SAMPLES, SYSTEM_PYTHON } from '../support/sample-files';
+import { addSeries, makeStudy, STUDY_DATE, STUDY_TIME, type GeneratedStudy } from '../support/study-factory';
 import { storescu } from '../support/dcmtk';
 import { eventually } from '../support/wait';
 
@@ -40,11 +44,20 @@ const instancesInIndex = async (): Promise<number> => (await studiesByUid(study.
 beforeAll(async () => {
   gateway = await startGateway();
   pipeline = await startPipeline({});
-  node = await startDicomweb({ storageDir: pipeline.storageDir, topicPrefix: pipeline.topicPrefix, gatewayOrigin: gateway.origin });
-  clinician = await gateway.token('user/ImagingStudy.rs user/Patient.rs');
-  gp = await gateway.token('openid gp user/ImagingStudy.rs user/Patient.rs user/DocumentReference.rs');
+  // With the viewer (its summary API: the study's dose, the patient's cumulative dose).
+  const viewerDir = path.join(process.env.FACADE_DATA_DIR ?? path.join(__dirname, '..', '..', '.data'), 'ohif', 'dist');
+  node = await startDicomweb({ storageDir: pipeline.storageDir, topicPrefix: pipeline.topicPrefix, gatewayOrigin: gateway.origin, env: { VIEWER_DIR: viewerDir } });
+  clinician = await gateway.token('user/ImagingStudy.rs user/Patient.rs user/Observation.rs');
+  gp = await gateway.token('openid gp user/ImagingStudy.rs user/Patient.rs user/DocumentReference.rs user/Observation.rs');
   study = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 2 }]);
-  expect((await storescu(pipeline.dicomPort, study.files)).code).toBe(0);
+  // With its dose report (generated, PS3.16 TID 10011): dose Observations and the patient's cumulative dose.
+  const rdsr = path.join(mkdtempSync(path.join(tmpdir(), 'facade-rdsr-')), 'ct.dcm');
+  execFileSync(SYSTEM_PYTHON, [
+    path.join(__dirname, '..', 'fixtures', 'generate-rdsr.py'),
+    ...['--kind', 'ct', '--out', rdsr, '--events', '2', '--study-uid', study.studyInstanceUid, '--patient-id', study.patientId],
+    ...['--accession', `GP-${study.studyInstanceUid.slice(-8)}`, '--study-date', STUDY_DATE, '--study-time', STUDY_TIME],
+  ]);
+  expect((await storescu(pipeline.dicomPort, [...study.files, rdsr])).code).toBe(0);
   imagingStudyId = await eventually(async () => (await studiesByUid(study.studyInstanceUid))[0]?.id, { timeoutMs: 60_000, what: 'the ImagingStudy in the index' });
   await eventually(async () => ((await node.get(`/studies?StudyInstanceUID=${study.studyInstanceUid}`, clinician)).body.length > 2 ? true : undefined), {
     timeoutMs: 60_000,
@@ -58,7 +71,17 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
+/** The patient's Observations a token finds: the study's dose ones (`partOf`) and the cumulative dose. */
+async function observationsOf(token: string): Promise<{ study: number; cumulative: number }> {
+  const patient = ((await gateway.get(`ImagingStudy/${imagingStudyId}`, clinician)).body as ImagingStudy).subject?.reference as string;
+  const found = await gateway.get(`Observation?subject=${patient}&_count=200`, token);
+  expect(found.status).toBe(200);
+  const resources = (found.body.entry ?? []).map((entry: { resource: { partOf?: unknown } }) => entry.resource);
+  return { study: resources.filter((resource: { partOf?: unknown }) => resource.partOf !== undefined).length, cumulative: resources.filter((resource: { partOf?: unknown }) => resource.partOf === undefined).length };
+}
+
 async function expectHiddenFromGp(): Promise<void> {
+  expect(await observationsOf(gp)).toEqual({ study: 0, cumulative: 0 });
   expect(await gpSearch()).toEqual([]);
   expect((await gateway.get(`ImagingStudy/${imagingStudyId}`, gp)).status).toBe(404);
   const manifests = await gateway.get(`DocumentReference?related=ImagingStudy/${imagingStudyId}`, gp);
@@ -74,6 +97,7 @@ async function expectHiddenFromGp(): Promise<void> {
 }
 
 test('before any report, the GP finds neither the study, its manifest nor its images; a clinician finds them all', async () => {
+  await eventually(async () => ((await observationsOf(clinician)).cumulative === 1 ? true : undefined), { timeoutMs: 60_000, what: 'the dose Observations in the index' });
   await expectHiddenFromGp();
   expect((await gateway.get(`ImagingStudy/${imagingStudyId}`, clinician)).status).toBe(200);
   expect(uids((await node.get(`/studies?StudyInstanceUID=${study.studyInstanceUid}`, clinician)).body)).toEqual([study.studyInstanceUid]);
@@ -109,4 +133,12 @@ test('once a validated report is stored (COMPLETE, VERIFIED), the GP finds the s
     what: 'the study in the GP\'s DICOMweb search',
   });
   expect((await node.get(`/studies/${study.studyInstanceUid}/metadata`, gp)).status).toBe(200);
+
+  // The study's dose, but not the patient's cumulative dose: it counts every study, reported or not.
+  const observations = await observationsOf(gp);
+  expect(observations.study).toBeGreaterThan(0);
+  expect(observations.cumulative).toBe(0);
+  const summary = async (token: string) => JSON.parse((await node.get(`${node.origin}/viewer-api/studies/${study.studyInstanceUid}/summary`, token)).body.toString('utf8'));
+  expect((await summary(gp)).cumulative).toBeNull();
+  expect((await summary(clinician)).cumulative).toMatchObject({ studies: 1 });
 });

@@ -43,6 +43,7 @@ describe('reportAllows: what a GP sees', () => {
     ['a resource naming a study by UID alone (cannot be checked)', { resourceType: 'Observation', id: 'o', partOf: [{ identifier: { system: 'urn:dicom:uid', value: 'urn:oid:2.25.7' } }] }, false],
     ['a dose Observation narrowed to no study link (type-qualified _elements on an include)', { resourceType: 'Observation', id: 'o', subject: { reference: 'Patient/p1' }, component: [] }, false],
     ['a manifest narrowed to no study link', { resourceType: 'DocumentReference', id: 'm', content: [] }, false],
+    ['the patient\'s cumulative dose (it counts the studies not reported)', { resourceType: 'Observation', id: 'c', derivedFrom: [{ type: 'Observation', identifier: { system: 'urn:dicom:uid', value: 'urn:oid:2.25.8' } }] }, false],
     ['a Patient', { resourceType: 'Patient', id: 'p1' }, true],
     ['an Endpoint', { resourceType: 'Endpoint', id: 'e' }, true],
   ])('%s: %s', async (_situation, resource, expected) => {

@@ -7,8 +7,9 @@ import { showsStudyLinks, studyLinksOf } from './consent';
  * "GPs see a study once its report is validated": a token granted the node's GP role scope sees a
  * study, and what derives from it (its manifest, its dose), only once the index lists a validated
  * report of it (libs/fhir `listsValidatedReport`). Other tokens are not concerned: the radiology
- * team reads a study before its report exists. Resources tied to no study (a Patient, an Endpoint,
- * a patient's cumulative dose) are not held back.
+ * team reads a study before its report exists. Resources tied to no study (a Patient, an Endpoint)
+ * are not held back; a patient's cumulative dose is, as it counts every study, reported or not (the
+ * total less the reported studies' doses would give the others').
  */
 export interface ReportGate {
   /** The role scope of the tokens that wait for the report (FACADE_GP_ROLE_SCOPE); undefined: none wait. */
@@ -44,6 +45,10 @@ export async function reportAllows(resources: readonly AnyResource[], gate: Repo
     resources.map(async (resource) => {
       if (resource.resourceType === 'ImagingStudy') {
         return listsValidatedReport(resource as Parameters<typeof listsValidatedReport>[0]) || (resource.id !== undefined && (await reported(resource.id)));
+      }
+      if (resource.resourceType === 'Observation' && resource.partOf === undefined) {
+        // The cumulative dose (derived from the dose summaries, not from one study), or a narrowed answer.
+        return false;
       }
       const links = studyLinksOf(resource);
       if (links.keys.length > 0 || !showsStudyLinks(resource)) {

@@ -38,6 +38,11 @@ export class StudyAccess {
     private readonly reportRoleScope?: string,
   ) {}
 
+  /** Whether the token sees studies only once reported (a GP's): it is shown no patient-wide total of their doses either. */
+  waitsForReport(principal: Principal): boolean {
+    return waitsForReport(principal, { roleScope: this.reportRoleScope });
+  }
+
   /** Which studies a token may search or read the images of. */
   async scopeOf(principal: Principal, interaction: StudyInteraction): Promise<StudyScope> {
     const access = typeAccess(principal, 'ImagingStudy', interaction);

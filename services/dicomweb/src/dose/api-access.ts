@@ -12,6 +12,8 @@ import type { StudyIndexDb } from '../index/study-index-db';
 export interface DoseAccessDeps extends RequestContextDeps {
   /** The role scope the token must carry besides Observation read and search (SMART `user/Observation.rs`). */
   roleScope: string;
+  /** FACADE_GP_ROLE_SCOPE: a token with it is refused (the dashboard lists exams not yet reported). */
+  gpRoleScope?: string | undefined;
 }
 
 /**
@@ -24,8 +26,11 @@ export function auditStudies(res: Response, studyUids: ReadonlyArray<string | un
 }
 
 /** Why a principal may not use the dashboard, or undefined when it may. */
-export function doseRefusal(principal: Principal, roleScope: string): string | undefined {
+export function doseRefusal(principal: Principal, roleScope: string, gpRoleScope?: string): string | undefined {
   if (!(principal.grantedScopes ?? []).includes(roleScope)) return `the token lacks the ${roleScope} scope`;
+  if (gpRoleScope !== undefined && (principal.grantedScopes ?? []).includes(gpRoleScope)) {
+    return `the token carries the GP role (${gpRoleScope}): a GP sees a study once its report is validated, and the dashboard lists every exam`;
+  }
   // Every exam of the node: a user/ or system/ scope (no patient restriction), for read and search.
   const unrestricted = (['read', 'search'] as const).every((interaction) => {
     const access = evaluateAccess(principal, 'Observation', interaction);
@@ -38,13 +43,13 @@ export function doseRefusal(principal: Principal, roleScope: string): string | u
 }
 
 /** The dashboard's API as a face of the node: a search each time, for the dose officer only. */
-export function doseFace(roleScope: string, publicBaseUrl: string): RequestFace {
+export function doseFace(roleScope: string, publicBaseUrl: string, gpRoleScope?: string): RequestFace {
   return {
     serverDisplay: 'Imaging Facade dose dashboard',
     logMessage: 'dose dashboard request',
     interactionOf: () => 'search-type',
     authorize(principal, res) {
-      const why = doseRefusal(principal, roleScope);
+      const why = doseRefusal(principal, roleScope, gpRoleScope);
       if (why) {
         res.set('www-authenticate', `Bearer realm="${publicBaseUrl}", error="insufficient_scope", scope="${roleScope} user/Observation.rs"`);
         throw new OutcomeError(forbidden(`The dose dashboard needs the ${roleScope} and user/Observation.rs scopes: ${why}`));
@@ -54,5 +59,5 @@ export function doseFace(roleScope: string, publicBaseUrl: string): RequestFace 
 }
 
 export function doseAccess(deps: DoseAccessDeps) {
-  return requestContext(deps, doseFace(deps.roleScope, deps.publicBaseUrl));
+  return requestContext(deps, doseFace(deps.roleScope, deps.publicBaseUrl, deps.gpRoleScope));
 }

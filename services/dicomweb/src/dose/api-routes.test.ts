@@ -89,6 +89,7 @@ async function serve(events: AuditEvent[], consent: { source?: unknown[]; index?
       audit: { enqueue: (event) => events.push(event) },
       logger,
       roleScope: 'dose-officer',
+      gpRoleScope: 'gp',
       source: { resources: async () => (consent.source ?? [summary('1', '2.25.1', 300), summary('2', '2.25.2', 900)]) as Array<{ resourceType: string }> },
       studies: consent.index ?? indexWith(SHARED_INDEX),
       access: consent.access ?? accessWith({}),
@@ -107,6 +108,7 @@ describe('the dashboard API: who may read it', () => {
     ['the role scope with a patient\'s Observations only', 'dose-officer patient/Observation.rs', 403],
     ['the role scope with search but no read', 'dose-officer user/Observation.s', 403],
     ['the dose officer', 'openid dose-officer user/Observation.rs', 200],
+    ['a token that also carries the GP role (it listed exams not yet reported)', 'openid gp dose-officer user/Observation.rs', 403],
   ])('%s (%s) → %d, never cached, audited', async (_name, scope, status) => {
     const events: AuditEvent[] = [];
     const server = await serve(events);

@@ -7,7 +7,7 @@ export interface DicomwebDeps extends RequestContextDeps {
   db: StudyIndexDb;
   /** Where the instances are (read only). */
   storageDir: string;
-  access: Pick<StudyAccess, 'scopeOf' | 'canSee' | 'consentShares'>;
+  access: Pick<StudyAccess, 'scopeOf' | 'canSee' | 'consentShares' | 'waitsForReport'>;
   /** Largest QIDO-RS page. */
   maxResults: number;
 }

@@ -45,7 +45,8 @@ export function viewerApiRoutes(deps: SummaryDeps): Router {
     // A token that may read one patient's Observations (`patient/Observation.rs`) sees the dose of
     // that patient's studies only, as the gateway answers it (until 2026-12-07 it saw any study's).
     const withDose = observations.allowed && (observations.restriction === 'none' || patient === `Patient/${observations.patientId}`);
-    const cumulative = withDose && patient ? await deps.summaries.cumulative(patient) : undefined;
+    // The patient's cumulative dose counts every study: a GP, who sees a study once reported, does not get it.
+    const cumulative = withDose && patient && !deps.access.waitsForReport(principal) ? await deps.summaries.cumulative(patient) : undefined;
     res.type('application/json').send(JSON.stringify(studySummary(studyUid, resources, cumulative, withDose)));
   });
   router.use((_req, res) => sendError(res, 404, 'No such viewer API resource'));
