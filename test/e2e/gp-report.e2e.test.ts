@@ -25,6 +25,8 @@ let pipeline: Pipeline;
 let gateway: Gateway;
 let node: DicomwebNode;
 let study: GeneratedStudy;
+/** Another study of the same patient, never reported. */
+let other: GeneratedStudy;
 let clinician: string;
 let gp: string;
 let imagingStudyId: string;
@@ -57,7 +59,9 @@ beforeAll(async () => {
     ...['--kind', 'ct', '--out', rdsr, '--events', '2', '--study-uid', study.studyInstanceUid, '--patient-id', study.patientId],
     ...['--accession', `GP-${study.studyInstanceUid.slice(-8)}`, '--study-date', STUDY_DATE, '--study-time', STUDY_TIME],
   ]);
-  expect((await storescu(pipeline.dicomPort, [...study.files, rdsr])).code).toBe(0);
+  other = await makeStudy([{ source: SAMPLES.ctExplicitLittle, instances: 1 }], study.patientId);
+  expect((await storescu(pipeline.dicomPort, [...study.files, rdsr, ...other.files])).code).toBe(0);
+  await eventually(async () => (await studiesByUid(other.studyInstanceUid))[0]?.id, { timeoutMs: 60_000, what: 'the other study in the index' });
   imagingStudyId = await eventually(async () => (await studiesByUid(study.studyInstanceUid))[0]?.id, { timeoutMs: 60_000, what: 'the ImagingStudy in the index' });
   await eventually(async () => ((await node.get(`/studies?StudyInstanceUID=${study.studyInstanceUid}`, clinician)).body.length > 2 ? true : undefined), {
     timeoutMs: 60_000,
@@ -133,6 +137,14 @@ test('once a validated report is stored (COMPLETE, VERIFIED), the GP finds the s
     what: 'the study in the GP\'s DICOMweb search',
   });
   expect((await node.get(`/studies/${study.studyInstanceUid}/metadata`, gp)).status).toBe(200);
+
+  // Paging counts the reported study only: one per page, and no `next` link for the other study,
+  // which waits for its report (HAPI's query is filtered, not just the answer).
+  const patient = (read.body as ImagingStudy).subject?.reference as string;
+  const paged = await fetch(`${gateway.base}/ImagingStudy?subject=${patient}&_count=1`, { headers: { authorization: `Bearer ${gp}`, accept: 'application/fhir+json' } });
+  const page = (await paged.json()) as { entry?: Array<{ resource: ImagingStudy }>; link?: Array<{ relation: string }> };
+  expect(page.entry?.map((entry) => entry.resource.id)).toEqual([imagingStudyId]);
+  expect(page.link?.filter((link) => link.relation === 'next')).toEqual([]);
 
   // The study's dose, but not the patient's cumulative dose: it counts every study, reported or not.
   const observations = await observationsOf(gp);

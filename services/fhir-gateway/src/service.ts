@@ -2,12 +2,12 @@ import { ConsentView } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1 } from '@imaging-facade/events';
 import { notFoundHandler } from '@imaging-facade/fhir-outcomes';
 import { createKafka, ensureTopics, startWhileRetriable } from '@imaging-facade/kafka';
-import { caughtUp, createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
+import { caughtUp, createMetricsRegistry, errorMessage, retry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import { AuditWriter, consentRulesFrom, failedTokenCounter, OidcVerifier, upstreamConsentLookups, upstreamStudyReported } from '@imaging-facade/access';
 import type { GatewayConfig } from './config';
 import { DevIssuer } from './dev-issuer/dev-issuer';
 import { createGatewayApp } from './app';
-import { Upstream } from '@imaging-facade/fhir';
+import { ensureValidatedReportSearchParameter, Upstream } from '@imaging-facade/fhir';
 import { systemResolve } from './subscriptions/endpoint-check';
 
 export const SERVICE = 'fhir-gateway';
@@ -41,6 +41,21 @@ export async function startGateway(config: GatewayConfig, logger: Logger, onStop
   });
   await startWhileRetriable(() => consentView.start(), logger);
   onStop('consent-view', () => consentView.stop());
+
+  if (config.gpRoleScope !== undefined) {
+    // GPs' searches are filtered by it in HAPI's query: put it there unless it is, without holding
+    // the start back (until it is, a GP's search is refused by HAPI: nothing unreported is shown).
+    void retry(() => ensureValidatedReportSearchParameter(upstream), {
+      isRetryable: () => true,
+      initialMs: 1000,
+      maxMs: 10_000,
+      attempts: 60,
+      onRetry: ({ attempt, error }) => logger.warn({ attempt, reason: errorMessage(error) }, 'the validated-report search parameter is not on the FHIR server yet, will retry'),
+    }).then(
+      (done) => logger.info({ searchParameter: 'validated-report', done }, 'GP searches are filtered by the FHIR server'),
+      (error: unknown) => logger.error({ reason: errorMessage(error) }, 'the validated-report search parameter could not be put on the FHIR server: GP searches are refused'),
+    );
+  }
 
   const audit = new AuditWriter(AuditWriter.toFhir(upstream), config.audit, logger.child({ component: 'audit' }), metrics);
   audit.start();

@@ -35,6 +35,18 @@ describe('prepareSearch', () => {
   });
 
   test.each([
+    ['a GP\'s study search: reported studies only, in the query', 'ImagingStudy', 'patient=Patient/p1&_count=1', [['patient', 'Patient/p1'], ['_count', '1'], ['validated-report', 'true']]],
+    ['a GP\'s manifests: those of reported studies', 'DocumentReference', 'patient=Patient/p1', [['patient', 'Patient/p1'], ['related:ImagingStudy.validated-report', 'true']]],
+    ['a GP\'s Observations: the dose of reported studies (no cumulative dose)', 'Observation', 'subject=Patient/p1', [['subject', 'Patient/p1'], ['part-of:ImagingStudy.validated-report', 'true']]],
+    ['a GP\'s Patient search: as anyone\'s', 'Patient', '', [['_security:not', 'urn:imaging-facade:consent|withheld']]],
+  ] as const)('%s', (_situation, type, query, expected) => {
+    const gp = { ...holder('user/ImagingStudy.rs user/Patient.rs user/DocumentReference.rs user/Observation.rs'), grantedScopes: ['gp'] };
+    expect(prepareSearch(type, parseQuery(query), evaluateAccess(gp, type, 'search'), gp, 'gp')).toEqual(expected);
+    // Without the role, or with no GP role configured, nothing is added.
+    expect(prepareSearch(type, parseQuery(query), evaluateAccess(gp, type, 'search'), gp, undefined)).toEqual(expected.filter(([name]) => !name.includes('validated-report')));
+  });
+
+  test.each([
     ['a type the token may not search', 'Observation', '', practitioner, 403],
     ['a patient app asking about another patient', 'ImagingStudy', 'patient=Patient/p2', patientApp, 403],
     ['a patient app asking for another Patient', 'Patient', '_id=p2', patientApp, 403],

@@ -1,7 +1,8 @@
 import { badRequest, forbidden, notAcceptable, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { formatRefusal } from '@imaging-facade/service-kit';
 import { WITHHELD_LABEL_TOKEN } from '@imaging-facade/consent';
-import { type Access, evaluateAccess, namedPatients, PATIENT_COMPARTMENT, restrictToPatient, type ScopeHolder } from '@imaging-facade/access';
+import { type Access, evaluateAccess, namedPatients, PATIENT_COMPARTMENT, restrictToPatient, type ScopeHolder, type Viewer, waitsForReport } from '@imaging-facade/access';
+import { REPORTED_STUDIES_ONLY } from '@imaging-facade/fhir';
 import { searchResultParameter } from './result-parameters';
 
 /** Query parameters in order, repeated names kept (`a=1&a=2` is an AND in FHIR search). */
@@ -25,11 +26,15 @@ export function formatQuery(params: SearchParams): string {
  * answer), and a patient-restricted token's search is ANDed with its compartment. A Patient search
  * leaves out the records the mapper labelled withheld (libs/consent WITHHELD_LABEL) in the query
  * itself: the answer is filtered for consent anyway, but the server's paging, and whether it writes
- * a `next` link, would count a refuser who matches.
+ * a `next` link, would count a refuser who matches. For the same reason a GP's search (a token with
+ * `reportRoleScope`) of studies, manifests and dose Observations is ANDed with the studies that hold
+ * a validated report (libs/fhir REPORTED_STUDIES_ONLY).
  */
-export function prepareSearch(resourceType: string, params: SearchParams, access: Access, holder: ScopeHolder): SearchParams {
+export function prepareSearch(resourceType: string, params: SearchParams, access: Access, holder: Viewer, reportRoleScope?: string): SearchParams {
   const checked = checkedSearch(resourceType, params, access, holder);
-  return resourceType === 'Patient' ? [...checked, ['_security:not', WITHHELD_LABEL_TOKEN]] : checked;
+  const reported = REPORTED_STUDIES_ONLY[resourceType];
+  const forGp = reported !== undefined && waitsForReport(holder, { roleScope: reportRoleScope }) ? [[...reported] as [string, string]] : [];
+  return [...checked, ...(resourceType === 'Patient' ? [['_security:not', WITHHELD_LABEL_TOKEN] as [string, string]] : []), ...forGp];
 }
 
 function checkedSearch(resourceType: string, params: SearchParams, access: Access, holder: ScopeHolder): SearchParams {

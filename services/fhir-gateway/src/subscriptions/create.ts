@@ -22,7 +22,7 @@ export function createSubscription(ctx: FhirContext): RequestHandler {
     if (!access.allowed) {
       throw refusal(ctx, res, access.reason);
     }
-    const subscription = prepareSubscription(req.body, principal, ownerTag(principal));
+    const subscription = prepareSubscription(req.body, principal, ownerTag(principal), new Date(), ctx.consent.reports?.roleScope);
     exchange.query = `POST ${ctx.publicOrigin}${req.originalUrl} criteria=${req.body?.criteria ?? ''}`;
     exchange.cleanedQuery = subscription.criteria;
     // Not this node's own services nor its network (SSRF): the FHIR server will POST to this URL.

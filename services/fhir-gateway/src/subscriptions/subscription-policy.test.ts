@@ -32,6 +32,12 @@ describe('prepareSubscription', () => {
     expect(prepareSubscription(subscription({ criteria }), patientApp, 't').criteria).toBe(expected);
   });
 
+  test('a GP\'s criteria match the studies once reported, as its searches do (not woken by a study it cannot see yet)', () => {
+    const gp = { ...holder('user/Subscription.crd user/ImagingStudy.rs'), grantedScopes: ['gp'] };
+    expect(prepareSubscription(subscription({ criteria: 'ImagingStudy?modality=CT' }), gp, 't', new Date(), 'gp').criteria).toBe('ImagingStudy?modality=CT&validated-report=true');
+    expect(prepareSubscription(subscription({ criteria: 'ImagingStudy?modality=CT' }), gp, 't', new Date(), undefined).criteria).toBe('ImagingStudy?modality=CT');
+  });
+
   test('a back-end app\'s criteria with no parameter (every new study) get the `?` the FHIR server wants; only the accepted fields are stored', () => {
     const stored = prepareSubscription(subscription({ criteria: 'ImagingStudy', end: '2999-01-01T00:00:00Z', text: { status: 'generated', div: '<div/>' } }), app, 't');
     expect(stored.criteria).toBe('ImagingStudy?');

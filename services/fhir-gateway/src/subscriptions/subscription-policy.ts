@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Subscription } from '@medplum/fhirtypes';
 import { badRequest, forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { formatQuery, parseQuery, prepareSearch } from '../fhir/search-policy';
-import { evaluateAccess, type ScopeHolder } from '@imaging-facade/access';
+import { evaluateAccess, type Viewer } from '@imaging-facade/access';
 
 /**
  * Subscriptions through the gateway (FHIR R4 rest-hook). Pure functions.
@@ -65,7 +65,7 @@ function refuseOtherFields(value: object, accepted: ReadonlySet<string>, path: s
 }
 
 /** Checks a Subscription a client wants to create and returns the one to store (or throws an OutcomeError). */
-export function prepareSubscription(body: unknown, holder: ScopeHolder, tag: string, now: Date = new Date()): Subscription {
+export function prepareSubscription(body: unknown, holder: Viewer, tag: string, now: Date = new Date(), reportRoleScope?: string): Subscription {
   if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Subscription') {
     fail('The body must be a Subscription resource', 'Subscription');
   }
@@ -110,7 +110,8 @@ export function prepareSubscription(body: unknown, holder: ScopeHolder, tag: str
   if (!access.allowed) {
     throw new OutcomeError(forbidden(`the token may not search ${resourceType}, so it may not subscribe to it`));
   }
-  const prepared = prepareSearch(resourceType, parseQuery(match[2] ?? ''), access, holder);
+  // A GP's criteria match studies once reported, as its searches do: it is not woken by a study it cannot see yet.
+  const prepared = prepareSearch(resourceType, parseQuery(match[2] ?? ''), access, holder, reportRoleScope);
   // A result parameter (_sort, _count, _include…) or _lastUpdated says nothing a notification can
   // honour: refused by name rather than dropped, which would change what the client asked for.
   const unsupported = prepared.filter(([name]) => name.startsWith('_') && !CRITERIA_PARAMETERS.has(name)).map(([name]) => name);

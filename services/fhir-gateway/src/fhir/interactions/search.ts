@@ -34,7 +34,7 @@ export function searchHandler(ctx: FhirContext, scopeOf: (req: Request) => Searc
     if (!access.allowed) {
       throw refusal(ctx, res, access.reason);
     }
-    const sent = [...prepareSearch(scope.type, params, access, principal), ...(scope.extra?.(principal) ?? [])];
+    const sent = [...prepareSearch(scope.type, params, access, principal, ctx.consent.reports?.roleScope), ...(scope.extra?.(principal) ?? [])];
     exchange.cleanedQuery = `${scope.type}?${formatQuery(sent)}`;
     const response = await ctx.upstream.request('GET', exchange.cleanedQuery, { headers: Upstream.forwardedHeaders(req.headers) });
     await answerBundle(ctx, res, response, exchange, scope.filter);
