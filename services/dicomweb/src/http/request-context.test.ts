@@ -13,25 +13,34 @@ import { audited, DICOMWEB_FACE, requestContext, requestedStudy } from './reques
 const logger = createLogger('dicomweb-test', 'silent');
 
 /** DICOMweb's request context on a real server: bad tokens are limited per client address, each refusal audited. */
-test('DICOMweb: bad tokens are 401 then 429 with Retry-After, each an AuditEvent with a failure outcome saying why; another client is served', async () => {
-  const events: AuditEvent[] = [];
+/** A server with DICOMweb's request context in front of an empty `/studies`. */
+function studiesBehindContext(overrides: Partial<Parameters<typeof requestContext>[0]>) {
   const app = express();
   app.use(
     requestContext({
       verifier: fakeVerifier({ issuer: 'https://issuer.example', clientId: 'viewer', scopes: [] }),
-      failedTokens: failedTokenCounter({ perClient: 2, lockoutSeconds: 120 }),
+      failedTokens: undefined,
       consentView: { isReady: () => true },
       index: { isReady: () => true },
       publicBaseUrl: 'https://node.example/dicomweb',
-      audit: { enqueue: (event) => events.push(event) },
+      audit: { enqueue: () => undefined },
       logger,
+      ...overrides,
     }),
   );
   app.get('/studies', (_req, res) => {
     res.json([]);
   });
   app.use(dicomwebErrorHandler(logger));
-  const server = await serveOnLoopback(app);
+  return serveOnLoopback(app);
+}
+
+test('DICOMweb: bad tokens are 401 then 429 with Retry-After, each an AuditEvent with a failure outcome saying why; another client is served', async () => {
+  const events: AuditEvent[] = [];
+  const server = await studiesBehindContext({
+    failedTokens: failedTokenCounter({ perClient: 2, lockoutSeconds: 120 }),
+    audit: { enqueue: (event) => events.push(event) },
+  });
   try {
     const url = server.url('/studies');
     const locked = await sendBadTokensUntilLocked('127.0.0.1', url, 2, 'good');
@@ -53,23 +62,7 @@ test('DICOMweb: bad tokens are 401 then 429 with Retry-After, each an AuditEvent
 
 test('DICOMweb: while the audit trail cannot be written (its queue full), a request is a 503 with Retry-After and nothing is served', async () => {
   let full = true;
-  const app = express();
-  app.use(
-    requestContext({
-      verifier: fakeVerifier({ issuer: 'https://issuer.example', clientId: 'viewer', scopes: [] }),
-      failedTokens: undefined,
-      consentView: { isReady: () => true },
-      index: { isReady: () => true },
-      publicBaseUrl: 'https://node.example/dicomweb',
-      audit: { enqueue: () => undefined, isFull: () => full },
-      logger,
-    }),
-  );
-  app.get('/studies', (_req, res) => {
-    res.json([]);
-  });
-  app.use(dicomwebErrorHandler(logger));
-  const server = await serveOnLoopback(app);
+  const server = await studiesBehindContext({ audit: { enqueue: () => undefined, isFull: () => full } });
   try {
     const refused = await getFrom('127.0.0.1', server.url('/studies'), { authorization: 'Bearer good' });
     expect(refused.status).toBe(503);
