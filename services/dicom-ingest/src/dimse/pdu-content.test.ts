@@ -74,9 +74,17 @@ describe('MessageSequence', () => {
     ['a dataset after a C-FIND-RQ (a 256 MB identifier held the event loop for 37 s)', () => [pDataPdus(1, true, FIND)], /we serve C-ECHO and C-STORE only/],
     ['a command set of more than 64 KiB, in fragments (1 GB held 3.3 GB and the event loop for minutes)', () => split(pDataPdus(1, true, Buffer.alloc(MAX_COMMAND_BYTES + 1), 16_000)), /command set of more than/],
     ['a dataset begun on context 1 and ended on context 5', () => [pDataPdus(1, true, STORE), withByte(pDataPdus(1, false, Buffer.alloc(10)), 10, 5)], /on presentation context 5/],
+    ['a command set without a CommandField (it got no answer: the peer waited for the idle timeout)', () => [pDataPdus(1, true, commandElement(0x0800, Buffer.from([0x01, 0x01])))], /without a CommandField/],
+    ['a C-ECHO-RSP sent to us', () => [pDataPdus(1, true, Buffer.concat([commandElement(0x0100, Buffer.from([0x30, 0x80])), commandElement(0x0800, Buffer.from([0x01, 0x01]))]))], /a response: we send no requests/],
+    ['an unknown CommandField', () => [pDataPdus(1, true, Buffer.concat([commandElement(0x0100, Buffer.from([0x77, 0x07])), commandElement(0x0800, Buffer.from([0x01, 0x01]))]))], /no request of PS3.7/],
     ['a command fragment in the middle of a dataset', () => [pDataPdus(1, true, STORE), split(pDataPdus(1, false, Buffer.alloc(100), 50))[0] as Buffer, pDataPdus(1, true, ECHO)], /command fragment before the dataset ended/],
   ])('refuses %s', (_situation, pdus, message) => {
     expect(verdicts(...pdus()).find((verdict) => verdict !== undefined)).toMatch(message);
+  });
+
+  test('a C-CANCEL (no response is due) and a C-ECHO-RQ pass', () => {
+    const cancel = Buffer.concat([commandElement(0x0100, Buffer.from([0xff, 0x0f])), commandElement(0x0800, Buffer.from([0x01, 0x01]))]);
+    expect(verdicts(pDataPdus(1, true, cancel), pDataPdus(1, true, ECHO))).toEqual([undefined, undefined]);
   });
 
   test('commandFields reads CommandField and CommandDataSetType of a C-STORE-RQ', () => {

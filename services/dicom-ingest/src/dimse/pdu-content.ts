@@ -68,6 +68,8 @@ const COMMAND_DATA_SET_TYPE = 0x0800;
 const C_STORE_RQ = 0x0001;
 /** CommandDataSetType: no dataset follows (PS3.7 E.1). */
 const NO_DATA_SET = 0x0101;
+/** The request CommandField values of PS3.7 E.1 (C-STORE, C-GET, C-FIND, C-MOVE, C-ECHO, C-CANCEL, the N- services). */
+const REQUESTS: ReadonlySet<number> = new Set([0x0001, 0x0010, 0x0020, 0x0021, 0x0030, 0x0fff, 0x0100, 0x0110, 0x0120, 0x0130, 0x0140, 0x0150]);
 
 type Expecting =
   | { next: 'command' }
@@ -144,6 +146,15 @@ export class MessageSequence {
       return undefined;
     }
     const command = commandFields(Buffer.concat(expecting.parts));
+    // dcmjs-dimse drops what it cannot dispatch without a word, and the peer waited for an answer
+    // until the idle timeout: a command set that is no request of PS3.7 ends the association now.
+    if (command.field === undefined || !REQUESTS.has(command.field)) {
+      return invalid(
+        command.field === undefined
+          ? 'a command set without a CommandField'
+          : `CommandField 0x${command.field.toString(16).padStart(4, '0')} is ${(command.field & 0x8000) !== 0 ? 'a response: we send no requests' : 'no request of PS3.7'}`,
+      );
+    }
     if (command.dataSetType === undefined || command.dataSetType === NO_DATA_SET) {
       this.expecting = { next: 'command' };
       return undefined;

@@ -1,7 +1,7 @@
 import { constants } from 'dcmjs-dimse';
 import { abortPdu, checkPduHeader, PduGuard, PduType, type PduViolation, type UpperLayerPhase } from './pdu-guard';
 import { associateRq, pduHeader } from '../test-support/raw-association';
-import { pDataPdus } from '../test-support/raw-dimse';
+import { commandElement, pDataPdus } from '../test-support/raw-dimse';
 
 const { AbortReason, AbortSource } = constants;
 const LIMITS = { maxAssociateRqLength: 65_536, maxPduLength: 16_384 };
@@ -9,16 +9,17 @@ const LIMITS = { maxAssociateRqLength: 65_536, maxPduLength: 16_384 };
 const header = pduHeader;
 
 /**
- * A PDU of about `length` bytes after its header, with valid content where the guard reads it: an
- * A-ASSOCIATE-RQ as a peer sends it (its length is its own), a P-DATA-TF with one PDV, a command
- * fragment marked last that announces no dataset; any other type filled with bytes.
+ * A PDU of `length` bytes after its header (an A-ASSOCIATE-RQ: of its own length), with valid
+ * content where the guard reads it: an A-ASSOCIATE-RQ as a peer sends it; a P-DATA-TF with one PDV,
+ * a C-ECHO-RQ padded with an Error Comment (at least 34 bytes); any other type filled with bytes.
  */
 function pdu(type: number, length: number): Buffer {
   if (type === PduType.AssociateRq && length >= 126) {
     return associateRq('FACADE', 'PEER');
   }
-  if (type === PduType.PDataTf && length >= 6) {
-    return pDataPdus(1, true, Buffer.alloc(length - 6, 0x5a));
+  if (type === PduType.PDataTf && length >= 34) {
+    const echo = Buffer.concat([commandElement(0x0100, Buffer.from([0x30, 0x00])), commandElement(0x0800, Buffer.from([0x01, 0x01]))]);
+    return pDataPdus(1, true, Buffer.concat([echo, commandElement(0x0902, Buffer.alloc(length - 6 - echo.length - 8, 0x20))]));
   }
   return Buffer.concat([header(type, length), Buffer.alloc(length, 0x5a)]);
 }
@@ -85,7 +86,7 @@ describe('PduGuard', () => {
   });
 
   it('passes each PDU on whole, in one piece, whether it came in one chunk or in many', () => {
-    const pdus = [pdu(PduType.PDataTf, 3000), pdu(PduType.PDataTf, 6), pdu(PduType.PDataTf, 40)];
+    const pdus = [pdu(PduType.PDataTf, 3000), pdu(PduType.PDataTf, 34), pdu(PduType.PDataTf, 40)];
     const stream = Buffer.concat(pdus);
     for (const size of [1, 6, 7, 1000, stream.length]) {
       const { guard, state } = guarded('associated');
@@ -98,7 +99,7 @@ describe('PduGuard', () => {
 
   it('judges each PDU in the phase left by the PDUs before it, even within one chunk', () => {
     const associate = pdu(PduType.AssociateRq, 200);
-    const data = pdu(PduType.PDataTf, 20);
+    const data = pdu(PduType.PDataTf, 40);
     // Once the whole A-ASSOCIATE-RQ is handed over, the SCP accepts (synchronously, as dcmjs-dimse does).
     const { guard, state, forwardedBytes } = guarded('awaiting-association', (total) => {
       if (total === associate.length) {
