@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Response } from 'express';
+import { badGateway, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage, type Logger } from '@imaging-facade/service-kit';
@@ -15,6 +17,21 @@ export interface AuditWriterSettings {
 
 /** Where AuditEvents go: a `transaction` or `batch` Bundle to the FHIR server. */
 export type BatchSender = (bundle: Bundle) => Promise<{ status: number; body: unknown }>;
+
+/** How long a client is told to wait (Retry-After) while the audit trail cannot be written. */
+const AUDIT_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * No access that could not be recorded: while the audit queue is full (AuditWriter.isFull), a
+ * request is answered 503 with Retry-After, thrown for the face's error handler. Both faces call it
+ * before anything else.
+ */
+export function refuseWhileAuditFull(audit: { isFull?: () => boolean }, res: Response): void {
+  if (audit.isFull?.() === true) {
+    res.set('retry-after', String(AUDIT_RETRY_AFTER_SECONDS));
+    throw new OutcomeError({ ...badGateway('The audit trail cannot be written now; try again shortly'), status: 503 });
+  }
+}
 
 /** Times the server may fail one entry of a batch it otherwise answered (a 5xx for it alone) before the entry is given up. */
 export const MAX_ENTRY_ATTEMPTS = 5;

@@ -2,6 +2,7 @@ import type { PatientIdentifier } from '@imaging-facade/events';
 import { identifiersOfPatient } from '@imaging-facade/consent';
 import { patientsOf, referencedId, type AnyResource } from './compartment';
 import { dicomUidOf, studyIdentityOf, type IdentifierLike } from '@imaging-facade/fhir';
+import { onceEach } from './once-each';
 
 /**
  * Consent on reads, as defence in depth: the mapper removes what a patient refused from the FHIR
@@ -121,22 +122,8 @@ export async function consentAllows(resources: readonly AnyResource[], rules: Co
       knownStudies.set(resource.id, Promise.resolve(studyKeyOf(resource)));
     }
   }
-  const identifiersOf = (id: string): Promise<PatientIdentifier[]> => {
-    let found = known.get(id);
-    if (!found) {
-      found = lookups.patientIdentifiers(id);
-      known.set(id, found);
-    }
-    return found;
-  };
-  const studyOf = (id: string): Promise<StudyKey | undefined> => {
-    let found = knownStudies.get(id);
-    if (!found) {
-      found = lookups.study(id);
-      knownStudies.set(id, found);
-    }
-    return found;
-  };
+  const identifiersOf = onceEach((id) => lookups.patientIdentifiers(id), known);
+  const studyOf = onceEach((id) => lookups.study(id), knownStudies);
 
   return Promise.all(
     resources.map(async (resource) => {

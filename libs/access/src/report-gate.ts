@@ -2,6 +2,7 @@ import { listsValidatedReport, type Upstream } from '@imaging-facade/fhir';
 import { badGateway, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { AnyResource } from './compartment';
 import { showsStudyLinks, studyLinksOf } from './consent';
+import { onceEach } from './once-each';
 
 /**
  * "GPs see a study once its report is validated": a token granted the node's GP role scope sees a
@@ -32,15 +33,7 @@ export function waitsForReport(holder: { grantedScopes?: readonly string[] | und
  * study link at all (consent.ts `showsStudyLinks`).
  */
 export async function reportAllows(resources: readonly AnyResource[], gate: ReportGate): Promise<boolean[]> {
-  const looked = new Map<string, Promise<boolean>>();
-  const reported = (id: string): Promise<boolean> => {
-    let found = looked.get(id);
-    if (!found) {
-      found = gate.studyReported(id);
-      looked.set(id, found);
-    }
-    return found;
-  };
+  const reported = onceEach((id) => gate.studyReported(id));
   return Promise.all(
     resources.map(async (resource) => {
       if (resource.resourceType === 'ImagingStudy') {

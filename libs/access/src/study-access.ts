@@ -49,7 +49,7 @@ export class StudyAccess {
     if (!access.allowed) {
       return { kind: 'denied', reason: access.reason };
     }
-    const reportedOnly = waitsForReport(principal, { roleScope: this.reportRoleScope });
+    const reportedOnly = this.waitsForReport(principal);
     if (access.restriction === 'none') {
       return { kind: 'all', ...(reportedOnly ? { reportedOnly } : {}) };
     }

@@ -107,7 +107,6 @@ const schema = z
         clientId: raw.DOSE_CLIENT_ID,
         scope: raw.DOSE_SCOPE,
         roleScope: raw.DOSE_ROLE_SCOPE,
-        gpRoleScope: node.gpRoleScope,
         maxResources: raw.DOSE_MAX_RESOURCES,
       },
       logLevel: raw.LOG_LEVEL,

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { evaluateAccess, type Principal } from '@imaging-facade/access';
+import { evaluateAccess, type Principal, type StudyAccess } from '@imaging-facade/access';
 import { forbidden, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import { audited, requestContext, type RequestContextDeps, type RequestFace } from '../http/request-context';
 import type { StudyIndexDb } from '../index/study-index-db';
@@ -12,8 +12,8 @@ import type { StudyIndexDb } from '../index/study-index-db';
 export interface DoseAccessDeps extends RequestContextDeps {
   /** The role scope the token must carry besides Observation read and search (SMART `user/Observation.rs`). */
   roleScope: string;
-  /** FACADE_GP_ROLE_SCOPE: a token with it is refused (the dashboard lists exams not yet reported). */
-  gpRoleScope?: string | undefined;
+  /** The access rule: a GP's token (one that waits for reports) is refused, as the dashboard lists exams not yet reported. */
+  access: Pick<StudyAccess, 'waitsForReport'>;
 }
 
 /**
@@ -26,10 +26,10 @@ export function auditStudies(res: Response, studyUids: ReadonlyArray<string | un
 }
 
 /** Why a principal may not use the dashboard, or undefined when it may. */
-export function doseRefusal(principal: Principal, roleScope: string, gpRoleScope?: string): string | undefined {
+export function doseRefusal(principal: Principal, roleScope: string, access: Pick<StudyAccess, 'waitsForReport'>): string | undefined {
   if (!(principal.grantedScopes ?? []).includes(roleScope)) return `the token lacks the ${roleScope} scope`;
-  if (gpRoleScope !== undefined && (principal.grantedScopes ?? []).includes(gpRoleScope)) {
-    return `the token carries the GP role (${gpRoleScope}): a GP sees a study once its report is validated, and the dashboard lists every exam`;
+  if (access.waitsForReport(principal)) {
+    return 'the token carries the GP role: a GP sees a study once its report is validated, and the dashboard lists every exam';
   }
   // Every exam of the node: a user/ or system/ scope (no patient restriction), for read and search.
   const unrestricted = (['read', 'search'] as const).every((interaction) => {
@@ -43,13 +43,13 @@ export function doseRefusal(principal: Principal, roleScope: string, gpRoleScope
 }
 
 /** The dashboard's API as a face of the node: a search each time, for the dose officer only. */
-export function doseFace(roleScope: string, publicBaseUrl: string, gpRoleScope?: string): RequestFace {
+export function doseFace(roleScope: string, publicBaseUrl: string, access: Pick<StudyAccess, 'waitsForReport'>): RequestFace {
   return {
     serverDisplay: 'Imaging Facade dose dashboard',
     logMessage: 'dose dashboard request',
     interactionOf: () => 'search-type',
     authorize(principal, res) {
-      const why = doseRefusal(principal, roleScope, gpRoleScope);
+      const why = doseRefusal(principal, roleScope, access);
       if (why) {
         res.set('www-authenticate', `Bearer realm="${publicBaseUrl}", error="insufficient_scope", scope="${roleScope} user/Observation.rs"`);
         throw new OutcomeError(forbidden(`The dose dashboard needs the ${roleScope} and user/Observation.rs scopes: ${why}`));
@@ -59,5 +59,5 @@ export function doseFace(roleScope: string, publicBaseUrl: string, gpRoleScope?:
 }
 
 export function doseAccess(deps: DoseAccessDeps) {
-  return requestContext(deps, doseFace(deps.roleScope, deps.publicBaseUrl, deps.gpRoleScope));
+  return requestContext(deps, doseFace(deps.roleScope, deps.publicBaseUrl, deps.access));
 }

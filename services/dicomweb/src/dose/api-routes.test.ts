@@ -68,7 +68,7 @@ const accessWith = (refused: { patients?: string[]; studies?: string[] }): Study
         ids.some((id) => refused.patients?.includes(id.value)) || refused.studies?.some((key) => key === study.studyInstanceUid || key === study.accessionNumber) ? 'withhold' : 'share',
     },
     lookups: { patientIdentifiers: async () => [], study: async () => undefined },
-  });
+  }, 'gp');
 
 const SHARED_INDEX = [
   { uid: '2.25.1', patient: 'P-1' },
@@ -89,7 +89,6 @@ async function serve(events: AuditEvent[], consent: { source?: unknown[]; index?
       audit: { enqueue: (event) => events.push(event) },
       logger,
       roleScope: 'dose-officer',
-      gpRoleScope: 'gp',
       source: { resources: async () => (consent.source ?? [summary('1', '2.25.1', 300), summary('2', '2.25.2', 900)]) as Array<{ resourceType: string }> },
       studies: consent.index ?? indexWith(SHARED_INDEX),
       access: consent.access ?? accessWith({}),

@@ -10,6 +10,7 @@ import { parsePeriod, type Period } from './period';
 import type { ReferenceTable } from './reference-table';
 
 export interface DoseApiDeps extends DoseAccessDeps, ConsentFilter {
+  access: DoseAccessDeps['access'] & ConsentFilter['access'];
   source: DoseSource;
   table: ReferenceTable;
   /** Flagged exams listed in the summary at most (the CSV has them all). */

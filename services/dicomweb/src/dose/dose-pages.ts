@@ -12,8 +12,6 @@ export interface DoseSettings {
   clientId: string;
   scope: string;
   roleScope: string;
-  /** FACADE_GP_ROLE_SCOPE, refused by the dashboard's API. */
-  gpRoleScope?: string | undefined;
   maxResources: number;
   table: ReferenceTable;
   upstream: Pick<Upstream, 'request' | 'baseUrl'>;
@@ -29,7 +27,6 @@ export function dosePages(settings: DoseSettings): { path: string; router: Route
     doseApiRoutes({
       ...settings.deps,
       roleScope: settings.roleScope,
-      gpRoleScope: settings.gpRoleScope,
       studies: settings.deps.db,
       source: fhirDoseSource(settings.upstream, { pageSize: 200, maxResources: settings.maxResources }),
       table: settings.table,

@@ -40,7 +40,7 @@ describe('a consent view that is not ready: 503 with Retry-After on every route 
       logger,
       db,
       storageDir: '/nonexistent',
-      access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true } as never,
+      access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true, waitsForReport: () => false } as never,
       maxResults: 100,
     };
     const dose = dosePages({

@@ -23,7 +23,7 @@ describe('DICOMweb: _format honoured where the answer is JSON, refused elsewhere
       logger,
       db,
       storageDir: '/nonexistent',
-      access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true } as never,
+      access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true, waitsForReport: () => false } as never,
       maxResults: 100,
     });
     server = await serveOnLoopback(app);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { authenticateBearer, buildAuditEvent, type FailedTokens, type OidcVerifier, type Principal } from '@imaging-facade/access';
-import { isOutcomeError, OutcomeError } from '@imaging-facade/fhir-outcomes';
+import { authenticateBearer, buildAuditEvent, refuseWhileAuditFull, type FailedTokens, type OidcVerifier, type Principal } from '@imaging-facade/access';
+import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
 import { dicomUidSchema } from '@imaging-facade/dicom';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { CatchingUp, Logger } from '@imaging-facade/service-kit';
@@ -96,12 +96,7 @@ export function requestContext(deps: RequestContextDeps, face: RequestFace = DIC
     res.set('cache-control', 'no-store');
     // JSON, CSV and images are what they say they are: never sniffed into a page.
     res.set('x-content-type-options', 'nosniff');
-    if (deps.audit.isFull?.() === true) {
-      // No access that could not be recorded (libs/access AuditWriter.isFull).
-      res.set('retry-after', '30');
-      next(new OutcomeError({ status: 503, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'The audit trail cannot be written now; try again shortly' }] } }));
-      return;
-    }
+    refuseWhileAuditFull(deps.audit, res);
     const record: Audited = { interaction: face.interactionOf(req), studies: [] };
     res.locals.audited = record;
     const started = Date.now();

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { AuditedInteraction } from '@imaging-facade/access';
-import { badGateway, OutcomeError } from '@imaging-facade/fhir-outcomes';
+import { refuseWhileAuditFull, type AuditedInteraction } from '@imaging-facade/access';
 import type { FhirContext } from '../context';
 import { auditing } from './audit';
 import { authenticate } from './authenticate';
@@ -20,13 +19,10 @@ export function guard(ctx: Pick<FhirContext, 'audit' | 'logger' | 'metrics' | 'p
   return (interaction) => [auditTrailOpen(ctx), audit(interaction), ...checks];
 }
 
-/** No access that could not be recorded: while the audit queue is full, a 503 (and nothing else happens). */
+/** No access that could not be recorded (libs/access `refuseWhileAuditFull`): a 503, and nothing else happens. */
 function auditTrailOpen(ctx: Pick<FhirContext, 'audit'>): RequestHandler {
   return (_req, res, next) => {
-    if (ctx.audit.isFull?.() === true) {
-      res.set('retry-after', '30');
-      throw new OutcomeError({ ...badGateway('The audit trail cannot be written now; try again shortly'), status: 503 });
-    }
+    refuseWhileAuditFull(ctx.audit, res);
     next();
   };
 }
