@@ -9,7 +9,7 @@ import { startIngestService } from './service';
 import { relabel, runDcmtk as runTool, storeResponses } from '../../../test/support/dcmtk';
 import { newUid } from '../../../test/support/uids';
 import { abortOf, associateRq, pduHeader, RawPeer, RELEASE_RQ } from './test-support/raw-association';
-import { commandElement, cStoreRq, pDataPdus, responseStatus } from './test-support/raw-dimse';
+import { commandElement, cStoreRq, pDataPdus, requestWithoutDataset, responseStatus } from './test-support/raw-dimse';
 import { sample as testFile } from '../../../test/support/sample-files';
 
 /**
@@ -233,6 +233,21 @@ describe('the DICOM door against hostile peers', () => {
     expect(kept.filter((name) => name.includes(sopInstanceUid))).toEqual([]);
   });
 
+  it.each([
+    { operation: 'N-GET', commandField: 0x0110 },
+    { operation: 'N-DELETE', commandField: 0x0150 },
+  ])('an $operation on a storage context is answered "unrecognized operation" (0x0211), and the association goes on', async ({ commandField }) => {
+    const sender = await peer(openPort);
+    await sender.associate(AE_TITLE, 'RAW_PEER', [CT_CONTEXT]);
+    await sender.send(pDataPdus(1, true, requestWithoutDataset(commandField, CT, 7)));
+
+    const response = await sender.next(0x04);
+
+    expect(response && responseStatus(response)).toBe(0x0211);
+    await sender.send(RELEASE_RQ);
+    expect(await sender.next(0x06)).toBeDefined();
+  });
+
   it('past the maximum of associations rejects as transient, and takes the next one once a place is free', async () => {
     const first = await peer(strictPort);
     const second = await peer(strictPort);
@@ -272,6 +287,14 @@ describe('the DICOM door against hostile peers', () => {
     { situation: 'a listed title bound to other hosts', callingAeTitle: 'ELSEWHERE' },
   ])('rejects $situation permanently: calling AE title not recognized', async ({ callingAeTitle }) => {
     const store = await honestStore(strictPort, callingAeTitle);
+
+    expect(store.responses).toEqual([]);
+    expect(store.output).toMatch(/Rejected Permanent/);
+    expect(store.output).toMatch(/Calling AE Title Not Recognized/i);
+  });
+
+  it('rejects a calling AE title with a backslash permanently (it was stored as a Source AE Title of two values)', async () => {
+    const store = await honestStore(openPort, 'ST\\ORE');
 
     expect(store.responses).toEqual([]);
     expect(store.output).toMatch(/Rejected Permanent/);

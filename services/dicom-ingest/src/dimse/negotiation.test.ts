@@ -1,4 +1,4 @@
-import { decideContext, isOurAeTitle, isStorageSopClass } from './negotiation';
+import { decideContext, isOurAeTitle, isStorageSopClass, isValidAeTitle } from './negotiation';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const VERIFICATION = '1.2.840.10008.1.1';
@@ -88,5 +88,22 @@ describe('isOurAeTitle', () => {
     ['', 'FACADE', false],
   ])('called "%s" with ours "%s": %s', (called, ours, expected) => {
     expect(isOurAeTitle(called, ours)).toBe(expected);
+  });
+});
+
+describe('isValidAeTitle', () => {
+  it.each([
+    ['STORESCU', true],
+    ['CT_1-A.b@site', true],
+    [' LEADING', true],
+    ['SIXTEEN_CHARS_XX', true],
+    ['SEVENTEEN_CHARS_X', false],
+    ['ST\\ORE', false], // two values wherever the title is written
+    ['TAB\tAE', false],
+    ['', false],
+    ['   ', false],
+    ['CAF\u00c9', false],
+  ])('"%s": %s', (title, expected) => {
+    expect(isValidAeTitle(title)).toBe(expected);
   });
 });

@@ -60,6 +60,15 @@ export function decideContext(abstractSyntaxUid: string, proposedTransferSyntaxe
   return { accept: true, transferSyntaxUid: chosen };
 }
 
+/**
+ * An AE title as PS3.5 allows it (VR AE): printable ISO 646 without the backslash, which would make
+ * the title two values wherever it is written (the stored files' Source Application Entity Title),
+ * and not only spaces.
+ */
+export function isValidAeTitle(aeTitle: string): boolean {
+  return /^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle) && aeTitle.trim() !== '';
+}
+
 /** Called AE titles are compared without their space padding (PS3.8 9.3.2: trailing spaces are not significant). */
 export function isOurAeTitle(calledAeTitle: string, ourAeTitle: string): boolean {
   return calledAeTitle.trim() === ourAeTitle.trim();

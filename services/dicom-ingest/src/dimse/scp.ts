@@ -6,7 +6,7 @@ import type { AssociationLimits, ConnectionRegistry, DicomConnection } from './c
 import type { InstanceFiles } from '../storage/instance-files';
 import type { ReceivedInstance } from '../storage/instance-store';
 import type { IngestMetrics } from '../metrics';
-import { decideContext, isOurAeTitle, isStorageSopClass } from './negotiation';
+import { decideContext, isOurAeTitle, isStorageSopClass, isValidAeTitle } from './negotiation';
 import type { CallingAeAllowList } from './calling-ae-allow-list';
 import { ConnectionTimers, type Expiry, type TimeoutSettings } from './connection-timers';
 import { abortPdu, PduGuard, type PduViolation, type UpperLayerPhase } from './pdu-guard';
@@ -102,6 +102,11 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
         this.reject(RejectResult.Permanent, RejectSource.ServiceUser, reason, 'called AE title not recognized');
         return;
       }
+      if (!isValidAeTitle(this.callingAeTitle)) {
+        const reason = RejectReason.CallingAeNotRecognized;
+        this.reject(RejectResult.Permanent, RejectSource.ServiceUser, reason, 'calling AE title not valid (PS3.5 AE)');
+        return;
+      }
       if (deps.allowedCallers !== undefined && !deps.allowedCallers.permits(this.callingAeTitle, this.socket.remoteAddress)) {
         const reason = RejectReason.CallingAeNotRecognized;
         this.reject(RejectResult.Permanent, RejectSource.ServiceUser, reason, 'calling AE title not recognized');
@@ -151,6 +156,51 @@ export function createScpClass(deps: ScpDependencies): typeof Scp {
       const response = responses.CEchoResponse.fromRequest(request);
       response.setStatus(Status.Success);
       callback(response);
+    }
+
+    // Services we do not offer. Their contexts are never accepted, so these requests come on a
+    // storage or Verification context: "unrecognized operation" (PS3.7 C.4), where dcmjs-dimse
+    // answered "processing failure" and logged an error of its own.
+    override cFindRequest(request: requests.CFindRequest, callback: (answers: responses.CFindResponse[]) => void): void {
+      callback([this.unrecognized('C-FIND', responses.CFindResponse.fromRequest(request))]);
+    }
+
+    override cMoveRequest(request: requests.CMoveRequest, callback: (answers: responses.CMoveResponse[]) => void): void {
+      callback([this.unrecognized('C-MOVE', responses.CMoveResponse.fromRequest(request))]);
+    }
+
+    override cGetRequest(request: requests.CGetRequest, callback: (answers: responses.CGetResponse[]) => void): void {
+      callback([this.unrecognized('C-GET', responses.CGetResponse.fromRequest(request))]);
+    }
+
+    override nCreateRequest(request: requests.NCreateRequest, callback: (answer: responses.NCreateResponse) => void): void {
+      callback(this.unrecognized('N-CREATE', responses.NCreateResponse.fromRequest(request)));
+    }
+
+    override nActionRequest(request: requests.NActionRequest, callback: (answer: responses.NActionResponse) => void): void {
+      callback(this.unrecognized('N-ACTION', responses.NActionResponse.fromRequest(request)));
+    }
+
+    override nDeleteRequest(request: requests.NDeleteRequest, callback: (answer: responses.NDeleteResponse) => void): void {
+      callback(this.unrecognized('N-DELETE', responses.NDeleteResponse.fromRequest(request)));
+    }
+
+    override nEventReportRequest(request: requests.NEventReportRequest, callback: (answer: responses.NEventReportResponse) => void): void {
+      callback(this.unrecognized('N-EVENT-REPORT', responses.NEventReportResponse.fromRequest(request)));
+    }
+
+    override nGetRequest(request: requests.NGetRequest, callback: (answer: responses.NGetResponse) => void): void {
+      callback(this.unrecognized('N-GET', responses.NGetResponse.fromRequest(request)));
+    }
+
+    override nSetRequest(request: requests.NSetRequest, callback: (answer: responses.NSetResponse) => void): void {
+      callback(this.unrecognized('N-SET', responses.NSetResponse.fromRequest(request)));
+    }
+
+    private unrecognized<Answer extends { setStatus(status: number): void }>(operation: string, answer: Answer): Answer {
+      this.logger.warn({ operation }, 'refused an operation this node does not offer');
+      answer.setStatus(Status.UnrecognizedOperation);
+      return answer;
     }
 
     override createStoreWritableStream(context: PresentationContext, request: CStoreRequest): Writable {

@@ -38,6 +38,19 @@ export function cStoreRq(sopClassUid: string, sopInstanceUid: string, messageId:
   return Buffer.concat([commandElement(0x0000, groupLength), elements]);
 }
 
+/** A request that carries no dataset (N-GET-RQ, N-DELETE-RQ…): its SOP class as Requested SOP Class UID. */
+export function requestWithoutDataset(commandField: number, sopClassUid: string, messageId: number): Buffer {
+  const elements = Buffer.concat([
+    commandElement(0x0003, uid(sopClassUid)), // Requested SOP Class UID
+    commandElement(0x0100, us(commandField)),
+    commandElement(0x0110, us(messageId)), // Message ID
+    commandElement(0x0800, us(0x0101)), // Command Data Set Type: no dataset
+  ]);
+  const groupLength = Buffer.alloc(4);
+  groupLength.writeUInt32LE(elements.length, 0);
+  return Buffer.concat([commandElement(0x0000, groupLength), elements]);
+}
+
 /** P-DATA-TF PDUs of one PDV each, fragments of at most `fragmentLength` bytes, the last one flagged. */
 export function pDataPdus(contextId: number, command: boolean, bytes: Buffer, fragmentLength = 16_000): Buffer {
   const pdus: Buffer[] = [];
