@@ -13,3 +13,4 @@ export * from './retry';
 export * from './define-service';
 export * from './format-parameter';
 export * from './local-database';
+export * from './request-thread';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { RequestThread } from '../request-thread';
+import { RequestThread } from '@imaging-facade/service-kit';
 
 /**
  * The thread's code (plain JavaScript, run with `eval`: the same under ts-jest and from dist). Each

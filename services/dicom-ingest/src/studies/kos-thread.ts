@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RequestThread } from '../request-thread';
+import { RequestThread } from '@imaging-facade/service-kit';
 import { ManifestBuildError, writeKos, type ManifestContent } from './kos-writer';
 
 type Reply = { id: number; bytes?: Uint8Array; error?: { message: string; buildError: boolean } };

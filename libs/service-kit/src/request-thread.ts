@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { TransferListItem, Worker } from 'node:worker_threads';
 
 const ignore = (): void => undefined;
 
@@ -22,7 +22,8 @@ export class RequestThread<Request extends object, Reply extends { id: number }>
     private readonly name: string,
   ) {}
 
-  request(message: Request): Promise<Reply> {
+  /** `transfer`: buffers handed to the thread rather than copied (they are unusable here afterwards). */
+  request(message: Request, transfer: readonly TransferListItem[] = []): Promise<Reply> {
     const worker = this.started();
     const id = this.nextId++;
     const answered = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
@@ -30,7 +31,7 @@ export class RequestThread<Request extends object, Reply extends { id: number }>
     this.underWay.add(settled);
     void settled.then(() => this.underWay.delete(settled));
     worker.ref();
-    worker.postMessage({ ...message, id });
+    worker.postMessage({ ...message, id }, [...transfer]);
     return answered;
   }
 
