@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { StudyFacts } from '@imaging-facade/access';
-import { isValidatedReport, REPORT_SOP_CLASSES, type DicomJson } from '@imaging-facade/dicom';
+import { isValidatedReport, REPORT_SOP_CLASSES, tagOf, type DicomAttribute, type DicomJson } from '@imaging-facade/dicom';
 import type { PatientIdentifier } from '@imaging-facade/events';
 import { randomUUID } from 'node:crypto';
 import { openLocalDatabase } from '@imaging-facade/service-kit';
@@ -122,6 +122,9 @@ const SERIES_COLUMNS = `study_uid AS studyUid, series_uid AS seriesUid, modality
 const INSTANCE_FILE_COLUMNS = `study_uid AS studyUid, series_uid AS seriesUid, sop_uid AS sopUid, sop_class_uid AS sopClassUid,
   instance_number AS instanceNumber, transfer_syntax_uid AS transferSyntaxUid, storage_path AS storagePath, size_bytes AS sizeBytes`;
 const INSTANCE_COLUMNS = `${INSTANCE_FILE_COLUMNS}, metadata`;
+const ACCESS_COLUMNS = 'study_uid AS studyUid, accession, patient_system AS patientSystem, patient_value AS patientValue';
+/** What isValidatedReport reads of a report (libs/dicom: "the two flags, at least"). */
+const REPORT_FLAGS = [tagOf('VerificationFlag'), tagOf('CompletionFlag')];
 const BITS_ALLOCATED = `json_extract(metadata, '$."00280100".Value[0]') AS bitsAllocated`;
 
 /** A WHERE clause and its parameters, built by the QIDO query (qido/sql.ts). */
@@ -137,8 +140,28 @@ export interface Condition {
  */
 export const LISTED: Condition = { sql: 'listed = 1', params: [] };
 
+/** The order each level is listed in (QIDO-RS pages over it): a total order, its primary key last. */
+const LISTING = {
+  studies: { columns: STUDY_COLUMNS, order: 'study_date DESC, study_uid' },
+  series: { columns: SERIES_COLUMNS, order: 'study_uid, series_number, series_uid' },
+  instances: { columns: INSTANCE_COLUMNS, order: 'study_uid, series_uid, instance_number, sop_uid' },
+} as const;
+
+export type ListedTable = keyof typeof LISTING;
+
+/** A match before its row is read: the row's key (for `studiesAt`, `seriesAt`, `instancesAt`) and its study. */
+export interface MatchKey {
+  key: number;
+  studyUid: string;
+}
+
+/** What the access rule reads of a study (`factsOf`): no attributes. */
+export type StudyAccessRow = Pick<StudyRow, 'studyUid' | 'accession' | 'patientSystem' | 'patientValue'>;
+
 export class StudyIndexDb {
   private readonly db: Database.Database;
+  /** Asked once per study a search meets: prepared once. */
+  private readonly studyAccess: Database.Statement;
 
   constructor(file: string) {
     // One process at a time: a second dicomweb on the same data directory fails at start, saying so.
@@ -155,6 +178,7 @@ export class StudyIndexDb {
       })();
     }
     this.db.exec(SCHEMA);
+    this.studyAccess = this.db.prepare(`SELECT ${ACCESS_COLUMNS} FROM studies WHERE study_uid = ?`);
   }
 
   /**
@@ -241,19 +265,63 @@ export class StudyIndexDb {
     return this.db.prepare(`SELECT ${STUDY_COLUMNS} FROM studies WHERE study_uid = ?`).get(studyUid) as StudyRow | undefined;
   }
 
+  /** What the access rule decides on for one study (`factsOf`), without its attributes. */
+  studyAccessRow(studyUid: string): StudyAccessRow | undefined {
+    return this.studyAccess.get(studyUid) as StudyAccessRow | undefined;
+  }
+
+  /** The studies of `studyUids` that are indexed, by UID. */
+  studies(studyUids: readonly string[]): Map<string, StudyRow> {
+    const rows = this.db.prepare(`SELECT ${STUDY_COLUMNS} FROM studies WHERE study_uid IN (SELECT value FROM json_each(?))`).all(JSON.stringify(studyUids)) as StudyRow[];
+    return new Map(rows.map((row) => [row.studyUid, row]));
+  }
+
   /** Studies matching `where`, ordered by date (newest first) then UID: the caller pages after access filtering. */
   findStudies(where: Condition): StudyRow[] {
-    return this.db.prepare(`SELECT ${STUDY_COLUMNS} FROM studies WHERE ${where.sql} ORDER BY study_date DESC, study_uid`).all(...where.params) as StudyRow[];
+    return this.find('studies', where) as StudyRow[];
   }
 
   findSeries(where: Condition): SeriesRow[] {
-    return this.db.prepare(`SELECT ${SERIES_COLUMNS} FROM series WHERE ${where.sql} ORDER BY study_uid, series_number, series_uid`).all(...where.params) as SeriesRow[];
+    return this.find('series', where) as SeriesRow[];
   }
 
   findInstances(where: Condition): InstanceRow[] {
-    return this.db
-      .prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE ${where.sql} ORDER BY study_uid, series_uid, instance_number, sop_uid`)
-      .all(...where.params) as InstanceRow[];
+    return this.find('instances', where) as InstanceRow[];
+  }
+
+  private find(table: ListedTable, where: Condition): unknown[] {
+    return this.db.prepare(`SELECT ${LISTING[table].columns} FROM ${table} WHERE ${where.sql} ORDER BY ${LISTING[table].order}`).all(...where.params);
+  }
+
+  /**
+   * The rows matching `where`, in the order `find…` lists them, read one at a time and without
+   * their attributes or metadata: a search cuts its page from them after the access rule, stops
+   * there, and reads only the page's rows (`studiesAt`, `seriesAt`, `instancesAt`). Close it
+   * (`return()`, or leave a `for…of`) when not read to the end.
+   */
+  matchKeys(table: ListedTable, where: Condition): IterableIterator<MatchKey> {
+    return this.db.prepare(`SELECT rowid AS key, study_uid AS studyUid FROM ${table} WHERE ${where.sql} ORDER BY ${LISTING[table].order}`).iterate(...where.params) as IterableIterator<MatchKey>;
+  }
+
+  studiesAt(keys: readonly MatchKey[]): StudyRow[] {
+    return this.rowsAt('studies', keys) as StudyRow[];
+  }
+
+  seriesAt(keys: readonly MatchKey[]): SeriesRow[] {
+    return this.rowsAt('series', keys) as SeriesRow[];
+  }
+
+  instancesAt(keys: readonly MatchKey[]): InstanceRow[] {
+    return this.rowsAt('instances', keys) as InstanceRow[];
+  }
+
+  /** The rows of `keys`, in their order, in one query. */
+  private rowsAt(table: ListedTable, keys: readonly MatchKey[]): unknown[] {
+    const rows = this.db
+      .prepare(`SELECT rowid AS rowKey, ${LISTING[table].columns} FROM ${table} WHERE rowid IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(keys.map(({ key }) => key))) as Array<{ rowKey: number }>;
+    const byKey = new Map(rows.map(({ rowKey, ...row }) => [rowKey, row]));
+    return keys.flatMap(({ key }) => byKey.get(key) ?? []);
   }
 
   /** The instances of a study, a series or one instance, in retrieve order. */
@@ -268,7 +336,7 @@ export class StudyIndexDb {
   instanceFilesOf(studyUid: string, seriesUid?: string, sopUid?: string): InstanceFileRow[] {
     const where = StudyIndexDb.scope(studyUid, seriesUid, sopUid);
     return this.db
-      .prepare(`SELECT ${INSTANCE_FILE_COLUMNS}, ${BITS_ALLOCATED} FROM instances WHERE ${where.sql} ORDER BY study_uid, series_uid, instance_number, sop_uid`)
+      .prepare(`SELECT ${INSTANCE_FILE_COLUMNS}, ${BITS_ALLOCATED} FROM instances WHERE ${where.sql} ORDER BY ${LISTING.instances.order}`)
       .all(...where.params) as InstanceFileRow[];
   }
 
@@ -279,21 +347,29 @@ export class StudyIndexDb {
   }
 
   /** What the access rule decides on for an indexed study: its UID, accession number and patient identity. */
-  static factsOf(study: Pick<StudyRow, 'studyUid' | 'accession' | 'patientSystem' | 'patientValue'>): StudyFacts {
+  static factsOf(study: StudyAccessRow): StudyFacts {
     return { studyInstanceUid: study.studyUid, accessionNumber: study.accession ?? undefined, patient: StudyIndexDb.patientOf(study) };
   }
 
   /** As `factsOf`, with whether the study holds a validated report (asked of the index only when the rule needs it). */
-  accessFactsOf(study: Pick<StudyRow, 'studyUid' | 'accession' | 'patientSystem' | 'patientValue'>): StudyFacts {
+  accessFactsOf(study: StudyAccessRow): StudyFacts {
     return { ...StudyIndexDb.factsOf(study), reported: () => this.holdsValidatedReport(study.studyUid) };
   }
 
-  /** Whether one of the study's instances is a validated report (libs/dicom isValidatedReport, on its metadata). */
+  /**
+   * Whether one of the study's instances is a validated report (libs/dicom isValidatedReport, on
+   * its flags): only the two flags are read out of each report's metadata, which is not parsed
+   * whole (a search asks this of every study it meets for a GP's token, up to its page).
+   */
   holdsValidatedReport(studyUid: string): boolean {
+    const flags = REPORT_FLAGS.map((tag) => `metadata -> '$."${tag}"' AS "${tag}"`).join(', ');
     const rows = this.db
-      .prepare(`SELECT sop_class_uid AS sopClassUid, metadata FROM instances WHERE study_uid = ? AND sop_class_uid IN (${REPORT_SOP_CLASSES.map(() => '?').join(', ')})`)
-      .all(studyUid, ...REPORT_SOP_CLASSES) as Array<{ sopClassUid: string; metadata: string }>;
-    return rows.some((row) => isValidatedReport(row.sopClassUid, JSON.parse(row.metadata) as DicomJson));
+      .prepare(`SELECT sop_class_uid AS sopClassUid, ${flags} FROM instances WHERE study_uid = ? AND sop_class_uid IN (${REPORT_SOP_CLASSES.map(() => '?').join(', ')})`)
+      .all(studyUid, ...REPORT_SOP_CLASSES) as Array<{ sopClassUid: string } & Record<string, string | null>>;
+    return rows.some((row) => {
+      const attributes: DicomJson = Object.fromEntries(REPORT_FLAGS.flatMap((tag) => (row[tag] === null || row[tag] === undefined ? [] : [[tag, JSON.parse(row[tag]) as DicomAttribute]])));
+      return isValidatedReport(row.sopClassUid, attributes);
+    });
   }
 
   /** The patient identity under which a study is indexed (for the access rule). */

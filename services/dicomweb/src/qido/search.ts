@@ -1,6 +1,6 @@
 import { tagOf, type DicomAttribute, type DicomJson } from '@imaging-facade/dicom';
 import type { StudyAccess, StudyScope } from '@imaging-facade/access';
-import { LISTED, StudyIndexDb, type Condition, type InstanceRow, type SeriesRow, type StudyRow } from '../index/study-index-db';
+import { LISTED, StudyIndexDb, type Condition, type InstanceRow, type MatchKey, type SeriesRow, type StudyRow } from '../index/study-index-db';
 import { BULK_BASE } from '../index/snapshot-rows';
 import { where, type Level, type QidoQuery } from './query';
 
@@ -8,6 +8,7 @@ import { where, type Level, type QidoQuery } from './query';
  * QIDO-RS answers: the matches of a query in the index, restricted to what the token may see (its
  * patient's studies; none that consent withholds), paged after that restriction, each as DICOM JSON
  * with the level's required return keys (PS3.18 Table 10.6.3-3/4/5) and what `includefield` asks.
+ * Only the page's rows are read whole (`pageOf`).
  */
 
 const tags = (keywords: readonly string[]): string[] => keywords.map((keyword) => tagOf(keyword));
@@ -125,48 +126,84 @@ export function instanceAttributes(row: InstanceRow, include: QidoQuery['include
   };
 }
 
-/** The study rows of `uids` that the token may see (consent; for a GP, a validated report), by UID. */
-function visibleStudies(context: SearchContext, uids: Iterable<string>): Map<string, StudyRow> {
-  const visible = new Map<string, StudyRow>();
-  for (const uid of new Set(uids)) {
-    const study = context.db.study(uid);
-    if (study && (context.scope.reportedOnly !== true || context.db.holdsValidatedReport(uid)) && context.access.consentShares(StudyIndexDb.factsOf(study))) {
-      visible.set(uid, study);
+/**
+ * Whether the token may see a study (its scope is in the SQL already; consent; for a GP, a
+ * validated report), decided once per study a search meets, from the study's identity only.
+ */
+function visibility(context: SearchContext): (studyUid: string) => boolean {
+  const decided = new Map<string, boolean>();
+  return (studyUid) => {
+    let visible = decided.get(studyUid);
+    if (visible === undefined) {
+      const study = context.db.studyAccessRow(studyUid);
+      visible = study !== undefined && (context.scope.reportedOnly !== true || context.db.holdsValidatedReport(studyUid)) && context.access.consentShares(StudyIndexDb.factsOf(study));
+      decided.set(studyUid, visible);
     }
+    return visible;
+  };
+}
+
+/**
+ * The page of the matches the token may see: matches read in order by key only, those of hidden
+ * studies skipped, the first `offset` visible ones passed over, reading stopped once `limit` are
+ * kept. So a page costs the matches before it (their keys and their studies' access), not the
+ * index: no attributes or metadata are read but the page's (by the caller).
+ */
+function pageOf(context: SearchContext, query: QidoQuery, matches: () => IterableIterator<MatchKey>): MatchKey[] {
+  const kept: MatchKey[] = [];
+  if (query.limit === 0) return kept;
+  const visible = visibility(context);
+  let passed = 0;
+  for (const match of matches()) {
+    if (!visible(match.studyUid)) continue;
+    if (passed < query.offset) {
+      passed += 1;
+      continue;
+    }
+    kept.push(match);
+    if (kept.length === query.limit) break;
   }
-  return visible;
+  return kept;
+}
+
+/** The studies of `rows`, each once, in the order of their first row: those whose data is in the answer. */
+function studiesOf(context: SearchContext, rows: ReadonlyArray<{ studyUid: string }>): StudyRow[] {
+  const uids = [...new Set(rows.map((row) => row.studyUid))];
+  const studies = context.db.studies(uids);
+  return uids.map((uid) => studies.get(uid) as StudyRow);
 }
 
 export function search(context: SearchContext, level: Level, query: QidoQuery, within: { studyUid?: string; seriesUid?: string } = {}): SearchResult {
   const { conditions } = query;
+  const { db } = context;
   const study = [...conditions.study, ...scopeCondition(context.scope), ...(within.studyUid ? [{ sql: 'study_uid = ?', params: [within.studyUid] }] : [])];
-  const page = <T>(rows: T[]): T[] => rows.slice(query.offset, query.offset + query.limit);
   const base = context.publicBaseUrl;
 
   if (level === 'study') {
-    const rows = context.db.findStudies(where([...study, ...exists('series', 's', 'studies', conditions.series), ...exists('instances', 'i', 'studies', conditions.instance)]));
-    const visible = visibleStudies(context, rows.map((row) => row.studyUid));
-    const kept = page(rows.filter((row) => visible.has(row.studyUid)));
+    const matching = where([...study, ...exists('series', 's', 'studies', conditions.series), ...exists('instances', 'i', 'studies', conditions.instance)]);
+    const kept = db.studiesAt(pageOf(context, query, () => db.matchKeys('studies', matching)));
     return { matches: kept.map((row) => studyAttributes(row, query.includeFields, base)), studies: kept };
   }
   if (level === 'series') {
     const series = [...conditions.series, ...(within.seriesUid ? [{ sql: 'series_uid = ?', params: [within.seriesUid] }] : [])];
-    const rows = context.db.findSeries(where([...series, LISTED, ...inStudies(study, 'series'), ...exists('instances', 'i', 'series', conditions.instance, true)]));
-    const visible = visibleStudies(context, rows.map((row) => row.studyUid));
-    const kept = page(rows.filter((row) => visible.has(row.studyUid)));
+    const matching = where([...series, LISTED, ...inStudies(study, 'series'), ...exists('instances', 'i', 'series', conditions.instance, true)]);
+    const kept = db.seriesAt(pageOf(context, query, () => db.matchKeys('series', matching)));
+    const studies = studiesOf(context, kept);
+    const studyOf = new Map(studies.map((row) => [row.studyUid, row]));
     // All series (no study in the path): each with its study's required keys (PS3.18 10.6.3.3).
-    const withStudy = (row: SeriesRow): DicomJson => (within.studyUid ? {} : studyKeysOf(visible.get(row.studyUid) as StudyRow));
+    const withStudy = (row: SeriesRow): DicomJson => (within.studyUid ? {} : studyKeysOf(studyOf.get(row.studyUid) as StudyRow));
     return {
       matches: kept.map((row) => ({ ...withStudy(row), ...seriesAttributes(row, query.includeFields, base) })),
-      studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))],
+      studies,
     };
   }
   const series = [...conditions.series, ...(within.seriesUid ? [{ sql: 'series_uid = ?', params: [within.seriesUid] }] : [])];
   const seriesExists: Condition[] =
     series.length === 0 ? [] : [{ sql: `EXISTS (SELECT 1 FROM series s WHERE s.study_uid = instances.study_uid AND s.series_uid = instances.series_uid AND ${where(series).sql})`, params: where(series).params }];
-  const rows = context.db.findInstances(where([...conditions.instance, LISTED, ...inStudies(study, 'instances'), ...seriesExists]));
-  const visible = visibleStudies(context, rows.map((row) => row.studyUid));
-  const kept = page(rows.filter((row) => visible.has(row.studyUid)));
+  const matching = where([...conditions.instance, LISTED, ...inStudies(study, 'instances'), ...seriesExists]);
+  const kept = db.instancesAt(pageOf(context, query, () => db.matchKeys('instances', matching)));
+  const studies = studiesOf(context, kept);
+  const studyOf = new Map(studies.map((row) => [row.studyUid, row]));
   // Instances of more than one series: each with its series' required keys, and its study's when
   // no study is in the path (PS3.18 10.6.3.3).
   const seriesKeys = new Map<string, DicomJson>();
@@ -174,19 +211,19 @@ export function search(context: SearchContext, level: Level, query: QidoQuery, w
     const key = `${row.studyUid}/${row.seriesUid}`;
     let keys = seriesKeys.get(key);
     if (!keys) {
-      const [seriesRow] = context.db.findSeries({ sql: 'study_uid = ? AND series_uid = ?', params: [row.studyUid, row.seriesUid] });
+      const [seriesRow] = db.findSeries({ sql: 'study_uid = ? AND series_uid = ?', params: [row.studyUid, row.seriesUid] });
       keys = seriesRow ? pick(JSON.parse(seriesRow.attributes) as DicomJson, SERIES_RETURN_TAGS, []) : {};
       seriesKeys.set(key, keys);
     }
     return keys;
   };
   const higher = (row: InstanceRow): DicomJson => ({
-    ...(within.studyUid ? {} : studyKeysOf(visible.get(row.studyUid) as StudyRow)),
+    ...(within.studyUid ? {} : studyKeysOf(studyOf.get(row.studyUid) as StudyRow)),
     ...(within.seriesUid ? {} : seriesKeysOf(row)),
   });
   return {
     matches: kept.map((row) => ({ ...higher(row), ...instanceAttributes(row, query.includeFields, base) })),
-    studies: [...new Set(kept.map((row) => visible.get(row.studyUid) as StudyRow))],
+    studies,
   };
 }
 
