@@ -312,6 +312,75 @@ describe('WADO-RS: what was stored, byte for byte', () => {
   });
 });
 
+describe('rendering: within a pixel budget', () => {
+  // Deflated 8-bit frames of zeros: a few tens of KB on the wire, tens of MB once decoded.
+  const bigFrame = (file: string, side: number, studyUid: string, patientId: string): void => {
+    execFileSync(SYSTEM_PYTHON, ['-c', `
+import sys, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import generate_uid, DeflatedExplicitVRLittleEndian
+side = int(sys.argv[2])
+meta = FileMetaDataset()
+meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.7'
+meta.MediaStorageSOPInstanceUID = generate_uid()
+meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+ds = Dataset()
+ds.file_meta = meta
+ds.SOPClassUID = meta.MediaStorageSOPClassUID
+ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+ds.StudyInstanceUID = sys.argv[3]
+ds.SeriesInstanceUID = generate_uid()
+ds.PatientID = sys.argv[4]
+ds.Modality = 'OT'
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = 'MONOCHROME2'
+ds.Rows = side
+ds.Columns = side
+ds.BitsAllocated = 8
+ds.BitsStored = 8
+ds.HighBit = 7
+ds.PixelRepresentation = 0
+ds.PixelData = bytes(side * side)
+ds.is_little_endian = True
+ds.is_implicit_VR = False
+ds.save_as(sys.argv[1], write_like_original=False)
+`, file, String(side), studyUid, patientId]);
+  };
+  let bigStudy: string;
+  const paths: Record<'within' | 'tooLarge', string> = { within: '', tooLarge: '' };
+
+  beforeAll(async () => {
+    const directory = mkdtempSync('/tmp/facade-big-frames-');
+    bigStudy = `2.25.${BigInt(`0x${randomBytes(15).toString('hex')}`)}`;
+    const patientId = `BIG-${randomBytes(4).toString('hex')}`;
+    bigFrame(`${directory}/within.dcm`, 6000, bigStudy, patientId); // 36 M pixels: within the default budget of 40 M
+    bigFrame(`${directory}/too-large.dcm`, 6400, bigStudy, patientId); // 41 M pixels
+    const result = await storescu(pipeline.dicomPort, [`${directory}/within.dcm`, `${directory}/too-large.dcm`], { args: ['-v', '-R', '-xd'] });
+    expect(storeResponses(result.output)).toEqual(['Success', 'Success']);
+    const instances = await eventually(async () => {
+      const found = await node.get(`/studies/${bigStudy}/instances?includefield=00280010`, clinician);
+      const rows = found.status === 200 ? (json(found.body) as any[]) : [];
+      return rows.length === 2 ? rows : undefined;
+    }, { timeoutMs: 60_000, what: 'the large frames in the DICOMweb index' });
+    for (const instance of instances) {
+      const key = value(instance, '00280010') === 6000 ? 'within' : 'tooLarge';
+      paths[key] = `/studies/${bigStudy}/series/${value(instance, '0020000E')}/instances/${value(instance, '00080018')}`;
+    }
+  });
+
+  test('a frame over DICOMWEB_MAX_RENDER_PIXELS is answered 406, and its frame is still served as stored; one within it is rendered', async () => {
+    const rendered = await node.get(`${paths.tooLarge}/rendered`, clinician, 'image/jpeg');
+    expect(rendered.status).toBe(406);
+    const within = await node.get(`${paths.within}/thumbnail`, clinician, 'image/jpeg');
+    expect(within.status).toBe(200);
+    const { info } = await sharp(within.body).toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([128, 128]);
+    expect(rendered.body.toString()).toContain('more than this node renders');
+    const frame = await node.get(`${paths.tooLarge}/frames/1`, clinician, 'multipart/related; type="application/octet-stream"; transfer-syntax=*');
+    expect(frame.status).toBe(200);
+  });
+});
+
 describe('WADO-RS: decompressed to explicit VR little endian on request', () => {
   const EXPLICIT = '1.2.840.10008.1.2.1';
   let compressed: GeneratedStudy;

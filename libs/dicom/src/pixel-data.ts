@@ -33,6 +33,12 @@ async function dictOf(input: Uint8Array | string): Promise<{ meta: Record<string
 
 const first = (element: DcmjsElement | undefined): number => Number(element?.Value?.[0] ?? 0);
 
+/** The transfer syntaxes whose Pixel Data is native (PS3.5 8.2): every other one encapsulates it, a compressed bitstream per frame (A.4). */
+const NATIVE_PIXEL_SYNTAXES: ReadonlySet<string> = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99']);
+
+/** Whether Pixel Data in `transferSyntaxUid` is encapsulated (PS3.5 A.4), i.e. not native. */
+export const hasEncapsulatedPixelData = (transferSyntaxUid: string): boolean => !NATIVE_PIXEL_SYNTAXES.has(transferSyntaxUid);
+
 export async function readPixelFrames(input: Uint8Array | string): Promise<PixelFrames> {
   const { meta, dict } = await dictOf(input);
   const transferSyntaxUid = String(meta['00020010']?.Value?.[0] ?? '');
@@ -41,24 +47,48 @@ export async function readPixelFrames(input: Uint8Array | string): Promise<Pixel
     throw new NoPixelDataError('the instance has no Pixel Data');
   }
   const values = pixels.Value as ArrayBuffer[];
-  const encapsulated = !['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99'].includes(transferSyntaxUid);
+  const encapsulated = hasEncapsulatedPixelData(transferSyntaxUid);
+  const frameCount = Math.max(1, first(dict['00280008']));
   if (encapsulated) {
-    const frameCount = Math.max(1, first(dict['00280008']));
     return { transferSyntaxUid, encapsulated, frames: framesOfFragments(values.map((value) => new Uint8Array(value)), frameCount) };
   }
   const all = new Uint8Array(values[0] as ArrayBuffer);
-  const frameCount = Math.max(1, first(dict['00280008']));
   // YBR_FULL_422 holds two luminance samples and one pair of chrominance samples per two pixels:
   // two samples a pixel, not three (PS3.3 C.7.6.3.1.2).
   const samples = String(dict['00280004']?.Value?.[0] ?? '').trim() === 'YBR_FULL_422' ? 2 : Math.max(1, first(dict['00280002']));
-  const frameBytes = Math.ceil((first(dict['00280010']) * first(dict['00280011']) * samples * first(dict['00280100'])) / 8);
-  const frames: Uint8Array[] = [];
-  for (let frame = 0; frame < frameCount; frame++) {
-    const start = frame * frameBytes;
-    if (start + frameBytes > all.length) break;
-    frames.push(all.subarray(start, start + frameBytes));
+  const frameBits = first(dict['00280010']) * first(dict['00280011']) * samples * first(dict['00280100']);
+  if (frameBits === 0) {
+    throw new MalformedPixelDataError('the instance has no Rows, Columns or Bits Allocated to cut its Pixel Data into frames');
   }
-  return { transferSyntaxUid, encapsulated, frames };
+  if (frameCount * frameBits > all.length * 8) {
+    throw new MalformedPixelDataError(`Pixel Data of ${all.length} bytes is too short for ${frameCount} frames of ${frameBits} bits`);
+  }
+  return { transferSyntaxUid, encapsulated, frames: Array.from({ length: frameCount }, (_, frame) => nativeFrame(all, frame, frameBits)) };
+}
+
+/**
+ * One frame of native Pixel Data, starting at bit 0 of its first byte. Frames follow one another
+ * bit after bit (PS3.5 8.1.1, 8.2): with Bits Allocated 1 and Rows × Columns not a multiple of 8 (a
+ * binary SEG, a single bit secondary capture), a frame after the first starts inside a byte. Such a
+ * frame is shifted to start on a byte, the bits after its end zero (what PS3.18 8.7.3.3.1 asks of a
+ * frame sent on its own); a frame of whole bytes is the stored bytes, not a copy.
+ */
+export function nativeFrame(pixelData: Uint8Array, frame: number, frameBits: number): Uint8Array {
+  const startBit = frame * frameBits;
+  const start = Math.floor(startBit / 8);
+  const length = Math.ceil(frameBits / 8);
+  const shift = startBit % 8;
+  if (shift === 0 && frameBits % 8 === 0) {
+    return pixelData.subarray(start, start + length);
+  }
+  const bits = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    // Bit 0 of a byte is the first pixel (PS3.5 8.1.1): a later bit of the stored byte is a later pixel.
+    bits[i] = ((pixelData[start + i] ?? 0) >> shift) | (((pixelData[start + i + 1] ?? 0) << (8 - shift)) & 0xff);
+  }
+  const tail = frameBits % 8;
+  if (tail !== 0) bits[length - 1] = (bits[length - 1] as number) & ((1 << tail) - 1);
+  return bits;
 }
 
 /**

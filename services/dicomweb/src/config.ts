@@ -17,6 +17,12 @@ const schema = z
     DICOMWEB_INDEX_FILE: z.string().min(1).optional(),
     /** Largest `limit` a QIDO-RS search may ask for; larger values are lowered to it (with a Warning header). */
     DICOMWEB_MAX_RESULTS: env.positiveInt(1000),
+    /**
+     * Largest frame the rendered and thumbnail resources decode, in pixels (rows × columns × samples):
+     * a 249 KB deflated instance of a 16,000 × 16,000 frame took 30 s and 3 GB to render. Larger
+     * frames are answered 406; their frames and files are still served as stored.
+     */
+    DICOMWEB_MAX_RENDER_PIXELS: env.positiveInt(40_000_000),
     /** Kafka bootstrap brokers (the study snapshots and the consent decisions are read from here). */
     KAFKA_BROKERS: env.list('localhost:9092'),
     KAFKA_TOPIC_PREFIX: z.string().default(''),
@@ -80,6 +86,7 @@ const schema = z
       storageDir: path.resolve(raw.INGEST_STORAGE_DIR ?? path.join(dataDir, 'dicom')),
       indexFile: path.resolve(raw.DICOMWEB_INDEX_FILE ?? path.join(dataDir, 'dicomweb', 'index.sqlite')),
       maxResults: raw.DICOMWEB_MAX_RESULTS,
+      maxRenderPixels: raw.DICOMWEB_MAX_RENDER_PIXELS,
       kafka: { brokers: raw.KAFKA_BROKERS, topicPrefix: raw.KAFKA_TOPIC_PREFIX, groupId: raw.DICOMWEB_GROUP_ID },
       fhir: { baseUrl: raw.FHIR_BASE_URL, timeoutMs: raw.FHIR_TIMEOUT_MS },
       oidc: {

@@ -17,6 +17,7 @@ import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRe
 import { caughtUp, createMetricsRegistry, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import type { DicomwebConfig } from './config';
 import { createDicomwebApp } from './http/app';
+import { RenderThread } from './wado/render-thread';
 import { startIndexConsumer } from './index/index-consumer';
 import { StudyIndexDb } from './index/study-index-db';
 import { IndexCatchUp } from './index/index-catch-up';
@@ -75,6 +76,8 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
   const audit = new AuditWriter(AuditWriter.toFhir(upstream), { batchSize: 200, flushIntervalMs: 1000, maxQueue: 100_000, shutdownFlushMs: 15_000 }, logger.child({ component: 'audit' }), metrics);
   audit.start();
   onStop('audit writer', () => audit.stop());
+  const renderThread = new RenderThread();
+  onStop('render thread', () => renderThread.close());
 
   const groupId = db.consumerGroup(config.kafka.groupId);
   const rebuilding = db.rebuilding;
@@ -108,6 +111,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     // Likewise until a rebuilt index has read the study topic as far as it was at start.
     index: indexCatchUp,
     maxResults: config.maxResults,
+    rendering: { render: renderThread.render, maxPixels: config.maxRenderPixels },
     verifier,
     failedTokens: config.failedTokens ? failedTokenCounter(config.failedTokens) : undefined,
     publicBaseUrl: config.publicBaseUrl,

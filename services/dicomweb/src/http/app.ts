@@ -14,6 +14,13 @@ export function createDicomwebRouter(deps: DicomwebDeps): Router {
   router.use(requestContext(deps), formatParameter);
   router.use(qidoRoutes(deps));
   router.use(wadoRoutes(deps));
+  // No STOW-RS, no other write: images come in over DICOM. Refused as the gateway refuses its writes
+  // (audited as the create, update or delete attempted, by the request context).
+  router.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    res.setHeader('Allow', 'GET, HEAD');
+    sendError(res, 405, `${req.method} is not served: this node takes images over DICOM (no STOW-RS); DICOMweb here is read only`);
+  });
   router.use((_req, res) => sendError(res, 404, 'No such DICOMweb resource (see the conformance statement in the README)'));
   router.use(dicomwebErrorHandler(deps.logger));
   return router;

@@ -1,3 +1,4 @@
+import { renderFrame } from '../wado/render';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { parseScopes, type Principal } from '@imaging-facade/access';
 import { createLogger } from '@imaging-facade/service-kit';
@@ -42,6 +43,7 @@ describe('a consent view that is not ready: 503 with Retry-After on every route 
       storageDir: '/nonexistent',
       access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true, waitsForReport: () => false } as never,
       maxResults: 100,
+      rendering: { render: renderFrame, maxPixels: 40_000_000 },
     };
     const dose = dosePages({
       issuer: 'https://issuer.example',

@@ -1,6 +1,7 @@
 import type { StudyAccess } from '@imaging-facade/access';
 import type { StudyIndexDb } from '../index/study-index-db';
 import type { RequestContextDeps } from './request-context';
+import type { FrameRender } from '../wado/render-thread';
 
 /** What the DICOMweb handlers are given (main.ts wires the real ones; tests their own). */
 export interface DicomwebDeps extends RequestContextDeps {
@@ -10,4 +11,6 @@ export interface DicomwebDeps extends RequestContextDeps {
   access: Pick<StudyAccess, 'scopeOf' | 'canSee' | 'consentShares' | 'waitsForReport'>;
   /** Largest QIDO-RS page. */
   maxResults: number;
+  /** How rendered images and thumbnails are made (a thread of their own), and the largest frame rendered. */
+  rendering: { render: FrameRender; maxPixels: number };
 }

@@ -1,3 +1,4 @@
+import { renderFrame } from '../wado/render';
 import { createLogger } from '@imaging-facade/service-kit';
 import { fakeVerifier } from '@imaging-facade/access/src/test-support/fake-verifier';
 import { getFrom, serveOnLoopback, type LoopbackServer } from '../../../../test/support/http-from';
@@ -25,6 +26,7 @@ describe('DICOMweb: _format honoured where the answer is JSON, refused elsewhere
       storageDir: '/nonexistent',
       access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true, waitsForReport: () => false } as never,
       maxResults: 100,
+      rendering: { render: renderFrame, maxPixels: 40_000_000 },
     });
     server = await serveOnLoopback(app);
   });
@@ -46,6 +48,17 @@ describe('DICOMweb: _format honoured where the answer is JSON, refused elsewhere
     expect(response.status).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.body).toEqual([]);
+  });
+
+  test.each([
+    ['POST', '/studies'],
+    ['PUT', '/studies/1.2.3'],
+    ['DELETE', '/studies/1.2.3/series/4.5'],
+    ['PATCH', '/studies/1.2.3'],
+  ])('a %s of %s (a write) is a 405 with Allow, no-store', async (method, path) => {
+    const response = await fetch(server.url(`/dicomweb${path}`), { method, headers: { authorization: 'Bearer good', 'content-type': 'application/dicom' }, body: 'x' });
+    expect([response.status, response.headers.get('allow'), response.headers.get('cache-control')]).toEqual([405, 'GET, HEAD', 'no-store']);
+    expect(((await response.json()) as { message: string }).message).toMatch(/no STOW-RS/);
   });
 
   test.each([

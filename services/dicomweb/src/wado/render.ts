@@ -1,5 +1,6 @@
 import { DicomImage, NativePixelDecoder, WindowLevel, log as imagingLog } from 'dcmjs-imaging';
 import sharp from 'sharp';
+import type { DicomJson } from '@imaging-facade/dicom';
 
 /**
  * WADO-RS rendered and thumbnail resources (PS3.18 8.3.5, 9.5): one frame as a consumer image
@@ -20,6 +21,15 @@ export interface RenderOptions {
   viewport?: { width: number; height: number } | undefined;
   /** JPEG quality, 1–100 (PS3.18 `quality`). */
   quality?: number | undefined;
+}
+
+/** Rows × Columns × Samples per Pixel of an instance's DICOM JSON: what decoding one frame holds. */
+export function pixelsPerFrame(metadata: DicomJson): number {
+  const first = (tag: string): number => {
+    const value = metadata[tag]?.Value?.[0];
+    return typeof value === 'number' ? value : 1;
+  };
+  return first('00280010') * first('00280011') * first('00280002');
 }
 
 export class RenderError extends Error {

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, MalformedPixelDataError, NoPixelDataError, readBulkData, readPixelFrames } from '@imaging-facade/dicom';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, hasEncapsulatedPixelData, readBulkData, tagOf, type DicomJson } from '@imaging-facade/dicom';
 import type { DicomwebDeps } from '../http/deps';
 import { badRequest, DicomwebError, notAcceptable, notFound } from '../http/errors';
 import { streamJsonArray } from '../http/backpressure';
@@ -9,11 +9,12 @@ import { audited, principalOf } from '../http/request-context';
 import { checkUid } from '../http/uids';
 import { type InstanceFileRow, type InstanceRow, type StudyRow } from '../index/study-index-db';
 import { instanceMetadataText } from '../qido/search';
-import { chooseMultipart, chooseSingle, multipartChoices, parseAccept } from './accept';
+import { chooseSingle, multipartChoices, parseAccept } from './accept';
 import { multipartContentType, newBoundary, READ_AHEAD_MAX_BYTES, streamParts, type Part } from './multipart';
 import { noneMatchHolds } from './conditional';
-import { renderFrame, RenderError, type RenderedType } from './render';
-import { canTranscode, framesPlan, transcodeFrames, transcodePart10, TranscodeError } from './transcode';
+import { pixelsPerFrame, RenderError, type RenderedType } from './render';
+import { frameParts } from './frame-parts';
+import { canTranscode, transcodePart10 } from './transcode';
 
 /**
  * WADO-RS (PS3.18 10.4): studies, series and instances as stored (byte for byte, streamed) or
@@ -139,38 +140,10 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const wanted = frameNumbers(req.params.frames as string);
     const choices = multipartChoices(parseAccept(req.headers.accept), ['application/octet-stream']);
     if (choices.length === 0) throw notAcceptable('frames are served as multipart/related; type="application/octet-stream"');
-    let pixels;
-    try {
-      pixels = await readPixelFrames(fileOf(row));
-    } catch (error) {
-      if (error instanceof NoPixelDataError) throw notFound(`Pixel data of ${row.sopUid}`);
-      if (error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${row.sopUid}: ${error.message}; the instance itself can be retrieved`);
-      throw error;
-    }
-    // The client's best choice these frames can be given in (a later range is a fallback, as for instances).
-    const plan = choices.map((choice) => framesPlan(pixels.transferSyntaxUid, pixels.encapsulated, choice.transferSyntax)).find((candidate) => candidate !== undefined);
-    if (!plan) {
-      const asked = (choices[0] as { transferSyntax: string }).transferSyntax;
-      throw notAcceptable(`frames stored in ${pixels.transferSyntaxUid} are served as stored or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
-    }
-    const missing = wanted.find((number) => number > pixels.frames.length);
-    if (missing !== undefined) throw notFound(`Frame ${missing} of ${row.sopUid}`);
-    let frameBytes = pixels.frames;
-    if (plan.kind === 'transcoded') {
-      try {
-        frameBytes = await transcodeFrames(await readFile(fileOf(row)), plan.syntax);
-      } catch (error) {
-        if (error instanceof TranscodeError) throw notAcceptable(`frames of ${row.sopUid}: ${error.message}`);
-        throw error;
-      }
-    }
+    const parts = await frameParts(fileOf(row), row.sopUid, choices, wanted);
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/octet-stream', boundary));
-    await streamParts(
-      res,
-      boundary,
-      wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${plan.syntax}`, bytes: frameBytes[number - 1] as Uint8Array })),
-    );
+    await streamParts(res, boundary, parts);
   };
 
   const bulkdata = async (req: Request, res: Response): Promise<void> => {
@@ -181,15 +154,22 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     if (segments.length === 0 || segments.some((segment) => !/^([0-9A-Fa-f]{8}|\d{1,6})$/.test(segment))) {
       throw badRequest('bulkdata: a path of tags (8 hex digits) and item numbers');
     }
-    const choice = chooseMultipart(parseAccept(req.headers.accept), ['application/octet-stream']);
-    if (!choice) throw notAcceptable('bulk data is served as multipart/related; type="application/octet-stream"');
-    // Binary values are little endian (PS3.18 8.7.3.3.1): a big endian instance's are read once swapped.
-    const source = row.transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN ? await transcodePart10(await readFile(fileOf(row)), EXPLICIT_VR_LITTLE_ENDIAN) : fileOf(row);
-    const bytes = await readBulkData(source, segments.map((segment) => (/^\d{1,6}$/.test(segment) && segment.length < 8 ? Number(segment) : segment)));
-    if (!bytes) throw notFound('That bulk data');
+    const choices = multipartChoices(parseAccept(req.headers.accept), ['application/octet-stream']);
+    if (choices.length === 0) throw notAcceptable('bulk data is served as multipart/related; type="application/octet-stream"');
+    let parts: Part[];
+    if (segments.length === 1 && segments[0]?.toUpperCase() === tagOf('PixelData') && hasEncapsulatedPixelData(row.transferSyntaxUid)) {
+      // Compressed Pixel Data: its frames, one a part labelled with its syntax, as `frames` serves them (PS3.18 8.7.3.3.2).
+      parts = await frameParts(fileOf(row), row.sopUid, choices);
+    } else {
+      // Binary values are little endian (PS3.18 8.7.3.3.1): a big endian instance's are read once swapped.
+      const source = row.transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN ? await transcodePart10(await readFile(fileOf(row)), EXPLICIT_VR_LITTLE_ENDIAN) : fileOf(row);
+      const bytes = await readBulkData(source, segments.map((segment) => (/^\d{1,6}$/.test(segment) && segment.length < 8 ? Number(segment) : segment)));
+      if (!bytes) throw notFound('That bulk data');
+      parts = [{ contentType: 'application/octet-stream', bytes }];
+    }
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/octet-stream', boundary));
-    await streamParts(res, boundary, [{ contentType: 'application/octet-stream', bytes }]);
+    await streamParts(res, boundary, parts);
   };
 
   const renderOptions = (req: Request, thumbnail: boolean) => {
@@ -224,8 +204,12 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const candidates = instances.filter((row) => row.metadata.includes('"7FE00010"'));
     const row = req.params.instance ? (instances[0] as InstanceRow) : candidates[Math.floor(candidates.length / 2)];
     if (!row || !row.metadata.includes('"7FE00010"')) throw notFound('An image');
+    const pixels = pixelsPerFrame(JSON.parse(row.metadata) as DicomJson);
+    if (pixels > deps.rendering.maxPixels) {
+      throw notAcceptable(`the frame has ${pixels} pixels, more than this node renders (${deps.rendering.maxPixels}); its frames are served as stored`);
+    }
     try {
-      const image = await renderFrame(await readFile(fileOf(row)), { ...options, frame: frame - 1 });
+      const image = await deps.rendering.render(await readFile(fileOf(row)), { ...options, frame: frame - 1 });
       res.status(200).type(options.mediaType).send(image);
     } catch (error) {
       if (error instanceof RenderError) throw new DicomwebError(404, error.message);
