@@ -214,6 +214,24 @@ describe('consent desk API against real Kafka and HAPI FHIR', () => {
     expect(byName.body.patients.map((p: any) => p.key)).toContain(`${DEFAULT_SYSTEM}|${value}`);
   });
 
+  test.each([
+    { first: 'permit', then: 'deny', sharing: 'withhold' },
+    { first: 'deny', then: 'permit', sharing: 'share' },
+  ])('a decision for all studies ($then) replaces one about a single study ($first): that study follows it too', async ({ first, then, sharing }) => {
+    const value = `IPP-${testUid().slice(-10)}`;
+    const patient = { system: DEFAULT_SYSTEM, value };
+    const study = studySnapshot({ patientId: value });
+    const single = await api(desk, 'POST', '/api/decisions', { patient, decision: first, study: study.studyInstanceUid });
+    expect(single.status).toBe(201);
+
+    const all = await api(desk, 'POST', '/api/decisions', { patient, decision: then });
+
+    expect(all.status).toBe(201);
+    expect(all.body.inactivated).toEqual([single.body.consentId]);
+    expect(all.body.consent.decisions.map((decision: any) => [decision.scope, decision.provision])).toEqual([['patient', then]]);
+    await eventually(() => (otherView.stateOf(patient)?.decisions.length === 1 && otherView.decide(patient, study) === sharing ? true : undefined), `the study ${sharing === 'share' ? 'shared' : 'withheld'} in another service`);
+  });
+
   test('a patient with more decisions than a page of the server holds (HAPI: 50): every one is in their state, and a new one supersedes the last', async () => {
     const value = `IPP-${testUid().slice(-10)}`;
     const patient = { system: DEFAULT_SYSTEM, value };

@@ -110,7 +110,11 @@ export class DecisionService {
     }
     return this.lock.run(patientKey(patient), async () => {
       const { consentId, inactivated } = await this.withConflictRetry(async () => {
-        const superseded = this.inForceFor(await this.options.store.activeConsents(patient), patient, study);
+        const active = await this.options.store.activeConsents(patient);
+        // A decision for all studies replaces every one in force, those about one study too: "share no
+        // study" said after agreeing to one must hide that one as well (a study's own decision beats the
+        // patient-wide one, libs/consent, so it would otherwise stay shared).
+        const superseded = study ? this.inForceFor(active, patient, study) : active.filter((consent) => decisionOfConsent(consent) !== undefined);
         const recordedAt = this.now().toISOString();
         const { consentId } = await this.options.store.commit({
           patient,
