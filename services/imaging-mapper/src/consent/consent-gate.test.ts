@@ -233,6 +233,41 @@ describe('the consent gate, when a study moves to another patient (a Patient ID 
   });
 });
 
+describe('the consent gate, when an older snapshot of a study arrives again (a dead letter re-sent, another node\'s late copy)', () => {
+  const K2 = `${SYSTEM}|P2`;
+  const before = studySnapshot({ studyInstanceUid: 'X', patientId: PATIENT, description: 'before', lastReceivedAt: '2025-01-01T10:00:00Z' });
+  const corrected = studySnapshot({ studyInstanceUid: 'X', patientId: 'P2', description: 'corrected', lastReceivedAt: '2025-01-02T10:00:00Z' });
+
+  test('a study moved to a patient who refused is not put back under the patient it left', async () => {
+    const index = new FakeIndex();
+    const { consent, gate } = setup('opt-out', index);
+    await gate.onStudy(before);
+    consent.set(K2, [patientWide('deny')]);
+    expect((await gate.onStudy(corrected)).outcome).toBe('withdrawn');
+
+    const again = await gate.onStudy(before);
+
+    expect(again.outcome).toBe('withheld');
+    expect(index.calls.filter((call) => call.endsWith(' X'))).toEqual(['publish X', 'withdraw X', 'withdraw X']);
+  });
+
+  test('a shared study is published as its newest snapshot has it, never as the older one', async () => {
+    const published: string[] = [];
+    const index = new FakeIndex();
+    const publish = index.publish;
+    index.publish = async (snapshot) => {
+      published.push(String(snapshot.study['00081030']?.Value?.[0]));
+      return publish(snapshot);
+    };
+    const { gate } = setup('opt-out', index);
+    await gate.onStudy(corrected);
+
+    await gate.onStudy(before);
+
+    expect(published).toEqual(['corrected', 'corrected']);
+  });
+});
+
 describe('the consent gate, when a decision changes', () => {
   async function withThreeStudies(policy: ConsentPolicy, before: Decision[] = []) {
     const index = new FakeIndex();

@@ -140,14 +140,22 @@ export class ConsentGate {
    * published or withdrawn, under the patient's lock. Failures are thrown to the consumer, which
    * retries or dead-letters them.
    */
-  async onStudy(snapshot: StudyCompletedV1Data): Promise<GateResult> {
+  async onStudy(arrived: StudyCompletedV1Data): Promise<GateResult> {
+    this.options.catalog.apply(arrived);
+    const snapshot = this.newestOf(arrived);
     const patientKey = patientKeyOfStudy(snapshot, this.options.defaultPatientIdSystem);
-    return this.track(
-      this.lock.run(lockKey(patientKey, snapshot.studyInstanceUid), async () => {
-        this.options.catalog.apply(snapshot);
-        return this.apply('study', patientKey, summarizeStudy(snapshot), () => snapshot);
-      }),
-    );
+    return this.track(this.lock.run(lockKey(patientKey, snapshot.studyInstanceUid), () => this.apply('study', patientKey, summarizeStudy(snapshot), () => snapshot)));
+  }
+
+  /**
+   * The study as its newest snapshot has it. One older than the catalogue's (a dead letter sent
+   * again, another node's late copy) is not acted on: decided under the patient it named then, it
+   * put back under that patient a study moved to another and withdrawn on their refusal, and it
+   * wrote the dose of a report since corrected.
+   */
+  private newestOf(arrived: StudyCompletedV1Data): StudyCompletedV1Data {
+    const held = this.options.catalog.snapshotOf(arrived.studyInstanceUid);
+    return held !== undefined && Date.parse(held.lastReceivedAt) > Date.parse(arrived.lastReceivedAt) ? held : arrived;
   }
 
   /**
