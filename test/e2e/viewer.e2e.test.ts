@@ -46,6 +46,8 @@ let pipeline: Pipeline;
 let node: DicomwebNode;
 let current: GeneratedStudy;
 let prior: GeneratedStudy;
+/** Another hospital's patient who has the same Patient ID (another Issuer of Patient ID). */
+let stranger: GeneratedStudy;
 let context: BrowserContext;
 let page: Page;
 let ctReport: GeneratedReport;
@@ -82,11 +84,14 @@ beforeAll(async () => {
   for (const [study, report] of [[current, ct.file], [prior, projection.file]] as const) {
     expect((await storescu(pipeline.dicomPort, [...study.files, report])).code).toBe(0);
   }
+  stranger = await makeStudy([{ source: SAMPLES.mrExplicitLittle, instances: 1 }], current.patientId);
+  expect((await runDcmtk('dcmodify', ['-nb', '-i', '(0010,0021)=OTHERHOSP', '-m', '(0010,0010)=STRANGER^OTHER', ...stranger.files])).code).toBe(0);
+  expect((await storescu(pipeline.dicomPort, stranger.files)).code).toBe(0);
   const token = await gateway.token('user/ImagingStudy.rs');
   await eventually(async () => {
     const found = await node.get(`/studies?PatientID=${current.patientId}`, token);
-    return found.status === 200 && JSON.parse(found.body.toString()).length === 2 ? true : undefined;
-  }, { timeoutMs: 60_000, what: 'both studies in the DICOMweb index' });
+    return found.status === 200 && JSON.parse(found.body.toString()).length === 3 ? true : undefined;
+  }, { timeoutMs: 60_000, what: 'the three studies of that Patient ID in the DICOMweb index' });
   // The mapper has summed both studies' doses into the patient's cumulative dose.
   const reader = await gateway.token('user/ImagingStudy.rs user/Observation.rs');
   await eventually(async () => {
@@ -142,6 +147,14 @@ test('a plain link opens the study after signing in; the CT is drawn as DICOMweb
   const notFound: string[] = [];
   page.on('response', (response) => {
     if (response.status() === 404 && response.url().startsWith(node.origin)) notFound.push(new URL(response.url()).pathname);
+  });
+  // The viewer's searches for the patient's other studies, and the studies each answered.
+  const patientSearches: string[][] = [];
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (url.pathname.endsWith('/studies') && (url.searchParams.has('PatientID') || url.searchParams.has('00100020'))) {
+      void response.json().then((found: Array<Record<string, { Value?: string[] }>>) => patientSearches.push(found.map((study) => study['0020000D']?.Value?.[0] ?? '').sort()));
+    }
   });
   await page.goto(link);
   // The node's issuer asks who is there (authorization code with PKCE).
@@ -205,6 +218,10 @@ test('a plain link opens the study after signing in; the CT is drawn as DICOMweb
   const studyList = await page.locator('body').innerText();
   expect(studyList.match(/05-Jan-2024/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
   expect(studyList).toMatch(/\bMR\b/);
+  // Not another hospital's patient who has the same Patient ID (OHIF searches by PatientID alone).
+  expect(studyList).not.toMatch(/STRANGER/);
+  expect(patientSearches.length).toBeGreaterThan(0);
+  expect(patientSearches).toEqual(patientSearches.map(() => [current.studyInstanceUid, prior.studyInstanceUid].sort()));
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'viewer.png') });
@@ -273,7 +290,8 @@ test('the summary API: token required, the access rule, scopes and consent appli
   expect(otherPatients.status).toBe(200);
   expect(JSON.parse(otherPatients.bytes.toString('utf8')).dose).toBeUndefined();
   expect(JSON.parse(otherPatients.bytes.toString('utf8')).cumulative).toBeUndefined();
-  const [own] = await patientsByIdentifier(current.patientId);
+  // The stranger of the same Patient ID has a record of their own, under their issuer's system.
+  const own = (await patientsByIdentifier(current.patientId)).find((patient) => patient.identifier?.some((identifier) => identifier.system === 'https://imagingfacade.org/fhir/sid/patient-id'));
   const ownPatient = await getRaw(summaryUrl(current.studyInstanceUid), { authorization: `Bearer ${await gateway.token('user/ImagingStudy.rs patient/Observation.rs', { patient: own!.id! })}` });
   expect(JSON.parse(ownPatient.bytes.toString('utf8')).display.dose).toContain(`DLP ${ctReport.dlpTotal} mGy.cm`);
 

@@ -42,7 +42,9 @@ export function qidoRoutes(deps: DicomwebDeps): Router {
       if (error instanceof QidoQueryError) throw badRequest(error.message);
       throw error;
     }
-    const result = search({ db: deps.db, access: deps.access, scope, publicBaseUrl: deps.publicBaseUrl }, level, query, { studyUid, seriesUid });
+    const params = paramsOf(req);
+    const patientSystem = req.params.anchor === undefined ? undefined : await anchoredSystem(deps, res, req.params.anchor as string, params);
+    const result = search({ db: deps.db, access: deps.access, scope, publicBaseUrl: deps.publicBaseUrl }, level, query, { studyUid, seriesUid, patientSystem });
     audited(res).studies = result.studies;
     const host = new URL(deps.publicBaseUrl).host;
     for (const warning of query.warnings) {
@@ -50,11 +52,29 @@ export function qidoRoutes(deps: DicomwebDeps): Router {
     }
     res.status(200).type(mediaType).send(JSON.stringify(result.matches));
   };
-  router.get('/studies', handler('study'));
-  router.get('/series', handler('series'));
-  router.get('/instances', handler('instance'));
-  router.get('/studies/:study/series', handler('series'));
-  router.get('/studies/:study/instances', handler('instance'));
-  router.get('/studies/:study/series/:series/instances', handler('instance'));
+  for (const prefix of ['', VIEWER_CONTEXT]) {
+    router.get(`${prefix}/studies`, handler('study'));
+    router.get(`${prefix}/series`, handler('series'));
+    router.get(`${prefix}/instances`, handler('instance'));
+    router.get(`${prefix}/studies/:study/series`, handler('series'));
+    router.get(`${prefix}/studies/:study/instances`, handler('instance'));
+    router.get(`${prefix}/studies/:study/series/:series/instances`, handler('instance'));
+  }
   return router;
+}
+
+/**
+ * The viewer's QIDO base: the node's, under the study its link opened (app-config.ts). OHIF looks for
+ * a patient's other studies by PatientID alone, and listed another hospital's patient who had the
+ * same Patient ID beside the study (a review's probe); under this base, a search for the opened
+ * study's PatientID keeps to its patient's identifier system (its Issuer of Patient ID).
+ */
+const VIEWER_CONTEXT = '/viewer-context/:anchor';
+
+/** The identifier system of the opened study's patient, when the search asks for its PatientID and the token may see it. */
+async function anchoredSystem(deps: DicomwebDeps, res: Response, anchorUid: string, params: ReadonlyArray<[string, string]>): Promise<string | undefined> {
+  const anchor = deps.db.study(checkUid(anchorUid, 'StudyInstanceUID'));
+  const patientId = params.find(([name]) => name === 'PatientID' || name === '00100020')?.[1];
+  if (!anchor || anchor.patientSystem === null || patientId === undefined || patientId !== anchor.patientId) return undefined;
+  return (await deps.access.canSee(principalOf(res), deps.db.accessFactsOf(anchor), 'search')) ? anchor.patientSystem : undefined;
 }

@@ -173,10 +173,25 @@ function studiesOf(context: SearchContext, rows: ReadonlyArray<{ studyUid: strin
   return uids.map((uid) => studies.get(uid) as StudyRow);
 }
 
-export function search(context: SearchContext, level: Level, query: QidoQuery, within: { studyUid?: string; seriesUid?: string } = {}): SearchResult {
+/**
+ * Where a search looks: in a study or series its path names, and (`patientSystem`) among the
+ * studies whose patient identifier has this system only.
+ */
+export interface SearchWithin {
+  studyUid?: string | undefined;
+  seriesUid?: string | undefined;
+  patientSystem?: string | undefined;
+}
+
+export function search(context: SearchContext, level: Level, query: QidoQuery, within: SearchWithin = {}): SearchResult {
   const { conditions } = query;
   const { db } = context;
-  const study = [...conditions.study, ...scopeCondition(context.scope), ...(within.studyUid ? [{ sql: 'study_uid = ?', params: [within.studyUid] }] : [])];
+  const study = [
+    ...conditions.study,
+    ...scopeCondition(context.scope),
+    ...(within.studyUid ? [{ sql: 'study_uid = ?', params: [within.studyUid] }] : []),
+    ...(within.patientSystem ? [{ sql: 'patient_system = ?', params: [within.patientSystem] }] : []),
+  ];
   const base = context.publicBaseUrl;
 
   if (level === 'study') {

@@ -24,6 +24,17 @@ export interface ViewerSettings {
 
 export function viewerAppConfig(settings: ViewerSettings, overlayScript: string = readFileSync(OVERLAY_SCRIPT, 'utf8')): string {
   const dicomweb = `window.location.origin + ${JSON.stringify(settings.dicomwebPath)}`;
+  // Searches under the study the link opened (qido/routes.ts, VIEWER_CONTEXT): the patient's other
+  // studies are then those of the same patient identifier system, not every PatientID alike. The
+  // sign-in leaves the page and comes back to /callback, where the configuration is read again: the
+  // study is kept for it in the tab's session storage.
+  const qido = `${dicomweb} + (function () {
+    var KEY = 'facade-opened-study';
+    var named = (new URLSearchParams(window.location.search).get('StudyInstanceUIDs') || '').split(',')[0];
+    if (named) window.sessionStorage.setItem(KEY, named);
+    var opened = named || (/\\/callback$/.test(window.location.pathname) ? window.sessionStorage.getItem(KEY) || '' : '');
+    return /^[0-9.]{1,64}$/.test(opened) ? '/viewer-context/' + opened : '';
+  })()`;
   return `/* Written by the Imaging Facade dicomweb service from its settings. */
 ${overlayScript}
 window.config = {
@@ -50,7 +61,7 @@ window.config = {
         friendlyName: 'Imaging Facade node',
         name: 'facade',
         wadoUriRoot: ${dicomweb},
-        qidoRoot: ${dicomweb},
+        qidoRoot: ${qido},
         wadoRoot: ${dicomweb},
         qidoSupportsIncludeField: true,
         imageRendering: 'wadors',

@@ -85,13 +85,31 @@ describe('OHIF, built for /, served under /viewer', () => {
     expect(rebaseWebManifest('{"layout": {"logo": "/assets/y.png"}, "src": "//cdn/x"}', '/viewer')).toBe('{"layout": {"logo": "/viewer/assets/y.png"}, "src": "//cdn/x"}');
   });
 
+  test.each([
+    ['/viewer/viewer', '?StudyInstanceUIDs=1.2.3', undefined, 'https://node.example/dicomweb/viewer-context/1.2.3'],
+    ['/viewer/viewer', '?StudyInstanceUIDs=1.2.3,4.5.6', undefined, 'https://node.example/dicomweb/viewer-context/1.2.3'],
+    ['/viewer/viewer', '?StudyInstanceUIDs=../x', undefined, 'https://node.example/dicomweb'],
+    ['/viewer/', '', '1.2.3', 'https://node.example/dicomweb'],
+    // Back from the sign-in: the study the link named before it left.
+    ['/viewer/callback', '?code=abc&state=def', '1.2.3', 'https://node.example/dicomweb/viewer-context/1.2.3'],
+    ['/viewer/callback', '?code=abc&state=def', undefined, 'https://node.example/dicomweb'],
+  ])('at %s%s (kept: %s), the viewer searches under %s (the patient\'s other studies keep to its identifier system)', (pathname, search, kept, qidoRoot) => {
+    const config = viewerAppConfig({ basePath: '/viewer', dicomwebPath: '/dicomweb', issuer: 'http://localhost:8000/oidc', clientId: 'imaging-viewer', scope: 'openid', apiPath: '/viewer-api' });
+    const stored = new Map<string, string>(kept ? [['facade-opened-study', kept]] : []);
+    const sessionStorage = { getItem: (key: string) => stored.get(key) ?? null, setItem: (key: string, value: string) => stored.set(key, value) };
+    const window: { location: object; sessionStorage: object; config?: any } = { location: { origin: 'https://node.example', search, pathname }, sessionStorage };
+    new Function('window', 'URLSearchParams', config)(window, URLSearchParams);
+    expect(window.config.dataSources[0].configuration.qidoRoot).toBe(qidoRoot);
+  });
+
   test('the configuration: this node\'s DICOMweb on the page\'s origin, sign-in with the node\'s issuer (code + PKCE)', () => {
     const config = viewerAppConfig({ basePath: '/viewer', dicomwebPath: '/dicomweb', issuer: 'http://localhost:8000/oidc', clientId: 'imaging-viewer', scope: 'openid user/ImagingStudy.rs', apiPath: '/viewer-api' });
-    const window: { location: { origin: string }; config?: any } = { location: { origin: 'https://node.example' } };
+    const window: { location: object; sessionStorage: object; config?: any } = { location: { origin: 'https://node.example', search: '', pathname: '/viewer/' }, sessionStorage: { getItem: () => null, setItem: () => undefined } };
     new Function('window', config)(window);
     expect(window.config.routerBasename).toBe('/viewer');
     expect(window.config.dataSources).toHaveLength(1);
     expect(window.config.dataSources[0].configuration.qidoRoot).toBe('https://node.example/dicomweb');
+    expect(window.config.dataSources[0].configuration.wadoRoot).toBe('https://node.example/dicomweb');
     expect(window.config.oidc[0]).toMatchObject({ authority: 'http://localhost:8000/oidc', client_id: 'imaging-viewer', response_type: 'code' });
     // The index's lines, added to OHIF's top-right viewport overlay (its documented customization).
     const items = window.config.customizationService[0]['viewportOverlay.topRight'].$push;
