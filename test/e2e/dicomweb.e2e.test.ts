@@ -466,6 +466,19 @@ describe('WADO-RS: decompressed to explicit VR little endian on request', () => 
     expect(part?.headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.4.80');
   });
 
+  test.each([
+    ['no Accept', undefined],
+    ['*/*', '*/*'],
+  ])('the whole study with %s: each instance in explicit VR little endian, as stored only the JPEG extended one that cannot be decoded', async (_what, accept) => {
+    const response = await node.get(`/studies/${compressed.studyInstanceUid}`, clinician, accept);
+    expect(response.status).toBe(200);
+    const parts = parseMultipart(response.headers.get('content-type') as string, response.body);
+    const syntaxes = parts.map((part) => part.headers['content-type']?.replace('application/dicom; transfer-syntax=', ''));
+    // Five images and the ingest's manifest (explicit VR little endian as stored).
+    expect(syntaxes.filter((syntax) => syntax === '1.2.840.10008.1.2.4.51')).toHaveLength(1);
+    expect(syntaxes.filter((syntax) => syntax !== '1.2.840.10008.1.2.4.51')).toEqual(Array(parts.length - 1).fill(EXPLICIT));
+  });
+
   test('JPEG extended, which the codec library does not decode: 406 naming the stored syntax', async () => {
     const [response] = await retrieve([4], `multipart/related; type="application/dicom"; transfer-syntax=${EXPLICIT}`);
     expect(response?.status).toBe(406);

@@ -82,17 +82,19 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     if (choices.length === 0) {
       throw notAcceptable('instances are served as multipart/related; type="application/dicom"');
     }
-    // The client's best choice that every instance can be given in: as stored, or decompressed.
-    const servable = (syntax: string) => syntax === '*' || instances.every((row) => canTranscode(row.transferSyntaxUid, syntax, row.bitsAllocated));
-    const choice = choices.find((item) => servable(item.transferSyntax));
-    if (!choice) {
+    // Each instance in the client's best choice it can be given in: as stored, or decompressed. With
+    // no Accept (or `*/*`), explicit VR little endian, and as stored only the instances that cannot
+    // be decoded (until 2026-12-07 one such instance sent the whole study as stored, big endian too).
+    const syntaxOf = (row: InstanceFileRow): string | undefined =>
+      choices.find((item) => item.transferSyntax === '*' || canTranscode(row.transferSyntaxUid, item.transferSyntax, row.bitsAllocated))?.transferSyntax;
+    const unservable = instances.find((row) => syntaxOf(row) === undefined);
+    if (unservable) {
       const asked = (choices[0] as { transferSyntax: string }).transferSyntax;
-      const other = instances.find((row) => !canTranscode(row.transferSyntaxUid, asked, row.bitsAllocated)) as InstanceFileRow;
-      throw notAcceptable(`instances stored in ${other.transferSyntaxUid} can be served in that syntax or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
+      throw notAcceptable(`instances stored in ${unservable.transferSyntaxUid} can be served in that syntax or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
     }
-    const wanted = choice.transferSyntax;
-    const transcoding = wanted !== '*' && instances.some((row) => row.transferSyntaxUid !== wanted);
-    if (await notModified(req, res, instances, transcoding ? `-${wanted}` : '')) return;
+    const single = instances.length === 1 ? syntaxOf(instances[0] as InstanceFileRow) : undefined;
+    const transcoded = single !== undefined && single !== '*' && single !== (instances[0] as InstanceFileRow).transferSyntaxUid;
+    if (await notModified(req, res, instances, transcoded ? `-${single}` : '')) return;
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/dicom', boundary));
     // Each file's length is read as its turn comes: a study of any size starts at once. An instance
@@ -100,6 +102,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     async function* parts(): AsyncGenerator<Part> {
       for (const row of instances) {
         const file = fileOf(row);
+        const wanted = syntaxOf(row) as string;
         if (wanted === '*' || wanted === row.transferSyntaxUid) {
           // A file the index says is small is read whole, its length taken from what is read: no stat.
           const small = row.sizeBytes !== null && row.sizeBytes <= READ_AHEAD_MAX_BYTES;
