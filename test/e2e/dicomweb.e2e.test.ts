@@ -479,6 +479,13 @@ describe('WADO-RS: decompressed to explicit VR little endian on request', () => 
     expect(syntaxes.filter((syntax) => syntax !== '1.2.840.10008.1.2.4.51')).toEqual(Array(parts.length - 1).fill(EXPLICIT));
   });
 
+  test('HEAD of the study: the status and type a GET gets, no body', async () => {
+    const response = await fetch(`${node.base}/studies/${compressed.studyInstanceUid}`, { method: 'HEAD', headers: { authorization: `Bearer ${clinician}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^multipart\/related; type="application\/dicom"; boundary=/);
+    expect((await response.arrayBuffer()).byteLength).toBe(0);
+  });
+
   test('JPEG extended, which the codec library does not decode: 406 naming the stored syntax', async () => {
     const [response] = await retrieve([4], `multipart/related; type="application/dicom"; transfer-syntax=${EXPLICIT}`);
     expect(response?.status).toBe(406);

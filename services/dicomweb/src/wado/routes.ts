@@ -97,6 +97,11 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     if (await notModified(req, res, instances, transcoded ? `-${single}` : '')) return;
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/dicom', boundary));
+    // A HEAD is answered what a GET would be, without reading a file (it read and decoded them all).
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     // Each file's length is read as its turn comes: a study of any size starts at once. An instance
     // to transcode is read and decompressed only then, so one at a time is in memory.
     async function* parts(): AsyncGenerator<Part> {
