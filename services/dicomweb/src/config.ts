@@ -23,6 +23,12 @@ const schema = z
      * frames are answered 406; their frames and files are still served as stored.
      */
     DICOMWEB_MAX_RENDER_PIXELS: env.positiveInt(40_000_000),
+    /**
+     * Bytes of frames kept in memory for the next frame requests (the instances whose frames were asked
+     * for last, as stored or decoded): a viewer asks a multi-frame instance for its frames one by one.
+     * `0`: none kept, each request reads its instance.
+     */
+    DICOMWEB_FRAME_CACHE_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
     /** Kafka bootstrap brokers (the study snapshots and the consent decisions are read from here). */
     KAFKA_BROKERS: env.list('localhost:9092'),
     KAFKA_TOPIC_PREFIX: z.string().default(''),
@@ -87,6 +93,7 @@ const schema = z
       indexFile: path.resolve(raw.DICOMWEB_INDEX_FILE ?? path.join(dataDir, 'dicomweb', 'index.sqlite')),
       maxResults: raw.DICOMWEB_MAX_RESULTS,
       maxRenderPixels: raw.DICOMWEB_MAX_RENDER_PIXELS,
+      frameCacheBytes: raw.DICOMWEB_FRAME_CACHE_BYTES,
       kafka: { brokers: raw.KAFKA_BROKERS, topicPrefix: raw.KAFKA_TOPIC_PREFIX, groupId: raw.DICOMWEB_GROUP_ID },
       fhir: { baseUrl: raw.FHIR_BASE_URL, timeoutMs: raw.FHIR_TIMEOUT_MS },
       oidc: {

@@ -112,6 +112,7 @@ export async function startDicomweb(config: DicomwebConfig, logger: Logger, onSt
     index: indexCatchUp,
     maxResults: config.maxResults,
     rendering: { render: renderThread.render, maxPixels: config.maxRenderPixels },
+    frameCacheBytes: config.frameCacheBytes,
     verifier,
     failedTokens: config.failedTokens ? failedTokenCounter(config.failedTokens) : undefined,
     publicBaseUrl: config.publicBaseUrl,

@@ -44,6 +44,7 @@ describe('a consent view that is not ready: 503 with Retry-After on every route 
       access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true, waitsForReport: () => false } as never,
       maxResults: 100,
       rendering: { render: renderFrame, maxPixels: 40_000_000 },
+      frameCacheBytes: 0,
     };
     const dose = dosePages({
       issuer: 'https://issuer.example',

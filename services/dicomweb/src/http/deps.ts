@@ -13,4 +13,6 @@ export interface DicomwebDeps extends RequestContextDeps {
   maxResults: number;
   /** How rendered images and thumbnails are made (a thread of their own), and the largest frame rendered. */
   rendering: { render: FrameRender; maxPixels: number };
+  /** Bytes of frames kept for the next frame requests (wado/frame-cache.ts). */
+  frameCacheBytes: number;
 }

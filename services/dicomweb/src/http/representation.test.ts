@@ -27,6 +27,7 @@ describe('DICOMweb: _format honoured where the answer is JSON, refused elsewhere
       access: { scopeOf: async () => ({ kind: 'all' }), canSee: async () => true, consentShares: () => true, waitsForReport: () => false } as never,
       maxResults: 100,
       rendering: { render: renderFrame, maxPixels: 40_000_000 },
+      frameCacheBytes: 0,
     });
     server = await serveOnLoopback(app);
   });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { MalformedPixelDataError, NoPixelDataError, readPixelFrames, type PixelFrames } from '@imaging-facade/dicom';
 import { notAcceptable, notFound } from '../http/errors';
 import type { MultipartChoice } from './accept';
+import { FrameCache } from './frame-cache';
 import type { Part } from './multipart';
 import { framesPlan, transcodeFrames, TranscodeError } from './transcode';
 
@@ -15,8 +16,8 @@ import { framesPlan, transcodeFrames, TranscodeError } from './transcode';
  * DicomwebErrors: 404 for an instance without Pixel Data or a frame it has not, 406 for a syntax
  * the frames cannot be given in or Pixel Data that cannot be cut into frames.
  */
-export async function frameParts(file: string, sopUid: string, choices: readonly MultipartChoice[], numbers?: readonly number[]): Promise<Part[]> {
-  const pixels = await readFrames(file, sopUid);
+export async function frameParts(cache: FrameCache<PixelFrames>, file: string, sopUid: string, choices: readonly MultipartChoice[], numbers?: readonly number[]): Promise<Part[]> {
+  const pixels = await cache.get(file, 'stored', () => readFrames(file, sopUid));
   // The client's best choice these frames can be given in (a later range is a fallback, as for instances).
   const plan = choices.map((choice) => framesPlan(pixels.transferSyntaxUid, pixels.encapsulated, choice.transferSyntax)).find((candidate) => candidate !== undefined);
   if (!plan) {
@@ -29,12 +30,15 @@ export async function frameParts(file: string, sopUid: string, choices: readonly
   if (missing !== undefined) throw notFound(`Frame ${missing} of ${sopUid}`);
   let frames = pixels.frames;
   if (plan.kind === 'transcoded') {
-    try {
-      frames = await transcodeFrames(await readFile(file), plan.syntax);
-    } catch (error) {
-      if (error instanceof TranscodeError || error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${sopUid}: ${error.message}`);
-      throw error;
-    }
+    const decoded = async (): Promise<PixelFrames> => {
+      try {
+        return { transferSyntaxUid: plan.syntax, encapsulated: false, frames: await transcodeFrames(await readFile(file), plan.syntax) };
+      } catch (error) {
+        if (error instanceof TranscodeError || error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${sopUid}: ${error.message}`);
+        throw error;
+      }
+    };
+    frames = (await cache.get(file, plan.syntax, decoded)).frames;
   }
   return wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${plan.syntax}`, bytes: frames[number - 1] as Uint8Array }));
 }
@@ -47,4 +51,9 @@ async function readFrames(file: string, sopUid: string): Promise<PixelFrames> {
     if (error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${sopUid}: ${error.message}; the instance itself can be retrieved`);
     throw error;
   }
+}
+
+/** A cache of frames as this module reads them: as stored, or decoded (`frameCacheBytes` of the deps). */
+export function frameCache(maxBytes: number): FrameCache<PixelFrames> {
+  return new FrameCache<PixelFrames>(maxBytes, (pixels) => pixels.frames.reduce((sum, frame) => sum + frame.byteLength, 0));
 }

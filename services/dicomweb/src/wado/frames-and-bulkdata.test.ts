@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import sharp from 'sharp';
@@ -84,6 +85,7 @@ beforeAll(async () => {
       instancesOf: (_study: string, _series?: string, sop?: string) => rows.filter((row) => row.sopUid === sop),
     },
     access: { canSee: () => Promise.resolve(true) },
+    frameCacheBytes: 64 * 1024 * 1024,
   } as unknown as DicomwebDeps;
   const app = express();
   app.use((_req, res, next) => {
@@ -163,4 +165,49 @@ test('native Pixel Data and other binary values are bulk data as before: the who
   const privateValue = await partsOf(`${instanceUrl(SAMPLES.ctExplicitLittle)}/bulkdata/00431028`, octets());
   const expected = runPydicom<string>('import json, sys, pydicom\nprint(json.dumps(pydicom.dcmread(sys.argv[1])[0x00431028].value.hex()))', [SAMPLES.ctExplicitLittle]);
   expect(privateValue.parts).toEqual([['application/octet-stream', expected]]);
+});
+
+describe('a viewer asking a multi-frame instance for its frames one by one', () => {
+  test('gets them from one read of the instance while they are kept, and from a new read once its file is replaced', async () => {
+    const copy = path.join(mkdtempSync(path.join(tmpdir(), 'frames-')), 'rle.dcm');
+    copyFileSync(RLE_2_FRAMES, copy);
+    // A time in whole seconds, that the file can be given again exactly.
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(copy, mtime, mtime);
+    const row = { ...rowOf(RLE_2_FRAMES), storagePath: path.relative('/', copy) };
+    const deps = {
+      storageDir: '/',
+      db: { study: () => ({ studyUid: STUDY }), accessFactsOf: () => ({}), instancesOf: () => [row] },
+      access: { canSee: () => Promise.resolve(true) },
+      frameCacheBytes: 64 * 1024 * 1024,
+    } as unknown as DicomwebDeps;
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals.principal = {};
+      res.locals.audited = { interaction: 'retrieve', studies: [] };
+      next();
+    });
+    app.use(wadoRoutes(deps));
+    app.use(dicomwebErrorHandler(createLogger('wado-test', 'silent')));
+    const own = await serveOnLoopback(app);
+    try {
+      const frame = async (number: number, syntax: string) => {
+        const answer = await partsOf(own.url(`/studies/${STUDY}/series/${SERIES}/instances/${row.sopUid}/frames/${number}`), octets(syntax));
+        return answer.status === 200 ? answer.parts[0]?.[1] : answer.status;
+      };
+      const { stored, decoded } = pydicom[RLE_2_FRAMES] as { stored: string[]; decoded: string[] };
+      expect([await frame(1, '*'), await frame(1, EXPLICIT)]).toEqual([stored[0], decoded[0]]);
+
+      // The file's bytes spoilt behind the cache's back (same size, same time): the frames still come from the one read.
+      writeFileSync(copy, Buffer.alloc(statSync(copy).size));
+      utimesSync(copy, mtime, mtime);
+      expect([await frame(2, '*'), await frame(2, EXPLICIT)]).toEqual([stored[1], decoded[1]]);
+
+      // The instance sent again replaces its file (a new time): it is read again.
+      utimesSync(copy, new Date(), new Date(mtime.getTime() + 5000));
+      expect(await frame(2, '*')).not.toBe(stored[1]);
+    } finally {
+      await own.close();
+    }
+  });
 });

@@ -13,7 +13,7 @@ import { chooseSingle, multipartChoices, parseAccept } from './accept';
 import { multipartContentType, newBoundary, READ_AHEAD_MAX_BYTES, streamParts, type Part } from './multipart';
 import { noneMatchHolds } from './conditional';
 import { pixelsPerFrame, RenderError, type RenderedType } from './render';
-import { frameParts } from './frame-parts';
+import { frameCache, frameParts } from './frame-parts';
 import { canTranscode, transcodePart10 } from './transcode';
 
 /**
@@ -36,6 +36,7 @@ interface Target<Row> {
 export function wadoRoutes(deps: DicomwebDeps): Router {
   const router = express.Router();
   const fileOf = (row: Pick<InstanceRow, 'storagePath'>): string => path.join(deps.storageDir, row.storagePath);
+  const cachedFrames = frameCache(deps.frameCacheBytes);
 
   /**
    * The instances a path names, once the token may see the study; 404 otherwise. With their
@@ -148,7 +149,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const wanted = frameNumbers(req.params.frames as string);
     const choices = multipartChoices(parseAccept(req.headers.accept), ['application/octet-stream']);
     if (choices.length === 0) throw notAcceptable('frames are served as multipart/related; type="application/octet-stream"');
-    const parts = await frameParts(fileOf(row), row.sopUid, choices, wanted);
+    const parts = await frameParts(cachedFrames, fileOf(row), row.sopUid, choices, wanted);
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/octet-stream', boundary));
     await streamParts(res, boundary, parts);
@@ -167,7 +168,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     let parts: Part[];
     if (segments.length === 1 && segments[0]?.toUpperCase() === tagOf('PixelData') && hasEncapsulatedPixelData(row.transferSyntaxUid)) {
       // Compressed Pixel Data: its frames, one a part labelled with its syntax, as `frames` serves them (PS3.18 8.7.3.3.2).
-      parts = await frameParts(fileOf(row), row.sopUid, choices);
+      parts = await frameParts(cachedFrames, fileOf(row), row.sopUid, choices);
     } else {
       // Binary values are little endian (PS3.18 8.7.3.3.1): a big endian instance's are read once swapped.
       const source = row.transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN ? await transcodePart10(await readFile(fileOf(row)), EXPLICIT_VR_LITTLE_ENDIAN) : fileOf(row);
