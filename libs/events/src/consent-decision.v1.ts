@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { topicSpec } from './topics';
 import { dicomUidSchema } from '@imaging-facade/dicom';
 import { envelopeSchema } from './envelope';
+import { patientSystemProblem, patientValueProblem } from './patient-identity';
 
 /**
  * A patient's complete current consent state, as recorded at the reception desk: every decision in
@@ -27,30 +28,23 @@ export const patientIdentifierSchema = z.object({
 
 export type PatientIdentifier = z.infer<typeof patientIdentifierSchema>;
 
-/**
- * The longest system, and the longest value, a decision may be recorded under. Every service looks
- * up the Patient records holding a decided identifier, in OR lists of a few thousand characters;
- * one far longer would exceed the FHIR server's query string limit (HAPI on Tomcat answers `400`
- * past ~8 KB), a failure no retry mends, and DICOMweb would stay unready. Checked where decisions
- * are recorded (the desk); the topic's schema above stays as it was, so no message already written
- * becomes unreadable.
- */
-export const RECORDED_IDENTIFIER_MAX_LENGTH = 200;
+/** A string refused with the reason a rule of patient-identity.ts gives. */
+const checkedBy = (problem: (text: string) => string | undefined) =>
+  z.string().superRefine((text, context) => {
+    const reason = problem(text);
+    if (reason) context.addIssue({ code: 'custom', message: reason });
+  });
 
 /**
- * A patient identifier as a decision may be recorded under (`RECORDED_IDENTIFIER_MAX_LENGTH`),
- * nothing else in it: a value with a space at either end, or a control or invisible character, is
- * refused, not trimmed (an identifier is never rewritten). The FHIR server trims a token it
- * searches and the ingest reads PatientID without its padding, so `"V "` found V's records while
- * the decision was announced under a key no study has: the refusal was shown at the desk and
- * enforced nowhere, and a permit for `"V "` ended V's own refusal (until 2026-12-07, a review).
+ * A patient identifier as a decision may be recorded under: the node's one rule of patient
+ * identities (patient-identity.ts `patientIdentityProblem`), which the mapper applies to every
+ * study it indexes, so that every patient in the index can be decided on and nobody else. Nothing
+ * else in it. Checked where decisions are recorded (the desk); the topic's schema above stays as
+ * it was, so no message already written becomes unreadable.
  */
 export const recordedPatientIdentifierSchema = z.strictObject({
-  system: patientIdentifierSchema.shape.system.pipe(z.string().max(RECORDED_IDENTIFIER_MAX_LENGTH, `has at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters`)),
-  value: patientIdentifierSchema.shape.value
-    .max(RECORDED_IDENTIFIER_MAX_LENGTH, `has at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters`)
-    .refine((value) => value.trim() === value, 'has no space at either end')
-    .refine((value) => !/[\p{Cc}\p{Cf}]/u.test(value), 'has no control or invisible character'),
+  system: checkedBy(patientSystemProblem),
+  value: checkedBy(patientValueProblem),
 });
 
 /** The study a decision is limited to: by StudyInstanceUID, by accession number, or both. */
@@ -79,15 +73,32 @@ export const consentDecisionSchema = z
     path: ['study'],
   });
 
+/**
+ * Where a state stands in the FHIR server's own order of changes of the patient's desk Consents,
+ * inactive ones included (a revocation or a superseded decision writes a new version of its
+ * Consent): the greatest `meta.lastUpdated` among them (the FHIR server's clock, never a desk's;
+ * absent when the patient has no desk Consent) and the sum of their `meta.versionId`s, which every
+ * change raises. A later state of FHIR never has a smaller one; two reads of the same state have
+ * the same. Consumers keep a patient's state with the greatest (libs/consent `takesOver`), so that
+ * a desk that read FHIR before another desk's change, and published after it, changes nothing.
+ */
+export const consentStateOrderSchema = z.object({
+  lastUpdated: z.iso.datetime({ offset: true }).optional(),
+  versions: z.number().int().nonnegative(),
+});
+
 export const consentDecisionV1DataSchema = z.object({
   patient: patientIdentifierSchema,
   decisions: z.array(consentDecisionSchema),
   updatedAt: z.iso.datetime({ offset: true }),
+  /** Absent from the states published before 2026-12-08 (applied by their place on the topic, as then). */
+  fhirOrder: consentStateOrderSchema.optional(),
 });
 
 export type ConsentStudy = z.infer<typeof consentStudySchema>;
 export type ConsentDecision = z.infer<typeof consentDecisionSchema>;
 export type ConsentDecisionV1Data = z.infer<typeof consentDecisionV1DataSchema>;
+export type ConsentStateOrder = z.infer<typeof consentStateOrderSchema>;
 
 export const consentDecisionV1Schema = envelopeSchema(CONSENT_DECISION_V1.type, consentDecisionV1DataSchema);
 export type ConsentDecisionV1 = z.infer<typeof consentDecisionV1Schema>;

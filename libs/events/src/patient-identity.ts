@@ -88,3 +88,56 @@ export function patientIdentityOf(dataset: DicomJson, defaultSystem: string): Pa
   const typeCode = qualifiers ? text(qualifiers, TAG.IdentifierTypeCode) : undefined;
   return { system, value, ...(typeCode && /^[A-Z0-9-]{1,10}$/i.test(typeCode) ? { typeCode } : {}) };
 }
+
+/**
+ * The longest system a patient may be named under. The longest the rule above makes of a valid
+ * IssuerOfPatientID (LO, 64 characters) is a local name of 64 four-byte characters, percent-encoded:
+ * `LOCAL_ISSUER_SYSTEM_BASE` + 64 × 12 = 814 characters. One identifier of either limit still fits,
+ * alone, in one search's query string (HAPI on Tomcat refuses one much past 8 KB with a 400).
+ */
+export const PATIENT_SYSTEM_MAX_LENGTH = 1024;
+
+/** The longest value (PatientID is a LO, 64 characters; the desk took up to 200 before). */
+export const PATIENT_VALUE_MAX_LENGTH = 200;
+
+const CONTROL_OR_INVISIBLE = /[\p{Cc}\p{Cf}]/u;
+
+/**
+ * What is wrong with a system as a patient may be named under, or undefined when nothing is: a URI
+ * without spaces, "|", control or invisible characters, of at most `PATIENT_SYSTEM_MAX_LENGTH`.
+ */
+export function patientSystemProblem(system: string): string | undefined {
+  if (system.length === 0) return 'must not be empty';
+  if (/\s/.test(system)) return 'a system is a URI without spaces';
+  if (system.includes('|')) return 'a system must not contain "|"';
+  if (CONTROL_OR_INVISIBLE.test(system)) return 'has no control or invisible character';
+  if (system.length > PATIENT_SYSTEM_MAX_LENGTH) return `has at most ${PATIENT_SYSTEM_MAX_LENGTH} characters`;
+  return undefined;
+}
+
+/**
+ * What is wrong with a value as a patient may be named under, or undefined when nothing is. A value
+ * with a space at either end, or a control or invisible character, is refused, never trimmed nor
+ * cleaned (an identifier is never rewritten): the FHIR server trims a token it searches, so `"V "`
+ * would find V's records under a key no study has; and DICOM allows no control character in a LO.
+ */
+export function patientValueProblem(value: string): string | undefined {
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > PATIENT_VALUE_MAX_LENGTH) return `has at most ${PATIENT_VALUE_MAX_LENGTH} characters`;
+  if (value.trim() !== value) return 'has no space at either end';
+  if (CONTROL_OR_INVISIBLE.test(value)) return 'has no control or invisible character';
+  return undefined;
+}
+
+/**
+ * The one rule for which identities a patient may be named under on this node: the mapper indexes
+ * a study only under such an identity (else it dead-letters the study with this reason) and the
+ * consent desk records decisions only under one, so every patient the index holds can be decided
+ * on. The reason names the part and the rule, never the identifier.
+ */
+export function patientIdentityProblem(identity: Pick<PatientIdentity, 'system' | 'value'>): string | undefined {
+  const system = patientSystemProblem(identity.system);
+  if (system) return `patient identifier system: ${system}`;
+  const value = patientValueProblem(identity.value);
+  return value ? `PatientID: ${value}` : undefined;
+}

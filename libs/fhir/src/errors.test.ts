@@ -24,6 +24,26 @@ describe('isRetryableFhirError', () => {
       new FhirError('', 400, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'HAPI-0450: Failed to parse request body' }] }),
       false,
     ],
+    [
+      '500 from HAPI: a match URL longer than its column (HAPI-0389, H2)',
+      new FhirError('', 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'HAPI-0389: Failed to call access method: org.springframework.dao.DataIntegrityViolationException: could not execute statement [Value too long for column "RES_SEARCH_URL CHARACTER VARYING(768)"' }] }),
+      false,
+    ],
+    [
+      '409 from HAPI: the same in a batch (HAPI-0550, H2)',
+      new FhirError('', 409, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'HAPI-0550: could not execute batch [Value too long for column "RES_SEARCH_URL CHARACTER VARYING(768)"' }] }),
+      false,
+    ],
+    [
+      '500 from HAPI on PostgreSQL: value too long for type character varying(768)',
+      new FhirError('', 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'ERROR: value too long for type character varying(768)' }] }),
+      false,
+    ],
+    [
+      '500 from HAPI for another reason (a database briefly away)',
+      new FhirError('', 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'HAPI-0389: Unable to acquire JDBC Connection' }] }),
+      true,
+    ],
     ['401', new FhirError('', 401), false],
     ['403', new FhirError('', 403), false],
     ['404', new FhirError('', 404), false],

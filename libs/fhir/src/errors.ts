@@ -47,16 +47,31 @@ const NETWORK_CODES = new Set([
  * rule): no answer at all, 408, 409, 412, 429 and 5xx are retryable; any other 4xx is permanent, as
  * is anything that is not a FHIR or network failure (a bug must not be retried forever). One 400 is
  * a conflict: HAPI's refusal of a write that references a resource deleted since the writer read it
- * (HAPI-1096, "… is deleted"), which a retry, reading again, gets past.
+ * (HAPI-1096, "… is deleted"), which a retry, reading again, gets past. One 409 or 500 is not:
+ * a value longer than the server's database column holds (`tooLongForTheServer`), which fails the
+ * same way every time.
  */
 export function isRetryableFhirError(error: unknown): boolean {
   if (error instanceof FhirError) {
     if (error.status === undefined) {
       return true;
     }
+    if (tooLongForTheServer(error)) {
+      return false;
+    }
     return RETRYABLE_STATUSES.has(error.status) || error.status >= 500 || referencesDeletedResource(error);
   }
   return isNetworkError(error);
+}
+
+/**
+ * HAPI's answer to a value its database cannot store (409 HAPI-0550 or 500 HAPI-0389, "Value too
+ * long for column" on H2, "value too long for type character varying" on PostgreSQL), e.g. a
+ * conditional create's match URL past the 768 characters of HFJ_RES_SEARCH_URL. Until 2026-12-08
+ * it was retried for ever, and the consumer's other partitions waited behind it (a review's probe).
+ */
+export function tooLongForTheServer(error: FhirError): boolean {
+  return (error.outcome?.issue ?? []).some((issue) => /value too long for (column|type)/i.test(issue.diagnostics ?? ''));
 }
 
 function referencesDeletedResource(error: FhirError): boolean {

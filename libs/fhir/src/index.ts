@@ -8,3 +8,4 @@ export * from './imaging-identifiers';
 export * from './cumulative-dose';
 export * from './patient-records';
 export * from './validated-report';
+export * from './patient-create';

@@ -6,6 +6,9 @@ import { DEAD_LETTER_V1 } from '@imaging-facade/events';
 import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
 import { FETCH_WAIT_MS } from './client';
 import { restartAfterFatalCrash } from './consumer-restart';
+import { StalledMessages } from './consumer-stall';
+
+export { DEFAULT_STALLED_AFTER_MS, StalledMessages } from './consumer-stall';
 import type { EventPublisher } from './publisher';
 
 /** Context given to a handler: where the message came from, and a logger keyed by it. */
@@ -37,6 +40,11 @@ export interface ValidatedConsumerOptions<S extends z.ZodType> {
    * different keys.
    */
   partitionsConcurrently?: number;
+  /**
+   * Where the messages being retried are tracked, for a `/readyz` check (`stalled.readiness(…)`)
+   * created before the consumer starts; one of its own (5 minutes) otherwise.
+   */
+  stalled?: StalledMessages;
 }
 
 export type Outcome = 'processed' | 'dead-lettered' | 'retried';
@@ -50,10 +58,11 @@ export type Outcome = 'processed' | 'dead-lettered' | 'retried';
  */
 export async function runValidatedConsumer<S extends z.ZodType>(
   options: ValidatedConsumerOptions<S>,
-): Promise<{ stop: () => Promise<void> }> {
+): Promise<{ stop: () => Promise<void>; stalled: StalledMessages }> {
   const { consumer, logger } = options;
   const retryDelays = options.retry ?? { initialMs: 500, maxMs: 30_000 };
   const stopping = new AbortController();
+  const stalled = options.stalled ?? new StalledMessages();
   const outcomes = new Counter({
     name: 'facade_consumed_messages_total',
     help: 'Messages consumed, by topic and outcome',
@@ -89,6 +98,7 @@ export async function runValidatedConsumer<S extends z.ZodType>(
             isRetryable: options.isRetryable,
             signal: stopping.signal,
             onRetry: async ({ attempt, delayMs, error }) => {
+              stalled.retried(topic, partition, message.offset);
               context.logger.warn({ attempt, delayMs, reason: errorMessage(error) }, 'handling failed, will retry');
               outcomes.inc({ topic, outcome: 'retried' });
               await heartbeat();
@@ -102,6 +112,8 @@ export async function runValidatedConsumer<S extends z.ZodType>(
           }
           await deadLetter(options, context, message, errorMessage(error));
           outcomes.inc({ topic, outcome: 'dead-lettered' });
+        } finally {
+          stalled.settled(topic, partition);
         }
       },
     });
@@ -115,6 +127,7 @@ export async function runValidatedConsumer<S extends z.ZodType>(
       stopping.abort();
       await consumer.disconnect();
     },
+    stalled,
   };
 }
 
@@ -166,7 +179,7 @@ async function deadLetter<S extends z.ZodType>(
 export async function startValidatedConsumer<S extends z.ZodType>(
   kafka: Kafka,
   options: Omit<ValidatedConsumerOptions<S>, 'consumer'>,
-): Promise<{ stop: () => Promise<void> }> {
+): Promise<{ stop: () => Promise<void>; stalled: StalledMessages }> {
   const consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: FETCH_WAIT_MS });
   await consumer.connect();
   try {

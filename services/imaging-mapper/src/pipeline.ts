@@ -1,5 +1,5 @@
-import type { StudyCompletedV1Data } from '@imaging-facade/events';
-import type { Basic, ImagingStudy } from '@medplum/fhirtypes';
+import { patientIdentityProblem, type StudyCompletedV1Data } from '@imaging-facade/events';
+import type { Basic, Identifier, ImagingStudy } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, FhirError } from '@imaging-facade/fhir';
 import type { CumulativeDoseOutcome } from './derived/cumulative-dose-update';
 import { DicomDataset, type Keyword } from './mapping/mapped-attributes';
@@ -61,6 +61,40 @@ export interface MappingResult {
 }
 
 /**
+ * The study's patient identifier, if the study may be indexed under it: it has a PatientID
+ * (ImagingStudy.subject is required and no Patient is invented) and passes `refusedPatient`.
+ */
+export function indexablePatient(data: StudyCompletedV1Data, defaultPatientIdSystem: string): Identifier {
+  const identifier = patientIdentifier(new DicomDataset(data.study), defaultPatientIdSystem);
+  if (!identifier) {
+    throw new UnprocessableStudyError(
+      'no PatientID (0010,0020): ImagingStudy.subject is required and no Patient is invented',
+    );
+  }
+  const refused = refusedPatient(data, defaultPatientIdSystem);
+  if (refused) {
+    throw refused;
+  }
+  return identifier;
+}
+
+/**
+ * Why the study may not be indexed under its patient, or undefined: its identity fails the node's
+ * one rule (libs/events `patientIdentityProblem`), the one the consent desk records decisions
+ * under, so that every patient in the index can refuse. A PatientID with a control character, or an
+ * issuer too long to be a DICOM LO, is corrected at the source and the study sent again; the reason
+ * names the rule, never the identifier. A snapshot whose every instance is rejected only takes the
+ * study out of the index, so it passes whatever its identity.
+ */
+export function refusedPatient(data: StudyCompletedV1Data, defaultPatientIdSystem: string): UnprocessableStudyError | undefined {
+  const identifier = patientIdentifier(new DicomDataset(data.study), defaultPatientIdSystem);
+  const problem = identifier && data.series.length > 0 ? patientIdentityProblem({ system: identifier.system ?? '', value: identifier.value ?? '' }) : undefined;
+  return problem
+    ? new UnprocessableStudyError(`the patient cannot be named under the node's rule of patient identities (${problem}); correct it at the source and send the study again`)
+    : undefined;
+}
+
+/**
  * Writes one study snapshot to FHIR as a single transaction built by the steps: the Patient
  * (conditional create), the node's Endpoint (conditional update), the ImagingStudy (the union of
  * stored and snapshot, created or updated with If-Match), the manifest's DocumentReference and the
@@ -78,12 +112,7 @@ export async function mapStudySnapshot(
     timeZone: settings.timeZone,
     skip: (keyword) => skipped.add(keyword),
   };
-  const identifier = patientIdentifier(new DicomDataset(data.study), settings.defaultPatientIdSystem);
-  if (!identifier) {
-    throw new UnprocessableStudyError(
-      'no PatientID (0010,0020): ImagingStudy.subject is required and no Patient is invented',
-    );
-  }
+  const identifier = indexablePatient(data, settings.defaultPatientIdSystem);
 
   // Read first: the Patient step needs to know whether the study is already stored.
   const existingStudy = await findByIdentifier(fhir, 'ImagingStudy', dicomUidIdentifier(data.studyInstanceUid));

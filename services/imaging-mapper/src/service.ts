@@ -3,7 +3,7 @@ import { Partitioners } from 'kafkajs';
 import { ConsentView, pseudonymizer, ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
 import { CONSENT_DECISION_V1, DEAD_LETTER_V1, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient, fhirReadiness } from '@imaging-facade/fhir';
-import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, startWhileRetriable } from '@imaging-facade/kafka';
+import { createKafka, ensureTopics, EventPublisher, kafkaReadiness, StalledMessages, startWhileRetriable } from '@imaging-facade/kafka';
 import { caughtUp, createMetricsRegistry, errorMessage, startOpsServer, type Logger, type OnStop } from '@imaging-facade/service-kit';
 import { nodeSettings, type MapperConfig } from './config';
 import { ConsentGate } from './consent/consent-gate';
@@ -75,6 +75,8 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
   // Before the view starts: the replay tells the gate which patients to sweep.
   consentView.onChange(gate.onConsentChange);
 
+  // A study retried for minutes holds every partition of the topic: /readyz says so (topic, partition, offset).
+  const stalled = new StalledMessages();
   // First up, last down: /readyz reports the dependencies while the rest starts and stops.
   const ops = await startOpsServer({
     port: config.MAPPER_HTTP_PORT,
@@ -82,7 +84,7 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     opsToken: node.opsToken,
     logger,
     metrics,
-    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('consent-views', [consentView, catalog], 'the consent decisions and study topics')],
+    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('consent-views', [consentView, catalog], 'the consent decisions and study topics'), stalled.readiness('study-consumer')],
   });
   onStop('ops server', ops.close);
 
@@ -120,6 +122,8 @@ export async function startMapper(config: MapperConfig, logger: Logger, onStop: 
     gate,
     logger,
     metrics,
+    defaultPatientIdSystem: config.FACADE_PATIENT_ID_SYSTEM,
+    stalled,
   });
   onStop('study consumer', consumer.stop);
 

@@ -115,4 +115,40 @@ describe('the study-completed consumer', () => {
       },
     );
   });
+
+  it('when a study\'s issuer is 64 Japanese characters, it is indexed under one Patient, and the next study of its partition too', async () => {
+    // The longest IssuerOfPatientID (LO): its match URL is past the 768 characters HAPI stores, which
+    // until 2026-12-07 failed for ever and held every partition.
+    const issuer = `${newUid().slice(-8)}${'東京都立駒込病院放射線診断科画像管理部門'.repeat(3)}`.slice(0, 64);
+    const patientId = `PM-${newUid().slice(-8)}`;
+    const long = studySnapshot({ patient: { PatientID: attr('LO', patientId), IssuerOfPatientID: attr('LO', issuer) }, series: [{ instances: 1 }] });
+    const next = studySnapshot({ series: [{ instances: 1 }] });
+    await publish(long);
+    await publish(next, long.studyInstanceUid);
+
+    for (const data of [long, next]) {
+      await eventually(async () => ((await fhirServer(fhir).studiesByUid(data.studyInstanceUid)).length === 1 ? true : undefined), { what: 'the study indexed' });
+    }
+    const [study] = await fhirServer(fhir).studiesByUid(long.studyInstanceUid);
+    const system = `https://imagingfacade.org/fhir/sid/patient-id/${encodeURIComponent(issuer)}`;
+    const patients = await fhir.search('Patient', { identifier: `${system}|${patientId}` });
+    expect(patients).toHaveLength(1);
+    expect(study?.subject?.reference).toBe(`Patient/${patients[0]!.id}`);
+    expect(patients[0]!.identifier).toContainEqual(expect.objectContaining({ system, value: patientId }));
+    expect(deadLettered.some((entry) => entry.key?.toString() === long.studyInstanceUid)).toBe(false);
+  });
+
+  it('when a PatientID has a control character, the study is dead-lettered saying so (the desk could not record a refusal), and the partition moves on', async () => {
+    const bad = studySnapshot({ patient: { PatientID: attr('LO', `PM-${newUid().slice(-6)}\u0001ctl`) }, series: [{ instances: 1 }] });
+    const next = studySnapshot({ series: [{ instances: 1 }] });
+    await publish(bad);
+    await publish(next, bad.studyInstanceUid);
+
+    const message = await eventually(async () => deadLettered.find((entry) => entry.key?.toString() === bad.studyInstanceUid), { what: 'the dead-lettered event' });
+    const reason = message.headers?.[DEAD_LETTER_V1.headers.reason]?.toString() ?? '';
+    expect(reason).toMatch(/PatientID: has no control or invisible character/);
+    expect(reason).not.toContain('ctl');
+    await eventually(async () => ((await fhirServer(fhir).studiesByUid(next.studyInstanceUid)).length === 1 ? true : undefined), { what: 'the study behind it' });
+    expect(await fhirServer(fhir).studiesByUid(bad.studyInstanceUid)).toEqual([]);
+  });
 });

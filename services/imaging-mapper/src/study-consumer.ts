@@ -1,10 +1,11 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
-import { STUDY_COMPLETED_V1, studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
-import { startValidatedConsumer, type EventPublisher, type MessageContext } from '@imaging-facade/kafka';
+import { DEFAULT_PATIENT_ID_SYSTEM, STUDY_COMPLETED_V1, studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
+import { startValidatedConsumer, type EventPublisher, type MessageContext, type StalledMessages } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
 import { isRetryableGateError, type ConsentGate } from './consent/consent-gate';
+import { refusedPatient } from './pipeline';
 
 export interface StudyConsumerOptions {
   kafka: Kafka;
@@ -16,6 +17,10 @@ export interface StudyConsumerOptions {
   gate: Pick<ConsentGate, 'onStudy'>;
   logger: Logger;
   metrics: Registry;
+  /** FACADE_PATIENT_ID_SYSTEM: the system of a PatientID without issuer (libs/events DEFAULT_PATIENT_ID_SYSTEM when absent). */
+  defaultPatientIdSystem?: string;
+  /** The messages retried, for `/readyz` (a study retried for minutes holds every partition). */
+  stalled?: StalledMessages;
 }
 
 /**
@@ -39,12 +44,13 @@ export async function startStudyConsumer(options: StudyConsumerOptions): Promise
     metrics: options.metrics,
     isRetryable: isRetryableGateError,
     partitionsConcurrently: STUDY_COMPLETED_V1.partitions,
+    ...(options.stalled ? { stalled: options.stalled } : {}),
     handle: studyCompletedHandler(options),
   });
 }
 
 export function studyCompletedHandler(
-  options: Pick<StudyConsumerOptions, 'gate' | 'metrics'>,
+  options: Pick<StudyConsumerOptions, 'gate' | 'metrics' | 'defaultPatientIdSystem'>,
 ): (event: StudyCompletedV1, context: MessageContext) => Promise<void> {
   const studies = new Counter({
     name: 'facade_mapper_studies_total',
@@ -55,6 +61,11 @@ export function studyCompletedHandler(
   return async (event, context) => {
     // Keyed by the study only: the event carries patient data, which is never logged.
     const logger = context.logger.child({ studyInstanceUid: event.data.studyInstanceUid });
+    // Before consent: a patient the desk cannot record a decision for is never held or indexed (dead-lettered).
+    const refused = refusedPatient(event.data, options.defaultPatientIdSystem ?? DEFAULT_PATIENT_ID_SYSTEM);
+    if (refused) {
+      throw refused;
+    }
     const decided = await options.gate.onStudy(event.data);
     if (decided.outcome !== 'shared') {
       logger.info(

@@ -1,4 +1,5 @@
 import { isOutcomeError } from '@imaging-facade/fhir-outcomes';
+import { patientIdentityOf, patientKey } from '@imaging-facade/events';
 import { parseDecisionBody, parsePatientParam, parsePatientSearch, parseRevokeQuery } from './requests';
 
 const patient = { system: 'urn:oid:1.2.250.1.71.4.2.7', value: '123456' };
@@ -38,7 +39,7 @@ describe('parseDecisionBody', () => {
     ['an accession number too long for DICOM', { patient, decision: 'deny', accessionNumber: 'A'.repeat(17) }, /accessionNumber: has at most 16/],
     ['a misspelt field', { patient, decison: 'deny' }, /decison|Unrecognized key/],
     ['a value longer than a decision may be recorded under (its records could not be searched)', { patient: { ...patient, value: 'x'.repeat(201) }, decision: 'deny' }, /patient\.value: has at most 200 characters/],
-    ['a system that long', { patient: { ...patient, system: `urn:oid:${'1.'.repeat(100)}1` }, decision: 'deny' }, /patient\.system: has at most 200 characters/],
+    ['a system that long (its records could not be searched)', { patient: { ...patient, system: `urn:oid:${'1.'.repeat(600)}1` }, decision: 'deny' }, /patient\.system: has at most 1024 characters/],
     // Recorded under a key no study has, found by the FHIR server as the trimmed one (a review, 2026-12-07).
     ['a value with a space at its end', { patient: { ...patient, value: '123456 ' }, decision: 'deny' }, /patient\.value: has no space at either end/],
     ['a value with a zero-width space', { patient: { ...patient, value: '1234\u200b56' }, decision: 'deny' }, /patient\.value: has no control or invisible character/],
@@ -99,5 +100,19 @@ describe('parseRevokeQuery', () => {
 
   test('refuses a parameter it does not know: a misspelt study revoked every decision', () => {
     expect(diagnosticsOf(() => parseRevokeQuery({ StudyInstanceUID: '1.2.3' }))).toMatch(/StudyInstanceUID|Unrecognized key/);
+  });
+});
+
+describe('the desk records a decision for every patient the mapper indexes (one rule, libs/events patient-identity.ts)', () => {
+  const study = (patientId: string, issuer: string) => ({ '00100020': { vr: 'LO', Value: [patientId] }, '00100021': { vr: 'LO', Value: [issuer] } });
+  test.each([
+    ['a 20-character Japanese issuer (a 226-character system, refused until 2026-12-07)', study('PM-1', '東京都立駒込病院放射線診断科画像管理部門')],
+    ['a 64-character Japanese issuer, the longest LO (622 characters)', study('PM-1', '東'.repeat(64))],
+    ['a 64-character issuer of four-byte characters (814 characters)', study('PM-1', '𠀋'.repeat(64))],
+  ])('%s: accepted in a body and as a path parameter', (_situation, dataset) => {
+    const patient = patientIdentityOf(dataset, 'https://imagingfacade.org/fhir/sid/patient-id')!;
+    expect(parseDecisionBody({ patient, decision: 'deny' })).toEqual({ patient, provision: 'deny', study: undefined });
+    expect(parsePatientParam(patientKey(patient))).toEqual(patient);
+    expect(parsePatientSearch({ identifier: patientKey(patient) })).toEqual({ identifier: patient });
   });
 });

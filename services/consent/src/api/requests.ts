@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { dicomUidSchema } from '@imaging-facade/dicom';
-import { parsePatientKey, RECORDED_IDENTIFIER_MAX_LENGTH, recordedPatientIdentifierSchema, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
+import { parsePatientKey, PATIENT_SYSTEM_MAX_LENGTH, PATIENT_VALUE_MAX_LENGTH, recordedPatientIdentifierSchema, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
 import { badRequest, OutcomeError } from '@imaging-facade/fhir-outcomes';
 import type { PatientQuery } from '../decisions/patients';
 
@@ -57,7 +57,7 @@ export function parsePatientParam(text: unknown, name = 'patient'): PatientIdent
   const patient = parseRecordablePatientKey(text);
   if (!patient) {
     throw new OutcomeError(
-      badRequest(`${name} must be the patient identifier as system|value (each at most ${RECORDED_IDENTIFIER_MAX_LENGTH} characters), e.g. urn:oid:1.2.250.1.71.4.2.7|123456`, [name]),
+      badRequest(`${name} must be the patient identifier as system|value (the system at most ${PATIENT_SYSTEM_MAX_LENGTH} characters, the value at most ${PATIENT_VALUE_MAX_LENGTH} characters), e.g. urn:oid:1.2.250.1.71.4.2.7|123456`, [name]),
     );
   }
   return patient;
@@ -72,7 +72,8 @@ export function parseRecordablePatientKey(text: unknown): PatientIdentifier | un
 /** `GET /api/patients`: `identifier` (a value, or system|value), or `name` and `birthdate` (YYYY-MM-DD) together. */
 export const patientSearchSchema = z
   .object({
-    identifier: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+    // A value, or a whole key (system|value) as long as a patient may be named under.
+    identifier: z.string().trim().min(1, 'must not be empty').max(PATIENT_SYSTEM_MAX_LENGTH + 1 + PATIENT_VALUE_MAX_LENGTH).optional(),
     name: z.string().trim().min(2, 'needs at least 2 characters').max(200).optional(),
     birthdate: z.iso.date('must be a date as YYYY-MM-DD').optional(),
   })

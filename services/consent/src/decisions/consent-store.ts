@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BundleEntry, Consent, Patient } from '@medplum/fhirtypes';
 import type { PatientIdentifier } from '@imaging-facade/events';
-import { CUMULATIVE_DOSE_CODE, cumulativeDoseLines, escapeSearchValue, FhirError, identifierToken, searchEvery, searchQuery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
+import { createMatchesIdentifier, CUMULATIVE_DOSE_CODE, cumulativeDoseLines, escapeSearchValue, FhirError, identifierToken, patientCreateEntry, searchEvery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
 import { DESK_CONSENT_TAG, inactivated } from './consent-resource';
 
 const TAG_TOKEN = `${DESK_CONSENT_TAG.system}|${DESK_CONSENT_TAG.code}`;
@@ -39,7 +39,7 @@ export class ConsentStore {
 
   /** Whether the FHIR server holds a Patient with this identifier. */
   async patientExists(patient: PatientIdentifier): Promise<boolean> {
-    return (await this.fhir.search('Patient', { identifier: identifierToken(patient), _elements: 'identifier', _count: '1' })).length > 0;
+    return (await this.storedPatientId(patient)) !== undefined;
   }
 
   /**
@@ -65,22 +65,23 @@ export class ConsentStore {
 
   /**
    * Writes the change in one transaction: the Patient conditionally created on its identifier (so
-   * that a decision can be recorded before the first study arrives), the new Consent, and the
-   * superseded ones made inactive with If-Match, so that a concurrent change fails with 412 instead
-   * of being overwritten. Resolves with the new Consent's id.
+   * that a decision can be recorded before the first study arrives; libs/fhir `patientCreateEntry`,
+   * as the mapper creates it), the new Consent, and the superseded ones made inactive with If-Match,
+   * so that a concurrent change fails with 412 instead of being overwritten. An identifier too long
+   * for the server's match URLs is looked up first, so that a Patient made by another system is
+   * referenced, not doubled. Resolves with the new Consent's id.
    */
   async commit(change: ConsentChange): Promise<{ consentId: string | undefined }> {
     const entries: BundleEntry[] = [];
     if (change.create) {
-      const patientUrl = `urn:uuid:${randomUUID()}`;
-      entries.push({
-        fullUrl: patientUrl,
-        resource: { resourceType: 'Patient', identifier: [{ ...change.patient }] },
-        request: { method: 'POST', url: 'Patient', ifNoneExist: searchQuery({ identifier: identifierToken(change.patient) }) },
-      });
+      const existing = createMatchesIdentifier(change.patient) ? undefined : await this.storedPatientId(change.patient);
+      const patientReference = existing ? `Patient/${existing}` : `urn:uuid:${randomUUID()}`;
+      if (!existing) {
+        entries.push(patientCreateEntry({ resourceType: 'Patient', identifier: [{ ...change.patient }] }, change.patient, patientReference));
+      }
       entries.push({
         fullUrl: `urn:uuid:${randomUUID()}`,
-        resource: change.create(patientUrl),
+        resource: change.create(patientReference),
         request: { method: 'POST', url: 'Consent' },
       });
     }
@@ -98,7 +99,8 @@ export class ConsentStore {
     if (!change.create) {
       return { consentId: undefined };
     }
-    const location = response.entry?.[1]?.response?.location ?? '';
+    const consentEntry = entries.findIndex((entry) => entry.resource?.resourceType === 'Consent' && entry.request?.method === 'POST');
+    const location = response.entry?.[consentEntry]?.response?.location ?? '';
     const consentId = /^(?:.*\/)?Consent\/([^/]+)/.exec(location)?.[1];
     if (!consentId) {
       throw new FhirError('FHIR POST / (transaction): the response does not say where the Consent was created', 500);
@@ -106,8 +108,22 @@ export class ConsentStore {
     return { consentId };
   }
 
+  /** The id of a Patient with this identifier, if any. */
+  private async storedPatientId(patient: PatientIdentifier): Promise<string | undefined> {
+    return (await this.fhir.search('Patient', { identifier: identifierToken(patient), _elements: 'identifier', _count: '1' }))[0]?.id;
+  }
+
   /** Every desk Consent in force, page after page (start-up reconciliation). */
   allActive(): AsyncGenerator<Consent> {
     return this.fhir.searchAll('Consent', { status: 'active', _tag: TAG_TOKEN, _count: String(PAGE_SIZE) });
+  }
+
+  /**
+   * Every desk Consent of the patient, those made inactive too, every page, in one search: those in
+   * force are the patient's state, and all of them together say where that state stands in the FHIR
+   * server's order of changes (libs/consent `stateOrderOf`).
+   */
+  patientConsents(patient: PatientIdentifier): Promise<Consent[]> {
+    return searchEvery(this.fhir, 'Consent', { 'patient.identifier': identifierToken(patient), _tag: TAG_TOKEN, _count: String(PAGE_SIZE) });
   }
 }

@@ -1,14 +1,18 @@
 import type { Bundle, BundleEntry, Identifier, ImagingStudy, Patient, Reference, Resource } from '@medplum/fhirtypes';
-import { conditionalUrl, identifierToken, searchQuery, urnUuid, weakEtag } from '@imaging-facade/fhir';
+import { conditionalUrl, identifierToken, patientCreateEntry as createPatientEntry, searchQuery, urnUuid, weakEtag } from '@imaging-facade/fhir';
 
 /**
  * Entries of the one `transaction` Bundle written per event. They are pure functions of their
  * input, with name-based `urn:uuid:` fullUrls, so the same input always gives the same Bundle.
  */
 
-/** Creates the Patient unless one with the identifier exists by the time the server runs the transaction. */
+/**
+ * Creates the Patient unless one with the identifier exists by the time the server runs the
+ * transaction (libs/fhir `patientCreateEntry`: matched on the identifier, or on a tag naming it
+ * when the identifier is longer than the server's match URLs).
+ */
 export function patientCreateEntry(patient: Patient, identifier: Identifier): BundleEntry<Patient> {
-  return conditionalCreateEntry(patient, identifier);
+  return createPatientEntry(patient, identifier, urnUuid(`Patient?identifier=${identifierToken(identifier)}`));
 }
 
 /** The reference to a Patient created in the same transaction: the server rewrites it to the real id. */
