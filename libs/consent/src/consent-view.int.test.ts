@@ -191,6 +191,37 @@ describe('ConsentView against a real Kafka broker', () => {
     await eventually(() => view.stateOf(patient('P1')), 'the decision');
   });
 
+  test('with several desks, a state older in FHIR published after a newer one is not applied by any view, those reading anew included, and a revocation is not undone by it', async () => {
+    const order = (second: number, versions: number) => ({ lastUpdated: `2026-12-07T10:00:0${second}.000+00:00`, versions });
+    const running = await startView();
+    await running.ready();
+    const applied: Array<string | undefined> = [];
+    running.onChange((key, current) => void applied.push(`${key.split('|')[1]}: ${current?.decisions[0]?.provision ?? 'none'}`));
+    // Desk B read "permit" (order 1), desk A then recorded "deny" (order 2) and published first.
+    await sendDecisionState(producer, prefix, { ...state('P1', 'deny'), fhirOrder: order(2, 3) });
+    await sendDecisionState(producer, prefix, { ...state('P1', 'permit'), fhirOrder: order(1, 1) });
+    // P2: everything revoked (order 3, no decision left), then a stale "permit" read before it.
+    await sendDecisionState(producer, prefix, { ...state('P2', undefined), fhirOrder: order(3, 2) });
+    await sendDecisionState(producer, prefix, { ...state('P2', 'permit'), fhirOrder: order(1, 1) });
+    await eventually(() => (running.olderStatesSkipped === 2 ? true : undefined), 'both older states read');
+
+    const anew = await startView();
+    await anew.ready();
+    for (const view of [running, anew]) {
+      expect(view.stateOf(patient('P1'))?.decisions.map((decision) => decision.provision)).toEqual(['deny']);
+      expect(view.stateOf(patient('P2'))).toBeUndefined();
+      expect(view.olderStatesSkipped).toBe(2);
+    }
+    expect(applied.sort()).toEqual(['P1: deny', 'P2: none']);
+
+    // The same state again is applied (idempotent), a later one replaces it, and a state without order
+    // key (published before 2026-12-07) is applied by its place, as it was.
+    await sendDecisionState(producer, prefix, { ...state('P1', 'permit'), fhirOrder: order(4, 5) });
+    await eventually(() => (running.stateOf(patient('P1'))?.decisions[0]?.provision === 'permit' ? true : undefined), 'the later permit');
+    await sendDecisionState(producer, prefix, state('P1', 'deny'));
+    await eventually(() => (running.stateOf(patient('P1'))?.decisions[0]?.provision === 'deny' ? true : undefined), 'the state without order key');
+  });
+
   test('a tombstone removes the patient', async () => {
     await sendDecisionState(producer, prefix, state('P1', 'deny'));
     await sendRaw(producer, topicName(CONSENT_DECISION_V1.topic, prefix), patientKey(patient('P1')), null);

@@ -12,6 +12,7 @@ import { CompactedTopicReader, CompactedTopicView, type TopicRecord } from './co
 import { ConsentViewDb } from './consent-view-db';
 import { decideSharing, type ConsentPolicy, type PatientConsentState, type SharingDecision, type StudyRef } from './policy';
 import type { Pseudonymizer } from './pseudonym';
+import { takesOver } from './state-order';
 
 export interface ConsentChange {
   /** The state before this message (undefined: the view knew no decision for the patient). */
@@ -53,6 +54,9 @@ export interface ConsentViewOptions {
  * service can decide, without a network call, whether a study may be shared.
  * Start it, wait for `ready()` before deciding anything (before that it does not know every
  * refusal), then keep it running: `onChange` tells when a patient's decisions change.
+ * A patient's state is replaced only by one that is not older in the FHIR server's order of
+ * changes (`takesOver`, on the message's `fhirOrder`): with several desks, the last message on the
+ * topic may be a state a desk read before another desk's change.
  */
 export class ConsentView extends CompactedTopicView {
   private readonly states: ConsentViewDb;
@@ -60,6 +64,7 @@ export class ConsentView extends CompactedTopicView {
   protected readonly reader: CompactedTopicReader;
   private readonly logger: Logger;
   private readonly patientField: (key: string) => { patient?: string };
+  private skipped = 0;
   readonly topic: string;
   readonly policy: ConsentPolicy;
   /** The view's file, or ':memory:'. */
@@ -109,6 +114,11 @@ export class ConsentView extends CompactedTopicView {
     return this.states.entries();
   }
 
+  /** How many states this view did not apply since it started, being older in FHIR's order than the one it held. */
+  get olderStatesSkipped(): number {
+    return this.skipped;
+  }
+
   /** How many patients have a decision in force. */
   get size(): number {
     return this.states.count();
@@ -134,7 +144,19 @@ export class ConsentView extends CompactedTopicView {
       if (patientKey(parsed.data.data.patient) !== key) {
         throw new Error('the message key is not the patient of the message');
       }
+      const held = this.states.order(key);
+      const incoming = parsed.data.data.fhirOrder;
+      if (!takesOver(held, incoming)) {
+        // A desk published what it had read of FHIR before another desk's change, after that change.
+        this.skipped++;
+        this.logger.info({ ...this.patientField(key), partition: record.partition, offset: record.offset, held, incoming }, 'an older consent state, published late, is not applied');
+        return;
+      }
+      this.states.setOrder(key, incoming);
       state = parsed.data.data.decisions.length > 0 ? parsed.data.data : undefined;
+    } else {
+      // A tombstone forgets the patient, by its place on the topic.
+      this.states.setOrder(key, undefined);
     }
     const previous = this.states.get(key);
     if (state) {

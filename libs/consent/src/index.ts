@@ -6,6 +6,7 @@ export * from './policy';
 export * from './pseudonym';
 export * from './read-position';
 export * from './reconciled-patients';
+export * from './state-order';
 export * from './study-catalog';
 export * from './study-summary';
 export * from './withheld-label';

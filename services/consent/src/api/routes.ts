@@ -3,6 +3,7 @@ import { patientKey } from '@imaging-facade/events';
 import { FhirError, isRetryableFhirError } from '@imaging-facade/fhir';
 import {
   badGateway,
+  badRequest,
   notFound,
   notFoundHandler,
   OutcomeError,
@@ -89,13 +90,16 @@ export function consentApi(options: ApiOptions): Router {
 
   api.delete('/patients/:patient/decision', async (req, res) => {
     const patient = parsePatientParam(req.params.patient);
-    const study = parseRevokeQuery(req.query);
+    // `consent`: the Consent the caller saw in force; another one in force now is a 409, nothing revoked.
+    const { consent: expected, ...scope } = req.query;
+    const study = parseRevokeQuery(scope);
+    const expectedConsentId = parseConsentId(expected);
     const key = patientKey(patient);
     setAudit(res, { action: `revoke-${study ? 'study' : 'all'}`, patientKey: key });
     if (!(await patientConsent(desk, patient))) {
       throw new OutcomeError(unknownPatient());
     }
-    const result = await desk.decisions.revoke({ patient, study, user: res.locals.user as string });
+    const result = await desk.decisions.revoke({ patient, study, expectedConsentId, user: res.locals.user as string });
     setAudit(res, { action: `revoke-${study ? 'study' : 'all'}`, patientKey: key, inactivated: result.inactivated });
     res.status(result.announced ? 200 : 202).json(await changeBody(desk, result));
   });
@@ -175,6 +179,20 @@ export const fhirUnavailable: ErrorRequestHandler = (error, _req, _res, next) =>
   }
   next(error);
 };
+
+/**
+ * The Consent a revocation expects in force (`consent`, the `consentId` the caller read): a FHIR id,
+ * or absent (then whatever is in force is revoked).
+ */
+export function parseConsentId(value: unknown): string | undefined {
+  if (value === undefined || value === '') {
+    return undefined;
+  }
+  if (typeof value !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(value)) {
+    throw new OutcomeError(badRequest('consent must be the id of the Consent in force (its consentId), once', ['consent']));
+  }
+  return value;
+}
 
 function unknownPatient(): Outcome {
   return notFound('No such patient: no study, no FHIR Patient and no decision for this identifier');

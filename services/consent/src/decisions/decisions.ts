@@ -1,9 +1,9 @@
 import type { Consent } from '@medplum/fhirtypes';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { parsePatientKey, patientKey, type ConsentDecision, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
-import { KeyedLock, type PatientConsentState, type Pseudonymizer, type StudyCatalog } from '@imaging-facade/consent';
+import { parsePatientKey, patientKey, type ConsentDecision, type ConsentStateOrder, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
+import { compareStateOrder, KeyedLock, stateOrderOf, type PatientConsentState, type Pseudonymizer, type StudyCatalog } from '@imaging-facade/consent';
 import { FhirError } from '@imaging-facade/fhir';
-import { OutcomeError, unprocessable } from '@imaging-facade/fhir-outcomes';
+import { conflict, OutcomeError, unprocessable } from '@imaging-facade/fhir-outcomes';
 import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
 import { buildConsent, decisionOfConsent, patientOfConsent, type ConsentSettings } from './consent-resource';
 import type { ConsentStore } from './consent-store';
@@ -20,6 +20,11 @@ export interface RevokeRequest {
   patient: PatientIdentifier;
   study?: ConsentStudy | undefined;
   user: string;
+  /**
+   * The Consent the caller saw in force for this scope (the page's, or the API's `consent`): when
+   * another decision is in force now, nothing is revoked (DecisionChangedError).
+   */
+  expectedConsentId?: string | undefined;
 }
 
 export interface ChangeResult {
@@ -44,6 +49,8 @@ export interface DecisionServiceOptions {
 }
 
 const CONFLICT_ATTEMPTS = 5;
+/** Publications of one announcement at most: its own state, then FHIR's newer ones (`announce`). */
+const ANNOUNCE_ROUNDS = 3;
 
 /**
  * A decision about a study the node knows as another patient's, or as a study without PatientID:
@@ -54,6 +61,18 @@ export class StudyOfAnotherPatientError extends OutcomeError {
   constructor() {
     super(unprocessable("the study named belongs to another patient, or to no patient, at this node: a decision for this patient would not apply to it", ['study']));
     this.name = 'StudyOfAnotherPatientError';
+  }
+}
+
+/**
+ * A revocation of a decision that is no longer the one in force: another desk recorded a new one
+ * since the caller read it (a page left open). Revoking would end that newer decision, unseen, so
+ * nothing is revoked: `409`.
+ */
+export class DecisionChangedError extends OutcomeError {
+  constructor() {
+    super(conflict('the decision in force is no longer the one to revoke: another decision was recorded since (at another desk?). Nothing was revoked; read the decision in force again'));
+    this.name = 'DecisionChangedError';
   }
 }
 
@@ -91,9 +110,19 @@ export class DecisionService {
     });
   }
 
-  /** The patient's current state, read from FHIR. */
-  async current(patient: PatientIdentifier): Promise<PatientConsentState> {
-    return this.stateFrom(patient, await this.options.store.activeConsents(patient));
+  /**
+   * The patient's current state, read from FHIR, with where it stands in FHIR's order of changes
+   * (`fhirOrder`, from every desk Consent of theirs, inactive ones included: one search).
+   */
+  async current(patient: PatientIdentifier): Promise<PatientConsentState & { fhirOrder: ConsentStateOrder }> {
+    const consents = await this.options.store.patientConsents(patient);
+    return {
+      ...this.stateFrom(
+        patient,
+        consents.filter((consent) => consent.status === 'active'),
+      ),
+      fhirOrder: stateOrderOf(consents),
+    };
   }
 
   /**
@@ -130,12 +159,20 @@ export class DecisionService {
     });
   }
 
-  /** Ends the decision in force for the scope (all studies, or the study); with none in force, changes nothing. */
+  /**
+   * Ends the decision in force for the scope (all studies, or the study); with none in force, changes
+   * nothing. With `expectedConsentId`, only when that Consent is among those in force for the scope
+   * (else DecisionChangedError); checked again on each attempt, so a change by another desk that
+   * makes the transaction fail (412) is seen.
+   */
   revoke(request: RevokeRequest): Promise<ChangeResult> {
-    const { patient, study } = request;
+    const { patient, study, expectedConsentId } = request;
     return this.lock.run(patientKey(patient), async () => {
       const inactivated = await this.withConflictRetry(async () => {
         const ended = this.inForceFor(await this.options.store.activeConsents(patient), patient, study);
+        if (expectedConsentId !== undefined && ended.length > 0 && !ended.some((consent) => consent.id === expectedConsentId)) {
+          throw new DecisionChangedError();
+        }
         await this.options.store.commit({ patient, inactivate: ended });
         return ended.map((consent) => consent.id!);
       });
@@ -177,10 +214,16 @@ export class DecisionService {
     return this.unannounced.size;
   }
 
-  /** The state as FHIR has it, then onto Kafka; remembered for a later attempt when Kafka refuses it. */
+  /**
+   * The state as FHIR has it, then onto Kafka; remembered for a later attempt when Kafka refuses it.
+   * Once published, FHIR is read again: when another desk changed the patient after this read and
+   * published before this desk, this message, last on the topic, is older than FHIR. Every consent
+   * view skips it (`fhirOrder`), but compaction keeps a key's last message only, and a consumer of
+   * an older version takes the last one: so FHIR's newer state is published after it.
+   */
   private async announce(patient: PatientIdentifier): Promise<{ state: PatientConsentState; announced: boolean }> {
     const key = patientKey(patient);
-    let state: PatientConsentState;
+    let state: PatientConsentState & { fhirOrder: ConsentStateOrder };
     try {
       state = await this.current(patient);
     } catch (error) {
@@ -188,13 +231,32 @@ export class DecisionService {
       this.unannounced.set(key, patient);
       throw error;
     }
-    const announced = await this.options.publisher.publish(state);
-    if (announced) {
-      this.unannounced.delete(key);
-    } else {
-      this.unannounced.set(key, patient);
+    for (let round = 1; ; round++) {
+      if (!(await this.options.publisher.publish(state))) {
+        this.unannounced.set(key, patient);
+        return { state, announced: false };
+      }
+      let after: typeof state;
+      try {
+        after = await this.current(patient);
+      } catch (error) {
+        // Announced; whether FHIR changed since is checked again by the background loop.
+        this.options.logger.warn({ reason: errorMessage(error) }, 'could not read the consent state again after announcing it: checked again later');
+        this.unannounced.set(key, patient);
+        return { state, announced: true };
+      }
+      if (compareStateOrder(after.fhirOrder, state.fhirOrder) <= 0) {
+        this.unannounced.delete(key);
+        return { state, announced: true };
+      }
+      if (round === ANNOUNCE_ROUNDS) {
+        // Still changing: the background loop announces what FHIR has then.
+        this.unannounced.set(key, patient);
+        return { state, announced: true };
+      }
+      this.options.logger.info({ round }, 'the consent state changed in FHIR while it was announced: announcing the newer one');
+      state = after;
     }
-    return { state, announced };
   }
 
   /** The active Consents a new decision (or a revocation) for this scope replaces. */

@@ -78,6 +78,7 @@ const en = {
   accessKeysHint: 'Access keys (Alt, or Alt+Shift): F find, A agree (all studies), R refuse (all studies), N new search.',
   unknownPatient: 'Unknown patient identifier.',
   studyOfAnotherPatient: 'This study belongs to another patient at this site: nothing was recorded. Check the patient and the study.',
+  changedMeanwhile: 'Nothing was revoked: another decision was recorded since this page was shown (at another desk?). Here is the decision in force now.',
   notReady: 'The consent desk is starting or stopping; try again in a moment.',
 };
 
@@ -159,6 +160,7 @@ const fr: Messages = {
   accessKeysHint: 'Raccourcis (Alt, ou Alt+Maj) : F rechercher, A accepte (tous les examens), R refuse (tous les examens), N nouvelle recherche.',
   unknownPatient: 'Identifiant patient inconnu.',
   studyOfAnotherPatient: 'Cet examen appartient à un autre patient sur ce site : rien n’a été enregistré. Vérifiez le patient et l’examen.',
+  changedMeanwhile: 'Rien n’a été annulé : une autre décision a été enregistrée depuis l’affichage de cette page (à un autre poste ?). Voici la décision en vigueur.',
   notReady: 'L’accueil consentement démarre ou s’arrête ; réessayez dans un instant.',
 };
 

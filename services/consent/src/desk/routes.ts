@@ -7,7 +7,8 @@ import { errorMessage, type FailedSignIns, type Logger } from '@imaging-facade/s
 import type { AccountVerifier } from '../auth/accounts';
 import { auditTrail, setAudit } from '../api/audit';
 import { describe, patientConsent, type ConsentDesk } from '../decisions/patient-consent';
-import { StudyOfAnotherPatientError } from '../decisions/decisions';
+import { DecisionChangedError, StudyOfAnotherPatientError } from '../decisions/decisions';
+import { parseConsentId } from '../api/routes';
 import { parsePatientSearch, parseRecordablePatientKey, parseRevokeQuery } from '../api/requests';
 import { isLanguage, messages, negotiateLanguage, type Language } from './i18n';
 import { LANGUAGE_COOKIE, LOGIN_COOKIE, readCookie, sameSecret, SESSION_COOKIE, setCookie, token, type DeskSession, type SessionStore } from './session';
@@ -182,7 +183,7 @@ export function deskPages(options: DeskOptions): Router {
     try {
       const result =
         action === 'revoke'
-          ? await desk.decisions.revoke({ patient, study, user })
+          ? await desk.decisions.revoke({ patient, study, user, expectedConsentId: parseConsentId(body.consent) })
           : await desk.decisions.record({ patient, provision: action, study, user });
       setAudit(res, {
         action: action === 'revoke' ? `revoke-${scope}` : `record-${action}-${scope}`,
@@ -192,6 +193,12 @@ export function deskPages(options: DeskOptions): Router {
       });
       res.redirect(303, `${patientHref(key)}&done=${action}-${scope}${result.announced ? '' : '&pending=1'}`);
     } catch (error) {
+      if (error instanceof DecisionChangedError) {
+        // A page left open: another desk recorded a decision since. Shown again as it is now.
+        const consent = await patientConsent(desk, patient);
+        res.status(409).send(patientPage(context, consent ?? describe(desk.policy, patient, undefined, { patient, decisions: [], updatedAt: new Date().toISOString() }), { changedMeanwhile: true }));
+        return;
+      }
       if (error instanceof StudyOfAnotherPatientError) {
         const t = messages(context.language);
         res.status(422).send(messagePage(context, t.title, t.studyOfAnotherPatient));

@@ -146,7 +146,7 @@ ${results}`,
   );
 }
 
-export function patientPage(context: PageContext, consent: PatientConsent, flash?: { done?: string; notAnnounced?: boolean; failed?: boolean }): string {
+export function patientPage(context: PageContext, consent: PatientConsent, flash?: { done?: string; notAnnounced?: boolean; failed?: boolean; changedMeanwhile?: boolean }): string {
   const t = messages(context.language);
   const label = consent.name ?? consent.patient.value;
   const notices: SafeHtml[] = [];
@@ -158,6 +158,9 @@ export function patientPage(context: PageContext, consent: PatientConsent, flash
   }
   if (flash?.failed) {
     notices.push(html`<p class="alert" role="alert">${t.failed}</p>`);
+  }
+  if (flash?.changedMeanwhile) {
+    notices.push(html`<p class="alert" role="alert" id="changed-meanwhile">${t.changedMeanwhile}</p>`);
   }
   return layout(
     context,
@@ -177,7 +180,7 @@ export function patientPage(context: PageContext, consent: PatientConsent, flash
   <div class="actions">
     ${decisionForm(context, consent.key, 'permit', undefined, t.agreeAll, 'a', 'permit')}
     ${decisionForm(context, consent.key, 'deny', undefined, t.refuseAll, 'r', 'deny')}
-    ${consent.patientDecision ? decisionForm(context, consent.key, 'revoke', undefined, t.revokeAll, undefined, 'secondary') : ''}
+    ${consent.patientDecision ? decisionForm(context, consent.key, 'revoke', undefined, t.revokeAll, undefined, 'secondary', undefined, consent.patientDecision.consentId) : ''}
   </div>
 </section>
 <section aria-labelledby="studies">
@@ -223,7 +226,7 @@ function studyRow(context: PageContext, t: Messages, key: string, study: StudyWi
   <td class="actions">
     ${decisionForm(context, key, 'permit', study.studyInstanceUid, t.agree, undefined, 'permit', t.agreeStudy(label))}
     ${decisionForm(context, key, 'deny', study.studyInstanceUid, t.refuse, undefined, 'deny', t.refuseStudy(label))}
-    ${study.decision ? decisionForm(context, key, 'revoke', study.studyInstanceUid, t.revoke, undefined, 'secondary', t.revokeStudy(label)) : ''}
+    ${study.decision ? decisionForm(context, key, 'revoke', study.studyInstanceUid, t.revoke, undefined, 'secondary', t.revokeStudy(label), study.decision.consentId) : ''}
   </td>
 </tr>`;
 }
@@ -237,12 +240,15 @@ function decisionForm(
   accessKey: string | undefined,
   style: string,
   ariaLabel?: string,
+  /** A revocation's: the Consent shown in force, so that a newer decision is not revoked unseen. */
+  consentId?: string,
 ): SafeHtml {
   return html`<form method="post" action="/patient/decision">
   <input type="hidden" name="_csrf" value="${context.csrfToken}">
   <input type="hidden" name="patient" value="${key}">
   <input type="hidden" name="action" value="${action}">
   ${study ? html`<input type="hidden" name="study" value="${study}">` : ''}
+  ${consentId ? html`<input type="hidden" name="consent" value="${consentId}">` : ''}
   <button type="submit" class="${style}" ${accessKey ? html`accesskey="${accessKey}"` : ''} ${ariaLabel ? html`aria-label="${ariaLabel}"` : ''}>${text}</button>
 </form>`;
 }
