@@ -74,8 +74,8 @@ print(json.dumps(out))
 
 let server: LoopbackServer;
 
-beforeAll(async () => {
-  const rows = FILES.map(rowOf);
+/** The WADO routes on a loopback server, over these instances of one study, every token allowed. */
+async function serveRoutes(rows: InstanceRow[]): Promise<LoopbackServer> {
   const study = { studyUid: STUDY } as StudyRow;
   const deps = {
     storageDir: '/',
@@ -95,7 +95,12 @@ beforeAll(async () => {
   });
   app.use(wadoRoutes(deps));
   app.use(dicomwebErrorHandler(createLogger('wado-test', 'silent')));
-  server = await serveOnLoopback(app);
+  return serveOnLoopback(app);
+}
+
+beforeAll(async () => {
+  const rows = FILES.map(rowOf);
+  server = await serveRoutes(rows);
 });
 
 afterAll(() => server.close());
@@ -175,21 +180,7 @@ describe('a viewer asking a multi-frame instance for its frames one by one', () 
     const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
     utimesSync(copy, mtime, mtime);
     const row = { ...rowOf(RLE_2_FRAMES), storagePath: path.relative('/', copy) };
-    const deps = {
-      storageDir: '/',
-      db: { study: () => ({ studyUid: STUDY }), accessFactsOf: () => ({}), instancesOf: () => [row] },
-      access: { canSee: () => Promise.resolve(true) },
-      frameCacheBytes: 64 * 1024 * 1024,
-    } as unknown as DicomwebDeps;
-    const app = express();
-    app.use((_req, res, next) => {
-      res.locals.principal = {};
-      res.locals.audited = { interaction: 'retrieve', studies: [] };
-      next();
-    });
-    app.use(wadoRoutes(deps));
-    app.use(dicomwebErrorHandler(createLogger('wado-test', 'silent')));
-    const own = await serveOnLoopback(app);
+    const own = await serveRoutes([row]);
     try {
       const frame = async (number: number, syntax: string) => {
         const answer = await partsOf(own.url(`/studies/${STUDY}/series/${SERIES}/instances/${row.sopUid}/frames/${number}`), octets(syntax));
