@@ -1,7 +1,7 @@
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { generatePseudonymKey, pseudonymizer, ReconciledPatients, StudyCatalog } from '@imaging-facade/consent';
-import { DEAD_LETTER_V1, makeEvent, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
+import { DEAD_LETTER_V1, DEFAULT_PATIENT_ID_SYSTEM, makeEvent, STUDY_COMPLETED_V1, topicName } from '@imaging-facade/events';
 import { createFhirClient } from '@imaging-facade/fhir';
 import { createKafka, ensureTopics, EventPublisher } from '@imaging-facade/kafka';
 import { createLogger } from '@imaging-facade/service-kit';
@@ -65,6 +65,7 @@ beforeAll(async () => {
     gate,
     logger: createLogger('imaging-mapper', 'silent'),
     metrics: new Registry(),
+    defaultPatientIdSystem: DEFAULT_PATIENT_ID_SYSTEM,
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Bundle } from '@medplum/fhirtypes';
-import { makeEvent, STUDY_COMPLETED_V1 } from '@imaging-facade/events';
+import { DEFAULT_PATIENT_ID_SYSTEM, makeEvent, STUDY_COMPLETED_V1 } from '@imaging-facade/events';
 import type { MessageContext } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
 import { Registry } from 'prom-client';
@@ -45,7 +45,7 @@ describe('the study-completed handler', () => {
   it('logs the outcome keyed by the StudyInstanceUID, and nothing about the patient', async () => {
     const lines: unknown[] = [];
     const metrics = new Registry();
-    const handle = studyCompletedHandler({ gate: sharingGate(emptyFhir), metrics });
+    const handle = studyCompletedHandler({ gate: sharingGate(emptyFhir), metrics, defaultPatientIdSystem: DEFAULT_PATIENT_ID_SYSTEM });
     const data = studySnapshot({
       patient: {
         PatientName: attr('PN', { Alphabetic: 'Secretname^Jane' }),
@@ -87,6 +87,7 @@ describe('the study-completed handler', () => {
     const handle = studyCompletedHandler({
       gate: { onStudy: async () => ({ outcome, withdrawal: { deletedStudies: Array.from({ length: deleted }, (_, index) => String(index)) } }) },
       metrics,
+      defaultPatientIdSystem: DEFAULT_PATIENT_ID_SYSTEM,
     });
     const data = studySnapshot({ patient: { PatientID: attr('LO', 'SECRET-PID-78') }, series: [{ instances: 1 }] });
 

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
-import { DEFAULT_PATIENT_ID_SYSTEM, STUDY_COMPLETED_V1, studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
+import { STUDY_COMPLETED_V1, studyCompletedV1Schema, type StudyCompletedV1 } from '@imaging-facade/events';
 import { startValidatedConsumer, type EventPublisher, type MessageContext, type StalledMessages } from '@imaging-facade/kafka';
 import type { Logger } from '@imaging-facade/service-kit';
 import { isRetryableGateError, type ConsentGate } from './consent/consent-gate';
@@ -17,8 +17,8 @@ export interface StudyConsumerOptions {
   gate: Pick<ConsentGate, 'onStudy'>;
   logger: Logger;
   metrics: Registry;
-  /** FACADE_PATIENT_ID_SYSTEM: the system of a PatientID without issuer (libs/events DEFAULT_PATIENT_ID_SYSTEM when absent). */
-  defaultPatientIdSystem?: string;
+  /** FACADE_PATIENT_ID_SYSTEM: the system of a PatientID without issuer. */
+  defaultPatientIdSystem: string;
   /** The messages retried, for `/readyz` (a study retried for minutes holds every partition). */
   stalled?: StalledMessages;
 }
@@ -62,7 +62,7 @@ export function studyCompletedHandler(
     // Keyed by the study only: the event carries patient data, which is never logged.
     const logger = context.logger.child({ studyInstanceUid: event.data.studyInstanceUid });
     // Before consent: a patient the desk cannot record a decision for is never held or indexed (dead-lettered).
-    const refused = refusedPatient(event.data, options.defaultPatientIdSystem ?? DEFAULT_PATIENT_ID_SYSTEM);
+    const refused = refusedPatient(event.data, options.defaultPatientIdSystem);
     if (refused) {
       throw refused;
     }

@@ -58,6 +58,7 @@ export function isRetryableGateError(error: unknown): boolean {
 /** The node's studies as the gate reads them (StudyCatalog with keepSnapshots). */
 export interface StudySource {
   apply(snapshot: StudyCompletedV1Data): void;
+  study(studyInstanceUid: string): { summary: StudySummary } | undefined;
   studiesOf(patientKey: string): StudySummary[];
   snapshotOf(studyInstanceUid: string): StudyCompletedV1Data | undefined;
   patientKeys(): string[];
@@ -154,8 +155,10 @@ export class ConsentGate {
    * wrote the dose of a report since corrected.
    */
   private newestOf(arrived: StudyCompletedV1Data): StudyCompletedV1Data {
-    const held = this.options.catalog.snapshotOf(arrived.studyInstanceUid);
-    return held !== undefined && Date.parse(held.lastReceivedAt) > Date.parse(arrived.lastReceivedAt) ? held : arrived;
+    // The summary says whether the catalogue holds a newer one; only then is its snapshot unpacked.
+    const held = this.options.catalog.study(arrived.studyInstanceUid)?.summary.lastReceivedAt;
+    const newer = held !== undefined && Date.parse(held) > Date.parse(arrived.lastReceivedAt) ? this.options.catalog.snapshotOf(arrived.studyInstanceUid) : undefined;
+    return newer ?? arrived;
   }
 
   /**
