@@ -19,6 +19,22 @@ function ephemeralStart(): number {
 
 const HIGHEST = ephemeralStart() - 1;
 
+/**
+ * Jest workers run suites side by side: each picks in a slice of its own (JEST_WORKER_ID counts from
+ * 1), so that two workers never pick the same port between one's check and its listen.
+ */
+const SLICES = 8;
+
+function slice(): { lowest: number; highest: number } {
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+  const index = Number.isInteger(worker) && worker > 0 ? (worker - 1) % SLICES : 0;
+  const size = Math.floor((HIGHEST - LOWEST + 1) / SLICES);
+  return { lowest: LOWEST + index * size, highest: LOWEST + (index + 1) * size - 1 };
+}
+
+/** Ports this process handed out: a port checked free but not yet listened on is not handed out again. */
+const handedOut = new Set<number>();
+
 /** Whether `port` can be listened on now, on every address (as our services listen). */
 function canListen(port: number, host = '::'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -35,11 +51,13 @@ function canListen(port: number, host = '::'): Promise<boolean> {
 
 /** A TCP port that was free a moment ago, so that suites running side by side never collide. */
 export async function freePort(): Promise<number> {
+  const { lowest, highest } = slice();
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST + 1));
-    if (await canListen(port)) {
+    const port = lowest + Math.floor(Math.random() * (highest - lowest + 1));
+    if (!handedOut.has(port) && (await canListen(port))) {
+      handedOut.add(port);
       return port;
     }
   }
-  throw new Error(`no free port found between ${LOWEST} and ${HIGHEST}`);
+  throw new Error(`no free port found between ${lowest} and ${highest}`);
 }
