@@ -439,8 +439,9 @@ describe('the Endpoint, the manifest and the dose in the same transaction', () =
     const doc = documentReference?.resource as DocumentReference;
     expect(doc.subject).toEqual({ reference: patient?.fullUrl });
     expect(doc.context?.related?.[0]?.reference).toBe(study?.fullUrl);
-    expect(event?.request?.method).toBe('PUT');
-    expect(event?.request?.url).toMatch(/^Observation\?identifier=urn%3Adicom%3Auid%7Curn%3Aoid%3A1\.2\.3\.100\.1&code=/);
+    // Neither Observation is stored: each is a conditional create on its identifier and code.
+    expect(event?.request).toEqual({ method: 'POST', url: 'Observation', ifNoneExist: 'identifier=urn%3Adicom%3Auid%7Curn%3Aoid%3A1.2.3.100.1&code=http%3A%2F%2Fdicom.nema.org%2Fresources%2Fontology%2FDCM%7C113852' });
+    expect(summary?.request).toEqual({ method: 'POST', url: 'Observation', ifNoneExist: 'identifier=urn%3Adicom%3Auid%7Curn%3Aoid%3A2.25.4242.1&code=http%3A%2F%2Floinc.org%7C73569-6' });
     expect((summary?.resource as Observation).partOf?.[0]?.reference).toBe(study?.fullUrl);
     expect((summary?.resource as Observation).hasMember?.[0]?.reference).toBe(event?.fullUrl);
     expect(result.derived).toEqual({ documentReference: 'created', observations: 2, notes: [] });
@@ -450,7 +451,24 @@ describe('the Endpoint, the manifest and the dose in the same transaction', () =
     }
   });
 
-  it('a stored study: the derived resources reference it by id; a changed manifest updates its DocumentReference with If-Match', async () => {
+  /** Dose Observations as the server holds them, at a version, and a search of them by identifier (and code) as the server answers it. */
+  const storedObservation = (id: string, versionId: string, uid: string, code: string, valueString = 'as an older snapshot said'): Observation => ({
+    resourceType: 'Observation',
+    id,
+    meta: { versionId },
+    status: 'final',
+    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${uid}` }],
+    code: { coding: [{ system: code === '73569-6' ? 'http://loinc.org' : 'http://dicom.nema.org/resources/ontology/DCM', code }] },
+    valueString,
+  });
+  const byIdentifier = (...stored: Observation[]) => (params: Record<string, string>) =>
+    stored.filter(
+      (observation) =>
+        params.identifier?.split(',').includes(`urn:dicom:uid|${observation.identifier?.[0]?.value}`) &&
+        (!params.code || params.code === `${observation.code.coding?.[0]?.system}|${observation.code.coding?.[0]?.code}`),
+    );
+
+  it('a stored study: the derived resources reference it by id; a changed manifest updates its DocumentReference, and a changed dose its Observations, by id with If-Match', async () => {
     const data = fullSnapshot();
     const stored = { ...stripped(data), id: 's1', meta: { versionId: '3' }, subject: { reference: 'Patient/p1' } };
     const older: DocumentReference = {
@@ -460,15 +478,40 @@ describe('the Endpoint, the manifest and the dose in the same transaction', () =
       status: 'current',
       content: [{ attachment: { creation: '2024-01-05T11:00:00.000Z' } }],
     };
-    const fhir = fakeFhir({ ImagingStudy: [stored], DocumentReference: [older] }, '200 OK');
+    const observations = byIdentifier(storedObservation('o-summary', '5', '2.25.4242.1', '73569-6'), storedObservation('o-event', '2', '1.2.3.100.1', '113852'));
+    const fhir = fakeFhir({ ImagingStudy: [stored], DocumentReference: [older], Observation: observations }, '200 OK');
     const result = await mapStudySnapshot(data, fhir.port, withNode);
 
     expect(result.outcome).toBe('unchanged');
     expect(typesOf(fhir.transactions[0])).toEqual(['DocumentReference', 'Observation', 'Observation']);
-    const [documentReference, , summary] = entries(fhir.transactions[0]);
+    const [documentReference, event, summary] = entries(fhir.transactions[0]);
     expect(documentReference?.request).toEqual({ method: 'PUT', url: 'DocumentReference/d1', ifMatch: 'W/"2"' });
     expect((documentReference?.resource as DocumentReference).context?.related?.[0]?.reference).toBe('ImagingStudy/s1');
+    expect(event?.request).toEqual({ method: 'PUT', url: 'Observation/o-event', ifMatch: 'W/"2"' });
+    expect(summary?.request).toEqual({ method: 'PUT', url: 'Observation/o-summary', ifMatch: 'W/"5"' });
     expect((summary?.resource as Observation).partOf?.[0]?.reference).toBe('ImagingStudy/s1');
+    expect((summary?.resource as Observation).hasMember?.[0]?.reference).toBe(event?.fullUrl);
+    // Two reads: the summaries, then the changed group's other Observations by identifier.
+    expect(fhir.searches.filter(([type]) => type === 'Observation').map(([, params]) => params.identifier)).toEqual(['urn:dicom:uid|urn:oid:2.25.4242.1', 'urn:dicom:uid|urn:oid:1.2.3.100.1']);
+  });
+
+  it('when a dose Observation\'s conditional create matched one created meanwhile (200, not 201), fails retryably', async () => {
+    const data = fullSnapshot();
+    const stored = { ...stripped(data), id: 's1', meta: { versionId: '3' }, subject: { reference: 'Patient/p1' } };
+    const fhir = fakeFhir({ ImagingStudy: [stored], Observation: byIdentifier(storedObservation('o-summary', '5', '2.25.4242.1', '73569-6')) }, '200 OK');
+    const failure = await mapStudySnapshot({ ...data, manifest: undefined }, fhir.port, withNode).catch((error: unknown) => error);
+    expect(fhir.transactions).toHaveLength(1);
+    expect(entries(fhir.transactions[0]).map((entry) => entry.request?.method)).toEqual(['POST', 'PUT']);
+    expect(isRetryableFhirError(failure)).toBe(true);
+  });
+
+  it('two stored Observations with the identifier and code of one to write: permanent (no retry makes them one)', async () => {
+    const data = fullSnapshot();
+    const stored = { ...stripped(data), id: 's1', meta: { versionId: '3' }, subject: { reference: 'Patient/p1' } };
+    const twice = byIdentifier(storedObservation('o-1', '1', '1.2.3.100.1', '113852'), storedObservation('o-2', '1', '1.2.3.100.1', '113852'));
+    const fhir = fakeFhir({ ImagingStudy: [stored], Observation: twice });
+    await expect(mapStudySnapshot({ ...data, manifest: undefined }, fhir.port, withNode)).rejects.toThrow(new UnprocessableStudyError('more than one Observation has the identifier and code of a dose Observation of the study'));
+    expect(fhir.transactions).toEqual([]);
   });
 
   it('when the stored DocumentReference describes a newer manifest (an older snapshot came late), leaves it as it is', async () => {
@@ -555,6 +598,7 @@ describe('two dose reports of one study that report the same irradiation event',
     const observations = entries(fhir.transactions[0]).filter((entry) => entry.resource?.resourceType === 'Observation');
     expect(observations.map((entry) => (entry.resource as Observation).code.coding?.[0]?.code)).toEqual(['113852', '73569-6', '73569-6']);
     expect(observations.slice(1).map((entry) => (entry.resource as Observation).hasMember?.[0]?.reference)).toEqual([observations[0]?.fullUrl, observations[0]?.fullUrl]);
+    expect(observations.map((entry) => entry.request?.method)).toEqual(['POST', 'POST', 'POST']);
     expect(result.derived.observations).toBe(3);
   });
 });

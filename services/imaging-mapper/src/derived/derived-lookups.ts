@@ -1,5 +1,5 @@
 import type { DocumentReference, Identifier, Observation } from '@medplum/fhirtypes';
-import { identifierToken } from '@imaging-facade/fhir';
+import { identifierToken, searchEvery } from '@imaging-facade/fhir';
 import { canonical } from '../fhir/canonical';
 import { UnprocessableStudyError } from '../errors';
 import type { FhirPort } from '../fhir/fhir-lookups';
@@ -32,6 +32,22 @@ export async function findObservations(
     code: `${code.system ?? ''}|${code.code ?? ''}`,
     _count: String(identifiers.length * 2 + 1),
   });
+}
+
+/** Identifiers per search when a lookup may name many (a fluoroscopy report's events): the query stays well under URL limits. */
+const IDENTIFIERS_PER_SEARCH = 40;
+
+/**
+ * The Observations with any of these identifiers, whatever their code and study: every page read,
+ * 40 identifiers per search (one search for a report of up to 40 events).
+ */
+export async function findObservationsByIdentifier(fhir: FhirPort, identifiers: readonly Identifier[]): Promise<Observation[]> {
+  const tokens = [...new Set(identifiers.map(identifierToken))];
+  const found: Observation[] = [];
+  for (let start = 0; start < tokens.length; start += IDENTIFIERS_PER_SEARCH) {
+    found.push(...(await searchEvery(fhir, 'Observation', { identifier: tokens.slice(start, start + IDENTIFIERS_PER_SEARCH).join(','), _count: '200' })));
+  }
+  return found;
 }
 
 /**

@@ -59,6 +59,27 @@ async function published(data: StudyCompletedV1Data) {
   return { study: study as ImagingStudy, documents, observations };
 }
 
+/** A port whose `held`-th transaction (1: the first) waits at the gate: another writer (another node's mapper, or a newer snapshot's) writes meanwhile. */
+function heldAtTransaction(held = 1) {
+  let reached!: () => void;
+  let release!: () => void;
+  const atTransaction = new Promise<void>((resolve) => (reached = resolve));
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let count = 0;
+  const port: FhirPort = {
+    search: fhir.search.bind(fhir),
+    searchAll: fhir.searchAll.bind(fhir),
+    transaction: async (bundle: Bundle) => {
+      if (++count === held) {
+        reached();
+        await gate;
+      }
+      return fhir.transaction(bundle);
+    },
+  };
+  return { port, atTransaction, release };
+}
+
 describe('Endpoint, manifest and dose on a real FHIR server', () => {
   it('stores them referencing each other, valid for the server, and a replay writes nothing', async () => {
     const data = fullSnapshot();
@@ -208,26 +229,6 @@ describe('instances rejected at one node (IHE IOCM), the study held by two, on a
   });
 
   describe('two nodes\' mappers racing over a study whose every instance one of them rejects', () => {
-    /** A port whose `held`-th transaction (1: the first) waits at the gate: the other node's mapper writes meanwhile. */
-    function heldAtTransaction(held = 1) {
-      let reached!: () => void;
-      let release!: () => void;
-      const atTransaction = new Promise<void>((resolve) => (reached = resolve));
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      let count = 0;
-      const port: FhirPort = {
-        search: fhir.search.bind(fhir),
-        searchAll: fhir.searchAll.bind(fhir),
-        transaction: async (bundle: Bundle) => {
-          if (++count === held) {
-            reached();
-            await gate;
-          }
-          return fhir.transaction(bundle);
-        },
-      };
-      return { port, atTransaction, release };
-    }
     const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node };
     const otherNode = { ...settings, node: { ...node, nodeUid: `${node.nodeUid}.4`, dicomWebBaseUrl: 'http://node-int-4:8010/dicomweb' } };
     const rejectingAll = (data: StudyCompletedV1Data) => ({ ...data, series: [], rejected: data.series.flatMap((series) => series.instances.map((instance) => ({ sopInstanceUid: instance.sopInstanceUid, reason: '113038' }))) });
@@ -294,5 +295,52 @@ describe('instances rejected at one node (IHE IOCM), the study held by two, on a
       expect(records).toHaveLength(1);
       expect(records[0]!.extension?.filter((extension) => extension.url === REJECTED_INSTANCE_URL)).toHaveLength(1 + rest.length);
     });
+  });
+});
+
+describe('a dose report corrected while an older snapshot\'s transaction is in flight, on a real FHIR server', () => {
+  const settings = { defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id/int-test', node };
+  const DLP_TOTAL = '113813';
+  const DLP = '113838';
+  /** The study's snapshot received at `lastReceivedAt`, its one CT dose report (same SOP Instance UID, same events) giving these DLPs. */
+  function reporting(base: StudyCompletedV1Data, events: readonly string[], dlps: readonly number[], lastReceivedAt: string): StudyCompletedV1Data {
+    const sr = base.series.at(-1)!;
+    const content = ctReport(events.map((uid, index) => ({ uid, ctdivol: 10, dlp: dlps[index]! })));
+    return { ...base, lastReceivedAt, series: [...base.series.slice(0, -1), { ...sr, instances: [{ ...sr.instances[0]!, content }] }] };
+  }
+  const dlpOf = (observation: Observation | undefined, concept: string) =>
+    observation?.component?.find((component) => component.code.coding?.[0]?.code === concept)?.valueQuantity?.value;
+
+  it.each([
+    ['the study stored, only its dose report corrected: neither transaction carries the ImagingStudy', 'stored'],
+    ['the study\'s first snapshots: the newer one creates everything meanwhile', 'new'],
+  ])('%s; the older transaction, released after the newer one, fails retryably and leaves the corrected values', async (_situation, start) => {
+    const events = [newUid(), newUid()];
+    const base = fullSnapshot();
+    if (start === 'stored') {
+      await mapStudySnapshot(reporting(base, events, [100, 200], '2024-01-05T10:00:00.000Z'), fhir, settings);
+    }
+    const older = reporting(base, events, [300, 400], '2024-01-05T11:00:00.000Z');
+    const corrected = reporting(base, events, [310, 420], '2024-01-05T12:00:00.000Z');
+    // The older snapshot's transaction reaches the server late (a client timeout and a retry, or still in flight).
+    const { port, atTransaction, release } = heldAtTransaction();
+    const late = mapStudySnapshot(older, port, settings).then(() => undefined, (error: unknown) => error);
+    await atTransaction;
+    expect(await mapStudySnapshot(corrected, fhir, settings)).toMatchObject({ outcome: start === 'stored' ? 'unchanged' : 'created', derived: { observations: 3 } });
+    release();
+    expect(isRetryableFhirError(await late)).toBe(true);
+
+    const { observations } = await published(base);
+    expect(observations).toHaveLength(3);
+    const summary = observations.find((observation) => observation.code.coding?.[0]?.code === '73569-6');
+    const eventDlps = events.map((uid) => dlpOf(observations.find((observation) => observation.identifier?.[0]?.value === `urn:oid:${uid}`), DLP));
+    expect({ total: dlpOf(summary, DLP_TOTAL), events: eventDlps }).toEqual({ total: 730, events: [310, 420] });
+
+    // Handled again (Kafka hands the event again), the consent gate maps the catalogue's newest
+    // snapshot, the corrected one (consent-gate.ts, `newestOf`): nothing to write.
+    const versionsOf = (found: Observation[]) => found.map((observation) => `${observation.id}/${observation.meta?.versionId}`).sort();
+    const versions = versionsOf(observations);
+    expect(await mapStudySnapshot(corrected, fhir, settings)).toMatchObject({ outcome: 'unchanged', derived: { observations: 0 } });
+    expect(versionsOf((await published(base)).observations)).toEqual(versions);
   });
 });

@@ -306,7 +306,7 @@ function memberReference(member: PlannedObservation): Reference<Observation> {
 
 /** Rows for the README: the elements of every dose Observation. */
 export const DOSE_OBSERVATION_ROWS: ReadonlyArray<{ source: string; fhir: string; rule: string }> = [
-  { source: 'SOPInstanceUID of the dose report', fhir: 'Observation.identifier (summary)', rule: '`{type: dicom-identifier-type#sop-instance-uid, system: urn:dicom:uid, value: urn:oid:<uid>}`; written by conditional update on it and `code`' },
+  { source: 'SOPInstanceUID of the dose report', fhir: 'Observation.identifier (summary)', rule: '`{type: dicom-identifier-type#sop-instance-uid, system: urn:dicom:uid, value: urn:oid:<uid>}`; with `code`, what the Observation is found by: created by conditional create on both, updated by id with `If-Match` (Writing to FHIR, step 6)' },
   { source: '(113769, DCM, "Irradiation Event UID")', fhir: 'Observation.identifier (event)', rule: '`{type: dicom-identifier-type#irradiation-event-uid, system: urn:dicom:uid, value: urn:oid:<uid>}`; an event without a valid UID is left out' },
   { source: '—', fhir: 'Observation.code', rule: 'summary: `LOINC 73569-6`; event: `DCM 113852 "Irradiation Event"`; CT header value: `DCM 113830 "Mean CTDIvol"`' },
   { source: '—', fhir: 'Observation.status, .category', rule: '`final`; `observation-category#imaging`' },

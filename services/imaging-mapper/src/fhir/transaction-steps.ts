@@ -1,9 +1,10 @@
 import type { StudyCompletedV1Data } from '@imaging-facade/events';
 import type { Basic, BundleEntry, DocumentReference, Endpoint, Identifier, ImagingStudy, Observation, Patient, Reference } from '@medplum/fhirtypes';
 import { dicomUidIdentifier, identifierToken, searchEvery, weakEtag } from '@imaging-facade/fhir';
-import { findDocumentReference, findObservations, sameDerivedContent } from '../derived/derived-lookups';
+import { findDocumentReference, sameDerivedContent } from '../derived/derived-lookups';
 import { DicomDataset } from '../mapping/mapped-attributes';
-import { DOSE_SUMMARY_CODE, doseObservations } from '../derived/dose-mapping';
+import { doseObservations } from '../derived/dose-mapping';
+import { doseWrites } from '../derived/dose-writes';
 import { endpointIdentifier, nodeEndpoint } from '../derived/endpoint-mapping';
 import { findByIdentifier, subjectPatientId, type FhirPort } from './fhir-lookups';
 import { imagingStudyFromSnapshot } from '../mapping/imaging-study-mapping';
@@ -247,7 +248,8 @@ const documentReferenceStep: TransactionStep = {
 /**
  * The dose Observations: per group (a dose report, or the CT image headers), the summary is read;
  * when the stored summary says the same, the group is not written (its events come from the same
- * report); otherwise the events and the summary are written by conditional update.
+ * report); otherwise its events and summary are written, each guarded by the version read (an
+ * update by id with If-Match, or a conditional create): derived/dose-writes.ts.
  */
 const doseStep: TransactionStep = {
   async run(state, fhir) {
@@ -275,32 +277,10 @@ const doseStep: TransactionStep = {
       const deleted = entries.filter((entry) => entry.request?.method === 'DELETE').length;
       if (deleted > 0) state.derived.observationsDeleted = deleted;
     }
-    if (groups.length === 0) {
-      return;
-    }
-    const stored = await findObservations(
-      fhir,
-      groups.map((group) => group.summary.resource.identifier![0]!),
-      DOSE_SUMMARY_CODE,
-    );
-    // Two reports of a study may report the same irradiation event (a partial and a complete one):
-    // it is written once, and both summaries reference that entry.
-    const planned = new Set<string>();
-    for (const group of groups) {
-      const key = group.summary.resource.identifier![0]!.value;
-      const current = stored.find((observation) => observation.identifier?.some((identifier) => identifier.value === key));
-      if (current && sameDerivedContent(current, group.summary.resource)) {
-        continue;
-      }
-      for (const observation of [...group.members, group.summary]) {
-        if (planned.has(observation.fullUrl)) {
-          continue;
-        }
-        planned.add(observation.fullUrl);
-        state.entries.push({ ...conditionalUpdateEntry(observation.resource, observation.search), fullUrl: observation.fullUrl });
-        state.derived.observations++;
-      }
-    }
+    const writes = await doseWrites(fhir, groups);
+    state.mustCreate.push(...writes.creates.map((index) => state.entries.length + index));
+    state.entries.push(...writes.entries);
+    state.derived.observations += writes.entries.length;
   },
 };
 

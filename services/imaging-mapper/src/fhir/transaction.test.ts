@@ -1,10 +1,14 @@
-import type { ImagingStudy, Patient } from '@medplum/fhirtypes';
-import { imagingStudyEntry, patientCreateEntry, referenceTo, transactionBundle } from './transaction';
+import type { ImagingStudy, Observation, Patient } from '@medplum/fhirtypes';
+import { conditionalUrl, urnUuid } from '@imaging-facade/fhir';
+import { guardedEntry, imagingStudyEntry, patientCreateEntry, referenceTo, transactionBundle } from './transaction';
 
 const patientIdentifier = { system: 'https://hospital.example/mrn', value: 'PID|1' };
 const studyIdentifier = { system: 'urn:dicom:uid', value: 'urn:oid:1.2.3' };
 const patient: Patient = { resourceType: 'Patient', identifier: [patientIdentifier] };
 const study: ImagingStudy = { resourceType: 'ImagingStudy', status: 'available', subject: { reference: 'Patient/1' } };
+const observation: Observation = { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '73569-6' }] } };
+const observationSearch = { identifier: 'urn:dicom:uid|urn:oid:1.2.3.4', code: 'http://loinc.org|73569-6' };
+const observationUrl = urnUuid(conditionalUrl('Observation', observationSearch));
 
 describe('the transaction entries', () => {
   it.each([
@@ -31,6 +35,16 @@ describe('the transaction entries', () => {
       'a stored ImagingStudy without a version: update by id, no If-Match',
       imagingStudyEntry(study, studyIdentifier, { id: '42' }),
       { method: 'PUT', url: 'ImagingStudy/42' },
+    ],
+    [
+      'a new dose Observation: conditional create on its search (identifier and code), never a conditional update',
+      guardedEntry(observation, observationSearch, observationUrl),
+      { method: 'POST', url: 'Observation', ifNoneExist: 'identifier=urn%3Adicom%3Auid%7Curn%3Aoid%3A1.2.3.4&code=http%3A%2F%2Floinc.org%7C73569-6' },
+    ],
+    [
+      'a stored dose Observation: update by id, If-Match on the version read',
+      guardedEntry(observation, observationSearch, observationUrl, { id: '7', versionId: '2' }),
+      { method: 'PUT', url: 'Observation/7', ifMatch: 'W/"2"' },
     ],
   ])('%s', (_situation, entry, request) => {
     expect(entry.request).toEqual(request);

@@ -47,11 +47,23 @@ export function imagingStudyEntry(
  * identifier. The fullUrl is the same in both cases, so other entries can reference it.
  */
 export function versionedEntry<T extends Resource>(resource: T, identifier: Identifier, stored?: StoredVersion): BundleEntry<T> {
+  const token = identifierToken(identifier);
+  return guardedEntry(resource, { identifier: token }, urnUuid(`${resource.resourceType}?identifier=${token}`), stored);
+}
+
+/**
+ * A resource identified by a search (a dose Observation: its identifier and code), read before it
+ * is written: a stored one is updated by id with `If-Match` on the version read, a new one is a
+ * conditional create on the search (`If-None-Exist`). Either way a transaction built on an older
+ * read cannot overwrite what another writer wrote since: the update fails (409/412), the create
+ * finds a match and writes nothing (200, which the pipeline turns into a retry: `mustCreate`).
+ */
+export function guardedEntry<T extends Resource>(resource: T, search: Record<string, string>, fullUrl: string, stored?: StoredVersion): BundleEntry<T> {
   if (!stored) {
-    return conditionalCreateEntry(resource, identifier);
+    return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType, ifNoneExist: searchQuery(search) } };
   }
   return {
-    fullUrl: urnUuid(`${resource.resourceType}?identifier=${identifierToken(identifier)}`),
+    fullUrl,
     resource,
     request: {
       method: 'PUT',
@@ -64,7 +76,9 @@ export function versionedEntry<T extends Resource>(resource: T, identifier: Iden
 /**
  * A resource identified by a search (e.g. identifier and code), written whether or not it exists:
  * a conditional update creates it or replaces the one match (the server writes no new version when
- * nothing changed). Its fullUrl is derived from the search, so references to it are stable.
+ * nothing changed). Its fullUrl is derived from the search, so references to it are stable. No
+ * version guard: only for what no snapshot makes older or newer (the node's Endpoint, which
+ * follows the configuration); what a snapshot says is written by `versionedEntry`/`guardedEntry`.
  */
 export function conditionalUpdateEntry<T extends Resource>(resource: T, search: Record<string, string>): BundleEntry<T> {
   const url = conditionalUrl(resource.resourceType, search);
@@ -73,13 +87,4 @@ export function conditionalUpdateEntry<T extends Resource>(resource: T, search: 
 
 export function transactionBundle(entries: BundleEntry[]): Bundle {
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };
-}
-
-function conditionalCreateEntry<T extends Resource>(resource: T, identifier: Identifier): BundleEntry<T> {
-  const token = identifierToken(identifier);
-  return {
-    fullUrl: urnUuid(`${resource.resourceType}?identifier=${token}`),
-    resource,
-    request: { method: 'POST', url: resource.resourceType, ifNoneExist: searchQuery({ identifier: token }) },
-  };
 }
