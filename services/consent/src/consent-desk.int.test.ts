@@ -3,18 +3,41 @@ import type { Kafka, Producer } from 'kafkajs';
 import { ConsentView } from '@imaging-facade/consent';
 import { connectedProducer, eventually, sendStudy, testKafka, uniquePrefix } from '@imaging-facade/consent/src/test-support/kafka';
 import { studySnapshot, testUid } from '@imaging-facade/consent/src/test-support/snapshots';
-import { patientKey } from '@imaging-facade/events';
+import { patientKey, type PatientIdentifier, type StudyCompletedV1Data } from '@imaging-facade/events';
 import { createFhirClient, CUMULATIVE_DOSE_CODE } from '@imaging-facade/fhir';
 import { createLogger } from '@imaging-facade/service-kit';
 import { validationErrors } from '../../../test/support/fhir';
 import { buildConsent } from './decisions/consent-resource';
 import { ConsentStore } from './decisions/consent-store';
-import { api, fhirGet, startDesk, type RunningDesk } from './test-support/desk';
+import { api, fhirGet, pageSignIn, startDesk, type RunningDesk } from './test-support/desk';
 
 const SYSTEM = 'urn:oid:1.2.250.1.71.4.2.7';
 const DEFAULT_SYSTEM = 'https://imagingfacade.org/fhir/sid/patient-id';
 const newPatient = () => ({ system: SYSTEM, value: `IPP-${testUid().slice(-10)}` });
 const key = (patient: { system: string; value: string }) => encodeURIComponent(`${patient.system}|${patient.value}`);
+
+const FHIR_BASE_URL = process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
+
+/** A Patient made by another writer, with a plain create (no match on its identifier): an EHR import. */
+async function plainPatient(patient: PatientIdentifier): Promise<string> {
+  const response = await fetch(`${FHIR_BASE_URL}/Patient`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify({ resourceType: 'Patient', identifier: [patient] }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function patientRecordIds(patient: PatientIdentifier): Promise<string[]> {
+  const bundle = await fhirGet(`Patient?identifier=${key(patient)}&_elements=identifier&_count=50`);
+  return (bundle.entry ?? []).map((entry: any) => entry.resource.id).sort();
+}
+
+async function consentsOf(patient: PatientIdentifier): Promise<any[]> {
+  const bundle = await fhirGet(`Consent?patient.identifier=${key(patient)}&_count=50`);
+  return (bundle.entry ?? []).map((entry: any) => entry.resource);
+}
 
 describe('consent desk API against real Kafka and HAPI FHIR', () => {
   let prefix: string;
@@ -295,6 +318,112 @@ describe('consent desk API against real Kafka and HAPI FHIR', () => {
     // Not the unkeyed digest of earlier versions, which anyone could reverse by trying every identifier.
     const unkeyed = `pt-${createHash('sha256').update(patientKey(patient), 'utf8').digest('hex').slice(0, 16)}`;
     expect(desk.logs.join('\n')).not.toContain(unkeyed);
+  });
+
+  /**
+   * The FHIR server holds two Patient records with one identifier (made by another writer before the
+   * desk's conditional create, or by an EHR import). An outside probe: every decision for that patient
+   * was a 502 for ever, on the API and the page, so a patient who refused could not refuse.
+   */
+  describe('a patient whose identifier two Patient records carry in the FHIR server', () => {
+    /** A patient with one study on the node and two Patient records in FHIR. */
+    async function ambiguousPatient(): Promise<{ patient: PatientIdentifier; study: StudyCompletedV1Data; records: string[] }> {
+      const value = `IPP-${testUid().slice(-10)}`;
+      const patient = { system: DEFAULT_SYSTEM, value };
+      const study = studySnapshot({ patientId: value, patientName: 'LEROY^ANNE', birthDate: '19820405', studyDate: '20260301', description: 'SCANNER THORAX' });
+      await sendStudy(producer, prefix, study);
+      await eventually(async () => ((await api(desk, 'GET', `/api/patients/${key(patient)}/decision`)).body?.studies?.length === 1 ? true : undefined), 'the study in the catalogue');
+      const records = [await plainPatient(patient), await plainPatient(patient)].sort();
+      return { patient, study, records };
+    }
+
+    test('a refusal of all studies is recorded (201) and withholds their study, on the desk and in every other service', async () => {
+      const { patient, study, records } = await ambiguousPatient();
+
+      const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
+
+      expect(refused.status).toBe(201);
+      expect(refused.body.consent.patientDecision).toMatchObject({ scope: 'patient', provision: 'deny' });
+      expect(refused.body.consent.studies).toEqual([expect.objectContaining({ studyInstanceUid: study.studyInstanceUid, sharing: 'withhold' })]);
+      // Recorded against one of the two records, found by the identifier as every decision is; no third record.
+      const consent = await fhirGet(`Consent/${refused.body.consentId}`);
+      expect(records.map((id) => `Patient/${id}`)).toContain(consent.patient.reference);
+      expect(await patientRecordIds(patient)).toEqual(records);
+      const read = await api(desk, 'GET', `/api/patients/${key(patient)}/decision`);
+      expect(read.body.studies).toEqual([expect.objectContaining({ studyInstanceUid: study.studyInstanceUid, sharing: 'withhold' })]);
+      await eventually(() => (otherView.decide(patient, study) === 'withhold' ? true : undefined), 'the refusal in another service');
+    });
+
+    test('a refusal of one study is recorded (201) and withholds that study', async () => {
+      const { patient, study } = await ambiguousPatient();
+
+      const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny', study: study.studyInstanceUid });
+
+      expect(refused.status).toBe(201);
+      expect(refused.body.consent.studies).toEqual([expect.objectContaining({ sharing: 'withhold', decision: expect.objectContaining({ provision: 'deny' }) })]);
+      await eventually(() => (otherView.decide(patient, study) === 'withhold' ? true : undefined), 'the study refusal in another service');
+    });
+
+    test.each([
+      ['an agreement for all studies', false],
+      ['an agreement for one study', true],
+    ])('%s is a 409 saying the records must be merged first; nothing is recorded and the refusal stays in force', async (_situation, oneStudy) => {
+      const { patient, study } = await ambiguousPatient();
+      const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
+      expect(refused.status).toBe(201);
+
+      const agreed = await api(desk, 'POST', '/api/decisions', { patient, decision: 'permit', ...(oneStudy ? { study: study.studyInstanceUid } : {}) });
+
+      expect(agreed.status).toBe(409);
+      expect(agreed.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'multiple-matches' }] });
+      expect(agreed.body.issue[0].diagnostics).toMatch(/several Patient records carry this identifier.*merged/i);
+      expect((await consentsOf(patient)).map((consent) => [consent.id, consent.status])).toEqual([[refused.body.consentId, 'active']]);
+      expect(otherView.decide(patient, study)).toBe('withhold');
+      // The answer and the logs name no patient.
+      expect(JSON.stringify(agreed.body)).not.toContain(patient.value);
+      expect(desk.logs.join('\n')).not.toContain(patient.value);
+    });
+
+    test('revoking the refusal (which would share the studies again) is a 409 too, and the refusal stays in force', async () => {
+      const { patient, study } = await ambiguousPatient();
+      const refused = await api(desk, 'POST', '/api/decisions', { patient, decision: 'deny' });
+
+      const revoked = await api(desk, 'DELETE', `/api/patients/${key(patient)}/decision`);
+
+      expect(revoked.status).toBe(409);
+      expect(revoked.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'multiple-matches' }] });
+      expect((await fhirGet(`Consent/${refused.body.consentId}`)).status).toBe('active');
+      await eventually(() => (otherView.decide(patient, study) === 'withhold' ? true : undefined), 'the refusal in another service');
+    });
+
+    test('the page: "Refuse: share no study" is recorded; "Agree" is a 409 page saying why, in the desk\'s language', async () => {
+      const { patient, study } = await ambiguousPatient();
+      const session = await pageSignIn(desk, 'desk', 'desk');
+      const shown = await (await fetch(`${desk.url}/patient?id=${key(patient)}`, { headers: { cookie: session.cookie } })).text();
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(shown)?.[1] ?? '';
+      const post = (action: string, language = 'fr') =>
+        fetch(`${desk.url}/patient/decision`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie, 'accept-language': language },
+          body: new URLSearchParams({ _csrf: csrf, patient: `${patient.system}|${patient.value}`, action }).toString(),
+        });
+
+      const refused = await post('deny');
+      expect(refused.status).toBe(303);
+      expect(refused.headers.get('location')).toMatch(/done=deny-all$/);
+      await eventually(() => (otherView.decide(patient, study) === 'withhold' ? true : undefined), 'the refusal in another service');
+
+      const agreed = await post('permit');
+      expect(agreed.status).toBe(409);
+      const page = await agreed.text();
+      expect(page).toMatch(/<p class="alert" role="alert" id="several-patient-records">Plusieurs dossiers patient portent cet identifiant/);
+      // The page shows the decision in force, the refusal.
+      expect(page).toContain('Refuse le partage de tous les examens');
+      const inEnglish = await (await post('permit', 'en')).text();
+      expect(inEnglish).toMatch(/id="several-patient-records">Several patient records carry this identifier/);
+      expect((await api(desk, 'GET', `/api/patients/${key(patient)}/decision`)).body.patientDecision).toMatchObject({ provision: 'deny' });
+    });
   });
 
   test('at start, a decision stored in FHIR whose announcement was lost is announced from FHIR', async () => {

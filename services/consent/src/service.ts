@@ -75,6 +75,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     catalog,
     settings: config.consent,
     logger,
+    pseudonymize,
     metrics,
   });
   const desk: ConsentDesk = {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BundleEntry, Consent, Patient } from '@medplum/fhirtypes';
 import type { PatientIdentifier } from '@imaging-facade/events';
-import { createMatchesIdentifier, CUMULATIVE_DOSE_CODE, cumulativeDoseLines, escapeSearchValue, FhirError, identifierToken, patientCreateEntry, searchEvery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
+import { CUMULATIVE_DOSE_CODE, cumulativeDoseLines, escapeSearchValue, FhirError, identifierToken, patientCreateEntry, searchEvery, weakEtag, type CumulativeDoseLine, type FhirClient } from '@imaging-facade/fhir';
 import { DESK_CONSENT_TAG, inactivated } from './consent-resource';
 
 const TAG_TOKEN = `${DESK_CONSENT_TAG.system}|${DESK_CONSENT_TAG.code}`;
@@ -12,6 +12,8 @@ export interface ConsentChange {
   patient: PatientIdentifier;
   /** The new decision's Consent (its `patient` is set here); absent for a revocation. */
   create?: (patientReference: string) => Consent;
+  /** The Patient records carrying the identifier, as `patientRecords` found them; looked up when absent. */
+  patientRecords?: string[];
   /** Stored Consents that stop being in force (status → inactive, guarded by their version). */
   inactivate: Consent[];
 }
@@ -39,7 +41,18 @@ export class ConsentStore {
 
   /** Whether the FHIR server holds a Patient with this identifier. */
   async patientExists(patient: PatientIdentifier): Promise<boolean> {
-    return (await this.storedPatientId(patient)) !== undefined;
+    return (await this.patientRecords(patient)).length > 0;
+  }
+
+  /**
+   * The ids of the Patient records carrying the identifier, in the order of their ids, the first two
+   * at most: none, one, or several (another writer made one before a conditional create, an EHR
+   * import made another; until they are merged, the patient's decisions can only withhold, see
+   * DecisionService).
+   */
+  async patientRecords(patient: PatientIdentifier): Promise<string[]> {
+    const found = await this.fhir.search('Patient', { identifier: identifierToken(patient), _elements: 'identifier', _sort: '_id', _count: '2' });
+    return found.map((resource) => resource.id).filter((id): id is string => id !== undefined);
   }
 
   /**
@@ -64,17 +77,19 @@ export class ConsentStore {
   }
 
   /**
-   * Writes the change in one transaction: the Patient conditionally created on its identifier (so
+   * Writes the change in one transaction: the new Consent, naming the Patient record that carries the
+   * identifier (the first when several do: the patient's Consents are found by identifier, whichever
+   * record they name), or, when none does, a Patient conditionally created on the identifier (so
    * that a decision can be recorded before the first study arrives; libs/fhir `patientCreateEntry`,
-   * as the mapper creates it), the new Consent, and the superseded ones made inactive with If-Match,
-   * so that a concurrent change fails with 412 instead of being overwritten. An identifier too long
-   * for the server's match URLs is looked up first, so that a Patient made by another system is
-   * referenced, not doubled. Resolves with the new Consent's id.
+   * as the mapper creates it); and the superseded ones made inactive with If-Match, so that a
+   * concurrent change fails with 412 instead of being overwritten. (A conditional create matching two
+   * records is refused by HAPI, 412 HAPI-0958, for ever: hence the look-up.) Resolves with the new
+   * Consent's id.
    */
   async commit(change: ConsentChange): Promise<{ consentId: string | undefined }> {
     const entries: BundleEntry[] = [];
     if (change.create) {
-      const existing = createMatchesIdentifier(change.patient) ? undefined : await this.storedPatientId(change.patient);
+      const [existing] = change.patientRecords ?? (await this.patientRecords(change.patient));
       const patientReference = existing ? `Patient/${existing}` : `urn:uuid:${randomUUID()}`;
       if (!existing) {
         entries.push(patientCreateEntry({ resourceType: 'Patient', identifier: [{ ...change.patient }] }, change.patient, patientReference));
@@ -106,11 +121,6 @@ export class ConsentStore {
       throw new FhirError('FHIR POST / (transaction): the response does not say where the Consent was created', 500);
     }
     return { consentId };
-  }
-
-  /** The id of a Patient with this identifier, if any. */
-  private async storedPatientId(patient: PatientIdentifier): Promise<string | undefined> {
-    return (await this.fhir.search('Patient', { identifier: identifierToken(patient), _elements: 'identifier', _count: '1' }))[0]?.id;
   }
 
   /** Every desk Consent in force, page after page (start-up reconciliation). */

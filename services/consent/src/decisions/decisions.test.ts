@@ -1,5 +1,12 @@
+import { Writable } from 'node:stream';
+import type { Consent } from '@medplum/fhirtypes';
+import { Registry } from 'prom-client';
 import type { ConsentDecision } from '@imaging-facade/events';
-import { sameDecisions } from './decisions';
+import { createLogger } from '@imaging-facade/service-kit';
+import { buildConsent, DESK_CONSENT_TAG } from './consent-resource';
+import type { ConsentStore } from './consent-store';
+import { DecisionService, maySharePatientStudies, sameDecisions, SeveralPatientRecordsError } from './decisions';
+import type { StatePublisher } from './state-publisher';
 
 const patient = { system: 'urn:oid:1.2.250.1.71.4.2.7', value: 'P1' };
 const deny: ConsentDecision = { scope: 'patient', provision: 'deny', consentId: '1', recordedAt: '2025-01-01T10:00:00Z', recordedBy: 'desk' };
@@ -16,5 +23,84 @@ describe('sameDecisions (does the topic agree with FHIR?)', () => {
     ['another Consent for the same scope', state(deny), state({ ...deny, consentId: '9' }), false],
   ])('%s', (_situation, a, b, expected) => {
     expect(sameDecisions(a, b)).toBe(expected);
+  });
+});
+
+describe('when several Patient records carry the identifier', () => {
+  const settings = { policyUri: 'urn:imaging-facade:consent-policy:opt-out', organization: { name: 'Imaging Facade' } };
+  const stored = (id: string, provision: 'permit' | 'deny'): Consent => ({
+    ...buildConsent({ patient, provision, recordedAt: '2026-12-01T10:00:00.000Z', recordedBy: 'desk' }, settings, 'Patient/7'),
+    id,
+    meta: { versionId: '1', lastUpdated: '2026-12-01T10:00:00.000Z', tag: [DESK_CONSENT_TAG] },
+  });
+
+  /** A desk over a FHIR server whose Patient records and Consents in force are these. */
+  function deskWith(patientRecords: string[], active: Consent[] = []) {
+    const commit = jest.fn<ReturnType<ConsentStore['commit']>, Parameters<ConsentStore['commit']>>().mockResolvedValue({ consentId: '100' });
+    const store = {
+      patientRecords: jest.fn().mockResolvedValue(patientRecords),
+      activeConsents: jest.fn().mockResolvedValue(active),
+      patientConsents: jest.fn().mockResolvedValue(active),
+      commit,
+    };
+    const lines: string[] = [];
+    const logger = createLogger('test', 'info', new Writable({ write: (chunk, _encoding, done) => void (lines.push(String(chunk)), done()) }));
+    const decisions = new DecisionService({
+      store: store as unknown as ConsentStore,
+      publisher: { publish: jest.fn().mockResolvedValue(true) } as unknown as StatePublisher,
+      catalog: { study: () => undefined, studiesOf: () => [] },
+      settings,
+      logger,
+      pseudonymize: (key) => (key === `${patient.system}|${patient.value}` ? 'pt-p1' : 'pt-other'),
+      metrics: new Registry(),
+    });
+    return { decisions, commit, lines };
+  }
+
+  test.each([
+    ['an agreement', true, { provision: 'permit', ending: [] }],
+    ['a refusal', false, { provision: 'deny', ending: [] }],
+    ['a refusal replacing an agreement', false, { provision: 'deny', ending: [stored('1', 'permit')] }],
+    ['the end of a refusal', true, { ending: [stored('1', 'deny')] }],
+    ['the end of an agreement', false, { ending: [stored('1', 'permit')] }],
+    ['the end of nothing', false, { ending: [] }],
+  ] as const)('%s may share: %s', (_change, expected, change) => {
+    expect(maySharePatientStudies(change)).toBe(expected);
+  });
+
+  test('a refusal is recorded against the first record, and the log names the patient by pseudonym only', async () => {
+    const { decisions, commit, lines } = deskWith(['7', '8']);
+    const result = await decisions.record({ patient, provision: 'deny', user: 'desk' });
+    expect(result.consentId).toBe('100');
+    expect(commit).toHaveBeenCalledWith(expect.objectContaining({ patientRecords: ['7', '8'] }));
+    const logged = lines.map((line) => JSON.parse(line) as { msg: string; patient?: string });
+    expect(logged).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/^several Patient records carry the identifier: the refusal is recorded/), patient: 'pt-p1' }));
+    expect(lines.join('')).not.toContain(patient.value);
+  });
+
+  test.each([
+    ['for all studies', undefined],
+    ['for one study', { studyInstanceUid: '1.2.3' }],
+  ])('an agreement %s is refused with a 409 (multiple-matches), and nothing is written', async (_scope, study) => {
+    const { decisions, commit } = deskWith(['7', '8']);
+    const refused = decisions.record({ patient, provision: 'permit', study, user: 'desk' });
+    await expect(refused).rejects.toBeInstanceOf(SeveralPatientRecordsError);
+    await expect(refused).rejects.toMatchObject({ status: 409, result: { outcome: { issue: [{ code: 'multiple-matches' }] } } });
+    expect(commit).not.toHaveBeenCalled();
+  });
+
+  test('the end of a refusal is refused; the end of an agreement is written', async () => {
+    const refusal = deskWith(['7', '8'], [stored('1', 'deny')]);
+    await expect(refusal.decisions.revoke({ patient, user: 'desk' })).rejects.toBeInstanceOf(SeveralPatientRecordsError);
+    expect(refusal.commit).not.toHaveBeenCalled();
+
+    const agreement = deskWith(['7', '8'], [stored('2', 'permit')]);
+    await expect(agreement.decisions.revoke({ patient, user: 'desk' })).resolves.toMatchObject({ inactivated: ['2'] });
+  });
+
+  test('with one record, an agreement is recorded as before', async () => {
+    const { decisions, commit } = deskWith(['7']);
+    await expect(decisions.record({ patient, provision: 'permit', user: 'desk' })).resolves.toMatchObject({ consentId: '100' });
+    expect(commit).toHaveBeenCalledWith(expect.objectContaining({ patientRecords: ['7'] }));
   });
 });

@@ -44,6 +44,8 @@ export interface DecisionServiceOptions {
   catalog: Pick<StudyCatalog, 'study' | 'studiesOf'>;
   settings: ConsentSettings;
   logger: Logger;
+  /** Names a patient in the log lines (the node's log pseudonym key). */
+  pseudonymize: Pseudonymizer;
   metrics: Registry;
   now?: () => Date;
 }
@@ -74,6 +76,45 @@ export class DecisionChangedError extends OutcomeError {
     super(conflict('the decision in force is no longer the one to revoke: another decision was recorded since (at another desk?). Nothing was revoked; read the decision in force again'));
     this.name = 'DecisionChangedError';
   }
+}
+
+/**
+ * Several Patient records carry the patient's identifier in the FHIR server (another writer made one
+ * before a conditional create, an EHR import made another): the records may be one person's, or two
+ * people's sharing an identifier by mistake. Decisions apply to the identifier, so a refusal is
+ * recorded (against one of the records) and withholds the studies of all of them; an agreement, or
+ * the end of a refusal, would share them on a guess: `409` (`multiple-matches`) until the records
+ * are merged. Its message names no patient.
+ */
+export class SeveralPatientRecordsError extends OutcomeError {
+  constructor() {
+    super({
+      status: 409,
+      outcome: {
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code: 'multiple-matches',
+            diagnostics:
+              'several Patient records carry this identifier in the FHIR server: they must be merged before an agreement, or the end of a refusal, can be recorded (it would share the studies of whoever they are). Nothing was changed; a refusal can still be recorded',
+          },
+        ],
+      },
+    });
+    this.name = 'SeveralPatientRecordsError';
+  }
+}
+
+/**
+ * Whether a change may share what was withheld: an agreement, or the end of a refusal (the policy,
+ * or a decision less strict, then applies). A refusal, or the end of an agreement, only withholds.
+ */
+export function maySharePatientStudies(change: { provision?: 'permit' | 'deny' | undefined; ending: readonly Consent[] }): boolean {
+  if (change.provision !== undefined) {
+    return change.provision === 'permit';
+  }
+  return change.ending.some((consent) => decisionOfConsent(consent)?.provision === 'deny');
 }
 
 /**
@@ -129,7 +170,8 @@ export class DecisionService {
    * Records a decision. A study named by UID that the node's catalogue knows must be this
    * patient's (StudyOfAnotherPatientError); one it does not know yet (a decision taken before the
    * exam) is accepted. An accession number is not checked: the same number may be another
-   * issuer's, for an exam still to come.
+   * issuer's, for an exam still to come. While several Patient records carry the identifier, only a
+   * refusal is recorded (SeveralPatientRecordsError).
    */
   record(request: RecordRequest): Promise<ChangeResult> {
     const { patient, study } = request;
@@ -139,6 +181,8 @@ export class DecisionService {
     }
     return this.lock.run(patientKey(patient), async () => {
       const { consentId, inactivated } = await this.withConflictRetry(async () => {
+        const patientRecords = await this.options.store.patientRecords(patient);
+        this.refuseSharingAcross(patient, patientRecords, { provision: request.provision, ending: [] });
         const active = await this.options.store.activeConsents(patient);
         // A decision for all studies replaces every one in force, those about one study too: "share no
         // study" said after agreeing to one must hide that one as well (a study's own decision beats the
@@ -147,6 +191,7 @@ export class DecisionService {
         const recordedAt = this.now().toISOString();
         const { consentId } = await this.options.store.commit({
           patient,
+          patientRecords,
           create: (patientReference) =>
             buildConsent({ patient, provision: request.provision, study, recordedAt, recordedBy: request.user }, this.options.settings, patientReference),
           inactivate: superseded,
@@ -163,7 +208,8 @@ export class DecisionService {
    * Ends the decision in force for the scope (all studies, or the study); with none in force, changes
    * nothing. With `expectedConsentId`, only when that Consent is among those in force for the scope
    * (else DecisionChangedError); checked again on each attempt, so a change by another desk that
-   * makes the transaction fail (412) is seen.
+   * makes the transaction fail (412) is seen. The end of a refusal, while several Patient records
+   * carry the identifier, is refused (SeveralPatientRecordsError): it would share.
    */
   revoke(request: RevokeRequest): Promise<ChangeResult> {
     const { patient, study, expectedConsentId } = request;
@@ -172,6 +218,9 @@ export class DecisionService {
         const ended = this.inForceFor(await this.options.store.activeConsents(patient), patient, study);
         if (expectedConsentId !== undefined && ended.length > 0 && !ended.some((consent) => consent.id === expectedConsentId)) {
           throw new DecisionChangedError();
+        }
+        if (maySharePatientStudies({ ending: ended })) {
+          this.refuseSharingAcross(patient, await this.options.store.patientRecords(patient), { ending: ended });
         }
         await this.options.store.commit({ patient, inactivate: ended });
         return ended.map((consent) => consent.id!);
@@ -257,6 +306,23 @@ export class DecisionService {
       this.options.logger.info({ round }, 'the consent state changed in FHIR while it was announced: announcing the newer one');
       state = after;
     }
+  }
+
+  /**
+   * Throws SeveralPatientRecordsError for a change that may share while several Patient records carry
+   * the identifier; a refusal is let through. Both are logged, the patient by pseudonym, so that the
+   * records get merged.
+   */
+  private refuseSharingAcross(patient: PatientIdentifier, patientRecords: readonly string[], change: Parameters<typeof maySharePatientStudies>[0]): void {
+    if (patientRecords.length < 2) {
+      return;
+    }
+    const logged = { patient: this.options.pseudonymize(patientKey(patient)) };
+    if (maySharePatientStudies(change)) {
+      this.options.logger.warn(logged, 'several Patient records carry the identifier: a change that would share was refused until they are merged');
+      throw new SeveralPatientRecordsError();
+    }
+    this.options.logger.warn(logged, 'several Patient records carry the identifier: the refusal is recorded against the first and applies to the identifier; merge the records');
   }
 
   /** The active Consents a new decision (or a revocation) for this scope replaces. */

@@ -88,6 +88,7 @@ describe('two consent desks on the same topic and FHIR server', () => {
       catalog: { study: () => undefined, studiesOf: () => [] },
       settings: { policyUri: 'urn:imaging-facade:consent-policy:opt-out', organization: { name: 'Imaging Facade' } },
       logger,
+      pseudonymize: pseudonymizer(pseudonymKey(Buffer.alloc(32, 7))),
       metrics: new Registry(),
     });
   };

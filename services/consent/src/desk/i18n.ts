@@ -80,6 +80,8 @@ const en = {
   studyOfAnotherPatient: 'This study belongs to another patient at this site: nothing was recorded. Check the patient and the study.',
   changedMeanwhile: 'Nothing was revoked: another decision was recorded since this page was shown (at another desk?). Here is the decision in force now.',
   notReady: 'The consent desk is starting or stopping; try again in a moment.',
+  severalPatientRecords:
+    'Several patient records carry this identifier: they must be merged (by whoever manages patient identities) before an agreement, or the end of a refusal, can be recorded. Nothing was changed. A refusal can still be recorded.',
 };
 
 export type Messages = typeof en;
@@ -162,6 +164,8 @@ const fr: Messages = {
   studyOfAnotherPatient: 'Cet examen appartient à un autre patient sur ce site : rien n’a été enregistré. Vérifiez le patient et l’examen.',
   changedMeanwhile: 'Rien n’a été annulé : une autre décision a été enregistrée depuis l’affichage de cette page (à un autre poste ?). Voici la décision en vigueur.',
   notReady: 'L’accueil consentement démarre ou s’arrête ; réessayez dans un instant.',
+  severalPatientRecords:
+    'Plusieurs dossiers patient portent cet identifiant : ils doivent être fusionnés (par la gestion des identités patient) avant qu’un accord, ou l’annulation d’un refus, puisse être enregistré. Rien n’a été modifié. Un refus peut toujours être enregistré.',
 };
 
 const MESSAGES: Record<Language, Messages> = { en, fr };

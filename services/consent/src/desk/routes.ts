@@ -7,7 +7,7 @@ import { errorMessage, type FailedSignIns, type Logger } from '@imaging-facade/s
 import type { AccountVerifier } from '../auth/accounts';
 import { auditTrail, setAudit } from '../api/audit';
 import { describe, patientConsent, type ConsentDesk } from '../decisions/patient-consent';
-import { DecisionChangedError, StudyOfAnotherPatientError } from '../decisions/decisions';
+import { DecisionChangedError, SeveralPatientRecordsError, StudyOfAnotherPatientError } from '../decisions/decisions';
 import { parseConsentId } from '../api/routes';
 import { parsePatientSearch, parseRecordablePatientKey, parseRevokeQuery } from '../api/requests';
 import { isLanguage, messages, negotiateLanguage, type Language } from './i18n';
@@ -193,10 +193,12 @@ export function deskPages(options: DeskOptions): Router {
       });
       res.redirect(303, `${patientHref(key)}&done=${action}-${scope}${result.announced ? '' : '&pending=1'}`);
     } catch (error) {
-      if (error instanceof DecisionChangedError) {
-        // A page left open: another desk recorded a decision since. Shown again as it is now.
+      if (error instanceof DecisionChangedError || error instanceof SeveralPatientRecordsError) {
+        // A page left open: another desk recorded a decision since; or an agreement while several
+        // Patient records carry the identifier. Shown again as it is now, saying why nothing was done.
         const consent = await patientConsent(desk, patient);
-        res.status(409).send(patientPage(context, consent ?? describe(desk.policy, patient, undefined, { patient, decisions: [], updatedAt: new Date().toISOString() }), { changedMeanwhile: true }));
+        const flash = error instanceof DecisionChangedError ? { changedMeanwhile: true } : { severalPatientRecords: true };
+        res.status(409).send(patientPage(context, consent ?? describe(desk.policy, patient, undefined, { patient, decisions: [], updatedAt: new Date().toISOString() }), flash));
         return;
       }
       if (error instanceof StudyOfAnotherPatientError) {

@@ -32,6 +32,14 @@ describe('the patient page', () => {
     expect(patientPage({ language, path: '/patients/x' }, consent)).not.toContain(hint);
   });
 
+  it.each([
+    ['en', 'Several patient records carry this identifier: they must be merged'],
+    ['fr', 'Plusieurs dossiers patient portent cet identifiant : ils doivent être fusionnés'],
+  ] as const)('says, when an agreement was refused because several patient records carry the identifier, that they must be merged first (%s)', (language, alert) => {
+    expect(patientPage({ language, path: '/patients/x' }, consent, { severalPatientRecords: true })).toMatch(new RegExp(`<p class="alert" role="alert" id="several-patient-records">${alert}`));
+    expect(patientPage({ language, path: '/patients/x' }, consent)).not.toContain('several-patient-records');
+  });
+
   it('shows no dose line for a patient without any dose report', () => {
     expect(patientPage({ language: 'en', path: '/patients/x' }, { ...consent, cumulativeDose: [] })).not.toContain('Cumulative radiation dose');
   });

@@ -146,7 +146,7 @@ ${results}`,
   );
 }
 
-export function patientPage(context: PageContext, consent: PatientConsent, flash?: { done?: string; notAnnounced?: boolean; failed?: boolean; changedMeanwhile?: boolean }): string {
+export function patientPage(context: PageContext, consent: PatientConsent, flash?: { done?: string; notAnnounced?: boolean; failed?: boolean; changedMeanwhile?: boolean; severalPatientRecords?: boolean }): string {
   const t = messages(context.language);
   const label = consent.name ?? consent.patient.value;
   const notices: SafeHtml[] = [];
@@ -161,6 +161,9 @@ export function patientPage(context: PageContext, consent: PatientConsent, flash
   }
   if (flash?.changedMeanwhile) {
     notices.push(html`<p class="alert" role="alert" id="changed-meanwhile">${t.changedMeanwhile}</p>`);
+  }
+  if (flash?.severalPatientRecords) {
+    notices.push(html`<p class="alert" role="alert" id="several-patient-records">${t.severalPatientRecords}</p>`);
   }
   return layout(
     context,
