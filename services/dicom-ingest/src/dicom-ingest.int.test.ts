@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
@@ -177,6 +177,66 @@ describe('dicom-ingest against Kafka and DCMTK', () => {
     const snapshot = studyEvents.filter((event) => event.data.studyInstanceUid === study)[1]!;
     expect(snapshot.data.series.map((entry) => entry.instances.length)).toEqual([1, 1]);
     expect(snapshot.data.series[1]?.seriesInstanceUid).toBe(lateSeries);
+  });
+
+  describe('an instance sent again under another series of its study (a series split or renumbered at the source)', () => {
+    /** The study's snapshots published so far. */
+    const snapshotsOf = (study: string) => studyEvents.filter((event) => event.data.studyInstanceUid === study);
+    /** Each series of a snapshot with its instances. */
+    const listing = (snapshot: StudyCompletedV1 | undefined) =>
+      (snapshot?.data.series ?? []).map((entry) => ({ series: entry.seriesInstanceUid, instances: entry.instances.map((instance) => instance.sopInstanceUid).sort() }));
+    const exists = (file: string) => stat(file).then(() => true, () => false);
+    const send = async (...files: string[]) => storeResponses((await runTool('storescu', ['-v', '-aec', AE_TITLE, 'localhost', String(port), ...files])).output);
+
+    /**
+     * A study of two CTs, each in its own series, sent with storescu; `resend` sends the first again
+     * with the second's Series Instance UID (dcmodify), as a modality that split or renumbered it.
+     */
+    async function twoSeriesStudy() {
+      const uids = { study: newUid(), oldSeries: newUid(), newSeries: newUid(), sop: newUid(), other: newUid() };
+      const moving = await relabel(testFile('CT_small.dcm'), workDir, { study: uids.study, series: uids.oldSeries, sop: uids.sop });
+      const staying = await relabel(testFile('CT_small.dcm'), workDir, { study: uids.study, series: uids.newSeries, sop: uids.other });
+      expect(await send(moving, staying)).toEqual(['Success', 'Success']);
+      const resend = async () => {
+        expect((await runTool('dcmodify', ['-nb', '-m', `(0020,000E)=${uids.newSeries}`, moving])).code).toBe(0);
+        expect(await send(moving)).toEqual(['Success']);
+      };
+      return { ...uids, resend };
+    }
+
+    /** Listed once, under the new series; its old file and the series it left gone; one index line per instance. */
+    async function expectMoved(moved: Awaited<ReturnType<typeof twoSeriesStudy>>, snapshot: StudyCompletedV1 | undefined): Promise<void> {
+      const { study, oldSeries, newSeries, sop, other } = moved;
+      expect(listing(snapshot)).toEqual([{ series: newSeries, instances: [sop, other].sort() }]);
+      expect(snapshot?.data.series[0]?.instances.find((instance) => instance.sopInstanceUid === sop)?.storagePath).toBe(`${study}/${newSeries}/${sop}.dcm`);
+      await eventually(async () => expect(await exists(path.join(storageDir, study, oldSeries))).toBe(false), 10_000);
+      expect(await exists(path.join(storageDir, study, newSeries, `${sop}.dcm`))).toBe(true);
+      await eventually(async () => {
+        const text = await readFile(path.join(storageDir, study, 'study-index.ndjson'), 'utf8');
+        const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { sopInstanceUid: string; seriesInstanceUid: string });
+        expect(lines.map((line) => [line.sopInstanceUid, line.seriesInstanceUid]).sort()).toEqual([[sop, newSeries], [other, newSeries]].sort());
+      }, 10_000);
+    }
+
+    it('within one quiet period: the snapshot lists it once, under the series it was sent with last, and its first file is gone', async () => {
+      const moved = await twoSeriesStudy();
+
+      await moved.resend();
+
+      await eventually(() => expect(snapshotsOf(moved.study)).toHaveLength(1), 30_000);
+      await expectMoved(moved, snapshotsOf(moved.study)[0]);
+    });
+
+    it('after its study was published: the study is published again with it under the new series only, the old series gone, and the old file removed', async () => {
+      const moved = await twoSeriesStudy();
+      await eventually(() => expect(snapshotsOf(moved.study)).toHaveLength(1), 30_000);
+      expect(listing(snapshotsOf(moved.study)[0]).map((entry) => entry.series).sort()).toEqual([moved.oldSeries, moved.newSeries].sort());
+
+      await moved.resend();
+
+      await eventually(() => expect(snapshotsOf(moved.study)).toHaveLength(2), 30_000);
+      await expectMoved(moved, snapshotsOf(moved.study)[1]);
+    });
   });
 
   it('keeps the study values of its first images when a later series comes without them (a derived series)', async () => {

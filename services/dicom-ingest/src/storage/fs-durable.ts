@@ -1,5 +1,5 @@
 import { fstatSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -40,6 +40,31 @@ export async function mkdirDurable(dir: string): Promise<void> {
       return;
     }
   }
+}
+
+/**
+ * Removes files (one already gone counts as removed) and makes each removal durable in its
+ * directory; then removes those directories that are left empty, durably in their parent. A
+ * directory that still holds anything, or that something fills meanwhile, stays.
+ */
+export async function removeDurably(files: readonly string[]): Promise<void> {
+  await Promise.all(files.map((file) => unlink(file).catch(unlessCode('ENOENT'))));
+  const dirs = [...new Set(files.map((file) => path.dirname(file)))];
+  await Promise.all(dirs.map((dir) => fsyncDirectory(dir).catch(unlessCode('ENOENT'))));
+  const emptied = await Promise.all(dirs.map((dir) => rmdir(dir).then(() => dir, unlessCode('ENOENT', 'ENOTEMPTY', 'EEXIST'))));
+  const parents = new Set(emptied.filter((dir): dir is string => dir !== undefined).map((dir) => path.dirname(dir)));
+  await Promise.all([...parents].map((dir) => fsyncDirectory(dir)));
+}
+
+/** A rejection handler that takes these error codes as nothing to do (undefined) and throws any other error. */
+function unlessCode(...codes: string[]): (error: unknown) => undefined {
+  return (error: unknown) => {
+    // Duck-typed: errors from another realm (a test runner's sandbox) are not `instanceof Error`.
+    if (typeof error === 'object' && error !== null && codes.includes(String((error as NodeJS.ErrnoException).code))) {
+      return undefined;
+    }
+    throw error;
+  };
 }
 
 /**

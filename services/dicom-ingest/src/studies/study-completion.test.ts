@@ -148,6 +148,35 @@ describe('StudyCompletion', () => {
     expect(compact).toHaveBeenCalledTimes(1);
   });
 
+  it('when an instance of a published study is sent again with another series, the next snapshot lists it once, under that series, and its old file is removed once that snapshot is out', async () => {
+    const { root, clock, published, markers, index, completion, hooks } = await setup();
+    const moved = await placeFileOf(root, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.9.1' }));
+    const kept = await placeFileOf(root, indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.9.2' }));
+    await completion.recordInstance(STUDY, moved);
+    await completion.recordInstance(STUDY, kept);
+    clock.advance(QUIET_MS);
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+    const oldFile = path.join(root, moved.storagePath);
+    const oldFileAtPublish: boolean[] = [];
+    hooks.beforePublish = async () => {
+      oldFileAtPublish.push(await stat(oldFile).then(() => true, () => false));
+    };
+
+    const movedAgain = await placeFileOf(root, indexRecord({ seriesInstanceUid: '1.2.3.2', sopInstanceUid: '1.2.3.9.1', sizeBytes: 1200 }));
+    await completion.recordInstance(STUDY, movedAgain);
+    clock.advance(QUIET_MS);
+
+    await eventually(async () => expect(await markers.list()).toEqual([]));
+    expect(published.map((data) => data.series.map((series) => [series.seriesInstanceUid, series.instances.map((instance) => instance.sopInstanceUid)]))).toEqual([
+      [['1.2.3.1', ['1.2.3.9.1']], ['1.2.3.2', ['1.2.3.9.2']]],
+      [['1.2.3.2', ['1.2.3.9.1', '1.2.3.9.2']]],
+    ]);
+    // Served from its old place until the corrected study is out, then removed with its empty series.
+    expect(oldFileAtPublish).toEqual([true]);
+    await expect(stat(path.dirname(oldFile))).rejects.toThrow(/ENOENT/);
+    expect(await index.read(STUDY)).toEqual({ records: [kept, movedAgain], unreadableLines: 0 });
+  });
+
   it('when a late series arrives after the snapshot, publishes a new full snapshot, not a delta', async () => {
     const { clock, published, markers, completion } = await setup();
     await completion.recordInstance(STUDY, indexRecord({ seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1' }));

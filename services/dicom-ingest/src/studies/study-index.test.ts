@@ -291,11 +291,6 @@ describe('StudyIndex', () => {
       expect(await placed(later)).toEqual(fileOf(2));
     });
 
-    // BUG (reported to the lead): placedOwner compares checksums only when two candidate lines of
-    // the file's size disagree. The file in place can also be that of a line before the durable
-    // spool file (an earlier publication), and one later void line of the same size is then taken
-    // for it: the durable copy, answered with success, is dropped and its spool file left to be
-    // removed. Remove `.failing` once placedOwner checks the checksum of a single candidate too.
     it('a file in place from an earlier publication is not taken for a later void copy of the same size: the durable re-send between them is renamed into place', async () => {
       const published = lineOf(fileOf(1), '.spool/published.part');
       const resent = lineOf(fileOf(2), '.spool/resent.part');
@@ -325,6 +320,134 @@ describe('StudyIndex', () => {
 
     expect(await index.read(STUDY)).toEqual({ records: [first, second], unreadableLines: 0 });
     expect(size).toBe((await stat(index.indexPath(STUDY))).size);
+  });
+
+  describe('an instance sent again with another series of its study (one place per instance, the newest send wins)', () => {
+    const [OLD, NEW] = ['1.2.3.1', '1.2.3.2'];
+    const exists = (relative: string): Promise<boolean> => stat(path.join(root, relative)).then(() => true, () => false);
+    /** The line of instance `sop` sent with `series`, its file of `fill` bytes in place. */
+    async function placed(series: string, sop: string, fill: number, spoolPath?: string): Promise<IndexRecord> {
+      const bytes = Buffer.alloc(1000 + fill, fill);
+      const record = indexRecord({ seriesInstanceUid: series, sopInstanceUid: sop, sizeBytes: bytes.length, crc32: crc32(bytes), ...(spoolPath ? { spoolPath } : {}) });
+      await mkdir(path.dirname(path.join(root, record.storagePath)), { recursive: true });
+      await writeFile(path.join(root, record.storagePath), bytes);
+      return record;
+    }
+    async function appendAll(...records: IndexRecord[]): Promise<void> {
+      for (const record of records) {
+        await index.append(STUDY, record);
+      }
+    }
+
+    it('compact keeps its last line only, removes the file of its old place, and the old series directory once nothing is left in it', async () => {
+      const moved = await placed(OLD, '1.2.3.9.1', 1);
+      const stays = await placed(OLD, '1.2.3.9.2', 2);
+      const movedAgain = await placed(NEW, '1.2.3.9.1', 3);
+      const alone = await placed('1.2.3.3', '1.2.3.9.3', 4);
+      const aloneMoved = await placed(NEW, '1.2.3.9.3', 5);
+      await appendAll(moved, stays, alone, movedAgain, aloneMoved);
+
+      await index.compact(STUDY);
+
+      expect(await index.read(STUDY)).toEqual({ records: [stays, movedAgain, aloneMoved], unreadableLines: 0 });
+      expect(await exists(moved.storagePath)).toBe(false);
+      expect(await exists(stays.storagePath)).toBe(true);
+      expect(await exists(movedAgain.storagePath)).toBe(true);
+      expect(await exists(`${STUDY}/1.2.3.3`)).toBe(false);
+    });
+
+    it('compact: sent back with its first series, the instance keeps that place and the other is removed', async () => {
+      const first = await placed(OLD, '1.2.3.9.1', 1);
+      const moved = await placed(NEW, '1.2.3.9.1', 2);
+      const back = { ...first, sizeBytes: first.sizeBytes + 5 };
+      await writeFile(path.join(root, back.storagePath), Buffer.alloc(back.sizeBytes, 7));
+      await appendAll(first, moved, back);
+
+      await index.compact(STUDY);
+
+      expect(await index.read(STUDY)).toEqual({ records: [back], unreadableLines: 0 });
+      expect(await readFile(path.join(root, back.storagePath))).toEqual(Buffer.alloc(back.sizeBytes, 7));
+      expect(await exists(`${STUDY}/${NEW}`)).toBe(false);
+    });
+
+    it('compact: a re-send with another series whose file failed (void) leaves the earlier copy, its line and its file', async () => {
+      const earlier = await placed(OLD, '1.2.3.9.1', 1);
+      const failed = indexRecord({ seriesInstanceUid: NEW, sopInstanceUid: '1.2.3.9.1', spoolPath: '.spool/failed.part' });
+      await appendAll(earlier, failed);
+
+      await index.compact(STUDY, new Set(['.spool/failed.part']));
+
+      expect(await index.read(STUDY)).toEqual({ records: [earlier], unreadableLines: 0 });
+      expect(await exists(earlier.storagePath)).toBe(true);
+    });
+
+    it('compact fails, and leaves the index as it was, when the old place cannot be removed', async () => {
+      const moved = await placed(OLD, '1.2.3.9.1', 1);
+      const movedAgain = await placed(NEW, '1.2.3.9.1', 2);
+      await appendAll(moved, movedAgain);
+      // Not a file any more: unlink refuses a directory.
+      await rm(path.join(root, moved.storagePath));
+      await mkdir(path.join(root, moved.storagePath, 'inside'), { recursive: true });
+
+      await expect(index.compact(STUDY)).rejects.toThrow();
+
+      expect(await index.read(STUDY)).toEqual({ records: [moved, movedAgain], unreadableLines: 0 });
+    });
+
+    it('dropUnplaced after a crash with both copies in place keeps the later line and removes the earlier file', async () => {
+      const moved = await placed(OLD, '1.2.3.9.1', 1);
+      const other = await placed(OLD, '1.2.3.9.2', 2);
+      const movedAgain = await placed(NEW, '1.2.3.9.1', 3);
+      await appendAll(moved, other, movedAgain);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+      expect(await index.read(STUDY)).toEqual({ records: [other, movedAgain], unreadableLines: 0 });
+      expect(await exists(moved.storagePath)).toBe(false);
+      expect(await exists(other.storagePath)).toBe(true);
+      expect(await index.dropUnplaced(STUDY)).toBe(0);
+    });
+
+    it('dropUnplaced: a durable re-send still in its spool file (the crash undid its rename) is renamed into its new place, and the old file removed', async () => {
+      const moved = await placed(OLD, '1.2.3.9.1', 1);
+      const bytes = Buffer.alloc(1500, 9);
+      const resent = indexRecord({ seriesInstanceUid: NEW, sopInstanceUid: '1.2.3.9.1', spoolPath: '.spool/resent.part', sizeBytes: bytes.length, crc32: crc32(bytes) });
+      await mkdir(path.join(root, '.spool'));
+      await writeFile(path.join(root, '.spool/resent.part'), bytes);
+      await appendAll(moved, resent);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+      expect(await index.read(STUDY)).toEqual({ records: [resent], unreadableLines: 0 });
+      expect(await readFile(path.join(root, resent.storagePath))).toEqual(bytes);
+      expect(await exists(`${STUDY}/${OLD}`)).toBe(false);
+    });
+
+    it('dropUnplaced: a re-send never durable (its spool file holds other bytes: never answered with success) leaves the earlier copy', async () => {
+      const earlier = await placed(OLD, '1.2.3.9.1', 1);
+      const bytes = Buffer.alloc(1500, 9);
+      const torn = indexRecord({ seriesInstanceUid: NEW, sopInstanceUid: '1.2.3.9.1', spoolPath: '.spool/torn.part', sizeBytes: bytes.length, crc32: crc32(bytes) });
+      await mkdir(path.join(root, '.spool'));
+      await writeFile(path.join(root, '.spool/torn.part'), Buffer.alloc(bytes.length));
+      await appendAll(earlier, torn);
+
+      expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+      expect(await index.read(STUDY)).toEqual({ records: [earlier], unreadableLines: 0 });
+      expect(await exists(earlier.storagePath)).toBe(true);
+      expect(await exists(torn.storagePath)).toBe(false);
+    });
+
+    it('dropUnplaced after a crash between the compaction\'s removal of the old file and its rewrite of the index: the line of the removed file is dropped', async () => {
+      const moved = await placed(OLD, '1.2.3.9.1', 1);
+      const movedAgain = await placed(NEW, '1.2.3.9.1', 2);
+      await appendAll(moved, movedAgain);
+      await rm(path.join(root, STUDY, OLD), { recursive: true });
+
+      expect(await index.dropUnplaced(STUDY)).toBe(1);
+
+      expect(await index.read(STUDY)).toEqual({ records: [movedAgain], unreadableLines: 0 });
+    });
   });
 
   it('readFrom gives each complete line with the byte offset it starts at, also when reading from the middle', async () => {

@@ -4,15 +4,17 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
-import { fsyncDirectory, IDLE_NAME_CHECK_MS, stillNamed, writeDurably } from '../storage/fs-durable';
+import { fsyncDirectory, IDLE_NAME_CHECK_MS, removeDurably, stillNamed, writeDurably } from '../storage/fs-durable';
 import { KeyedGroupCommit } from '../storage/group-commit';
+import { supersededPlaces } from './instance-places';
 import { SharedAttributes } from './shared-attributes';
 
 /**
  * What the study-completed snapshot is built from: one line per received instance in
  * `<root>/<StudyUID>/study-index.ndjson`, appended and fsynced before the instance is acknowledged.
  * An instance received again gets a new line; readers keep the last line of each SOP Instance UID,
- * and `compact` drops the older lines once the study is published. The file holds patient data (the
+ * whatever series it came with, and `compact` drops the older lines once the study is published,
+ * with the files of the places the instance left (`supersededPlaces`). The file holds patient data (the
  * study-level attributes), like the instances next to it. It is also the outbox of the
  * instance-stored events (see InstanceOutbox), which is why it records the AE titles.
  */
@@ -239,8 +241,9 @@ export class StudyIndex {
 
   /**
    * Rewrites the index with only the last record of each instance (issue: it grew with every
-   * re-send), atomically, leaving out the void lines (by spool file, see LineSettlement). Returns
-   * the index's size afterwards.
+   * re-send), atomically, leaving out the void lines (by spool file, see LineSettlement). An
+   * instance sent again with another series had two places: the file in the place its last record
+   * does not name is removed first (`supersededPlaces`). Returns the index's size afterwards.
    */
   compact(studyUid: string, voidSpoolPaths: ReadonlySet<string> = new Set()): Promise<number> {
     return this.writes.exclusive(studyUid, async () => {
@@ -258,6 +261,10 @@ export class StudyIndex {
       if (last.size === records.length && unreadableLines === 0) {
         return this.size(studyUid);
       }
+      // Before the lines naming them are dropped: the study is still pending, so a crash in between
+      // leaves lines without a file, which the next start drops (`dropUnplaced`). The other way
+      // round, it would leave files that no line names.
+      await this.removePlaces(supersededPlaces(records, last));
       return this.replace(studyUid, [...last.values()]);
     });
   }
@@ -276,12 +283,15 @@ export class StudyIndex {
    * file is renamed to its place after both are durable; the renames' directory entries are fsynced
    * later (before the study is published). So, per place, in the order of the lines:
    * - the last line whose spool file is still there with the size and checksum recorded is the
-   *   newest durable copy, and is renamed into place, unless the place already holds the file of a
-   *   later line (its earlier rename failed, a later one did not);
+   *   newest durable copy, unless the place already holds the file of a later line (its earlier
+   *   rename failed, a later one did not);
    * - otherwise the line whose size (and, when sizes alone do not tell, checksum) the file in place
    *   has is kept;
    * - every other line of the place is dropped: superseded, or its file never became durable (an
    *   instance never answered with success, or refused because its file could not be written).
+   * Then, per instance, the last of the lines kept wins (one place per instance, `supersededPlaces`):
+   * its spool file, if that is where its copy is, is renamed into place, and the files of its other
+   * places are removed with their lines (it was sent again with another series).
    * Returns how many lines were dropped.
    */
   dropUnplaced(studyUid: string): Promise<number> {
@@ -291,30 +301,47 @@ export class StudyIndex {
       for (const record of records) {
         byPlace.set(record.storagePath, [...(byPlace.get(record.storagePath) ?? []), record]);
       }
-      const kept = new Set<IndexRecord>();
-      const touched = new Set<string>();
+      // Per place, the line whose copy is durable, and whether that copy is still its spool file.
+      const durable = new Map<IndexRecord, { spooled: boolean }>();
       for (const [place, lines] of byPlace) {
         const spooled = await this.lastSpooled(lines);
         const owner = spooled === undefined ? await this.placedOwner(place, lines, false) : await this.placedOwner(place, lines.slice(lines.indexOf(spooled) + 1), true);
         if (owner !== undefined) {
-          kept.add(owner);
+          durable.set(owner, { spooled: false });
         } else if (spooled?.spoolPath !== undefined) {
-          const target = path.join(this.root, place);
+          durable.set(spooled, { spooled: true });
+        }
+      }
+      const held = new Map<string, IndexRecord>();
+      for (const record of records.filter((line) => durable.has(line))) {
+        held.set(record.sopInstanceUid, record);
+      }
+      const touched = new Set<string>();
+      for (const line of held.values()) {
+        if (durable.get(line)?.spooled === true && line.spoolPath !== undefined) {
+          const target = path.join(this.root, line.storagePath);
           await mkdir(path.dirname(target), { recursive: true });
-          await rename(path.join(this.root, spooled.spoolPath), target);
+          await rename(path.join(this.root, line.spoolPath), target);
           // Series and study directories alike: the rename may have recreated either.
           touched.add(path.dirname(target));
           touched.add(path.dirname(path.dirname(target)));
-          touched.add(path.dirname(path.join(this.root, spooled.spoolPath)));
-          kept.add(spooled);
+          touched.add(path.dirname(path.join(this.root, line.spoolPath)));
         }
       }
+      // The copies that win are durable in their places before any other copy is removed.
       await Promise.all([...touched].map((dir) => fsyncDirectory(dir)));
-      if (kept.size < records.length) {
-        await this.replace(studyUid, records.filter((record) => kept.has(record)));
+      await this.removePlaces(supersededPlaces(records, held));
+      const kept = records.filter((record) => held.get(record.sopInstanceUid) === record);
+      if (kept.length < records.length) {
+        await this.replace(studyUid, kept);
       }
-      return records.length - kept.size;
+      return records.length - kept.length;
     });
+  }
+
+  /** Removes the files in these places (relative to the root) durably, and a series directory they leave empty. */
+  private removePlaces(places: readonly string[]): Promise<void> {
+    return removeDurably(places.map((place) => path.join(this.root, place)));
   }
 
   /** The last of these lines whose spool file is there with its size and checksum (looked for from the last line back). */
