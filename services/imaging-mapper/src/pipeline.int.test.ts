@@ -76,6 +76,20 @@ describe('the mapper against a real FHIR server', () => {
     expect(after.numberOfSeries).toBe(2);
   });
 
+  it('when an instance is sent again under another series, the ImagingStudy lists it once, in that series', async () => {
+    const snapshot = snapshotFor(uniquePatientId(), 2);
+    await mapStudySnapshot(snapshot, fhir, settings);
+    const corrected = structuredClone(snapshot);
+    const moved = corrected.series[0]!.instances.shift()!;
+    corrected.series[1]!.instances.push(moved);
+    corrected.lastReceivedAt = new Date(Date.parse(snapshot.lastReceivedAt) + 60_000).toISOString();
+
+    expect(await mapStudySnapshot(corrected, fhir, settings)).toMatchObject({ outcome: 'updated', numberOfSeries: 2, numberOfInstances: 4 });
+
+    const listed = (await onlyStudy(snapshot.studyInstanceUid)).series!.map((series) => [series.uid, series.instance!.map((instance) => instance.uid)]);
+    expect(listed.filter(([, uids]) => (uids as string[]).includes(moved.sopInstanceUid))).toEqual([[corrected.series[1]!.seriesInstanceUid, expect.arrayContaining([moved.sopInstanceUid])]]);
+  });
+
   it('when the merged study is written anyway, the server sees no change and keeps the version', async () => {
     const snapshot = snapshotFor(uniquePatientId(), 2);
     await mapStudySnapshot(snapshot, fhir, settings);

@@ -70,6 +70,36 @@ describe('merging a snapshot into what FHIR holds', () => {
     expect(merged.numberOfInstances).toBe(4);
   });
 
+  describe('an instance sent again under another series of the study is listed once, where the snapshot places it', () => {
+    const moved = (uid: string, from: number, to: number) => {
+      const snapshot = structuredClone(threeSeries);
+      const [instance] = snapshot.series[from]!.instances.splice(snapshot.series[from]!.instances.findIndex((item) => item.sopInstanceUid === uid), 1);
+      snapshot.series[to]!.instances.push(instance!);
+      snapshot.series = snapshot.series.filter((series) => series.instances.length > 0);
+      return snapshot;
+    };
+    const seriesOf = (study: ImagingStudy) => (study.series ?? []).map((series) => [series.number, (series.instance ?? []).map((instance) => instance.uid)]);
+    const firstOf = (index: number) => threeSeries.series[index]!.instances[0]!.sopInstanceUid;
+
+    it.each([
+      ['one of two instances of series 1 moved to series 2: series 1 keeps the other', firstOf(0), 0, 1, [[1, 1], [2, 2], [3, 1]]],
+      ['the only instance of series 2 moved to series 1: series 2 goes', firstOf(1), 1, 0, [[1, 3], [3, 1]]],
+    ] as const)('%s', (_case, uid, from, to, counts) => {
+      const existing = stored(mergeImagingStudy(undefined, mapped()));
+      const merged = mergeImagingStudy(existing, mapped(moved(uid, from, to)));
+      expect(merged.series!.map((series) => [series.number, series.numberOfInstances])).toEqual(counts);
+      expect(seriesOf(merged).filter(([, uids]) => (uids as string[]).includes(uid))).toHaveLength(1);
+      expect(merged.numberOfInstances).toBe(4);
+      expect(merged.numberOfSeries).toBe(counts.length);
+    });
+
+    it('a series the snapshot does not list keeps its instances the snapshot does not list either (another node\'s, or a late series)', () => {
+      const existing = stored(mergeImagingStudy(undefined, mapped()));
+      const merged = mergeImagingStudy(existing, mapped(withSeries(threeSeries, 1)));
+      expect(sameContent(merged, existing)).toBe(true);
+    });
+  });
+
   it('keeps what the server holds for an element both have, and what others added', () => {
     const existing = stored(mergeImagingStudy(undefined, mapped()));
     existing.description = 'added by someone else';

@@ -9,26 +9,34 @@ import { byNumberThenUid, canonicalImagingStudy, compareText } from './study-ord
  * ever adds: series and instances are matched by UID, and for an element both have, the stored
  * one wins. A replay or an older snapshot therefore yields exactly the stored content, and a late
  * series is added. Counts and the modality list are recomputed from the result, and the result is
- * ordered deterministically so that equal content is byte-identical. The one removal: instances
- * a rejection note rejected (IHE IOCM, the snapshot's `rejected`) leave the study, and a series
- * left without instances with them; a study left without series has none (the caller deletes it).
+ * ordered deterministically so that equal content is byte-identical. Two removals: instances
+ * a rejection note rejected (IHE IOCM, the snapshot's `rejected`) leave the study, and an instance
+ * the snapshot lists under another series leaves the series the server lists it under (a SOP
+ * Instance UID is one instance: sent again with another series, a series split or renumbered at
+ * the source, it is listed once, where the study's newest snapshot places it: the consent gate
+ * hands the mapper no older one). A series left without instances goes with them; a study
+ * left without series has none (the caller deletes it).
  */
 export function mergeImagingStudy(existing: ImagingStudy | undefined, snapshot: ImagingStudy, rejected: ReadonlySet<string> = new Set()): ImagingStudy {
   const stored = existing ? withoutServerMeta(existing) : undefined;
   const merged: ImagingStudy = { ...snapshot, ...dropUndefined(stored ?? {}) };
   merged.identifier = withoutUnqualifiedTwins(unionBy([...(stored?.identifier ?? []), ...(snapshot.identifier ?? [])], identifierKey));
+  const placed = new Map((snapshot.series ?? []).flatMap((series) => (series.instance ?? []).map((instance) => [instance.uid, series.uid] as const)));
   merged.series = mergeByUid(stored?.series ?? [], snapshot.series ?? [], mergeSeries)
     .map(withSortedInstances)
-    .flatMap((series) => withoutRejected(series, rejected));
+    .flatMap((series) => keeping(series, (uid) => !rejected.has(uid) && (placed.get(uid) ?? series.uid) === series.uid));
   return canonicalImagingStudy(withDerivedElements(merged));
 }
 
-/** The series without its rejected instances; none when they were all it listed. */
-function withoutRejected(series: ImagingStudySeries, rejected: ReadonlySet<string>): ImagingStudySeries[] {
-  if (rejected.size === 0 || !series.instance) {
+/** The series with only the instances `kept`; none when it listed some and keeps none. */
+function keeping(series: ImagingStudySeries, kept: (instanceUid: string) => boolean): ImagingStudySeries[] {
+  if (!series.instance) {
     return [series];
   }
-  const instance = series.instance.filter((item) => !rejected.has(item.uid));
+  const instance = series.instance.filter((item) => kept(item.uid));
+  if (instance.length === series.instance.length) {
+    return [series];
+  }
   return instance.length === 0 ? [] : [{ ...series, instance }];
 }
 
