@@ -5,8 +5,8 @@ import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { FileByteSource, InflatingByteSource, TruncatedDatasetError, type ByteSource } from './byte-source';
 import { datasetEncoding, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, type DatasetEncoding } from './dataset-encoding';
-import { collectElements, collectElementsSync, type ExtraElements } from './element-walker';
-import { part10Layout, sample } from '../../../test/support/sample-files';
+import { collectElements, collectElementsBefore, collectElementsSync, encapsulatedItems, encapsulatedItemsSync, type ExtraElements } from './element-walker';
+import { part10Layout, runPydicom, sample } from '../../../test/support/sample-files';
 
 /**
  * The walk gives the same elements, or fails with the same error, whether the dataset is in memory
@@ -332,5 +332,60 @@ describe('collectElements, in memory and through a ByteSource', () => {
 
     expect(inflating).toEqual(await outcome((extra) => collectElementsSync(inflated, encoding, WANTED, extra, { toEnd: true })));
     expect(inflating).not.toHaveProperty('error');
+  });
+});
+
+describe('collectElementsBefore and encapsulatedItems: where Pixel Data and its fragments are, as pydicom finds them', () => {
+  /** For each file: where pydicom finds Pixel Data's value in the file, and, encapsulated, each fragment's value and length. */
+  const PYDICOM_POSITIONS = `
+import json, sys, pydicom
+from pydicom.encaps import get_frame_offsets, generate_pixel_data_fragment
+from pydicom.filebase import DicomFile
+out = {}
+for name in sys.argv[1:]:
+    ds = pydicom.dcmread(name)
+    value = ds.get_item(0x7FE00010).value_tell
+    fragments = []
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        fp = DicomFile(name, 'rb')
+        fp.is_little_endian = True
+        fp.seek(value)
+        get_frame_offsets(fp)
+        for fragment in generate_pixel_data_fragment(fp):
+            fragments.append([fp.tell() - len(fragment), len(fragment)])
+        fp.close()
+    out[name] = {'value': value, 'fragments': fragments}
+print(json.dumps(out))
+`;
+  const FILES = ['MR_small.dcm', 'MR_small_implicit.dcm', 'MR_small_bigendian.dcm', 'rtdose_rle.dcm', 'SC_rgb_rle_2frame.dcm', 'JPEG2000.dcm', 'SC_rgb_jpeg_dcmtk.dcm'].map(sample);
+  const pydicom = runPydicom<Record<string, { value: number; fragments: Array<[number, number]> }>>(PYDICOM_POSITIONS, FILES);
+  const ROWS = 0x00280010;
+  const PIXEL_DATA = 0x7fe00010;
+
+  it.each(FILES.map((file) => [path.basename(file), file]))('%s, through every kind of ByteSource', async (_name, file) => {
+    const { dataset, encoding } = sampleDataset(path.basename(file));
+    const { datasetOffset } = part10Layout(file);
+    const expected = pydicom[file] as { value: number; fragments: Array<[number, number]> };
+    const sources: Record<string, () => ByteSource> = {
+      'file, nothing in memory': () => new FileByteSource(file, datasetOffset, datasetOffset + dataset.length),
+      'file, 301 bytes in memory': () => new FileByteSource(file, datasetOffset, datasetOffset + dataset.length, dataset.subarray(0, 301)),
+      'a few bytes at a time': () => new TrickleByteSource(dataset),
+    };
+    for (const [label, open] of Object.entries(sources)) {
+      const source = open();
+      const { positions, stoppedAt } = await collectElementsBefore(source, encoding, new Set([ROWS]), PIXEL_DATA);
+      await source.close();
+      expect({ label, tag: stoppedAt?.tag, value: datasetOffset + (stoppedAt?.valueOffset ?? 0) }).toEqual({ label, tag: PIXEL_DATA, value: expected.value });
+      expect(positions.get(ROWS)?.length).toBe(2);
+      if (expected.fragments.length === 0) continue;
+      // The items after the Basic Offset Table's, from the same kinds of sources.
+      const itemsStart = (stoppedAt?.valueOffset ?? 0) + 8 + dataset.readUInt32LE((stoppedAt?.valueOffset ?? 0) + 4);
+      const rest = open();
+      await rest.skip(itemsStart);
+      const items = await encapsulatedItems(rest, itemsStart);
+      await rest.close();
+      expect({ label, fragments: items.map((item) => [datasetOffset + item.valueOffset, item.length]) }).toEqual({ label, fragments: expected.fragments });
+      expect({ label, fromMemory: encapsulatedItemsSync(dataset.subarray(itemsStart), itemsStart) }).toEqual({ label, fromMemory: items });
+    }
   });
 });

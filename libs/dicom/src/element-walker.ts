@@ -1,5 +1,5 @@
 import { TruncatedDatasetError, type ByteSource } from './byte-source';
-import { IMPLICIT_LITTLE, type DatasetEncoding } from './dataset-encoding';
+import { datasetEncoding, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_LITTLE, type DatasetEncoding } from './dataset-encoding';
 import { SHORT_LENGTH_VRS } from './value-representations';
 
 /**
@@ -13,6 +13,10 @@ import { SHORT_LENGTH_VRS } from './value-representations';
  * for more only where the window ends: it is a generator, driven either over one buffer
  * (`collectElementsSync`) or over a ByteSource that refills the window (`collectElements`). A header
  * received whole in memory is then walked without an `await` per element.
+ *
+ * The same walk tells where elements are (`collectElementsBefore`: up to Pixel Data's header, for
+ * reading frames by range), and walks the items of encapsulated Pixel Data by their headers
+ * (`encapsulatedItems`).
  */
 
 const UNDEFINED_LENGTH = 0xffffffff;
@@ -70,13 +74,95 @@ export async function collectElements(
   extra?: ExtraElements,
   options: CollectOptions = {},
 ): Promise<Buffer> {
-  const window: Window = { bytes: EMPTY, offset: 0 };
-  const walk = walkElements(window, encoding, wanted, extra, options.toEnd === true);
-  let step = walk.next(false);
-  while (step.done !== true) {
-    step = walk.next(await serve(source, window, step.value));
+  const window: Window = { bytes: EMPTY, offset: 0, start: 0 };
+  return drive(source, window, walkElements(window, encoding, wanted, extra, options.toEnd === true));
+}
+
+/** Where a top-level element is in its dataset (offsets from the dataset's first byte). */
+export interface ElementPosition {
+  tag: number;
+  /** Its explicit VR; undefined in an implicit VR dataset. */
+  vr: string | undefined;
+  headerOffset: number;
+  valueOffset: number;
+  /** Its value's length as its header says: 0xFFFFFFFF when undefined (a sequence, encapsulated pixel data). */
+  length: number;
+}
+
+export interface ElementsBefore {
+  /** The bytes of the wanted elements before `stopAt`, as `collectElements` gives them. */
+  elements: Buffer;
+  /** Where each of those elements is. */
+  positions: ReadonlyMap<number, ElementPosition>;
+  /** The first element at or after `stopAt`, whose header only was read; undefined when the dataset ends before. */
+  stoppedAt: ElementPosition | undefined;
+}
+
+/**
+ * The walk of `collectElements` up to the header of the first top-level element with tag `stopAt`
+ * or above, which is read but not its value (Pixel Data: where it is, without reading a byte of it);
+ * with where each wanted element is. The dataset starts where the source does.
+ */
+export async function collectElementsBefore(source: ByteSource, encoding: DatasetEncoding, wanted: ReadonlySet<number>, stopAt: number): Promise<ElementsBefore> {
+  const window: Window = { bytes: EMPTY, offset: 0, start: 0 };
+  const marks: Marks = { stopAt, positions: new Map() };
+  const elements = await drive(source, window, walkElements(window, encoding, wanted, undefined, false, marks));
+  return { elements, positions: marks.positions, stoppedAt: marks.stoppedAt };
+}
+
+/** An item of an encapsulated value (PS3.5 A.4): the Basic Offset Table, or a fragment. */
+export interface EncapsulatedItem {
+  /** Where its value starts, in the same terms as the walk's `start`; its header is the 8 bytes before. */
+  valueOffset: number;
+  length: number;
+  /** Whether the value starts a JPEG, JPEG-LS (FFD8) or JPEG 2000 (FF4F) codestream, as far as its first two bytes tell. */
+  opensCodestream: boolean;
+}
+
+/**
+ * The items of an encapsulated value by their 8-byte headers, their values skipped (never read, but
+ * for each one's first two bytes, which the window mostly holds already), from the source's position,
+ * which is `start` (an item's header), up to the Sequence Delimitation Item or to `end`, where an
+ * item starts.
+ */
+export async function encapsulatedItems(source: ByteSource, start: number, end = Number.POSITIVE_INFINITY): Promise<EncapsulatedItem[]> {
+  const window: Window = { bytes: EMPTY, offset: 0, start };
+  return drive(source, window, walkItems(window, end));
+}
+
+/** `encapsulatedItems` over bytes in memory that hold the items from `start` to `end` (or to the delimiter) whole. */
+export function encapsulatedItemsSync(bytes: Buffer, start: number, end = Number.POSITIVE_INFINITY): EncapsulatedItem[] {
+  return driveSync(walkItems({ bytes, offset: 0, start }, end));
+}
+
+/** Encapsulated pixel data is in Explicit VR Little Endian datasets only (PS3.5 A.4). */
+const ENCAPSULATED = datasetEncoding(EXPLICIT_VR_LITTLE_ENDIAN);
+
+function* walkItems(window: Window, end: number): Walk<EncapsulatedItem[]> {
+  const items: EncapsulatedItem[] = [];
+  while (window.start + window.offset < end) {
+    if (window.offset >= window.bytes.length && (yield END)) {
+      throw new TruncatedDatasetError();
+    }
+    const item = readItemHeader(window, ENCAPSULATED) ?? (yield* waitFor(window, ENCAPSULATED, readItemHeader));
+    if (item.tag === SEQUENCE_DELIMITATION) {
+      return items;
+    }
+    if (item.tag !== ITEM || item.length === UNDEFINED_LENGTH) {
+      throw new MalformedDatasetError('encapsulated pixel data holds something else than items of a defined length');
+    }
+    if (item.length >= 2 && window.bytes.length - window.offset < 2) {
+      yield { kind: 'bytes', length: 2 };
+    }
+    const { bytes, offset } = window;
+    const opening = item.length >= 2 ? (bytes[offset]! << 8) | bytes[offset + 1]! : 0;
+    items.push({ valueOffset: window.start + offset, length: item.length, opensCodestream: opening === 0xffd8 || opening === 0xff4f });
+    yield* take(window, item.length, null);
   }
-  return step.value;
+  if (window.start + window.offset > end) {
+    throw new MalformedDatasetError('an item of encapsulated pixel data runs past where the next frame starts');
+  }
+  return items;
 }
 
 /** `collectElements` over a whole dataset in memory: the same walk, without a promise. */
@@ -87,8 +173,21 @@ export function collectElementsSync(
   extra?: ExtraElements,
   options: CollectOptions = {},
 ): Buffer {
-  const window: Window = { bytes: dataset, offset: 0 };
-  const walk = walkElements(window, encoding, wanted, extra, options.toEnd === true);
+  const window: Window = { bytes: dataset, offset: 0, start: 0 };
+  return driveSync(walkElements(window, encoding, wanted, extra, options.toEnd === true));
+}
+
+/** Runs a walk over a ByteSource, which gives it more of the dataset where its window ends. */
+async function drive<T>(source: ByteSource, window: Window, walk: Walk<T>): Promise<T> {
+  let step = walk.next(false);
+  while (step.done !== true) {
+    step = walk.next(await serve(source, window, step.value));
+  }
+  return step.value;
+}
+
+/** Runs a walk over the bytes in its window, the whole of what there is. */
+function driveSync<T>(walk: Walk<T>): T {
   let step = walk.next(false);
   while (step.done !== true) {
     // Past the end of the window is past the end of the dataset.
@@ -104,6 +203,8 @@ export function collectElementsSync(
 interface Window {
   bytes: Buffer;
   offset: number;
+  /** Where `bytes` starts in the dataset: the walk's position is `start + offset`. */
+  start: number;
 }
 
 /** What the walk needs where its window ends. */
@@ -127,16 +228,26 @@ async function serve(source: ByteSource, window: Window, need: Need): Promise<bo
       return source.atEnd();
     case 'skip':
       await source.skip(need.length - held);
+      window.start += window.offset + need.length;
       window.bytes = EMPTY;
       window.offset = 0;
       return false;
     case 'bytes': {
       const more = await source.readAtLeast(need.length - held);
+      window.start += window.offset;
       window.bytes = held === 0 ? more : Buffer.concat([window.bytes.subarray(window.offset), more]);
       window.offset = 0;
       return false;
     }
   }
+}
+
+/** What a walk notes besides the bytes it keeps: where the wanted elements are, and where it was told to stop. */
+interface Marks {
+  /** The walk stops at the header of the first element with this tag or a larger one, its value not read. */
+  stopAt: number;
+  positions: Map<number, ElementPosition>;
+  stoppedAt?: ElementPosition;
 }
 
 function* walkElements(
@@ -145,8 +256,9 @@ function* walkElements(
   wanted: ReadonlySet<number>,
   extra: ExtraElements | undefined,
   toEnd: boolean,
+  marks?: Marks,
 ): Walk<Buffer> {
-  let lastWanted = Math.max(...wanted);
+  let lastWanted = Math.max(...wanted, marks?.stopAt ?? -1);
   let extraTags = NO_TAGS;
   const kept = new Sink();
   let previousTag = -1;
@@ -162,6 +274,15 @@ function* walkElements(
       throw new MalformedDatasetError(`a file meta element (${tagText(header.tag)}) in the dataset`);
     }
     previousTag = header.tag;
+    if (marks !== undefined) {
+      const valueOffset = window.start + window.offset;
+      const position = { tag: header.tag, vr: header.vr === 0 ? undefined : String.fromCharCode(header.vr >> 8, header.vr & 0xff), headerOffset: valueOffset - header.size, valueOffset, length: header.length };
+      if (header.tag >= marks.stopAt) {
+        marks.stoppedAt = position;
+        break;
+      }
+      if (wanted.has(header.tag)) marks.positions.set(header.tag, position);
+    }
     // Top-level elements come in ascending tag order: nothing we want can follow.
     if (header.tag > lastWanted && !toEnd) {
       break;

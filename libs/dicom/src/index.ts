@@ -19,3 +19,4 @@ export * from './value-representations';
 export * from './pixel-data';
 export * from './measurement-units';
 export * from './naturalized';
+export * from './pixel-data-ranges';

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
 import { data } from 'dcmjs';
 import { datasetEncoding, EXPLICIT_VR_LITTLE_ENDIAN } from './dataset-encoding';
@@ -102,6 +102,17 @@ export interface Part10 {
 /** Reads a Part 10 file, from its bytes or its path: the meta, then the dataset (inflated if deflated). */
 export async function readPart10(input: Uint8Array | string, options: ReadDatasetOptions = {}): Promise<Part10> {
   const bytes = typeof input === 'string' ? await readFile(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const { meta, transferSyntaxUid, datasetOffset } = fileMetaOf(bytes);
+  const encoding = datasetEncoding(transferSyntaxUid);
+  const datasetBytes = encoding.deflated ? inflateRawSync(bytes.subarray(datasetOffset)) : bytes.subarray(datasetOffset);
+  const { dataset, warnings } = readDataset(datasetBytes, encoding, options);
+  return { meta, transferSyntaxUid, datasetOffset, dataset, warnings };
+}
+
+const TRANSFER_SYNTAX_UID = '00020010';
+
+/** The File Meta Information at the head of a Part 10 file, and where the dataset starts. */
+function fileMetaOf(bytes: Buffer): Pick<Part10, 'meta' | 'transferSyntaxUid' | 'datasetOffset'> {
   if (bytes.length < PREAMBLE_LENGTH + 4 || bytes.toString('latin1', PREAMBLE_LENGTH, PREAMBLE_LENGTH + 4) !== 'DICM') {
     throw new MalformedDatasetError('not a DICOM Part 10 file: no "DICM" after the preamble');
   }
@@ -112,13 +123,46 @@ export async function readPart10(input: Uint8Array | string, options: ReadDatase
   if (transferSyntaxUid === undefined) {
     throw new MalformedDatasetError('the file meta information has no Transfer Syntax UID');
   }
-  const encoding = datasetEncoding(transferSyntaxUid);
-  const datasetBytes = encoding.deflated ? inflateRawSync(bytes.subarray(datasetOffset)) : bytes.subarray(datasetOffset);
-  const { dataset, warnings } = readDataset(datasetBytes, encoding, options);
-  return { meta, transferSyntaxUid, datasetOffset, dataset, warnings };
+  return { meta, transferSyntaxUid, datasetOffset };
 }
 
-const TRANSFER_SYNTAX_UID = '00020010';
+/** The first bytes of a Part 10 file read for its File Meta Information: they hold it whole, unless the file is shorter. */
+const HEAD_BYTES = 64 * 1024;
+
+export interface Part10Head {
+  transferSyntaxUid: string;
+  datasetOffset: number;
+  fileSize: number;
+  /** The file's first bytes, at least its File Meta Information (and from there the start of the dataset, for a ByteSource's `prefix`). */
+  head: Buffer;
+}
+
+/** The File Meta Information of a Part 10 file on disk, from its first bytes only (64 KiB, more if the meta is longer). */
+export async function readPart10Head(file: string): Promise<Part10Head> {
+  const handle = await open(file, 'r');
+  try {
+    const fileSize = (await handle.stat()).size;
+    for (let wanted = Math.min(HEAD_BYTES, fileSize); ; wanted = Math.min(wanted * 4, fileSize)) {
+      const head = Buffer.alloc(wanted);
+      const { bytesRead } = await handle.read(head, 0, wanted, 0);
+      const whole = bytesRead >= fileSize;
+      let meta: ReturnType<typeof fileMetaOf>;
+      try {
+        meta = fileMetaOf(head.subarray(0, bytesRead));
+      } catch (error) {
+        // A meta element cut by the end of the head: a longer head.
+        if (whole) throw error;
+        continue;
+      }
+      // The meta ends where an element of another group starts: 8 bytes of it must be in the head, unless the file ends.
+      if (meta.datasetOffset + 8 <= bytesRead || whole) {
+        return { transferSyntaxUid: meta.transferSyntaxUid, datasetOffset: meta.datasetOffset, fileSize, head: head.subarray(0, bytesRead) };
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
 
 /** The end of group 0002, element by element (a group length may be missing or wrong). */
 function fileMetaEnd(bytes: Buffer, start: number): number {

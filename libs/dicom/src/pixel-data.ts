@@ -6,7 +6,9 @@ import { silenceDcmjs } from './dcmjs-logs';
  * The values a DICOMweb service serves as bulk data, read from a Part 10 file with dcmjs: the frames
  * of Pixel Data (native: cut by frame size; encapsulated: one compressed frame each, as stored) and
  * any other binary attribute by its tag path (as in the BulkDataURIs of `readPart10`). The file is
- * read whole: fine for single images and modest multi-frames.
+ * read whole: fine for single images and modest multi-frames, and the one way for a deflated
+ * dataset. ./pixel-data-ranges reads a frame from its own bytes in the file, by the rules here
+ * (`nativeFrame`, `fragmentsOfFrames`).
  */
 
 export interface PixelFrames {
@@ -53,17 +55,43 @@ export async function readPixelFrames(input: Uint8Array | string): Promise<Pixel
     return { transferSyntaxUid, encapsulated, frames: framesOfFragments(values.map((value) => new Uint8Array(value)), frameCount) };
   }
   const all = new Uint8Array(values[0] as ArrayBuffer);
+  const frameBits = nativeFrameBits({
+    rows: first(dict['00280010']),
+    columns: first(dict['00280011']),
+    samplesPerPixel: first(dict['00280002']),
+    bitsAllocated: first(dict['00280100']),
+    photometricInterpretation: String(dict['00280004']?.Value?.[0] ?? ''),
+  });
+  checkNativeLength(all.length, frameCount, frameBits);
+  return { transferSyntaxUid, encapsulated, frames: Array.from({ length: frameCount }, (_, frame) => nativeFrame(all, frame, frameBits)) };
+}
+
+/** The Image Pixel attributes (PS3.3 C.7.6.3) that tell the size of a native frame. */
+export interface FrameGeometry {
+  rows: number;
+  columns: number;
+  samplesPerPixel: number;
+  bitsAllocated: number;
+  photometricInterpretation: string;
+}
+
+/** Bits of one frame of native Pixel Data; a MalformedPixelDataError when the attributes do not tell. */
+export function nativeFrameBits(geometry: FrameGeometry): number {
   // YBR_FULL_422 holds two luminance samples and one pair of chrominance samples per two pixels:
   // two samples a pixel, not three (PS3.3 C.7.6.3.1.2).
-  const samples = String(dict['00280004']?.Value?.[0] ?? '').trim() === 'YBR_FULL_422' ? 2 : Math.max(1, first(dict['00280002']));
-  const frameBits = first(dict['00280010']) * first(dict['00280011']) * samples * first(dict['00280100']);
-  if (frameBits === 0) {
+  const samples = geometry.photometricInterpretation.trim() === 'YBR_FULL_422' ? 2 : Math.max(1, geometry.samplesPerPixel);
+  const frameBits = geometry.rows * geometry.columns * samples * geometry.bitsAllocated;
+  if (!(frameBits > 0)) {
     throw new MalformedPixelDataError('the instance has no Rows, Columns or Bits Allocated to cut its Pixel Data into frames');
   }
-  if (frameCount * frameBits > all.length * 8) {
-    throw new MalformedPixelDataError(`Pixel Data of ${all.length} bytes is too short for ${frameCount} frames of ${frameBits} bits`);
+  return frameBits;
+}
+
+/** Native Pixel Data of `length` bytes must hold the frames Number of Frames says: fewer is an error, not fewer frames. */
+export function checkNativeLength(length: number, frameCount: number, frameBits: number): void {
+  if (frameCount * frameBits > length * 8) {
+    throw new MalformedPixelDataError(`Pixel Data of ${length} bytes is too short for ${frameCount} frames of ${frameBits} bits`);
   }
-  return { transferSyntaxUid, encapsulated, frames: Array.from({ length: frameCount }, (_, frame) => nativeFrame(all, frame, frameBits)) };
 }
 
 /**
@@ -74,7 +102,11 @@ export async function readPixelFrames(input: Uint8Array | string): Promise<Pixel
  * frame sent on its own); a frame of whole bytes is the stored bytes, not a copy.
  */
 export function nativeFrame(pixelData: Uint8Array, frame: number, frameBits: number): Uint8Array {
-  const startBit = frame * frameBits;
+  return nativeFrameAt(pixelData, frame * frameBits, frameBits);
+}
+
+/** `nativeFrame` of the frame that starts at bit `startBit` of `pixelData` (a part of Pixel Data read for it). */
+export function nativeFrameAt(pixelData: Uint8Array, startBit: number, frameBits: number): Uint8Array {
   const start = Math.floor(startBit / 8);
   const length = Math.ceil(frameBits / 8);
   const shift = startBit % 8;
@@ -101,22 +133,30 @@ export function nativeFrame(pixelData: Uint8Array, frame: number, frameBits: num
  * rather than a fragment served as a frame.
  */
 export function framesOfFragments(fragments: readonly Uint8Array[], frameCount: number): Uint8Array[] {
+  const opensCodestream = (fragment: Uint8Array) => fragment[0] === 0xff && (fragment[1] === 0xd8 || fragment[1] === 0x4f);
+  return fragmentsOfFrames(fragments, frameCount, opensCodestream).map((parts) => (parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)));
+}
+
+/**
+ * The rule of `framesOfFragments`, on fragments of any kind (their bytes, or where they are in a
+ * file): which fragments make up each frame, in order.
+ */
+export function fragmentsOfFrames<Fragment>(fragments: readonly Fragment[], frameCount: number, opensCodestream: (fragment: Fragment) => boolean): Fragment[][] {
   if (fragments.length === frameCount) {
-    return [...fragments];
+    return fragments.map((fragment) => [fragment]);
   }
   if (frameCount === 1) {
-    return [Buffer.concat(fragments)];
+    return [[...fragments]];
   }
-  const starts = (fragment: Uint8Array) => fragment[0] === 0xff && (fragment[1] === 0xd8 || fragment[1] === 0x4f);
-  const frames: Uint8Array[][] = [];
+  const frames: Fragment[][] = [];
   for (const fragment of fragments) {
-    if (frames.length === 0 || starts(fragment)) frames.push([fragment]);
+    if (frames.length === 0 || opensCodestream(fragment)) frames.push([fragment]);
     else frames[frames.length - 1]?.push(fragment);
   }
   if (frames.length !== frameCount) {
     throw new MalformedPixelDataError(`${fragments.length} fragments of encapsulated Pixel Data cannot be told apart into ${frameCount} frames`);
   }
-  return frames.map((parts) => (parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)));
+  return frames;
 }
 
 export class MalformedPixelDataError extends Error {

@@ -26,7 +26,8 @@ const schema = z
     /**
      * Bytes of frames kept in memory for the next frame requests (the instances whose frames were asked
      * for last, as stored or decoded): a viewer asks a multi-frame instance for its frames one by one.
-     * `0`: none kept, each request reads its instance.
+     * `0`: none kept, each request reads its frames from the file (an instance over 16 MiB, or over
+     * an eighth of this, always is: only where its frames are is kept).
      */
     DICOMWEB_FRAME_CACHE_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
     /** Kafka bootstrap brokers (the study snapshots and the consent decisions are read from here). */

@@ -13,10 +13,16 @@ function setup(maxBytes: number, framesBytes: (name: string) => number = () => 1
   };
   const loads: string[] = [];
   const cache = new FrameCache<string>(maxBytes, framesBytes);
-  const get = (at: string, representation = 'stored') => cache.get(at, representation, async () => {
-    loads.push(`${path.basename(at)}/${representation}`);
-    return path.basename(at);
-  });
+  const get = (at: string, representation = 'stored', expectedBytes?: number) =>
+    cache.get(
+      at,
+      representation,
+      async () => {
+        loads.push(`${path.basename(at)}/${representation}`);
+        return path.basename(at);
+      },
+      expectedBytes,
+    );
   return { cache, file, get, loads };
 }
 
@@ -54,5 +60,14 @@ describe('FrameCache', () => {
     await get(failing);
     expect(loads.at(-1)).toBe('failing/stored');
     expect(cache.heldBytes).toBe(100);
+  });
+
+  test('what is expected small (where a large file\'s frames are) is kept whatever the file\'s size, counted by what it holds', async () => {
+    const { cache, file, get, loads } = setup(150, () => 10);
+    const huge = file('huge', 200);
+    await get(huge, 'index', 5);
+    await get(huge, 'index', 5);
+    expect(loads).toEqual(['huge/index']);
+    expect(cache.heldBytes).toBe(10);
   });
 });

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { MalformedPixelDataError, NoPixelDataError, readPixelFrames, type PixelFrames } from '@imaging-facade/dicom';
+import { MalformedPixelDataError, NoPixelDataError, type PixelDataIndex } from '@imaging-facade/dicom';
 import { notAcceptable, notFound } from '../http/errors';
 import type { MultipartChoice } from './accept';
-import { FrameCache } from './frame-cache';
+import type { InstanceFrames, InstanceFrameSource } from './instance-frames';
 import type { Part } from './multipart';
-import { framesPlan, transcodeFrames, TranscodeError } from './transcode';
+import { framesPlan, TranscodeError } from './transcode';
 
 /**
  * The frames of an instance's Pixel Data as the parts of a multipart answer (PS3.18 8.7.3.3): one
@@ -15,45 +14,55 @@ import { framesPlan, transcodeFrames, TranscodeError } from './transcode';
  * bitstream of its own; fragments joined into one part would lose where frames begin). Answers, as
  * DicomwebErrors: 404 for an instance without Pixel Data or a frame it has not, 406 for a syntax
  * the frames cannot be given in or Pixel Data that cannot be cut into frames.
+ *
+ * An instance read by range (./instance-frames) gives its first frame before the answer begins, so
+ * that what fails for every frame is still answered with its status, and the others one after the
+ * other as the answer goes out: the answer holds a frame or two, not all of them.
  */
-export async function frameParts(cache: FrameCache<PixelFrames>, file: string, sopUid: string, choices: readonly MultipartChoice[], numbers?: readonly number[]): Promise<Part[]> {
-  const pixels = await cache.get(file, 'stored', () => readFrames(file, sopUid));
+export async function frameParts(instances: InstanceFrames, file: string, sopUid: string, choices: readonly MultipartChoice[], numbers?: readonly number[]): Promise<Part[] | AsyncIterable<Part>> {
+  const pixels = await openFrames(instances, file, sopUid);
   // The client's best choice these frames can be given in (a later range is a fallback, as for instances).
   const plan = choices.map((choice) => framesPlan(pixels.transferSyntaxUid, pixels.encapsulated, choice.transferSyntax)).find((candidate) => candidate !== undefined);
   if (!plan) {
     const asked = choices[0]?.transferSyntax ?? '';
     throw notAcceptable(`frames stored in ${pixels.transferSyntaxUid} are served as stored or decompressed to 1.2.840.10008.1.2.1, not in ${asked}; ask for transfer-syntax=* to get them as stored`);
   }
-  const wanted = numbers ?? pixels.frames.map((_, index) => index + 1);
-  // Before decoding anything: a frame the instance has not is a 404, whatever the syntax.
-  const missing = wanted.find((number) => number > pixels.frames.length);
+  const wanted = numbers ?? Array.from({ length: pixels.frameCount }, (_, index) => index + 1);
+  // Before reading or decoding anything: a frame the instance has not is a 404, whatever the syntax.
+  const missing = wanted.find((number) => number > pixels.frameCount);
   if (missing !== undefined) throw notFound(`Frame ${missing} of ${sopUid}`);
-  let frames = pixels.frames;
-  if (plan.kind === 'transcoded') {
-    const decoded = async (): Promise<PixelFrames> => {
-      try {
-        return { transferSyntaxUid: plan.syntax, encapsulated: false, frames: await transcodeFrames(await readFile(file), plan.syntax) };
-      } catch (error) {
-        if (error instanceof TranscodeError || error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${sopUid}: ${error.message}`);
-        throw error;
-      }
-    };
-    frames = (await cache.get(file, plan.syntax, decoded)).frames;
+  const read = async (batch: readonly number[]): Promise<Part[]> => {
+    try {
+      const frames = plan.kind === 'transcoded' ? await pixels.transcoded(batch, plan.syntax) : await pixels.stored(batch);
+      return frames.map((bytes) => ({ contentType: `application/octet-stream; transfer-syntax=${plan.syntax}`, bytes }));
+    } catch (error) {
+      if (error instanceof TranscodeError || error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${sopUid}: ${error.message}`);
+      throw error;
+    }
+  };
+  if (pixels.inMemory || wanted.length <= 1) {
+    return read(wanted);
   }
-  return wanted.map((number) => ({ contentType: `application/octet-stream; transfer-syntax=${plan.syntax}`, bytes: frames[number - 1] as Uint8Array }));
+  const first = await read(wanted.slice(0, 1));
+  return (async function* () {
+    yield* first;
+    for (const number of wanted.slice(1)) yield* await read([number]);
+  })();
 }
 
-async function readFrames(file: string, sopUid: string): Promise<PixelFrames> {
-  try {
-    return await readPixelFrames(file);
-  } catch (error) {
-    if (error instanceof NoPixelDataError) throw notFound(`Pixel data of ${sopUid}`);
-    if (error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${sopUid}: ${error.message}; the instance itself can be retrieved`);
-    throw error;
-  }
+/** The instance's frames, its errors as answers (`pixelDataAnswer`). */
+export function openFrames(instances: InstanceFrames, file: string, sopUid: string): Promise<InstanceFrameSource> {
+  return instances.open(file).catch((error: unknown) => pixelDataAnswer(error, sopUid));
 }
 
-/** A cache of frames as this module reads them: as stored, or decoded (`frameCacheBytes` of the deps). */
-export function frameCache(maxBytes: number): FrameCache<PixelFrames> {
-  return new FrameCache<PixelFrames>(maxBytes, (pixels) => pixels.frames.reduce((sum, frame) => sum + frame.byteLength, 0));
+/** Where the instance's frames are (undefined when deflated), its errors as answers (`pixelDataAnswer`). */
+export function indexedPixelData(instances: InstanceFrames, file: string, sopUid: string): Promise<PixelDataIndex | undefined> {
+  return instances.index(file).catch((error: unknown) => pixelDataAnswer(error, sopUid));
+}
+
+/** No Pixel Data is a 404, Pixel Data that cannot be cut into frames a 406; anything else stays what it is. */
+function pixelDataAnswer(error: unknown, sopUid: string): never {
+  if (error instanceof NoPixelDataError) throw notFound(`Pixel data of ${sopUid}`);
+  if (error instanceof MalformedPixelDataError) throw notAcceptable(`frames of ${sopUid}: ${error.message}; the instance itself can be retrieved`);
+  throw error;
 }

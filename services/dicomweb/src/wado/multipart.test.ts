@@ -112,3 +112,29 @@ test('a client that leaves in the middle of a study stops the stream there', asy
 
   expect(await lastStream).toBeInstanceOf(ClientGoneError);
 });
+
+describe('a part read piece after piece as it goes out (native Pixel Data from its file)', () => {
+  const pieces = [Buffer.alloc(300_000, 6), Buffer.alloc(5, 7), Buffer.alloc(1, 8)];
+  async function* read(): AsyncGenerator<Uint8Array> {
+    yield* pieces;
+  }
+
+  test('goes out byte for byte between other parts, with its Content-Length', async () => {
+    served = [{ contentType: 'image/jpeg', bytes: inMemory }, { contentType: 'application/octet-stream', length: 300_006, pieces: read() }, { contentType: 'image/jpeg', bytes: inMemory }];
+    const answer = await getRaw(server.url('/study'));
+
+    const expected = [inMemory, Buffer.concat(pieces), inMemory];
+    expect(bodiesOf(answer.bytes).map((body, index) => body.equals(expected[index] as Buffer))).toEqual([true, true, true]);
+    expect(answer.bytes.toString('latin1').match(/Content-Length: \d+/g)).toEqual(expected.map((bytes) => `Content-Length: ${bytes.length}`));
+  });
+
+  test.each([
+    ['more', 300_005],
+    ['fewer', 300_007],
+  ])('pieces of %s bytes than its length abort the answer instead of sending a wrong part', async (_what, length) => {
+    served = [{ contentType: 'application/octet-stream', length, pieces: read() }];
+
+    await expect(getRaw(server.url('/study'))).rejects.toThrow();
+    expect(await lastStream).toBeInstanceOf(FileChangedError);
+  });
+});

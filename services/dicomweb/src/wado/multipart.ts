@@ -11,14 +11,15 @@ import { BufferPool, FileChangedError, readWholeFile, sendFileInPieces, type Hel
 
 export interface Part {
   contentType: string;
-  /** A file to stream, or bytes already in memory. */
+  /** A file to stream, bytes already in memory, or bytes read piece after piece as the answer goes out (with `length`). */
   file?: string;
   bytes?: Uint8Array;
+  pieces?: AsyncIterable<Uint8Array>;
   /**
    * Length of a file part, read from the disk just before; a file found otherwise when it is read
    * aborts the answer. Without it (a file the index says is small), the length is what is read:
    * the file is read whole if it is at most READ_AHEAD_MAX_BYTES when opened, and sent in pieces
-   * otherwise.
+   * otherwise. A part in `pieces` must have it: pieces that add up to another length abort the answer.
    */
   length?: number;
   /** Content-Location, for parts a client may want to name. */
@@ -101,6 +102,8 @@ async function writePart(res: Response, boundary: string, { part, readAhead }: U
     const body = part.bytes ?? read?.bytes;
     if (body !== undefined) {
       await writeTaken(res, [partHead(boundary, part, body.length), body, '\r\n']);
+    } else if (part.pieces !== undefined) {
+      await writePieces(res, partHead(boundary, part, part.length), part.pieces, part.length);
     } else if (part.file !== undefined) {
       // Too large to hold: its length from the open file (it must be the part's, if the part has one), then its pieces.
       let head: string | undefined;
@@ -123,6 +126,20 @@ async function writePart(res: Response, boundary: string, { part, readAhead }: U
   } finally {
     read?.release();
   }
+}
+
+/** A body read piece after piece, each written once the socket has taken the one before; exactly `length` bytes, or the answer is aborted. */
+async function writePieces(res: Response, head: string, pieces: AsyncIterable<Uint8Array>, length: number | undefined): Promise<void> {
+  let sent = 0;
+  let first: string | undefined = head;
+  for await (const piece of pieces) {
+    sent += piece.length;
+    if (length === undefined || sent > length) throw new FileChangedError('a part is longer than its Content-Length');
+    await writeTaken(res, [...(first !== undefined ? [first] : []), piece]);
+    first = undefined;
+  }
+  if (sent !== length) throw new FileChangedError('a part is shorter than its Content-Length');
+  await writeTaken(res, [...(first !== undefined ? [first] : []), '\r\n']);
 }
 
 async function* toAsync<T>(iterator: Iterator<T>): AsyncGenerator<T> {

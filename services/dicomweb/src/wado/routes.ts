@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, hasEncapsulatedPixelData, readBulkData, tagOf, type DicomJson } from '@imaging-facade/dicom';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, hasEncapsulatedPixelData, nativePixelData, readBulkData, tagOf, type DicomJson } from '@imaging-facade/dicom';
 import type { DicomwebDeps } from '../http/deps';
 import { badRequest, DicomwebError, notAcceptable, notFound } from '../http/errors';
 import { streamJsonArray } from '../http/backpressure';
@@ -13,7 +13,8 @@ import { chooseSingle, multipartChoices, parseAccept } from './accept';
 import { multipartContentType, newBoundary, READ_AHEAD_MAX_BYTES, streamParts, type Part } from './multipart';
 import { noneMatchHolds } from './conditional';
 import { pixelsPerFrame, RenderError, type RenderedType } from './render';
-import { frameCache, frameParts } from './frame-parts';
+import { frameParts, indexedPixelData, openFrames } from './frame-parts';
+import { InstanceFrames } from './instance-frames';
 import { canTranscode, transcodePart10 } from './transcode';
 
 /**
@@ -36,7 +37,7 @@ interface Target<Row> {
 export function wadoRoutes(deps: DicomwebDeps): Router {
   const router = express.Router();
   const fileOf = (row: Pick<InstanceRow, 'storagePath'>): string => path.join(deps.storageDir, row.storagePath);
-  const cachedFrames = frameCache(deps.frameCacheBytes);
+  const instanceFrames = new InstanceFrames(deps.frameCacheBytes);
 
   /**
    * The instances a path names, once the token may see the study; 404 otherwise. With their
@@ -149,7 +150,7 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     const wanted = frameNumbers(req.params.frames as string);
     const choices = multipartChoices(parseAccept(req.headers.accept), ['application/octet-stream']);
     if (choices.length === 0) throw notAcceptable('frames are served as multipart/related; type="application/octet-stream"');
-    const parts = await frameParts(cachedFrames, fileOf(row), row.sopUid, choices, wanted);
+    const parts = await frameParts(instanceFrames, fileOf(row), row.sopUid, choices, wanted);
     const boundary = newBoundary();
     res.status(200).type(multipartContentType('application/octet-stream', boundary));
     await streamParts(res, boundary, parts);
@@ -165,10 +166,16 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     }
     const choices = multipartChoices(parseAccept(req.headers.accept), ['application/octet-stream']);
     if (choices.length === 0) throw notAcceptable('bulk data is served as multipart/related; type="application/octet-stream"');
-    let parts: Part[];
-    if (segments.length === 1 && segments[0]?.toUpperCase() === tagOf('PixelData') && hasEncapsulatedPixelData(row.transferSyntaxUid)) {
+    let parts: Part[] | AsyncIterable<Part>;
+    const pixelData = segments.length === 1 && segments[0]?.toUpperCase() === tagOf('PixelData');
+    // Native Pixel Data is read from the file piece after piece, never the file whole (but deflated: undefined).
+    const index = pixelData && !hasEncapsulatedPixelData(row.transferSyntaxUid) ? await indexedPixelData(instanceFrames, fileOf(row), row.sopUid) : undefined;
+    if (pixelData && hasEncapsulatedPixelData(row.transferSyntaxUid)) {
       // Compressed Pixel Data: its frames, one a part labelled with its syntax, as `frames` serves them (PS3.18 8.7.3.3.2).
-      parts = await frameParts(cachedFrames, fileOf(row), row.sopUid, choices);
+      parts = await frameParts(instanceFrames, fileOf(row), row.sopUid, choices);
+    } else if (index?.layout.kind === 'native') {
+      // Little endian, as below.
+      parts = [{ contentType: 'application/octet-stream', length: index.layout.valueLength, pieces: nativePixelData(index, { littleEndian: true }) }];
     } else {
       // Binary values are little endian (PS3.18 8.7.3.3.1): a big endian instance's are read once swapped.
       const source = row.transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN ? await transcodePart10(await readFile(fileOf(row)), EXPLICIT_VR_LITTLE_ENDIAN) : fileOf(row);
@@ -218,7 +225,9 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
       throw notAcceptable(`the frame has ${pixels} pixels, more than this node renders (${deps.rendering.maxPixels}); its frames are served as stored`);
     }
     try {
-      const image = await deps.rendering.render(await readFile(fileOf(row)), { ...options, frame: frame - 1 });
+      // The frame alone (with the header) of an instance read by range; a smaller instance's whole file.
+      const renderable = await (await openFrames(instanceFrames, fileOf(row), row.sopUid)).renderable(frame);
+      const image = await deps.rendering.render(renderable.bytes, { ...options, frame: renderable.frame });
       res.status(200).type(options.mediaType).send(image);
     } catch (error) {
       if (error instanceof RenderError) throw new DicomwebError(404, error.message);

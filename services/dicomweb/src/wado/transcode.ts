@@ -1,5 +1,6 @@
 import { log as codecsLog, NativeCodecs, Transcoder } from 'dcmjs-codecs';
 import {
+  checkNativeLength,
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -7,13 +8,16 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   MalformedDatasetError,
   MalformedPixelDataError,
+  nativeFrame,
+  nativeFrameBits,
   part10TransferSyntax,
+  readFrames,
   readNaturalizedPart10,
-  readPixelFrames,
   silenceDcmjs,
   tagOf,
   toExplicitVrLittleEndian,
   TruncatedDatasetError,
+  type PixelDataIndex,
   type Replacement,
 } from '@imaging-facade/dicom';
 
@@ -88,9 +92,71 @@ export async function transcodePart10(bytes: Uint8Array, wanted: string): Promis
   }
 }
 
-/** The instance's frames in `wanted` (native little endian pixel data), cut by frame size. */
-export async function transcodeFrames(bytes: Uint8Array, wanted: string): Promise<Uint8Array[]> {
-  return (await readPixelFrames(await transcodePart10(bytes, wanted))).frames;
+/**
+ * Frames `frames` (from 0) of an indexed instance in `wanted` (native little endian pixel data), each
+ * read alone from the file (libs/dicom `readFrames`): a big endian frame swapped, a compressed one
+ * decoded alone. A frame of a 1 GB instance costs that frame, read and decoded; the decoder gives each
+ * frame what decoding the whole instance gives it (checked on pydicom's samples).
+ */
+export async function transcodeFrames(index: PixelDataIndex, frames: readonly number[], wanted: string): Promise<Uint8Array[]> {
+  const stored = index.transferSyntaxUid;
+  if (!canTranscode(stored, wanted, index.image.bitsAllocated)) {
+    throw new TranscodeError(`cannot decode ${stored}${index.encapsulated ? ` of ${index.image.bitsAllocated} bits allocated` : ''} to ${wanted}`);
+  }
+  if (!index.encapsulated) {
+    return readFrames(index, frames, { littleEndian: true });
+  }
+  await codecs();
+  const { image } = index;
+  const input: Record<string, unknown> = {
+    Rows: image.rows,
+    Columns: image.columns,
+    SamplesPerPixel: image.samplesPerPixel,
+    BitsAllocated: image.bitsAllocated,
+    BitsStored: image.bitsStored,
+    HighBit: image.highBit,
+    PixelRepresentation: image.pixelRepresentation,
+    PhotometricInterpretation: image.photometricInterpretation,
+    PlanarConfiguration: image.planarConfiguration,
+  };
+  for (const [keyword, value] of Object.entries(input)) if (value === undefined) delete input[keyword];
+  const decoded: Uint8Array[] = [];
+  for (const frame of await readFrames(index, frames)) {
+    const elements = decode({ ...input, NumberOfFrames: 1, PixelData: [frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength)] }, stored);
+    const pixels = decodedBuffer(elements);
+    const frameBits = nativeFrameBits({
+      rows: Number(elements.Rows),
+      columns: Number(elements.Columns),
+      samplesPerPixel: Number(elements.SamplesPerPixel ?? 1),
+      bitsAllocated: Number(elements.BitsAllocated),
+      photometricInterpretation: String(elements.PhotometricInterpretation ?? ''),
+    });
+    checkNativeLength(pixels.length, 1, frameBits);
+    decoded.push(nativeFrame(pixels, 0, frameBits));
+  }
+  return decoded;
+}
+
+/** What dcmjs-codecs decodes `input` (naturalized Image Pixel attributes and Pixel Data, frame by frame) to, in Explicit VR Little Endian. */
+function decode(input: Record<string, unknown>, stored: string): Record<string, unknown> {
+  // The transcoder writes its results into the object it is given: `input` keeps the stored values.
+  const transcoder = new Transcoder({ ...input }, stored);
+  try {
+    transcoder.transcode(EXPLICIT_VR_LITTLE_ENDIAN);
+  } catch (error) {
+    throw new TranscodeError(`cannot decode ${stored}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return transcoder.getElements();
+}
+
+/** The decoded Pixel Data, all frames one after the other. */
+function decodedBuffer(decoded: Record<string, unknown>): Uint8Array {
+  const pixelData = decoded.PixelData as ArrayBuffer[] | ArrayBuffer | undefined;
+  const buffer = Array.isArray(pixelData) ? pixelData[0] : pixelData;
+  if (!buffer) {
+    throw new TranscodeError('the instance has no Pixel Data');
+  }
+  return new Uint8Array(buffer);
 }
 
 let codecsReady: Promise<void> | undefined;
@@ -140,21 +206,9 @@ async function decodedPixels(bytes: Uint8Array, stored: string): Promise<Map<str
       throw error;
     }
   }
-  // The transcoder writes its results into the object it is given: `input` keeps the stored values.
-  const transcoder = new Transcoder({ ...input }, stored);
-  try {
-    transcoder.transcode(EXPLICIT_VR_LITTLE_ENDIAN);
-  } catch (error) {
-    throw new TranscodeError(`cannot decode ${stored}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const decoded = transcoder.getElements();
-  const pixelData = decoded.PixelData as ArrayBuffer[] | ArrayBuffer | undefined;
-  const buffer = Array.isArray(pixelData) ? pixelData[0] : pixelData;
-  if (!buffer) {
-    throw new TranscodeError('the instance has no Pixel Data');
-  }
+  const decoded = decode(input, stored);
   const replacements = new Map<string, Replacement>([
-    [tagOf('PixelData'), { vr: Number(decoded.BitsAllocated) > 8 ? 'OW' : 'OB', value: new Uint8Array(buffer) }],
+    [tagOf('PixelData'), { vr: Number(decoded.BitsAllocated) > 8 ? 'OW' : 'OB', value: decodedBuffer(decoded) }],
   ]);
   for (const keyword of DECODER_CHANGES) {
     const value = decoded[keyword];
