@@ -14,3 +14,4 @@ export * from './define-service';
 export * from './format-parameter';
 export * from './local-database';
 export * from './request-thread';
+export * from './bytes-thread';

@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RequestThread } from '@imaging-facade/service-kit';
+import { bytesOf, RequestThread, type BytesReply } from '@imaging-facade/service-kit';
 import { ManifestBuildError, writeKos, type ManifestContent } from './kos-writer';
-
-type Reply = { id: number; bytes?: Uint8Array; error?: { message: string; buildError: boolean } };
 
 /** Writes a study's manifest: its Part 10 bytes, or a ManifestBuildError (see writeKos). */
 export type ManifestWrite = (content: ManifestContent) => Promise<Buffer>;
@@ -25,7 +23,7 @@ export const writeKosHere: ManifestWrite = async (content) => writeKos(content);
  */
 export class ManifestThread {
   // A small young generation: with V8's default, the thread held ~30 MB more after a few manifests.
-  private readonly thread = new RequestThread<{ content: ManifestContent }, Reply>(
+  private readonly thread = new RequestThread<{ content: ManifestContent }, BytesReply>(
     () => new Worker(path.join(__dirname, 'kos-thread-worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: 4 } }),
     'manifest',
   );
@@ -33,15 +31,8 @@ export class ManifestThread {
   readonly write: ManifestWrite = __filename.endsWith('.ts')
     ? writeKosHere
     : async (content) => {
-        const reply = await this.thread.request({ content });
-        if (reply.error !== undefined) {
-          throw reply.error.buildError ? new ManifestBuildError(reply.error.message) : new Error(reply.error.message);
-        }
-        // Never an empty manifest in place of a missing answer: the study's publication is retried.
-        if (reply.bytes === undefined) {
-          throw new Error('the manifest thread answered without the manifest');
-        }
-        return Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+        // Never an empty manifest in place of a missing answer (bytesOf): the study's publication is retried.
+        return bytesOf(await this.thread.request({ content }), 'manifest', (message) => new ManifestBuildError(message));
       };
 
   close(): Promise<void> {

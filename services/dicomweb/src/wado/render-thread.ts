@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RequestThread } from '@imaging-facade/service-kit';
+import { bytesOf, RequestThread, type BytesReply } from '@imaging-facade/service-kit';
 import { renderFrame, RenderError, type RenderOptions } from './render';
-
-type Reply = { id: number; image?: Uint8Array; error?: { message: string; renderError: boolean } };
 
 /** Renders one frame of a Part 10 file as a consumer image (see renderFrame). */
 export type FrameRender = (file: Uint8Array, options: RenderOptions) => Promise<Buffer>;
@@ -18,7 +16,7 @@ export type FrameRender = (file: Uint8Array, options: RenderOptions) => Promise<
  * TypeScript source (under ts-jest), there is no such file, and frames are rendered in this thread.
  */
 export class RenderThread {
-  private readonly thread = new RequestThread<{ file: Uint8Array; options: RenderOptions }, Reply>(
+  private readonly thread = new RequestThread<{ file: Uint8Array; options: RenderOptions }, BytesReply>(
     () => new Worker(path.join(__dirname, 'render-thread-worker.js')),
     'render',
   );
@@ -28,13 +26,7 @@ export class RenderThread {
     : async (file, options) => {
         const owned = file.byteOffset === 0 && file.byteLength === file.buffer.byteLength ? file : Uint8Array.prototype.slice.call(file);
         const reply = await this.thread.request({ file: owned, options }, [owned.buffer as ArrayBuffer]);
-        if (reply.error !== undefined) {
-          throw reply.error.renderError ? new RenderError(reply.error.message) : new Error(reply.error.message);
-        }
-        if (reply.image === undefined) {
-          throw new Error('the render thread answered without an image');
-        }
-        return Buffer.from(reply.image.buffer, reply.image.byteOffset, reply.image.byteLength);
+        return bytesOf(reply, 'render', (message) => new RenderError(message));
       };
 
   close(): Promise<void> {
