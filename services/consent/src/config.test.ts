@@ -21,7 +21,12 @@ describe('loadConsentConfig', () => {
       consent: { policyUri: 'urn:imaging-facade:consent-policy:opt-out', organization: { name: 'Imaging Facade', identifier: undefined } },
       defaultPatientIdSystem: 'https://imagingfacade.org/fhir/sid/patient-id',
       environment: 'development',
+      reconcile: { intervalMs: 30_000, marginMs: 300_000 },
     });
+  });
+
+  test('the periodic reconciliation with FHIR: its interval and margin', () => {
+    expect(loadConsentConfig({ FACADE_DATA_DIR: dataDir, CONSENT_RECONCILE_INTERVAL_MS: '5000', CONSENT_RECONCILE_MARGIN_MS: '0' }).reconcile).toEqual({ intervalMs: 5_000, marginMs: 0 });
   });
 
   test('opt-in with its own policy document and an identified organization', () => {
@@ -50,6 +55,8 @@ describe('loadConsentConfig', () => {
     ['a proxy trusted by hop count (anybody who connects could name their address)', { CONSENT_TRUST_PROXY: '1' }, 'CONSENT_TRUST_PROXY'],
     ['every proxy trusted', { CONSENT_TRUST_PROXY: 'TRUE' }, 'CONSENT_TRUST_PROXY'],
     ['a misspelt proxy', { CONSENT_TRUST_PROXY: 'loopbak' }, 'CONSENT_TRUST_PROXY'],
+    ['no periodic reconciliation (a refusal a dead desk stored would stay unenforced)', { CONSENT_RECONCILE_INTERVAL_MS: '0' }, 'CONSENT_RECONCILE_INTERVAL_MS'],
+    ['a negative reconciliation margin', { CONSENT_RECONCILE_MARGIN_MS: '-1' }, 'CONSENT_RECONCILE_MARGIN_MS'],
   ])('fails fast on %s, naming the variable', (_situation, environment, variable) => {
     expect(() => loadConsentConfig(environment)).toThrow(ConfigError);
     expect(() => loadConsentConfig(environment)).toThrow(new RegExp(`${variable}:`));

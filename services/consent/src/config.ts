@@ -68,6 +68,20 @@ export const configSchema = z
      * trust whoever connects, and the desk listens on every interface.
      */
     CONSENT_TRUST_PROXY: z.string().trim().min(1).superRefine(checkTrustedProxies).optional(),
+    /**
+     * How often (ms) the desk compares the decisions topic with the desk Consents FHIR changed since
+     * its last sweep, and announces FHIR's state of a patient where the topic's is older or
+     * different: a decision stored by a desk that died before announcing it reaches every face within
+     * this interval, without a restart. Not 0: such a refusal would stay unenforced.
+     */
+    CONSENT_RECONCILE_INTERVAL_MS: env.positiveInt(30_000),
+    /**
+     * How far back (ms) before the newest change a sweep has seen its next search begins: a FHIR
+     * transaction's resources carry the instant it began and are seen once it commits, and the FHIR
+     * server's clock may be set back. A change that becomes visible later than this is found by the
+     * next start's reconciliation only.
+     */
+    CONSENT_RECONCILE_MARGIN_MS: env.milliseconds(5 * 60_000),
     /** The node-wide settings (FACADE_*): its consent policy, patient ID system, environment, log pseudonym key… */
     ...nodeSettingsShape,
     /** pino log level. */
@@ -115,6 +129,7 @@ export const configSchema = z
           identifier: orgSystem ? { system: orgSystem, value: orgValue.join('|') } : undefined,
         },
       },
+      reconcile: { intervalMs: raw.CONSENT_RECONCILE_INTERVAL_MS, marginMs: raw.CONSENT_RECONCILE_MARGIN_MS },
       accounts,
       defaultPatientIdSystem: node.patientIdSystem,
       sessionIdleMs: raw.CONSENT_SESSION_IDLE_MS,

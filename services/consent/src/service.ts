@@ -19,16 +19,17 @@ import { AccountVerifier } from './auth/accounts';
 import { consentApi } from './api/routes';
 import type { ConsentConfig } from './config';
 import { ConsentStore } from './decisions/consent-store';
-import { DecisionService, reconcileWithTopic } from './decisions/decisions';
+import { DecisionService } from './decisions/decisions';
 import { deskPages } from './desk/routes';
 import { SECURE_COOKIES, SessionStore } from './desk/session';
 import type { ConsentDesk } from './decisions/patient-consent';
 import { PatientDirectory } from './decisions/patients';
+import { Reconciliation } from './decisions/reconciliation';
 import { StatePublisher } from './decisions/state-publisher';
 
 export const SERVICE = 'consent-desk';
 
-/** How often states that Kafka refused are offered again, and reconciliation retried. */
+/** How often states that Kafka refused are offered again, and the start-up reconciliation retried. */
 const RETRY_INTERVAL_MS = 5_000;
 /**
  * How long a stop waits for the requests under way: past a FHIR call's timeout (FHIR_TIMEOUT_MS, 15 s
@@ -78,6 +79,8 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     pseudonymize,
     metrics,
   });
+  // The decisions topic compared with FHIR at start, then every CONSENT_RECONCILE_INTERVAL_MS (a desk that died between the two writes).
+  const reconciliation = new Reconciliation({ store, decisions, view, logger, pseudonymize, metrics, marginMs: config.reconcile.marginMs });
   const desk: ConsentDesk = {
     policy: config.policy,
     defaultPatientIdSystem: config.defaultPatientIdSystem,
@@ -102,7 +105,7 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     opsToken: config.opsToken,
     logger,
     metrics,
-    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('kafka-views', [view, catalog], 'the decisions and studies topics'), announced(decisions), requests.readiness],
+    readiness: [kafkaReadiness(admin), fhirReadiness(fhir), caughtUp('kafka-views', [view, catalog], 'the decisions and studies topics'), announced(decisions), reconciliation.readiness, requests.readiness],
     app,
   });
   onStop('http server', ops.close);
@@ -137,22 +140,12 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
   onStop('requests under way', () => requests.close(REQUESTS_STOP_MS));
   await Promise.all([view.ready(), catalog.ready()]);
 
-  let reconciled = false;
-  const reconcile = async () => {
-    try {
-      const result = await reconcileWithTopic(store, decisions, view.patients(), logger, pseudonymize);
-      reconciled = true;
-      logger.info(result, 'consent states reconciled with FHIR');
-    } catch (error) {
-      logger.error({ reason: errorMessage(error) }, 'reconciliation with FHIR failed, will retry');
-    }
-  };
-  await reconcile();
+  await reconciliation.startUp();
   let background = Promise.resolve();
   const timer = setInterval(() => {
     background = background.then(async () => {
-      if (!reconciled) {
-        await reconcile();
+      if (!reconciliation.startedUp) {
+        await reconciliation.startUp();
       }
       await decisions.announcePending().catch((error: unknown) => logger.warn({ reason: errorMessage(error) }, 'announcing pending states failed'));
     });
@@ -161,6 +154,9 @@ export async function startConsentDesk(config: ConsentConfig, logger: Logger, on
     clearInterval(timer);
     await background;
   });
+  reconciliation.start(config.reconcile.intervalMs);
+  // Stopped first: a sweep under way ends at its next patient, before the producer and the view close.
+  onStop('reconciliation sweeps', () => reconciliation.stop());
 
   logger.info({ port: ops.port, policy: config.policy, decisionsTopic, studiesTopic, studies: catalog.size }, 'consent desk ready');
   return { port: ops.port };

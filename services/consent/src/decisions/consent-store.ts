@@ -129,6 +129,15 @@ export class ConsentStore {
   }
 
   /**
+   * Every desk Consent, active or inactive, whose last change the FHIR server dates at or after
+   * `since` (its `meta.lastUpdated`, the server's clock), page after page; every one without `since`
+   * (the periodic reconciliation's sweeps, reconciliation.ts).
+   */
+  changedSince(since: string | undefined): AsyncGenerator<Consent> {
+    return this.fhir.searchAll('Consent', { _tag: TAG_TOKEN, ...(since === undefined ? {} : { _lastUpdated: `ge${since}` }), _count: String(PAGE_SIZE) });
+  }
+
+  /**
    * Every desk Consent of the patient, those made inactive too, every page, in one search: those in
    * force are the patient's state, and all of them together say where that state stands in the FHIR
    * server's order of changes (libs/consent `stateOrderOf`).

@@ -5,7 +5,7 @@ import type { ConsentDecision } from '@imaging-facade/events';
 import { createLogger } from '@imaging-facade/service-kit';
 import { buildConsent, DESK_CONSENT_TAG } from './consent-resource';
 import type { ConsentStore } from './consent-store';
-import { DecisionService, maySharePatientStudies, sameDecisions, SeveralPatientRecordsError } from './decisions';
+import { DecisionService, maySharePatientStudies, sameDecisions, SeveralPatientRecordsError, topicLags } from './decisions';
 import type { StatePublisher } from './state-publisher';
 
 const patient = { system: 'urn:oid:1.2.250.1.71.4.2.7', value: 'P1' };
@@ -23,6 +23,61 @@ describe('sameDecisions (does the topic agree with FHIR?)', () => {
     ['another Consent for the same scope', state(deny), state({ ...deny, consentId: '9' }), false],
   ])('%s', (_situation, a, b, expected) => {
     expect(sameDecisions(a, b)).toBe(expected);
+  });
+});
+
+describe('topicLags (must FHIR\'s state be announced over the topic\'s?)', () => {
+  const order = (lastUpdated: string, versions: number) => ({ lastUpdated, versions });
+  const inFhir = (...decisions: ConsentDecision[]) => ({ ...state(...decisions), fhirOrder: order('2026-12-07T10:00:00.000+00:00', 3) });
+  test.each([
+    ['the same decisions, the same place in FHIR order', inFhir(deny), { ...state(deny), fhirOrder: order('2026-12-07T10:00:00.000Z', 3) }, false],
+    ['the same decisions, read before a later change of FHIR', inFhir(deny), { ...state(deny), fhirOrder: order('2026-12-07T10:00:00.000Z', 2) }, true],
+    ['the same decisions, published before fhirOrder existed', inFhir(deny), state(deny), true],
+    ['other decisions (a crash between FHIR and Kafka)', inFhir(deny), { ...state(studyPermit), fhirOrder: order('2026-12-07T09:00:00.000Z', 1) }, true],
+    ['nothing in force, nothing on the topic', inFhir(), undefined, false],
+    ['the same decisions, the topic later than FHIR (a Consent deleted): the views keep theirs anyway', inFhir(deny), { ...state(deny), fhirOrder: order('2026-12-07T11:00:00.000Z', 3) }, false],
+  ])('%s', (_situation, fhir, known, expected) => {
+    expect(topicLags(fhir, known)).toBe(expected);
+  });
+});
+
+describe('DecisionService.reconcile', () => {
+  const settings = { policyUri: 'urn:imaging-facade:consent-policy:opt-out', organization: { name: 'Imaging Facade' } };
+  const refusal: Consent = {
+    ...buildConsent({ patient, provision: 'deny', recordedAt: '2026-12-07T10:00:00.000Z', recordedBy: 'desk' }, settings, 'Patient/7'),
+    id: '1',
+    meta: { versionId: '1', lastUpdated: '2026-12-07T10:00:00.000+00:00', tag: [DESK_CONSENT_TAG] },
+  };
+
+  function desk() {
+    const store = { patientConsents: jest.fn().mockResolvedValue([refusal]) };
+    const publish = jest.fn().mockResolvedValue(true);
+    const decisions = new DecisionService({
+      store: store as unknown as ConsentStore,
+      publisher: { publish } as unknown as StatePublisher,
+      catalog: { study: () => undefined, studiesOf: () => [] },
+      settings,
+      logger: createLogger('test', 'silent'),
+      pseudonymize: () => 'pt-p1',
+      metrics: new Registry(),
+    });
+    return { decisions, store, publish };
+  }
+
+  test('announces FHIR\'s state where the topic lacks it, as a decision is announced (FHIR read again after publishing)', async () => {
+    const { decisions, store, publish } = desk();
+    await expect(decisions.reconcile(patient, () => undefined)).resolves.toBe(true);
+    expect(publish).toHaveBeenCalledWith(expect.objectContaining({ decisions: [expect.objectContaining({ consentId: '1', provision: 'deny' })], fhirOrder: { lastUpdated: '2026-12-07T10:00:00.000+00:00', versions: 1 } }));
+    expect(store.patientConsents).toHaveBeenCalledTimes(2);
+    expect(decisions.unannouncedCount).toBe(0);
+  });
+
+  test('announces nothing where the topic holds FHIR\'s state; reads the topic once FHIR has answered', async () => {
+    const { decisions, publish } = desk();
+    const known = jest.fn(() => ({ ...state({ ...deny, recordedAt: '2026-12-07T10:00:00.000Z' }), fhirOrder: { lastUpdated: '2026-12-07T10:00:00.000Z', versions: 1 } }));
+    await expect(decisions.reconcile(patient, known)).resolves.toBe(false);
+    expect(known).toHaveBeenCalledTimes(1);
+    expect(publish).not.toHaveBeenCalled();
   });
 });
 

@@ -1,11 +1,11 @@
 import type { Consent } from '@medplum/fhirtypes';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { parsePatientKey, patientKey, type ConsentDecision, type ConsentStateOrder, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
+import { patientKey, type ConsentDecision, type ConsentStateOrder, type ConsentStudy, type PatientIdentifier } from '@imaging-facade/events';
 import { compareStateOrder, KeyedLock, stateOrderOf, type PatientConsentState, type Pseudonymizer, type StudyCatalog } from '@imaging-facade/consent';
 import { FhirError } from '@imaging-facade/fhir';
 import { conflict, OutcomeError, unprocessable } from '@imaging-facade/fhir-outcomes';
 import { errorMessage, retry, type Logger } from '@imaging-facade/service-kit';
-import { buildConsent, decisionOfConsent, patientOfConsent, type ConsentSettings } from './consent-resource';
+import { buildConsent, decisionOfConsent, type ConsentSettings } from './consent-resource';
 import type { ConsentStore } from './consent-store';
 import type { StatePublisher } from './state-publisher';
 
@@ -36,6 +36,9 @@ export interface ChangeResult {
   /** False when the new state could not be put on Kafka yet: it is retried in the background. */
   announced: boolean;
 }
+
+/** A patient's state as read from FHIR, with its place in FHIR's order of their changes. */
+export type StateInFhir = PatientConsentState & { fhirOrder: ConsentStateOrder };
 
 export interface DecisionServiceOptions {
   store: ConsentStore;
@@ -155,7 +158,7 @@ export class DecisionService {
    * The patient's current state, read from FHIR, with where it stands in FHIR's order of changes
    * (`fhirOrder`, from every desk Consent of theirs, inactive ones included: one search).
    */
-  async current(patient: PatientIdentifier): Promise<PatientConsentState & { fhirOrder: ConsentStateOrder }> {
+  async current(patient: PatientIdentifier): Promise<StateInFhir> {
     const consents = await this.options.store.patientConsents(patient);
     return {
       ...this.stateFrom(
@@ -235,19 +238,24 @@ export class DecisionService {
   }
 
   /**
-   * Puts the patient's state as FHIR has it on Kafka, unless `known` (what the topic says) already
-   * matches it. Used at start-up to heal a state that was written to FHIR but never announced.
+   * Puts the patient's state as FHIR has it on Kafka when the topic's, `known()` (the consent view's,
+   * read once FHIR has answered), is older or different (`topicLags`); announced as a decision is
+   * (`announce`: FHIR read again after publishing). Resolves true when it announced. Heals a state
+   * written to FHIR but never announced (a desk that died in between): at start, and at every
+   * periodic sweep (reconciliation.ts).
    */
-  reconcile(patient: PatientIdentifier, known: PatientConsentState | undefined): Promise<boolean> {
+  reconcile(patient: PatientIdentifier, known: () => PatientConsentState | undefined): Promise<boolean> {
     return this.lock.run(patientKey(patient), async () => {
       const state = await this.current(patient);
-      if (sameDecisions(state, known)) {
+      const held = known();
+      if (!topicLags(state, held)) {
         return false;
       }
-      const announced = await this.options.publisher.publish(state);
-      if (!announced) {
-        this.unannounced.set(patientKey(patient), patient);
+      if (held?.fhirOrder !== undefined && compareStateOrder(state.fhirOrder, held.fhirOrder) < 0) {
+        // A Consent deleted, or FHIR restored from a backup: the views keep the newer state they hold.
+        this.options.logger.warn({ patient: this.options.pseudonymize(patientKey(patient)) }, "FHIR's consent state is older than the topic's: the consent views keep theirs");
       }
+      await this.announce(patient, state);
       return true;
     });
   }
@@ -270,11 +278,11 @@ export class DecisionService {
    * view skips it (`fhirOrder`), but compaction keeps a key's last message only, and a consumer of
    * an older version takes the last one: so FHIR's newer state is published after it.
    */
-  private async announce(patient: PatientIdentifier): Promise<{ state: PatientConsentState; announced: boolean }> {
+  private async announce(patient: PatientIdentifier, read?: StateInFhir): Promise<{ state: PatientConsentState; announced: boolean }> {
     const key = patientKey(patient);
-    let state: PatientConsentState & { fhirOrder: ConsentStateOrder };
+    let state: StateInFhir;
     try {
-      state = await this.current(patient);
+      state = read ?? (await this.current(patient));
     } catch (error) {
       // The change may be in FHIR already: the background loop announces it once FHIR answers.
       this.unannounced.set(key, patient);
@@ -382,56 +390,30 @@ export class DecisionService {
   }
 }
 
+/** What a decision says, with its Consent: two equal fingerprints are the same decision of the same Consent. */
+export function decisionFingerprint(decision: ConsentDecision): string {
+  return [decision.consentId, decision.provision, decision.scope, decision.study?.studyInstanceUid ?? '', decision.study?.accessionNumber ?? ''].join(':');
+}
+
 /** Two states hold the same decisions (the same Consents, saying the same). */
 export function sameDecisions(a: PatientConsentState | undefined, b: PatientConsentState | undefined): boolean {
   const fingerprint = (state: PatientConsentState | undefined) =>
     (state?.decisions ?? [])
-      .map((d) => [d.consentId, d.provision, d.scope, d.study?.studyInstanceUid ?? '', d.study?.accessionNumber ?? ''].join(':'))
+      .map(decisionFingerprint)
       .sort()
       .join(',');
   return fingerprint(a) === fingerprint(b);
 }
 
 /**
- * Start-up reconciliation: every patient with a desk Consent in force in FHIR, and every patient the
- * topic still shows decisions for, gets FHIR's state announced where the topic disagrees. This heals
- * a decision stored in FHIR whose announcement was lost (a crash between the two writes).
+ * Whether FHIR's state of a patient must be announced over the topic's (`known`, as a consent view
+ * holds it): their decisions differ, or the topic's comes before FHIR's in FHIR's order of the
+ * patient's changes (or carries no order, published before 2026-12-07). No state on the topic and
+ * none in force in FHIR agree.
  */
-export async function reconcileWithTopic(
-  store: ConsentStore,
-  decisions: DecisionService,
-  topicStates: Iterable<[string, PatientConsentState]>,
-  logger: Logger,
-  pseudonymize: Pseudonymizer,
-): Promise<{ checked: number; announced: number }> {
-  const fromFhir = new Map<string, { patient: PatientIdentifier; consents: Consent[] }>();
-  for await (const consent of store.allActive()) {
-    const patient = patientOfConsent(consent);
-    if (!patient) continue;
-    const entry = fromFhir.get(patientKey(patient)) ?? { patient, consents: [] };
-    entry.consents.push(consent);
-    fromFhir.set(patientKey(patient), entry);
+export function topicLags(inFhir: StateInFhir, known: PatientConsentState | undefined): boolean {
+  if (!sameDecisions(inFhir, known)) {
+    return true;
   }
-  const onTopic = new Map(topicStates);
-  const keys = new Set([...fromFhir.keys(), ...onTopic.keys()]);
-  let announced = 0;
-  for (const key of keys) {
-    const inFhir = fromFhir.get(key);
-    const known = onTopic.get(key);
-    const fhirDecisions = (inFhir?.consents ?? []).map((consent) => decisionOfConsent(consent)).filter((d): d is ConsentDecision => d !== undefined);
-    if (sameDecisions({ patient: inFhir?.patient ?? known!.patient, decisions: fhirDecisions, updatedAt: '' }, known)) {
-      continue;
-    }
-    const patient = inFhir?.patient ?? known?.patient ?? parsePatientKey(key);
-    if (!patient) continue;
-    try {
-      if (await decisions.reconcile(patient, known)) {
-        announced++;
-        logger.info({ patient: pseudonymize(key) }, 'consent state re-announced from FHIR');
-      }
-    } catch (error) {
-      logger.error({ patient: pseudonymize(key), reason: errorMessage(error) }, 'could not reconcile a consent state');
-    }
-  }
-  return { checked: keys.size, announced };
+  return known !== undefined && (known.fhirOrder === undefined || compareStateOrder(known.fhirOrder, inFhir.fhirOrder) < 0);
 }
