@@ -108,6 +108,29 @@ describe('the DICOMweb index file', () => {
     reopened.close();
   });
 
+  it('a thumbnail\'s instance is the middle one, in retrieve order, of those with Pixel Data (of the study, or of one series); none without', () => {
+    const index = new StudyIndexDb(path.join(dir, 'dicomweb', 'index.sqlite'));
+    const instance = (seriesUid: string, number: number, pixels: boolean) => ({
+      studyUid: '1.2.3', seriesUid, sopUid: `${seriesUid}.${number}`, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', instanceNumber: number,
+      transferSyntaxUid: '1.2.840.10008.1.2.1', storagePath: `1.2.3/${seriesUid}/${number}.dcm`, sizeBytes: 1,
+      metadata: JSON.stringify(pixels ? { '7FE00010': { vr: 'OW', BulkDataURI: 'x' } } : { '00080060': { vr: 'CS', Value: ['SR'] } }),
+    });
+    try {
+      index.replaceStudy({
+        ...oneStudy,
+        series: [oneStudy.series[0]!, { ...oneStudy.series[0]!, seriesUid: '1.2.3.2', modality: 'SR', seriesNumber: 2 }],
+        instances: [...[1, 2, 3, 4, 5].map((number) => instance('1.2.3.1', number, number !== 1)), instance('1.2.3.2', 1, false)],
+      });
+      // Instances 2–5 have pixels: the middle of four is the third, instance 4.
+      expect(index.middleImageOf('1.2.3')?.sopUid).toBe('1.2.3.1.4');
+      expect(index.middleImageOf('1.2.3', '1.2.3.1')?.sopUid).toBe('1.2.3.1.4');
+      expect(index.middleImageOf('1.2.3', '1.2.3.2')).toBeUndefined();
+      expect(index.middleImageOf('1.2.9')).toBeUndefined();
+    } finally {
+      index.close();
+    }
+  });
+
   it('is made in a directory other users cannot read (patient data)', () => {
     const file = path.join(dir, 'dicomweb', 'index.sqlite');
     new StudyIndexDb(file).close();

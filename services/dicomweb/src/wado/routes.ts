@@ -46,6 +46,16 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
   async function target(req: Request, res: Response): Promise<Target<InstanceRow>>;
   async function target(req: Request, res: Response, files: 'files'): Promise<Target<InstanceFileRow>>;
   async function target(req: Request, res: Response, files?: 'files'): Promise<Target<InstanceRow | InstanceFileRow>> {
+    const { study, studyUid, seriesUid, sopUid } = await visibleStudy(req, res);
+    const instances = files ? deps.db.instanceFilesOf(studyUid, seriesUid, sopUid) : deps.db.instancesOf(studyUid, seriesUid, sopUid);
+    if (instances.length === 0) {
+      throw notFound(sopUid ? `Instance ${sopUid}` : `Series ${seriesUid ?? ''}`);
+    }
+    return { study, instances };
+  }
+
+  /** The study a path names, once the token may see it (404 otherwise), and the UIDs the path gives. */
+  async function visibleStudy(req: Request, res: Response) {
     const studyUid = checkUid(req.params.study as string, 'StudyInstanceUID');
     const seriesUid = req.params.series === undefined ? undefined : checkUid(req.params.series as string, 'SeriesInstanceUID');
     const sopUid = req.params.instance === undefined ? undefined : checkUid(req.params.instance as string, 'SOPInstanceUID');
@@ -53,12 +63,8 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
     if (!study || !(await deps.access.canSee(principalOf(res), deps.db.accessFactsOf(study), 'read'))) {
       throw notFound(`Study ${studyUid}`);
     }
-    const instances = files ? deps.db.instanceFilesOf(studyUid, seriesUid, sopUid) : deps.db.instancesOf(studyUid, seriesUid, sopUid);
-    if (instances.length === 0) {
-      throw notFound(sopUid ? `Instance ${sopUid}` : `Series ${seriesUid ?? ''}`);
-    }
     audited(res).studies = [study];
-    return { study, instances };
+    return { study, studyUid, seriesUid, sopUid };
   }
 
   /** One instance's weak validator, from its file: an instance sent again replaces its file. */
@@ -212,13 +218,11 @@ export function wadoRoutes(deps: DicomwebDeps): Router {
   };
 
   const rendered = (thumbnail: boolean) => async (req: Request, res: Response): Promise<void> => {
-    const { instances } = await target(req, res);
     const options = renderOptions(req, thumbnail);
     const frameText = req.params.frames as string | undefined;
     const frame = frameText ? frameNumbers(frameText)[0] as number : 1;
     // A series' or a study's thumbnail: the middle instance that has pixels.
-    const candidates = instances.filter((row) => row.metadata.includes('"7FE00010"'));
-    const row = req.params.instance ? (instances[0] as InstanceRow) : candidates[Math.floor(candidates.length / 2)];
+    const row = req.params.instance ? (await target(req, res)).instances[0] : await visibleStudy(req, res).then(({ studyUid, seriesUid }) => deps.db.middleImageOf(studyUid, seriesUid));
     if (!row || !row.metadata.includes('"7FE00010"')) throw notFound('An image');
     const pixels = pixelsPerFrame(JSON.parse(row.metadata) as DicomJson);
     if (pixels > deps.rendering.maxPixels) {
