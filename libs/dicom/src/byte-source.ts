@@ -42,6 +42,8 @@ export class FileByteSource implements ByteSource {
     prefix: Buffer = Buffer.alloc(0),
     /** Resolves once the file holds the whole range (it may still be being written). */
     private readonly ready: Promise<void> = Promise.resolve(),
+    /** Bytes read at a time: smaller where little is read between skips (the headers of large items). */
+    private readonly windowBytes = WINDOW,
   ) {
     this.window = prefix;
     this.windowStart = position;
@@ -52,7 +54,7 @@ export class FileByteSource implements ByteSource {
       throw new TruncatedDatasetError();
     }
     if (this.position < this.windowStart || this.position + length > this.windowStart + this.window.length) {
-      await this.fill(Math.max(length, WINDOW));
+      await this.fill(Math.max(length, this.windowBytes));
     }
     const from = this.position - this.windowStart;
     const to = Math.min(this.window.length, this.end - this.windowStart);

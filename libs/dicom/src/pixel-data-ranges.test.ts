@@ -386,3 +386,78 @@ print(json.dumps(out))
     });
   });
 });
+
+/**
+ * Offset tables that do not describe the items (crafted, or written wrong): a table is believed only
+ * where it names the items a walk of their headers finds. Each file holds three JPEG fragments, one
+ * a frame; the frames must be those fragments, whatever the table says (readers that follow the
+ * table, dcmjs's and pydicom's among them, serve the bytes it points at).
+ */
+const LYING_TABLES = `
+import struct, sys, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import generate_uid, JPEGBaseline8Bit
+out = sys.argv[1]
+A = b'\\xff\\xd8AAAAAAAAAA\\xff\\xd9'
+C = b'\\xff\\xd8CCCCCCCCCC\\xff\\xd9'
+# Bytes of an item header inside a fragment (FE FF 00 E0 occurs in JPEG data: FF 00 is byte stuffing).
+FAKE_MIDDLE = b'\\xff\\xd8BB\\xfe\\xff\\x00\\xe0\\x02\\x00\\x00\\x00ZZ'
+FAKE_LAST = b'\\xff\\xd8CC\\xfe\\xff\\x00\\xe0\\x02\\x00\\x00\\x00ZZCC\\xff\\xd9'
+def items(fragments, table):
+    body = struct.pack('<HHI', 0xfffe, 0xe000, 4 * len(table)) + b''.join(struct.pack('<I', o) for o in table)
+    for f in fragments: body += struct.pack('<HHI', 0xfffe, 0xe000, len(f)) + f
+    return body + struct.pack('<HHI', 0xfffe, 0xe0dd, 0)
+def starts(fragments):
+    o = [0]
+    for f in fragments: o.append(o[-1] + 8 + len(f))
+    return o
+def save(name, fragments, table=(), extended=None):
+    ds = Dataset(); ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.7'; ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID; ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.is_little_endian = True; ds.is_implicit_VR = False
+    ds.Rows = 4; ds.Columns = 4; ds.SamplesPerPixel = 1; ds.PhotometricInterpretation = 'MONOCHROME2'
+    ds.BitsAllocated = 8; ds.BitsStored = 8; ds.HighBit = 7; ds.PixelRepresentation = 0; ds.NumberOfFrames = len(fragments)
+    if extended:
+        ds.ExtendedOffsetTable = b''.join(struct.pack('<Q', o) for o in extended[0])
+        ds.ExtendedOffsetTableLengths = b''.join(struct.pack('<Q', n) for n in extended[1])
+    ds.PixelData = items(fragments, table); ds['PixelData'].VR = 'OB'; ds['PixelData'].is_undefined_length = True
+    ds.save_as(out + '/' + name + '.dcm', write_like_original=False)
+B = b'\\xff\\xd8BBBBBBBBBBBBBB\\xff\\xd9'
+o = starts([A, B, C])
+save('extended-lengths-overlapping', [A, B, C], extended=(o[:3], [len(A) + 8 + len(B), len(B), len(C)]))
+o = starts([A, FAKE_MIDDLE, C])
+save('basic-entry-on-fake-header-in-a-frame', [A, FAKE_MIDDLE, C], table=[o[0], o[1] + 8 + 4, o[2]])
+o = starts([A, B, FAKE_LAST])
+save('basic-entry-on-fake-header-in-the-last', [A, B, FAKE_LAST], table=[o[0], o[1], o[2] + 8 + 4])
+save('basic-entries-out-of-order', [A, B, C], table=[o[0], o[2], o[1]])
+`;
+
+describe('offset tables that do not name the items are not believed', () => {
+  let dir: string;
+  const A = 'ffd8' + '41'.repeat(10) + 'ffd9';
+  const B = 'ffd8' + '42'.repeat(14) + 'ffd9';
+  const C = 'ffd8' + '43'.repeat(10) + 'ffd9';
+  const FAKE_MIDDLE = 'ffd84242feff00e0020000005a5a';
+  const FAKE_LAST = 'ffd84343feff00e0020000005a5a4343ffd9';
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pixel-data-tables-'));
+    execFileSync(SYSTEM_PYTHON, ['-c', LYING_TABLES, dir]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    ['extended-lengths-overlapping', [A, B, C]],
+    ['basic-entry-on-fake-header-in-a-frame', [A, FAKE_MIDDLE, C]],
+    ['basic-entry-on-fake-header-in-the-last', [A, B, FAKE_LAST]],
+    ['basic-entries-out-of-order', [A, B, C]],
+  ])('%s: each frame is its own fragment, read alone or all at once', async (name, fragments) => {
+    const file = path.join(dir, `${name}.dcm`);
+    const index = await indexOf(file);
+    expect(index.layout.kind === 'encapsulated' ? index.layout.found : undefined).toBe('fragments walked');
+    expect(hex(await oneByOne(index))).toEqual(fragments);
+    expect(hex(await readFrames(index, every(index)))).toEqual(fragments);
+  });
+});

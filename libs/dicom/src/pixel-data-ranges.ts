@@ -23,12 +23,13 @@ import {
  * 1 GB tomosynthesis or of a long cine costs its own bytes, never the file's. First an index of the
  * file (`indexPixelData`): its header walked up to Pixel Data by the element walker, whose value is
  * not read; then where each frame is — native, by frame size from the value's first byte;
- * encapsulated (PS3.5 A.4), from the Extended Offset Table (7FE0,0001/0002) when there is one, else
- * the Basic Offset Table, else by walking the items' 8-byte headers, the fragments' bytes skipped
- * (`fragmentsOfFrames`, the rule of the whole-file reader, tells which fragments make a frame). The
+ * encapsulated (PS3.5 A.4), the items' 8-byte headers walked, the fragments' bytes skipped, and
+ * grouped into frames by the Extended Offset Table (7FE0,0001/0002) or the Basic Offset Table when
+ * it names those items, else by `fragmentsOfFrames` (the rule of the whole-file reader). The
  * index is small (a few numbers a frame): a caller keeps it for the next requests. Then
  * `readFrames` reads the asked frames' bytes only. The frames are those of `readPixelFrames`, which
- * reads the file whole (checked against it and pydicom on real files).
+ * reads the file whole (checked against it and pydicom on real files), but where a table does not
+ * name the items (encapsulatedLayout).
  *
  * A deflated dataset (PS3.5 A.5) is one deflate stream: a byte of it cannot be found without
  * inflating all those before. It is not indexed; `readPixelFrames` reads it whole.
@@ -183,7 +184,19 @@ export async function indexPixelData(file: string): Promise<PixelDataIndex | und
   }
 }
 
-/** Where each frame's items are: by the Extended Offset Table, else the Basic one, else the items' headers. */
+/** What the walk of the items' headers reads at a time (a window of 64 KiB read 21 MB to index 300 frames of 1 MiB). */
+const ITEM_WALK_WINDOW_BYTES = 4096;
+
+/**
+ * Where each frame's items are. The items' headers are always walked (once per index: headers only,
+ * the fragments skipped), and a table is believed only where it names real items: the Extended
+ * Offset Table when each offset is an item's start and each length that item's (one fragment a
+ * frame, PS3.5 A.4), else the Basic Offset Table when each offset is an item's start, in order; a
+ * frame is then its items up to the next frame's first. Otherwise frames are told apart as
+ * `readPixelFrames` tells them (`fragmentsOfFrames`). Checking only that an offset lands on the
+ * bytes of an item header was not enough: `FE FF 00 E0` occurs inside JPEG data, and a table whose
+ * entry pointed there served the wrong bytes as a frame (a review's probe, 2026-12-08).
+ */
 async function encapsulatedLayout(
   file: string,
   handle: FileHandle,
@@ -202,28 +215,8 @@ async function encapsulatedLayout(
   if (firstFragment > fileSize) {
     throw new MalformedPixelDataError('the Basic Offset Table runs past the end of the file');
   }
-  if (extended) {
-    const [tableOffset, tableLength, lengthsOffset, lengthsLength] = extended;
-    if (tableLength === frameCount * 8 && lengthsLength === frameCount * 8) {
-      const offsets = uint64s(await readAt(handle, tableOffset, tableLength));
-      const lengths = uint64s(await readAt(handle, lengthsOffset, lengthsLength));
-      // One fragment a frame (PS3.5 A.4): its item header, then its value, padded to an even length
-      // (a writer may give the length before the padding).
-      const frames = offsets.map((offset, frame) => {
-        const length = lengths[frame] as number;
-        return { start: firstFragment + offset, end: firstFragment + offset + ITEM_HEADER_BYTES + length + (length % 2) };
-      });
-      if (ordered(frames, fileSize) && (await onItems(handle, frames))) return { kind: 'encapsulated', frames, found: 'extended offset table' };
-    }
-  }
-  if (basicLength === frameCount * 4) {
-    const table = await readAt(handle, valueOffset + ITEM_HEADER_BYTES, basicLength);
-    const starts = Array.from({ length: frameCount }, (_, frame) => firstFragment + table.readUInt32LE(frame * 4));
-    const frames = starts.map((start, frame) => ({ start, end: starts[frame + 1] }));
-    if (starts[0] === firstFragment && ordered(frames, fileSize) && (await onItems(handle, frames))) return { kind: 'encapsulated', frames, found: 'basic offset table' };
-  }
-  // No table (or one that does not fit the frames): every item's header, as `readPixelFrames` reads the fragments.
-  const source = new FileByteSource(file, firstFragment, fileSize);
+  // Item headers a small read each: the fragments between them are skipped, never read.
+  const source = new FileByteSource(file, firstFragment, fileSize, undefined, undefined, ITEM_WALK_WINDOW_BYTES);
   let items: EncapsulatedItem[];
   try {
     items = await encapsulatedItems(source, firstFragment);
@@ -232,31 +225,37 @@ async function encapsulatedLayout(
   } finally {
     await source.close();
   }
-  const frames = fragmentsOfFrames(items, frameCount, (item) => item.opensCodestream).map((fragments): FrameItems => {
+  const itemAt = new Map(items.map((item, at) => [item.valueOffset - ITEM_HEADER_BYTES - firstFragment, at]));
+  const spanOf = (fragments: readonly EncapsulatedItem[]): FrameItems => {
     const [first, last] = [fragments[0], fragments[fragments.length - 1]];
     return first && last ? { start: first.valueOffset - ITEM_HEADER_BYTES, end: last.valueOffset + last.length } : { start: firstFragment, end: firstFragment };
-  });
-  return { kind: 'encapsulated', frames, found: 'fragments walked' };
-}
-
-/** Frames in ascending order, within the file: what a table must give to be believed. */
-function ordered(frames: readonly FrameItems[], fileSize: number): boolean {
-  return frames.every(({ start, end }, frame) => (end === undefined || (start <= end && end <= fileSize)) && start <= fileSize && (frame === 0 || start >= (frames[frame - 1] as FrameItems).start));
-}
-
-/**
- * Whether each frame starts with an item's header (and, where the table says where the frame ends,
- * one whose value ends there): a table is believed only then. 8 bytes read a frame, once per index;
- * a wrong table (pydicom 2.3's `encapsulate_extended` leaves odd frames' padding out of its offsets)
- * is not followed into the middle of a fragment.
- */
-async function onItems(handle: FileHandle, frames: readonly FrameItems[]): Promise<boolean> {
-  for (const { start, end } of frames) {
-    const header = await readAt(handle, start, ITEM_HEADER_BYTES).catch(() => undefined);
-    if (header?.readUInt16LE(0) !== 0xfffe || header.readUInt16LE(2) !== 0xe000) return false;
-    if (end !== undefined && start + ITEM_HEADER_BYTES + header.readUInt32LE(4) > end) return false;
+  };
+  if (extended) {
+    const [tableOffset, tableLength, lengthsOffset, lengthsLength] = extended;
+    if (tableLength === frameCount * 8 && lengthsLength === frameCount * 8) {
+      const offsets = uint64s(await readAt(handle, tableOffset, tableLength));
+      const lengths = uint64s(await readAt(handle, lengthsOffset, lengthsLength));
+      const firsts = offsets.map((offset) => itemAt.get(offset));
+      // One fragment a frame, of the length the table says (a writer may give it before the padding).
+      const believed = firsts.every((at, frame) => {
+        const item = at === undefined ? undefined : items[at];
+        const length = lengths[frame] as number;
+        return item !== undefined && (item.length === length || item.length === length + (length % 2)) && (frame === 0 || at! > firsts[frame - 1]!);
+      });
+      if (believed) return { kind: 'encapsulated', frames: firsts.map((at) => spanOf([items[at!]!])), found: 'extended offset table' };
+    }
   }
-  return true;
+  if (basicLength > 0 && basicLength === frameCount * 4) {
+    const table = await readAt(handle, valueOffset + ITEM_HEADER_BYTES, basicLength);
+    const firsts = Array.from({ length: frameCount }, (_, frame) => itemAt.get(table.readUInt32LE(frame * 4)));
+    const believed = firsts[0] === 0 && firsts.every((at, frame) => at !== undefined && (frame === 0 || at > firsts[frame - 1]!));
+    if (believed) {
+      const frames = firsts.map((at, frame) => spanOf(items.slice(at, firsts[frame + 1] ?? items.length)));
+      return { kind: 'encapsulated', frames, found: 'basic offset table' };
+    }
+  }
+  // No table, or one that does not name the items: as `readPixelFrames` tells the fragments apart.
+  return { kind: 'encapsulated', frames: fragmentsOfFrames(items, frameCount, (item) => item.opensCodestream).map(spanOf), found: 'fragments walked' };
 }
 
 function uint64s(bytes: Buffer): number[] {
