@@ -56,11 +56,16 @@ export async function removeDurably(files: readonly string[]): Promise<void> {
   await Promise.all([...parents].map((dir) => fsyncDirectory(dir)));
 }
 
+/** Whether a file system error has one of these codes (`ENOENT`…). */
+export function hasErrorCode(error: unknown, ...codes: string[]): boolean {
+  // Duck-typed: errors from another realm (a test runner's sandbox) are not `instanceof Error`.
+  return typeof error === 'object' && error !== null && codes.includes(String((error as NodeJS.ErrnoException).code));
+}
+
 /** A rejection handler that takes these error codes as nothing to do (undefined) and throws any other error. */
 function unlessCode(...codes: string[]): (error: unknown) => undefined {
   return (error: unknown) => {
-    // Duck-typed: errors from another realm (a test runner's sandbox) are not `instanceof Error`.
-    if (typeof error === 'object' && error !== null && codes.includes(String((error as NodeJS.ErrnoException).code))) {
+    if (hasErrorCode(error, ...codes)) {
       return undefined;
     }
     throw error;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { dicomJsonSchema, dicomUidSchema } from '@imaging-facade/dicom';
-import { fsyncDirectory, IDLE_NAME_CHECK_MS, removeDurably, stillNamed, writeDurably } from '../storage/fs-durable';
+import { fsyncDirectory, hasErrorCode, IDLE_NAME_CHECK_MS, removeDurably, stillNamed, writeDurably } from '../storage/fs-durable';
 import { KeyedGroupCommit } from '../storage/group-commit';
 import { supersededPlaces } from './instance-places';
 import { SharedAttributes } from './shared-attributes';
@@ -520,8 +520,7 @@ async function crc32Of(file: string): Promise<number> {
 }
 
 function isMissing(error: unknown): boolean {
-  // Duck-typed: errors from another realm (a test runner's sandbox) are not `instanceof Error`.
-  return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT';
+  return hasErrorCode(error, 'ENOENT');
 }
 
 /**
